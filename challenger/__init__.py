@@ -1,0 +1,1 @@
+"""challenger: auditor, disputer and juror bots."""

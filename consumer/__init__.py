@@ -1,0 +1,1 @@
+"""consumer: verified pulls of finalized checkpoints."""

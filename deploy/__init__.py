@@ -1,0 +1,1 @@
+"""deploy: devnet (anvil + embedded store), deployment to any RPC, and the end-to-end demo."""

@@ -1,0 +1,1 @@
+"""ledger: chain access (contract bindings from Foundry artifacts, transactions, reverts, events)."""

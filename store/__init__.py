@@ -1,0 +1,1 @@
+"""store: IPFS (a client that verifies what it fetches, and an embedded Kubo-RPC-compatible store)."""
