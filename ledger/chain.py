@@ -43,6 +43,7 @@ class Chain:
         self.poll = poll
         self.w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
         self._nonce: int | None = None
+        self._chain_id: int | None = None
         self._lock = threading.Lock()
 
     # --- plumbing ------------------------------------------------------------------------------
@@ -62,7 +63,9 @@ class Chain:
 
     @property
     def chain_id(self) -> int:
-        return int(self.retry(lambda: self.w3.eth.chain_id, "chain_id"))
+        if self._chain_id is None:  # an endpoint's chain id does not change: ask once
+            self._chain_id = int(self.retry(lambda: self.w3.eth.chain_id, "chain_id"))
+        return self._chain_id
 
     def block_number(self) -> int:
         return int(self.retry(lambda: self.w3.eth.block_number, "block_number"))
@@ -98,8 +101,13 @@ class Chain:
 
     # --- transactions --------------------------------------------------------------------------
     def _next_nonce(self) -> int:
-        pending = int(self.retry(lambda: self.w3.eth.get_transaction_count(self.address, "pending")))
-        self._nonce = max(self._nonce or 0, pending)
+        """The sender's next nonce from the node's pending count.
+
+        Transactions are sent under a lock and each ``transact`` waits for its receipt, so the
+        pending count is exact; it also heals after a reorg drops our mined transactions (a
+        locally cached counter would then run ahead and every later transaction would hang).
+        """
+        self._nonce = int(self.retry(lambda: self.w3.eth.get_transaction_count(self.address, "pending")))
         return self._nonce
 
     def _send(self, call: Any, *, value: int = 0, label: str, contract: str | None,

@@ -1,0 +1,237 @@
+"""Typed access to the veritrain contracts: token, StakeManager, TaskMarket, JuryAdjudicator.
+
+One ``Protocol`` per signing account. Struct results come back as ``Record`` (a dict with
+attribute access, keys named as in the Solidity structs). Token approvals that a call needs
+(deposit, createTask, openDispute) are made here, so callers think in protocol actions only.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from enum import IntEnum
+from pathlib import Path
+from typing import Any
+
+from ledger.chain import Chain, Contract
+from veritrain.errors import ConfigError
+
+
+class TaskStatus(IntEnum):
+    NONE = 0
+    OPEN = 1
+    CLAIMED = 2
+    COMPLETED = 3
+    CANCELLED = 4
+
+
+class Outcome(IntEnum):
+    NONE = 0
+    NODE_RIGHT = 1
+    NODE_WRONG = 2
+    DEFAULT = 3
+
+
+class DisputePhase(IntEnum):
+    NONE = 0
+    AWAITING_DRAW = 1
+    COMMIT = 2
+    REVEAL = 3
+    RESOLVABLE = 4
+    RESOLVED = 5
+
+
+class Record(dict[str, Any]):
+    """A decoded Solidity struct: ``rec.traceRoot`` or ``rec["traceRoot"]``."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+@dataclass(frozen=True)
+class Addresses:
+    """Where the contracts live on one chain (the addresses file)."""
+
+    chainId: int
+    token: str
+    stakeManager: str
+    taskMarket: str
+    adjudicator: str
+    randomness: str
+    deployBlock: int = 0
+
+    @classmethod
+    def load(cls, path: Path) -> Addresses:
+        try:
+            data = json.loads(Path(path).read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"addresses file {path} does not exist",
+                              hint="deploy first (`veritrain deploy` or `veritrain devnet up`) "
+                                   "or set VERITRAIN_ADDRESSES") from None
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"addresses file {path} is not JSON: {exc}") from None
+        data = data.get("contracts", data)
+        try:
+            return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+        except TypeError as exc:
+            raise ConfigError(f"addresses file {path} misses a field: {exc}") from None
+
+    def save(self, path: Path) -> None:
+        Path(path).write_text(json.dumps(asdict(self), indent=2) + "\n")
+
+
+def _named(abi_outputs: list[dict[str, Any]], value: Any) -> Any:
+    """Name the fields of (nested) tuple outputs after the ABI components."""
+    if len(abi_outputs) == 1:
+        return _name_one(abi_outputs[0], value)
+    return tuple(_name_one(o, v) for o, v in zip(abi_outputs, value, strict=True))
+
+
+def _name_one(out: dict[str, Any], value: Any) -> Any:
+    typ = out["type"]
+    if typ == "tuple":
+        return Record({c["name"]: _name_one(c, v) for c, v in zip(out["components"], value, strict=True)})
+    if typ == "tuple[]":
+        inner = {**out, "type": "tuple"}
+        return [_name_one(inner, v) for v in value]
+    return value
+
+
+class Protocol:
+    """The veritrain contracts, seen by one account on one chain."""
+
+    def __init__(self, chain: Chain, addresses: Addresses) -> None:
+        self.chain = chain
+        self.addresses = addresses
+        self.token = chain.contract("VeriToken", addresses.token)
+        self.stake = chain.contract("StakeManager", addresses.stakeManager)
+        self.market = chain.contract("TaskMarket", addresses.taskMarket)
+        self.jury = chain.contract("JuryAdjudicator", addresses.adjudicator)
+
+    def as_account(self, chain: Chain) -> Protocol:
+        return Protocol(chain, self.addresses)
+
+    @property
+    def me(self) -> str:
+        return self.chain.address
+
+    def view(self, contract: Contract, fn: str, *args: Any) -> Any:
+        """Call a view and name struct fields."""
+        abi = next(i for i in contract.artifact.abi if i.get("type") == "function" and i["name"] == fn
+                   and len(i["inputs"]) == len(args))
+        return _named(abi["outputs"], contract.call(fn, *args))
+
+    # --- token ---------------------------------------------------------------------------------
+    def balance(self, who: str | None = None) -> int:
+        return int(self.token.call("balanceOf", who or self.me))
+
+    def _approve(self, spender: Contract, amount: int) -> None:
+        if amount > 0 and int(self.token.call("allowance", self.me, spender.address)) < amount:
+            self.token.transact("approve", spender.address, amount)
+
+    # --- staking -------------------------------------------------------------------------------
+    def deposit(self, amount: int) -> Any:
+        self._approve(self.stake, amount)
+        return self.stake.transact("deposit", amount)
+
+    def request_withdrawal(self, amount: int) -> Any:
+        return self.stake.transact("requestWithdrawal", amount)
+
+    def withdraw(self) -> Any:
+        return self.stake.transact("withdraw")
+
+    def opt_in_juror(self) -> Any:
+        return self.stake.transact("optInJuror")
+
+    def stake_info(self, who: str | None = None) -> Record:
+        return self.view(self.stake, "stakeInfo", who or self.me)  # type: ignore[no-any-return]
+
+    def is_jailed(self, who: str | None = None) -> bool:
+        return bool(self.stake.call("isJailed", who or self.me))
+
+    # --- tasks ---------------------------------------------------------------------------------
+    def create_task(self, spec_cid: str, spec_hash: bytes, reward: int, *, total_steps: int,
+                    segment_steps: int, challenge_window: int, segment_deadline: int,
+                    node_stake: int) -> int:
+        """Post a task (escrowing ``reward``); returns its id."""
+        self._approve(self.market, reward)
+        params = (total_steps, segment_steps, challenge_window, segment_deadline, node_stake)
+        receipt = self.market.transact("createTask", spec_cid, spec_hash, reward, params)
+        (event,) = self.market.decode_events(receipt, "TaskCreated")
+        return int(event["args"]["taskId"])
+
+    def claim_task(self, task_id: int) -> Any:
+        return self.market.transact("claimTask", task_id)
+
+    def commit_segment(self, task_id: int, k: int, trace_root: bytes, end_state_hash: bytes,
+                       checkpoint_cid: str, leaves_cid: str) -> Any:
+        return self.market.transact("commitSegment", task_id, k, trace_root, end_state_hash,
+                                    checkpoint_cid, leaves_cid)
+
+    def timeout_stall(self, task_id: int) -> Any:
+        return self.market.transact("timeoutStall", task_id)
+
+    def claim_reward(self, task_id: int) -> Any:
+        return self.market.transact("claimReward", task_id)
+
+    def task(self, task_id: int) -> Record:
+        return self.view(self.market, "task", task_id)  # type: ignore[no-any-return]
+
+    def segment(self, task_id: int, k: int) -> Record:
+        return self.view(self.market, "segment", task_id, k)  # type: ignore[no-any-return]
+
+    def is_final(self, task_id: int, k: int) -> bool:
+        return bool(self.market.call("isFinal", task_id, k))
+
+    def segment_count(self, task_id: int) -> int:
+        return int(self.market.call("segmentCount", task_id))
+
+    def task_count(self) -> int:
+        return int(self.market.call("taskCount"))
+
+    # --- disputes ------------------------------------------------------------------------------
+    def open_dispute(self, task_id: int, k: int, step: int, leaf: bytes, proof: list[bytes]) -> int:
+        """Open a dispute on the node's ``leaf`` at ``step`` (bond approved here); returns its id."""
+        self._approve(self.jury, int(self.jury.call("challengeBond")))
+        receipt = self.jury.transact("openDispute", task_id, k, step, leaf, proof)
+        (event,) = self.jury.decode_events(receipt, "DisputeOpened")
+        return int(event["args"]["disputeId"])
+
+    def draw_jury(self, dispute_id: int) -> Any:
+        return self.jury.transact("drawJury", dispute_id)
+
+    def vote_commitment(self, dispute_id: int, leaf: bytes, salt: bytes, juror: str | None = None) -> bytes:
+        return bytes(self.jury.call("voteCommitment", dispute_id, leaf, salt, juror or self.me))
+
+    def commit_vote(self, dispute_id: int, commitment: bytes) -> Any:
+        return self.jury.transact("commitVote", dispute_id, commitment)
+
+    def reveal_vote(self, dispute_id: int, leaf: bytes, salt: bytes) -> Any:
+        return self.jury.transact("revealVote", dispute_id, leaf, salt)
+
+    def resolve(self, dispute_id: int) -> Any:
+        return self.jury.transact("resolve", dispute_id)
+
+    def claim_payout(self) -> Any:
+        return self.jury.transact("claimPayout")
+
+    def dispute(self, dispute_id: int) -> Record:
+        return self.view(self.jury, "dispute", dispute_id)  # type: ignore[no-any-return]
+
+    def jurors(self, dispute_id: int) -> list[str]:
+        return list(self.jury.call("jurors", dispute_id))
+
+    def vote(self, dispute_id: int, juror: str | None = None) -> Record:
+        return self.view(self.jury, "vote", dispute_id, juror or self.me)  # type: ignore[no-any-return]
+
+    def owed(self, who: str | None = None) -> int:
+        return int(self.jury.call("owed", who or self.me))
+
+    def dispute_count(self) -> int:
+        return int(self.jury.call("disputeCount"))
+
+    def jury_params(self) -> Record:
+        return self.view(self.jury, "params")  # type: ignore[no-any-return]
