@@ -1,0 +1,166 @@
+"""Streaming request bodies for the embedded store: Content-Length or chunked, and multipart parts.
+
+Everything reads in bounded pieces so adding a file of any size keeps memory flat.
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from store.errors import BadRequestError
+
+READ_SIZE = 1 << 20
+MAX_PART_HEADERS = 16 * 1024
+
+
+class BodyReader:
+    """``read(n)`` over a request body, de-chunking ``Transfer-Encoding: chunked``."""
+
+    def __init__(self, rfile: BinaryIO, length: int | None, chunked: bool, limit: int) -> None:
+        self.rfile = rfile
+        self.chunked = chunked
+        self.remaining = length if length is not None else 0
+        self.limit = limit
+        self.total = 0
+        self.done = not chunked and self.remaining == 0
+
+    def _next_chunk(self) -> None:
+        line = self.rfile.readline(1024)
+        if not line.endswith(b"\n"):
+            raise BadRequestError("malformed chunked body", reason="chunked")
+        try:
+            size = int(line.split(b";", 1)[0].strip(), 16)
+        except ValueError:
+            raise BadRequestError("malformed chunk size", reason="chunked") from None
+        if size == 0:
+            while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                pass  # trailers
+            self.done = True
+        self.remaining = size
+
+    def read(self, n: int = READ_SIZE) -> bytes:
+        out = bytearray()
+        while len(out) < n and not self.done:
+            if self.remaining == 0:
+                if not self.chunked:
+                    self.done = True
+                    break
+                self._next_chunk()
+                continue
+            piece = self.rfile.read(min(n - len(out), self.remaining))
+            if not piece:
+                raise BadRequestError("request body ended early", reason="truncated")
+            out += piece
+            self.remaining -= len(piece)
+            if self.remaining == 0 and self.chunked and self.rfile.readline(8) not in (b"\r\n", b"\n"):
+                raise BadRequestError("malformed chunked body", reason="chunked")
+        self.total += len(out)
+        if self.total > self.limit:
+            raise BadRequestError(f"request body exceeds {self.limit} bytes", reason="too-large")
+        return bytes(out)
+
+    def drain(self) -> None:
+        while not self.done:
+            self.read(READ_SIZE)
+
+
+class Part:
+    """One multipart part: headers, its (url-decoded) file name and its streamed body."""
+
+    def __init__(self, reader: MultipartReader, headers: dict[str, str]) -> None:
+        self.headers = headers
+        self._reader = reader
+        disp = headers.get("content-disposition", "")
+        match = re.search(r'filename\*?="([^"]*)"', disp) or re.search(r"filename\*?=([^;]*)", disp)
+        self.filename = urllib.parse.unquote(match.group(1).strip()) if match else ""
+        self.content_type = headers.get("content-type", "application/octet-stream").split(";")[0].strip()
+        self.finished = False
+
+    @property
+    def is_directory(self) -> bool:
+        return self.content_type == "application/x-directory"
+
+    def chunks(self) -> Iterator[bytes]:
+        if not self.finished:
+            yield from self._reader._body()
+            self.finished = True
+
+
+class MultipartReader:
+    def __init__(self, body: BodyReader, content_type: str) -> None:
+        match = re.search(r'boundary="?([^";]+)"?', content_type)
+        if not content_type.startswith("multipart/") or not match:
+            raise BadRequestError("expected a multipart/form-data body with a boundary",
+                                  reason="content-type")
+        self.body = body
+        self.delim = b"\r\n--" + match.group(1).encode()
+        self.buf = bytearray(b"\r\n")  # so the first boundary looks like every other one
+
+    def _fill(self) -> bool:
+        data = self.body.read(READ_SIZE)
+        self.buf += data
+        return bool(data)
+
+    def _body(self) -> Iterator[bytes]:
+        keep = len(self.delim) - 1
+        while True:
+            i = self.buf.find(self.delim)
+            if i >= 0:
+                if i:
+                    yield bytes(self.buf[:i])
+                del self.buf[:i]
+                return
+            if len(self.buf) > keep:
+                out = bytes(self.buf[:-keep])
+                del self.buf[:-keep]
+                yield out
+            if not self._fill():
+                raise BadRequestError("multipart body ended inside a part", reason="truncated")
+
+    def parts(self) -> Iterator[Part]:
+        for _ in self._body():  # preamble
+            pass
+        part: Part | None = None
+        while True:
+            if part is not None and not part.finished:
+                for _ in part.chunks():
+                    pass
+            while len(self.buf) < len(self.delim) + 2 and self._fill():
+                pass
+            del self.buf[:len(self.delim)]
+            if self.buf[:2] == b"--":
+                self.body.drain()
+                return
+            while b"\r\n\r\n" not in self.buf:
+                if len(self.buf) > MAX_PART_HEADERS or not self._fill():
+                    raise BadRequestError("multipart part headers too large or truncated",
+                                          reason="headers")
+            end = self.buf.index(b"\r\n\r\n")
+            raw = self.buf[2:end].decode("utf-8", "replace")
+            del self.buf[:end + 4]
+            headers = {}
+            for line in raw.split("\r\n"):
+                if ":" in line:
+                    k, v = line.split(":", 1)
+                    headers[k.strip().lower()] = v.strip()
+            part = Part(self, headers)
+            yield part
+
+
+class ChunkedWriter:
+    """Writes an HTTP/1.1 chunked response body."""
+
+    def __init__(self, wfile: BinaryIO) -> None:
+        self.wfile = wfile
+
+    def write(self, data: bytes) -> int:
+        if data:
+            self.wfile.write(b"%x\r\n" % len(data) + data + b"\r\n")
+        return len(data)
+
+    def close(self) -> None:
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
