@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {IStakeManager} from "./interfaces/IStakeManager.sol";
+
+/// @title StakeManager
+/// @notice Stakes of nodes and jurors. See IStakeManager.
+contract StakeManager is IStakeManager, ReentrancyGuard {
+    using SafeERC20 for IERC20;
+
+    /// @notice Most accounts the juror pool holds (bounds the draw's loop).
+    uint256 public constant MAX_POOL = 256;
+
+    struct Account {
+        uint128 staked; // includes locked
+        uint128 locked;
+        uint128 pending;
+        uint64 readyAt;
+        uint64 jailedUntil;
+        uint32 poolIndex; // 1-based position in _pool; 0 = not a juror
+    }
+
+    IERC20 private immutable _token;
+    uint256 private immutable _unbondingBlocks;
+    address private immutable _owner;
+    address private _market;
+    address private _adjudicator;
+    uint256 private _totalHeld;
+    mapping(address => Account) private _accounts;
+    address[] private _pool;
+
+    constructor(address token_, uint256 unbondingBlocks_) {
+        if (token_ == address(0)) revert ZeroAddress();
+        _token = IERC20(token_);
+        _unbondingBlocks = unbondingBlocks_;
+        _owner = msg.sender;
+    }
+
+    modifier onlyAuthorised() {
+        if (msg.sender != _market && msg.sender != _adjudicator) revert NotAuthorised(msg.sender);
+        _;
+    }
+
+    /// @inheritdoc IStakeManager
+    function wire(address market, address adjudicator) external {
+        if (msg.sender != _owner) revert NotOwner(msg.sender);
+        if (_market != address(0)) revert AlreadyWired();
+        if (market == address(0) || adjudicator == address(0)) revert ZeroAddress();
+        _market = market;
+        _adjudicator = adjudicator;
+        emit Wired(market, adjudicator);
+    }
+
+    /// @inheritdoc IStakeManager
+    function deposit(uint256 amount) external nonReentrant {
+        if (amount == 0) revert ZeroAmount();
+        Account storage a = _accounts[msg.sender];
+        a.staked += SafeCast.toUint128(amount);
+        _totalHeld += amount;
+        _token.safeTransferFrom(msg.sender, address(this), amount);
+        emit StakeDeposited(msg.sender, amount);
+    }
+
+    /// @inheritdoc IStakeManager
+    function requestWithdrawal(uint256 amount) external {
+        if (amount == 0) revert ZeroAmount();
+        Account storage a = _accounts[msg.sender];
+        uint256 free = a.staked - a.locked;
+        if (amount > free) revert InsufficientStake(msg.sender, free, amount);
+        a.staked -= uint128(amount);
+        a.pending += uint128(amount);
+        uint256 readyAt = block.number + _unbondingBlocks;
+        a.readyAt = uint64(readyAt);
+        emit WithdrawalRequested(msg.sender, amount, readyAt);
+    }
+
+    /// @inheritdoc IStakeManager
+    function withdraw() external nonReentrant {
+        Account storage a = _accounts[msg.sender];
+        uint256 amount = a.pending;
+        if (amount == 0) revert NoPendingWithdrawal(msg.sender);
+        if (block.number < a.readyAt) revert WithdrawalNotReady(a.readyAt, block.number);
+        a.pending = 0;
+        _totalHeld -= amount;
+        _token.safeTransfer(msg.sender, amount);
+        emit StakeWithdrawn(msg.sender, amount);
+    }
+
+    /// @inheritdoc IStakeManager
+    function optInJuror() external {
+        Account storage a = _accounts[msg.sender];
+        if (a.poolIndex != 0) revert JurorPoolMembership(msg.sender, true);
+        if (_pool.length >= MAX_POOL) revert JurorPoolFull(MAX_POOL);
+        _pool.push(msg.sender);
+        a.poolIndex = uint32(_pool.length);
+        emit JurorOptedIn(msg.sender);
+    }
+
+    /// @inheritdoc IStakeManager
+    function optOutJuror() external {
+        Account storage a = _accounts[msg.sender];
+        uint256 idx = a.poolIndex;
+        if (idx == 0) revert JurorPoolMembership(msg.sender, false);
+        address last = _pool[_pool.length - 1];
+        _pool[idx - 1] = last;
+        _accounts[last].poolIndex = uint32(idx);
+        _pool.pop();
+        a.poolIndex = 0;
+        emit JurorOptedOut(msg.sender);
+    }
+
+    /// @inheritdoc IStakeManager
+    function lock(address account, uint256 amount) external onlyAuthorised {
+        Account storage a = _accounts[account];
+        uint256 free = a.staked - a.locked;
+        // INVARIANT: locked stake never exceeds staked.
+        if (amount > free) revert InsufficientStake(account, free, amount);
+        a.locked += uint128(amount);
+        emit StakeLocked(account, msg.sender, amount);
+    }
+
+    /// @inheritdoc IStakeManager
+    function unlock(address account, uint256 amount) external onlyAuthorised {
+        Account storage a = _accounts[account];
+        if (amount > a.locked) amount = a.locked;
+        a.locked -= uint128(amount);
+        emit StakeUnlocked(account, msg.sender, amount);
+    }
+
+    /// @inheritdoc IStakeManager
+    function slash(address account, uint256 amount, address beneficiary)
+        external
+        onlyAuthorised
+        nonReentrant
+        returns (uint256 slashed)
+    {
+        if (beneficiary == address(0)) revert ZeroAddress();
+        Account storage a = _accounts[account];
+        uint256 staked = a.staked;
+        uint256 locked = a.locked;
+        uint256 pending = a.pending;
+        // Free stake first, then the pending withdrawal, then locked stake.
+        uint256 fromFree = _min(amount, staked - locked);
+        uint256 rest = amount - fromFree;
+        uint256 fromPending = _min(rest, pending);
+        rest -= fromPending;
+        uint256 fromLocked = _min(rest, locked);
+        slashed = fromFree + fromPending + fromLocked;
+        a.staked = uint128(staked - fromFree - fromLocked);
+        a.locked = uint128(locked - fromLocked);
+        a.pending = uint128(pending - fromPending);
+        _totalHeld -= slashed;
+        if (slashed != 0) _token.safeTransfer(beneficiary, slashed);
+        emit StakeSlashed(account, msg.sender, beneficiary, slashed);
+    }
+
+    /// @inheritdoc IStakeManager
+    function jail(address account, uint256 untilBlock) external onlyAuthorised {
+        Account storage a = _accounts[account];
+        if (untilBlock > a.jailedUntil) a.jailedUntil = SafeCast.toUint64(untilBlock);
+        emit Jailed(account, a.jailedUntil);
+    }
+
+    /// @inheritdoc IStakeManager
+    function token() external view returns (address) {
+        return address(_token);
+    }
+
+    /// @inheritdoc IStakeManager
+    function unbondingBlocks() external view returns (uint256) {
+        return _unbondingBlocks;
+    }
+
+    /// @inheritdoc IStakeManager
+    function stakeInfo(address account) external view returns (StakeInfo memory info) {
+        Account storage a = _accounts[account];
+        info = StakeInfo(a.staked, a.locked, a.pending, a.readyAt, a.jailedUntil, a.poolIndex != 0);
+    }
+
+    /// @inheritdoc IStakeManager
+    function freeStake(address account) external view returns (uint256) {
+        Account storage a = _accounts[account];
+        return a.staked - a.locked;
+    }
+
+    /// @inheritdoc IStakeManager
+    function isJailed(address account) public view returns (bool) {
+        return block.number < _accounts[account].jailedUntil;
+    }
+
+    /// @inheritdoc IStakeManager
+    function isAuthorised(address caller) external view returns (bool) {
+        return caller != address(0) && (caller == _market || caller == _adjudicator);
+    }
+
+    /// @inheritdoc IStakeManager
+    function jurorPool() external view returns (address[] memory accounts, uint256[] memory weights) {
+        uint256 n = _pool.length;
+        accounts = new address[](n);
+        weights = new uint256[](n);
+        for (uint256 i; i < n; ++i) {
+            address who = _pool[i];
+            Account storage a = _accounts[who];
+            accounts[i] = who;
+            weights[i] = block.number < a.jailedUntil ? 0 : a.staked - a.locked;
+        }
+    }
+
+    /// @inheritdoc IStakeManager
+    function totalHeld() external view returns (uint256) {
+        return _totalHeld;
+    }
+
+    /// @notice The owner (may call wire once).
+    function owner() external view returns (address) {
+        return _owner;
+    }
+
+    function _min(uint256 a, uint256 b) private pure returns (uint256) {
+        return a < b ? a : b;
+    }
+}

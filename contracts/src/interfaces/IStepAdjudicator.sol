@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {TaskId, DisputeId, Outcome} from "../types/Ids.sol";
+
+/// @title IStepAdjudicator
+/// @notice Answers "is this leaf the correct result of replaying this segment up to this step?".
+///         The task market only talks to this interface, so a later adjudicator that needs no jury
+///         can replace the jury without touching staking, tasks or the ledger.
+interface IStepAdjudicator {
+    error UnknownDispute(DisputeId disputeId);
+    error StepOutOfRange(uint256 step, uint256 first, uint256 last);
+    error ProofLength(uint256 got, uint256 expected);
+    error InvalidProof(bytes32 leaf, bytes32 traceRoot);
+    error ChallengerIsNode(address challenger);
+
+    /// @notice `challenger` disputes `node`'s leaf at `step` of segment `k` (bond escrowed).
+    event DisputeOpened(
+        DisputeId indexed disputeId,
+        TaskId indexed taskId,
+        uint256 k,
+        uint256 step,
+        bytes32 nodeLeaf,
+        address indexed challenger,
+        address node,
+        uint256 bond
+    );
+    /// @notice The dispute ended with `outcome`; `majorityLeaf` is zero for Default; `slashed` from the node.
+    event DisputeResolved(DisputeId indexed disputeId, Outcome outcome, bytes32 majorityLeaf, uint256 slashed);
+
+    /// @notice Opens a dispute on the node's own `leaf` at `step` of segment `k`, proven against the
+    ///         committed trace root with a positional Merkle proof (log2(segmentSteps) siblings).
+    ///         Transfers the challenge bond from the caller.
+    function openDispute(TaskId taskId, uint256 k, uint256 step, bytes32 leaf, bytes32[] calldata proof)
+        external
+        returns (DisputeId disputeId);
+    /// @notice Public: moves a dispute whose voting deadline has passed (or whose jurors all revealed)
+    ///         to its result or, once, to a redraw. Returns the outcome (None while a redraw is pending).
+    function resolve(DisputeId disputeId) external returns (Outcome);
+    /// @notice The outcome (None while undecided).
+    function outcome(DisputeId disputeId) external view returns (Outcome);
+    /// @notice Bond a challenger pays to open a dispute.
+    function challengeBond() external view returns (uint256);
+}

@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {TaskId, DisputeId, TaskParams, TaskStatus, TaskView, SegmentView} from "../types/Ids.sol";
+
+/// @title ITaskMarket
+/// @notice Knowledge-distillation task market and checkpoint ledger. Requesters escrow a reward;
+///         a node claims (locking `nodeStake`), commits one Merkle trace root per segment, and
+///         claims the reward once every segment is final. Time is in blocks.
+interface ITaskMarket {
+    error UnknownTask(TaskId taskId);
+    error WrongStatus(TaskId taskId, TaskStatus actual);
+    error SegmentStepsNotPowerOfTwo(uint256 segmentSteps);
+    error TotalStepsNotMultiple(uint256 totalSteps, uint256 segmentSteps);
+    error ZeroParam();
+    error ZeroHash();
+    error NotRequester(TaskId taskId, address caller);
+    error NotTaskNode(TaskId taskId, address caller);
+    error NodeJailed(address node, uint256 jailedUntil);
+    error SegmentOutOfOrder(TaskId taskId, uint256 k, uint256 expected);
+    error SegmentDeadlinePassed(TaskId taskId, uint256 dueBlock);
+    error NotStalled(TaskId taskId, uint256 dueBlock);
+    error NotAllFinal(TaskId taskId, uint256 firstNonFinal);
+    error SegmentNotCommitted(TaskId taskId, uint256 k);
+    error ChallengeWindowClosed(TaskId taskId, uint256 k, uint256 closedAt);
+    error NotAdjudicator(address caller);
+    error NotOwner(address caller);
+    error AlreadyWired();
+    error ZeroAddress();
+
+    /// @notice A requester posted a task and escrowed `reward`.
+    event TaskCreated(
+        TaskId indexed taskId, address indexed requester, string specCid, bytes32 specHash, uint256 reward, TaskParams params
+    );
+    /// @notice The requester cancelled an unclaimed task with no commitments; the reward went back.
+    event TaskCancelled(TaskId indexed taskId, uint256 refunded);
+    /// @notice `node` claimed the task (locking `stake`); segment `nextSegment` is due at `dueBlock`.
+    event TaskClaimed(TaskId indexed taskId, address indexed node, uint256 stake, uint256 nextSegment, uint256 dueBlock);
+    /// @notice `node` committed segment `k` (steps k*S+1 .. (k+1)*S).
+    event SegmentCommitted(
+        TaskId indexed taskId,
+        uint256 indexed k,
+        bytes32 traceRoot,
+        bytes32 endStateHash,
+        string checkpointCid,
+        string leavesCid,
+        address indexed node
+    );
+    /// @notice `node` lost `amount` of stake on this task (`disputeId` 0: it stalled).
+    event NodeSlashed(TaskId indexed taskId, address indexed node, uint256 amount, DisputeId disputeId);
+    /// @notice The task is open again from segment `fromSegment` (its last final segment + 1).
+    event TaskReopened(TaskId indexed taskId, uint256 fromSegment, uint32 epoch);
+    /// @notice A dispute on segment `k` was opened (counted) or closed.
+    event SegmentDisputeCount(TaskId indexed taskId, uint256 indexed k, uint32 openDisputes);
+    /// @notice `node` claimed the reward; its stake unlocked.
+    event RewardClaimed(TaskId indexed taskId, address indexed node, uint256 reward);
+    /// @notice The owner set the adjudicator (once).
+    event AdjudicatorSet(address adjudicator);
+
+    /// @notice Posts a task; transfers `reward` from the caller into escrow. Returns its id.
+    function createTask(string calldata specCid, bytes32 specHash, uint256 reward, TaskParams calldata params)
+        external
+        returns (TaskId taskId);
+    /// @notice Requester cancels an open task that has no commitments; the reward is refunded.
+    function cancelTask(TaskId taskId) external;
+    /// @notice Claims an open task; locks `params.nodeStake` of the caller's stake. Jailed nodes cannot.
+    function claimTask(TaskId taskId) external;
+    /// @notice Commits segment `k` (must be the next one, before its due block). CIDs go to the event only.
+    function commitSegment(
+        TaskId taskId,
+        uint256 k,
+        bytes32 traceRoot,
+        bytes32 endStateHash,
+        string calldata checkpointCid,
+        string calldata leavesCid
+    ) external;
+    /// @notice Anyone: the node missed the segment deadline. Slashes `stallSlashBps` of its stake to the
+    ///         requester, unlocks the rest, and reopens the task from the last final segment.
+    function timeoutStall(TaskId taskId) external;
+    /// @notice The node claims the reward once every segment is final; its stake unlocks.
+    function claimReward(TaskId taskId) external;
+
+    /// @notice Adjudicator only: counts an open dispute on segment `k` (inside its challenge window)
+    ///         and returns what the dispute binds to.
+    function noteDisputeOpened(TaskId taskId, uint256 k)
+        external
+        returns (address node, bytes32 traceRoot, uint256 segmentSteps, uint32 epoch);
+    /// @notice Adjudicator only: closes a dispute on segment `k`. When `nodeLost`, slashes up to
+    ///         `slashAmount` of `node` to the adjudicator and, if the task is still in `epoch` with
+    ///         that node, unlocks its stake and reopens the task. Returns the amount slashed.
+    function noteDisputeResolved(
+        DisputeId disputeId,
+        TaskId taskId,
+        uint256 k,
+        uint32 epoch,
+        address node,
+        bool nodeLost,
+        uint256 slashAmount
+    ) external returns (uint256 slashed);
+    /// @notice One-time wiring by the owner.
+    function setAdjudicator(address adjudicator) external;
+
+    /// @notice The task.
+    function task(TaskId taskId) external view returns (TaskView memory);
+    /// @notice Segment `k` of the task (committed = part of the current trace).
+    function segment(TaskId taskId, uint256 k) external view returns (SegmentView memory);
+    /// @notice Segment `k` is committed, its window has passed, and no dispute on it or an earlier
+    ///         segment is open.
+    function isFinal(TaskId taskId, uint256 k) external view returns (bool);
+    /// @notice Number of leading final segments.
+    function finalSegmentCount(TaskId taskId) external view returns (uint256);
+    /// @notice The last final segment, if any.
+    function lastFinalSegment(TaskId taskId) external view returns (bool exists, uint256 k);
+    /// @notice totalSteps / segmentSteps.
+    function segmentCount(TaskId taskId) external view returns (uint256);
+    /// @notice Number of tasks created so far (ids are 1..taskCount).
+    function taskCount() external view returns (uint256);
+    /// @notice Share of the node stake slashed on a stall, in basis points.
+    function stallSlashBps() external view returns (uint256);
+    /// @notice Sum of escrowed rewards (what this contract must hold).
+    function totalEscrow() external view returns (uint256);
+    function token() external view returns (address);
+    function stakeManager() external view returns (address);
+    function adjudicator() external view returns (address);
+}

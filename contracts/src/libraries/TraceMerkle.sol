@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+/// @title TraceMerkle
+/// @notice Positional (not sorted-pair) binary Merkle trees over a segment's leaves, as PROTOCOL.md
+///         "Leaf" and "Trace root" fix them:
+///         leaf(t) = keccak256(bytes.concat(keccak256(abi.encode(uint256 taskId, uint256 t, bytes32 stateHash))))
+///         node    = keccak256(abi.encodePacked(left, right))
+///         The leaf index (step - segmentStart - 1) picks the side at each level: bit i of the index is
+///         the side at level i (0: the running hash is the left child).
+library TraceMerkle {
+    /// @notice The double-hashed leaf for step `t` of `taskId` with state hash `stateHash`.
+    function leaf(uint256 taskId, uint256 t, bytes32 stateHash) internal pure returns (bytes32) {
+        return keccak256(bytes.concat(keccak256(abi.encode(taskId, t, stateHash))));
+    }
+
+    /// @notice keccak256(abi.encodePacked(left, right)) without the memory allocation.
+    function hashPair(bytes32 left, bytes32 right) internal pure returns (bytes32 h) {
+        assembly ("memory-safe") {
+            mstore(0x00, left)
+            mstore(0x20, right)
+            h := keccak256(0x00, 0x40)
+        }
+    }
+
+    /// @notice Root obtained by walking `proof` up from `leafHash` at `index`.
+    function processProofCalldata(bytes32[] calldata proof, bytes32 leafHash, uint256 index)
+        internal
+        pure
+        returns (bytes32 h)
+    {
+        h = leafHash;
+        uint256 n = proof.length;
+        for (uint256 i; i < n; ++i) {
+            h = (index & 1 == 0) ? hashPair(h, proof[i]) : hashPair(proof[i], h);
+            index >>= 1;
+        }
+    }
+
+    /// @notice Memory variant of processProofCalldata.
+    function processProof(bytes32[] memory proof, bytes32 leafHash, uint256 index) internal pure returns (bytes32 h) {
+        h = leafHash;
+        uint256 n = proof.length;
+        for (uint256 i; i < n; ++i) {
+            h = (index & 1 == 0) ? hashPair(h, proof[i]) : hashPair(proof[i], h);
+            index >>= 1;
+        }
+    }
+
+    /// @notice Whether `proof` proves `leafHash` at `index` under `root`. The index must fit the depth,
+    ///         so one root cannot answer for two indexes.
+    function verifyCalldata(bytes32[] calldata proof, bytes32 root, bytes32 leafHash, uint256 index)
+        internal
+        pure
+        returns (bool)
+    {
+        if (proof.length < 256 && index >> proof.length != 0) return false;
+        return processProofCalldata(proof, leafHash, index) == root;
+    }
+
+    /// @notice Memory variant of verifyCalldata.
+    function verify(bytes32[] memory proof, bytes32 root, bytes32 leafHash, uint256 index)
+        internal
+        pure
+        returns (bool)
+    {
+        if (proof.length < 256 && index >> proof.length != 0) return false;
+        return processProof(proof, leafHash, index) == root;
+    }
+
+    /// @notice Root of a perfect tree over `leaves` (length a power of two, at least 1).
+    ///         Overwrites `leaves` while hashing (work on a copy if you need them).
+    function computeRootInPlace(bytes32[] memory leaves) internal pure returns (bytes32) {
+        uint256 n = leaves.length;
+        while (n > 1) {
+            for (uint256 i; i < n / 2; ++i) {
+                leaves[i] = hashPair(leaves[2 * i], leaves[2 * i + 1]);
+            }
+            n /= 2;
+        }
+        return leaves[0];
+    }
+
+    /// @notice Root of a perfect tree over `leaves` (not modified).
+    function computeRoot(bytes32[] memory leaves) internal pure returns (bytes32) {
+        bytes32[] memory work = new bytes32[](leaves.length);
+        for (uint256 i; i < leaves.length; ++i) work[i] = leaves[i];
+        return computeRootInPlace(work);
+    }
+
+    /// @notice Proof (siblings, bottom up) for leaf `index` of a perfect tree over `leaves`.
+    function buildProof(bytes32[] memory leaves, uint256 index) internal pure returns (bytes32[] memory siblings) {
+        uint256 n = leaves.length;
+        uint256 depth;
+        while ((uint256(1) << depth) < n) ++depth;
+        siblings = new bytes32[](depth);
+        bytes32[] memory level = new bytes32[](n);
+        for (uint256 i; i < n; ++i) level[i] = leaves[i];
+        for (uint256 d; d < depth; ++d) {
+            siblings[d] = level[index ^ 1];
+            for (uint256 i; i < n / 2; ++i) {
+                level[i] = hashPair(level[2 * i], level[2 * i + 1]);
+            }
+            n /= 2;
+            index >>= 1;
+        }
+    }
+}
