@@ -1,0 +1,198 @@
+"""Dataset manifests: fixed-length tokenized shards plus a Merkle root of sample hashes.
+
+A manifest directory holds ``manifest.json`` and ``shard-NNNNN.safetensors`` files, each with one
+``input_ids`` int32 tensor of shape [n, seqLen]. Samples are packed: the text files' non-empty
+lines (documents) are tokenized without special tokens, joined with [SEP], cut into windows of
+seqLen-2 tokens and framed as [CLS] window [SEP] (every sample is full length, no padding).
+
+sampleHash_i = keccak256(int32 LE bytes of sample i)
+sampleRoot   = positional Merkle root (prover.merkle) over
+               keccak256(abi.encode(uint256 i, bytes32 sampleHash_i)), padded with bytes32(0)
+               leaves up to a power of two.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from eth_hash.auto import keccak
+
+from prover import merkle
+from prover.errors import DatasetError
+
+if TYPE_CHECKING:
+    import torch
+
+MANIFEST = "manifest.json"
+MANIFEST_VERSION = 1
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return "0x" + h.hexdigest()
+
+
+def _encoding(path: Path) -> str:
+    """utf-8 when the file decodes as such, else latin-1 (every byte is a character)."""
+    try:
+        path.read_bytes().decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        return "latin-1"
+
+
+def sample_root(rows: Any) -> bytes:
+    """Merkle root over the samples (rows: int32 numpy array [N, seqLen])."""
+    import numpy as np
+
+    rows = np.ascontiguousarray(rows, dtype="<i4")
+    leaves = [keccak(i.to_bytes(32, "big") + keccak(rows[i].tobytes())) for i in range(len(rows))]
+    size = 1
+    while size < len(leaves):
+        size *= 2
+    leaves += [merkle.ZERO32] * (size - len(leaves))
+    return merkle.trace_root(leaves)
+
+
+def build_manifest(text_files: Sequence[str | Path], tokenizer_dir: str | Path, seq_len: int,
+                   out_dir: str | Path, shard_size: int = 4096,
+                   cache_dir: str | Path | None = None) -> dict[str, Any]:
+    """Tokenize ``text_files`` with the tokenizer in ``tokenizer_dir`` and write a manifest dir."""
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    if seq_len < 3:
+        raise DatasetError(f"seqLen must be at least 3, got {seq_len}")
+    files = [Path(f).resolve() for f in text_files]
+    for f in files:
+        if not f.is_file():
+            raise DatasetError(f"text file {f} does not exist")
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from datasets import load_dataset
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(tokenizer_dir))
+    if tok.cls_token_id is None or tok.sep_token_id is None:
+        raise DatasetError(f"tokenizer in {tokenizer_dir} has no [CLS]/[SEP] tokens",
+                           hint="v1 manifests frame samples for BERT-style encoders")
+    tok.model_max_length = 1 << 30  # we window the stream ourselves
+    stream: list[int] = []
+    encodings = [_encoding(f) for f in files]
+    for f, enc in zip(files, encodings, strict=True):  # one file at a time: explicit order
+        ds = load_dataset("text", data_files=[str(f)], split="train", encoding=enc,
+                          cache_dir=str(cache_dir) if cache_dir else None)
+        lines = [line for line in ds["text"] if line.strip()]
+        for ids in tok(lines, add_special_tokens=False)["input_ids"]:
+            stream.extend(ids)
+            stream.append(tok.sep_token_id)
+    win = seq_len - 2
+    n = len(stream) // win
+    if n == 0:
+        raise DatasetError(f"the text files give {len(stream)} tokens, fewer than one sample of {seq_len}")
+    body = np.asarray(stream[: n * win], dtype="<i4").reshape(n, win)
+    rows = np.empty((n, seq_len), dtype="<i4")
+    rows[:, 0] = tok.cls_token_id
+    rows[:, 1:-1] = body
+    rows[:, -1] = tok.sep_token_id
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    shards = []
+    for k, lo in enumerate(range(0, n, shard_size)):
+        name = f"shard-{k:05d}.safetensors"
+        save_file({"input_ids": np.ascontiguousarray(rows[lo: lo + shard_size])}, str(out / name))
+        shards.append({"file": name, "numSamples": int(min(shard_size, n - lo)),
+                       "sha256": _sha256_file(out / name)})
+    tok_json = Path(tokenizer_dir) / "tokenizer.json"
+    doc = {
+        "version": MANIFEST_VERSION, "seqLen": seq_len, "numSamples": int(n),
+        "shardSize": shard_size, "shards": shards,
+        "sampleRoot": merkle.hex32(sample_root(rows)),
+        "tokenizer": {"vocabSize": len(tok), "clsId": tok.cls_token_id, "sepId": tok.sep_token_id,
+                      "sha256": _sha256_file(tok_json) if tok_json.is_file() else None},
+        "sources": [{"name": f.name, "sha256": _sha256_file(f), "encoding": enc}
+                    for f, enc in zip(files, encodings, strict=True)],
+    }
+    (out / MANIFEST).write_text(json.dumps(doc, sort_keys=True, indent=1))
+    return doc
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A loaded, verified manifest: all samples in one int32 tensor [numSamples, seqLen]."""
+
+    path: Path
+    doc: dict[str, Any]
+    input_ids: torch.Tensor
+
+    @property
+    def num_samples(self) -> int:
+        return int(self.doc["numSamples"])
+
+    @property
+    def seq_len(self) -> int:
+        return int(self.doc["seqLen"])
+
+    @property
+    def sample_root(self) -> str:
+        return str(self.doc["sampleRoot"])
+
+
+_CACHE: dict[tuple[str, float], Manifest] = {}
+
+
+def load_manifest(manifest_dir: str | Path, verify: bool = True) -> Manifest:
+    """Load the shards, check each shard's sha256 and (``verify``) recompute the sample root."""
+    import numpy as np
+    import torch
+    from safetensors.numpy import load_file
+
+    d = Path(manifest_dir)
+    mpath = d / MANIFEST
+    if not mpath.is_file():
+        raise DatasetError(f"no {MANIFEST} in {d}", hint="build one with `veritrain dataset build`")
+    key = (str(mpath.resolve()), mpath.stat().st_mtime)
+    if key in _CACHE:
+        return _CACHE[key]
+    doc = json.loads(mpath.read_text())
+    parts = []
+    for sh in doc["shards"]:
+        p = d / sh["file"]
+        if not p.is_file():
+            raise DatasetError(f"manifest {d} lacks shard {sh['file']}")
+        if verify and _sha256_file(p) != sh["sha256"]:
+            raise DatasetError(f"shard {p} does not match its sha256 in the manifest")
+        parts.append(load_file(str(p))["input_ids"])
+    rows = np.concatenate(parts) if parts else np.zeros((0, doc["seqLen"]), dtype="<i4")
+    if rows.shape != (doc["numSamples"], doc["seqLen"]):
+        raise DatasetError(f"manifest {d} says {doc['numSamples']}x{doc['seqLen']} samples, "
+                           f"shards hold {rows.shape[0]}x{rows.shape[1]}")
+    if verify and merkle.hex32(sample_root(rows)) != doc["sampleRoot"]:
+        raise DatasetError(f"samples in {d} do not hash to the manifest's sampleRoot")
+    m = Manifest(d, doc, torch.from_numpy(rows.astype(np.int64)))
+    _CACHE[key] = m
+    return m
+
+
+def check_against_spec(m: Manifest, spec: Any) -> None:
+    """The local manifest must be the one the spec names (sampleRoot, numSamples, seqLen)."""
+    ds = spec.dataset
+    if m.sample_root != ds.sample_root:
+        raise DatasetError(f"manifest {m.path} has sampleRoot {m.sample_root}, the spec names "
+                           f"{ds.sample_root}", hint="fetch the manifest the spec's manifestCid names")
+    if m.num_samples != ds.num_samples:
+        raise DatasetError(f"manifest {m.path} has {m.num_samples} samples, the spec says {ds.num_samples}")
+    if m.seq_len != spec.seq_len:
+        raise DatasetError(f"manifest {m.path} has seqLen {m.seq_len}, the spec says {spec.seq_len}")
+    vocab = spec.student.config["vocab_size"]
+    if int(m.input_ids.max()) >= vocab:
+        raise DatasetError(f"manifest {m.path} has token ids >= student vocab_size {vocab}")

@@ -1,0 +1,198 @@
+"""Determinism profiles: what a spec's ``profile.name`` pins, and the guard that enforces it.
+
+Measured on stock torch 2.13 CPU (AMD EPYC with AVX-512 vs qemu-emulated Haswell/EPYC-Milan):
+state hashes are bit-exact across CPUs only with all pins of ``stock-avx2-1`` in place. The
+variables are read when the process and its libraries start, so they cannot be set from inside
+a running trainer: the CLI re-executes itself under :func:`env` (see :func:`reexec_if_needed`),
+and library code calls :func:`ensure` and refuses to train under anything else.
+
+Code-side rules every profile assumes (kept by prover.train): float32; fused AdamW; no MKL
+vector-math sqrt/log2/log10/tan/atan/asin/acos on float tensors (``1/rsqrt`` where a root is
+needed); schedules in exact arithmetic; every RNG derived from the spec seed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from prover.errors import KernelsUnavailableError, ProfileMismatchError, UnknownProfileError
+
+if TYPE_CHECKING:
+    from prover.spec import TaskSpec
+
+#: Set in the environment of a re-executed CLI, so a still-mismatched child fails instead of looping.
+REEXEC_GUARD = "VERITRAIN_PROFILE_REEXEC"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One named determinism profile."""
+
+    #: Name used in specs.
+    name: str
+    #: Environment pinned at process start (thread variables are added from the spec).
+    env: Mapping[str, str]
+    #: torch.backends.cpu.get_cpu_capability() that must be in effect.
+    cpu_capability: str
+    #: /proc/cpuinfo flags the host CPU must have.
+    cpu_flags: tuple[str, ...]
+    #: Route linear layers and attention through prover.kernels' fixed-order kernels.
+    kernels: bool = False
+    #: One line for docs and `spec env`.
+    description: str = ""
+    #: Extra variables the profile clears (must be unset).
+    unset: tuple[str, ...] = field(default_factory=tuple)
+
+
+_STOCK_AVX2 = {
+    "ATEN_CPU_CAPABILITY": "avx2",
+    "MKL_CBWR": "COMPATIBLE",
+    "ONEDNN_MAX_CPU_ISA": "AVX2",
+    "GLIBC_TUNABLES": "glibc.cpu.hwcaps=-AVX2,-FMA",
+}
+
+PROFILES: dict[str, Profile] = {}
+
+
+def register(profile: Profile) -> Profile:
+    """Add a profile to the registry (later issues add kernel-based ones)."""
+    PROFILES[profile.name] = profile
+    return profile
+
+
+register(Profile(
+    name="stock-avx2-1", env=_STOCK_AVX2, cpu_capability="AVX2", cpu_flags=("avx2", "fma"),
+    description="stock torch CPU kernels pinned to AVX2, MKL CBWR=COMPATIBLE, oneDNN AVX2, "
+                "glibc libm without FMA variants, fixed threads"))
+register(Profile(
+    name="stock-sse-1",
+    env={"ATEN_CPU_CAPABILITY": "default", "MKL_CBWR": "COMPATIBLE,STRICT",
+         "ONEDNN_MAX_CPU_ISA": "SSE41", "GLIBC_TUNABLES": "glibc.cpu.hwcaps=-AVX2,-FMA"},
+    cpu_capability="DEFAULT", cpu_flags=("sse4_1",),
+    description="as stock-avx2-1 but SSE-only kernels: runs on any x86-64, ~15% slower"))
+register(Profile(
+    name="repcpu-1", env=_STOCK_AVX2, cpu_capability="AVX2", cpu_flags=("avx2", "fma"),
+    kernels=True,
+    description="stock-avx2-1 pins plus prover.kernels' fixed-order linear/attention kernels"))
+
+DEFAULT_PROFILE = "stock-avx2-1"
+
+
+def get(name: str) -> Profile:
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise UnknownProfileError(f"unknown determinism profile {name!r}",
+                                  hint=f"known profiles: {', '.join(sorted(PROFILES))}",
+                                  profile=name) from None
+
+
+def env(spec: TaskSpec) -> dict[str, str]:
+    """The environment variables the spec's profile pins (thread counts from the spec)."""
+    prof = get(spec.profile.name)
+    threads = str(spec.profile.threads)
+    out = dict(prof.env)
+    out.update({"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads,
+                "VERITRAIN_PROFILE": prof.name})
+    return dict(sorted(out.items()))
+
+
+def env_mismatches(spec: TaskSpec, environ: Mapping[str, str] | None = None) -> list[tuple[str, str, str | None]]:
+    """(variable, wanted, actual) for every pinned variable the environment gets wrong."""
+    environ = os.environ if environ is None else environ
+    return [(k, v, environ.get(k)) for k, v in env(spec).items() if environ.get(k) != v]
+
+
+def export_lines(spec: TaskSpec) -> str:
+    """``export K='V'`` lines for shells, service files and emulator runs."""
+    return "\n".join(f"export {k}='{v}'" for k, v in env(spec).items())
+
+
+def _cpu_flags() -> set[str]:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def _mismatch(setting: str, wanted: object, actual: object, profile: str) -> ProfileMismatchError:
+    return ProfileMismatchError(
+        f"determinism profile {profile} needs {setting}={wanted}, this process has "
+        f"{setting}={'<unset>' if actual is None else actual}",
+        setting=setting, wanted=wanted, actual=actual, profile=profile)
+
+
+def apply(spec: TaskSpec) -> None:
+    """Settings that can change at run time: torch threads and default dtype."""
+    import torch
+
+    torch.set_num_threads(spec.profile.threads)
+    torch.set_default_dtype(torch.float32)
+
+
+def ensure(spec: TaskSpec) -> None:
+    """Raise ProfileMismatchError naming the first setting where this process differs."""
+    prof = get(spec.profile.name)
+    for key, wanted, actual in env_mismatches(spec):
+        raise _mismatch(key, wanted, actual, prof.name)
+    import torch
+
+    if torch.__version__ != spec.profile.torch:
+        raise _mismatch("torch", spec.profile.torch, torch.__version__, prof.name)
+    cap = torch.backends.cpu.get_cpu_capability()
+    if cap != prof.cpu_capability:
+        raise _mismatch("cpu capability", prof.cpu_capability, cap, prof.name)
+    missing = [f for f in prof.cpu_flags if f not in _cpu_flags()]
+    if missing:
+        raise _mismatch("CPU flags", "+".join(prof.cpu_flags), "missing " + ",".join(missing), prof.name)
+    if torch.get_num_threads() != spec.profile.threads:
+        raise _mismatch("torch threads", spec.profile.threads, torch.get_num_threads(), prof.name)
+    if torch.get_default_dtype() != torch.float32:
+        raise _mismatch("default dtype", "float32", torch.get_default_dtype(), prof.name)
+
+
+def reexec_argv() -> list[str]:
+    return [sys.executable, "-m", "veritrain.cli.main", *sys.argv[1:]]
+
+
+def reexec_if_needed(spec: TaskSpec, argv: list[str] | None = None) -> None:
+    """Re-execute this process under the profile's environment unless it already runs under it.
+
+    Guarded: a child that still sees a mismatch (something overrides the variables) raises
+    ProfileMismatchError instead of re-executing again.
+    """
+    bad = env_mismatches(spec)
+    if not bad:
+        return
+    if os.environ.get(REEXEC_GUARD) == "1":
+        key, wanted, actual = bad[0]
+        raise _mismatch(key, wanted, actual, spec.profile.name)
+    new_env = dict(os.environ)
+    new_env.update(env(spec))
+    new_env[REEXEC_GUARD] = "1"
+    args = argv or reexec_argv()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(args[0], args, new_env)
+
+
+def enable_kernels(spec: TaskSpec, *models: object) -> None:
+    """For profiles with ``kernels``: route the models through prover.kernels (lazy import)."""
+    if not get(spec.profile.name).kernels:
+        return
+    try:
+        from prover.kernels import enable  # type: ignore[attr-defined]
+    except ImportError as exc:
+        raise KernelsUnavailableError(
+            f"profile {spec.profile.name} needs prover.kernels, which cannot be imported: {exc}",
+            hint="build the fixed-order kernels or use profile stock-avx2-1") from None
+    for m in models:
+        enable(m)

@@ -1,0 +1,239 @@
+"""The task spec (PROTOCOL.md "Task spec"): a typed model, canonical JSON, and its keccak256 hash.
+
+The canonical form is ``json.dumps(spec, sort_keys=True, separators=(",", ":"))`` of the
+camelCase document, UTF-8, no trailing newline. ``specHash = keccak256(canonical bytes)`` is what
+the requester puts on-chain. CIDs (``teacher.cid``, ``dataset.manifestCid``) are opaque strings
+here: the prover is handed already-fetched local directories.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+from prover.errors import SpecValidationError
+
+SPEC_VERSION = 1
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid",
+                              frozen=True)
+
+
+class TeacherSpec(_Model):
+    #: Content id of the teacher model directory (opaque to the prover).
+    cid: str = Field(min_length=1)
+    #: Architecture class name in the teacher's config.json (v1: "BertModel").
+    arch: Literal["BertModel"] = "BertModel"
+
+
+class StudentInit(_Model):
+    #: "random": uniform init from the spec seed; "teacher": copy teacher layers (same width).
+    method: Literal["random", "teacher"] = "random"
+    #: Teacher layer indices copied into the student's layers (method "teacher").
+    layers: list[int] = Field(default_factory=list)
+
+
+class StudentSpec(_Model):
+    #: Hugging Face BertConfig fields of the student (dropout must be 0: no hidden RNG draws).
+    config: dict[str, Any]
+    #: How the student's weights start.
+    init: StudentInit = Field(default_factory=StudentInit)
+
+    @field_validator("config")
+    @classmethod
+    def _config_rules(cls, cfg: dict[str, Any]) -> dict[str, Any]:
+        for key in ("hidden_size", "num_hidden_layers", "num_attention_heads",
+                    "intermediate_size", "vocab_size", "max_position_embeddings"):
+            if not isinstance(cfg.get(key), int) or cfg[key] <= 0:
+                raise ValueError(f"student.config.{key} must be a positive integer, got {cfg.get(key)!r}")
+        if cfg["hidden_size"] % cfg["num_attention_heads"]:
+            raise ValueError("student.config.hidden_size must be a multiple of num_attention_heads, "
+                             f"got {cfg['hidden_size']} and {cfg['num_attention_heads']}")
+        for key in ("hidden_dropout_prob", "attention_probs_dropout_prob"):
+            if cfg.get(key) != 0:
+                raise ValueError(f"student.config.{key} must be 0 (dropout would draw from the "
+                                 f"global RNG), got {cfg.get(key)!r}")
+        return cfg
+
+
+class DatasetSpec(_Model):
+    #: Content id of the dataset manifest directory (opaque to the prover).
+    manifest_cid: str = Field(min_length=1)
+    #: Number of fixed-length samples in the manifest.
+    num_samples: int = Field(gt=0)
+    #: 0x-hex Merkle root of the manifest's sample hashes (checked against the local manifest).
+    sample_root: str
+
+    @field_validator("sample_root")
+    @classmethod
+    def _hex32(cls, v: str) -> str:
+        if len(v) != 66 or not v.startswith("0x") or any(c not in "0123456789abcdef" for c in v[2:]):
+            raise ValueError(f"dataset.sampleRoot must be 0x + 64 lowercase hex digits, got {v!r}")
+        return v
+
+
+class LossSpec(_Model):
+    #: Which distillation loss (see docs/prover.md).
+    type: Literal["kl_logits", "mse_hidden", "mse_embedding"] = "mse_hidden"
+    #: Softmax temperature of kl_logits (ignored by the MSE losses).
+    temperature: float = Field(default=2.0, gt=0)
+    #: Weight of the cosine term (1 - cos) added to the main term.
+    alpha: float = Field(default=1.0, ge=0)
+
+
+class OptimizerSpec(_Model):
+    #: Optimizer name (v1: fused AdamW only).
+    name: Literal["adamw"] = "adamw"
+    #: Peak learning rate.
+    lr: float = Field(gt=0)
+    #: Adam betas.
+    betas: tuple[float, float] = (0.9, 0.999)
+    #: Adam epsilon.
+    eps: float = Field(default=1e-8, gt=0)
+    #: Decoupled weight decay.
+    weight_decay: float = Field(default=0.01, ge=0)
+    #: Linear warmup steps (0: none).
+    warmup_steps: int = Field(default=0, ge=0)
+    #: LR decay after warmup: "constant" or "cosine" down to lr * minLrRatio at totalSteps.
+    decay: Literal["constant", "cosine"] = "cosine"
+    #: Floor of the cosine decay as a fraction of lr.
+    min_lr_ratio: float = Field(default=0.1, ge=0, le=1)
+    #: Global gradient-norm clip (0: no clipping).
+    grad_clip: float = Field(default=1.0, ge=0)
+
+
+class ProfileSpec(BaseModel):
+    """Determinism profile named by the spec; prover.profile holds what each name pins."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow",
+                              frozen=True)
+    #: Registered profile name (prover.profile.PROFILES).
+    name: str
+    #: Exact torch version string the trace was made with.
+    torch: str
+    #: Intra-op threads (OMP_NUM_THREADS and torch.set_num_threads).
+    threads: int = Field(ge=1)
+    #: Training dtype (v1: float32).
+    dtype: Literal["float32"] = "float32"
+
+
+class TaskSpec(_Model):
+    """A knowledge-distillation task: everything a replay needs besides the fetched bytes."""
+
+    version: Literal[1] = SPEC_VERSION
+    kind: Literal["kd"] = "kd"
+    teacher: TeacherSpec
+    student: StudentSpec
+    dataset: DatasetSpec
+    loss: LossSpec = Field(default_factory=LossSpec)
+    optimizer: OptimizerSpec
+    #: Samples per optimizer step.
+    batch_size: int = Field(gt=0)
+    #: Tokens per sample (must equal the manifest's).
+    seq_len: int = Field(gt=1)
+    #: Optimizer steps of the whole task (a multiple of segmentSteps).
+    total_steps: int = Field(gt=0)
+    #: Steps per committed segment (a power of two).
+    segment_steps: int = Field(gt=0)
+    #: Root seed; every RNG derives from it (and the task id).
+    seed: int = Field(ge=0, lt=2**63)
+    profile: ProfileSpec
+    #: Digest of the canonical state serialization.
+    state_hash: Literal["sha256", "blake3"] = "blake3"
+
+    @field_validator("segment_steps")
+    @classmethod
+    def _pow2(cls, v: int) -> int:
+        if v & (v - 1):
+            raise ValueError(f"segmentSteps must be a power of two, got {v}")
+        return v
+
+    @model_validator(mode="after")
+    def _cross_field(self) -> TaskSpec:
+        if self.total_steps % self.segment_steps:
+            raise ValueError(f"totalSteps must be a multiple of segmentSteps ({self.segment_steps}), "
+                             f"got {self.total_steps}")
+        if self.seq_len > self.student.config["max_position_embeddings"]:
+            raise ValueError(f"seqLen must be <= student.config.max_position_embeddings "
+                             f"({self.student.config['max_position_embeddings']}), got {self.seq_len}")
+        if self.optimizer.warmup_steps > self.total_steps:
+            raise ValueError(f"optimizer.warmupSteps must be <= totalSteps ({self.total_steps}), "
+                             f"got {self.optimizer.warmup_steps}")
+        return self
+
+    # ---- canonical form -------------------------------------------------------------------
+    def to_doc(self) -> dict[str, Any]:
+        """The camelCase JSON document (plain dicts/lists)."""
+        return self.model_dump(mode="json", by_alias=True)
+
+    def canonical_bytes(self) -> bytes:
+        return canonical_json(self.to_doc())
+
+    def spec_hash(self) -> bytes:
+        """keccak256 of the canonical bytes (32 bytes)."""
+        from eth_hash.auto import keccak
+
+        return keccak(self.canonical_bytes())
+
+    def spec_hash_hex(self) -> str:
+        return "0x" + self.spec_hash().hex()
+
+    def num_segments(self) -> int:
+        return self.total_steps // self.segment_steps
+
+
+def canonical_json(doc: Any) -> bytes:
+    """Sorted keys, compact separators, UTF-8, no NaN/Infinity."""
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False).encode("utf-8")
+
+
+def _format(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        if err["type"] == "value_error":  # our validators already name the field and the rule
+            parts.append(str(err["msg"]).removeprefix("Value error, "))
+        else:
+            parts.append(f"{loc or 'spec'}: {err['msg']}" + (f", got {err['input']!r}"
+                         if err["type"] not in ("missing", "extra_forbidden") else ""))
+    return "; ".join(parts)
+
+
+def parse_spec(doc: dict[str, Any]) -> TaskSpec:
+    """Validate a spec document; errors name the field and the rule."""
+    try:
+        return TaskSpec.model_validate(doc)
+    except ValidationError as exc:
+        raise SpecValidationError(f"invalid task spec: {_format(exc)}", errors=exc.errors()) from None
+
+
+def loads_spec(data: bytes | str) -> TaskSpec:
+    try:
+        doc = json.loads(data)
+    except json.JSONDecodeError as exc:
+        raise SpecValidationError(f"task spec is not valid JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise SpecValidationError("task spec must be a JSON object")
+    return parse_spec(doc)
+
+
+def load_spec(path: str | Path) -> TaskSpec:
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise SpecValidationError(f"spec file {p} does not exist", hint="check the path") from None
+    return loads_spec(data)
+
+
+def save_spec(spec: TaskSpec, path: str | Path) -> Path:
+    p = Path(path)
+    p.write_bytes(spec.canonical_bytes())
+    return p

@@ -1,0 +1,146 @@
+"""The training step, nanoGPT style: a plain loop over a student, a frozen teacher and fused AdamW.
+
+A :class:`Trainer` holds the state (student, optimizer, step); :meth:`Trainer.step` makes one
+update. Hooks (:class:`StepHooks`) let a caller see or change a batch and the state around the
+update — the node records nothing through them, adversarial tests inject faults through them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from prover import dataset, model, profile, schedule, statehash
+
+if TYPE_CHECKING:
+
+    from prover.spec import TaskSpec
+
+
+class StepHooks(Protocol):
+    """Optional callbacks around an update (any subset; missing methods are skipped).
+
+    on_batch(step, input_ids) -> input_ids        before the forward pass
+    on_before_update(step, student, optimizer)    after backward, before clipping and the update
+    on_after_update(step, student, optimizer)     after the update, before the state is hashed
+    """
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """What an observer's ``on_step_end`` receives for every step."""
+
+    task_id: int
+    step: int
+    state_hash: bytes
+    leaf: bytes
+    loss: float
+    lr: float
+
+
+class StepObserver(Protocol):
+    def on_step_end(self, record: StepRecord) -> None: ...
+
+
+def rng_state(spec: TaskSpec, task_id: int) -> dict[str, Any]:
+    """All randomness is derived from these (no stateful generator to carry)."""
+    return {"scheme": "derived-v1", "seed": spec.seed, "taskId": task_id}
+
+
+def _call(hooks: Any, name: str, *args: Any) -> Any:
+    fn = getattr(hooks, name, None) if hooks is not None else None
+    return fn(*args) if fn is not None else None
+
+
+class Trainer:
+    """Student + teacher + optimizer at some step of a task."""
+
+    def __init__(self, spec: TaskSpec, task_id: int, teacher_dir: str | Path,
+                 dataset_dir: str | Path, start_checkpoint: str | Path | None = None,
+                 check_profile: bool = True) -> None:
+        import torch
+
+        from prover import checkpoint
+
+        if check_profile:
+            profile.apply(spec)
+            profile.ensure(spec)
+        self.spec, self.task_id = spec, task_id
+        self.manifest = dataset.load_manifest(dataset_dir)
+        dataset.check_against_spec(self.manifest, spec)
+        self.teacher = model.load_teacher(teacher_dir)
+        self.fixed = model.projections(spec, int(self.teacher.config.hidden_size))
+        if start_checkpoint is None:
+            self.student = model.build_student(spec, self.teacher)
+            self.step_no = 0
+        else:
+            self.student, self.step_no = checkpoint.load_student(start_checkpoint, spec, task_id)
+        decay = [p for n, p in self.student.named_parameters() if p.dim() >= 2]
+        no_decay = [p for n, p in self.student.named_parameters() if p.dim() < 2]
+        o = spec.optimizer
+        self.optimizer = torch.optim.AdamW(
+            [{"params": decay, "weight_decay": o.weight_decay},
+             {"params": no_decay, "weight_decay": 0.0}],
+            lr=schedule.lr_at(spec, max(self.step_no, 1)), betas=o.betas, eps=o.eps, fused=True)
+        if start_checkpoint is not None:
+            checkpoint.load_optimizer(start_checkpoint, self.student, self.optimizer)
+        profile.enable_kernels(spec, self.student, self.teacher)
+        self.rng = rng_state(spec, task_id)
+        self.params = list(self.student.parameters())
+
+    # ---- state -----------------------------------------------------------------------------
+    @property
+    def cursor(self) -> int:
+        return schedule.cursor_after(self.spec, self.step_no)
+
+    def state_hash(self) -> bytes:
+        return statehash.state_hash(self.spec.state_hash, self.student, self.optimizer,
+                                    self.step_no, self.rng, self.cursor)
+
+    # ---- one update ------------------------------------------------------------------------
+    def forward_backward(self, hooks: Any = None) -> float:
+        """Loss and gradients of the next step's batch; reads, never writes, the state."""
+        import torch
+
+        t = self.step_no + 1
+        ids = schedule.batch(self.spec, self.task_id, t, self.manifest.input_ids)
+        swapped = _call(hooks, "on_batch", t, ids)
+        if swapped is not None:
+            ids = swapped
+        mask = torch.ones_like(ids)
+        with torch.no_grad():
+            h_t = self.teacher(input_ids=ids, attention_mask=mask).last_hidden_state
+        h_s = self.student(input_ids=ids, attention_mask=mask).last_hidden_state
+        loss = model.kd_loss(self.spec, h_s, h_t, self.fixed)
+        loss.backward()
+        return float(loss.detach())
+
+    def update(self, hooks: Any = None) -> float:
+        """Clip, set the scheduled lr, apply AdamW; returns the lr used. Mutates the state."""
+        import torch
+
+        t = self.step_no + 1
+        lr = schedule.lr_at(self.spec, t)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        _call(hooks, "on_before_update", t, self.student, self.optimizer)
+        clip = self.spec.optimizer.grad_clip
+        grads = [p.grad for p in self.params if p.grad is not None]
+        if clip > 0 and grads:
+            # global norm in a fixed order, root via rsqrt (no vector-math sqrt)
+            total = torch.stack([(g * g).sum() for g in grads]).sum()
+            norm = 1.0 / torch.rsqrt(total)
+            coef = torch.clamp(clip / (norm + 1e-6), max=1.0)
+            for g in grads:
+                g.mul_(coef)
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.step_no = t
+        _call(hooks, "on_after_update", t, self.student, self.optimizer)
+        return lr
+
+    def step(self, hooks: Any = None) -> tuple[float, float]:
+        """One full training step: (loss, lr)."""
+        loss = self.forward_backward(hooks)
+        return loss, self.update(hooks)
