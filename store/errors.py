@@ -43,7 +43,7 @@ class StoreTimeoutError(StoreError):
 
 
 class StoreRequestError(StoreError):
-    """The IPFS RPC API answered with an error (fields: api, endpoint, message, code)."""
+    """The IPFS RPC API answered with an error (fields: api, endpoint, detail)."""
 
 
 class RepoError(StoreError):
