@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+/// @title Vm
+/// @notice The Foundry cheatcodes the project's tests use (a subset of forge's cheatcode interface,
+///         written here because npm's forge-std is broken). The cheatcode contract lives at
+///         address(uint160(uint256(keccak256("hevm cheat code")))).
+interface Vm {
+    struct Log {
+        bytes32[] topics;
+        bytes data;
+        address emitter;
+    }
+
+    // --- environment ---
+    function warp(uint256 newTimestamp) external;
+    function roll(uint256 newHeight) external;
+    function prevrandao(bytes32 newPrevrandao) external;
+    function deal(address account, uint256 newBalance) external;
+    function getBlockNumber() external view returns (uint256);
+
+    // --- callers ---
+    function prank(address msgSender) external;
+    function prank(address msgSender, address txOrigin) external;
+    function startPrank(address msgSender) external;
+    function stopPrank() external;
+
+    // --- expectations ---
+    function expectRevert() external;
+    function expectRevert(bytes4 revertData) external;
+    function expectRevert(bytes calldata revertData) external;
+    function expectEmit() external;
+    function expectEmit(address emitter) external;
+    function expectEmit(bool checkTopic1, bool checkTopic2, bool checkTopic3, bool checkData) external;
+    function expectEmit(bool checkTopic1, bool checkTopic2, bool checkTopic3, bool checkData, address emitter)
+        external;
+    function recordLogs() external;
+    function getRecordedLogs() external returns (Log[] memory logs);
+
+    // --- fuzzing ---
+    function assume(bool condition) external pure;
+    function skip(bool skipTest) external;
+
+    // --- accounts and signatures ---
+    function addr(uint256 privateKey) external pure returns (address keyAddr);
+    function sign(uint256 privateKey, bytes32 digest) external pure returns (uint8 v, bytes32 r, bytes32 s);
+    function label(address account, string calldata newLabel) external;
+
+    // --- files, json, env ---
+    function readFile(string calldata path) external view returns (string memory data);
+    function projectRoot() external view returns (string memory path);
+    function parseJson(string calldata json, string calldata key) external pure returns (bytes memory abiEncodedData);
+    function parseJsonUint(string calldata json, string calldata key) external pure returns (uint256);
+    function parseJsonBytes32(string calldata json, string calldata key) external pure returns (bytes32);
+    function parseJsonBytes32Array(string calldata json, string calldata key)
+        external
+        pure
+        returns (bytes32[] memory);
+    function parseJsonKeys(string calldata json, string calldata key) external pure returns (string[] memory keys);
+    function envOr(string calldata name, bool defaultValue) external view returns (bool value);
+    function envOr(string calldata name, uint256 defaultValue) external view returns (uint256 value);
+
+    // --- formatting ---
+    function toString(uint256 value) external pure returns (string memory);
+    function toString(int256 value) external pure returns (string memory);
+    function toString(address value) external pure returns (string memory);
+    function toString(bytes32 value) external pure returns (string memory);
+    function toString(bool value) external pure returns (string memory);
+    function toString(bytes calldata value) external pure returns (string memory);
+}
