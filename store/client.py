@@ -86,8 +86,8 @@ class Client:
             except self._exc.ConnectionError as exc:
                 if attempt == self.retries:
                     raise StoreUnavailableError(
-                        f"no IPFS RPC API reachable at {self.api} ({endpoint}): {exc}",
-                        api=self.api) from None
+                        f"no IPFS RPC API reachable at {self.api} ({endpoint}, "
+                        f"{self.retries + 1} attempts): {type(exc).__name__}", api=self.api) from None
             except self._exc.TimeoutError:
                 raise StoreTimeoutError(f"IPFS RPC API at {self.api} did not answer {endpoint} "
                                         f"within {self.timeout}s", api=self.api,
@@ -172,10 +172,12 @@ class Client:
                                     endpoint="block/get", detail="directory")
         return b"".join(self._reader.read_file(c, block))
 
-    def get_dir(self, cid: str, path: str | Path) -> Path:
+    def get_dir(self, cid: str, path: str | Path,
+                progress: Callable[[int], None] | None = None) -> Path:
         """Write the tree (or file) ``cid`` at ``path`` from verified blocks; all or nothing.
 
-        ``path`` must not exist; on ContentMismatchError nothing is left there.
+        ``path`` must not exist; on ContentMismatchError nothing is left there. ``progress`` is
+        called with the size of each block fetched.
         """
         target = Path(path)
         if target.exists():
@@ -183,7 +185,15 @@ class Client:
                                     endpoint="get", detail="target exists",
                                     hint="remove it or choose another output path")
         target.parent.mkdir(parents=True, exist_ok=True)
-        self._reader.materialize(CID.parse(cid), target)
+        reader = self._reader
+        if progress is not None:
+            def counted(c: CID) -> bytes:
+                data = self.get_block_unverified(c)
+                progress(len(data))
+                return data
+
+            reader = VerifiedReader(counted, workers=self._reader.workers)
+        reader.materialize(CID.parse(cid), target)
         return target
 
 
