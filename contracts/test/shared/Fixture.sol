@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {Test} from "../base/Test.sol";
+import {VeriToken} from "../../src/VeriToken.sol";
+import {StakeManager} from "../../src/StakeManager.sol";
+import {TaskMarket} from "../../src/TaskMarket.sol";
+import {JuryAdjudicator} from "../../src/JuryAdjudicator.sol";
+import {PrevrandaoRandomness} from "../../src/PrevrandaoRandomness.sol";
+import {TraceMerkle} from "../../src/libraries/TraceMerkle.sol";
+import {TaskId, DisputeId, TaskParams, JuryParams} from "../../src/types/Ids.sol";
+
+/// @notice Deterministic fake training traces: the honest state hash of step t, and a node that
+///         diverges from step `wrongFrom` on (0: honest).
+library Traces {
+    function stateHash(uint256 taskId, uint256 t) internal pure returns (bytes32) {
+        return keccak256(abi.encode("honest-state", taskId, t));
+    }
+
+    function badStateHash(uint256 taskId, uint256 t) internal pure returns (bytes32) {
+        return keccak256(abi.encode("divergent-state", taskId, t));
+    }
+
+    function honestLeaf(uint256 taskId, uint256 t) internal pure returns (bytes32) {
+        return TraceMerkle.leaf(taskId, t, stateHash(taskId, t));
+    }
+
+    /// @notice Leaves of segment k (S steps) of a node that diverges from step `wrongFrom` on.
+    function leaves(uint256 taskId, uint256 k, uint256 s, uint256 wrongFrom) internal pure returns (bytes32[] memory l) {
+        l = new bytes32[](s);
+        for (uint256 i; i < s; ++i) {
+            uint256 t = k * s + i + 1;
+            bytes32 h = (wrongFrom != 0 && t >= wrongFrom) ? badStateHash(taskId, t) : stateHash(taskId, t);
+            l[i] = TraceMerkle.leaf(taskId, t, h);
+        }
+    }
+}
+
+/// @notice Deploys the whole protocol with the documented defaults and funds a cast of actors.
+abstract contract Fixture is Test {
+    uint256 internal constant NODE_STAKE = 1000e18;
+    uint256 internal constant REWARD = 5000e18;
+    uint256 internal constant BOND = 100e18;
+    uint256 internal constant SLASH = 500e18;
+    uint256 internal constant JUROR_PENALTY = 10e18;
+    uint256 internal constant JUROR_STAKE = 200e18;
+    uint64 internal constant SEG = 16;
+    uint64 internal constant TOTAL = 64;
+    uint64 internal constant WINDOW = 40;
+    uint64 internal constant DEADLINE = 200;
+    uint256 internal constant UNBONDING = 200;
+    uint256 internal constant STALL_BPS = 1000;
+    uint256 internal constant N_JURORS = 5;
+
+    VeriToken internal token;
+    StakeManager internal stakes;
+    TaskMarket internal market;
+    PrevrandaoRandomness internal rng;
+    JuryAdjudicator internal jury;
+
+    address internal deployer = address(this);
+    address internal requester;
+    address internal node;
+    address internal node2;
+    address internal challenger;
+    address[] internal pool;
+
+    function juryParams() internal pure returns (JuryParams memory) {
+        return JuryParams({
+            challengeBond: uint128(BOND),
+            slashAmount: uint128(SLASH),
+            jurorPenalty: uint128(JUROR_PENALTY),
+            drawDelay: 2,
+            commitWindow: 30,
+            revealWindow: 30,
+            jailBlocks: 1000,
+            challengerShareBps: 5000,
+            jurorFeeBps: 2000,
+            jurySize: 3
+        });
+    }
+
+    function taskParams() internal pure returns (TaskParams memory) {
+        return TaskParams({
+            totalSteps: TOTAL,
+            segmentSteps: SEG,
+            challengeWindow: WINDOW,
+            segmentDeadline: DEADLINE,
+            nodeStake: uint128(NODE_STAKE)
+        });
+    }
+
+    function setUp() public virtual {
+        vm.roll(100);
+        token = new VeriToken(0);
+        stakes = new StakeManager(address(token), UNBONDING);
+        market = new TaskMarket(address(token), address(stakes), STALL_BPS);
+        rng = new PrevrandaoRandomness();
+        jury = new JuryAdjudicator(address(token), address(stakes), address(market), address(rng), juryParams());
+        stakes.wire(address(market), address(jury));
+        market.setAdjudicator(address(jury));
+
+        requester = _actor("requester", 0);
+        node = _actor("node", 3 * NODE_STAKE);
+        node2 = _actor("node2", 3 * NODE_STAKE);
+        challenger = _actor("challenger", 0);
+        for (uint256 i; i < N_JURORS; ++i) {
+            address j = _actor(string.concat("juror", vm.toString(i)), JUROR_STAKE);
+            vm.prank(j);
+            stakes.optInJuror();
+            pool.push(j);
+        }
+    }
+
+    /// @dev A funded actor with approvals to every contract and `stake` deposited.
+    function _actor(string memory name, uint256 stake) internal returns (address a) {
+        a = makeAddr(name);
+        token.mint(a, 100_000e18);
+        vm.startPrank(a);
+        token.approve(address(stakes), type(uint256).max);
+        token.approve(address(market), type(uint256).max);
+        token.approve(address(jury), type(uint256).max);
+        if (stake != 0) stakes.deposit(stake);
+        vm.stopPrank();
+    }
+
+    function _createTask() internal returns (TaskId id) {
+        vm.prank(requester);
+        id = market.createTask("bafyspec", keccak256("spec"), REWARD, taskParams());
+    }
+
+    function _createAndClaim() internal returns (TaskId id) {
+        id = _createTask();
+        vm.prank(node);
+        market.claimTask(id);
+    }
+
+    /// @dev `who` commits segment k of a trace diverging from `wrongFrom` (0: honest); returns the leaves.
+    function _commit(TaskId id, uint256 k, uint256 wrongFrom, address who) internal returns (bytes32[] memory l) {
+        l = Traces.leaves(TaskId.unwrap(id), k, SEG, wrongFrom);
+        bytes32 root = TraceMerkle.computeRoot(l);
+        vm.prank(who);
+        market.commitSegment(id, k, root, keccak256(abi.encode("end", k, wrongFrom)), "bafyckpt", "bafyleaves");
+    }
+
+    /// @dev The challenger disputes step `step` of segment k (leaves = the node's committed leaves).
+    function _open(TaskId id, uint256 k, uint256 step, bytes32[] memory l) internal returns (DisputeId d) {
+        uint256 idx = step - k * SEG - 1;
+        bytes32[] memory proof = TraceMerkle.buildProof(l, idx);
+        vm.prank(challenger);
+        d = jury.openDispute(id, k, step, l[idx], proof);
+    }
+
+    function _draw(DisputeId d) internal returns (address[] memory js) {
+        vm.roll(block.number + juryParams().drawDelay);
+        jury.drawJury(d);
+        js = jury.jurors(d);
+    }
+
+    function _salt(address j) internal pure returns (bytes32) {
+        return keccak256(abi.encode("salt", j));
+    }
+
+    function _commitVote(DisputeId d, address j, bytes32 leaf) internal {
+        vm.prank(j);
+        jury.commitVote(d, keccak256(abi.encode(d, leaf, _salt(j), j)));
+    }
+
+    function _reveal(DisputeId d, address j, bytes32 leaf) internal {
+        vm.prank(j);
+        jury.revealVote(d, leaf, _salt(j));
+    }
+
+    /// @dev Every juror commits and reveals `leaf`.
+    function _voteAll(DisputeId d, address[] memory js, bytes32 leaf) internal {
+        for (uint256 i; i < js.length; ++i) _commitVote(d, js[i], leaf);
+        for (uint256 i; i < js.length; ++i) _reveal(d, js[i], leaf);
+    }
+
+    function _held() internal view returns (uint256) {
+        return stakes.totalHeld() + market.totalEscrow() + jury.totalHeld();
+    }
+}
