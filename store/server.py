@@ -222,12 +222,16 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def start_subprocess(repo: str | Path, host: str = "127.0.0.1", port: int | None = None,
-                     timeout: float = 20.0) -> SubprocessHandle:
-    """Run ``python -m store.server`` on ``repo`` in a child process and wait until it answers."""
+                     timeout: float = 30.0, via_cli: bool = False) -> SubprocessHandle:
+    """Run the store on ``repo`` in a child process and wait until it answers.
+
+    The child is ``python -m store.server`` (light), or with ``via_cli`` the full
+    ``veritrain store serve`` command line.
+    """
     port = port or free_port(host)
-    proc = subprocess.Popen([sys.executable, "-m", "store.server", "--repo", str(repo),
-                             "--api", f"{host}:{port}"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+    entry = ["-m", "veritrain.cli.main", "store", "serve"] if via_cli else ["-m", "store.server"]
+    proc = subprocess.Popen([sys.executable, *entry, "--repo", str(repo), "--api", f"{host}:{port}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     handle = SubprocessHandle(host, port, proc)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
