@@ -13,9 +13,20 @@ Public API::
 
 from __future__ import annotations
 
-from prover.kernels._lib import ENV_ISA, ENV_THREADS, active_isa, cpu_level, threads
-from prover.kernels.functions import gelu, layer_norm, linear, matmul, softmax, sum_last
-from prover.kernels.patch import enable, is_enabled
+from importlib import import_module
+from typing import Any
 
-__all__ = ["ENV_ISA", "ENV_THREADS", "active_isa", "cpu_level", "enable", "gelu", "is_enabled",
-           "layer_norm", "linear", "matmul", "softmax", "sum_last", "threads"]
+# Lazy: `python -m prover.kernels.build` and `rawcheck` must not import torch.
+_EXPORTS = {
+    "ENV_ISA": "_lib", "ENV_THREADS": "_lib", "active_isa": "_lib", "cpu_level": "_lib",
+    "threads": "_lib", "gelu": "functions", "layer_norm": "functions", "linear": "functions",
+    "matmul": "functions", "softmax": "functions", "sum_last": "functions", "enable": "patch",
+    "is_enabled": "patch",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(import_module(f"prover.kernels.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'prover.kernels' has no attribute {name!r}")
