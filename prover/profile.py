@@ -93,8 +93,13 @@ def get(name: str) -> Profile:
 
 def env(spec: TaskSpec) -> dict[str, str]:
     """The environment variables the spec's profile pins (thread counts from the spec)."""
-    prof = get(spec.profile.name)
-    threads = str(spec.profile.threads)
+    return env_for(spec.profile.name, spec.profile.threads)
+
+
+def env_for(name: str, threads_count: int) -> dict[str, str]:
+    """The environment variables profile ``name`` pins at ``threads_count`` threads."""
+    prof = get(name)
+    threads = str(threads_count)
     out = dict(prof.env)
     out.update({"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads,
                 "VERITRAIN_PROFILE": prof.name})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -10,6 +11,33 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Before any test module (and torch) is imported: make sure we run under the profile."""
+    _run_under_default_profile(config)
+
+
+def _run_under_default_profile(config: pytest.Config) -> None:
+    """Re-execute pytest under the default determinism profile (1 thread) unless it already is.
+
+    The profile's variables (ISA pins, MKL CBWR, glibc tunables, threads) are read when the
+    process and its libraries start, so in-process training in tests (nodes, challengers, jurors)
+    needs them set before Python starts, exactly like the CLI's own re-exec.
+    """
+    from prover.profile import DEFAULT_PROFILE, REEXEC_GUARD, env_for
+
+    wanted = env_for(os.environ.get("VERITRAIN_TEST_PROFILE", DEFAULT_PROFILE), 1)
+    if all(os.environ.get(k) == v for k, v in wanted.items()) or os.environ.get(REEXEC_GUARD) == "pytest":
+        return
+    new_env = {**os.environ, **wanted, REEXEC_GUARD: "pytest"}
+    capture = config.pluginmanager.getplugin("capturemanager")
+    if capture is not None:  # give the real stdout/stderr back to the process we become
+        capture.suspend_global_capture(in_=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, [sys.executable, "-m", "pytest", *sys.argv[1:]], new_env)
+
 
 
 @pytest.fixture(scope="session")
