@@ -13,6 +13,7 @@ from prover import profile
 from prover.errors import ProfileMismatchError, UnknownProfileError
 from prover.spec import parse_spec
 
+
 def doc() -> dict[str, Any]:
     return json.loads((Path(__file__).with_name("spec_sample.json")).read_text())
 
@@ -57,6 +58,7 @@ def test_setting_variables_after_start_does_not_fool_the_guard(tmp_path: Path) -
     (tmp_path / "spec.json").write_bytes(spec().canonical_bytes())
     code = (
         "import os, sys, torch\n"
+        "torch.ones(64).exp().sum()  # first kernel dispatched: the ISA is now fixed\n"
         "from prover import profile\n"
         "from prover.spec import load_spec\n"
         f"s = load_spec({str(tmp_path / 'spec.json')!r})\n"
