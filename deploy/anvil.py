@@ -14,6 +14,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import requests
 from eth_account import Account
@@ -52,7 +53,7 @@ class Anvil:
     def pid(self) -> int:
         return self.process.pid
 
-    def rpc(self, method: str, *params: object) -> object:
+    def rpc(self, method: str, *params: Any) -> Any:
         resp = requests.post(self.url, json={"jsonrpc": "2.0", "id": 1, "method": method,
                                              "params": list(params)}, timeout=30)
         body = resp.json()

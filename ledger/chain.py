@@ -11,12 +11,18 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any, TypeVar
 
 import requests
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
-from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError, Web3RPCError
+from web3.exceptions import (
+    ContractCustomError,
+    ContractLogicError,
+    ContractPanicError,
+    Web3RPCError,
+)
 
 from ledger.artifacts import Artifact, decode_revert, load
 from ledger.errors import KeyUnavailableError, RpcUnavailableError, TransactionFailedError
@@ -107,7 +113,8 @@ class Chain:
         pending count is exact; it also heals after a reorg drops our mined transactions (a
         locally cached counter would then run ahead and every later transaction would hang).
         """
-        self._nonce = int(self.retry(lambda: self.w3.eth.get_transaction_count(self.address, "pending")))
+        sender = Web3.to_checksum_address(self.address)
+        self._nonce = int(self.retry(lambda: self.w3.eth.get_transaction_count(sender, "pending")))
         return self._nonce
 
     def _send(self, call: Any, *, value: int = 0, label: str, contract: str | None,
@@ -124,10 +131,9 @@ class Chain:
             for attempt in range(3):
                 nonce = self._next_nonce()
                 tx = call.build_transaction({**tx_params, "gas": gas, "nonce": nonce})
-                signed = self.account.sign_transaction(tx)  # type: ignore[union-attr]
+                raw = self.account.sign_transaction(tx).raw_transaction  # type: ignore[union-attr]
                 try:
-                    tx_hash = self.retry(lambda: self.w3.eth.send_raw_transaction(signed.raw_transaction),
-                                         f"send {label}")
+                    tx_hash = self.retry(partial(self.w3.eth.send_raw_transaction, raw), f"send {label}")
                     break
                 except Web3RPCError as exc:
                     message = str(exc).lower()
@@ -162,8 +168,8 @@ class Chain:
             self.w3.eth.call(call, receipt["blockNumber"] - 1)  # type: ignore[arg-type]
         except (ContractCustomError, ContractLogicError, ContractPanicError) as exc:
             return decode_revert(_revert_data(exc), contract)
-        except Exception:  # noqa: BLE001 - any failure here just means the reason is unknown
-            pass
+        except (Web3RPCError, ValueError) as exc:  # the replay itself failed: reason unknown
+            log.debug("could not replay failed tx %s: %s", label, exc)
         return TransactionFailedError(f"{label} failed in tx {Web3.to_hex(receipt['transactionHash'])} "
                                       f"(gas used {receipt['gasUsed']} of {tx.get('gas')})")
 
@@ -177,7 +183,7 @@ class Contract:
         self.name = artifact.name
         self.address = address
         self.receipt = receipt
-        self.web3_contract = chain.w3.eth.contract(address=address, abi=artifact.abi)
+        self.web3_contract = chain.w3.eth.contract(address=Web3.to_checksum_address(address), abi=artifact.abi)
 
     def call(self, fn: str, *args: Any, block: int | str = "latest") -> Any:
         bound = getattr(self.web3_contract.functions, fn)(*args)

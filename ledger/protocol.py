@@ -147,7 +147,7 @@ class Protocol:
         return self.stake.transact("optInJuror")
 
     def stake_info(self, who: str | None = None) -> Record:
-        return self.view(self.stake, "stakeInfo", who or self.me)  # type: ignore[no-any-return]
+        return self.view(self.stake, "stakeInfo", who or self.me)
 
     def is_jailed(self, who: str | None = None) -> bool:
         return bool(self.stake.call("isJailed", who or self.me))
@@ -178,10 +178,10 @@ class Protocol:
         return self.market.transact("claimReward", task_id)
 
     def task(self, task_id: int) -> Record:
-        return self.view(self.market, "task", task_id)  # type: ignore[no-any-return]
+        return self.view(self.market, "task", task_id)
 
     def segment(self, task_id: int, k: int) -> Record:
-        return self.view(self.market, "segment", task_id, k)  # type: ignore[no-any-return]
+        return self.view(self.market, "segment", task_id, k)
 
     def is_final(self, task_id: int, k: int) -> bool:
         return bool(self.market.call("isFinal", task_id, k))
@@ -219,13 +219,13 @@ class Protocol:
         return self.jury.transact("claimPayout")
 
     def dispute(self, dispute_id: int) -> Record:
-        return self.view(self.jury, "dispute", dispute_id)  # type: ignore[no-any-return]
+        return self.view(self.jury, "dispute", dispute_id)
 
     def jurors(self, dispute_id: int) -> list[str]:
         return list(self.jury.call("jurors", dispute_id))
 
     def vote(self, dispute_id: int, juror: str | None = None) -> Record:
-        return self.view(self.jury, "vote", dispute_id, juror or self.me)  # type: ignore[no-any-return]
+        return self.view(self.jury, "vote", dispute_id, juror or self.me)
 
     def owed(self, who: str | None = None) -> int:
         return int(self.jury.call("owed", who or self.me))
@@ -234,4 +234,4 @@ class Protocol:
         return int(self.jury.call("disputeCount"))
 
     def jury_params(self) -> Record:
-        return self.view(self.jury, "params")  # type: ignore[no-any-return]
+        return self.view(self.jury, "params")

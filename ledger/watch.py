@@ -15,6 +15,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+from web3.exceptions import BlockNotFound
+
 from ledger.chain import Chain, Contract
 
 log = logging.getLogger(__name__)
@@ -64,7 +66,7 @@ class EventWatcher:
             number = next(reversed(self._hashes))
             try:
                 same = self._hash(number) == self._hashes[number]
-            except Exception:  # noqa: BLE001 - block gone (chain shorter than before): treat as changed
+            except BlockNotFound:  # the chain got shorter than this block: it changed
                 same = False
             if same:
                 break

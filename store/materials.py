@@ -96,7 +96,7 @@ class Materials:
 
     def leaves(self, cid: str) -> dict[str, Any]:
         """A leaves file (PROTOCOL.md JSON) by CID."""
-        return json.loads(self._cached_bytes(cid))  # type: ignore[no-any-return]
+        return json.loads(self._cached_bytes(cid))
 
     def _cached_bytes(self, cid: str) -> bytes:
         path = self.cache_dir / "files" / cid

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
@@ -52,7 +53,7 @@ class Settings:
                     if ENV_PREFIX + f.name.upper() in env}
         return settings._with(from_env, source="environment")
 
-    def _with(self, values: dict[str, object], source: str) -> Settings:
+    def _with(self, values: Mapping[str, object], source: str) -> Settings:
         known = {f.name: f for f in fields(self)}
         changes: dict[str, object] = {}
         for key, raw in values.items():
