@@ -194,8 +194,14 @@ def pin_add(req: Request) -> Reply:
     return Reply(json={"Pins": [str(c) for c in cids]})
 
 
+def _root_or_path(req: Request, arg: str) -> CID:
+    """A bare CID needs no block lookup; a path is resolved through the repo."""
+    bare = arg.strip().removeprefix("/ipfs/")
+    return CID.parse(bare) if "/" not in bare else req.repo.resolve(arg).cid
+
+
 def pin_rm(req: Request) -> Reply:
-    cids = [req.repo.resolve(a).cid for a in req.args.get("arg") or [req.arg()]]
+    cids = [_root_or_path(req, a) for a in req.args.get("arg") or [req.arg()]]
     recursive = req.flag("recursive", True)
     for cid in cids:
         kind = req.repo.pins.get(cid)
@@ -227,7 +233,7 @@ def pin_ls(req: Request) -> Reply:
     if args:
         out = {}
         for a in args:
-            cid = req.repo.resolve(a).cid
+            cid = _root_or_path(req, a)
             if str(cid) in keys:
                 out[str(cid)] = keys[str(cid)]
             elif want in ("all", "indirect") and cid.block_key() in indirect:
