@@ -51,8 +51,7 @@ contract JuryAdjudicator is IJuryAdjudicator, ReentrancyGuard {
         uint64 drawAfter;
         uint64 commitDeadline;
         uint64 revealDeadline;
-        uint128 bond;
-        uint128 penaltyPot;
+        uint128 penaltyPot; // the bond is params.challengeBond while unresolved (params are immutable)
     }
 
     struct Vote {
@@ -133,7 +132,6 @@ contract JuryAdjudicator is IJuryAdjudicator, ReentrancyGuard {
         d.nodeLeaf = leaf;
         d.step = uint64(step);
         d.drawAfter = uint64(block.number + _params.drawDelay);
-        d.bond = bond;
         _held += bond;
         disputeId = DisputeId.wrap(id);
         _token.safeTransferFrom(msg.sender, address(this), bond);
@@ -309,7 +307,7 @@ contract JuryAdjudicator is IJuryAdjudicator, ReentrancyGuard {
             _stakes.jail(d.node, block.number + _params.jailBlocks);
         }
         JuryPayout.Split memory s = JuryPayout.split(
-            result, d.bond, d.penaltyPot, slashed, _params.challengerShareBps, _params.jurorFeeBps, winners.length
+            result, _params.challengeBond, d.penaltyPot, slashed, _params.challengerShareBps, _params.jurorFeeBps, winners.length
         );
         uint256 id = DisputeId.unwrap(disputeId);
         _credit(id, d.challenger, s.toChallenger);
@@ -319,7 +317,6 @@ contract JuryAdjudicator is IJuryAdjudicator, ReentrancyGuard {
         }
         d.stage = Stage.Resolved;
         d.outcome = result;
-        d.bond = 0;
         d.penaltyPot = 0;
         emit DisputeResolved(disputeId, result, result == Outcome.Default ? bytes32(0) : majorityLeaf, slashed);
     }
@@ -359,7 +356,7 @@ contract JuryAdjudicator is IJuryAdjudicator, ReentrancyGuard {
         v.jurorCount = d.jurorCount;
         v.commits = d.commits;
         v.reveals = d.reveals;
-        v.bond = d.bond;
+        v.bond = d.stage == Stage.Resolved ? 0 : _params.challengeBond;
         v.penaltyPot = d.penaltyPot;
     }
 

@@ -17,6 +17,10 @@ abstract contract Test {
     /// @notice forge runs test_/testFuzz_/invariant_ functions of contracts that say IS_TEST.
     bool public constant IS_TEST = true;
 
+    /// @notice forge prints these (ds-test log events) with -vv.
+    event log_named_uint(string key, uint256 val);
+    event log_string(string val);
+
     Vm internal constant vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
 
     bool private _failed;

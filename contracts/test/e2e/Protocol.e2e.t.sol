@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {Fixture, Traces} from "../shared/Fixture.sol";
+import {TraceMerkle} from "../../src/libraries/TraceMerkle.sol";
+import {TaskId, DisputeId, TaskParams, TaskStatus, DisputePhase, Outcome} from "../../src/types/Ids.sol";
+
+/// @notice Scripted end-to-end games: honest/dishonest nodes and challengers, lazy jurors, and the
+///         timeout of every phase. Every scenario ends with the token-conservation check.
+contract ProtocolE2ETest is Fixture {
+    function _conserved() internal view {
+        uint256 bal = token.balanceOf(address(stakes)) + token.balanceOf(address(market)) + token.balanceOf(address(jury));
+        assertEq(bal, _held(), "conservation");
+    }
+
+    function _finishAndClaim(TaskId id, uint256 from, address who) internal {
+        for (uint256 k = from; k < TOTAL / SEG; ++k) _commit(id, k, 0, who);
+        vm.roll(block.number + WINDOW + 1);
+        vm.prank(who);
+        market.claimReward(id);
+        assertEq(uint256(market.task(id).status), uint256(TaskStatus.Completed));
+    }
+
+    function test_e2e_honestNode_vs_dishonestChallenger() public {
+        TaskId id = _createAndClaim();
+        bytes32[] memory l0 = _commit(id, 0, 0, node);
+        _commit(id, 1, 0, node);
+        DisputeId d = _open(id, 0, 9, l0); // the leaf is honest: the challenger lies
+        address[] memory js = _draw(d);
+        _voteAll(d, js, Traces.honestLeaf(1, 9));
+        assertEq(uint256(jury.resolve(d)), uint256(Outcome.NodeRight));
+        _finishAndClaim(id, 2, node);
+        assertEq(stakes.stakeInfo(node).staked, 3 * NODE_STAKE, "honest node never slashed");
+        assertEq(jury.owed(challenger), 0, "lying challenger loses the bond");
+        assertEq(jury.owed(node), BOND * 8000 / 10_000);
+        _conserved();
+    }
+
+    function test_e2e_dishonestNode_vs_honestChallenger() public {
+        TaskId id = _createAndClaim();
+        _commit(id, 0, 0, node);
+        vm.roll(block.number + WINDOW + 1); // segment 0 final
+        bytes32[] memory l1 = _commit(id, 1, 20, node); // diverges at step 20
+        _commit(id, 2, 20, node);
+        DisputeId d = _open(id, 1, 20, l1);
+        address[] memory js = _draw(d);
+        _voteAll(d, js, Traces.honestLeaf(1, 20));
+        assertEq(uint256(jury.resolve(d)), uint256(Outcome.NodeWrong));
+        assertEq(market.task(id).nextSegment, 1, "reopened after the last final segment");
+        assertTrue(stakes.isJailed(node));
+        vm.prank(node2);
+        market.claimTask(id);
+        _finishAndClaim(id, 1, node2);
+        vm.prank(challenger);
+        assertEq(jury.claimPayout(), BOND + SLASH / 2);
+        _conserved();
+    }
+
+    function test_e2e_lazyJurors_redrawDecides() public {
+        TaskId id = _createAndClaim();
+        bytes32[] memory l0 = _commit(id, 0, 3, node);
+        DisputeId d = _open(id, 0, 3, l0);
+        address[] memory js = _draw(d);
+        // Lazy: one copies the node's public leaf, one cannot fetch data (reveals 0), one is silent.
+        _commitVote(d, js[0], l0[2]);
+        _commitVote(d, js[1], bytes32(0));
+        vm.roll(jury.dispute(d).commitDeadline + 1);
+        _reveal(d, js[0], l0[2]);
+        _reveal(d, js[1], bytes32(0));
+        vm.roll(jury.dispute(d).revealDeadline + 1);
+        assertEq(uint256(jury.resolve(d)), uint256(Outcome.None));
+        address[] memory js2 = _draw(d);
+        _voteAll(d, js2, Traces.honestLeaf(1, 3));
+        assertEq(uint256(jury.resolve(d)), uint256(Outcome.NodeWrong));
+        assertEq(stakes.stakeInfo(js[2]).staked, JUROR_STAKE - JUROR_PENALTY, "silent juror penalised");
+        _conserved();
+    }
+
+    function test_e2e_timeout_nodeStalls() public {
+        TaskId id = _createAndClaim();
+        _commit(id, 0, 0, node);
+        vm.roll(block.number + DEADLINE + 1);
+        market.timeoutStall(id);
+        assertEq(market.task(id).nextSegment, 1);
+        vm.prank(node2);
+        market.claimTask(id);
+        _finishAndClaim(id, 1, node2);
+        assertEq(stakes.stakeInfo(node).staked, 3 * NODE_STAKE - NODE_STAKE / 10);
+        _conserved();
+    }
+
+    function test_e2e_timeout_drawLate_commitPhaseSilent_revealPhaseSilent() public {
+        TaskId id = _createAndClaim();
+        bytes32[] memory l0 = _commit(id, 0, 0, node);
+        DisputeId d = _open(id, 0, 1, l0);
+        // Nobody draws for a long time: anyone can still draw later.
+        vm.roll(block.number + 500);
+        jury.drawJury(d);
+        address[] memory js = jury.jurors(d);
+        // Commit phase: nobody commits; resolve after the deadline moves it on (redraw).
+        vm.expectRevert();
+        jury.resolve(d);
+        vm.roll(jury.dispute(d).revealDeadline + 1);
+        assertEq(uint256(jury.resolve(d)), uint256(Outcome.None));
+        // Reveal phase: all commit, nobody reveals; Default favours the node.
+        address[] memory js2 = _draw(d);
+        for (uint256 i; i < js2.length; ++i) _commitVote(d, js2[i], l0[0]);
+        assertEq(uint256(jury.phase(d)), uint256(DisputePhase.Reveal));
+        vm.roll(jury.dispute(d).revealDeadline + 1);
+        assertEq(uint256(jury.resolve(d)), uint256(Outcome.Default));
+        assertEq(js.length, 3);
+        vm.roll(block.number + WINDOW + 1);
+        assertTrue(market.isFinal(id, 0));
+        _conserved();
+    }
+
+    /// @notice Gas of the targets in docs/protocol.md. Run with `forge test --isolate` to measure each
+    ///         call as its own transaction (cold storage, intrinsic gas included); the default run
+    ///         shares one transaction, so its numbers are lower and the same bounds hold.
+    function test_gas_wholeDispute_7levelProof() public {
+        TaskParams memory p = taskParams();
+        p.segmentSteps = 128;
+        p.totalSteps = 256;
+        vm.prank(requester);
+        TaskId id = market.createTask("bafyspec", keccak256("spec"), REWARD, p);
+        vm.prank(node);
+        market.claimTask(id);
+        bytes32[] memory l = Traces.leaves(1, 0, 128, 77);
+        bytes32 root = TraceMerkle.computeRoot(l);
+        uint256 g = gasleft();
+        vm.prank(node);
+        market.commitSegment(id, 0, root, keccak256("end"), "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi", "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku");
+        uint256 gCommit = g - gasleft();
+        // A first dispute pays one-time storage (counters, balances from zero); measure the next one.
+        vm.prank(challenger);
+        jury.openDispute(id, 0, 5, l[4], TraceMerkle.buildProof(l, 4));
+        bytes32[] memory proof = TraceMerkle.buildProof(l, 76);
+        g = gasleft();
+        vm.prank(challenger);
+        DisputeId d = jury.openDispute(id, 0, 77, l[76], proof);
+        uint256 gOpen = g - gasleft();
+        vm.roll(block.number + 2);
+        g = gasleft();
+        jury.drawJury(d);
+        uint256 gDraw = g - gasleft();
+        address[] memory js = jury.jurors(d);
+        bytes32 truth = Traces.honestLeaf(1, 77);
+        uint256 gCommits;
+        uint256 gReveals;
+        for (uint256 i; i < 3; ++i) {
+            bytes32 c = keccak256(abi.encode(d, truth, _salt(js[i]), js[i]));
+            g = gasleft();
+            vm.prank(js[i]);
+            jury.commitVote(d, c);
+            gCommits += g - gasleft();
+        }
+        for (uint256 i; i < 3; ++i) {
+            g = gasleft();
+            _reveal(d, js[i], truth);
+            gReveals += g - gasleft();
+        }
+        g = gasleft();
+        jury.resolve(d);
+        uint256 gResolve = g - gasleft();
+        uint256 total = gOpen + gDraw + gCommits + gReveals + gResolve;
+        emit log_named_uint("commitSegment", gCommit);
+        emit log_named_uint("openDispute (7-level proof)", gOpen);
+        emit log_named_uint("drawJury (3 of 5)", gDraw);
+        emit log_named_uint("commitVote (avg)", gCommits / 3);
+        emit log_named_uint("revealVote (avg)", gReveals / 3);
+        emit log_named_uint("resolve (NodeWrong)", gResolve);
+        emit log_named_uint("whole dispute (open, draw, 3 commits, 3 reveals, resolve)", total);
+        assertLe(gCommit, 120_000, "commitSegment target");
+        assertLe(gOpen, 250_000, "openDispute target");
+        assertLe(total, 1_500_000, "whole dispute target");
+    }
+}
