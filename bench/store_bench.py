@@ -1,0 +1,150 @@
+"""Store benchmarks, measured side by side in one run (prints ratios).
+
+1. `add` of a SIZE file vs plain hashlib.sha256 over the same bytes (the physical limit of a
+   sha2-256 CID): CID computation in-process, HTTP add with only-hash, HTTP add stored durably
+   (fsync per block) through our Client (ipfshttpclient) and through a big-piece HTTP upload.
+2. CID computation time vs ipfs-unixfs-importer (node, in-memory blockstore) on the same file.
+3. `cat` and verified `get` throughput vs reading the file from disk.
+
+Usage: .venv/bin/python bench/store_bench.py [--mib 512] [--dir /tmp]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import requests
+
+from store.builder import FileBuilder, Params
+from store.client import Client
+from store.server import serve
+
+warnings.filterwarnings("ignore", category=FutureWarning)
+ROOT = Path(__file__).resolve().parents[1]
+PIECE = 1 << 20
+
+
+def timed(fn) -> tuple[float, object]:  # type: ignore[no-untyped-def]
+    t = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t, out
+
+
+def pieces(path: Path) -> Iterator[bytes]:
+    with open(path, "rb") as fh:
+        while piece := fh.read(PIECE):
+            yield piece
+
+
+def multipart(path: Path, boundary: str = "benchboundary") -> Iterator[bytes]:
+    yield (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{path.name}\"\r\n"
+           "Content-Type: application/octet-stream\r\n\r\n").encode()
+    yield from pieces(path)
+    yield f"\r\n--{boundary}--\r\n".encode()
+
+
+def http_add(url: str, path: Path, only_hash: bool) -> str:
+    resp = requests.post(f"{url}/api/v0/add", data=multipart(path), timeout=600,
+                         params={"cid-version": "1", "only-hash": str(only_hash).lower()},
+                         headers={"Content-Type": "multipart/form-data; boundary=benchboundary"})
+    resp.raise_for_status()
+    return json.loads(resp.text.splitlines()[-1])["Hash"]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--mib", type=int, default=512)
+    ap.add_argument("--dir", default=None)
+    ns = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="store-bench-", dir=ns.dir))
+    size = ns.mib << 20
+    try:
+        f = work / "data.bin"
+        with open(f, "wb") as fh:
+            for _ in range(ns.mib):
+                fh.write(os.urandom(PIECE))
+        mib = size / 2**20
+        rows: list[tuple[str, float]] = []
+
+        def sha() -> str:
+            h = hashlib.sha256()
+            for p in pieces(f):
+                h.update(p)
+            return h.hexdigest()
+
+        t_sha, _ = timed(sha)
+        rows.append(("hashlib.sha256 over the file (baseline)", t_sha))
+
+        def cid_only() -> str:
+            b = FileBuilder(Params(), lambda c, blk: None)
+            for p in pieces(f):
+                b.feed(p)
+            return str(b.finish().cid)
+
+        t_cid, cid = timed(cid_only)
+        rows.append(("CID computation in-process (chunk+hash+DAG)", t_cid))
+
+        node = shutil.which("node")
+        t_js = float("nan")
+        if node:
+            t_js, out = timed(lambda: subprocess.run(
+                [node, str(ROOT / "tests/js/unixfs_cids.mjs"), str(f)], cwd=ROOT, check=True,
+                capture_output=True, text=True).stdout)
+            if json.loads(str(out).splitlines()[-1])["cid"] != cid:
+                raise SystemExit("ipfs-unixfs-importer computed a different CID!")
+            rows.append(("ipfs-unixfs-importer CID (node, incl. start-up)", t_js))
+
+        with serve(work / "repo") as handle, Client(handle.url) as client:
+            t_oh, cid_oh = timed(lambda: http_add(handle.url, f, only_hash=True))
+            rows.append(("HTTP add only-hash (1 MiB pieces)", t_oh))
+            t_add, cid_add = timed(lambda: http_add(handle.url, f, only_hash=False))
+            rows.append(("HTTP add stored+fsynced+pinned (1 MiB pieces)", t_add))
+            client.unpin(str(cid_add))
+            client.gc()
+            t_cli, cid_cli = timed(lambda: client.put_file(f))
+            rows.append(("Client.put_file (ipfshttpclient, 8 KiB pieces)", t_cli))
+            if not cid == cid_oh == cid_add == cid_cli:
+                raise SystemExit(f"CIDs differ: {cid} {cid_oh} {cid_add} {cid_cli}")
+
+            t_read, _ = timed(lambda: sum(len(p) for p in pieces(f)))
+            rows.append(("read the file from disk (baseline for reads)", t_read))
+
+            def cat() -> int:
+                with requests.post(f"{handle.url}/api/v0/cat", params={"arg": cid}, stream=True,
+                                   timeout=600) as resp:
+                    return sum(len(c) for c in resp.iter_content(PIECE))
+
+            t_cat, n = timed(cat)
+            if n != size:
+                raise SystemExit("cat returned the wrong size")
+            rows.append(("HTTP cat (unverified stream)", t_cat))
+            t_get, _ = timed(lambda: client.get_dir(cid, work / "out"))
+            rows.append(("Client.get_dir (verified block/get, written)", t_get))
+
+        print(f"store bench: {mib:.0f} MiB file, CID {cid}")
+        for name, t in rows:
+            print(f"  {name:52s} {t:7.2f} s  {mib / t:8.0f} MiB/s")
+        print("ratios (throughput relative to baseline; >1 is faster):")
+        print(f"  CID in-process        / sha256  = {t_sha / t_cid:.2f}x")
+        print(f"  HTTP add only-hash    / sha256  = {t_sha / t_oh:.2f}x")
+        print(f"  HTTP add durable      / sha256  = {t_sha / t_add:.2f}x   (target >= 0.7x)")
+        print(f"  Client.put_file       / sha256  = {t_sha / t_cli:.2f}x")
+        print(f"  CID in-process vs ipfs-unixfs-importer: {t_js / t_cid:.2f}x faster")
+        print(f"  HTTP cat              / disk read = {t_read / t_cat:.2f}x")
+        print(f"  verified get          / disk read = {t_read / t_get:.2f}x")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
