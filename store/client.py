@@ -24,8 +24,12 @@ from urllib.parse import urlsplit
 
 from store.builder import DEFAULT_CHUNK_SIZE
 from store.cid import CID
-from store.errors import (ContentMismatchError, StoreRequestError, StoreTimeoutError,
-                          StoreUnavailableError)
+from store.errors import (
+    ContentMismatchError,
+    StoreRequestError,
+    StoreTimeoutError,
+    StoreUnavailableError,
+)
 from store.verify import VerifiedReader
 
 # ipfshttpclient passes urllib3 an argument it deprecated; the warning is noise for our users.

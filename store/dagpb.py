@@ -120,7 +120,7 @@ def decode_node(buf: bytes) -> PBNode:
 
 def decode_unixfs(buf: bytes) -> UnixFSData:
     u = UnixFSData(type=-1)
-    for field_no, wire, value in _fields(buf):
+    for field_no, _wire, value in _fields(buf):
         if field_no == 1 and isinstance(value, int):
             u.type = value
         elif field_no == 2 and isinstance(value, bytes):

@@ -170,7 +170,7 @@ def get(req: Request) -> Reply:
                     tar.addfile(info)
                 else:
                     info.size, info.mode = entry.size, 0o644
-                    tar.addfile(info, _IterReader(req.repo.read_file(entry.cid)))  # type: ignore[arg-type]
+                    tar.addfile(info, _IterReader(req.repo.read_file(entry.cid)))
 
     return Reply(writer=write, headers={"Content-Type": "application/x-tar"})
 
@@ -222,7 +222,7 @@ def pin_ls(req: Request) -> Reply:
     if want in ("all", "indirect"):
         for text, kind in pins.items():
             if kind == "recursive":
-                root, sub = CID.parse(text), set()
+                root, sub = CID.parse(text), set[str]()
                 req.repo.reachable(root, sub)
                 sub.discard(root.block_key())
                 indirect |= sub

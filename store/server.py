@@ -28,8 +28,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from store.errors import (BadRequestError, BlockNotFoundError, InvalidCIDError, RepoError,
-                          StoreError, StoreUnavailableError, UnsupportedDagError)
+from store.errors import (
+    BadRequestError,
+    BlockNotFoundError,
+    InvalidCIDError,
+    RepoError,
+    StoreError,
+    StoreUnavailableError,
+    UnsupportedDagError,
+)
 from store.http_io import BodyReader, ChunkedWriter
 from store.repo import Repo
 from store.rpc import COMMANDS, Reply, Request
@@ -88,7 +95,7 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self._error(413, f"request body over {limit} bytes", 1)
             return
-        body = BodyReader(self.rfile, length, chunked, limit)
+        body = BodyReader(self.rfile, length, chunked, limit)  # type: ignore[arg-type]
         args = urllib.parse.parse_qs(url.query, keep_blank_values=True)
         request = Request(self.repo, args, body, self.headers.get("Content-Type", ""))
         try:
@@ -128,7 +135,7 @@ class Handler(BaseHTTPRequestHandler):
         for k, v in reply.headers.items():
             self.send_header(k, v)
         self.end_headers()
-        out = ChunkedWriter(self.wfile)
+        out = ChunkedWriter(self.wfile)  # type: ignore[arg-type]
         try:
             if reply.ndjson is not None:
                 for item in reply.ndjson:
@@ -160,13 +167,9 @@ def make_server(repo: Repo, host: str = "127.0.0.1", port: int = 5001) -> Thread
                         hint="pick another --api port or stop what is using it") from None
 
 
-@dataclass
-class ServerHandle:
-    """A running store: ``url``, ``multiaddr``, ``stop()``; usable as a context manager."""
-
+class _Address:
     host: str
     port: int
-    _stop: Any
 
     @property
     def url(self) -> str:
@@ -175,6 +178,15 @@ class ServerHandle:
     @property
     def multiaddr(self) -> str:
         return f"/ip4/{self.host}/tcp/{self.port}/http"
+
+
+@dataclass
+class ServerHandle(_Address):
+    """A running store: ``url``, ``multiaddr``, ``stop()``; usable as a context manager."""
+
+    host: str
+    port: int
+    _stop: Any
 
     def stop(self) -> None:
         self._stop()
@@ -247,13 +259,12 @@ def start_subprocess(repo: str | Path, host: str = "127.0.0.1", port: int | None
 
 
 @dataclass
-class SubprocessHandle:
+class SubprocessHandle(_Address):
+    """A store in a child process: ``url``, ``multiaddr``, ``stop()``, ``kill()``, ``proc``."""
+
     host: str
     port: int
     proc: subprocess.Popen[bytes]
-
-    url = ServerHandle.url
-    multiaddr = ServerHandle.multiaddr
 
     def stop(self) -> None:
         if self.proc.poll() is None:

@@ -17,7 +17,16 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from store.cid import CID, DAG_PB, RAW
-from store.dagpb import DIRECTORY, FILE, HAMT_SHARD, RAW_T, PBNode, UnixFSData, decode_node, decode_unixfs
+from store.dagpb import (
+    DIRECTORY,
+    FILE,
+    HAMT_SHARD,
+    RAW_T,
+    PBNode,
+    UnixFSData,
+    decode_node,
+    decode_unixfs,
+)
 from store.errors import ContentMismatchError, UnsupportedDagError
 
 #: Fetches the bytes of a block (unverified); the verifier checks them.
