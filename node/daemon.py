@@ -1,0 +1,348 @@
+"""The operator daemon: find open tasks, claim one, train and commit its segments, get paid.
+
+``NodeDaemon.run_once()`` is one reconcile iteration: it reads new events, moves disputes on the
+node's tasks along, and does the next piece of work (claim a task, train one segment, hand a
+trained segment to the publisher, claim a reward). Uploads and commits run on one background
+thread, so segment k is uploaded and committed while segment k+1 trains; the chain enforces the
+commit order anyway. ``run(stop_event)`` loops over it; `veritrain node run` is a thin loop too.
+
+Every decision is re-derived from the chain plus the journal, so the daemon can be killed at any
+point and restarted (see node/journal.py and node/crashpoints.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ledger.errors import ContractRevertError, RpcUnavailableError
+from ledger.protocol import DisputePhase, Outcome, TaskStatus
+from node.crashpoints import CrashPoints
+from node.errors import TaskRefusedError
+from node.journal import Journal, TaskRow
+from node.logs import log_event
+from node.policy import Policy, check_spec, check_terms
+from node.work import SegmentWorker, TaskContext, h32
+from store.errors import StoreRequestError, StoreTimeoutError, StoreUnavailableError
+
+if TYPE_CHECKING:
+    from ledger.protocol import Protocol
+    from store.client import Client
+
+log = logging.getLogger("node.daemon")
+_TRANSIENT = (RpcUnavailableError, StoreUnavailableError, StoreTimeoutError)
+
+
+class NodeDaemon:
+    """A node operator's daemon over one account (``protocol``) and one IPFS API (``client``).
+
+    ``workdir`` holds the journal (``journal.sqlite``), the local checkpoints (``tasks/``) and the
+    verified materials cache (``cache/``). ``hooks`` and ``observer`` are passed through to
+    ``prover.run_segment`` unchanged. ``ui`` (optional) shows progress (node.ui.RichUi).
+    """
+
+    def __init__(self, protocol: Protocol, client: Client, workdir: str | Path, policy: Policy | None = None,
+                 *, hooks: Any = None, observer: Any = None, ui: Any = None,
+                 crash_point: str | None = None) -> None:
+        from ledger.watch import Cursor, EventWatcher
+        from store.materials import Materials
+
+        self.protocol = protocol
+        self.client = client
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.policy = policy or Policy()
+        self.journal = Journal(self.workdir / "journal.sqlite")
+        self.materials = Materials(client, self.workdir / "cache")
+        self.crash = CrashPoints(crash_point)
+        self.worker = SegmentWorker(protocol, client, self.materials, self.journal, self.crash,
+                                    hooks=hooks, observer=observer, ui=ui)
+        raw = self.journal.get_meta("cursor")
+        cursor = Cursor(int(raw.split(":")[0]), raw.split(":")[1]) if raw else None
+        self.watcher = EventWatcher(protocol.chain, [(protocol.market, "TaskCreated"),
+                                                     (protocol.market, "TaskReopened"),
+                                                     (protocol.jury, "DisputeOpened")],
+                                    start_block=protocol.addresses.deployBlock, cursor=cursor)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="node-publish")
+        self._pub: Future[str] | None = None
+        self._contexts: dict[int, TaskContext] = {}
+        self._noted: set[tuple[int, str]] = set()
+        self._check_owed = True
+        #: Tasks whose reward this daemon claimed (in order).
+        self.rewarded: list[int] = []
+
+    # --- the loop ------------------------------------------------------------------------------
+    def run_once(self) -> str:
+        """One reconcile iteration; returns what it did ("idle" when there was nothing to do)."""
+        try:
+            self._collect_publisher()
+            block = self.protocol.chain.block_number()
+            self._poll_events()
+            self._advance_disputes(block)
+            self._unpin_due(block)
+            active = self.journal.tasks("active")
+            if active:
+                return self._work(active[0], block)
+            self._watch_lost(block)
+            return self._claim_next() or "idle"
+        except _TRANSIENT as exc:
+            log_event(log, "waiting", logging.WARNING, reason=type(exc).__name__, detail=str(exc))
+            return "waiting"
+
+    def run(self, stop_event: threading.Event, poll_interval: float = 1.0, *,
+            stop_after_tasks: int | None = None) -> None:
+        """Loop over run_once until ``stop_event`` is set (or ``stop_after_tasks`` rewards claimed)."""
+        log_event(log, "node-started", account=self.protocol.me, workdir=str(self.workdir))
+        while not stop_event.is_set():
+            did = self.run_once()
+            if stop_after_tasks is not None and len(self.rewarded) >= stop_after_tasks:
+                break
+            if did in ("idle", "waiting") or did.startswith("waiting"):
+                stop_event.wait(poll_interval)
+        self.close()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        self.journal.close()
+
+    # --- events --------------------------------------------------------------------------------
+    def _poll_events(self) -> None:
+        me = self.protocol.me.lower()
+        for ev in self.watcher.poll():
+            args = ev["args"]
+            if ev["event"] == "TaskCreated":
+                self.journal.add_candidate(int(args["taskId"]), str(args["specCid"]))
+            elif ev["event"] == "TaskReopened":
+                log_event(log, "task-reopened", task=int(args["taskId"]), from_segment=int(args["fromSegment"]))
+            elif ev["event"] == "DisputeOpened" and str(args["node"]).lower() == me:
+                self.journal.add_dispute(int(args["disputeId"]), int(args["taskId"]))
+                log_event(log, "dispute-opened", logging.WARNING, dispute=int(args["disputeId"]),
+                          task=int(args["taskId"]), k=int(args["k"]), step=int(args["step"]))
+        cur = self.watcher.cursor
+        if cur is not None:
+            self.journal.set_meta("cursor", f"{cur.block}:{cur.block_hash}")
+
+    # --- claiming ------------------------------------------------------------------------------
+    def check_task(self, task_id: int, spec_cid: str, task: Any = None) -> Any:
+        """The task's spec if this node will serve it; TaskRefusedError (or SpecHashMismatchError) if not."""
+        from prover.errors import ProverError
+
+        task = task if task is not None else self.protocol.task(task_id)
+        check_terms(self.policy, task_id, task)
+        try:
+            spec = self.materials.spec(spec_cid, bytes(task.specHash))
+        except ProverError as exc:
+            raise TaskRefusedError(f"task {task_id}: the content at {spec_cid} is not a valid spec: {exc}",
+                                   task_id=task_id, reason="bad-spec") from None
+        check_spec(task_id, task, spec)
+        return spec
+
+    def _claim_next(self) -> str | None:
+        from store.materials import SpecHashMismatchError
+
+        me = self.protocol.me.lower()
+        for task_id, spec_cid in self.journal.candidates():
+            row = self.journal.task(task_id)
+            if row is not None and row.state in ("done", "refused", "active"):
+                continue
+            task = self.protocol.task(task_id)
+            if int(task.status) == TaskStatus.CLAIMED and str(task.node).lower() == me:
+                self.journal.set_task(task_id, int(task.epoch), spec_cid, "active")  # claimed before a crash
+                log_event(log, "task-adopted", task=task_id, epoch=int(task.epoch))
+                return f"adopted {task_id}"
+            if int(task.status) != TaskStatus.OPEN:
+                continue
+            try:
+                self.check_task(task_id, spec_cid, task)
+            except (TaskRefusedError, SpecHashMismatchError) as exc:
+                self.journal.set_task(task_id, int(task.epoch), spec_cid, "refused", str(exc))
+                log_event(log, "task-refused", logging.ERROR, task=task_id,
+                          reason=getattr(exc, "reason", "spec-hash-mismatch"), error=str(exc))
+                continue
+            except StoreRequestError as exc:
+                self._note(task_id, "store", f"cannot fetch the spec: {exc}")
+                continue
+            if not self._can_stake(task_id, int(task.params.nodeStake)):
+                continue
+            try:
+                self.protocol.claim_task(task_id)
+            except ContractRevertError as exc:
+                self._note(task_id, "claim", str(exc))
+                continue
+            self.crash.hit("after-claim")
+            task = self.protocol.task(task_id)
+            dropped = self.journal.drop_segments(task_id, int(task.nextSegment))
+            self.journal.set_task(task_id, int(task.epoch), spec_cid, "active")
+            log_event(log, "task-claimed", task=task_id, epoch=int(task.epoch), next_segment=int(task.nextSegment),
+                      reward=int(task.reward), stale_segments_dropped=dropped)
+            return f"claimed {task_id}"
+        return None
+
+    def _can_stake(self, task_id: int, needed: int) -> bool:
+        if self.protocol.is_jailed():
+            self._note(task_id, "jailed", "this node is jailed")
+            return False
+        free = int(self.protocol.stake.call("freeStake", self.protocol.me))
+        if free < needed:
+            self._note(task_id, "stake", f"free stake {free} < nodeStake {needed}; `veritrain node stake` more")
+            return False
+        return True
+
+    def _note(self, task_id: int, what: str, message: str) -> None:
+        if (task_id, what) not in self._noted:
+            self._noted.add((task_id, what))
+            log_event(log, "task-skipped", logging.WARNING, task=task_id, reason=what, detail=message)
+
+    # --- working on the active task ------------------------------------------------------------
+    def _context(self, row: TaskRow, spec_hash: bytes) -> TaskContext:
+        ctx = self._contexts.get(row.task_id)
+        if ctx is None:
+            spec = self.materials.spec(row.spec_cid, spec_hash)
+            ctx = TaskContext(row.task_id, spec, self.materials.teacher_dir(spec),
+                              self.materials.dataset_dir(spec), self.workdir)
+            self._contexts[row.task_id] = ctx
+        return ctx
+
+    def _busy(self) -> bool:
+        return self._pub is not None and not self._pub.done()
+
+    def _collect_publisher(self) -> None:
+        if self._pub is None or not self._pub.done():
+            return
+        fut, self._pub = self._pub, None
+        exc = fut.exception()
+        if exc is None:
+            return
+        if isinstance(exc, (*_TRANSIENT, StoreRequestError)):
+            log_event(log, "publish-retry", logging.WARNING, reason=type(exc).__name__, detail=str(exc))
+        else:
+            log.error("publishing failed", exc_info=exc)
+            raise exc
+
+    def _wait_publisher(self, timeout: float | None = None) -> None:
+        if self._pub is not None:
+            try:
+                self._pub.result(timeout=timeout)
+            except Exception:  # noqa: BLE001 - collected and reported by _collect_publisher
+                pass
+            if self._pub.done():
+                self._collect_publisher()
+
+    def _work(self, row: TaskRow, block: int) -> str:
+        task = self.protocol.task(row.task_id)
+        me = self.protocol.me.lower()
+        status = int(task.status)
+        ours = str(task.node).lower() == me
+        if status == TaskStatus.COMPLETED and ours:
+            return self._finish(row, block, claimed_now=False)
+        if status != TaskStatus.CLAIMED or not ours or int(task.epoch) != row.epoch:
+            self._wait_publisher()
+            self.journal.set_task(row.task_id, row.epoch, row.spec_cid, "lost",
+                                  f"status {TaskStatus(status).name}, node {task.node}, epoch {task.epoch}")
+            log_event(log, "task-lost", logging.WARNING, task=row.task_id, status=TaskStatus(status).name,
+                      epoch=int(task.epoch))
+            return f"lost {row.task_id}"
+        ctx = self._context(row, bytes(task.specHash))
+        n, nxt = ctx.num_segments, int(task.nextSegment)
+        busy = self._busy()
+        if not busy:
+            self._reconcile(ctx, nxt)
+        rows = self.journal.segments(row.task_id)
+        pending = [r for r in rows if r.k >= nxt and r.state != "committed"]
+        if nxt >= n and not pending and not busy:
+            if int(self.protocol.market.call("finalSegmentCount", row.task_id)) < n:
+                return "waiting: finality"
+            self.protocol.claim_reward(row.task_id)
+            return self._finish(row, block, claimed_now=True)
+        did: list[str] = []
+        if not busy and pending:
+            k = pending[0].k
+            self._pub = self._pool.submit(self.worker.publish, row.task_id, k)
+            did.append(f"publishing {row.task_id}/{k}")
+        ahead = [r.k for r in rows if r.k >= nxt]
+        k_train = max(ahead) + 1 if ahead else nxt
+        if k_train < n and len(pending) <= self.policy.lookahead:
+            self.worker.train(ctx, k_train)
+            did.append(f"trained {row.task_id}/{k_train}")
+        elif self._pub is not None:
+            self._wait_publisher(timeout=5.0)
+            did.append("published")
+        return "; ".join(did) or "waiting: commits"
+
+    def _reconcile(self, ctx: TaskContext, nxt: int) -> None:
+        """Make the journal agree with the chain (the chain wins)."""
+        for r in self.journal.segments(ctx.task_id):
+            if r.k >= nxt and r.state in ("committing", "committed"):
+                if r.state == "committed":
+                    log_event(log, "commitment-dropped", logging.WARNING, task=r.task_id, k=r.k,
+                              detail="the chain no longer holds it (reorg?); committing again")
+                self.journal.set_segment_state(r.task_id, r.k, "uploaded")
+            elif r.k < nxt and r.state != "committed":
+                seg = self.protocol.segment(r.task_id, r.k)
+                if h32(seg.traceRoot) == r.trace_root:
+                    self.journal.set_segment_state(r.task_id, r.k, "committed", int(seg.committedAt))
+                    log_event(log, "segment-committed-seen", task=r.task_id, k=r.k)
+                else:
+                    log_event(log, "segment-conflict", logging.ERROR, task=r.task_id, k=r.k,
+                              ours=r.trace_root, chain=h32(seg.traceRoot))
+                    self.journal.drop_segments(r.task_id, r.k)
+                    return
+
+    def _finish(self, row: TaskRow, block: int, claimed_now: bool) -> str:
+        self.journal.set_task(row.task_id, row.epoch, row.spec_cid, "done")
+        self.journal.schedule_unpin(row.task_id, block + self.policy.unpin_margin_blocks)
+        self._contexts.pop(row.task_id, None)
+        self.rewarded.append(row.task_id)
+        log_event(log, "reward-claimed" if claimed_now else "task-complete", task=row.task_id,
+                  unpin_after=block + self.policy.unpin_margin_blocks)
+        return f"rewarded {row.task_id}"
+
+    # --- data availability ---------------------------------------------------------------------
+    def _watch_lost(self, block: int) -> None:
+        """Keep a lost task's data pinned until the task is complete (the next node starts from it)."""
+        for row in self.journal.tasks("lost"):
+            if not any(after is None for _, _, after in self.journal.pins(row.task_id)):
+                continue
+            status = int(self.protocol.task(row.task_id).status)
+            if status in (TaskStatus.COMPLETED, TaskStatus.CANCELLED):
+                self.journal.schedule_unpin(row.task_id, block + self.policy.unpin_margin_blocks)
+
+    def _unpin_due(self, block: int) -> None:
+        for cid in self.journal.due_unpins(block):
+            try:
+                self.client.unpin(cid)
+            except StoreRequestError as exc:
+                if "not pinned" not in str(exc):
+                    raise
+            self.journal.forget_pin(cid)
+            log_event(log, "unpinned", cid=cid)
+
+    # --- disputes on our tasks -----------------------------------------------------------------
+    def _advance_disputes(self, block: int) -> None:
+        for dispute_id, task_id in self.journal.open_disputes():
+            d = self.protocol.dispute(dispute_id)
+            phase = DisputePhase(int(d.phase))
+            try:
+                if phase == DisputePhase.AWAITING_DRAW and block >= int(d.drawAfter):
+                    self.protocol.draw_jury(dispute_id)
+                    log_event(log, "jury-drawn", dispute=dispute_id, task=task_id)
+                elif phase == DisputePhase.RESOLVABLE:
+                    self.protocol.resolve(dispute_id)
+                    log_event(log, "dispute-resolve-called", dispute=dispute_id, task=task_id)
+            except ContractRevertError as exc:  # someone else moved it first
+                log_event(log, "dispute-step-skipped", dispute=dispute_id, detail=str(exc))
+            if DisputePhase(int(self.protocol.dispute(dispute_id).phase)) == DisputePhase.RESOLVED:
+                outcome = Outcome(int(self.protocol.dispute(dispute_id).outcome))
+                self.journal.close_dispute(dispute_id)
+                self._check_owed = True
+                log_event(log, "dispute-resolved", logging.WARNING if outcome == Outcome.NODE_WRONG else logging.INFO,
+                          dispute=dispute_id, task=task_id, outcome=outcome.name)
+        if self._check_owed:
+            owed = self.protocol.owed()
+            if owed > 0:
+                self.protocol.claim_payout()
+                log_event(log, "payout-claimed", amount=owed)
+            self._check_owed = False

@@ -1,0 +1,61 @@
+"""Which open tasks this node serves: reward per step, stake, spec profile, an optional allow-list."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from node.errors import TaskRefusedError
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What the operator accepts. Amounts are in token base units (wei)."""
+
+    #: Smallest reward per optimizer step the node takes (reward / totalSteps).
+    min_reward_per_step: int = 0
+    #: Largest nodeStake the node agrees to lock for one task (None: any it can afford).
+    max_node_stake: int | None = None
+    #: Serve only these task ids (None: any).
+    task_ids: frozenset[int] | None = None
+    #: Blocks after a task is complete during which its checkpoints and leaves stay pinned.
+    unpin_margin_blocks: int = 1000
+    #: Segments trained ahead of the last commitment (uploads and commits overlap training).
+    lookahead: int = 1
+
+
+def check_terms(policy: Policy, task_id: int, task: Any) -> None:
+    """Raise TaskRefusedError (permanent) if the task's fixed terms do not meet the policy."""
+    params = task.params
+    if policy.task_ids is not None and task_id not in policy.task_ids:
+        raise TaskRefusedError(f"task {task_id} is not in this node's allow-list", task_id=task_id,
+                               reason="not-allowed")
+    per_step = int(task.reward) // max(1, int(params.totalSteps))
+    if per_step < policy.min_reward_per_step:
+        raise TaskRefusedError(f"task {task_id} pays {per_step} per step, the policy wants at least "
+                               f"{policy.min_reward_per_step}", task_id=task_id, reason="reward-too-low",
+                               hint="lower min_reward_per_step to serve it")
+    if policy.max_node_stake is not None and int(params.nodeStake) > policy.max_node_stake:
+        raise TaskRefusedError(f"task {task_id} wants a stake of {params.nodeStake}, the policy allows at most "
+                               f"{policy.max_node_stake}", task_id=task_id, reason="stake-too-high")
+
+
+def check_spec(task_id: int, task: Any, spec: Any) -> None:
+    """Raise TaskRefusedError if the spec cannot be served here (profile) or contradicts the task."""
+    from prover import profile
+    from prover.errors import ProverError
+
+    params = task.params
+    if spec.total_steps != int(params.totalSteps) or spec.segment_steps != int(params.segmentSteps):
+        raise TaskRefusedError(
+            f"task {task_id}: the spec says {spec.total_steps} steps in segments of {spec.segment_steps}, "
+            f"the chain says {params.totalSteps} in segments of {params.segmentSteps}",
+            task_id=task_id, reason="spec-params-mismatch", hint="the requester posted inconsistent terms")
+    try:
+        profile.ensure(spec)
+    except ProverError as exc:
+        raise TaskRefusedError(
+            f"task {task_id} needs determinism profile {spec.profile.name} "
+            f"({spec.profile.threads} thread(s)), which this process cannot run: {exc}",
+            task_id=task_id, reason="profile",
+            hint="run a node under that profile (`veritrain node run --profile NAME --threads N`)") from None

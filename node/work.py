@@ -1,0 +1,198 @@
+"""One task's segments: train (prover), upload (store, pinned), commit (ledger), each step journaled.
+
+Every method first looks at the journal and the chain, so calling it again after a crash does the
+remaining part only: a trained segment is not trained again, an uploaded one is not uploaded
+again, and a segment the chain already holds (with our root) is not committed again.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from node.crashpoints import CrashPoints
+from node.errors import CheckpointUnavailableError
+from node.journal import Journal, SegmentRow
+from node.logs import log_event
+
+if TYPE_CHECKING:
+    from ledger.protocol import Protocol
+    from prover.spec import TaskSpec
+    from store.client import Client
+    from store.materials import Materials
+
+log = logging.getLogger("node.work")
+
+
+def h32(value: bytes) -> str:
+    return "0x" + bytes(value).hex()
+
+
+@dataclass
+class TaskContext:
+    """What the node needs in hand to work on a task: the spec and its local materials."""
+
+    task_id: int
+    spec: TaskSpec
+    teacher_dir: Path
+    dataset_dir: Path
+    workdir: Path
+
+    @property
+    def num_segments(self) -> int:
+        return self.spec.num_segments()
+
+    def segment_dir(self, k: int) -> Path:
+        return self.workdir / "tasks" / str(self.task_id) / f"seg-{k:05d}"
+
+
+class _MidStep:
+    """Observer that lets the crash-point facility fire inside a segment's training."""
+
+    def __init__(self, crash: CrashPoints, k: int, inner: Any) -> None:
+        self.crash, self.k, self.inner = crash, k, inner
+
+    def on_step_end(self, record: Any) -> None:
+        self.crash.hit("mid-step", self.k)
+        if self.inner is not None and hasattr(self.inner, "on_step_end"):
+            self.inner.on_step_end(record)
+
+
+class SegmentWorker:
+    """Train / upload / commit for the segments of active tasks."""
+
+    def __init__(self, protocol: Protocol, client: Client, materials: Materials, journal: Journal,
+                 crash: CrashPoints, hooks: Any = None, observer: Any = None, ui: Any = None) -> None:
+        self.protocol = protocol
+        self.client = client
+        self.materials = materials
+        self.journal = journal
+        self.crash = crash
+        self.hooks = hooks
+        self.observer = observer
+        self.ui = ui
+
+    # --- training ------------------------------------------------------------------------------
+    def start_checkpoint(self, ctx: TaskContext, k: int) -> Path | None:
+        """Segment k's start state: our own copy of k-1, else k-1's committed checkpoint from IPFS."""
+        if k == 0:
+            return None
+        own = self.journal.segment(ctx.task_id, k - 1)
+        if own is not None and (own.checkpoint_dir / "state.json").is_file():
+            if own.state != "committed":
+                return own.checkpoint_dir
+            onchain = self.protocol.segment(ctx.task_id, k - 1)
+            if h32(onchain.traceRoot) == own.trace_root:
+                return own.checkpoint_dir
+        return self.fetch_committed_checkpoint(ctx.task_id, k - 1)
+
+    def fetch_committed_checkpoint(self, task_id: int, k: int) -> Path:
+        """The checkpoint of on-chain segment k: from the latest SegmentCommitted event whose
+        traceRoot is the one the chain holds now, fetched verified, checked against endStateHash."""
+        from prover.checkpoint import read_state
+
+        seg = self.protocol.segment(task_id, k)
+        if not seg.committed:
+            raise CheckpointUnavailableError(f"segment {k} of task {task_id} is not committed on-chain",
+                                             task_id=task_id, k=k)
+        events = self.protocol.market.events("SegmentCommitted", from_block=self.protocol.addresses.deployBlock,
+                                             taskId=task_id, k=k)
+        matching = [e for e in events if bytes(e["args"]["traceRoot"]) == bytes(seg.traceRoot)]
+        if not matching:
+            raise CheckpointUnavailableError(
+                f"no SegmentCommitted event of task {task_id} segment {k} has the on-chain root {h32(seg.traceRoot)}",
+                task_id=task_id, k=k, hint="the RPC may not serve old logs; use an archive node")
+        cid = str(matching[-1]["args"]["checkpointCid"])
+        log_event(log, "fetch-checkpoint", task=task_id, k=k, cid=cid)
+        path = self.materials.directory(cid)
+        state = read_state(path)
+        if str(state.get("stateHash", "")).lower() != h32(seg.endStateHash):
+            raise CheckpointUnavailableError(
+                f"checkpoint {cid} of task {task_id} segment {k} has state hash {state.get('stateHash')}, "
+                f"the chain's endStateHash is {h32(seg.endStateHash)}", task_id=task_id, k=k,
+                hint="the previous node published a checkpoint that does not match its commitment")
+        return path
+
+    def train(self, ctx: TaskContext, k: int) -> SegmentRow:
+        """Train segment k into its directory (atomically: a partial run leaves nothing behind)."""
+        from prover.segment import run_segment
+
+        start = self.start_checkpoint(ctx, k)
+        final = ctx.segment_dir(k)
+        partial = final.with_name(final.name + ".partial")
+        for stale in (partial, final):
+            if stale.exists():
+                shutil.rmtree(stale)
+        log_event(log, "segment-training", task=ctx.task_id, k=k, steps=ctx.spec.segment_steps)
+        progress = self.ui.steps(ctx.task_id, k, ctx.spec.segment_steps) if self.ui else None
+        try:
+            result = run_segment(ctx.spec, ctx.task_id, k, start, ctx.teacher_dir, ctx.dataset_dir, partial,
+                                 observer=_MidStep(self.crash, k, self.observer), hooks=self.hooks,
+                                 progress=progress)
+        finally:
+            if self.ui:
+                self.ui.done_steps()
+        partial.rename(final)
+        self.journal.record_trained(ctx.task_id, k, h32(result.trace_root), h32(result.end_state_hash), str(final))
+        log_event(log, "segment-trained", task=ctx.task_id, k=k, root=h32(result.trace_root),
+                  loss=round(result.losses[-1], 5) if result.losses else None)
+        self.crash.hit("after-train", k)
+        row = self.journal.segment(ctx.task_id, k)
+        if row is None:  # pragma: no cover - just written
+            raise CheckpointUnavailableError("journal lost a row it just wrote", task_id=ctx.task_id, k=k)
+        return row
+
+    # --- upload + commit -----------------------------------------------------------------------
+    def publish(self, task_id: int, k: int) -> str:
+        """Upload (if not yet) and commit (if the chain does not hold it yet) segment k."""
+        row = self.journal.segment(task_id, k)
+        if row is None:
+            return "gone"
+        if row.state == "trained":
+            row = self.upload(row)
+        return self.commit(row)
+
+    def upload(self, row: SegmentRow) -> SegmentRow:
+        if self.ui:
+            self.ui.upload(row.task_id, row.k)
+        ckpt_cid = self.client.put_dir(row.checkpoint_dir)
+        leaves_cid = self.client.put_file(row.leaves_file)
+        self.journal.record_uploaded(row.task_id, row.k, ckpt_cid, leaves_cid)
+        if self.ui:
+            self.ui.uploaded(row.task_id, row.k)
+        log_event(log, "segment-uploaded", task=row.task_id, k=row.k, checkpoint=ckpt_cid, leaves=leaves_cid)
+        self.crash.hit("after-upload", row.k)
+        new = self.journal.segment(row.task_id, row.k)
+        return new if new is not None else row
+
+    def commit(self, row: SegmentRow) -> str:
+        from ledger.errors import ContractRevertError
+
+        task = self.protocol.task(row.task_id)
+        nxt = int(task.nextSegment)
+        if nxt > row.k:
+            seg = self.protocol.segment(row.task_id, row.k)
+            if h32(seg.traceRoot) == row.trace_root:
+                self.journal.set_segment_state(row.task_id, row.k, "committed", int(seg.committedAt))
+                log_event(log, "segment-already-committed", task=row.task_id, k=row.k)
+                return "committed"
+            return "conflict"  # the daemon's reconcile decides (chain wins)
+        if nxt < row.k or task.node != self.protocol.me:
+            return "not-due"
+        self.journal.set_segment_state(row.task_id, row.k, "committing")
+        try:
+            receipt = self.protocol.commit_segment(row.task_id, row.k, bytes.fromhex(row.trace_root[2:]),
+                                                   bytes.fromhex(row.end_state_hash[2:]),
+                                                   str(row.checkpoint_cid), str(row.leaves_cid))
+        except ContractRevertError as exc:
+            log_event(log, "commit-reverted", logging.WARNING, task=row.task_id, k=row.k, error=str(exc))
+            return "reverted"
+        self.crash.hit("after-commit", row.k)
+        block = int(receipt["blockNumber"])
+        self.journal.set_segment_state(row.task_id, row.k, "committed", block)
+        log_event(log, "segment-committed", task=row.task_id, k=row.k, block=block,
+                  tx=receipt["transactionHash"].hex(), gas=int(receipt["gasUsed"]))
+        return "committed"
