@@ -21,8 +21,8 @@
 #define RK_VW 4
 #endif
 #if RK_VW == 16
-#define RK_MR 8
-#define RK_NV 3
+#define RK_MR 12
+#define RK_NV 2
 #elif RK_VW == 8
 #define RK_MR 6
 #define RK_NV 2
