@@ -42,25 +42,27 @@ class BodyReader:
         self.remaining = size
 
     def read(self, n: int = READ_SIZE) -> bytes:
-        out = bytearray()
-        while len(out) < n and not self.done:
+        pieces: list[bytes] = []
+        got = 0
+        while got < n and not self.done:
             if self.remaining == 0:
                 if not self.chunked:
                     self.done = True
                     break
                 self._next_chunk()
                 continue
-            piece = self.rfile.read(min(n - len(out), self.remaining))
+            piece = self.rfile.read(min(n - got, self.remaining))
             if not piece:
                 raise BadRequestError("request body ended early", reason="truncated")
-            out += piece
+            pieces.append(piece)
+            got += len(piece)
             self.remaining -= len(piece)
             if self.remaining == 0 and self.chunked and self.rfile.readline(8) not in (b"\r\n", b"\n"):
                 raise BadRequestError("malformed chunked body", reason="chunked")
-        self.total += len(out)
+        self.total += got
         if self.total > self.limit:
             raise BadRequestError(f"request body exceeds {self.limit} bytes", reason="too-large")
-        return bytes(out)
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
     def drain(self) -> None:
         while not self.done:
