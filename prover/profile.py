@@ -101,8 +101,7 @@ def env_for(name: str, threads_count: int) -> dict[str, str]:
     prof = get(name)
     threads = str(threads_count)
     out = dict(prof.env)
-    out.update({"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads,
-                "VERITRAIN_PROFILE": prof.name})
+    out.update({"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads})
     return dict(sorted(out.items()))
 
 

@@ -1,0 +1,132 @@
+"""Prover benchmarks, ratios measured side by side in one run (the machine is shared: absolute
+times are noisy, ratios of interleaved measurements much less so).
+
+- commitment overhead: training step with state hashing + leaves vs without
+  (inline sha256, inline BLAKE3, BLAKE3 on a background thread overlapping the next step)
+- determinism tax: step time under the pinned profile vs unpinned torch, same thread count
+  (two worker processes, alternated)
+- replay speed: replay step time vs training step time (same process, interleaved)
+
+    .venv/bin/python bench/prover_overhead.py [--preset default|tiny] [--steps 24] [--rounds 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+
+def _worker(args: argparse.Namespace) -> None:
+    from prover import merkle, statehash
+    from prover.presets import default_teacher_dir
+    from prover.segment import _loop
+    from prover.spec import load_spec
+    from prover.train import Trainer
+
+    spec = load_spec(args.spec)
+    pinned = args.worker == "pinned"
+    if not pinned:
+        import torch
+
+        torch.set_num_threads(spec.profile.threads)
+    tr = Trainer(spec, 1, default_teacher_dir(), args.dataset, None, check_profile=pinned)
+    times: dict[str, list[float]] = {}
+
+    def timed(name: str, fn: Any) -> None:
+        t0 = time.perf_counter()
+        fn()
+        times.setdefault(name, []).append(time.perf_counter() - t0)
+
+    def inline(algo: str) -> None:
+        tr.step()
+        h = statehash.state_hash(algo, tr.student, tr.optimizer, tr.step_no, tr.rng, tr.cursor)
+        merkle.leaf(1, tr.step_no, h)
+
+    for _ in range(2):  # warm-up
+        tr.step()
+    modes = {"plain": tr.step}
+    if pinned:
+        modes |= {"inline-sha256": lambda: inline("sha256"), "inline-blake3": lambda: inline("blake3")}
+    block = 4
+    for _ in range(max(1, args.steps // block)):
+        for name, fn in modes.items():
+            for _ in range(block):
+                timed(name, fn)
+        if pinned:  # the production loop (overlapped hashing), as train and as replay
+            for name, expected in (("train-overlap", None), ("replay", {})):
+                t0 = time.perf_counter()
+                _loop(tr, tr.step_no + block, expected=expected)
+                times.setdefault(name, []).extend([(time.perf_counter() - t0) / block] * block)
+    sizes = sum(t.numel() * t.element_size() for _, t in statehash.param_tensors(tr.student))
+    sizes_opt = sum(t.numel() * t.element_size() for _, t in statehash.optimizer_tensors(tr.student, tr.optimizer))
+    print(json.dumps({"times": times, "paramBytes": sizes, "optimizerBytes": sizes_opt}))
+
+
+def _run_worker(kind: str, spec: Path, dataset: Path, steps: int) -> dict[str, Any]:
+    from prover import profile
+    from prover.spec import load_spec
+
+    s = load_spec(spec)
+    pins = profile.env(s)
+    env = {k: v for k, v in os.environ.items() if k not in pins and k != profile.REEXEC_GUARD}
+    threads = str(s.profile.threads)
+    env |= pins if kind == "pinned" else {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+    out = subprocess.run([sys.executable, __file__, "--worker", kind, "--spec", str(spec),
+                          "--dataset", str(dataset), "--steps", str(steps)],
+                         env=env, capture_output=True, text=True, check=False)
+    if out.returncode:
+        sys.exit(out.stderr)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--preset", default="default")
+    ap.add_argument("--steps", type=int, default=24)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--worker")
+    ap.add_argument("--spec")
+    ap.add_argument("--dataset")
+    args = ap.parse_args()
+    if args.worker:
+        return _worker(args)
+
+    from prover.presets import PRESETS, default_dataset_dir, home, preset_spec
+
+    data = default_dataset_dir(PRESETS[args.preset]["seqLen"])
+    spec = preset_spec(args.preset, dataset_dir=data)
+    spec_file = home() / f"bench-{args.preset}.json"
+    spec_file.write_bytes(spec.canonical_bytes())
+    merged: dict[str, dict[str, list[float]]] = {"pinned": {}, "unpinned": {}}
+    for _ in range(args.rounds):  # alternate the two processes to share the noise
+        for kind in ("pinned", "unpinned"):
+            res = _run_worker(kind, spec_file, data, args.steps)
+            for k, v in res["times"].items():
+                merged[kind].setdefault(k, []).extend(v)
+    med = {kind: {k: statistics.median(v) for k, v in d.items()} for kind, d in merged.items()}
+    p = med["pinned"]
+    print(f"preset {args.preset}: student {res['paramBytes'] / 1e6:.1f} MB params + "
+          f"{res['optimizerBytes'] / 1e6:.1f} MB optimizer state hashed per step; "
+          f"{args.rounds} rounds x {args.steps} steps per mode, medians")
+    print(f"{'mode':<28}{'ms/step':>10}{'ratio':>10}")
+    for k in ("plain", "inline-sha256", "inline-blake3", "train-overlap", "replay"):
+        print(f"{'pinned ' + k:<28}{1e3 * p[k]:>10.1f}{p[k] / p['plain']:>10.3f}")
+    u = med["unpinned"]["plain"]
+    print(f"{'unpinned plain':<28}{1e3 * u:>10.1f}{u / p['plain']:>10.3f}")
+    print()
+    print(f"commitment overhead (overlapped BLAKE3 + leaves): {100 * (p['train-overlap'] / p['plain'] - 1):+.1f}%"
+          f"   [inline sha256 {100 * (p['inline-sha256'] / p['plain'] - 1):+.1f}%,"
+          f" inline blake3 {100 * (p['inline-blake3'] / p['plain'] - 1):+.1f}%]")
+    print(f"determinism tax (pinned / unpinned plain step): {p['plain'] / u:.2f}x")
+    print(f"replay speed (replay / training step): {p['replay'] / p['train-overlap']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
