@@ -71,3 +71,15 @@ def deploy_all(chain: Chain, config: DeployConfig | None = None) -> Addresses:
     return Addresses(chainId=chain.chain_id, token=token, stakeManager=stake.address,
                      taskMarket=market.address, adjudicator=jury.address,
                      randomness=randomness.address, deployBlock=start)
+
+
+def verify_code(chain: Chain, addresses: Addresses) -> None:
+    """Check that every address of ``addresses`` holds contract code on ``chain``."""
+    if addresses.chainId != chain.chain_id:
+        raise DeployError(f"addresses are for chain {addresses.chainId}, the RPC serves chain {chain.chain_id}",
+                          hint="use the addresses file written for this chain")
+    for name in ("token", "stakeManager", "taskMarket", "adjudicator", "randomness"):
+        addr = getattr(addresses, name)
+        if not chain.retry(lambda a=addr: chain.w3.eth.get_code(chain.w3.to_checksum_address(a))):
+            raise DeployError(f"no contract code at {name} address {addr} on chain {chain.chain_id}",
+                              hint="the deployment did not land or the addresses file is stale; deploy again")

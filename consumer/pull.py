@@ -1,0 +1,246 @@
+"""Verified pulls: a final checkpoint from the chain's commitment to a directory transformers loads.
+
+Trust path: the segment's ``traceRoot``/``endStateHash`` come from the TaskMarket's state; the
+checkpoint CID from the ``SegmentCommitted`` event whose roots equal them; every block of the
+checkpoint is checked against that CID (verified fetch); the checkpoint's training state is
+re-hashed with the prover's canonical state hash and must equal ``endStateHash``; the spec must
+hash to the task's ``specHash``, and the tokenizer files come from the spec's teacher CID.
+Everything is built in a staging directory beside ``--out`` and renamed into place at the end,
+so a failed pull leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from consumer.errors import (
+    CheckpointMismatchError,
+    CommitmentNotFoundError,
+    NothingToPullError,
+    OutputExistsError,
+    SegmentNotCommittedError,
+    SegmentNotFinalError,
+    UnknownTaskError,
+)
+
+if TYPE_CHECKING:
+    from ledger.protocol import Protocol, Record
+    from prover.spec import TaskSpec
+    from store.client import Client
+
+#: Teacher files that make up its tokenizer (copied next to the student).
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json")
+#: Name of the fixed student->teacher-width map written beside the student.
+PROJECTION_FILE = "veritrain_projection.safetensors"
+
+
+@dataclass(frozen=True)
+class PullResult:
+    """What was pulled and where it came from (also written as provenance.json)."""
+
+    out_dir: Path
+    task_id: int
+    segment: int
+    final: bool
+    provenance: dict[str, Any]
+
+
+def hex32(b: bytes) -> str:
+    return "0x" + bytes(b).hex()
+
+
+def choose_segment(protocol: Protocol, task_id: int, segment: int | None,
+                   allow_unfinalized: bool) -> tuple[int, Record]:
+    """The segment to pull and its on-chain record; refuses non-final ones unless allowed."""
+    task = protocol.task(task_id)
+    if int(task.status) == 0:
+        raise UnknownTaskError(f"task {task_id} does not exist on chain {protocol.chain.chain_id}",
+                               task_id=task_id)
+    count = protocol.segment_count(task_id)
+    if segment is None:
+        exists, k = protocol.market.call("lastFinalSegment", task_id)
+        if not exists:
+            if not allow_unfinalized or int(task.nextSegment) == 0:
+                committed = int(task.nextSegment)
+                raise NothingToPullError(
+                    f"task {task_id} has no final segment yet ({committed} of {count} committed in "
+                    f"the current trace)", task_id=task_id,
+                    hint="wait for the challenge window of segment 0 to pass"
+                         + ("" if committed == 0 else ", or pass --allow-unfinalized"))
+            k = int(task.nextSegment) - 1
+        segment = int(k)
+    if not 0 <= segment < count:
+        raise NothingToPullError(f"task {task_id} has segments 0..{count - 1}, not {segment}",
+                                 task_id=task_id, hint="pick a segment in range")
+    seg = protocol.segment(task_id, segment)
+    if not seg.committed:
+        slashed = protocol.market.events("NodeSlashed", protocol.addresses.deployBlock, taskId=task_id)
+        why = (" (its node was slashed and the task reopened; the old commitment no longer counts)"
+               if slashed else "")
+        raise SegmentNotCommittedError(
+            f"segment {segment} of task {task_id} is not committed in the task's current trace{why}",
+            task_id=task_id, segment=segment, hint="pull an earlier, final segment (omit --segment)")
+    if not seg.isFinal and not allow_unfinalized:
+        raise SegmentNotFinalError(f"segment {segment} of task {task_id} is not final: "
+                                   f"{_why_not_final(protocol, task, seg)}",
+                                   task_id=task_id, segment=segment)
+    return segment, seg
+
+
+def _why_not_final(protocol: Protocol, task: Record, seg: Record) -> str:
+    if int(seg.openDisputes):
+        return f"{seg.openDisputes} dispute(s) on it are open"
+    closes = int(seg.committedAt) + int(task.params["challengeWindow"])
+    now = protocol.chain.block_number()
+    if now <= closes:
+        return f"its challenge window is open until block {closes} (now {now})"
+    return "an earlier segment is disputed or not final"
+
+
+def find_commitment(protocol: Protocol, task_id: int, k: int, seg: Record) -> Any:
+    """The SegmentCommitted event of segment ``k`` whose roots are the ones on-chain."""
+    logs = protocol.market.events("SegmentCommitted", protocol.addresses.deployBlock,
+                                  taskId=task_id, k=k)
+    matching = [e for e in logs if bytes(e["args"]["traceRoot"]) == bytes(seg.traceRoot)
+                and bytes(e["args"]["endStateHash"]) == bytes(seg.endStateHash)]
+    if not matching:
+        raise CommitmentNotFoundError(f"no SegmentCommitted event of task {task_id} segment {k} has the "
+                                      f"on-chain traceRoot {hex32(seg.traceRoot)}",
+                                      task_id=task_id, segment=k)
+    return matching[-1]
+
+
+def spec_cid_of(protocol: Protocol, task_id: int) -> str:
+    (created,) = protocol.market.events("TaskCreated", protocol.addresses.deployBlock, taskId=task_id)[-1:]
+    return str(created["args"]["specCid"])
+
+
+def recompute_state_hash(spec: TaskSpec, task_id: int, ckpt_dir: Path) -> tuple[bytes, int]:
+    """The canonical state hash of a checkpoint directory, recomputed from its tensors (and step)."""
+    from safetensors.torch import load_file
+
+    from prover import checkpoint, schedule, statehash
+    from prover.train import rng_state
+
+    student, step = checkpoint.load_student(ckpt_dir, spec, task_id)
+    params = {n for n, _ in student.named_parameters()}
+    optim = sorted(load_file(str(Path(ckpt_dir) / "optimizer.safetensors")).items())
+    unknown = [n for n, _ in optim if n.rpartition("/")[0] not in params]
+    if unknown:
+        raise CheckpointMismatchError(f"optimizer state names unknown parameters {unknown[:3]}",
+                                      cid="", reason="optimizer")
+    chunks = statehash.serialize_chunks(statehash.param_tensors(student), optim, step,
+                                        rng_state(spec, task_id), schedule.cursor_after(spec, step))
+    return statehash.digest_chunks(spec.state_hash, chunks), step
+
+
+def dir_entries(client: Client, cid: str) -> dict[str, str]:
+    """Names and CIDs of a directory's entries, from its verified root block."""
+    from store.dagpb import decode_node
+
+    node = decode_node(client.get_block(cid))
+    return {link.name: str(link.cid) for link in node.links}
+
+
+def pull(protocol: Protocol, client: Client, task_id: int, out_dir: str | Path, *,
+         segment: int | None = None, allow_unfinalized: bool = False,
+         cache_dir: str | Path | None = None, log: Any = None) -> PullResult:
+    """Pull segment ``segment`` (default: the latest final one) of ``task_id`` into ``out_dir``."""
+    from store.materials import Materials
+
+    say = log or (lambda _m: None)
+    out = Path(out_dir)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise OutputExistsError(f"{out} exists and is not empty", path=str(out))
+    k, seg = choose_segment(protocol, task_id, segment, allow_unfinalized)
+    event = find_commitment(protocol, task_id, k, seg)
+    args = event["args"]
+    ckpt_cid, leaves_cid = str(args["checkpointCid"]), str(args["leavesCid"])
+    task = protocol.task(task_id)
+    spec_cid = spec_cid_of(protocol, task_id)
+    say(f"task {task_id} segment {k} ({'final' if seg.isFinal else 'NOT final'}): checkpoint {ckpt_cid}")
+    staging = out.parent / f".{out.name}.pull-{uuid.uuid4().hex[:8]}"
+    staging.mkdir(parents=True)
+    try:
+        cache = Path(cache_dir) if cache_dir else staging / "cache"
+        spec = Materials(client, cache).spec(spec_cid, bytes(task.specHash))
+        ckpt = client.get_dir(ckpt_cid, staging / "checkpoint")
+        say("checkpoint fetched; every block matched its CID")
+        _check_state(spec, task_id, k, ckpt, ckpt_cid, bytes(seg.endStateHash))
+        say(f"state hash recomputed: {hex32(seg.endStateHash)} = on-chain endStateHash")
+        model = staging / "model"
+        model.mkdir()
+        for name in ("config.json", "model.safetensors"):
+            shutil.copy2(ckpt / name, model / name)
+        teacher_hidden = _copy_tokenizer(client, spec.teacher.cid, model)
+        _write_projection(spec, teacher_hidden, model / PROJECTION_FILE)
+        prov = {
+            "chainId": protocol.chain.chain_id, "taskMarket": protocol.addresses.taskMarket,
+            "taskId": task_id, "segment": k, "final": bool(seg.isFinal),
+            "step": (k + 1) * spec.segment_steps, "txHash": "0x" + bytes(event["transactionHash"]).hex(),
+            "blockNumber": int(event["blockNumber"]), "node": str(args["node"]),
+            "traceRoot": hex32(seg.traceRoot), "endStateHash": hex32(seg.endStateHash),
+            "checkpointCid": ckpt_cid, "leavesCid": leaves_cid, "specCid": spec_cid,
+            "specHash": hex32(task.specHash), "teacherCid": spec.teacher.cid,
+            "stateHashAlgo": spec.state_hash, "projection": PROJECTION_FILE,
+        }
+        (model / "provenance.json").write_text(json.dumps(prov, indent=2) + "\n")
+        if out.exists():
+            out.rmdir()  # empty (checked above)
+        model.rename(out)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            shutil.rmtree(staging)
+    say(f"wrote {out}")
+    return PullResult(out, task_id, k, bool(seg.isFinal), prov)
+
+
+def _check_state(spec: TaskSpec, task_id: int, k: int, ckpt: Path, cid: str, on_chain: bytes) -> None:
+    from prover import checkpoint
+    from prover.errors import CheckpointError
+
+    try:
+        state = checkpoint.read_state(ckpt)
+        got, step = recompute_state_hash(spec, task_id, ckpt)
+    except CheckpointError as exc:
+        raise CheckpointMismatchError(f"checkpoint {cid} does not fit the task: {exc}", cid=cid,
+                                      reason="spec") from None
+    want_step = (k + 1) * spec.segment_steps
+    if step != want_step:
+        raise CheckpointMismatchError(f"checkpoint {cid} is at step {step}, segment {k} ends at "
+                                      f"step {want_step}", cid=cid, reason="step")
+    if got != on_chain:
+        raise CheckpointMismatchError(f"checkpoint {cid} re-hashes to {hex32(got)}, the chain's "
+                                      f"endStateHash is {hex32(on_chain)}", cid=cid, reason="state hash")
+    if state.get("stateHash") != hex32(got):
+        raise CheckpointMismatchError(f"checkpoint {cid}'s state.json names hash {state.get('stateHash')}, "
+                                      f"its tensors hash to {hex32(got)}", cid=cid, reason="state.json")
+
+
+def _copy_tokenizer(client: Client, teacher_cid: str, model_dir: Path) -> int:
+    """Copy the teacher's tokenizer files (verified) next to the student; returns its hidden size."""
+    entries = dir_entries(client, teacher_cid)
+    for name in TOKENIZER_FILES:
+        if name in entries:
+            (model_dir / name).write_bytes(client.get_bytes(entries[name]))
+    if "tokenizer_config.json" not in entries and "tokenizer.json" not in entries:
+        raise CheckpointMismatchError(f"teacher {teacher_cid} has no tokenizer files", cid=teacher_cid,
+                                      reason="tokenizer")
+    cfg = json.loads(client.get_bytes(entries["config.json"]))
+    return int(cfg["hidden_size"])
+
+
+def _write_projection(spec: TaskSpec, teacher_hidden: int, path: Path) -> None:
+    """The spec's fixed student->teacher map (identity when the widths agree)."""
+    from safetensors.torch import save_file
+
+    from prover import model
+
+    proj = model.projections(spec, teacher_hidden)["proj"]
+    save_file({"proj": proj.contiguous()}, str(path), metadata={"format": "veritrain-projection-v1"})

@@ -1,0 +1,100 @@
+"""Verified pulls against a real anvil, the real contracts, the embedded store and real training."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+E18 = 10**18
+
+
+@pytest.fixture
+def world(protocol, anvil, tmp_path):  # type: ignore[no-untyped-def]
+    """A published tiny spec (2 segments of 8 steps) on a running store, and a staked node."""
+    from prover.presets import default_dataset_dir, default_teacher_dir, preset_spec
+    from store.client import Client
+    from store.materials import publish
+    from store.server import serve
+
+    with serve(tmp_path / "repo") as store, Client(store.url) as client:
+        spec = preset_spec("tiny", totalSteps=16)
+        teacher, data = default_teacher_dir(), default_dataset_dir(spec.seq_len)
+        pub = publish(client, spec, teacher, data)
+        requester, node = protocol(1), protocol(2)
+        node.deposit(1_000 * E18)
+        yield {"client": client, "pub": pub, "requester": requester, "node": node,
+               "teacher": teacher, "data": data, "anvil": anvil, "tmp": tmp_path}
+
+
+def _task(w: dict, window: int = 5) -> int:  # type: ignore[type-arg]
+    tid = w["requester"].create_task(w["pub"].spec_cid, w["pub"].spec_hash, 100 * E18, total_steps=16,
+                                     segment_steps=8, challenge_window=window, segment_deadline=500,
+                                     node_stake=100 * E18)
+    w["node"].claim_task(tid)
+    return tid
+
+
+def _commit(w: dict, tid: int, k: int, start: Path | None, end_hash: bytes | None = None) -> Path:  # type: ignore[type-arg]
+    from prover.segment import run_segment
+
+    r = run_segment(w["pub"].spec, tid, k, start, w["teacher"], w["data"], w["tmp"] / f"t{tid}s{k}")
+    ck, lv = w["client"].put_dir(r.checkpoint_dir), w["client"].put_file(r.leaves_file)
+    w["node"].commit_segment(tid, k, r.trace_root, end_hash or r.end_state_hash, ck, lv)
+    return r.checkpoint_dir
+
+
+def test_pull_refuses_unfinal_then_writes_a_loadable_verified_model(world) -> None:  # type: ignore[no-untyped-def]
+    from transformers import AutoModel, AutoTokenizer
+
+    from consumer.errors import NothingToPullError, SegmentNotFinalError
+    from consumer.pull import pull
+
+    w, client, node = world, world["client"], world["node"]
+    tid = _task(w)
+    c0 = _commit(w, tid, 0, None)
+    out = w["tmp"] / "student"
+    with pytest.raises(NothingToPullError, match="no final segment"):
+        pull(node, client, tid, out)
+    with pytest.raises(SegmentNotFinalError, match="challenge window is open until block"):
+        pull(node, client, tid, out, segment=0)
+    assert not out.exists()
+
+    res = pull(node, client, tid, out, allow_unfinalized=True)
+    assert (res.segment, res.final) == (0, False)
+    _commit(w, tid, 1, c0)
+    w["anvil"].mine(6)
+    out2 = w["tmp"] / "student2"
+    res = pull(node, client, tid, out2)
+    assert (res.segment, res.final) == (1, True)
+    prov = json.loads((out2 / "provenance.json").read_text())
+    seg = node.segment(tid, 1)
+    assert prov["endStateHash"] == "0x" + bytes(seg.endStateHash).hex()
+    assert prov["specHash"] == "0x" + w["pub"].spec_hash.hex()
+    assert prov["taskId"] == tid and prov["step"] == 16 and prov["chainId"] == 31337
+    assert prov["txHash"].startswith("0x") and len(prov["txHash"]) == 66
+    model = AutoModel.from_pretrained(str(out2))
+    tok = AutoTokenizer.from_pretrained(str(out2))
+    enc = tok(["a verified student"], return_tensors="pt")
+    assert model(**enc).last_hidden_state.shape[-1] == 64
+
+
+def test_pull_rejects_a_checkpoint_that_is_not_the_committed_state(world) -> None:  # type: ignore[no-untyped-def]
+    from consumer.errors import CheckpointMismatchError, OutputExistsError
+    from consumer.pull import pull
+
+    w = world
+    tid = _task(w, window=1)
+    _commit(w, tid, 0, None, end_hash=b"\x11" * 32)  # the upload is honest, the commitment is not
+    w["anvil"].mine(3)
+    out = w["tmp"] / "bad"
+    with pytest.raises(CheckpointMismatchError, match="re-hashes to"):
+        pull(w["node"], w["client"], tid, out)
+    assert not out.exists()
+    assert not [p for p in w["tmp"].iterdir() if p.name.startswith(".bad")]  # no staging left
+    out.mkdir()
+    (out / "x").write_text("keep me")
+    with pytest.raises(OutputExistsError):
+        pull(w["node"], w["client"], tid, out)
+    assert (out / "x").read_text() == "keep me"
