@@ -1,0 +1,98 @@
+"""kill -9 at every crash point of `veritrain node run` (a subprocess), restart, finish the task.
+
+Uses the generic crash-point facility (node/crashpoints.py): VERITRAIN_CRASH_POINT makes the
+daemon SIGKILL itself at a named place, exactly like `kill -9` there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.integration.node.conftest import E18, create_task
+
+
+def _env(anvil, node_store, addresses_file: Path, home: Path, key: str, crash: str | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    env.update({"VERITRAIN_RPC_URL": anvil.url, "VERITRAIN_IPFS_API": node_store.multiaddr,
+                "VERITRAIN_ADDRESSES": str(addresses_file), "VERITRAIN_HOME": str(home),
+                "VERITRAIN_PRIVATE_KEY": key})
+    env.pop("VERITRAIN_CRASH_POINT", None)
+    if crash:
+        env["VERITRAIN_CRASH_POINT"] = crash
+    return env
+
+
+def _events(stderr: str) -> list[dict]:
+    out = []
+    for line in stderr.splitlines():
+        if line.startswith("{"):
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                pass
+    return out
+
+
+def test_kill9_at_each_crash_point_then_resume(protocol, anvil, node_store, node_account, tiny_published,
+                                               deployed_addresses, tmp_path):
+    from node.journal import Journal
+
+    requester = protocol(1)
+    task_id = create_task(requester, tiny_published, segments=4, reward=64 * E18, window=5)
+    addresses_file = tmp_path / "addresses.json"
+    deployed_addresses.save(addresses_file)
+    home = tmp_path / "home"
+    key = "0x" + bytes(anvil.accounts[2].key).hex()
+    before = node_account.balance()
+    cmd = [sys.executable, "-m", "veritrain.cli.main", "node", "run", "--task", str(task_id), "--no-progress",
+           "--json-logs", "--poll", "0.2", "--stop-after-tasks", "1"]
+    trained: list[int] = []
+
+    def run(crash: str | None, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.Popen(cmd, env=_env(anvil, node_store, addresses_file, home, key, crash),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + timeout
+        while proc.poll() is None and time.monotonic() < deadline:
+            if crash is None and int(node_account.task(task_id).nextSegment) == 4:
+                anvil.mine(1)  # let the windows pass while the daemon waits for finality
+            time.sleep(0.3)
+        if proc.poll() is None:
+            proc.kill()
+        out, err = proc.communicate()
+        trained.extend(int(e["k"]) for e in _events(err) if e.get("event") == "segment-trained")
+        return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+    journal = lambda: Journal(home / "node" / "journal.sqlite")  # noqa: E731
+
+    r = run("after-claim")
+    assert r.returncode == -signal.SIGKILL, r.stderr[-2000:]
+    assert str(node_account.task(task_id).node).lower() == node_account.me.lower()
+    assert journal().task(task_id) is None  # claimed on-chain, not journaled: the restart adopts it
+
+    r = run("mid-step@0")
+    assert r.returncode == -signal.SIGKILL, r.stderr[-2000:]
+    assert journal().segments(task_id) == [] and trained == []
+
+    r = run("after-upload@1")
+    assert r.returncode == -signal.SIGKILL, r.stderr[-2000:]
+    assert int(node_account.task(task_id).nextSegment) == 1
+    assert [(s.k, s.state) for s in journal().segments(task_id)] == [(0, "committed"), (1, "uploaded")]
+
+    r = run("after-commit@2")
+    assert r.returncode == -signal.SIGKILL, r.stderr[-2000:]
+    assert int(node_account.task(task_id).nextSegment) == 3  # mined, but the journal did not see it
+    assert journal().segment(task_id, 2).state == "committing"
+
+    r = run(None)
+    assert r.returncode == 0, r.stderr[-3000:]
+    events = node_account.market.events("SegmentCommitted", from_block=0, taskId=task_id)
+    assert sorted(int(e["args"]["k"]) for e in events) == [0, 1, 2, 3]  # exactly one commitment each
+    assert sorted(trained) == [0, 1, 2, 3]  # no finished segment was trained twice
+    assert int(node_account.task(task_id).status) == 3
+    assert node_account.balance() == before + 64 * E18
