@@ -132,17 +132,20 @@ static void rk_gemm_tiles(void *vctx, int64_t begin, int64_t end) {
                     }
                 }
             /* pack A[i0:i0+mc, k0:k0+kc] as panels [mpan][kc][MR], zero padded */
-            for (int64_t p = 0; p < mpan; p++)
-                for (int64_t r = 0; r < RK_MR; r++) {
-                    int64_t ii = i0 + p * RK_MR + r;
-                    float *dst = pa + p * kc * RK_MR + r;
-                    if (ii < i0 + mc) {
-                        const float *src = A + ii * g->sam + k0 * g->sak;
-                        for (int64_t k = 0; k < kc; k++) dst[k * RK_MR] = src[k * g->sak];
-                    } else {
-                        for (int64_t k = 0; k < kc; k++) dst[k * RK_MR] = 0.0f;
-                    }
+            for (int64_t p = 0; p < mpan; p++) {
+                int64_t rows = i0 + mc - (i0 + p * RK_MR);
+                if (rows > RK_MR) rows = RK_MR;
+                float *dst = pa + p * kc * RK_MR;
+                const float *src = A + (i0 + p * RK_MR) * g->sam + k0 * g->sak;
+                if (g->sak == 1 && rows == RK_MR) {
+                    for (int64_t r = 0; r < RK_MR; r++)
+                        for (int64_t k = 0; k < kc; k++) dst[k * RK_MR + r] = src[r * g->sam + k];
+                } else {
+                    for (int64_t k = 0; k < kc; k++)
+                        for (int64_t r = 0; r < RK_MR; r++)
+                            dst[k * RK_MR + r] = r < rows ? src[r * g->sam + k * g->sak] : 0.0f;
                 }
+            }
             for (int64_t q = 0; q < npan; q++)
                 for (int64_t p = 0; p < mpan; p++) {
                     int64_t ib = i0 + p * RK_MR, jb = j0 + q * RK_NR;
@@ -186,16 +189,17 @@ void rk_gemm(int64_t nb1, int64_t nb2, int64_t M, int64_t N, int64_t K,
 static inline float rk_bits_to_float(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
 static inline uint32_t rk_float_to_bits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
 
-/* exp(x): Cody-Waite reduction by ln2 and a degree-6 Cephes polynomial; 0 below -87.3 and
- * +inf above 88.7. Only add, sub, mul and bit moves: the same bits in every build. */
+/* exp(x): Cody-Waite reduction by ln2 and a degree-6 Cephes polynomial; 0 below -87.33654 and
+ * +inf above 88.72283. Only add, sub, mul, selects and bit moves, written without branches so
+ * the compiler vectorizes loops over it: the same bits in every build and in the scalar tail. */
 static inline float rk_exp(float x) {
-    if (x != x) return x;
-    if (x < -87.33654f) return 0.0f;
-    if (x > 88.72283f) return INFINITY;
+    const float lo = -87.33654f, hi = 88.72283f;
+    float xc = x < lo ? lo : x;
+    xc = xc > hi ? hi : xc;
     const float magic = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
-    float t = x * 1.44269504088896341f + magic;
+    float t = xc * 1.44269504088896341f + magic;
     float n = t - magic;
-    float r = x - n * 0.693359375f;
+    float r = xc - n * 0.693359375f;
     r = r - n * -2.12194440e-4f;
     float p = 1.9875691500e-4f;
     p = p * r + 1.3981999507e-3f;
@@ -204,39 +208,41 @@ static inline float rk_exp(float x) {
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     float y = p * (r * r) + r + 1.0f;
-    int32_t ni = (int32_t)n;
-    if (ni < -126) { y = y * rk_bits_to_float((uint32_t)(ni + 126 + 127) << 23); ni = -126; }
-    if (ni > 127) { y = y * 2.0f; ni -= 1; }
-    return y * rk_bits_to_float((uint32_t)(ni + 127) << 23);
+    int32_t ni = (int32_t)n;               /* in [-126, 128] after the clamp */
+    int32_t n1 = ni / 2, n2 = ni - n1;     /* 2^n as 2^n1 * 2^n2: both in normal range */
+    y = y * rk_bits_to_float((uint32_t)(n1 + 127) << 23);
+    y = y * rk_bits_to_float((uint32_t)(n2 + 127) << 23);
+    y = x < lo ? 0.0f : y;
+    y = x > hi ? INFINITY : y;
+    return x != x ? x : y;
 }
 
-/* erf(x): odd polynomial for |x| < 0.84375, otherwise 1 - exp(-x*x) * P(t)/... with t = 1/(1+p|x|)
- * (Abramowitz & Stegun 7.1.26 refined by one more term); absolute error < 2e-7. */
+/* erf(x): Taylor series to x^17 for |x| < 0.84375; above, Abramowitz & Stegun 7.1.26,
+ * 1 - t*q(t)*exp(-x*x) with t = 1/(1 + 0.3275911|x|); 1 from |x| >= 4. |error| < 3e-7.
+ * Both branches are computed and one selected (no jumps, so loops vectorize). */
 static inline float rk_erf(float x) {
     float ax = fabsf(x);
-    if (ax < 0.84375f) {
-        float z = x * x;
-        /* Taylor series of erf to x^17, Horner in z */
-        float p = 1.64621144e-06f;
-        p = p * z + -1.49256504e-05f;
-        p = p * z + 1.20553330e-04f;
-        p = p * z + -8.54832702e-04f;
-        p = p * z + 5.22397763e-03f;
-        p = p * z + -2.68661706e-02f;
-        p = p * z + 1.12837917e-01f;
-        p = p * z + -3.76126389e-01f;
-        p = p * z + 1.12837917e+00f;
-        return x * p;
-    }
-    if (ax >= 4.0f) return x > 0 ? 1.0f : -1.0f;
+    float z = x * x;
+    float p = 1.64621144e-06f;
+    p = p * z + -1.49256504e-05f;
+    p = p * z + 1.20553330e-04f;
+    p = p * z + -8.54832702e-04f;
+    p = p * z + 5.22397763e-03f;
+    p = p * z + -2.68661706e-02f;
+    p = p * z + 1.12837917e-01f;
+    p = p * z + -3.76126389e-01f;
+    p = p * z + 1.12837917e+00f;
+    float small = x * p;
     float t = 1.0f / (1.0f + 0.3275911f * ax);
     float q = 1.061405429f;
     q = q * t + -1.453152027f;
     q = q * t + 1.421413741f;
     q = q * t + -0.284496736f;
     q = q * t + 0.254829592f;
-    float e = 1.0f - (q * t) * rk_exp(-(ax * ax));
-    return x > 0 ? e : -e;
+    float big = 1.0f - (q * t) * rk_exp(-z);
+    big = ax >= 4.0f ? 1.0f : big;
+    big = x < 0.0f ? -big : big;
+    return ax < 0.84375f ? small : big;
 }
 
 /* ---------------------------------------------------------------- softmax over the last dim */
