@@ -1,0 +1,26 @@
+"""Leaf errors of the challenger package (all subclass ``veritrain.errors.ChallengerError``)."""
+
+from __future__ import annotations
+
+from veritrain.errors import ChallengerError
+
+
+class DataUnavailableError(ChallengerError):
+    """A segment's data (spec, checkpoint, leaves file) could not be fetched or is not what the
+    chain committed (fields: what, cid, reason)."""
+
+    hint = "the node did not make its work checkable; the segment is treated as wrong"
+
+
+class JournalError(ChallengerError):
+    """The bot's SQLite journal is unusable (fields: path)."""
+
+    hint = "check the work directory's permissions and free space; never delete a juror journal " \
+           "between commit and reveal"
+
+
+class ProfileRefusedError(ChallengerError):
+    """A task's spec needs another determinism profile than this process runs (fields: task_id,
+    profile)."""
+
+    hint = "run a bot under that profile (`veritrain challenger run --profile NAME`)"

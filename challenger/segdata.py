@@ -1,0 +1,166 @@
+"""What auditors and jurors fetch for a segment, each piece checked against the chain.
+
+A segment ``k`` of a task is checked from: the spec (its keccak256 must equal the task's
+``specHash``), the teacher and dataset named by the spec, the segment-start checkpoint (segment
+``k-1``'s ``checkpointCid``; ``k == 0`` starts from the spec's initial state) whose state hash
+must equal segment ``k-1``'s committed ``endStateHash``, and the node's leaves file, whose leaves
+must rebuild the committed ``traceRoot``. Anything that cannot be fetched, or is not what the
+chain committed, raises :class:`DataUnavailableError`; only our own IPFS API being down
+(``StoreUnavailableError``) propagates, because that is not the node's fault.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from challenger.errors import DataUnavailableError
+from ledger.protocol import Protocol
+from prover import merkle
+from prover.errors import ProverError
+from store.errors import StoreUnavailableError
+from store.materials import Materials
+from veritrain.errors import StoreError
+
+if TYPE_CHECKING:
+    from prover.spec import TaskSpec
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SegmentClaim:
+    """A segment as committed on chain (from its SegmentCommitted event)."""
+
+    task_id: int
+    k: int
+    trace_root: bytes
+    end_state_hash: bytes
+    checkpoint_cid: str
+    leaves_cid: str
+    node: str
+    block: int
+
+    @classmethod
+    def from_event(cls, ev: Any) -> SegmentClaim:
+        a = ev["args"]
+        return cls(int(a["taskId"]), int(a["k"]), bytes(a["traceRoot"]), bytes(a["endStateHash"]),
+                   str(a["checkpointCid"]), str(a["leavesCid"]), str(a["node"]), int(ev["blockNumber"]))
+
+
+class SegmentData:
+    """Fetches and checks a task's materials through a verified, CID-keyed cache."""
+
+    def __init__(self, protocol: Protocol, materials: Materials) -> None:
+        self.protocol = protocol
+        self.materials = materials
+        self._specs: dict[int, TaskSpec] = {}
+
+    # ---- chain facts ---------------------------------------------------------------------
+    def claim(self, task_id: int, k: int) -> SegmentClaim:
+        """The current commitment of segment k: the newest SegmentCommitted event for (task, k)
+        that matches the on-chain segment (a reopened task has older events for k)."""
+        seg = self.protocol.segment(task_id, k)
+        if not seg.committed:
+            raise DataUnavailableError(f"segment {k} of task {task_id} is not committed",
+                                       what="segment", cid="", reason="not committed")
+        events = self.protocol.market.events("SegmentCommitted", from_block=self.protocol.addresses.deployBlock,
+                                             taskId=task_id, k=k)
+        for ev in reversed(events):
+            c = SegmentClaim.from_event(ev)
+            if c.trace_root == bytes(seg.traceRoot) and c.end_state_hash == bytes(seg.endStateHash):
+                return c
+        raise DataUnavailableError(f"no SegmentCommitted event matches segment {k} of task {task_id}",
+                                   what="segment", cid="", reason="event not found")
+
+    def spec_cid(self, task_id: int) -> str:
+        events = self.protocol.market.events("TaskCreated", from_block=self.protocol.addresses.deployBlock,
+                                             taskId=task_id)
+        if not events:
+            raise DataUnavailableError(f"no TaskCreated event for task {task_id}", what="spec", cid="",
+                                       reason="event not found")
+        return str(events[-1]["args"]["specCid"])
+
+    # ---- IPFS content --------------------------------------------------------------------
+    def spec(self, task_id: int) -> TaskSpec:
+        if task_id not in self._specs:
+            cid = self.spec_cid(task_id)
+            spec_hash = bytes(self.protocol.task(task_id).specHash)
+            self._specs[task_id] = _guard("spec", cid, lambda: self.materials.spec(cid, spec_hash))
+        return self._specs[task_id]
+
+    def inputs(self, spec: TaskSpec) -> tuple[Path, Path]:
+        """(teacher_dir, dataset_dir) of the spec."""
+        teacher = _guard("teacher", spec.teacher.cid, lambda: self.materials.teacher_dir(spec))
+        data = _guard("dataset", spec.dataset.manifest_cid, lambda: self.materials.dataset_dir(spec))
+        return teacher, data
+
+    def checkpoint_dir(self, cid: str) -> Path:
+        return _guard("checkpoint", cid, lambda: self.materials.directory(cid))
+
+    def start_checkpoint(self, spec: TaskSpec, task_id: int, k: int) -> Path | None:
+        """Segment k's start checkpoint (None for k == 0), its recorded state hash checked against
+        segment k-1's committed endStateHash (the replay re-hashes it against that record)."""
+        if k == 0:
+            return None
+        prev = self.claim(task_id, k - 1)
+        d = self.checkpoint_dir(prev.checkpoint_cid)
+        from prover import checkpoint
+
+        state = _guard("checkpoint", prev.checkpoint_cid, lambda: checkpoint.read_state(d))
+        if str(state.get("stateHash")) != merkle.hex32(prev.end_state_hash):
+            raise DataUnavailableError(
+                f"checkpoint {prev.checkpoint_cid} records state {state.get('stateHash')}, segment "
+                f"{k - 1} committed {merkle.hex32(prev.end_state_hash)}", what="checkpoint",
+                cid=prev.checkpoint_cid, reason="state hash differs from the committed endStateHash")
+        return d
+
+    def node_leaves(self, claim: SegmentClaim, segment_steps: int) -> list[bytes]:
+        """The node's leaves of the segment, from its leaves file, checked against traceRoot."""
+        doc = _guard("leaves", claim.leaves_cid, lambda: self.materials.leaves(claim.leaves_cid))
+        start = claim.k * segment_steps
+        try:
+            steps = [int(s) for s in doc["steps"]]
+            hashes = [merkle.to_bytes32(h) for h in doc["stateHashes"]]
+            ok_shape = int(doc["taskId"]) == claim.task_id and int(doc["segment"]) == claim.k
+        except (KeyError, TypeError, ValueError, ProverError) as exc:
+            raise DataUnavailableError(f"leaves file {claim.leaves_cid} is malformed: {exc}", what="leaves",
+                                       cid=claim.leaves_cid, reason="malformed") from None
+        if not ok_shape or steps != list(range(start + 1, start + segment_steps + 1)) \
+                or len(hashes) != len(steps):
+            raise DataUnavailableError(f"leaves file {claim.leaves_cid} is not segment {claim.k} of task "
+                                       f"{claim.task_id}", what="leaves", cid=claim.leaves_cid,
+                                       reason="wrong task, segment or steps")
+        leaves = merkle.leaves_for(claim.task_id, start, hashes)
+        if merkle.trace_root(leaves) != claim.trace_root:
+            raise DataUnavailableError(f"leaves file {claim.leaves_cid} does not rebuild the committed "
+                                       f"traceRoot", what="leaves", cid=claim.leaves_cid,
+                                       reason="root mismatch")
+        return leaves
+
+    def checkpoint_state_hash(self, spec: TaskSpec, task_id: int, ckpt_dir: Path) -> bytes:
+        """Load a checkpoint into a trainer and re-hash it (its real state, not its label)."""
+        from prover import checkpoint
+        from prover.train import Trainer
+
+        teacher, data = self.inputs(spec)
+
+        def rehash() -> bytes:
+            trainer = Trainer(spec, task_id, teacher, data, ckpt_dir)
+            return checkpoint.verify(ckpt_dir, trainer)
+
+        return _guard("checkpoint", str(ckpt_dir.name), rehash)
+
+
+def _guard(what: str, cid: str, fn: Any) -> Any:
+    """Run a fetch; map 'the content is not there / not valid' to DataUnavailableError."""
+    try:
+        return fn()
+    except StoreUnavailableError:
+        raise  # our own IPFS API is down: not the node's fault, retry later
+    except (StoreError, ProverError, OSError, ValueError, KeyError) as exc:
+        log.info("%s %s unavailable: %s", what, cid, exc)
+        raise DataUnavailableError(f"{what} {cid} unavailable: {exc}", what=what, cid=cid,
+                                   reason=type(exc).__name__) from None

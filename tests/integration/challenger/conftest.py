@@ -1,0 +1,96 @@
+"""A world for challenger tests: session store with the tiny task's materials published once,
+a shared CID-keyed materials cache, and helpers that make auditors, jurors and nodes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.actors import E18, Requester
+
+#: Accounts of the anvil dev mnemonic by role.
+REQUESTER, NODE, CHALLENGER, JURORS = 0, 1, 2, (3, 4, 5)
+
+
+@pytest.fixture(scope="session")
+def store_handle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from store.server import serve
+
+    with serve(tmp_path_factory.mktemp("store") / "repo") as handle:
+        yield handle
+
+
+@pytest.fixture(scope="session")
+def published(store_handle: Any) -> Any:
+    """The tiny preset (2 segments of 8 steps) with teacher and dataset on the store."""
+    from prover.presets import default_dataset_dir, default_teacher_dir, preset_spec
+    from store.client import Client
+    from store.materials import publish
+
+    spec = preset_spec("tiny", seed=5, totalSteps=16)
+    with Client(store_handle.url) as client:
+        return publish(client, spec, default_teacher_dir(), default_dataset_dir(spec.seq_len))
+
+
+@pytest.fixture(scope="session")
+def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("materials-cache")
+
+
+@dataclass
+class World:
+    anvil: Any
+    protocol: Callable[[int], Any]
+    client: Any
+    published: Any
+    cache: Path
+    tmp: Path
+
+    def post_task(self, **kw: Any) -> int:
+        return Requester(self.protocol(REQUESTER), self.client).post(self.published, **kw)
+
+    def node(self, cls: Any = None, **kw: Any) -> Any:
+        from tests.support.actors import HonestNode
+
+        cls = cls or HonestNode
+        return cls(self.protocol(NODE), self.client, self.tmp / "node", cache_dir=self.cache, **kw)
+
+    def auditor(self, account: int = CHALLENGER, **kw: Any) -> Any:
+        from challenger.auditor import Auditor
+        from challenger.policy import AuditPolicy
+
+        kw.setdefault("policy", AuditPolicy(probability=1.0))
+        return Auditor(self.protocol(account), self.client, self.tmp / f"auditor{account}",
+                       cache_dir=self.cache, **kw)
+
+    def juror(self, account: int, opt_in: bool = True) -> Any:
+        from challenger.juror import Juror
+
+        j = Juror(self.protocol(account), self.client, self.tmp / f"juror{account}", cache_dir=self.cache,
+                  stake=100 * E18)
+        if opt_in:
+            j.opt_in()
+        return j
+
+    def drive(self, bots: list[Any], until: Callable[[], bool], max_blocks: int = 120) -> int:
+        """Run each bot once per block, mining one block per round, until ``until()``."""
+        for n in range(max_blocks):
+            for bot in bots:
+                bot.run_once()
+            if until():
+                return n
+            self.anvil.mine(1)
+        raise AssertionError(f"condition not reached in {max_blocks} blocks")
+
+
+@pytest.fixture
+def world(anvil: Any, protocol: Any, store_handle: Any, published: Any, shared_cache: Path,
+          tmp_path: Path) -> Iterator[World]:
+    from store.client import Client
+
+    with Client(store_handle.url) as client:
+        yield World(anvil, protocol, client, published, shared_cache, tmp_path)

@@ -1,0 +1,1 @@
+"""Shared test actors (requester, honest and dishonest nodes) for integration and adversarial tests."""
