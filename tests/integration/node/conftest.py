@@ -43,6 +43,17 @@ def tiny_published(node_store: Any) -> Any:
     return publish(Client(node_store.multiaddr), spec, default_teacher_dir(), default_dataset_dir(spec.seq_len))
 
 
+@pytest.fixture(scope="session")
+def tiny2_published(node_store: Any) -> Any:
+    """The tiny preset with 2 segments of 8 steps."""
+    from prover.presets import default_dataset_dir, default_teacher_dir, preset_spec
+    from store.client import Client
+    from store.materials import publish
+
+    spec = preset_spec("tiny", totalSteps=2 * SEG, segmentSteps=SEG)
+    return publish(Client(node_store.multiaddr), spec, default_teacher_dir(), default_dataset_dir(spec.seq_len))
+
+
 @pytest.fixture
 def client(node_store: Any) -> Any:
     from store.client import Client
