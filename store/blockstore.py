@@ -39,7 +39,7 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_atomic(path: Path, data: bytes, tmp_dir: Path) -> None:
+def write_atomic(path: Path, data: bytes | memoryview, tmp_dir: Path) -> None:
     """Write ``data`` to ``path`` so that ``path`` never holds partial bytes (temp+fsync+rename)."""
     tmp = tmp_dir / f"{uuid.uuid4().hex}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
@@ -91,7 +91,7 @@ class Blockstore:
         except FileNotFoundError:
             raise BlockNotFoundError(f"block {cid} not found", cid=str(cid)) from None
 
-    def put(self, cid: CID, data: bytes) -> None:
+    def put(self, cid: CID, data: bytes | memoryview) -> None:
         path = self.path(cid)
         if path.exists():
             return
@@ -100,7 +100,7 @@ class Blockstore:
         with self._dirty_lock:
             self._dirty.add(path.parent)
 
-    def put_async(self, cid: CID, data: bytes) -> Future[None]:
+    def put_async(self, cid: CID, data: bytes | memoryview) -> Future[None]:
         """Queue a write; at most ``4 * writers`` blocks wait in memory (back-pressure)."""
         self._inflight.acquire()
         try:

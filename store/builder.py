@@ -22,7 +22,7 @@ MAX_LINKS = 174
 MAX_CHUNK_SIZE = 1024 * 1024
 
 #: Receives every block built: (cid, bytes). It must store or discard them.
-BlockSink = Callable[[CID, bytes], None]
+BlockSink = Callable[[CID, bytes | memoryview], None]
 
 
 @dataclass(frozen=True)
@@ -53,33 +53,33 @@ class FileBuilder:
         self._buf = bytearray()
         self._levels: list[list[Node]] = [[]]
         self._leaves = 0
-        self._single: Node | None = None
 
     def feed(self, data: bytes | memoryview) -> None:
+        """Add bytes. Whole chunks are hashed and handed to the sink as zero-copy views of
+        ``data``, so ``data`` must not change afterwards (writable buffers are copied first)."""
+        view = memoryview(data)
+        if not view.readonly:
+            view = memoryview(bytes(view))
         size = self.p.chunk_size
-        if not self._buf and len(data) >= size:
-            view = memoryview(data)
-            whole = len(view) - len(view) % size
-            for start in range(0, whole, size):
-                self._leaf(bytes(view[start:start + size]))
-            self._buf += view[whole:]
-            return
-        self._buf += data
-        if len(self._buf) >= size:
-            view = memoryview(self._buf)
-            whole = len(view) - len(view) % size
-            for start in range(0, whole, size):
-                self._leaf(bytes(view[start:start + size]))
-            rest = bytes(view[whole:])
-            view.release()
-            self._buf = bytearray(rest)
+        if self._buf:  # complete the chunk that straddles the previous piece
+            need = size - len(self._buf)
+            self._buf += view[:need]
+            view = view[need:]
+            if len(self._buf) < size:
+                return
+            self._leaf(bytes(self._buf))
+            self._buf = bytearray()
+        whole = len(view) - len(view) % size
+        for start in range(0, whole, size):
+            self._leaf(view[start:start + size])
+        self._buf += view[whole:]
 
-    def _leaf(self, chunk: bytes) -> None:
+    def _leaf(self, chunk: bytes | memoryview) -> None:
         if self.p.raw_leaves:
             cid = CID.of(chunk, RAW, self.p.cid_version)
             block = chunk
         else:
-            block = encode_node([], encode_unixfs(UnixFSData(FILE, chunk, len(chunk))))
+            block = encode_node([], encode_unixfs(UnixFSData(FILE, bytes(chunk), len(chunk))))
             cid = CID.of(block, DAG_PB, self.p.cid_version)
         self.sink(cid, block)
         self._leaves += 1

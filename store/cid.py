@@ -79,7 +79,7 @@ class CID:
     multihash: bytes
 
     @classmethod
-    def of(cls, data: bytes, codec: int = RAW, version: int = 1) -> CID:
+    def of(cls, data: bytes | memoryview, codec: int = RAW, version: int = 1) -> CID:
         """CID of ``data`` hashed with sha2-256."""
         return cls(version, codec, bytes((SHA2_256, 32)) + hashlib.sha256(data).digest())
 
@@ -154,7 +154,7 @@ class CID:
     def __repr__(self) -> str:
         return f"CID({self})"
 
-    def matches(self, data: bytes) -> bool:
+    def matches(self, data: bytes | memoryview) -> bool:
         """Whether ``data`` hashes to this CID's multihash (sha2-256 or identity)."""
         code = self.hash_code
         if code == SHA2_256:

@@ -106,19 +106,24 @@ class MultipartReader:
         self.buf += data
         return bool(data)
 
+    def _take(self, n: int) -> bytes:
+        """Remove and return the first ``n`` buffered bytes (one copy)."""
+        with memoryview(self.buf) as view:
+            out = view[:n].tobytes()
+        del self.buf[:n]
+        return out
+
     def _body(self) -> Iterator[bytes]:
         keep = len(self.delim) - 1
         while True:
             i = self.buf.find(self.delim)
             if i >= 0:
-                if i:
-                    yield bytes(self.buf[:i])
-                del self.buf[:i]
+                out = self._take(i)
+                if out:
+                    yield out
                 return
             if len(self.buf) > keep:
-                out = bytes(self.buf[:-keep])
-                del self.buf[:-keep]
-                yield out
+                yield self._take(len(self.buf) - keep)
             if not self._fill():
                 raise BadRequestError("multipart body ended inside a part", reason="truncated")
 

@@ -208,13 +208,14 @@ class Repo:
 
     # ---- pins and gc ---------------------------------------------------------------------
     def pin(self, cids: list[CID], recursive: bool = True) -> None:
-        for cid in cids:  # every block must be here: this store does not fetch from a network
-            if recursive:
-                self.require_dag(cid)
-            else:
-                self.blocks.get(cid)
-        self.blocks.sync()
-        self.pins.update(add={c: "recursive" if recursive else "direct" for c in cids})
+        with self.gc_lock.shared():  # a gc must not run between the check and the pin
+            for cid in cids:  # every block must be here: this store does not fetch from a network
+                if recursive:
+                    self.require_dag(cid)
+                else:
+                    self.blocks.get(cid)
+            self.blocks.sync()
+            self.pins.update(add={c: "recursive" if recursive else "direct" for c in cids})
 
     def gc(self) -> list[str]:
         """Delete every block not reachable from a pin; returns the removed block keys."""
@@ -245,7 +246,7 @@ class AddSession:
         self.results: list[tuple[str, Node]] = []
         self._futures: list[Future[None]] = []
 
-    def _sink(self, cid: CID, block: bytes) -> None:
+    def _sink(self, cid: CID, block: bytes | memoryview) -> None:
         if self.only_hash:
             return
         self._futures.append(self.repo.blocks.put_async(cid, block))

@@ -52,6 +52,7 @@ CLIENT_ERRORS = (BadRequestError, InvalidCIDError, BlockNotFoundError, Unsupport
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "veritrain-store/0.1.0"
+    timeout = 300  # seconds a connection may sit idle mid-request before it is dropped
     repo: Repo  # set on the subclass made by make_server
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet by default
@@ -242,14 +243,17 @@ def start_subprocess(repo: str | Path, host: str = "127.0.0.1", port: int | None
     """
     port = port or free_port(host)
     entry = ["-m", "veritrain.cli.main", "store", "serve"] if via_cli else ["-m", "store.server"]
-    proc = subprocess.Popen([sys.executable, *entry, "--repo", str(repo), "--api", f"{host}:{port}"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    Path(repo).mkdir(parents=True, exist_ok=True)
+    log = Path(repo) / "server.log"  # a file, not a pipe: a full pipe would stall the server
+    with open(log, "ab") as log_fh:
+        proc = subprocess.Popen([sys.executable, *entry, "--repo", str(repo), "--api", f"{host}:{port}"],
+                                stdout=log_fh, stderr=log_fh)
     handle = SubprocessHandle(host, port, proc)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-            raise StoreUnavailableError(f"store process exited with {proc.returncode}: {err[-500:]}",
+            err = log.read_text(errors="replace")[-500:]
+            raise StoreUnavailableError(f"store process exited with {proc.returncode}: {err}",
                                         api=handle.url)
         if healthy(handle.url, timeout=0.5):
             return handle
