@@ -233,3 +233,16 @@ class DishonestNode(HonestNode):
 
 def leaves_json(path: Path) -> dict[str, Any]:
     return dict(json.loads(Path(path).read_text()))
+
+
+@dataclass
+class GriefingChallenger:
+    """A dishonest challenger: disputes a segment it knows is right (a correct leaf, valid proof)."""
+
+    protocol: Protocol
+
+    def dispute(self, c: Committed, step_in_segment: int = 1) -> int:
+        S = len(c.result.leaves)
+        i = step_in_segment - 1
+        return self.protocol.open_dispute(c.task_id, c.k, c.k * S + step_in_segment, c.result.leaves[i],
+                                          merkle.proof(c.result.leaves, i))
