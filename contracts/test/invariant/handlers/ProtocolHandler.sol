@@ -1,0 +1,329 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {Test} from "../../base/Test.sol";
+import {Traces} from "../../shared/Fixture.sol";
+import {VeriToken} from "../../../src/VeriToken.sol";
+import {StakeManager} from "../../../src/StakeManager.sol";
+import {TaskMarket} from "../../../src/TaskMarket.sol";
+import {JuryAdjudicator} from "../../../src/JuryAdjudicator.sol";
+import {TraceMerkle} from "../../../src/libraries/TraceMerkle.sol";
+import {TaskId, DisputeId, TaskParams, TaskStatus, DisputeView, DisputePhase, Outcome} from "../../../src/types/Ids.sol";
+
+/// @notice Drives the protocol with honest and dishonest actors and keeps ghost variables:
+///         - nodes: `honestNode` (every leaf replays) and `badNode` (diverges from a step of each task);
+///         - challengers: `honestChallenger` (disputes the first divergent step only) and
+///           `liarChallenger` (disputes a random step);
+///         - jurors: honest ones reveal the replayed leaf, `silentJuror` never votes, `copycat` reveals the node's leaf.
+contract ProtocolHandler is Test {
+    uint64 internal constant S = 4;
+    uint64 internal constant TOTAL = 16;
+    uint256 internal constant MAX_TASKS = 4;
+
+    VeriToken public token;
+    StakeManager public stakes;
+    TaskMarket public market;
+    JuryAdjudicator public jury;
+
+    address public requester;
+    address public honestNode;
+    address public badNode;
+    address public honestChallenger;
+    address public liarChallenger;
+    address public silentJuror;
+    address public copycat;
+    address[] public actors;
+
+    // ghosts
+    mapping(uint256 => mapping(uint256 => uint256)) public segWrongFrom; // task => k => divergence step (0 honest)
+    mapping(uint256 => uint256) public rewardClaims; // task => successful claimReward calls
+    mapping(address => uint256) public credited; // adjudicator credits seen
+    mapping(address => uint256) public paid; // payouts pulled
+    uint256 public escrowIn;
+    uint256 public escrowOut;
+    bool public honestNodeSlashedByDispute;
+    bool public doublePayout;
+    uint256[] public disputeIds;
+    mapping(uint256 => uint256) public calls;
+
+    constructor(VeriToken t, StakeManager s, TaskMarket m, JuryAdjudicator j, address[] memory cast) {
+        token = t;
+        stakes = s;
+        market = m;
+        jury = j;
+        requester = cast[0];
+        honestNode = cast[1];
+        badNode = cast[2];
+        honestChallenger = cast[3];
+        liarChallenger = cast[4];
+        silentJuror = cast[5];
+        copycat = cast[6];
+        actors = cast;
+    }
+
+    function disputeCountGhost() external view returns (uint256) {
+        return disputeIds.length;
+    }
+
+    function actorCount() external view returns (uint256) {
+        return actors.length;
+    }
+
+    // ------------------------------------------------------------ actions
+
+    function createTask(uint256 reward) external {
+        if (market.taskCount() >= MAX_TASKS) return;
+        reward = bound(reward, 0, 1000e18);
+        TaskParams memory p = TaskParams(TOTAL, S, 20, 60, 500e18);
+        vm.prank(requester);
+        market.createTask("spec", keccak256("spec"), reward, p);
+        escrowIn += reward;
+        calls[0]++;
+    }
+
+    function claim(uint256 taskSeed, bool honest, uint256 wrongFrom) external {
+        (bool ok, uint256 id) = _pickTask(taskSeed);
+        if (!ok) return;
+        address who = honest ? honestNode : badNode;
+        vm.prank(who);
+        try market.claimTask(TaskId.wrap(id)) {
+            calls[1]++;
+            // The bad node diverges at a step of the remaining segments.
+            uint256 next = market.task(TaskId.wrap(id)).nextSegment;
+            // The bad node diverges inside its first segment (or, 1 in 4, anywhere after it).
+            uint256 last = wrongFrom % 4 == 0 ? TOTAL : (next + 1) * S;
+            wrongFromOf[id] = (honest || next * S >= TOTAL) ? 0 : bound(wrongFrom, next * S + 1, last);
+        } catch {}
+    }
+
+    mapping(uint256 => uint256) public wrongFromOf; // task => divergence of its current node
+
+    /// @notice The task's node commits its next `count` segments (1..4) back to back.
+    function commitSegments(uint256 taskSeed, uint256 count) external {
+        count = bound(count, 1, TOTAL / S);
+        for (uint256 i; i < count; ++i) this.commitNext(taskSeed);
+    }
+
+    function commitNext(uint256 taskSeed) external {
+        (bool ok, uint256 id) = _pickTask(taskSeed);
+        if (!ok) return;
+        TaskId tid = TaskId.wrap(id);
+        if (market.task(tid).status != TaskStatus.Claimed) return;
+        uint256 k = market.task(tid).nextSegment;
+        uint256 wf = wrongFromOf[id];
+        bytes32 root = TraceMerkle.computeRoot(Traces.leaves(id, k, S, wf));
+        vm.prank(market.task(tid).node);
+        try market.commitSegment(tid, k, root, keccak256(abi.encode(id, k, wf)), "ckpt", "leaves") {
+            segWrongFrom[id][k] = wf;
+            calls[2]++;
+        } catch {}
+    }
+
+    function dispute(uint256 taskSeed, uint256 kSeed, uint256 stepSeed, bool honest) external {
+        (bool ok, uint256 id) = _pickTask(taskSeed);
+        if (!ok) return;
+        TaskId tid = TaskId.wrap(id);
+        uint256 next = market.task(tid).nextSegment;
+        if (next == 0) return;
+        uint256 k = bound(kSeed, 0, next - 1);
+        if (honest) {
+            // A watcher audits every segment: it picks the first divergent one.
+            for (uint256 j; j < next; ++j) {
+                if (segWrongFrom[id][j] != 0) {
+                    k = j;
+                    break;
+                }
+            }
+        }
+        uint256 wf = segWrongFrom[id][k];
+        uint256 step;
+        if (honest) {
+            // Only the first divergent step of this segment, and only if it diverges.
+            if (wf == 0 || wf > (k + 1) * S) return;
+            step = wf > k * S ? wf : k * S + 1;
+        } else {
+            step = k * S + 1 + bound(stepSeed, 0, S - 1);
+        }
+        bytes32[] memory l = Traces.leaves(id, k, S, wf);
+        uint256 idx = step - k * S - 1;
+        vm.prank(honest ? honestChallenger : liarChallenger);
+        try jury.openDispute(tid, k, step, l[idx], TraceMerkle.buildProof(l, idx)) returns (DisputeId d) {
+            disputeIds.push(DisputeId.unwrap(d));
+            calls[3]++;
+            if (honest) calls[15]++;
+        } catch {}
+    }
+
+    /// @notice Moves one dispute a phase on (rolling to its deadline when needed), as the
+    ///         watchers would: draw, honest/lazy votes, reveals, resolve.
+    function playDispute(uint256 dSeed, uint256 steps) external {
+        steps = bound(steps, 1, 4);
+        for (uint256 i; i < steps; ++i) this.stepDispute(dSeed);
+    }
+
+    function stepDispute(uint256 dSeed) external {
+        (bool ok, DisputeId d) = _pickDispute(dSeed);
+        if (!ok) return;
+        DisputeView memory v = jury.dispute(d);
+        if (v.phase == DisputePhase.AwaitingDraw) {
+            if (block.number < v.drawAfter) vm.roll(v.drawAfter);
+            this.draw(dSeed);
+        } else if (v.phase == DisputePhase.Commit) {
+            this.commitVotes(dSeed);
+            // Lazy jurors never commit: wait out the commit window.
+            if (jury.phase(d) == DisputePhase.Commit) vm.roll(v.commitDeadline + 1);
+        } else if (v.phase == DisputePhase.Reveal) {
+            this.revealVotes(dSeed);
+            if (jury.phase(d) == DisputePhase.Reveal) vm.roll(v.revealDeadline + 1);
+        } else if (v.phase == DisputePhase.Resolvable) {
+            this.resolve(dSeed);
+        }
+    }
+
+    /// @notice Claims the task if open (honest or bad node), else commits its next segment.
+    function workTask(uint256 taskSeed, bool honest, uint256 wrongFrom) external {
+        (bool ok, uint256 id) = _pickTask(taskSeed);
+        if (!ok) return;
+        if (market.task(TaskId.wrap(id)).status == TaskStatus.Open) this.claim(taskSeed, honest, wrongFrom);
+        else this.commitSegments(taskSeed, wrongFrom);
+    }
+
+    function draw(uint256 dSeed) external {
+        (bool ok, DisputeId d) = _pickDispute(dSeed);
+        if (!ok) return;
+        try jury.drawJury(d) {
+            calls[4]++;
+        } catch {}
+    }
+
+    function commitVotes(uint256 dSeed) external {
+        (bool ok, DisputeId d) = _pickDispute(dSeed);
+        if (!ok) return;
+        address[] memory js = jury.jurors(d);
+        for (uint256 i; i < js.length; ++i) {
+            if (js[i] == silentJuror) continue;
+            bytes32 leaf = _jurorLeaf(d, js[i]);
+            vm.prank(js[i]);
+            try jury.commitVote(d, keccak256(abi.encode(d, leaf, bytes32(uint256(7)), js[i]))) {
+                calls[5]++;
+            } catch {}
+        }
+    }
+
+    function revealVotes(uint256 dSeed) external {
+        (bool ok, DisputeId d) = _pickDispute(dSeed);
+        if (!ok) return;
+        address[] memory js = jury.jurors(d);
+        for (uint256 i; i < js.length; ++i) {
+            bytes32 leaf = _jurorLeaf(d, js[i]); // before the prank: it makes an external call
+            vm.prank(js[i]);
+            try jury.revealVote(d, leaf, bytes32(uint256(7))) {
+                calls[6]++;
+            } catch {}
+        }
+    }
+
+    function resolve(uint256 dSeed) external {
+        (bool ok, DisputeId d) = _pickDispute(dSeed);
+        if (!ok) return;
+        DisputeView memory v = jury.dispute(d);
+        uint256 before = _nodeStake(v.node);
+        uint256[] memory owedBefore = _owedAll();
+        try jury.resolve(d) returns (Outcome o) {
+            calls[7]++;
+            calls[11 + uint256(o)]++; // 11 redraw, 12 NodeRight, 13 NodeWrong, 14 Default
+            if (v.node == honestNode && _nodeStake(v.node) < before) honestNodeSlashedByDispute = true;
+            if (o == Outcome.NodeWrong && v.node == honestNode) honestNodeSlashedByDispute = true;
+            for (uint256 i; i < actors.length; ++i) {
+                credited[actors[i]] += jury.owed(actors[i]) - owedBefore[i];
+            }
+        } catch {}
+    }
+
+    function timeoutStall(uint256 taskSeed) external {
+        (bool ok, uint256 id) = _pickTask(taskSeed);
+        if (!ok) return;
+        try market.timeoutStall(TaskId.wrap(id)) {
+            calls[8]++;
+        } catch {}
+    }
+
+    function claimReward(uint256 taskSeed) external {
+        (bool ok, uint256 id) = _pickTask(taskSeed);
+        if (!ok) return;
+        TaskId tid = TaskId.wrap(id);
+        uint256 reward = market.task(tid).reward;
+        address who = market.task(tid).node;
+        if (market.task(tid).nextSegment == TOTAL / S) vm.roll(block.number + 21); // wait out the last window
+        vm.prank(who);
+        try market.claimReward(tid) {
+            rewardClaims[id]++;
+            escrowOut += reward;
+            calls[9]++;
+        } catch {}
+        // A second claim must fail.
+        vm.prank(who);
+        try market.claimReward(tid) {
+            rewardClaims[id]++;
+        } catch {}
+    }
+
+    function cancel(uint256 taskSeed) external {
+        (bool ok, uint256 id) = _pickTask(taskSeed);
+        if (!ok) return;
+        uint256 reward = market.task(TaskId.wrap(id)).reward;
+        vm.prank(requester);
+        try market.cancelTask(TaskId.wrap(id)) {
+            escrowOut += reward;
+        } catch {}
+    }
+
+    function claimPayout(uint256 actorSeed) external {
+        address who = actors[bound(actorSeed, 0, actors.length - 1)];
+        vm.prank(who);
+        try jury.claimPayout() returns (uint256 amount) {
+            paid[who] += amount;
+            calls[10]++;
+        } catch {}
+        vm.prank(who);
+        try jury.claimPayout() {
+            doublePayout = true;
+        } catch {}
+    }
+
+    function roll(uint256 blocks) external {
+        vm.roll(block.number + bound(blocks, 1, 40));
+        vm.prevrandao(keccak256(abi.encode(block.number)));
+    }
+
+    // ------------------------------------------------------------ helpers
+
+    /// @dev What a juror reveals: honest jurors the replayed leaf, the copycat the node's leaf.
+    function _jurorLeaf(DisputeId d, address juror) internal view returns (bytes32) {
+        DisputeView memory v = jury.dispute(d);
+        if (juror == copycat) return v.nodeLeaf;
+        return Traces.honestLeaf(TaskId.unwrap(v.taskId), v.step);
+    }
+
+    function _nodeStake(address who) internal view returns (uint256) {
+        StakeManager.StakeInfo memory i = stakes.stakeInfo(who);
+        return i.staked + i.pending;
+    }
+
+    function _owedAll() internal view returns (uint256[] memory o) {
+        o = new uint256[](actors.length);
+        for (uint256 i; i < actors.length; ++i) o[i] = jury.owed(actors[i]);
+    }
+
+    function _pickTask(uint256 seed) internal view returns (bool, uint256) {
+        uint256 n = market.taskCount();
+        if (n == 0) return (false, 0);
+        return (true, bound(seed, 1, n));
+    }
+
+    function _pickDispute(uint256 seed) internal view returns (bool, DisputeId) {
+        uint256 n = disputeIds.length;
+        if (n == 0) return (false, DisputeId.wrap(0));
+        return (true, DisputeId.wrap(disputeIds[bound(seed, 0, n - 1)]));
+    }
+}
