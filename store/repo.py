@@ -126,10 +126,10 @@ class Repo:
         entry = self.entry(CID.parse(head))
         for name in [s for s in rest.split("/") if s]:
             if entry.kind != "directory":
-                raise BadRequestError(f"{path}: {entry.cid} is not a directory", reason="path")
+                raise BadRequestError(f"{path}: {entry.cid} is not a directory", reason="not-directory")
             match = [lk for lk in entry.links if lk.name == name]
             if not match:
-                raise BadRequestError(f"no link named {name!r} under {entry.cid}", reason="path")
+                raise BadRequestError(f"no link named {name!r} under {entry.cid}", reason="no-link")
             entry = self.entry(match[0].cid)
         return entry
 

@@ -8,7 +8,8 @@ Start it with ``veritrain store serve --repo DIR --api 127.0.0.1:5001`` or from 
 
 or as a separate process (tests, devnet): ``start_subprocess(repo)`` returns a handle with the
 same ``url``/``stop()``. Binds loopback unless told otherwise; errors come back in Kubo's shape
-``{"Message": ..., "Code": 0|1, "Type": "error"}`` (Code 1 = client error, HTTP 400).
+``{"Message": ..., "Code": 0|1, "Type": "error"}``: HTTP 400 / Code 1 for malformed requests,
+HTTP 500 / Code 0 when the command fails, 404 unknown command, 405 not POST (Kubo's RPC rules).
 """
 
 from __future__ import annotations
@@ -30,12 +31,9 @@ from typing import Any
 
 from store.errors import (
     BadRequestError,
-    BlockNotFoundError,
-    InvalidCIDError,
     RepoError,
     StoreError,
     StoreUnavailableError,
-    UnsupportedDagError,
 )
 from store.http_io import BodyReader, ChunkedWriter
 from store.repo import Repo
@@ -46,7 +44,9 @@ MAX_URL = 8192
 MAX_SMALL_BODY = 1 << 20
 #: Upper bound for one add request (override with VERITRAIN_STORE_MAX_ADD).
 MAX_ADD_BODY = int(os.environ.get("VERITRAIN_STORE_MAX_ADD", str(64 << 30)))
-CLIENT_ERRORS = (BadRequestError, InvalidCIDError, BlockNotFoundError, UnsupportedDagError)
+#: BadRequestError reasons that are malformed requests (HTTP 400, Code 1) rather than failures.
+CLIENT_REASONS = frozenset({"bad-option", "missing-arg", "content-type", "multipart", "headers",
+                            "truncated", "chunked", "too-large", "path", "api"})
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -102,14 +102,12 @@ class Handler(BaseHTTPRequestHandler):
         try:
             reply = COMMANDS[name](request)
             body.drain()
-        except CLIENT_ERRORS as exc:
-            self.close_connection = True
-            self._error(400 if not isinstance(exc, BlockNotFoundError) else 500, str(exc),
-                        1 if not isinstance(exc, BlockNotFoundError) else 0)
-            return
         except StoreError as exc:
             self.close_connection = True
-            self._error(500, str(exc), 0)
+            # Kubo: 400 (Code 1) for malformed requests and bad options, 500 (Code 0) when the
+            # command itself fails (bad CID, missing block, not pinned, ...).
+            client = isinstance(exc, BadRequestError) and getattr(exc, "reason", "") in CLIENT_REASONS
+            self._error(400 if client else 500, str(exc), 1 if client else 0)
             return
         except Exception as exc:  # a bug must not kill the server thread silently
             self.close_connection = True

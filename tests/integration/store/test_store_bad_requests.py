@@ -35,21 +35,30 @@ def post(store: ServerHandle, cmd: str, **kw: object) -> requests.Response:
 
 
 @pytest.mark.parametrize(("cmd", "params", "contains"), [
-    ("cat", {"arg": "not-a-cid"}, "invalid CID"),
     ("cat", {}, "argument 'arg' is required"),
     ("cat", {"arg": HELLO, "offset": "-3"}, "must not be negative"),
     ("cat", {"arg": HELLO, "length": "ten"}, "not an integer"),
-    ("block/stat", {"arg": "Qm123"}, "invalid CID"),
     ("pin/ls", {"type": "sideways"}, "invalid type"),
-    ("pin/rm", {"arg": "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"}, "not pinned"),
     ("add", {"chunker": "rabin-1-2-3"}, "unsupported chunker"),
     ("add", {"chunker": "size-0"}, "chunker size"),
     ("add", {"cid-version": "7"}, "unknown CID version"),
     ("add", {"pin": "maybe"}, "not a boolean"),
     ("add", {"trickle": "true"}, "not supported"),
 ])
-def test_bad_arguments(store: ServerHandle, cmd: str, params: dict[str, str], contains: str) -> None:
+def test_malformed_requests_are_400_code_1(store: ServerHandle, cmd: str, params: dict[str, str],
+                                           contains: str) -> None:
     kubo_error(post(store, cmd, params=params, files={"file": ("x", b"x")}), 400, 1, contains)
+
+
+@pytest.mark.parametrize(("cmd", "params", "contains"), [
+    ("cat", {"arg": "not-a-cid"}, "invalid CID"),
+    ("block/stat", {"arg": "Qm123"}, "invalid CID"),
+    ("pin/rm", {"arg": "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"}, "not pinned"),
+    ("pin/ls", {"arg": "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"}, "not pinned"),
+])
+def test_failing_commands_are_500_code_0(store: ServerHandle, cmd: str, params: dict[str, str],
+                                         contains: str) -> None:
+    kubo_error(post(store, cmd, params=params), 500, 0, contains)
 
 
 def test_missing_block_is_a_normal_error(store: ServerHandle) -> None:
@@ -89,8 +98,8 @@ def test_cat_directory_and_bad_path(store: ServerHandle, tmp_path: Path) -> None
     resp = post(store, "add", params={"cid-version": "1", "wrap-with-directory": "true"},
                 files={"file": ("f", b"inside")})
     root_cid = json.loads(resp.text.strip().splitlines()[-1])["Hash"]
-    kubo_error(post(store, "cat", params={"arg": root_cid}), 400, 1, "directory")
-    kubo_error(post(store, "cat", params={"arg": f"{root_cid}/nope"}), 400, 1, "no link named")
+    kubo_error(post(store, "cat", params={"arg": root_cid}), 500, 0, "directory")
+    kubo_error(post(store, "cat", params={"arg": f"{root_cid}/nope"}), 500, 0, "no link named")
     assert post(store, "cat", params={"arg": f"/ipfs/{root_cid}/f"}).content == b"inside"
 
 
