@@ -193,7 +193,7 @@ def enable_kernels(spec: TaskSpec, *models: object) -> None:
     if not get(spec.profile.name).kernels:
         return
     try:
-        from prover.kernels import enable  # type: ignore[attr-defined]
+        from prover.kernels import enable
     except ImportError as exc:
         raise KernelsUnavailableError(
             f"profile {spec.profile.name} needs prover.kernels, which cannot be imported: {exc}",

@@ -126,7 +126,7 @@ class ProfileSpec(BaseModel):
 class TaskSpec(_Model):
     """A knowledge-distillation task: everything a replay needs besides the fetched bytes."""
 
-    version: Literal[1] = SPEC_VERSION
+    version: Literal[1] = 1
     kind: Literal["kd"] = "kd"
     teacher: TeacherSpec
     student: StudentSpec

@@ -53,7 +53,7 @@ def _tensor_chunks(name: str, t: torch.Tensor) -> Iterator[bytes | memoryview]:
     head = _str(name) + _str(dtype_name(t)) + struct.pack("<I", t.dim())
     head += b"".join(struct.pack("<Q", d) for d in t.shape) + struct.pack("<Q", arr.nbytes)
     yield head
-    yield memoryview(arr).cast("B")
+    yield memoryview(arr).cast("B")  # type: ignore[arg-type]
 
 
 def param_tensors(model: Any) -> list[tuple[str, torch.Tensor]]:

@@ -175,3 +175,18 @@ def test_trace_cli_root_and_proof(env: dict[str, Any]) -> None:
     out = json.loads(r.stdout)
     assert out["index"] == 5 and out["leaf"] == merkle.hex32(run.leaves[5])
     assert merkle.verify(run.trace_root, out["leaf"], out["index"], out["proof"])
+
+
+def test_a_kernels_profile_routes_student_and_teacher_through_prover_kernels(env: dict[str, Any]) -> None:
+    from prover.errors import KernelsUnavailableError
+
+    spec = preset_spec("tiny", seed=11, dataset_dir=env["data"], profile_name="repcpu-1")
+    try:
+        trainer = Trainer(spec, TASK, default_teacher_dir(), env["data"])
+    except KernelsUnavailableError as exc:
+        pytest.skip(f"prover.kernels is not usable here: {exc}")
+    from prover.kernels import is_enabled
+
+    assert is_enabled(trainer.student) and is_enabled(trainer.teacher)
+    loss, _ = trainer.step()
+    assert loss == loss and len(trainer.state_hash()) == 32
