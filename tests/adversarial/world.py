@@ -135,15 +135,18 @@ class World:
         return drawn
 
 
-def make_world(anvil: Any, protocol: Callable[[int], Any], jurors: int = 3) -> World:
+def make_world(anvil: Any, protocol: Callable[[int], Any], jurors: int = 3,
+               first_juror: int = 6) -> World:
     p = [protocol(i) for i in range(10)]
     p[2].deposit(NODE_DEPOSIT)
     p[3].deposit(NODE_DEPOSIT)
-    js = p[6:6 + jurors]
+    js = p[first_juror:first_juror + jurors]
     for j in js:
         j.deposit(JUROR_STAKE)
         j.opt_in_juror()
     names = {"requester": p[1].me, "node": p[2].me, "node2": p[3].me, "challenger": p[4].me,
-             "challenger2": p[5].me, **{f"juror{i}": j.me for i, j in enumerate(js)}}
+             "challenger2": p[5].me}
+    names = {n: a for n, a in names.items() if a not in {j.me for j in js}}  # a juror is tracked once
+    names.update({f"juror{i}": j.me for i, j in enumerate(js)})
     w = World(anvil, p[0], p[1], p[2], p[3], p[4], p[5], js, p[0].jury_params(), Book(p[0], names))
     return w
