@@ -63,6 +63,25 @@ contract ProtocolInvariantTest is Test {
         }
         handler = new ProtocolHandler(token, stakes, market, jury, cast);
         targetContract(address(handler));
+        // The actions an actor takes (stepDispute/commitNext are building blocks of playDispute/commitSegments).
+        bytes4[] memory sel = new bytes4[](15);
+        sel[0] = ProtocolHandler.createTask.selector;
+        sel[1] = ProtocolHandler.claim.selector;
+        sel[2] = ProtocolHandler.workTask.selector;
+        sel[3] = ProtocolHandler.commitSegments.selector;
+        sel[4] = ProtocolHandler.dispute.selector;
+        sel[5] = ProtocolHandler.playDispute.selector;
+        sel[6] = ProtocolHandler.draw.selector;
+        sel[7] = ProtocolHandler.commitVotes.selector;
+        sel[8] = ProtocolHandler.revealVotes.selector;
+        sel[9] = ProtocolHandler.resolve.selector;
+        sel[10] = ProtocolHandler.timeoutStall.selector;
+        sel[11] = ProtocolHandler.claimReward.selector;
+        sel[12] = ProtocolHandler.claimPayout.selector;
+        sel[13] = ProtocolHandler.roll.selector;
+        sel[14] = ProtocolHandler.cancel.selector;
+        targetSelector(FuzzSelector({addr: address(handler), selectors: sel}));
+        for (uint256 i; i < cast.length; ++i) excludeSender(cast[i]);
     }
 
     /// @notice Tokens held by the contracts == stakes + escrowed rewards + bonds, pots and unclaimed payouts.
