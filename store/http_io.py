@@ -85,13 +85,17 @@ class Part:
     def is_directory(self) -> bool:
         return self.content_type == "application/x-directory"
 
-    def chunks(self) -> Iterator[bytes]:
+    def chunks(self) -> Iterator[memoryview]:
+        """The part's bytes, as read-only views valid for as long as they are referenced."""
         if not self.finished:
             yield from self._reader._body()
             self.finished = True
 
 
 class MultipartReader:
+    """Splits a multipart body into parts without copying part data: bodies are yielded as
+    read-only memoryviews of the received bytes (the file builder hashes and stores them as is)."""
+
     def __init__(self, body: BodyReader, content_type: str) -> None:
         match = re.search(r'boundary="?([^";]+)"?', content_type)
         if not content_type.startswith("multipart/") or not match:
@@ -99,31 +103,34 @@ class MultipartReader:
                                   reason="content-type")
         self.body = body
         self.delim = b"\r\n--" + match.group(1).encode()
-        self.buf = bytearray(b"\r\n")  # so the first boundary looks like every other one
+        self.buf = b"\r\n"  # so the first boundary looks like every other one
+        self.pos = 0  # bytes of buf before pos are consumed
 
     def _fill(self) -> bool:
         data = self.body.read(READ_SIZE)
-        self.buf += data
-        return bool(data)
+        if not data:
+            return False
+        rest = self.buf[self.pos:]
+        self.buf = rest + data if rest else data
+        self.pos = 0
+        return True
 
-    def _take(self, n: int) -> bytes:
-        """Remove and return the first ``n`` buffered bytes (one copy)."""
-        with memoryview(self.buf) as view:
-            out = view[:n].tobytes()
-        del self.buf[:n]
-        return out
-
-    def _body(self) -> Iterator[bytes]:
-        keep = len(self.delim) - 1
+    def _body(self) -> Iterator[memoryview]:
+        delim, buf = self.delim, self.buf
         while True:
-            i = self.buf.find(self.delim)
+            buf = self.buf
+            i = buf.find(delim, self.pos)
             if i >= 0:
-                out = self._take(i)
-                if out:
-                    yield out
+                if i > self.pos:
+                    yield memoryview(buf)[self.pos:i]
+                self.pos = i
                 return
-            if len(self.buf) > keep:
-                yield self._take(len(self.buf) - keep)
+            # A delimiter not found in full can only start in the last len-1 bytes, at a CR.
+            cr = buf.find(b"\r", max(len(buf) - len(delim) + 1, self.pos))
+            safe = len(buf) if cr < 0 else cr
+            if safe > self.pos:
+                yield memoryview(buf)[self.pos:safe]
+                self.pos = safe
             if not self._fill():
                 raise BadRequestError("multipart body ended inside a part", reason="truncated")
 
@@ -135,19 +142,18 @@ class MultipartReader:
             if part is not None and not part.finished:
                 for _ in part.chunks():
                     pass
-            while len(self.buf) < len(self.delim) + 2 and self._fill():
+            while len(self.buf) - self.pos < len(self.delim) + 2 and self._fill():
                 pass
-            del self.buf[:len(self.delim)]
-            if self.buf[:2] == b"--":
+            self.pos += len(self.delim)
+            if self.buf[self.pos:self.pos + 2] == b"--":
                 self.body.drain()
                 return
-            while b"\r\n\r\n" not in self.buf:
-                if len(self.buf) > MAX_PART_HEADERS or not self._fill():
+            while (end := self.buf.find(b"\r\n\r\n", self.pos)) < 0:
+                if len(self.buf) - self.pos > MAX_PART_HEADERS or not self._fill():
                     raise BadRequestError("multipart part headers too large or truncated",
                                           reason="headers")
-            end = self.buf.index(b"\r\n\r\n")
-            raw = self.buf[2:end].decode("utf-8", "replace")
-            del self.buf[:end + 4]
+            raw = self.buf[self.pos + 2:end].decode("utf-8", "replace")
+            self.pos = end + 4
             headers = {}
             for line in raw.split("\r\n"):
                 if ":" in line:
