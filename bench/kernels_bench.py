@@ -9,7 +9,11 @@
    2 threads. Each configuration runs in a fresh process started with its environment; the
    configurations alternate over rounds so machine load hits all of them alike.
 
+3. With --trainer: the same four configurations on the prover's own Trainer and the default
+   preset (student 2x128, teacher all-MiniLM-L6-v2, batch 16 x 128, KD loss, clipping, AdamW).
+
 Usage: python bench/kernels_bench.py [--rounds 2] [--steps 5] [--skip-gemm] [--skip-step]
+                                     [--trainer] [--preset default]
 """
 
 from __future__ import annotations
@@ -71,8 +75,8 @@ def bench_gemm(reps: int) -> None:
         flops = 2 * a.numel() * bb.shape[-1]
         for threads in (1, 2):
             torch.set_num_threads(threads)
-            tk = _time(lambda: ops.gemm(a, bb), reps)
-            tm = _time(lambda: torch.matmul(a, bb), reps)
+            tk = _time(lambda a=a, bb=bb: ops.gemm(a, bb), reps)
+            tm = _time(lambda a=a, bb=bb: torch.matmul(a, bb), reps)
             totals[threads][0] += tk
             totals[threads][1] += tm
             print(f"{label:34s} {threads:3d} {flops / tk / 1e9:8.1f} {flops / tm / 1e9:8.1f} "
@@ -119,19 +123,62 @@ def worker(config: str, threads: int, steps: int) -> None:
     print(json.dumps({"config": config, "threads": threads, "step_s": statistics.median(times)}))
 
 
-def bench_step(rounds: int, steps: int) -> None:
+def trainer_worker(config: str, spec_file: str, dataset_dir: str, steps: int) -> None:
+    """One configuration on prover.train.Trainer: print the median step time as JSON."""
+    from prover.presets import default_teacher_dir
+    from prover.spec import load_spec
+    from prover.train import Trainer
+
+    spec = load_spec(spec_file)
+    pinned = bool(CONFIGS[config][1])
+    if not pinned:
+        import torch
+
+        torch.set_num_threads(spec.profile.threads)
+    tr = Trainer(spec, 1, default_teacher_dir(), dataset_dir, None, check_profile=pinned)
+    tr.step()  # warm-up
+    times = [_time(tr.step, 1) for _ in range(steps)]
+    print(json.dumps({"config": config, "threads": spec.profile.threads,
+                      "step_s": statistics.median(times)}))
+
+
+def bench_trainer(rounds: int, steps: int, preset: str) -> None:
+    from prover import profile
+    from prover.presets import PRESETS, default_dataset_dir, home, preset_spec
+
+    data = default_dataset_dir(PRESETS[preset]["seqLen"])
+    specs: dict[tuple[str, int], str] = {}
+    for threads in (1, 2):
+        for config, (kernels_on, _) in CONFIGS.items():
+            spec = preset_spec(preset, threads=threads, dataset_dir=data,
+                               profile_name="repcpu-1" if kernels_on else "stock-avx2-1")
+            path = home() / f"bench-kernels-{preset}-{config}-{threads}.json"
+            path.write_bytes(spec.canonical_bytes())
+            specs[(config, threads)] = str(path)
     results: dict[tuple[str, int], list[float]] = {}
     for _ in range(rounds):
         for threads in (1, 2):
             for config, (_, extra) in CONFIGS.items():
-                env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads),
-                           **extra)
-                proc = subprocess.run([sys.executable, __file__, "--worker", config, str(threads),
-                                       "--steps", str(steps)], env=env, capture_output=True,
-                                      text=True, check=True)
+                from prover.spec import load_spec
+
+                spec = load_spec(specs[(config, threads)])
+                pins = profile.env(spec)
+                env = {k: v for k, v in os.environ.items()
+                       if k not in pins and k not in STOCK_AVX2 and k != profile.REEXEC_GUARD}
+                env |= pins if extra else {"OMP_NUM_THREADS": str(threads),
+                                           "MKL_NUM_THREADS": str(threads)}
+                proc = subprocess.run([sys.executable, __file__, "--trainer-worker", config,
+                                       specs[(config, threads)], str(data), "--steps", str(steps)],
+                                      env=env, capture_output=True, text=True)
+                if proc.returncode:
+                    sys.exit(proc.stderr[-3000:])
                 row = json.loads(proc.stdout.strip().splitlines()[-1])
                 results.setdefault((config, threads), []).append(row["step_s"])
-    print("\nKD step (teacher 6x384 fwd + student 2x384 fwd/bwd + fused AdamW), batch 8 x 128")
+    _report(f"KD step, prover Trainer, preset {preset}", results)
+
+
+def _report(title: str, results: dict[tuple[str, int], list[float]]) -> None:
+    print(f"\n{title} (best of the rounds' medians)")
     print(f"{'config':14s} {'thr':>3s} {'step s':>8s} {'vs stock':>9s} {'vs stock-avx2-1':>16s}")
     for threads in (1, 2):
         base = min(results[("stock", threads)])
@@ -141,6 +188,22 @@ def bench_step(rounds: int, steps: int) -> None:
             print(f"{config:14s} {threads:3d} {t:8.3f} {t / base:9.2f} {t / pinned:16.2f}")
 
 
+def bench_step(rounds: int, steps: int) -> None:
+    results: dict[tuple[str, int], list[float]] = {}
+    for _ in range(rounds):
+        for threads in (1, 2):
+            for config, (_, extra) in CONFIGS.items():
+                env = {k: v for k, v in os.environ.items() if k not in STOCK_AVX2}
+                env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads), **extra)
+                proc = subprocess.run([sys.executable, __file__, "--worker", config, str(threads),
+                                       "--steps", str(steps)], env=env, capture_output=True,
+                                      text=True, check=True)
+                row = json.loads(proc.stdout.strip().splitlines()[-1])
+                results.setdefault((config, threads), []).append(row["step_s"])
+    _report("KD step (teacher 6x384 fwd + student 2x384 fwd/bwd + fused AdamW), batch 8 x 128",
+            results)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=2)
@@ -148,15 +211,23 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=7)
     parser.add_argument("--skip-gemm", action="store_true")
     parser.add_argument("--skip-step", action="store_true")
+    parser.add_argument("--trainer", action="store_true", help="also the prover's Trainer step")
+    parser.add_argument("--preset", default="default")
     parser.add_argument("--worker", nargs=2, metavar=("CONFIG", "THREADS"), help=argparse.SUPPRESS)
+    parser.add_argument("--trainer-worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         worker(args.worker[0], int(args.worker[1]), args.steps)
+        return
+    if args.trainer_worker:
+        trainer_worker(*args.trainer_worker, steps=args.steps)
         return
     if not args.skip_gemm:
         bench_gemm(args.reps)
     if not args.skip_step:
         bench_step(args.rounds, args.steps)
+    if args.trainer:
+        bench_trainer(args.rounds, args.steps, args.preset)
 
 
 if __name__ == "__main__":

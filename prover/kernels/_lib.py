@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import os
-from functools import lru_cache
+from functools import cache
 
 import torch
 
@@ -55,7 +55,7 @@ def _open(isa: str) -> ctypes.CDLL:
     return lib
 
 
-@lru_cache(maxsize=None)
+@cache
 def cpu_level() -> str:
     """The widest of our builds this CPU can run (``sse``, ``avx2`` or ``avx512``)."""
     level = _open("sse").rk_cpu_level()
@@ -70,7 +70,7 @@ def load(isa: str | None = None) -> ctypes.CDLL:
     return _load_resolved(want)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load_resolved(want: str) -> ctypes.CDLL:
     if want not in ISAS:
         raise KernelLoadError(f"{ENV_ISA}={want!r} is not one of auto, {', '.join(ISAS)}", isa=want)

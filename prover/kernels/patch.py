@@ -8,7 +8,6 @@ eager attention whose two matmuls and softmax are the kernels'. It is idempotent
 
 from __future__ import annotations
 
-
 import torch
 from torch import nn
 
@@ -82,8 +81,9 @@ def enable(model: nn.Module) -> nn.Module:
     config = getattr(model, "config", None)
     if config is not None and hasattr(config, "_attn_implementation"):
         _register_attention()
-        if hasattr(model, "set_attn_implementation"):
-            model.set_attn_implementation(ATTN_NAME)
+        setter = getattr(model, "set_attn_implementation", None)
+        if callable(setter):
+            setter(ATTN_NAME)
         else:
             config._attn_implementation = ATTN_NAME
     return model

@@ -46,7 +46,7 @@ def test_linear_forward_backward_same_bits_everywhere_and_close_to_torch(force, 
     ref = torch.nn.functional.linear(x, w, b)
     ref.backward(dy)
     got = run()
-    for g, r in zip(got, [ref, x.grad, w.grad, b.grad]):
+    for g, r in zip(got, [ref, x.grad, w.grad, b.grad], strict=True):
         torch.testing.assert_close(g, r, rtol=1e-4, atol=1e-4 * max(1.0, k ** 0.5))
 
 
@@ -84,7 +84,7 @@ def test_batched_matmul_attention_shapes_same_bits_everywhere(force):
     runs = _across(force, run)
     assert all(r == runs[0] for r in runs)
     ref = run(torch.matmul, lambda s: s.softmax(-1))
-    for g, r in zip(run(), ref):
+    for g, r in zip(run(), ref, strict=True):
         torch.testing.assert_close(g, r, rtol=1e-4, atol=1e-5)
 
 
@@ -105,7 +105,7 @@ def test_softmax_layernorm_gelu_same_bits_everywhere_and_close_to_torch(force, r
     assert all(r == runs[0] for r in runs)
     ref = run(lambda x: x.softmax(-1), lambda x, w, b, e: torch.nn.functional.layer_norm(x, (n,), w, b, e),
               torch.nn.functional.gelu)
-    for g, r in zip(run(), ref):
+    for g, r in zip(run(), ref, strict=True):
         torch.testing.assert_close(g, r, rtol=1e-4, atol=1e-5)
 
 
