@@ -26,7 +26,7 @@ from prover.train import Trainer
 TASK = 5
 LIGHT = settings(max_examples=40, deadline=None,
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-HEAVY = settings(max_examples=1500, deadline=None,
+HEAVY = settings(max_examples=500, deadline=None,
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 

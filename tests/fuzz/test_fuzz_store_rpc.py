@@ -24,7 +24,7 @@ from store.server import ServerHandle, serve
 
 LIGHT = settings(max_examples=70, deadline=None,
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-HEAVY = settings(max_examples=4000, deadline=None,
+HEAVY = settings(max_examples=1500, deadline=None,
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 ANSWER_WITHIN = 15.0  # seconds for a whole exchange, on a loaded 2-core machine
 
