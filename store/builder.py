@@ -14,10 +14,13 @@ from pathlib import Path
 
 from store.cid import CID, DAG_PB, RAW
 from store.dagpb import DIRECTORY_DATA, FILE, Link, UnixFSData, encode_node, encode_unixfs
+from store.errors import UnsupportedDagError
 
 #: Kubo's defaults for `ipfs add --cid-version=1`.
 DEFAULT_CHUNK_SIZE = 262144
 MAX_LINKS = 174
+#: Kubo's HAMTShardingSize: directories whose links reach this size get sharded.
+HAMT_THRESHOLD = 262144
 #: Kubo refuses chunks above 1 MiB (+ header room); we do the same.
 MAX_CHUNK_SIZE = 1024 * 1024
 
@@ -121,7 +124,18 @@ class FileBuilder:
 
 
 def build_directory(entries: dict[str, Node], params: Params, sink: BlockSink) -> Node:
-    """A flat UnixFS directory over named children (links sorted bytewise by name, as Kubo does)."""
+    """A flat UnixFS directory over named children (links sorted bytewise by name, as Kubo does).
+
+    Kubo and the JS importer switch to a HAMT-sharded directory once the links' names + CIDs
+    reach 256 KiB; we do not build HAMTs, so such a directory is refused rather than given a
+    CID that Kubo would not produce.
+    """
+    estimate = sum(len(n.encode()) + len(bytes(e.cid)) for n, e in entries.items())
+    if estimate >= HAMT_THRESHOLD:
+        raise UnsupportedDagError(f"directory with {len(entries)} entries would be HAMT-sharded "
+                                  "by Kubo; sharded directories are not supported",
+                                  cid="", feature="HAMT-sharded directory",
+                                  hint="split the files over subdirectories")
     names = sorted(entries, key=lambda n: n.encode())
     links = [Link(entries[n].cid, n, entries[n].tsize) for n in names]
     block = encode_node(links, DIRECTORY_DATA)

@@ -68,6 +68,7 @@ class Reply:
     ndjson: Iterator[dict[str, Any]] | None = None
     raw: Iterator[bytes] | None = None
     writer: Callable[[BinaryIO], None] | None = None
+    data: bytes | None = None  # a small binary answer sent with Content-Length
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -250,7 +251,8 @@ def pin_ls(req: Request) -> Reply:
 
 
 def block_get(req: Request) -> Reply:
-    return Reply(raw=iter([req.repo.blocks.get(CID.parse(req.arg()))]))
+    return Reply(data=req.repo.blocks.get(CID.parse(req.arg())),
+                 headers={"Content-Type": "application/octet-stream"})
 
 
 def block_stat(req: Request) -> Reply:

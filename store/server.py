@@ -117,6 +117,13 @@ class Handler(BaseHTTPRequestHandler):
         self._send(reply)
 
     def _send(self, reply: Reply) -> None:
+        if reply.data is not None:
+            self.send_response(200)
+            self.send_header("Content-Type", reply.headers.get("Content-Type", "text/plain"))
+            self.send_header("Content-Length", str(len(reply.data)))
+            self.end_headers()
+            self.wfile.write(reply.data)
+            return
         if reply.json is not None:
             data = json.dumps(reply.json).encode() + b"\n"
             self.send_response(200)

@@ -90,3 +90,15 @@ def test_nested_directory_matches_reference(tmp_path: Path) -> None:
     assert {k: v for k, v in got.items() if k != "ckpt/empty-dir"} == expected
     assert got["ckpt/empty-dir"] == "bafybeiczsscdsbs7ffqz55asqdf3smv6klcw3gofszvwlyarci47bgf354"
     assert len(expected) == 8
+
+
+def test_directory_that_kubo_would_shard_is_refused(tmp_path: Path) -> None:
+    from store.builder import Node, build_directory
+    from store.errors import UnsupportedDagError
+
+    leaf = build_bytes(b"x", Params(), lambda c, b: None)
+    small = {f"f{i}": leaf for i in range(100)}
+    build_directory(small, Params(), lambda c, b: None)
+    huge = {f"{'n' * 200}{i:06d}": Node(leaf.cid, 1, 1) for i in range(1200)}  # > 256 KiB of links
+    with pytest.raises(UnsupportedDagError, match="HAMT"):
+        build_directory(huge, Params(), lambda c, b: None)
