@@ -36,7 +36,15 @@ def add_cmd(
     api: str = typer.Option(None, "--api", help=API_HELP),
 ) -> None:
     """Add a file or directory (CIDv1, raw leaves, 256 KiB chunks) and pin it; prints the CID."""
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TransferSpeedColumn,
+    )
 
     from store.client import Client
 
@@ -44,8 +52,12 @@ def add_cmd(
     with Client(api) as client:
         if size < PROGRESS_MIN:
             cid = client.put_dir(path)
+        elif path.is_file():
+            with Progress(BarColumn(), DownloadColumn(), TransferSpeedColumn(), transient=True) as bar:
+                task = bar.add_task("add", total=size)
+                cid = client.put_file(path, progress=lambda n: bar.advance(task, n))
         else:
-            # The RPC reports nothing while it hashes: show the size and elapsed time meanwhile.
+            # ipfshttpclient walks directories itself: show the size and elapsed time meanwhile.
             with Progress(SpinnerColumn(), TextColumn(f"adding {size / 2**20:.0f} MiB"),
                           TimeElapsedColumn(), transient=True) as bar:
                 bar.add_task("add")

@@ -62,6 +62,18 @@ def to_multiaddr(api: str) -> str:
     return f"/{proto}/{host}/tcp/{port}/{url.scheme or 'http'}"
 
 
+class _CountingReader:
+    """A file object that reports how many bytes were read (for upload progress bars)."""
+
+    def __init__(self, fh: Any, progress: Callable[[int], None]) -> None:
+        self._fh, self._progress, self.name = fh, progress, fh.name
+
+    def read(self, n: int = -1) -> bytes:
+        data = bytes(self._fh.read(n))
+        self._progress(len(data))
+        return data
+
+
 class Client:
     """A Kubo RPC client whose reads are verified block by block.
 
@@ -135,10 +147,15 @@ class Client:
         res = self._call("add", lambda: self._ipfs.add_bytes(data, opts=dict(ADD_OPTS)))
         return str(res)
 
-    def put_file(self, path: str | Path) -> str:
-        """Add one regular file; returns its CID."""
-        res = self._call("add", lambda: self._ipfs.add(str(path), cid_version=1, raw_leaves=True,
-                                                       chunker=ADD_OPTS["chunker"], pin=True))
+    def put_file(self, path: str | Path, progress: Callable[[int], None] | None = None) -> str:
+        """Add one regular file; returns its CID. ``progress(n)`` is called as bytes are sent."""
+        def attempt() -> Any:
+            with open(path, "rb") as fh:
+                source = fh if progress is None else _CountingReader(fh, progress)
+                return self._ipfs.add(source, cid_version=1, raw_leaves=True,
+                                      chunker=ADD_OPTS["chunker"], pin=True)
+
+        res = self._call("add", attempt)
         return str(res["Hash"])
 
     def put_dir(self, path: str | Path) -> str:
