@@ -13,51 +13,14 @@ import {IRandomness} from "./interfaces/IRandomness.sol";
 import {TraceMerkle} from "./libraries/TraceMerkle.sol";
 import {JuryDraw} from "./libraries/JuryDraw.sol";
 import {JuryPayout} from "./libraries/JuryPayout.sol";
+import {DisputeState} from "./libraries/DisputeState.sol";
 import {TaskId, DisputeId, DisputePhase, DisputeView, VoteView, JuryParams, Outcome} from "./types/Ids.sol";
 
 /// @title JuryAdjudicator
 /// @notice Disputes settled by a stake-weighted jury that replays the segment. See IJuryAdjudicator.
 contract JuryAdjudicator is IJuryAdjudicator, ReentrancyGuard {
     using SafeERC20 for IERC20;
-
-    enum Stage {
-        None,
-        AwaitingDraw,
-        Voting,
-        Resolved
-    }
-
-    enum VoteState {
-        None,
-        Drawn,
-        Committed,
-        Revealed
-    }
-
-    struct Dispute {
-        address challenger;
-        uint64 taskId;
-        uint8 round;
-        Stage stage;
-        Outcome outcome;
-        address node;
-        uint32 k;
-        uint32 taskEpoch;
-        uint8 jurorCount;
-        uint8 commits;
-        uint8 reveals;
-        bytes32 nodeLeaf;
-        uint64 step;
-        uint64 drawAfter;
-        uint64 commitDeadline;
-        uint64 revealDeadline;
-        uint128 penaltyPot; // the bond is params.challengeBond while unresolved (params are immutable)
-    }
-
-    struct Vote {
-        bytes32 value; // the commitment, replaced by the leaf on reveal
-        VoteState state;
-    }
+    using DisputeState for DisputeState.Dispute;
 
     IERC20 private immutable _token;
     IStakeManager private immutable _stakes;
@@ -66,9 +29,9 @@ contract JuryAdjudicator is IJuryAdjudicator, ReentrancyGuard {
     JuryParams private _params;
     uint256 private _disputeCount;
     uint256 private _held;
-    mapping(uint256 => Dispute) private _disputes;
+    mapping(uint256 => DisputeState.Dispute) private _disputes;
     mapping(uint256 => mapping(uint256 => address[])) private _jurors; // dispute => round => jurors
-    mapping(uint256 => mapping(uint256 => mapping(address => Vote))) private _votes; // dispute => round => juror
+    mapping(uint256 => mapping(uint256 => mapping(address => DisputeState.Vote))) private _votes; // dispute => round => juror
     mapping(address => uint256) private _owed;
 
     constructor(address token_, address stakeManager_, address market_, address randomness_, JuryParams memory p) {
@@ -122,10 +85,10 @@ contract JuryAdjudicator is IJuryAdjudicator, ReentrancyGuard {
     {
         uint256 id = ++_disputeCount;
         uint128 bond = _params.challengeBond;
-        Dispute storage d = _disputes[id];
+        DisputeState.Dispute storage d = _disputes[id];
         d.challenger = msg.sender;
         d.taskId = SafeCast.toUint64(TaskId.unwrap(taskId));
-        d.stage = Stage.AwaitingDraw;
+        d.stage = DisputeState.Stage.AwaitingDraw;
         d.node = node;
         d.k = uint32(k);
         d.taskEpoch = epoch;
@@ -140,8 +103,8 @@ contract JuryAdjudicator is IJuryAdjudicator, ReentrancyGuard {
 
     /// @inheritdoc IJuryAdjudicator
     function drawJury(DisputeId disputeId) external nonReentrant {
-        Dispute storage d = _dispute(disputeId);
-        if (d.stage != Stage.AwaitingDraw) revert WrongPhase(disputeId, _phase(d));
+        DisputeState.Dispute storage d = _dispute(disputeId);
+        if (d.stage != DisputeState.Stage.AwaitingDraw) revert WrongPhase(disputeId, d.phase());
         if (block.number < d.drawAfter) revert DrawTooEarly(disputeId, d.drawAfter);
         uint256 id = DisputeId.unwrap(disputeId);
         uint256 round = d.round;
@@ -159,12 +122,12 @@ contract JuryAdjudicator is IJuryAdjudicator, ReentrancyGuard {
             address juror = pool[picked[i]];
             drawn[i] = juror;
             stored.push(juror);
-            _votes[id][round][juror].state = VoteState.Drawn;
+            _votes[id][round][juror].state = DisputeState.VoteState.Drawn;
             if (penalty != 0) _stakes.lock(juror, penalty);
         }
         uint256 commitDeadline = block.number + _params.commitWindow;
         uint256 revealDeadline = commitDeadline + _params.revealWindow;
-        d.stage = Stage.Voting;
+        d.stage = DisputeState.Stage.Voting;
         d.jurorCount = uint8(picked.length);
         d.commitDeadline = uint64(commitDeadline);
         d.revealDeadline = uint64(revealDeadline);
@@ -173,43 +136,43 @@ contract JuryAdjudicator is IJuryAdjudicator, ReentrancyGuard {
 
     /// @inheritdoc IJuryAdjudicator
     function commitVote(DisputeId disputeId, bytes32 commitment) external {
-        Dispute storage d = _dispute(disputeId);
-        if (d.stage != Stage.Voting || block.number > d.commitDeadline) revert WrongPhase(disputeId, _phase(d));
-        Vote storage v = _votes[DisputeId.unwrap(disputeId)][d.round][msg.sender];
-        if (v.state == VoteState.None) revert NotDrawnJuror(disputeId, msg.sender);
-        if (v.state != VoteState.Drawn) revert AlreadyCommitted(disputeId, msg.sender);
+        DisputeState.Dispute storage d = _dispute(disputeId);
+        if (d.stage != DisputeState.Stage.Voting || block.number > d.commitDeadline) revert WrongPhase(disputeId, d.phase());
+        DisputeState.Vote storage v = _votes[DisputeId.unwrap(disputeId)][d.round][msg.sender];
+        if (v.state == DisputeState.VoteState.None) revert NotDrawnJuror(disputeId, msg.sender);
+        if (v.state != DisputeState.VoteState.Drawn) revert AlreadyCommitted(disputeId, msg.sender);
         v.value = commitment;
-        v.state = VoteState.Committed;
+        v.state = DisputeState.VoteState.Committed;
         d.commits += 1;
         emit VoteCommitted(disputeId, msg.sender);
     }
 
     /// @inheritdoc IJuryAdjudicator
     function revealVote(DisputeId disputeId, bytes32 leaf, bytes32 salt) external {
-        Dispute storage d = _dispute(disputeId);
+        DisputeState.Dispute storage d = _dispute(disputeId);
         bool commitClosed = block.number > d.commitDeadline || d.commits == d.jurorCount;
-        if (d.stage != Stage.Voting || !commitClosed || block.number > d.revealDeadline) {
-            revert WrongPhase(disputeId, _phase(d));
+        if (d.stage != DisputeState.Stage.Voting || !commitClosed || block.number > d.revealDeadline) {
+            revert WrongPhase(disputeId, d.phase());
         }
-        Vote storage v = _votes[DisputeId.unwrap(disputeId)][d.round][msg.sender];
-        if (v.state == VoteState.None) revert NotDrawnJuror(disputeId, msg.sender);
-        if (v.state == VoteState.Drawn) revert NotCommitted(disputeId, msg.sender);
-        if (v.state == VoteState.Revealed) revert AlreadyRevealed(disputeId, msg.sender);
+        DisputeState.Vote storage v = _votes[DisputeId.unwrap(disputeId)][d.round][msg.sender];
+        if (v.state == DisputeState.VoteState.None) revert NotDrawnJuror(disputeId, msg.sender);
+        if (v.state == DisputeState.VoteState.Drawn) revert NotCommitted(disputeId, msg.sender);
+        if (v.state == DisputeState.VoteState.Revealed) revert AlreadyRevealed(disputeId, msg.sender);
         if (keccak256(abi.encode(disputeId, leaf, salt, msg.sender)) != v.value) {
             revert CommitmentMismatch(disputeId, msg.sender);
         }
         v.value = leaf;
-        v.state = VoteState.Revealed;
+        v.state = DisputeState.VoteState.Revealed;
         d.reveals += 1;
         emit VoteRevealed(disputeId, msg.sender, leaf);
     }
 
     /// @inheritdoc IStepAdjudicator
     function resolve(DisputeId disputeId) external nonReentrant returns (Outcome) {
-        Dispute storage d = _dispute(disputeId);
+        DisputeState.Dispute storage d = _dispute(disputeId);
         // INVARIANT: voting ends at revealDeadline at the latest, so every dispute can be moved on.
-        if (d.stage != Stage.Voting || (block.number <= d.revealDeadline && d.reveals != d.jurorCount)) {
-            revert WrongPhase(disputeId, _phase(d));
+        if (d.stage != DisputeState.Stage.Voting || (block.number <= d.revealDeadline && d.reveals != d.jurorCount)) {
+            revert WrongPhase(disputeId, d.phase());
         }
         uint256 id = DisputeId.unwrap(disputeId);
         address[] storage js = _jurors[id][d.round];
@@ -217,8 +180,8 @@ contract JuryAdjudicator is IJuryAdjudicator, ReentrancyGuard {
         bytes32[] memory leaves = new bytes32[](n);
         bool[] memory revealed = new bool[](n);
         for (uint256 i; i < n; ++i) {
-            Vote storage v = _votes[id][d.round][js[i]];
-            revealed[i] = v.state == VoteState.Revealed;
+            DisputeState.Vote storage v = _votes[id][d.round][js[i]];
+            revealed[i] = v.state == DisputeState.VoteState.Revealed;
             leaves[i] = v.value;
         }
         (bool found, bytes32 majorityLeaf) = JuryDraw.majority(leaves, revealed, n);
@@ -232,7 +195,7 @@ contract JuryAdjudicator is IJuryAdjudicator, ReentrancyGuard {
             // No strict majority: draw a new jury once.
             uint256 drawAfter = block.number + _params.drawDelay;
             d.round = 1;
-            d.stage = Stage.AwaitingDraw;
+            d.stage = DisputeState.Stage.AwaitingDraw;
             d.drawAfter = uint64(drawAfter);
             d.jurorCount = 0;
             d.commits = 0;
@@ -295,7 +258,7 @@ contract JuryAdjudicator is IJuryAdjudicator, ReentrancyGuard {
     }
 
     /// @dev Applies the outcome to the market and credits every payout (PROTOCOL.md, dispute step 4).
-    function _settle(DisputeId disputeId, Dispute storage d, Outcome result, bytes32 majorityLeaf, address[] memory winners)
+    function _settle(DisputeId disputeId, DisputeState.Dispute storage d, Outcome result, bytes32 majorityLeaf, address[] memory winners)
         private
     {
         bool nodeLost = result == Outcome.NodeWrong;
@@ -315,7 +278,7 @@ contract JuryAdjudicator is IJuryAdjudicator, ReentrancyGuard {
         for (uint256 i; i < winners.length; ++i) {
             _credit(id, winners[i], i == 0 ? s.perJuror + s.jurorDust : s.perJuror);
         }
-        d.stage = Stage.Resolved;
+        d.stage = DisputeState.Stage.Resolved;
         d.outcome = result;
         d.penaltyPot = 0;
         emit DisputeResolved(disputeId, result, result == Outcome.Default ? bytes32(0) : majorityLeaf, slashed);
@@ -338,46 +301,28 @@ contract JuryAdjudicator is IJuryAdjudicator, ReentrancyGuard {
     }
 
     /// @inheritdoc IJuryAdjudicator
-    function dispute(DisputeId disputeId) external view returns (DisputeView memory v) {
-        Dispute storage d = _dispute(disputeId);
-        v.taskId = TaskId.wrap(d.taskId);
-        v.segment = d.k;
-        v.step = d.step;
-        v.nodeLeaf = d.nodeLeaf;
-        v.node = d.node;
-        v.challenger = d.challenger;
-        v.taskEpoch = d.taskEpoch;
-        v.round = d.round;
-        v.phase = _phase(d);
-        v.outcome = d.outcome;
-        v.drawAfter = d.drawAfter;
-        v.commitDeadline = d.commitDeadline;
-        v.revealDeadline = d.revealDeadline;
-        v.jurorCount = d.jurorCount;
-        v.commits = d.commits;
-        v.reveals = d.reveals;
-        v.bond = d.stage == Stage.Resolved ? 0 : _params.challengeBond;
-        v.penaltyPot = d.penaltyPot;
+    function dispute(DisputeId disputeId) external view returns (DisputeView memory) {
+        return _dispute(disputeId).toView(_params.challengeBond);
     }
 
     /// @inheritdoc IJuryAdjudicator
     function phase(DisputeId disputeId) external view returns (DisputePhase) {
-        return _phase(_dispute(disputeId));
+        return _dispute(disputeId).phase();
     }
 
     /// @inheritdoc IJuryAdjudicator
     function jurors(DisputeId disputeId) external view returns (address[] memory) {
-        Dispute storage d = _dispute(disputeId);
+        DisputeState.Dispute storage d = _dispute(disputeId);
         return _jurors[DisputeId.unwrap(disputeId)][d.round];
     }
 
     /// @inheritdoc IJuryAdjudicator
     function vote(DisputeId disputeId, address juror) external view returns (VoteView memory v) {
-        Dispute storage d = _dispute(disputeId);
-        Vote storage x = _votes[DisputeId.unwrap(disputeId)][d.round][juror];
-        v.committed = x.state >= VoteState.Committed;
-        v.revealed = x.state == VoteState.Revealed;
-        if (x.state == VoteState.Committed) v.commitment = x.value;
+        DisputeState.Dispute storage d = _dispute(disputeId);
+        DisputeState.Vote storage x = _votes[DisputeId.unwrap(disputeId)][d.round][juror];
+        v.committed = x.state >= DisputeState.VoteState.Committed;
+        v.revealed = x.state == DisputeState.VoteState.Revealed;
+        if (x.state == DisputeState.VoteState.Committed) v.commitment = x.value;
         if (v.revealed) v.leaf = x.value;
     }
 
@@ -430,18 +375,9 @@ contract JuryAdjudicator is IJuryAdjudicator, ReentrancyGuard {
         return address(_randomness);
     }
 
-    function _dispute(DisputeId disputeId) private view returns (Dispute storage d) {
+    function _dispute(DisputeId disputeId) private view returns (DisputeState.Dispute storage d) {
         d = _disputes[DisputeId.unwrap(disputeId)];
-        if (d.stage == Stage.None) revert UnknownDispute(disputeId);
+        if (d.stage == DisputeState.Stage.None) revert UnknownDispute(disputeId);
     }
 
-    function _phase(Dispute storage d) private view returns (DisputePhase) {
-        Stage s = d.stage;
-        if (s == Stage.None) return DisputePhase.None;
-        if (s == Stage.AwaitingDraw) return DisputePhase.AwaitingDraw;
-        if (s == Stage.Resolved) return DisputePhase.Resolved;
-        if (d.reveals == d.jurorCount || block.number > d.revealDeadline) return DisputePhase.Resolvable;
-        if (block.number <= d.commitDeadline && d.commits < d.jurorCount) return DisputePhase.Commit;
-        return DisputePhase.Reveal;
-    }
 }
