@@ -141,15 +141,22 @@ class SegmentData:
         return leaves
 
     def checkpoint_state_hash(self, spec: TaskSpec, task_id: int, ckpt_dir: Path) -> bytes:
-        """Load a checkpoint into a trainer and re-hash it (its real state, not its label)."""
-        from prover import checkpoint
-        from prover.train import Trainer
+        """Re-hash the state a checkpoint really holds (its tensors, not its state.json label).
 
-        teacher, data = self.inputs(spec)
+        Loads only the student and the AdamW state (no teacher, no dataset): the canonical state
+        hash reads parameters, optimizer tensors, step, RNG scheme and data cursor, nothing else.
+        """
+        from prover import checkpoint, schedule, statehash
+        from prover.train import rng_state
 
         def rehash() -> bytes:
-            trainer = Trainer(spec, task_id, teacher, data, ckpt_dir)
-            return checkpoint.verify(ckpt_dir, trainer)
+            import torch
+
+            student, step = checkpoint.load_student(ckpt_dir, spec, task_id)
+            optimizer = torch.optim.AdamW(student.parameters())
+            checkpoint.load_optimizer(ckpt_dir, student, optimizer)
+            return statehash.state_hash(spec.state_hash, student, optimizer, step,
+                                        rng_state(spec, task_id), schedule.cursor_after(spec, step))
 
         return _guard("checkpoint", str(ckpt_dir.name), rehash)
 

@@ -1,6 +1,7 @@
 """A dishonest node is caught at audit probability 1: the auditor disputes the right step, three
 juror bots replay and out-vote the node, which is slashed and jailed; the challenger is paid and
-the task reopens. The default run checks three faults; the full enum runs under ``-m heavy``."""
+the task reopens. The default run checks two faults (a wrong leaf, withheld data); the full enum
+runs under ``-m heavy``."""
 
 from __future__ import annotations
 
