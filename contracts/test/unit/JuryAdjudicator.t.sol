@@ -8,6 +8,8 @@ import {IJuryAdjudicator} from "../../src/interfaces/IJuryAdjudicator.sol";
 import {ITaskMarket} from "../../src/interfaces/ITaskMarket.sol";
 import {JuryAdjudicator} from "../../src/JuryAdjudicator.sol";
 import {TraceMerkle} from "../../src/libraries/TraceMerkle.sol";
+import {JuryPayout} from "../../src/libraries/JuryPayout.sol";
+import {JuryDraw} from "../../src/libraries/JuryDraw.sol";
 import {
     TaskId, DisputeId, TaskStatus, DisputePhase, DisputeView, VoteView, JuryParams, Outcome
 } from "../../src/types/Ids.sol";
@@ -329,5 +331,67 @@ contract JuryAdjudicatorTest is Fixture {
         assertEq(jury.market(), address(market));
         assertEq(jury.randomness(), address(rng));
         assertEq(jury.params().jurySize, 3);
+    }
+
+    // ------------------------------------------------------------ libraries (fuzz)
+
+    function testFuzz_payoutSplit_paysOutExactlyWhatCameIn(
+        uint8 result,
+        uint128 bond,
+        uint128 pot,
+        uint128 slashed,
+        uint256 cBps,
+        uint256 fBps,
+        uint256 jurors
+    ) public pure {
+        Outcome o = Outcome(bound(result, 1, 3));
+        cBps = bound(cBps, 0, 10_000);
+        fBps = bound(fBps, 0, 10_000);
+        jurors = bound(jurors, 0, 32);
+        if (o != Outcome.NodeWrong) slashed = 0;
+        JuryPayout.Split memory x = JuryPayout.split(o, bond, pot, slashed, cBps, fBps, jurors);
+        uint256 out = x.toChallenger + x.toNode + x.perJuror * jurors + x.jurorDust;
+        assertEq(out, uint256(bond) + pot + slashed, "split conserves tokens");
+        if (o == Outcome.NodeWrong) assertGe(x.toChallenger, bond, "winning challenger gets its bond back");
+        if (o != Outcome.NodeWrong) assertEq(x.toChallenger, 0, "losing challenger gets nothing");
+    }
+
+    function testFuzz_sample_distinctNonZeroWeights(uint256 seed, uint256 n, uint256 count, uint256 wseed) public pure {
+        n = bound(n, 0, 40);
+        count = bound(count, 0, 12);
+        uint256[] memory w = new uint256[](n);
+        uint256[] memory orig = new uint256[](n);
+        uint256 nonZero;
+        for (uint256 i; i < n; ++i) {
+            uint256 r = uint256(keccak256(abi.encode(wseed, i)));
+            w[i] = r % 3 == 0 ? 0 : (r % 1000e18) + 1;
+            orig[i] = w[i];
+            if (w[i] != 0) ++nonZero;
+        }
+        uint256[] memory picked = JuryDraw.sample(seed, w, count);
+        assertEq(picked.length, count < nonZero ? count : nonZero);
+        for (uint256 i; i < picked.length; ++i) {
+            assertGt(orig[picked[i]], 0);
+            for (uint256 j; j < i; ++j) assertTrue(picked[i] != picked[j], "distinct");
+        }
+    }
+
+    function test_majority_needsStrictMajorityOfDrawn() public pure {
+        bytes32[] memory l = new bytes32[](4);
+        bool[] memory r = new bool[](4);
+        l[0] = "a";
+        l[1] = "a";
+        l[2] = "b";
+        r[0] = true;
+        r[1] = true;
+        r[2] = true;
+        (bool found,) = JuryDraw.majority(l, r, 4); // 2 of 4: not strict
+        assertFalse(found);
+        r[3] = true;
+        l[3] = "a";
+        bytes32 leaf;
+        (found, leaf) = JuryDraw.majority(l, r, 4);
+        assertTrue(found);
+        assertEq(leaf, bytes32("a"));
     }
 }
