@@ -182,8 +182,13 @@ class Devnet:
                           hint=f"see {self._p('store.log')}")
 
     # ---- up / status / down ---------------------------------------------------------------
-    def up(self, config: DeployConfig | None = None, log: Any = print) -> DevnetInfo:
-        """Start what is not running; deploy and fund on the first start; write devnet.json."""
+    def up(self, config: DeployConfig | None = None, log: Any = print, *,
+           keystores: bool = True) -> DevnetInfo:
+        """Start what is not running; deploy and fund on the first start; write devnet.json.
+
+        ``keystores=False`` skips writing the (slow, scrypt-encrypted) keystores: for in-process
+        users such as the demo's test, which sign with the dev keys directly.
+        """
         self.dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.dir, 0o700)
         run = self.running()
@@ -203,7 +208,7 @@ class Devnet:
             else:
                 store_url, store_port = self._start_store()
                 log(f"IPFS store: {store_url} (pid {self._pid('store')}, log {self._p('store.log')})")
-            doc = self._provision(rpc_url, config, log)
+            doc = self._provision(rpc_url, config, log, keystores)
         except BaseException:
             self.down(log=lambda *_: None)
             raise
@@ -215,7 +220,8 @@ class Devnet:
         tmp.replace(self.info_file)
         return DevnetInfo(self.dir, doc)
 
-    def _provision(self, rpc_url: str, config: DeployConfig | None, log: Any) -> dict[str, Any]:
+    def _provision(self, rpc_url: str, config: DeployConfig | None, log: Any,
+                   keystores: bool = True) -> dict[str, Any]:
         """Contracts, password, keystores and funding (each only once per devnet)."""
         from ledger.chain import Chain
         from ledger.keys import write_keystore
@@ -248,14 +254,15 @@ class Devnet:
         for name, index in ACCOUNTS.items():
             acct = keys[index]
             ks = self._p("keystores") / f"{name}.json"
-            if not ks.is_file():
+            if keystores and not ks.is_file():
                 write_keystore(acct, ks, password)
             if first:
                 token.transact("transfer", acct.address, FUND_VERI * 10**18)
-            accounts[name] = {"address": acct.address, "keystore": str(ks), "index": index}
+            accounts[name] = {"address": acct.address, "keystore": str(ks) if ks.is_file() else None,
+                              "index": index}
         if first:
-            log(f"accounts: {', '.join(ACCOUNTS)} funded with {FUND_VERI:,} VERI each; "
-                f"keystores in {self._p('keystores')}")
+            log(f"accounts: {', '.join(ACCOUNTS)} funded with {FUND_VERI:,} VERI each"
+                + (f"; keystores in {self._p('keystores')}" if keystores else ""))
         return {"chainId": chain.chain_id, "addresses": json.loads(addr_file.read_text()),
                 "addressesFile": str(addr_file), "passwordFile": str(pw_file),
                 "deployer": {"address": keys[0].address, "index": 0}, "accounts": accounts}

@@ -1,0 +1,214 @@
+"""What the demo shows: a narrator over contract events, balances, gas, the final tables, the plot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+E18 = 10**18
+OUTCOMES = {0: "none", 1: "node right", 2: "NODE WRONG", 3: "default (node)"}
+
+
+def veri(wei: int) -> str:
+    return f"{wei / E18:,.2f}"
+
+
+def short(h: Any, n: int = 10) -> str:
+    s = h if isinstance(h, str) else "0x" + bytes(h).hex()
+    return s[:n] + "…"
+
+
+@dataclass
+class Story:
+    """Facts collected from events while the demo runs (for the table and the plot)."""
+
+    commits: list[dict[str, Any]] = field(default_factory=list)
+    disputes: dict[int, dict[str, Any]] = field(default_factory=dict)
+    reopened: list[dict[str, Any]] = field(default_factory=list)
+    rewards: list[dict[str, Any]] = field(default_factory=list)
+    slashed: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Narrator:
+    """Turns new contract events into one readable line each (names instead of addresses)."""
+
+    EVENTS = (("market", "TaskCreated"), ("market", "TaskClaimed"), ("market", "SegmentCommitted"),
+              ("jury", "DisputeOpened"), ("jury", "JuryDrawn"), ("jury", "VoteCommitted"),
+              ("jury", "VoteRevealed"), ("jury", "DisputeResolved"), ("market", "NodeSlashed"),
+              ("stake", "Jailed"), ("market", "TaskReopened"), ("market", "RewardClaimed"),
+              ("jury", "PayoutClaimed"), ("stake", "JurorOptedIn"))
+
+    def __init__(self, protocol: Any, names: dict[str, str], console: Any, start_block: int) -> None:
+        from ledger.watch import EventWatcher
+
+        self.p, self.console, self.story = protocol, console, Story()
+        self.names = {a.lower(): n for a, n in names.items()}
+        pairs = [(getattr(protocol, c), e) for c, e in self.EVENTS]
+        self.watcher = EventWatcher(protocol.chain, pairs, start_block=start_block)
+
+    def who(self, addr: str) -> str:
+        return self.names.get(str(addr).lower(), short(str(addr)))
+
+    def poll(self) -> list[Any]:
+        evs = self.watcher.poll()
+        for ev in evs:
+            line = self.line(ev["event"], ev["args"], int(ev["blockNumber"]))
+            if line:
+                self.console.print(f"[dim]block {ev['blockNumber']:>4}[/]  {line}")
+        return evs
+
+    def line(self, name: str, a: Any, block: int) -> str | None:
+        s = self.story
+        if name == "TaskCreated":
+            p = a["params"]
+            return (f"[bold]{self.who(a['requester'])}[/] posted task {a['taskId']}: reward "
+                    f"{veri(a['reward'])} VERI, {p['totalSteps']} steps in segments of {p['segmentSteps']}, spec {short(a['specCid'], 14)}")
+        if name == "TaskClaimed":
+            return (f"[bold]{self.who(a['node'])}[/] claimed task {a['taskId']} from segment "
+                    f"{a['nextSegment']} (locks {veri(a['stake'])} VERI of stake)")
+        if name == "SegmentCommitted":
+            s.commits.append({"task": int(a["taskId"]), "k": int(a["k"]), "node": self.who(a["node"]),
+                              "block": block})
+            return (f"[bold]{self.who(a['node'])}[/] committed task {a['taskId']} segment {a['k']}: "
+                    f"traceRoot {short(a['traceRoot'])} checkpoint {short(a['checkpointCid'], 14)}")
+        if name == "DisputeOpened":
+            s.disputes[int(a["disputeId"])] = {"id": int(a["disputeId"]), "task": int(a["taskId"]),
+                                               "k": int(a["k"]), "step": int(a["step"]),
+                                               "node": self.who(a["node"]), "votes": {}}
+            return (f"[bold red]{self.who(a['challenger'])} disputes[/] {self.who(a['node'])}'s leaf at "
+                    f"step {a['step']} (task {a['taskId']} segment {a['k']}); bond {veri(a['bond'])} VERI")
+        if name == "JuryDrawn":
+            return (f"jury for dispute {a['disputeId']} drawn: {', '.join(self.who(j) for j in a['jurors'])} "
+                    f"(commit until block {a['commitDeadline']}, reveal until {a['revealDeadline']})")
+        if name == "VoteCommitted":
+            return f"{self.who(a['juror'])} replayed the step and committed a sealed vote"
+        if name == "VoteRevealed":
+            d = s.disputes.get(int(a["disputeId"]))
+            node_leaf = self.p.dispute(int(a["disputeId"])).nodeLeaf
+            same = bytes(a["leaf"]) == bytes(node_leaf)
+            if d is not None:
+                d["votes"][self.who(a["juror"])] = "node's" if same else "honest"
+            return (f"{self.who(a['juror'])} revealed leaf {short(a['leaf'])} "
+                    f"({'same as' if same else '[red]differs from[/]'} the node's)")
+        if name == "DisputeResolved":
+            d = s.disputes.get(int(a["disputeId"]), {})
+            d.update(outcome=OUTCOMES.get(int(a["outcome"]), str(a["outcome"])), slashed=int(a["slashed"]))
+            return (f"[bold]dispute {a['disputeId']} resolved: {OUTCOMES.get(int(a['outcome']))}[/], "
+                    f"{veri(a['slashed'])} VERI slashed")
+        if name == "NodeSlashed":
+            s.slashed.append({"task": int(a["taskId"]), "node": self.who(a["node"]), "amount": int(a["amount"])})
+            return f"[bold red]{self.who(a['node'])} slashed[/] {veri(a['amount'])} VERI on task {a['taskId']}"
+        if name == "Jailed":
+            return f"[bold red]{self.who(a['account'])} jailed[/] until block {a['untilBlock']}"
+        if name == "TaskReopened":
+            s.reopened.append({"task": int(a["taskId"]), "from": int(a["fromSegment"]), "block": block})
+            return f"task {a['taskId']} [bold]reopened[/] from segment {a['fromSegment']} (epoch {a['epoch']})"
+        if name == "RewardClaimed":
+            s.rewards.append({"task": int(a["taskId"]), "node": self.who(a["node"]), "reward": int(a["reward"])})
+            return (f"[bold green]{self.who(a['node'])} paid[/] {veri(a['reward'])} VERI for task "
+                    f"{a['taskId']} (every segment final)")
+        if name == "PayoutClaimed":
+            return f"{self.who(a['account'])} collected {veri(a['amount'])} VERI from the adjudicator"
+        if name == "JurorOptedIn":
+            return f"{self.who(a['account'])} joined the juror pool"
+        return None
+
+
+def balances(p: Any, names: dict[str, str]) -> dict[str, tuple[int, int]]:
+    """(wallet VERI, staked VERI) per named account."""
+    return {n: (p.balance(a), int(p.stake_info(a).staked)) for a, n in names.items()}
+
+
+def gas_by_sender(chain: Any, names: dict[str, str], start: int, end: int) -> dict[str, tuple[int, int]]:
+    """(transactions, gas used) per named sender in blocks start..end."""
+    out: dict[str, tuple[int, int]] = {}
+    low = {a.lower(): n for a, n in names.items()}
+    for b in range(start, end + 1):
+        block = chain.w3.eth.get_block(b, full_transactions=True)
+        for tx in block["transactions"]:
+            who = low.get(str(tx["from"]).lower())
+            if who is None:
+                continue
+            used = int(chain.w3.eth.get_transaction_receipt(tx["hash"])["gasUsed"])
+            n, g = out.get(who, (0, 0))
+            out[who] = (n + 1, g + used)
+    return out
+
+
+def tables(console: Any, before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]],
+           gas: dict[str, tuple[int, int]], story: Story) -> None:
+    from rich.table import Table
+
+    t = Table(title="Accounts: VERI held (wallet + stake) before and after, gas spent",
+              title_justify="left")
+    for col in ("account", "before", "after", "of which staked", "change", "txs", "gas used"):
+        t.add_column(col, justify="left" if col == "account" else "right", no_wrap=True)
+    for name in before:
+        (w0, s0), (w1, s1) = before[name], after[name]
+        delta = (w1 + s1) - (w0 + s0)
+        color = "green" if delta > 0 else ("red" if delta < 0 else "dim")
+        n, g = gas.get(name, (0, 0))
+        t.add_row(name, veri(w0 + s0), veri(w1 + s1), veri(s1), f"[{color}]{delta / E18:+,.2f}[/]",
+                  str(n), f"{g:,}")
+    console.print(t)
+    d = Table(title="Disputes", title_justify="left")
+    for col in ("id", "task", "segment", "step", "node", "jury (leaf revealed)", "outcome", "slashed"):
+        d.add_column(col, no_wrap=col != "jury (leaf revealed)")
+    for x in story.disputes.values():
+        votes = ", ".join(f"{k.removeprefix('juror-')}: {v}" for k, v in x["votes"].items())
+        d.add_row(str(x["id"]), str(x["task"]), str(x["k"]), str(x["step"]), x["node"], votes,
+                  x.get("outcome", "open"), veri(x.get("slashed", 0)))
+    console.print(d)
+
+
+def plot(path: Path, losses: dict[tuple[str, int], dict[int, float]], story: Story,
+         segment_steps: int, title: str) -> Path:
+    """Loss per step of every (node, task) run, commits as ticks, the caught cheat marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    colors = {"node-honest": "tab:blue", "node-cheater": "tab:orange"}
+    tasks = sorted({t for _, t in losses})
+    fig, axes = plt.subplots(len(tasks), 1, figsize=(9, 3.2 * len(tasks)), sharex=True, squeeze=False)
+    for ax, task in zip(axes[:, 0], tasks, strict=True):
+        for (actor, t), pts in sorted(losses.items(), key=lambda kv: kv[0][0] != "node-cheater"):
+            if t != task or not pts:
+                continue
+            steps = sorted(pts)
+            cheater = actor == "node-cheater"
+            ax.plot(steps, [pts[s] for s in steps], "--o" if cheater else "-o", ms=3 if cheater else 2.5,
+                    lw=2.2 if cheater else 1.4, color=colors.get(actor, "gray"), label=actor,
+                    alpha=0.8 if cheater else 1.0)
+        for c in story.commits:
+            if c["task"] == task:
+                x = (c["k"] + 1) * segment_steps
+                ax.axvline(x, color=colors.get(c["node"], "gray"), ls=":", lw=0.9, alpha=0.7)
+        for r in story.reopened:
+            if r["task"] == task:
+                ax.axvspan(0, r["from"] * segment_steps, color="tab:green", alpha=0.08,
+                           label="final before the cheat (kept)")
+                ax.axvspan(r["from"] * segment_steps, (max(c["k"] for c in story.commits
+                                                        if c["task"] == task) + 1) * segment_steps,
+                           color="tab:red", alpha=0.05, label="discarded, redone by node-honest")
+        for d in story.disputes.values():
+            if d["task"] != task:
+                continue
+            pts = losses.get((d["node"], task), {})
+            y = pts.get(d["step"], min(pts.values()) if pts else 0.0)
+            ax.plot([d["step"]], [y], "X", color="red", ms=13, zorder=5)
+            ax.annotate(f"cheat caught at step {d['step']}\n(dispute {d['id']}: {d.get('outcome', 'open')})",
+                        (d["step"], y), xytext=(12, 18), textcoords="offset points", color="red", fontsize=8,
+                        arrowprops={"arrowstyle": "-", "color": "red", "lw": 0.8})
+        ax.set_ylabel("KD loss")
+        ax.set_title(f"task {task}  (dotted: committed segment ends)", fontsize=9, loc="left")
+        ax.legend(fontsize=8, loc="upper right")
+        ax.grid(alpha=0.25)
+    axes[-1, 0].set_xlabel("optimizer step")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
