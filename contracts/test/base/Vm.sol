@@ -46,6 +46,11 @@ interface Vm {
     function sign(uint256 privateKey, bytes32 digest) external pure returns (uint8 v, bytes32 r, bytes32 s);
     function label(address account, string calldata newLabel) external;
 
+    // --- scripts ---
+    function startBroadcast() external;
+    function startBroadcast(uint256 privateKey) external;
+    function stopBroadcast() external;
+
     // --- files, json, env ---
     function readFile(string calldata path) external view returns (string memory data);
     function projectRoot() external view returns (string memory path);
@@ -59,6 +64,7 @@ interface Vm {
     function parseJsonKeys(string calldata json, string calldata key) external pure returns (string[] memory keys);
     function envOr(string calldata name, bool defaultValue) external view returns (bool value);
     function envOr(string calldata name, uint256 defaultValue) external view returns (uint256 value);
+    function envOr(string calldata name, address defaultValue) external view returns (address value);
 
     // --- formatting ---
     function toString(uint256 value) external pure returns (string memory);
