@@ -159,8 +159,9 @@ def get(req: Request) -> Reply:
         raise BadRequestError("compressed output is not supported", reason="bad-option")
     path = req.arg()
     root = req.repo.resolve(path)
-    top = path.strip().rstrip("/").split("/")[-1] if "/" in path.strip("/").removeprefix("ipfs/") \
-        else str(root.cid)
+    # Like Kubo: the archive's top entry is named by the last path segment, or the CID itself.
+    segments = [p for p in path.strip().removeprefix("/ipfs/").split("/") if p]
+    top = segments[-1] if len(segments) > 1 else str(root.cid)
 
     def write(out: BinaryIO) -> None:
         with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:

@@ -55,6 +55,12 @@ class Handler(BaseHTTPRequestHandler):
     timeout = 300  # seconds a connection may sit idle mid-request before it is dropped
     repo: Repo  # set on the subclass made by make_server
 
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in separate writes; without NODELAY, Nagle + the client's
+        # delayed ACK add ~40 ms to every small response (block/get per block!).
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def log_message(self, format: str, *args: Any) -> None:  # quiet by default
         if os.environ.get("VERITRAIN_STORE_LOG"):
             super().log_message(format, *args)

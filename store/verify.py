@@ -31,6 +31,28 @@ from store.errors import ContentMismatchError, UnsupportedDagError
 
 #: Fetches the bytes of a block (unverified); the verifier checks them.
 BlockSource = Callable[[CID], bytes]
+#: Streams a whole file's bytes (unverified, e.g. `cat`); checked leaf by leaf against the DAG.
+StreamSource = Callable[[CID], Iterator[bytes]]
+
+
+class _Exact:
+    """Takes exact-size slices from a byte stream."""
+
+    def __init__(self, it: Iterator[bytes]) -> None:
+        self.it, self.buf = it, bytearray()
+
+    def take(self, n: int) -> bytes | None:
+        while len(self.buf) < n:
+            piece = next(self.it, None)
+            if piece is None:
+                return None
+            self.buf += piece
+        out = bytes(self.buf[:n])
+        del self.buf[:n]
+        return out
+
+    def at_end(self) -> bool:
+        return not self.buf and next(self.it, None) is None
 MAX_DEPTH = 64
 
 
@@ -61,9 +83,11 @@ def safe_name(cid: CID, name: str) -> str:
 class VerifiedReader:
     """Reads files and trees through ``source``, verifying every block; ``workers`` fetch ahead."""
 
-    def __init__(self, source: BlockSource, workers: int = 4) -> None:
+    def __init__(self, source: BlockSource, workers: int = 4,
+                 stream: StreamSource | None = None) -> None:
         self.source = source
         self.workers = workers
+        self.stream = stream
 
     def block(self, cid: CID) -> bytes:
         if cid.codec not in (RAW, DAG_PB):
@@ -83,9 +107,59 @@ class VerifiedReader:
         raise UnsupportedDagError(f"{cid}: {feature} is not supported", cid=str(cid), feature=feature)
 
     def read_file(self, cid: CID, block: bytes | None = None) -> Iterator[bytes]:
-        """Yield the file's bytes, in order, from verified blocks."""
+        """Yield the file's bytes, in order, each piece verified before it is yielded.
+
+        With a ``stream`` source, leaf bytes come from one streamed read of the whole file and
+        each leaf-sized slice is hashed against its raw-leaf CID (parents still come from
+        verified blocks): the same guarantee as fetching every leaf block, in one request.
+        """
+        block = block if block is not None else self.block(cid)
         with ThreadPoolExecutor(self.workers) as pool:
-            yield from self._file(cid, block if block is not None else self.block(cid), None, 0, pool)
+            if self.stream is not None and cid.codec == DAG_PB:
+                yield from self._streamed(cid, block, pool, self.stream)
+            else:
+                yield from self._file(cid, block, None, 0, pool)
+
+    def _streamed(self, cid: CID, block: bytes, pool: ThreadPoolExecutor,
+                  stream: StreamSource) -> Iterator[bytes]:
+        data = _Exact(stream(cid))
+        for leaf, size, expected in self._plan(cid, block, None, 0, pool):
+            piece = data.take(size)
+            if piece is None:
+                raise ContentMismatchError(f"the node's stream of {cid} ended early", cid=str(cid))
+            if expected is not None:  # bytes from a verified dag-pb node
+                if piece != expected:
+                    raise ContentMismatchError(f"bytes of {leaf} differ from its verified block",
+                                               cid=str(leaf))
+            else:
+                check_block(leaf, piece)
+            yield piece
+        if not data.at_end():
+            raise ContentMismatchError(f"the node's stream of {cid} is longer than the file",
+                                       cid=str(cid))
+
+    def _plan(self, cid: CID, block: bytes, expect: int | None, depth: int,
+              pool: ThreadPoolExecutor) -> Iterator[tuple[CID, int, bytes | None]]:
+        """(cid, size, verified bytes or None for a raw leaf) of the file's pieces, in order."""
+        if depth > MAX_DEPTH:
+            raise UnsupportedDagError(f"{cid}: DAG deeper than {MAX_DEPTH}", cid=str(cid), feature="depth")
+        node, u = _decode(cid, block)
+        if u.type not in (FILE, RAW_T):
+            raise UnsupportedDagError(f"{cid} is not a file node", cid=str(cid), feature="malformed")
+        total = len(u.data) + sum(u.blocksizes)
+        if len(u.blocksizes) != len(node.links) or (u.filesize is not None and u.filesize != total) \
+                or (expect is not None and expect != total):
+            raise UnsupportedDagError(f"{cid}: UnixFS sizes do not add up", cid=str(cid),
+                                      feature="malformed")
+        if u.data:
+            yield cid, len(u.data), u.data
+        inner = [lk.cid for lk in node.links if lk.cid.codec != RAW]
+        blocks = dict(zip(inner, pool.map(self.block, inner), strict=True))
+        for link, size in zip(node.links, u.blocksizes, strict=True):
+            if link.cid.codec == RAW:
+                yield link.cid, size, None
+            else:
+                yield from self._plan(link.cid, blocks[link.cid], size, depth + 1, pool)
 
     def _file(self, cid: CID, block: bytes, expect: int | None, depth: int,
               pool: ThreadPoolExecutor) -> Iterator[bytes]:
