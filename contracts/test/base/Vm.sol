@@ -27,6 +27,7 @@ interface Vm {
 
     // --- expectations ---
     function expectRevert() external;
+    /// @dev Matches the whole revert data: use it for errors without arguments.
     function expectRevert(bytes4 revertData) external;
     function expectRevert(bytes calldata revertData) external;
     function expectEmit() external;

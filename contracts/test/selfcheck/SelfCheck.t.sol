@@ -49,4 +49,72 @@ contract SelfCheckTest is Test {
     function invariant_selfcheck_counterStaysZero() public onlySelfCheck {
         assertEq(target.counter(), 0);
     }
+
+    // ---------------------------------------------------------------- these run by default and pass
+
+    event Ping(address indexed who, uint256 n);
+
+    error Nope(uint256 x);
+    error Never();
+
+    function never() external pure {
+        revert Never();
+    }
+
+    function nope(uint256 x) external pure {
+        revert Nope(x);
+    }
+
+    function ping(uint256 n) external {
+        emit Ping(msg.sender, n);
+    }
+
+    function test_base_cheatcodesAnswer() public {
+        vm.warp(12345);
+        assertEq(block.timestamp, 12345);
+        vm.roll(777);
+        assertEq(block.number, 777);
+        vm.prevrandao(bytes32(uint256(42)));
+        assertEq(block.prevrandao, 42);
+        address a = makeAddr("a");
+        vm.deal(a, 3 ether);
+        assertEq(a.balance, 3 ether);
+        uint256 pk = 0xA11CE;
+        address signer = vm.addr(pk);
+        (uint8 v, bytes32 r, bytes32 s_) = vm.sign(pk, keccak256("m"));
+        assertEq(ecrecover(keccak256("m"), v, r, s_), signer);
+        vm.assume(true);
+        vm.expectRevert(abi.encodeWithSelector(Nope.selector, 3));
+        this.nope(3);
+        vm.expectRevert(Never.selector); // the bytes4 overload matches errors without arguments
+        this.never();
+        vm.expectRevert();
+        this.nope(5);
+        vm.expectEmit(true, false, false, true, address(this));
+        emit Ping(a, 9);
+        vm.startPrank(a);
+        this.ping(9);
+        vm.stopPrank();
+        assertEq(vm.envOr("VERITRAIN_SURELY_UNSET_VAR", uint256(11)), 11);
+    }
+
+    function test_base_assertionsAndBound() public pure {
+        assertEq(int256(-1), int256(-1));
+        assertEq(true, true);
+        assertEq(bytes("xy"), bytes("xy"));
+        assertEq(string("xy"), string("xy"));
+        assertEq(bytes32("k"), bytes32("k"));
+        assertEq(address(1), address(1));
+        assertTrue(true);
+        assertFalse(false);
+        assertGt(2, 1);
+        assertGe(2, 2);
+        assertLt(1, 2);
+        assertLe(2, 2);
+        assertNotEq(bytes32("a"), bytes32("b"));
+        assertEq(bound(5, 1, 10), 5);
+        assertEq(bound(11, 1, 10), 2);
+        assertEq(bound(type(uint256).max, 0, type(uint256).max), type(uint256).max);
+        assertEq(bound(0, 7, 7), 7);
+    }
 }

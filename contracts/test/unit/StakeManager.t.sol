@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {Fixture} from "../shared/Fixture.sol";
 import {IStakeManager} from "../../src/interfaces/IStakeManager.sol";
 import {StakeManager} from "../../src/StakeManager.sol";
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 
 contract StakeManagerTest is Fixture {
     address internal alice;
@@ -201,5 +202,24 @@ contract StakeManagerTest is Fixture {
         assertEq(s.token(), address(token));
         assertEq(s.unbondingBlocks(), 5);
         assertEq(s.owner(), address(this));
+    }
+
+    // ------------------------------------------------------------ devnet token and randomness
+
+    function test_veriToken_mintOnlyOwner() public {
+        token.mint(alice, 5);
+        assertEq(token.balanceOf(alice), 100_000e18 + 5);
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, alice));
+        vm.prank(alice);
+        token.mint(alice, 5);
+    }
+
+    function test_randomness_followsPrevrandaoAndSalt() public {
+        vm.prevrandao(bytes32(uint256(1)));
+        uint256 a = rng.randomWord("s");
+        assertEq(a, uint256(keccak256(abi.encode(uint256(1), block.number, bytes32("s")))));
+        assertTrue(a != rng.randomWord("t"), "salt matters");
+        vm.prevrandao(bytes32(uint256(2)));
+        assertTrue(a != rng.randomWord("s"), "prevrandao matters");
     }
 }
