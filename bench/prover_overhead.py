@@ -37,12 +37,14 @@ def _worker(args: argparse.Namespace) -> None:
 
         torch.set_num_threads(spec.profile.threads)
     tr = Trainer(spec, 1, default_teacher_dir(), args.dataset, None, check_profile=pinned)
-    times: dict[str, list[float]] = {}
+    times: dict[str, list[float]] = {}  # wall seconds per step
+    cpu: dict[str, list[float]] = {}    # process CPU seconds per step (all threads: hashing included)
 
     def timed(name: str, fn: Any) -> None:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn()
         times.setdefault(name, []).append(time.perf_counter() - t0)
+        cpu.setdefault(name, []).append(time.process_time() - c0)
 
     def inline(algo: str) -> None:
         tr.step()
@@ -54,19 +56,20 @@ def _worker(args: argparse.Namespace) -> None:
     modes = {"plain": tr.step}
     if pinned:
         modes |= {"inline-sha256": lambda: inline("sha256"), "inline-blake3": lambda: inline("blake3")}
-    block = 4
+    block = 2
     for _ in range(max(1, args.steps // block)):
         for name, fn in modes.items():
             for _ in range(block):
                 timed(name, fn)
         if pinned:  # the production loop (overlapped hashing), as train and as replay
             for name, expected in (("train-overlap", None), ("replay", {})):
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 _loop(tr, tr.step_no + block, expected=expected)
                 times.setdefault(name, []).extend([(time.perf_counter() - t0) / block] * block)
+                cpu.setdefault(name, []).extend([(time.process_time() - c0) / block] * block)
     sizes = sum(t.numel() * t.element_size() for _, t in statehash.param_tensors(tr.student))
     sizes_opt = sum(t.numel() * t.element_size() for _, t in statehash.optimizer_tensors(tr.student, tr.optimizer))
-    print(json.dumps({"times": times, "paramBytes": sizes, "optimizerBytes": sizes_opt}))
+    print(json.dumps({"times": times, "cpu": cpu, "paramBytes": sizes, "optimizerBytes": sizes_opt}))
 
 
 def _run_worker(kind: str, spec: Path, dataset: Path, steps: int) -> dict[str, Any]:
@@ -89,7 +92,7 @@ def _run_worker(kind: str, spec: Path, dataset: Path, steps: int) -> dict[str, A
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--preset", default="default")
-    ap.add_argument("--steps", type=int, default=24)
+    ap.add_argument("--steps", type=int, default=8)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--worker")
     ap.add_argument("--spec")
@@ -104,28 +107,38 @@ def main() -> None:
     spec = preset_spec(args.preset, dataset_dir=data)
     spec_file = home() / f"bench-{args.preset}.json"
     spec_file.write_bytes(spec.canonical_bytes())
-    merged: dict[str, dict[str, list[float]]] = {"pinned": {}, "unpinned": {}}
+    merged: dict[str, dict[str, dict[str, list[float]]]] = {
+        m: {"pinned": {}, "unpinned": {}} for m in ("times", "cpu")}
     for _ in range(args.rounds):  # alternate the two processes to share the noise
         for kind in ("pinned", "unpinned"):
             res = _run_worker(kind, spec_file, data, args.steps)
-            for k, v in res["times"].items():
-                merged[kind].setdefault(k, []).extend(v)
-    med = {kind: {k: statistics.median(v) for k, v in d.items()} for kind, d in merged.items()}
-    p = med["pinned"]
+            for m in ("times", "cpu"):
+                for k, v in res[m].items():
+                    merged[m][kind].setdefault(k, []).extend(v)
+    med = {m: {kind: {k: statistics.median(v) for k, v in d.items()} for kind, d in md.items()}
+           for m, md in merged.items()}
     print(f"preset {args.preset}: student {res['paramBytes'] / 1e6:.1f} MB params + "
           f"{res['optimizerBytes'] / 1e6:.1f} MB optimizer state hashed per step; "
-          f"{args.rounds} rounds x {args.steps} steps per mode, medians")
-    print(f"{'mode':<28}{'ms/step':>10}{'ratio':>10}")
+          f"{args.rounds} rounds x {args.steps} steps per mode, medians; load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(f"{'mode':<26}{'wall ms':>10}{'ratio':>8}{'cpu ms':>10}{'ratio':>8}")
+    w, c = med["times"]["pinned"], med["cpu"]["pinned"]
     for k in ("plain", "inline-sha256", "inline-blake3", "train-overlap", "replay"):
-        print(f"{'pinned ' + k:<28}{1e3 * p[k]:>10.1f}{p[k] / p['plain']:>10.3f}")
-    u = med["unpinned"]["plain"]
-    print(f"{'unpinned plain':<28}{1e3 * u:>10.1f}{u / p['plain']:>10.3f}")
+        print(f"{'pinned ' + k:<26}{1e3 * w[k]:>10.1f}{w[k] / w['plain']:>8.3f}"
+              f"{1e3 * c[k]:>10.1f}{c[k] / c['plain']:>8.3f}")
+    uw, uc = med["times"]["unpinned"]["plain"], med["cpu"]["unpinned"]["plain"]
+    print(f"{'unpinned plain':<26}{1e3 * uw:>10.1f}{uw / w['plain']:>8.3f}{1e3 * uc:>10.1f}{uc / c['plain']:>8.3f}")
     print()
-    print(f"commitment overhead (overlapped BLAKE3 + leaves): {100 * (p['train-overlap'] / p['plain'] - 1):+.1f}%"
-          f"   [inline sha256 {100 * (p['inline-sha256'] / p['plain'] - 1):+.1f}%,"
-          f" inline blake3 {100 * (p['inline-blake3'] / p['plain'] - 1):+.1f}%]")
-    print(f"determinism tax (pinned / unpinned plain step): {p['plain'] / u:.2f}x")
-    print(f"replay speed (replay / training step): {p['replay'] / p['train-overlap']:.2f}x")
+    print("commitment overhead, BLAKE3 overlapped with the next step + leaves: "
+          f"wall {100 * (w['train-overlap'] / w['plain'] - 1):+.1f}%, "
+          f"CPU {100 * (c['train-overlap'] / c['plain'] - 1):+.1f}% (the hash's cost when no core is idle)")
+    print(f"  inline: sha256 wall {100 * (w['inline-sha256'] / w['plain'] - 1):+.1f}% / CPU "
+          f"{100 * (c['inline-sha256'] / c['plain'] - 1):+.1f}%, blake3 wall "
+          f"{100 * (w['inline-blake3'] / w['plain'] - 1):+.1f}% / CPU {100 * (c['inline-blake3'] / c['plain'] - 1):+.1f}%")
+    print(f"determinism tax (pinned / unpinned plain step, same threads): wall {w['plain'] / uw:.2f}x, "
+          f"CPU {c['plain'] / uc:.2f}x")
+    print(f"replay speed (replay / training step): wall {w['replay'] / w['train-overlap']:.2f}x, "
+          f"CPU {c['replay'] / c['train-overlap']:.2f}x")
 
 
 if __name__ == "__main__":

@@ -73,7 +73,7 @@ PRESETS: dict[str, dict[str, Any]] = {
              "totalSteps": 64, "segmentSteps": 8,
              "optimizer": {"lr": 1e-3, "warmupSteps": 4}},
     # the benchmark task: a 4.3M-parameter student of MiniLM-L6 (17.5 MB)
-    "default": {"student": _student(128, 2, 2, 512), "batchSize": 16, "seqLen": 128,
+    "default": {"student": _student(128, 2, 2, 512), "batchSize": 8, "seqLen": 128,
                 "totalSteps": 4096, "segmentSteps": 64,
                 "optimizer": {"lr": 5e-4, "warmupSteps": 64}},
 }
