@@ -36,6 +36,8 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
     }
 
     uint256 private constant BPS = 10_000;
+    /// @notice Most segments per task: bounds the loops of claimReward and the reopen.
+    uint256 public constant MAX_SEGMENTS = 4096;
 
     IERC20 private immutable _token;
     IStakeManager private immutable _stakes;
@@ -82,6 +84,7 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
         // INVARIANT: segmentSteps is a power of two, so every trace tree is perfect.
         if (s == 0 || s & (s - 1) != 0) revert SegmentStepsNotPowerOfTwo(s);
         if (params.totalSteps % s != 0) revert TotalStepsNotMultiple(params.totalSteps, s);
+        if (params.totalSteps / s > MAX_SEGMENTS) revert TooManySegments(params.totalSteps / s, MAX_SEGMENTS);
         uint256 id = ++_taskCount;
         Task storage t = _tasks[id];
         t.requester = msg.sender;

@@ -12,6 +12,8 @@ interface ITaskMarket {
     error WrongStatus(TaskId taskId, TaskStatus actual);
     error SegmentStepsNotPowerOfTwo(uint256 segmentSteps);
     error TotalStepsNotMultiple(uint256 totalSteps, uint256 segmentSteps);
+    /// @notice totalSteps / segmentSteps exceeds `max` (finality checks loop over segments).
+    error TooManySegments(uint256 count, uint256 max);
     error ZeroParam();
     error ZeroHash();
     error NotRequester(TaskId taskId, address caller);

@@ -42,6 +42,11 @@ contract TaskMarketTest is Fixture {
         p.totalSteps = 40;
         vm.expectRevert(abi.encodeWithSelector(ITaskMarket.TotalStepsNotMultiple.selector, 40, 16));
         market.createTask("x", keccak256("s"), 1, p);
+        p.segmentSteps = 1;
+        p.totalSteps = 4097;
+        vm.expectRevert(abi.encodeWithSelector(ITaskMarket.TooManySegments.selector, 4097, 4096));
+        market.createTask("x", keccak256("s"), 1, p);
+        p.segmentSteps = 16;
         p.totalSteps = 64;
         p.challengeWindow = 0;
         vm.expectRevert(ITaskMarket.ZeroParam.selector);
