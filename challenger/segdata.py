@@ -141,22 +141,28 @@ class SegmentData:
         return leaves
 
     def checkpoint_state_hash(self, spec: TaskSpec, task_id: int, ckpt_dir: Path) -> bytes:
-        """Re-hash the state a checkpoint really holds (its tensors, not its state.json label).
+        """Hash the state a checkpoint really holds (its tensors, not its state.json label).
 
-        Loads only the student and the AdamW state (no teacher, no dataset): the canonical state
-        hash reads parameters, optimizer tensors, step, RNG scheme and data cursor, nothing else.
+        The canonical state hash reads the parameters (state_dict), the AdamW tensors, the step,
+        the RNG scheme and the data cursor; the checkpoint's two safetensors files hold exactly
+        those tensors under those names, so they are hashed as stored, without building a model.
+        A file with other or missing tensors hashes to another state, which is what we check.
         """
         from prover import checkpoint, schedule, statehash
         from prover.train import rng_state
 
         def rehash() -> bytes:
-            import torch
+            from safetensors.torch import load_file
 
-            student, step = checkpoint.load_student(ckpt_dir, spec, task_id)
-            optimizer = torch.optim.AdamW(student.parameters())
-            checkpoint.load_optimizer(ckpt_dir, student, optimizer)
-            return statehash.state_hash(spec.state_hash, student, optimizer, step,
-                                        rng_state(spec, task_id), schedule.cursor_after(spec, step))
+            state = checkpoint.read_state(ckpt_dir)
+            if state.get("specHash") != spec.spec_hash_hex() or int(state.get("taskId", -1)) != task_id:
+                raise ValueError(f"checkpoint is for spec {state.get('specHash')} task {state.get('taskId')}")
+            step = int(state["step"])
+            params = sorted(load_file(str(ckpt_dir / "model.safetensors")).items())
+            optim = sorted(load_file(str(ckpt_dir / "optimizer.safetensors")).items())
+            chunks = statehash.serialize_chunks(params, optim, step, rng_state(spec, task_id),
+                                                schedule.cursor_after(spec, step))
+            return statehash.digest_chunks(spec.state_hash, chunks)
 
         return _guard("checkpoint", str(ckpt_dir.name), rehash)
 

@@ -46,10 +46,14 @@ class Fault(enum.Enum):
     CHECKPOINT_MISMATCH = "checkpoint_mismatch"
     #: Honest leaves, but the checkpoint is never made available on IPFS.
     WITHHELD_CHECKPOINT = "withheld_checkpoint"
+    #: Honest work, but the leaves file is never made available (not provable: see
+    #: docs/challenger.md, "Limits").
+    WITHHELD_LEAVES = "withheld_leaves"
 
     @property
     def breaks_leaves(self) -> bool:
-        return self not in (Fault.NONE, Fault.CHECKPOINT_MISMATCH, Fault.WITHHELD_CHECKPOINT)
+        return self not in (Fault.NONE, Fault.CHECKPOINT_MISMATCH, Fault.WITHHELD_CHECKPOINT,
+                            Fault.WITHHELD_LEAVES)
 
     def disputed_step(self, k: int, segment_steps: int, step: int) -> int:
         """The absolute step an honest auditor disputes for this fault in segment ``k``."""
@@ -191,10 +195,12 @@ class HonestNode:
         if faulty and self.fault is Fault.CHECKPOINT_MISMATCH:
             ckpt = self._tampered_copy(ckpt)
         ckpt_cid = self.client.put_dir(ckpt)
-        if faulty and self.fault is Fault.WITHHELD_CHECKPOINT:
-            self.client.unpin(ckpt_cid)
+        leaves_cid = self.client.put_file(result.leaves_file)
+        withheld = {Fault.WITHHELD_CHECKPOINT: ckpt_cid, Fault.WITHHELD_LEAVES: leaves_cid}
+        if faulty and self.fault in withheld:
+            self.client.unpin(withheld[self.fault])
             self.client.gc()
-        return ckpt_cid, self.client.put_file(result.leaves_file)
+        return ckpt_cid, leaves_cid
 
     def _tampered_copy(self, ckpt: Path) -> Path:
         """The checkpoint with one weight moved by an ulp, its state.json left claiming the end state."""

@@ -64,3 +64,18 @@ def test_dishonest_node_is_caught(world: Any, fault: Fault, step: int) -> None:
 @pytest.mark.parametrize(("fault", "step"), HEAVY, ids=[f"{f.value}-{s}" for f, s in HEAVY])
 def test_dishonest_node_is_caught_heavy(world: Any, fault: Fault, step: int) -> None:
     catch(world, fault, step)
+
+
+def test_withheld_leaves_file_is_recorded_unprovable_not_disputed(world: Any) -> None:
+    """Without the leaves file no leaf can be proven against traceRoot (v1 limit): the auditor
+    records the segment as unprovable, with the reason, and opens nothing."""
+    task_id = world.post_task()
+    node = world.node(DishonestNode, fault=Fault.WITHHELD_LEAVES)
+    node.claim(task_id)
+    node.commit(task_id, 0)
+    auditor = world.auditor()
+    auditor.run_once()
+    (row,) = auditor.journal.rows("SELECT * FROM audits")
+    assert row["status"] == "unprovable" and "leaves" in row["reason"]
+    assert auditor.journal.rows("SELECT * FROM disputes") == [] and auditor.protocol.dispute_count() == 0
+    assert auditor.journal.decisions("audit")[-1]["decision"] == "no dispute (unprovable)"
