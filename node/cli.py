@@ -135,7 +135,6 @@ def node_run(
     from store.client import Client
     from veritrain.config import Settings
 
-    setup_logging(json_lines=json_logs)
     settings = Settings.load()
     policy = Policy(min_reward_per_step=parse_amount(min_reward_per_step),
                     max_node_stake=parse_amount(max_stake) if max_stake else None,
@@ -145,6 +144,7 @@ def node_run(
         from node.ui import RichUi
 
         ui = RichUi()
+    setup_logging(json_lines=json_logs)  # after the bars start, so log lines print above them
     daemon = NodeDaemon(connect(), Client(settings.ipfs_api), settings.home / "node", policy, ui=ui)
     try:
         if once:
@@ -162,8 +162,8 @@ def node_run(
 def task_create(
     spec_file: Path = typer.Option(..., "--spec", help="Task spec JSON (`veritrain spec init`)."),
     reward: str = typer.Option(..., "--reward", help="Reward in tokens, escrowed now."),
-    total_steps: int | None = typer.Option(None, "--total-steps", help="Default: the spec's totalSteps."),
-    segment_steps: int | None = typer.Option(None, "--segment-steps", help="Default: the spec's segmentSteps."),
+    total_steps: int | None = typer.Option(None, "--total-steps", help="Override the spec's totalSteps."),
+    segment_steps: int | None = typer.Option(None, "--segment-steps", help="Override the spec's segmentSteps."),
     challenge_window: int = typer.Option(40, "--challenge-window", help="Blocks a segment stays disputable."),
     segment_deadline: int = typer.Option(200, "--segment-deadline", help="Blocks the node has per segment."),
     node_stake: str = typer.Option("1000", "--node-stake", help="Stake (tokens) the node locks."),
@@ -179,7 +179,14 @@ def task_create(
 
     settings = Settings.load()
     spec = load_spec(spec_file)
-    terms = TaskTerms(parse_amount(reward), total_steps or spec.total_steps, segment_steps or spec.segment_steps,
+    if total_steps or segment_steps:  # the chain's params and the spec (hashed) must agree
+        from prover.spec import parse_spec
+
+        doc = spec.to_doc()
+        doc["totalSteps"] = total_steps or spec.total_steps
+        doc["segmentSteps"] = segment_steps or spec.segment_steps
+        spec = parse_spec(doc)
+    terms = TaskTerms(parse_amount(reward), spec.total_steps, spec.segment_steps,
                       challenge_window, segment_deadline, parse_amount(node_stake))
     created = create_task(connect(), Client(settings.ipfs_api), spec, terms,
                           teacher or default_teacher_dir(), dataset or default_dataset_dir(spec.seq_len),

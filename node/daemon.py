@@ -96,8 +96,14 @@ class NodeDaemon:
             stop_after_tasks: int | None = None) -> None:
         """Loop over run_once until ``stop_event`` is set (or ``stop_after_tasks`` rewards claimed)."""
         log_event(log, "node-started", account=self.protocol.me, workdir=str(self.workdir))
+        from veritrain.errors import VeritrainError
+
         while not stop_event.is_set():
-            did = self.run_once()
+            try:
+                did = self.run_once()
+            except VeritrainError as exc:  # keep serving; the next iteration re-derives everything
+                log.error("iteration failed: %s", exc, exc_info=log.isEnabledFor(logging.DEBUG))
+                did = "waiting: error"
             if stop_after_tasks is not None and len(self.rewarded) >= stop_after_tasks:
                 break
             if did in ("idle", "waiting") or did.startswith("waiting"):

@@ -19,7 +19,7 @@ def test_task_create_show_node_stake_status_check(protocol, anvil, node_store, d
         monkeypatch.setenv(k, v)
     monkeypatch.delenv("VERITRAIN_KEYSTORE", raising=False)
     spec_file = tmp_path / "spec.json"
-    spec_file.write_bytes(preset_spec("tiny", totalSteps=16).canonical_bytes())
+    spec_file.write_bytes(preset_spec("tiny").canonical_bytes())  # 64 steps; --total-steps overrides
 
     def cli(*args: str, key=None) -> tuple[int, str]:
         monkeypatch.setenv("VERITRAIN_PRIVATE_KEY", "0x" + bytes(key.key).hex())
@@ -28,7 +28,7 @@ def test_task_create_show_node_stake_status_check(protocol, anvil, node_store, d
         cli.stdout = out.out
         return rc, out.out + out.err
 
-    rc, out = cli("task", "create", "--spec", str(spec_file), "--reward", "16", "--challenge-window", "5",
+    rc, out = cli("task", "create", "--spec", str(spec_file), "--reward", "16", "--total-steps", "16", "--challenge-window", "5",
                   "--node-stake", "1000", "--dataset", str(dataset), key=anvil.accounts[1])
     assert rc == 0, out
     task_id = int(cli.stdout.strip().splitlines()[-1])
