@@ -107,11 +107,30 @@ def run_demo(out: Path | None = None, keep: bool = False, config: DemoConfig | N
                       f"`veritrain devnet status --dir {net.dir}`, `veritrain devnet down --dir {net.dir}`")
         else:
             net.down(log=lambda _m: None)
+            freed = _drop_bulk(out)
+            if freed:
+                con.print(f"[dim]removed {freed / 2**30:.1f} GiB of intermediate checkpoints and IPFS "
+                          f"blocks (pass --keep to keep them and the devnet)[/]")
         import logging
 
         logging.getLogger().removeHandler(handler)
         handler.close()
     return summary
+
+
+def _drop_bulk(out: Path) -> int:
+    """Without --keep: delete the nodes' checkpoints, the shared cache and the store's blocks (GBs);
+    the pulled student, plot, summary, logs and journals stay. Returns the bytes freed."""
+    import shutil
+
+    bulky = [out / "actors" / "materials-cache", out / "devnet" / "store-repo",
+             *(out / "actors").glob("*/tasks")]
+    freed = 0
+    for d in bulky:
+        if d.is_dir() and not d.is_symlink():
+            freed += sum(f.stat().st_size for f in d.rglob("*") if f.is_file() and not f.is_symlink())
+            shutil.rmtree(d, ignore_errors=True)
+    return freed
 
 
 def _story(net: Any, out: Path, cfg: DemoConfig, con: Any, t0: float) -> dict[str, Any]:
@@ -128,7 +147,7 @@ def _story(net: Any, out: Path, cfg: DemoConfig, con: Any, t0: float) -> dict[st
                   keystores=cfg.keystores)
     keys = dev_accounts(1 + max(ACCOUNTS.values()))
     accounts = {name: keys[i] for name, i in ACCOUNTS.items()}
-    names = {acct.address: name for name, acct in accounts.items()}
+    names = {str(acct.address): name for name, acct in accounts.items()}
     addresses = Addresses.load(info.addresses_file)
     viewer = Protocol(Chain(info.rpc_url), addresses)
     requester = Protocol(Chain(info.rpc_url, accounts["requester"]), addresses)

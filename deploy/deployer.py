@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 
 from ledger.chain import Chain
 from ledger.protocol import Addresses
@@ -79,7 +80,7 @@ def verify_code(chain: Chain, addresses: Addresses) -> None:
         raise DeployError(f"addresses are for chain {addresses.chainId}, the RPC serves chain {chain.chain_id}",
                           hint="use the addresses file written for this chain")
     for name in ("token", "stakeManager", "taskMarket", "adjudicator", "randomness"):
-        addr = getattr(addresses, name)
-        if not chain.retry(lambda a=addr: chain.w3.eth.get_code(chain.w3.to_checksum_address(a))):
+        addr = chain.w3.to_checksum_address(getattr(addresses, name))
+        if not chain.retry(partial(chain.w3.eth.get_code, addr)):
             raise DeployError(f"no contract code at {name} address {addr} on chain {chain.chain_id}",
                               hint="the deployment did not land or the addresses file is stale; deploy again")

@@ -43,6 +43,9 @@ def test_devnet_up_down_up_keeps_state_and_stops_only_its_pids(tmp_path: Path) -
     assert not any(net.running().values())
     with pytest.raises(DevnetNotRunningError):
         Devnet(tmp_path / "elsewhere").info()
+    from veritrain.cli.main import main
+
+    assert main(["devnet", "status", "--dir", str(tmp_path / "dn")]) == DevnetNotRunningError.exit_code != 0
 
     info2 = net.up(log=lambda _m: None)
     try:
