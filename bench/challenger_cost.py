@@ -43,7 +43,7 @@ def cost(segments: int, preset: str) -> dict[str, float]:
     steps = 0
     with tempfile.TemporaryDirectory() as tmp:
         start = None
-        segment.run_segment(spec, 1, 0, None, teacher, data, Path(tmp) / "warm")  # imports, caches
+        segment.replay(spec, 1, None, 1, teacher, data)  # warm up: imports, caches
         for k in range(segments):
             t0 = time.process_time()
             run = segment.run_segment(spec, 1, k, start, teacher, data, Path(tmp) / f"s{k}")
@@ -121,6 +121,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=64, help="segments per task in the probability table")
     ap.add_argument("--trials", type=int, default=200)
     ap.add_argument("--skip-cost", action="store_true")
+    ap.add_argument("--skip-sim", action="store_true")
     args = ap.parse_args()
     if not args.skip_cost:
         c = cost(args.segments, args.preset)
@@ -129,6 +130,8 @@ def main() -> None:
         print(f"  challenger  {c['chal_s_per_step'] * 1000:8.1f} ms cpu / audited step "
               f"(replay {c['replay_s_per_step'] * 1000:.1f} + end-checkpoint re-hash)")
         print(f"  ratio       {c['ratio']:8.3f}x  (target <= 1.0x)")
+    if args.skip_sim:
+        return
     print(f"\naudit probability for >= 99% catch over a task of N={args.n} segments")
     print("  f      faked m   p needed   analytic   simulated (trials)")
     for r in simulate(args.n, args.trials, [0.01, 0.05, 0.20]):
