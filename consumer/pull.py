@@ -58,7 +58,15 @@ def hex32(b: bytes) -> str:
 def choose_segment(protocol: Protocol, task_id: int, segment: int | None,
                    allow_unfinalized: bool) -> tuple[int, Record]:
     """The segment to pull and its on-chain record; refuses non-final ones unless allowed."""
-    task = protocol.task(task_id)
+    from ledger.errors import ContractRevertError
+
+    try:
+        task = protocol.task(task_id)
+    except ContractRevertError as exc:
+        if exc.name != "UnknownTask":
+            raise
+        raise UnknownTaskError(f"task {task_id} does not exist on chain {protocol.chain.chain_id}",
+                               task_id=task_id) from None
     if int(task.status) == 0:
         raise UnknownTaskError(f"task {task_id} does not exist on chain {protocol.chain.chain_id}",
                                task_id=task_id)

@@ -11,7 +11,7 @@ E18 = 10**18
 
 
 @pytest.fixture
-def world(protocol, anvil, tmp_path):  # type: ignore[no-untyped-def]
+def world(protocol, anvil, deployed_addresses, tmp_path):  # type: ignore[no-untyped-def]
     """A published tiny spec (2 segments of 8 steps) on a running store, and a staked node."""
     from prover.presets import default_dataset_dir, default_teacher_dir, preset_spec
     from store.client import Client
@@ -25,7 +25,8 @@ def world(protocol, anvil, tmp_path):  # type: ignore[no-untyped-def]
         requester, node = protocol(1), protocol(2)
         node.deposit(1_000 * E18)
         yield {"client": client, "pub": pub, "requester": requester, "node": node,
-               "teacher": teacher, "data": data, "anvil": anvil, "tmp": tmp_path}
+               "teacher": teacher, "data": data, "anvil": anvil, "tmp": tmp_path,
+               "store_url": store.url, "addresses": deployed_addresses}
 
 
 def _task(w: dict, window: int = 5) -> int:  # type: ignore[type-arg]
@@ -74,6 +75,15 @@ def test_pull_refuses_unfinal_then_writes_a_loadable_verified_model(world) -> No
     assert prov["specHash"] == "0x" + w["pub"].spec_hash.hex()
     assert prov["taskId"] == tid and prov["step"] == 16 and prov["chainId"] == 31337
     assert prov["txHash"].startswith("0x") and len(prov["txHash"]) == 66
+    # the same through the CLI, with settings from flags
+    from veritrain.cli.main import main
+
+    w["addresses"].save(w["tmp"] / "addresses.json")
+    common = ["--rpc", w["anvil"].url, "--ipfs", w["store_url"], "--addresses", str(w["tmp"] / "addresses.json")]
+    assert main(["pull", "--task", str(tid), "--segment", "0", "--out", str(w["tmp"] / "cli"), *common]) == 0
+    assert json.loads((w["tmp"] / "cli" / "provenance.json").read_text())["segment"] == 0
+    assert main(["pull", "--task", "999", "--out", str(w["tmp"] / "cli2"), *common]) == 2
+    assert not (w["tmp"] / "cli2").exists()
     model = AutoModel.from_pretrained(str(out2))
     tok = AutoTokenizer.from_pretrained(str(out2))
     enc = tok(["a verified student"], return_tensors="pt")
