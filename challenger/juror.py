@@ -125,11 +125,11 @@ class Juror:
                     self._set(did, rnd, REFUSED, reason)
                     continue
                 # durable BEFORE the transaction: a restart reveals exactly this vote
-                self._set(did, rnd, PREPARED, reason, leaf=merkle.hex32(leaf), salt=self.salt().hex())
-                row = self.journal.one("SELECT * FROM votes WHERE dispute_id = ? AND round = ?", did, rnd)
-                if row is None:  # pragma: no cover - we just wrote it
-                    continue
-            self._send_commit(did, rnd, bytes.fromhex(row["leaf"][2:]), bytes.fromhex(row["salt"]))
+                salt = self.salt()
+                self._set(did, rnd, PREPARED, reason, leaf=merkle.hex32(leaf), salt=salt.hex())
+            else:  # prepared before a restart: the journalled vote, never a new one
+                leaf, salt = bytes.fromhex(row["leaf"][2:]), bytes.fromhex(row["salt"])
+            self._send_commit(did, rnd, leaf, salt)
 
     def _send_commit(self, did: int, rnd: int, leaf: bytes, salt: bytes) -> None:
         if self.protocol.vote(did).committed:  # sent before a restart

@@ -37,8 +37,28 @@ def published(store_handle: Any) -> Any:
 
 
 @pytest.fixture(scope="session")
-def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("materials-cache")
+def shared_cache(tmp_path_factory: pytest.TempPathFactory, store_handle: Any, published: Any) -> Path:
+    """Teacher and dataset fetched (verified) once per session."""
+    from store.client import Client
+    from store.materials import Materials
+
+    root = tmp_path_factory.mktemp("materials-cache")
+    with Client(store_handle.url) as client:
+        m = Materials(client, root)
+        m.teacher_dir(published.spec)
+        m.dataset_dir(published.spec)
+    return root
+
+
+def _test_cache(shared: Path, tmp: Path) -> Path:
+    """A per-test materials cache that shares only the (big, always available) teacher and
+    dataset: checkpoints and leaves files are fetched per test, so content one test withholds
+    is never served from another test's cache."""
+    cache = tmp / "materials"
+    (cache / "dirs").mkdir(parents=True)
+    for d in (shared / "dirs").iterdir():
+        (cache / "dirs" / d.name).symlink_to(d, target_is_directory=True)
+    return cache
 
 
 @dataclass
@@ -93,4 +113,4 @@ def world(anvil: Any, protocol: Any, store_handle: Any, published: Any, shared_c
     from store.client import Client
 
     with Client(store_handle.url) as client:
-        yield World(anvil, protocol, client, published, shared_cache, tmp_path)
+        yield World(anvil, protocol, client, published, _test_cache(shared_cache, tmp_path), tmp_path)

@@ -1,0 +1,66 @@
+"""The auditor's event intake: a restart resumes from the journalled cursor (no re-audit, no
+second coin), and a reorg that replaces a commit delivers the new one (the old row goes stale)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from challenger.policy import AuditPolicy
+from prover import merkle
+
+E18 = 10**18
+
+
+def _fake_task(world: Any, segments: int) -> tuple[Any, int]:
+    req, node = world.protocol(0), world.protocol(1)
+    task = req.create_task("bafy-fake", b"\x01" * 32, E18, total_steps=segments, segment_steps=1,
+                           challenge_window=1000, segment_deadline=1000, node_stake=E18)
+    node.deposit(E18)
+    node.claim_task(task)
+    return node, task
+
+
+def _commit(node: Any, task: int, k: int, tag: bytes) -> bytes:
+    root = merkle.keccak(tag + bytes([k]))
+    node.commit_segment(task, k, root, root, f"ckpt-{k}", f"leaves-{k}")
+    return root
+
+
+def test_restart_resumes_from_the_cursor(world: Any) -> None:
+    node, task = _fake_task(world, 4)
+    for k in range(3):
+        _commit(node, task, k, b"a")
+    a = world.auditor(policy=AuditPolicy(probability=0.0, fresh_probability=0.0))
+    a.ingest()
+    assert [r["status"] for r in a.journal.rows("SELECT status FROM audits ORDER BY k")] == ["skipped"] * 3
+    n_decisions = len(a.journal.decisions())
+    a.journal.close()
+    _commit(node, task, 3, b"a")
+    b = world.auditor(policy=AuditPolicy(probability=0.0, fresh_probability=0.0))  # same workdir
+    b.ingest()
+    assert [int(r["k"]) for r in b.journal.rows("SELECT k FROM audits ORDER BY k")] == [0, 1, 2, 3]
+    assert len(b.journal.decisions()) == n_decisions + 1
+    assert "coin p=0.000 miss" in b.journal.decisions()[-1]["reason"]
+
+
+def test_reorg_replacing_a_commit_is_picked_up(world: Any) -> None:
+    node, task = _fake_task(world, 2)
+    snap = world.anvil.rpc("evm_snapshot")
+    old = _commit(node, task, 0, b"old")
+    world.anvil.mine(2)
+    a = world.auditor(policy=AuditPolicy(probability=0.0, fresh_probability=0.0))
+    a.ingest()
+    world.anvil.rpc("evm_revert", snap)
+    new = _commit(node, task, 0, b"new")  # the same height, another block
+    world.anvil.mine(3)
+    a.ingest()
+    roots = {r["trace_root"] for r in a.journal.rows("SELECT trace_root FROM audits")}
+    assert roots == {merkle.hex32(old), merkle.hex32(new)}
+    assert a.watcher.reorgs == 1
+    # a queued audit of the replaced commit is dropped as stale, never replayed
+    with a.journal.tx() as db:
+        db.execute("UPDATE audits SET status = 'queued' WHERE trace_root = ?", (merkle.hex32(old),))
+        db.execute("UPDATE audits SET status = 'skipped' WHERE trace_root = ?", (merkle.hex32(new),))
+    assert a.audit_next() is False
+    (row,) = a.journal.rows("SELECT status FROM audits WHERE trace_root = ?", merkle.hex32(old))
+    assert row["status"] == "stale"
