@@ -1,0 +1,171 @@
+"""Named node faults, end to end with real training, the auditor and three juror bots:
+the cheater is disputed at the right step, out-voted, slashed and jailed; the task reopens; an
+honest node takes it over from the final prefix, is audited without a dispute and is paid.
+Then every party's position is checked to the wei (tests/adversarial/world.py ``Book``).
+
+Complements tests/integration/challenger/test_challenger_faults.py (which stops at the slash):
+here the whole life of the task is played and nobody honest may lose anything.
+Default run: the lazy node; ``-m heavy``: every fault of tests/support/actors.py ``Fault``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ledger.protocol import Outcome, TaskStatus
+from tests.adversarial.world import Book
+from tests.support.actors import E18, DishonestNode, Fault, HonestNode, Requester
+
+REQUESTER, CHEATER, HONEST, CHALLENGER, JURORS = 1, 2, 3, 4, (6, 7, 8)
+REWARD, NODE_STAKE, JUROR_STAKE, WINDOW = 100 * E18, 1000 * E18, 100 * E18, 12
+
+
+@pytest.fixture(scope="module")
+def store_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from store.server import serve
+
+    with serve(tmp_path_factory.mktemp("advstore") / "repo") as handle:
+        yield handle.url
+
+
+@pytest.fixture(scope="module")
+def published(store_url: str) -> Any:
+    from prover.presets import default_dataset_dir, default_teacher_dir, preset_spec
+    from store.client import Client
+    from store.materials import publish
+
+    spec = preset_spec("tiny", seed=17, totalSteps=16)
+    with Client(store_url) as client:
+        return publish(client, spec, default_teacher_dir(), default_dataset_dir(spec.seq_len))
+
+
+def drive(anvil: Any, bots: list[Any], until: Callable[[], bool], max_blocks: int = 150) -> None:
+    for _ in range(max_blocks):
+        for bot in bots:
+            bot.run_once()
+        if until():
+            return
+        anvil.mine(1)
+    raise AssertionError(f"not reached in {max_blocks} blocks")
+
+
+def play(fault: Fault, step: int, anvil: Any, protocol: Callable[[int], Any], store_url: str,
+         published: Any, tmp: Path, cache: Path) -> None:
+    from challenger.auditor import Auditor
+    from challenger.juror import Juror
+    from challenger.policy import AuditPolicy
+    from store.client import Client
+
+    with Client(store_url) as client:
+        jurors = [Juror(protocol(i), client, tmp / f"juror{i}", cache_dir=cache, stake=JUROR_STAKE) for i in JURORS]
+        for j in jurors:
+            j.opt_in()
+        auditor = Auditor(protocol(CHALLENGER), client, tmp / "auditor", AuditPolicy(probability=1.0),
+                          cache_dir=cache)
+        cheater = DishonestNode(protocol(CHEATER), client, tmp / "cheater", fault=fault, step=step, cache_dir=cache)
+        honest = HonestNode(protocol(HONEST), client, tmp / "honest", cache_dir=cache)
+        for n in (cheater, honest):
+            n.protocol.deposit(NODE_STAKE)
+        p = protocol(0)
+        names = {"requester": protocol(REQUESTER).me, "cheater": cheater.protocol.me,
+                 "honest": honest.protocol.me, "challenger": auditor.protocol.me,
+                 **{f"juror{i}": j.protocol.me for i, j in enumerate(jurors)}}
+        book = Book(p, names)
+        book.snap()
+        task = Requester(protocol(REQUESTER), client).post(published, reward=REWARD, challenge_window=WINDOW,
+                                                          node_stake=NODE_STAKE)
+        cheater.claim(task)
+        cheater.commit(task, 0)
+        auditor.run_once()
+        (row,) = auditor.journal.rows("SELECT * FROM disputes")
+        S = published.spec.segment_steps
+        assert row["step"] == fault.disputed_step(0, S, step), row["reason"]
+        did = int(row["dispute_id"])
+        drive(anvil, [auditor, *jurors], lambda: int(p.dispute(did).phase) == 5)
+        d = p.dispute(did)
+        assert int(d.outcome) == Outcome.NODE_WRONG
+        assert p.is_jailed(cheater.protocol.me)
+        t = p.task(task)
+        assert int(t.status) == TaskStatus.OPEN and int(t.nextSegment) == 0
+        # the honest node takes over; the auditor checks it and must not dispute
+        honest.claim(task)
+        for k in range(published.spec.num_segments()):
+            honest.commit(task, k)
+        drive(anvil, [auditor, *jurors], lambda: all(p.is_final(task, k) for k in range(2)) and
+              auditor.journal.one("SELECT COUNT(*) AS n FROM audits WHERE status = 'ok'")["n"] == 2)
+        assert p.dispute_count() == 1, "the honest node was disputed"
+        honest.protocol.claim_reward(task)
+        drive(anvil, [auditor, *jurors], lambda: p.owed(auditor.protocol.me) == 0 and
+              all(p.owed(j.protocol.me) == 0 for j in jurors), max_blocks=5)
+        params = p.jury_params()
+        slash, share = int(params.slashAmount), int(params.slashAmount) * int(params.challengerShareBps) // 10_000
+        drawn = [a.lower() for a in p.jurors(did)]
+        per = (slash - share) // len(drawn)
+        dust = (slash - share) - per * len(drawn)
+        exp: dict[str, dict[str, int]] = {}
+        for i, j in enumerate(jurors):
+            me = j.protocol.me.lower()
+            gain = (per + (dust if me == drawn[0] else 0)) if me in drawn else 0
+            exp[f"juror{i}"] = {"wallet": gain}  # stakes were deposited before the snapshot
+        book.check(requester={"wallet": -REWARD},
+                   cheater={"staked": -slash}, honest={"wallet": REWARD},
+                   challenger={"wallet": share}, **exp)
+
+
+DEFAULT = [(Fault.SKIPPED_STEPS, 3)]
+HEAVY = [(Fault.WRONG_LEAF_AT_STEP, 7), (Fault.PERTURBED_WEIGHT, 2), (Fault.DIFFERENT_LR, 1),
+         (Fault.SWAPPED_BATCHES, 4), (Fault.CHECKPOINT_MISMATCH, 1), (Fault.WITHHELD_CHECKPOINT, 1),
+         (Fault.SKIPPED_STEPS, 8)]
+
+
+@pytest.mark.parametrize(("fault", "step"), DEFAULT, ids=[f"{f.value}-{s}" for f, s in DEFAULT])
+def test_cheater_slashed_and_honest_takeover_paid(fault: Fault, step: int, anvil: Any, protocol: Any,
+                                                  store_url: str, published: Any, tmp_path: Path) -> None:
+    play(fault, step, anvil, protocol, store_url, published, tmp_path, tmp_path / "cache")
+
+
+@pytest.mark.heavy
+@pytest.mark.parametrize(("fault", "step"), HEAVY, ids=[f"{f.value}-{s}" for f, s in HEAVY])
+def test_cheater_slashed_and_honest_takeover_paid_heavy(fault: Fault, step: int, anvil: Any, protocol: Any,
+                                                        store_url: str, published: Any, tmp_path: Path) -> None:
+    play(fault, step, anvil, protocol, store_url, published, tmp_path, tmp_path / "cache")
+
+
+class _WithholdLeaves(HonestNode):
+    """Commits a wrong leaf, then makes its leaves file unavailable (unpinned, collected)."""
+
+    def upload(self, task_id: int, k: int, result: Any) -> tuple[str, str]:
+        ckpt, leaves = super().upload(task_id, k, result)
+        self.client.unpin(leaves)
+        self.client.gc()
+        return ckpt, leaves
+
+
+@pytest.mark.xfail(strict=True, reason="KNOWN WEAKNESS: without the node's leaves no leaf can be proven "
+                   "against traceRoot, so a cheater that withholds its leaves file cannot be disputed "
+                   "(the auditor records 'unprovable'); needs a data-availability challenge")
+def test_withheld_leaves_cheater_is_caught(anvil: Any, protocol: Any, store_url: str, published: Any,
+                                          tmp_path: Path) -> None:
+    from challenger.auditor import Auditor
+    from challenger.policy import AuditPolicy
+    from store.client import Client
+
+    with Client(store_url) as client:
+        auditor = Auditor(protocol(CHALLENGER), client, tmp_path / "auditor", AuditPolicy(probability=1.0),
+                          cache_dir=tmp_path / "cache")
+        cheater = _WithholdLeaves(protocol(CHEATER), client, tmp_path / "cheater", fault=Fault.WRONG_LEAF_AT_STEP,
+                                  step=2, cache_dir=tmp_path / "cache")
+        cheater.protocol.deposit(NODE_STAKE)
+        task = Requester(protocol(REQUESTER), client).post(published, reward=REWARD, challenge_window=WINDOW,
+                                                          node_stake=NODE_STAKE)
+        cheater.claim(task)
+        cheater.commit(task, 0)
+        auditor.run_once()
+        (audit,) = auditor.journal.rows("SELECT * FROM audits")
+        assert audit["status"] == "unprovable", audit["reason"]  # what happens today
+        anvil.mine(WINDOW + 1)
+        assert not cheater.protocol.is_final(task, 0), "a wrong, unprovable segment became final"
