@@ -47,14 +47,14 @@ class DemoConfig:
     node_stake: int = 500 * E18
     #: Stake each node deposits (enough for two tasks' nodeStake).
     node_deposit: int = 2_000 * E18
-    challenge_window: int = 40
+    challenge_window: int = 60
     segment_deadline: int = 2_000
     #: The honest node takes the reopened task over and finishes it.
     takeover: bool = True
     #: Write encrypted keystores for the dev accounts (slow scrypt; the test skips them).
     keystores: bool = True
     #: Blocks mined when a round of the actors did no work (the devnet also mines one per second).
-    fast_forward_blocks: int = 4
+    fast_forward_blocks: int = 6
     timeout_s: float = 1_500.0
     seed: int = 0
 
@@ -142,7 +142,7 @@ def _story(net: Any, out: Path, cfg: DemoConfig, con: Any, t0: float) -> dict[st
     from store.client import Client
 
     con.rule("[bold]1. An embedded devnet")
-    jury = JuryConfig(draw_delay=2, commit_window=30, reveal_window=30, jail_blocks=5_000)
+    jury = JuryConfig(draw_delay=2, commit_window=60, reveal_window=60, jail_blocks=5_000)
     info = net.up(DeployConfig(unbonding_blocks=50, jury=jury), log=lambda m: con.print(f"  {m}"),
                   keystores=cfg.keystores)
     keys = dev_accounts(1 + max(ACCOUNTS.values()))
@@ -283,7 +283,7 @@ def _run_actors(info: Any, addresses: Any, accounts: dict[str, Any], names: dict
                     raise DemoTimeoutError(f"the demo did not finish in {cfg.timeout_s:.0f}s; still waiting "
                                            f"for {waiting}", waiting_for=waiting,
                                            hint="the machine may be overloaded; see the logs under OUT/actors")
-                if time.monotonic() - r0 < 0.75:  # nobody worked: let the devnet's clock run faster
+                if time.monotonic() - r0 < 2.0:  # nobody trained or replayed: let the devnet's clock run faster
                     viewer.chain.w3.provider.make_request("anvil_mine", [hex(cfg.fast_forward_blocks)])
     finally:
         cast.close()

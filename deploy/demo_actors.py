@@ -149,5 +149,13 @@ def build_cast(rpc_url: str, addresses: Any, accounts: dict[str, Any], ipfs_api:
     for i in (1, 2, 3):
         name = f"juror-{i}"
         actors[name] = Juror(proto(name), Client(ipfs_api), workdir / name, cache_dir=shared_cache)
-    steps = [(name, actor.run_once) for name, actor in actors.items()]
+    auditor = actors["challenger"]
+
+    def audit_all() -> None:
+        """One auditor iteration, then every queued audit: two nodes commit two segments a round."""
+        auditor.run_once()
+        while auditor.audit_next():
+            pass
+
+    steps = [(name, audit_all if name == "challenger" else actor.run_once) for name, actor in actors.items()]
     return Cast(actors, steps, cheat)

@@ -30,7 +30,8 @@ def test_demo_scenario_catches_the_cheat_pays_the_honest_node_and_pulls_a_verifi
     assert dispute["node"] == "node-cheater" and dispute["outcome"] == "NODE WRONG"
     assert sorted(dispute["votes"].values()) == ["honest"] * 3
     assert summary["slashed"] == [{"task": 2, "node": "node-cheater", "amount": 500 * 10**18}]
-    assert summary["reopened"][0]["task"] == 2 and summary["reopened"][0]["from"] == 1
+    # reopened from its last final segment: 1 if segment 0's window had passed by then, else 0
+    assert summary["reopened"][0]["task"] == 2 and summary["reopened"][0]["from"] in (0, 1)
     assert sorted((r["task"], r["node"]) for r in summary["rewards"]) == [(1, "node-honest"), (2, "node-honest")]
     assert summary["task2Status"] == "COMPLETED"
     assert "not committed in the task's current trace" in summary["refusedPull"]
@@ -54,7 +55,7 @@ def test_demo_scenario_catches_the_cheat_pays_the_honest_node_and_pulls_a_verifi
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
 
     for line in ("challenger disputes node-cheater's leaf at step 11", "node-cheater slashed",
-                 "task 2 reopened from segment 1", "node-honest paid", "= on-chain endStateHash",
+                 "task 2 reopened from segment", "node-honest paid", "= on-chain endStateHash",
                  "Does the pulled student work?", "Accounts: VERI held"):
         assert line in text, line
     assert not any(Path(tmp_path, "devnet", f"{p}.pid").exists() for p in ("anvil", "store"))
