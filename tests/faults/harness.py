@@ -126,7 +126,8 @@ class Cluster:
 
     # ---- faults ----------------------------------------------------------------------------
     def kill(self, victim: str) -> None:
-        """SIGKILL ``victim`` (a daemon, "store" or "anvil") and bring it back with its state."""
+        """SIGKILL ``victim`` (a daemon, "store" or "anvil") and bring it back with its state, or
+        "reorg" the chain by two blocks."""
         self.injected.append(victim)
         if victim in self.procs:
             self.procs[victim].kill9()
@@ -148,6 +149,10 @@ class Cluster:
             time.sleep(1.0)
             self.anvil = start_anvil(port=port, block_time=1)
             self.anvil.rpc("anvil_loadState", state)
+        elif victim == "reorg":
+            # a 2-block reorg: same height, new hashes; the transactions of those blocks are
+            # dropped (a harsh reorg: nobody re-broadcasts them for the daemons)
+            self.anvil.rpc("anvil_reorg", 2, [])
         else:
             raise ValueError(victim)
 

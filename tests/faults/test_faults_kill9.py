@@ -28,6 +28,8 @@ from tests.faults.harness import (CHALLENGER, CHEATER, E18, JURORS, NODE, Cluste
                                   post_task, summary)
 
 VICTIMS = ("node", "challenger", "juror0", "juror1", "juror2", "store", "anvil")
+#: The heavy loop also reorganises the chain (2 blocks, their transactions dropped).
+VICTIMS_HEAVY = (*VICTIMS, "reorg")
 SCENARIO_TIMEOUT = 300.0
 
 
@@ -44,7 +46,8 @@ def _position(p: Any, addr: str) -> int:
     return p.balance(addr) + int(info.staked) + int(info.pending) + p.owed(addr)
 
 
-def run_scenario(root: Path, materials: dict[str, Any], seed: int, cheat: bool, kills: int) -> dict[str, Any]:
+def run_scenario(root: Path, materials: dict[str, Any], seed: int, cheat: bool, kills: int,
+                 victims: tuple[str, ...] = VICTIMS) -> dict[str, Any]:
     from ledger.protocol import DisputePhase, Outcome, TaskStatus
     from store.client import Client
     from tests.support.actors import DishonestNode, Fault
@@ -60,15 +63,18 @@ def run_scenario(root: Path, materials: dict[str, Any], seed: int, cheat: bool, 
                     **{f"juror{i}": j for i, j in enumerate(JURORS)}, "requester": 0}
         addr = {n: c.anvil.accounts[i].address for n, i in accounts.items()}
         before = {n: _position(p, a) for n, a in addr.items()}
-        tasks = [post_task(c)]
+        # the window must outlast the auditor's replays (~20 s a segment on a loaded 2-core box):
+        # short for the honest-only scenarios, long where a cheater must be caught in time
+        window = 60 if cheat else 20
+        tasks = [post_task(c, window=window)]
         if cheat:
-            tasks.append(post_task(c))
+            tasks.append(post_task(c, window=window))
             with Client(c.api) as client:
                 cheater = DishonestNode(c.protocol(CHEATER), client, root / "cheater",
                                         fault=Fault.WRONG_LEAF_AT_STEP, step=rng.randint(1, 8))
                 cheater.claim(tasks[1])
                 cheater.commit(tasks[1], 0)
-        plan = sorted((rng.uniform(2.0, 45.0), rng.choice(VICTIMS)) for _ in range(kills))
+        plan = sorted((rng.uniform(5.0, 45.0), rng.choice(victims)) for _ in range(kills))
         report["plan"] = [(round(t, 1), v) for t, v in plan]
         t0 = time.monotonic()
         unexpected: list[str] = []
@@ -87,7 +93,7 @@ def run_scenario(root: Path, materials: dict[str, Any], seed: int, cheat: bool, 
                     break
             except Exception:  # noqa: BLE001 - chain restarting
                 pass
-            if time.monotonic() - t0 > SCENARIO_TIMEOUT:
+            if time.monotonic() - t0 > SCENARIO_TIMEOUT * (1.6 if cheat else 1.0):
                 raise AssertionError(f"scenario {seed} did not finish: {report}\n"
                                      + "\n".join(f"--- {n}\n{c.tail(n)}" for n in c.procs))
             time.sleep(1.0)
@@ -124,7 +130,7 @@ def _check_outcome(c: Cluster, p: Any, tasks: list[int], addr: dict[str, str],
     disputes = [p.dispute(d) for d in range(1, p.dispute_count() + 1)]
     assert all(d.node.lower() != node for d in disputes), "the honest node was disputed"
     assert all(int(d.outcome) == Outcome.NODE_WRONG for d in disputes), [d.outcome for d in disputes]
-    assert len(disputes) == (1 if cheat else 0) or (cheat and len(disputes) >= 1)
+    assert (len(disputes) >= 1) if cheat else not disputes, f"{len(disputes)} disputes"
     report["disputes"] = len(disputes)
     # positions: what each account gained or lost must equal what the events credit/debit
     credited: dict[str, int] = {}
@@ -134,8 +140,11 @@ def _check_outcome(c: Cluster, p: Any, tasks: list[int], addr: dict[str, str],
     for e in events(c, "jury", "JurorPenalised"):
         penalties[e["args"]["juror"].lower()] = penalties.get(e["args"]["juror"].lower(), 0) + int(e["args"]["amount"])
     slashed: dict[str, int] = {}
+    received: dict[str, int] = {}
     for e in events(c, "stake", "StakeSlashed"):
-        slashed[e["args"]["account"].lower()] = slashed.get(e["args"]["account"].lower(), 0) + int(e["args"]["amount"])
+        a, b, amount = e["args"]["account"].lower(), e["args"]["beneficiary"].lower(), int(e["args"]["amount"])
+        slashed[a] = slashed.get(a, 0) + amount
+        received[b] = received.get(b, 0) + amount
     bonds: dict[str, int] = {}
     for e in events(c, "jury", "DisputeOpened"):
         bonds[e["args"]["challenger"].lower()] = bonds.get(e["args"]["challenger"].lower(), 0) + int(e["args"]["bond"])
@@ -147,8 +156,7 @@ def _check_outcome(c: Cluster, p: Any, tasks: list[int], addr: dict[str, str],
         if name == "node":
             expect = reward_total
         elif name == "requester":
-            expect = -sum(50 * E18 for _ in tasks) + slashed.get("stall", 0)
-            continue  # requester also pays gas-free escrow; checked via conservation below
+            expect = -reward_total + received.get(k, 0)  # paid the rewards; got any stall slash
         else:
             expect = credited.get(k, 0) - penalties.get(k, 0) - slashed.get(k, 0) - bonds.get(k, 0)
         assert delta == expect, f"{name}: position moved {delta / E18} VERI, events say {expect / E18}"
@@ -170,4 +178,5 @@ def test_kill9_one_fault_honest_scenario(tmp_path: Path, materials: dict[str, An
 @pytest.mark.heavy
 @pytest.mark.parametrize("seed", range(100, 120))
 def test_kill9_seeded_scenarios_heavy(tmp_path: Path, materials: dict[str, Any], seed: int) -> None:
-    _record(run_scenario(tmp_path / "s", materials, seed=seed, cheat=seed % 2 == 1, kills=2))
+    _record(run_scenario(tmp_path / "s", materials, seed=seed, cheat=seed % 2 == 1, kills=2,
+                         victims=VICTIMS_HEAVY))
