@@ -125,8 +125,11 @@ def find_commitment(protocol: Protocol, task_id: int, k: int, seg: Record) -> An
 
 
 def spec_cid_of(protocol: Protocol, task_id: int) -> str:
-    (created,) = protocol.market.events("TaskCreated", protocol.addresses.deployBlock, taskId=task_id)[-1:]
-    return str(created["args"]["specCid"])
+    created = protocol.market.events("TaskCreated", protocol.addresses.deployBlock, taskId=task_id)
+    if not created:
+        raise CommitmentNotFoundError(f"no TaskCreated event for task {task_id} since block "
+                                      f"{protocol.addresses.deployBlock}", task_id=task_id, segment=None)
+    return str(created[-1]["args"]["specCid"])
 
 
 def recompute_state_hash(spec: TaskSpec, task_id: int, ckpt_dir: Path) -> tuple[bytes, int]:
