@@ -137,9 +137,14 @@ def trainer_worker(config: str, spec_file: str, dataset_dir: str, steps: int) ->
         torch.set_num_threads(spec.profile.threads)
     tr = Trainer(spec, 1, default_teacher_dir(), dataset_dir, None, check_profile=pinned)
     tr.step()  # warm-up
-    times = [_time(tr.step, 1) for _ in range(steps)]
+    times, cpu = [], []
+    for _ in range(steps):
+        c0, t0 = time.process_time(), time.perf_counter()
+        tr.step()
+        times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
     print(json.dumps({"config": config, "threads": spec.profile.threads,
-                      "step_s": statistics.median(times)}))
+                      "step_s": statistics.median(times), "cpu_s": statistics.median(cpu)}))
 
 
 def bench_trainer(rounds: int, steps: int, preset: str) -> None:
@@ -156,6 +161,7 @@ def bench_trainer(rounds: int, steps: int, preset: str) -> None:
             path.write_bytes(spec.canonical_bytes())
             specs[(config, threads)] = str(path)
     results: dict[tuple[str, int], list[float]] = {}
+    cpu: dict[tuple[str, int], list[float]] = {}
     for _ in range(rounds):
         for threads in (1, 2):
             for config, (_, extra) in CONFIGS.items():
@@ -174,7 +180,11 @@ def bench_trainer(rounds: int, steps: int, preset: str) -> None:
                     sys.exit(proc.stderr[-3000:])
                 row = json.loads(proc.stdout.strip().splitlines()[-1])
                 results.setdefault((config, threads), []).append(row["step_s"])
-    _report(f"KD step, prover Trainer, preset {preset}", results)
+                cpu.setdefault((config, threads), []).append(row["cpu_s"])
+    _report(f"KD step, prover Trainer, preset {preset}, wall time", results)
+    # CPU seconds of the process: steadier than wall time on a shared machine (at 2 threads
+    # it also counts OpenMP/MKL spin-waiting, so read the 1-thread rows first)
+    _report(f"KD step, prover Trainer, preset {preset}, process CPU time", cpu)
 
 
 def _report(title: str, results: dict[tuple[str, int], list[float]]) -> None:
