@@ -64,3 +64,27 @@ def test_reorg_replacing_a_commit_is_picked_up(world: Any) -> None:
     assert a.audit_next() is False
     (row,) = a.journal.rows("SELECT status FROM audits WHERE trace_root = ?", merkle.hex32(old))
     assert row["status"] == "stale"
+
+
+def test_run_loops_until_stopped(world: Any) -> None:
+    """The daemons' `run(stop_event)` (what the CLI and the demo call) iterate and return on stop."""
+    import threading
+    import time
+
+    node, task = _fake_task(world, 2)
+    _commit(node, task, 0, b"a")
+    auditor = world.auditor(policy=AuditPolicy(probability=0.0, fresh_probability=0.0))
+    juror = world.juror(3)
+    stop = threading.Event()
+    threads = [threading.Thread(target=bot.run, args=(stop, 0.05)) for bot in (auditor, juror)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 30
+    while not auditor.journal.rows("SELECT 1 FROM audits") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stop.set()
+    for t in threads:
+        t.join(timeout=30)
+    assert not any(t.is_alive() for t in threads)
+    assert len(auditor.journal.rows("SELECT 1 FROM audits")) == 1
+    assert juror.protocol.stake_info().juror
