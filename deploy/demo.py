@@ -266,8 +266,10 @@ def _run_actors(info: Any, addresses: Any, accounts: dict[str, Any], names: dict
         cast.actors[f"juror-{i}"].opt_in()
     deadline = time.monotonic() + cfg.timeout_s
     refused_shown = False
+    from deploy.demo_report import AuditEcho
+
     try:
-        with progress:
+        with progress, AuditEcho(con):
             while True:
                 r0 = time.monotonic()
                 for _name, step in cast.steps:

@@ -212,3 +212,33 @@ def plot(path: Path, losses: dict[tuple[str, int], dict[int, float]], story: Sto
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+class AuditEcho:
+    """A logging handler that tells the console about the auditor's clean replays (no event for those)."""
+
+    def __init__(self, console: Any) -> None:
+        import logging
+
+        class _H(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                args = record.args if isinstance(record.args, tuple) else ()
+                if record.name != "challenger.auditor" or len(args) != 3 or not isinstance(args[0], dict):
+                    return
+                where, decision, reason = args
+                if decision in ("no dispute", "expired") and "task_id" in where:
+                    console.print(f"[dim]{'':10}[/]  challenger replayed task {where['task_id']} segment "
+                                  f"{where['k']}: {decision} ({reason})")
+
+        self.handler = _H(level=logging.INFO)
+
+    def __enter__(self) -> AuditEcho:
+        import logging
+
+        logging.getLogger("challenger.auditor").addHandler(self.handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import logging
+
+        logging.getLogger("challenger.auditor").removeHandler(self.handler)
