@@ -144,7 +144,11 @@ class Auditor:
         steps = int(self.protocol.task(row["task_id"]).params.segmentSteps)
         if not self.budget.allows(steps):
             return False
-        claim = self.data.claim(row["task_id"], row["k"])
+        try:
+            claim = self.data.claim(row["task_id"], row["k"])
+        except DataUnavailableError as exc:
+            self._set(row["task_id"], row["k"], row["trace_root"], "error", str(exc))
+            return False
         finding, leaves = self.audit(claim)
         self.budget.spend(finding.steps)
         where = {"task_id": claim.task_id, "k": claim.k}
