@@ -24,7 +24,7 @@ from prover.presets import default_dataset_dir, default_teacher_dir, preset_spec
 from prover.train import Trainer
 
 TASK = 5
-LIGHT = settings(max_examples=40, deadline=None,
+LIGHT = settings(max_examples=25, deadline=None,
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 HEAVY = settings(max_examples=500, deadline=None,
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
