@@ -158,7 +158,8 @@ def _check_outcome(c: Cluster, p: Any, tasks: list[int], addr: dict[str, str],
         elif name == "requester":
             expect = -reward_total + received.get(k, 0)  # paid the rewards; got any stall slash
         else:
-            expect = credited.get(k, 0) - penalties.get(k, 0) - slashed.get(k, 0) - bonds.get(k, 0)
+            # juror penalties are StakeSlashed too (JurorPenalised names them): count them once
+            expect = credited.get(k, 0) - slashed.get(k, 0) - bonds.get(k, 0)
         assert delta == expect, f"{name}: position moved {delta / E18} VERI, events say {expect / E18}"
     held = sum(p.balance(x.address) for x in (p.stake, p.market, p.jury))
     assert held == int(p.stake.call("totalHeld")) + int(p.market.call("totalEscrow")) + int(p.jury.call("totalHeld"))
