@@ -7,17 +7,23 @@ rules say (``Book.check``: wallet, staked, pending withdrawal, adjudicator credi
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from eth_hash.auto import keccak
 
 from ledger.errors import revert_error
 from ledger.protocol import Outcome, TaskStatus
 from prover import merkle
-
-from tests.adversarial.world import (DEADLINE, E18, NODE_STAKE, REWARD, SEG, WINDOW, World,
-                                     honest_hash, trace)
+from tests.adversarial.world import (
+    DEADLINE,
+    E18,
+    NODE_STAKE,
+    REWARD,
+    SEG,
+    WINDOW,
+    World,
+    honest_hash,
+    trace,
+)
 
 BOND, SLASH, PENALTY = 100 * E18, 500 * E18, 10 * E18
 SHARE = SLASH * 5000 // 10_000  # challenger's share of a slash

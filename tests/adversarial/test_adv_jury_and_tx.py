@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from eth_hash.auto import keccak
 from web3 import Web3
 
 from ledger.protocol import Outcome
@@ -119,11 +118,11 @@ def test_replayed_signed_transaction_is_rejected(world5: World) -> None:
     receipt = w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(raw))
     assert receipt["status"] == 1
     w.anvil.mine(1)
-    with pytest.raises(Exception, match="(?i)nonce|already|known"):
+    with pytest.raises(Exception, match=r"(?i)nonce|already|known"):
         w3.eth.send_raw_transaction(raw)  # the exact same signed bytes again
     w.anvil.mine(2)
     other_chain = _signed_transfer(w, w.node2.me, 7 * E18, nonce + 1, 1)  # signed for mainnet
-    with pytest.raises(Exception, match="(?i)chain"):
+    with pytest.raises(Exception, match=r"(?i)chain"):
         w3.eth.send_raw_transaction(other_chain)
     w.anvil.mine(2)
     gas = receipt["gasUsed"] * receipt["effectiveGasPrice"]

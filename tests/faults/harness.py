@@ -169,7 +169,7 @@ class Cluster:
             try:
                 if until():
                     return
-            except Exception:  # noqa: BLE001 - the chain may be restarting right now
+            except Exception:
                 pass
             time.sleep(1.0)
         raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; logs in {self.root}")

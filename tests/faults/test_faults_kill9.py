@@ -23,9 +23,18 @@ from typing import Any
 
 import pytest
 
+from tests.faults.harness import (
+    CHALLENGER,
+    CHEATER,
+    E18,
+    JURORS,
+    NODE,
+    Cluster,
+    events,
+    post_task,
+    summary,
+)
 from tests.fuzz.repocheck import check_repo
-from tests.faults.harness import (CHALLENGER, CHEATER, E18, JURORS, NODE, Cluster, events,
-                                  post_task, summary)
 
 VICTIMS = ("node", "challenger", "juror0", "juror1", "juror2", "store", "anvil")
 #: The heavy loop also reorganises the chain (2 blocks, their transactions dropped).
@@ -48,7 +57,7 @@ def _position(p: Any, addr: str) -> int:
 
 def run_scenario(root: Path, materials: dict[str, Any], seed: int, cheat: bool, kills: int,
                  victims: tuple[str, ...] = VICTIMS) -> dict[str, Any]:
-    from ledger.protocol import DisputePhase, Outcome, TaskStatus
+    from ledger.protocol import DisputePhase, TaskStatus
     from store.client import Client
     from tests.support.actors import DishonestNode, Fault
 
@@ -91,7 +100,7 @@ def run_scenario(root: Path, materials: dict[str, Any], seed: int, cheat: bool, 
             try:
                 if not plan and done():
                     break
-            except Exception:  # noqa: BLE001 - chain restarting
+            except Exception:
                 pass
             if time.monotonic() - t0 > SCENARIO_TIMEOUT * (1.6 if cheat else 1.0):
                 raise AssertionError(f"scenario {seed} did not finish: {report}\n"

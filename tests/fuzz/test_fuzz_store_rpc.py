@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from store.client import Client
-from store.server import ServerHandle, serve
+from store.server import serve
 
 LIGHT = settings(max_examples=70, deadline=None,
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
