@@ -234,3 +234,20 @@ def test_random_and_silent_jurors_are_penalised(world: World) -> None:
     exp[names[winners[0]]]["owed"] += per + (total - 2 * per)
     exp[names[winners[1]]]["owed"] += per
     w.book.check(node={"staked": -SLASH}, challenger={"wallet": -BOND, "owed": BOND + SHARE}, **exp)
+
+
+def test_juror_voting_without_replaying_is_a_penalised_minority(world: World) -> None:
+    w = world
+    task = _claimed(w)
+    leaves = w.commit(w.node, task, 0, wrong_from=6)
+    w.book.snap()
+    d = w.dispute(w.challenger, task, 0, 6, leaves)
+    honest = merkle.leaf(task, 6, honest_hash(task, 6))
+    drawn = w.run_jury(d, lambda i, a: keccak(b"guess") if i == 0 else honest)
+    assert w.deployer.dispute(d).outcome == Outcome.NODE_WRONG
+    names = {j.me: f"juror{i}" for i, j in enumerate(w.jurors)}
+    total = SLASH - SHARE + PENALTY
+    per = total // 2
+    exp = {names[drawn[0]]: {"staked": -PENALTY},
+           names[drawn[1]]: {"owed": per + (total - 2 * per)}, names[drawn[2]]: {"owed": per}}
+    w.book.check(node={"staked": -SLASH}, challenger={"wallet": -BOND, "owed": BOND + SHARE}, **exp)
