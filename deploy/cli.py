@@ -24,10 +24,8 @@ def devnet_up(dir: Path = DIR_OPT) -> None:
     con.print(f"\n[bold]devnet up[/] in {info.dir} (chain {info.chain_id})")
     con.print(f"  RPC       {info.rpc_url}\n  IPFS API  {info.ipfs_api}\n  addresses {info.addresses_file}")
     con.print(f"  password  {info.doc['passwordFile']}  [dim](throwaway devnet secret)[/]")
-    con.print("\nUse it from a shell:")
-    for k, v in info.env("requester").items():
-        con.print(f"  export {k}={v}")
-    con.print(f"  export VERITRAIN_PASSWORD=$(cat {info.doc['passwordFile']})")
+    con.print(f"\nUse it from a shell: [bold]source {info.dir / 'env'}[/] (as the requester; set "
+              f"VERITRAIN_KEYSTORE to another file in {info.dir / 'keystores'} to act as someone else)")
 
 
 @devnet_app.command("status")

@@ -225,7 +225,8 @@ class AuditEcho:
                 args = record.args if isinstance(record.args, tuple) else ()
                 if record.name != "challenger.auditor" or len(args) != 3 or not isinstance(args[0], dict):
                     return
-                where, decision, reason = args
+                where: dict[str, Any] = args[0]
+                decision, reason = args[1], args[2]
                 if decision in ("no dispute", "expired") and "task_id" in where:
                     console.print(f"[dim]{'':10}[/]  challenger replayed task {where['task_id']} segment "
                                   f"{where['k']}: {decision} ({reason})")

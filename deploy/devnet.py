@@ -3,6 +3,7 @@
 Layout of the devnet directory (default ``.devnet/``)::
 
     devnet.json          what every command needs: RPC URL, chain id, IPFS API, addresses, accounts
+    env                  ``source DIR/env``: VERITRAIN_* variables for the CLI (as the requester)
     addresses.json       the addresses file (``VERITRAIN_ADDRESSES``)
     password             keystore password of the dev accounts (0600; a throwaway devnet secret)
     keystores/<name>.json  encrypted keystores of the named dev accounts
@@ -82,7 +83,7 @@ class DevnetInfo:
         """VERITRAIN_* variables that point the CLI at this devnet (as account ``name``)."""
         out = {"VERITRAIN_RPC_URL": self.rpc_url, "VERITRAIN_IPFS_API": self.ipfs_api,
                "VERITRAIN_ADDRESSES": str(self.addresses_file)}
-        if name is not None:
+        if name is not None and self.doc["accounts"][name].get("keystore"):
             out["VERITRAIN_KEYSTORE"] = str(self.keystore(name))
         return out
 
@@ -218,7 +219,12 @@ class Devnet:
         tmp = self.info_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(doc, indent=2) + "\n")
         tmp.replace(self.info_file)
-        return DevnetInfo(self.dir, doc)
+        info = DevnetInfo(self.dir, doc)
+        lines = [f"export {k}={v}" for k, v in info.env("requester").items()]
+        lines.append(f'export VERITRAIN_PASSWORD="$(cat {self._p("password")})"  # throwaway devnet secret')
+        self._p("env").write_text("# source this file to point veritrain at the devnet\n"
+                                  + "\n".join(lines) + "\n")
+        return info
 
     def _provision(self, rpc_url: str, config: DeployConfig | None, log: Any,
                    keystores: bool = True) -> dict[str, Any]:

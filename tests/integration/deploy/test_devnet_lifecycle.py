@@ -24,6 +24,8 @@ def test_devnet_up_down_up_keeps_state_and_stops_only_its_pids(tmp_path: Path) -
         assert stat.S_IMODE((tmp_path / "dn" / "password").stat().st_mode) == 0o600
         doc = json.loads((tmp_path / "dn" / "devnet.json").read_text())
         assert set(doc["accounts"]) == set(ACCOUNTS)
+        env = (tmp_path / "dn" / "env").read_text()
+        assert f"VERITRAIN_RPC_URL={info.rpc_url}" in env and "VERITRAIN_PASSWORD=" in env
         os.environ["VERITRAIN_PASSWORD"] = net.password()
         try:
             acct = load_account(info.keystore("node-honest"))
