@@ -49,7 +49,8 @@ def test_devnet_up_down_up_keeps_state_and_stops_only_its_pids(tmp_path: Path) -
 
     assert main(["devnet", "status", "--dir", str(tmp_path / "dn")]) == DevnetNotRunningError.exit_code != 0
 
-    info2 = net.up(log=lambda _m: None)
+    assert main(["devnet", "up", "--dir", str(tmp_path / "dn")]) == 0  # the CLI path, second start
+    info2 = net.info()
     try:
         assert json.loads(info2.addresses_file.read_text()) == json.loads(info.addresses_file.read_text())
         assert info2.doc["pids"]["anvil"] != anvil_pid
@@ -64,7 +65,8 @@ def test_devnet_up_down_up_keeps_state_and_stops_only_its_pids(tmp_path: Path) -
         time.sleep(2.2)
         assert p2.chain.block_number() >= b0 + 1
     finally:
-        net.down(log=lambda _m: None)
+        assert main(["devnet", "down", "--dir", str(tmp_path / "dn")]) == 0
+    assert not any(net.running().values())
 
 
 def test_deploy_command_writes_a_verified_addresses_file(fresh_anvil, tmp_path: Path,
