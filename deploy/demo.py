@@ -88,6 +88,7 @@ def run_demo(out: Path | None = None, keep: bool = False, config: DemoConfig | N
     _reexec_under_default_profile()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")  # first-run manifest build
     from rich.console import Console
 
     from deploy.devnet import Devnet
