@@ -200,6 +200,22 @@ class Protocol:
         (event,) = self.jury.decode_events(receipt, "DisputeOpened")
         return int(event["args"]["disputeId"])
 
+    def open_end_state_dispute(self, task_id: int, k: int) -> int:
+        """Open a dispute on segment ``k``'s committed end state (bond approved here); returns its id.
+
+        Needs no leaf or proof: the contract computes the node's claim, the leaf of step (k+1)*S
+        from the committed endStateHash. Use it when the node's leaves are unavailable or do not
+        match its trace root. Reverts EndStateDisputeOpen while one is unresolved on this commitment.
+        """
+        self._approve(self.jury, int(self.jury.call("challengeBond")))
+        receipt = self.jury.transact("openEndStateDispute", task_id, k)
+        (event,) = self.jury.decode_events(receipt, "DisputeOpened")
+        return int(event["args"]["disputeId"])
+
+    def end_state_dispute_of(self, task_id: int, k: int) -> int:
+        """The latest end-state dispute on segment ``k``'s current commitment (0: none)."""
+        return int(self.jury.call("endStateDisputeOf", task_id, k))
+
     def draw_jury(self, dispute_id: int) -> Any:
         return self.jury.transact("drawJury", dispute_id)
 

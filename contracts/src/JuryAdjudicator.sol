@@ -10,7 +10,7 @@ import {IJuryAdjudicator} from "./interfaces/IJuryAdjudicator.sol";
 import {IStakeManager} from "./interfaces/IStakeManager.sol";
 import {ITaskMarket} from "./interfaces/ITaskMarket.sol";
 import {IRandomness} from "./interfaces/IRandomness.sol";
-import {TraceMerkle} from "./libraries/TraceMerkle.sol";
+import {DisputeClaim} from "./libraries/DisputeClaim.sol";
 import {JuryDraw} from "./libraries/JuryDraw.sol";
 import {JuryPayout} from "./libraries/JuryPayout.sol";
 import {DisputeState} from "./libraries/DisputeState.sol";
@@ -33,6 +33,7 @@ contract JuryAdjudicator is IJuryAdjudicator, ReentrancyGuard {
     mapping(uint256 => mapping(uint256 => address[])) private _jurors; // dispute => round => jurors
     mapping(uint256 => mapping(uint256 => mapping(address => DisputeState.Vote))) private _votes; // dispute => round => juror
     mapping(address => uint256) private _owed;
+    mapping(bytes32 => uint256) private _endStateDisputes; // DisputeClaim.commitmentKey => latest end-state dispute
 
     constructor(address token_, address stakeManager_, address market_, address randomness_, JuryParams memory p) {
         if (token_ == address(0) || stakeManager_ == address(0) || market_ == address(0) || randomness_ == address(0))
@@ -58,25 +59,26 @@ contract JuryAdjudicator is IJuryAdjudicator, ReentrancyGuard {
     {
         (address node, bytes32 traceRoot, uint256 segSteps, uint32 epoch) = _market.noteDisputeOpened(taskId, k);
         if (msg.sender == node) revert ChallengerIsNode(msg.sender);
-        _checkProof(k, step, leaf, proof, traceRoot, segSteps);
+        DisputeClaim.checkProof(k, step, leaf, proof, traceRoot, segSteps);
         disputeId = _record(taskId, k, step, leaf, node, epoch);
     }
 
-    function _checkProof(
-        uint256 k,
-        uint256 step,
-        bytes32 leaf,
-        bytes32[] calldata proof,
-        bytes32 traceRoot,
-        uint256 segSteps
-    ) private pure {
-        uint256 start = k * segSteps;
-        if (step <= start || step > start + segSteps) revert StepOutOfRange(step, start + 1, start + segSteps);
-        uint256 depth;
-        while ((uint256(1) << depth) < segSteps) ++depth;
-        if (proof.length != depth) revert ProofLength(proof.length, depth);
-        // INVARIANT: the node is bound by its root: the disputed leaf must be proven at its own position.
-        if (!TraceMerkle.verifyCalldata(proof, traceRoot, leaf, step - start - 1)) revert InvalidProof(leaf, traceRoot);
+    /// @inheritdoc IStepAdjudicator
+    function openEndStateDispute(TaskId taskId, uint256 k) external nonReentrant returns (DisputeId disputeId) {
+        (address node,, uint256 segSteps, uint32 epoch) = _market.noteDisputeOpened(taskId, k);
+        if (msg.sender == node) revert ChallengerIsNode(msg.sender);
+        bytes32 key = DisputeClaim.commitmentKey(taskId, epoch, k);
+        uint256 prev = _endStateDisputes[key];
+        // INVARIANT: one unresolved end-state dispute per commitment: the claim is fixed by the commitment,
+        // so a second one would ask the jury the same question and slash the node twice for one fault.
+        if (prev != 0 && _disputes[prev].stage != DisputeState.Stage.Resolved) {
+            revert EndStateDisputeOpen(taskId, k, DisputeId.wrap(prev));
+        }
+        bytes32 endStateHash = _market.segment(taskId, k).endStateHash;
+        (uint256 step, bytes32 leaf) = DisputeClaim.endState(taskId, k, segSteps, endStateHash);
+        _endStateDisputes[key] = _disputeCount + 1; // the id _record assigns
+        disputeId = _record(taskId, k, step, leaf, node, epoch);
+        emit EndStateDisputeOpened(disputeId, taskId, k, endStateHash);
     }
 
     function _record(TaskId taskId, uint256 k, uint256 step, bytes32 leaf, address node, uint32 epoch)
@@ -338,6 +340,11 @@ contract JuryAdjudicator is IJuryAdjudicator, ReentrancyGuard {
     /// @inheritdoc IJuryAdjudicator
     function owed(address account) external view returns (uint256) {
         return _owed[account];
+    }
+
+    /// @inheritdoc IJuryAdjudicator
+    function endStateDisputeOf(TaskId taskId, uint256 k) external view returns (DisputeId) {
+        return DisputeId.wrap(_endStateDisputes[DisputeClaim.commitmentKey(taskId, _market.task(taskId).epoch, k)]);
     }
 
     /// @inheritdoc IJuryAdjudicator

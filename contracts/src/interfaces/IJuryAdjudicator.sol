@@ -61,6 +61,9 @@ interface IJuryAdjudicator is IStepAdjudicator {
         returns (bytes32);
     /// @notice Payout credited to `account` and not yet claimed.
     function owed(address account) external view returns (uint256);
+    /// @notice The latest end-state dispute on the current commitment of segment `k` (0: none yet);
+    ///         check its phase: a new one can be opened only once it is Resolved.
+    function endStateDisputeOf(TaskId taskId, uint256 k) external view returns (DisputeId);
     /// @notice Number of disputes opened so far (ids are 1..disputeCount).
     function disputeCount() external view returns (uint256);
     /// @notice Jury parameters.

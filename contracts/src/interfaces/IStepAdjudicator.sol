@@ -13,6 +13,8 @@ interface IStepAdjudicator {
     error ProofLength(uint256 got, uint256 expected);
     error InvalidProof(bytes32 leaf, bytes32 traceRoot);
     error ChallengerIsNode(address challenger);
+    /// @notice End-state dispute `disputeId` on this commitment of segment `k` is still unresolved.
+    error EndStateDisputeOpen(TaskId taskId, uint256 k, DisputeId disputeId);
 
     /// @notice `challenger` disputes `node`'s leaf at `step` of segment `k` (bond escrowed).
     event DisputeOpened(
@@ -25,6 +27,9 @@ interface IStepAdjudicator {
         address node,
         uint256 bond
     );
+    /// @notice Dispute `disputeId` (announced by DisputeOpened with step (k+1)*S and the computed
+    ///         node leaf) is an end-state dispute on the committed `endStateHash` of segment `k`.
+    event EndStateDisputeOpened(DisputeId indexed disputeId, TaskId indexed taskId, uint256 k, bytes32 endStateHash);
     /// @notice The dispute ended with `outcome`; `majorityLeaf` is zero for Default; `slashed` from the node.
     event DisputeResolved(DisputeId indexed disputeId, Outcome outcome, bytes32 majorityLeaf, uint256 slashed);
 
@@ -34,6 +39,15 @@ interface IStepAdjudicator {
     function openDispute(TaskId taskId, uint256 k, uint256 step, bytes32 leaf, bytes32[] calldata proof)
         external
         returns (DisputeId disputeId);
+    /// @notice Opens a dispute on the end state of segment `k` that needs no proof, for when the node's
+    ///         leaves are unavailable or do not match its root. The node's claim is computed on-chain
+    ///         from its commitment: step = (k+1)*S, leaf = leaf(taskId, step, endStateHash). Jurors
+    ///         replay the whole segment from its start checkpoint and reveal the leaf they computed
+    ///         for that step (bytes32(0) when the data is unavailable); it then runs exactly like
+    ///         openDispute (same bond, windows, payouts, timeouts; DisputeOpened is emitted too).
+    ///         At most one unresolved end-state dispute per commitment of a segment
+    ///         (EndStateDisputeOpen otherwise). Transfers the challenge bond from the caller.
+    function openEndStateDispute(TaskId taskId, uint256 k) external returns (DisputeId disputeId);
     /// @notice Public: moves a dispute whose voting deadline has passed (or whose jurors all revealed)
     ///         to its result or, once, to a redraw. Returns the outcome (None while a redraw is pending).
     function resolve(DisputeId disputeId) external returns (Outcome);

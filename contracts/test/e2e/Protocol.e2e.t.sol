@@ -117,6 +117,62 @@ contract ProtocolE2ETest is Fixture {
     /// @notice Gas of the targets in docs/protocol.md. Run with `forge test --isolate` to measure each
     ///         call as its own transaction (cold storage, intrinsic gas included); the default run
     ///         shares one transaction, so its numbers are lower and the same bounds hold.
+    /// @notice The node withholds its leaves file (nobody can build a proof); its end state is wrong.
+    ///         A challenger opens an end-state dispute from the commitment alone; jurors replay the
+    ///         segment; the node is slashed and the task reopens for an honest node.
+    function test_e2e_withheldLeaves_endStateDispute_slashesNode() public {
+        TaskId id = _createAndClaim();
+        _commit(id, 0, 0, node);
+        vm.roll(block.number + WINDOW + 1); // segment 0 final
+        _commit(id, 1, 21, node); // diverges at step 21; its leaves are never published
+        DisputeId d = _openEndState(id, 1);
+        assertEq(jury.dispute(d).step, 2 * SEG);
+        address[] memory js = _draw(d);
+        _voteAll(d, js, Traces.honestLeaf(1, 2 * SEG));
+        assertEq(uint256(jury.resolve(d)), uint256(Outcome.NodeWrong));
+        assertEq(market.task(id).nextSegment, 1, "reopened after the last final segment");
+        assertTrue(stakes.isJailed(node));
+        assertEq(stakes.stakeInfo(node).staked, 3 * NODE_STAKE - SLASH);
+        vm.prank(node2);
+        market.claimTask(id);
+        _finishAndClaim(id, 1, node2);
+        vm.prank(challenger);
+        assertEq(jury.claimPayout(), BOND + SLASH / 2);
+        _conserved();
+    }
+
+    /// @notice Gas of openEndStateDispute (a later dispute, as for openDispute) and of a whole
+    ///         end-state dispute; S = 128.
+    function test_gas_endStateDispute() public {
+        TaskParams memory p = taskParams();
+        p.segmentSteps = 128;
+        p.totalSteps = 256;
+        vm.prank(requester);
+        TaskId id = market.createTask("bafyspec", keccak256("spec"), REWARD, p);
+        vm.prank(node);
+        market.claimTask(id);
+        bytes32[] memory l = Traces.leaves(1, 0, 128, 77);
+        vm.prank(node);
+        market.commitSegment(id, 0, TraceMerkle.computeRoot(l), Traces.stateHashOf(1, 128, 77), "c", "l");
+        vm.prank(challenger);
+        jury.openDispute(id, 0, 5, l[4], TraceMerkle.buildProof(l, 4)); // one-time storage paid here
+        uint256 g = gasleft();
+        vm.prank(challenger);
+        DisputeId d = jury.openEndStateDispute(id, 0);
+        uint256 gOpen = g - gasleft();
+        vm.roll(block.number + 2);
+        g = gasleft();
+        jury.drawJury(d);
+        address[] memory js = jury.jurors(d);
+        _voteAll(d, js, Traces.honestLeaf(1, 128));
+        jury.resolve(d);
+        uint256 total = gOpen + g - gasleft();
+        emit log_named_uint("openEndStateDispute", gOpen);
+        emit log_named_uint("whole end-state dispute (open, draw, 3 commits, 3 reveals, resolve)", total);
+        assertLe(gOpen, 250_000, "openEndStateDispute target");
+        assertLe(total, 1_500_000, "whole dispute target");
+    }
+
     function test_gas_wholeDispute_7levelProof() public {
         TaskParams memory p = taskParams();
         p.segmentSteps = 128;

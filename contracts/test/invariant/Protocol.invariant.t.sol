@@ -64,7 +64,7 @@ contract ProtocolInvariantTest is Test {
         handler = new ProtocolHandler(token, stakes, market, jury, cast);
         targetContract(address(handler));
         // The actions an actor takes (stepDispute/commitNext are building blocks of playDispute/commitSegments).
-        bytes4[] memory sel = new bytes4[](15);
+        bytes4[] memory sel = new bytes4[](16);
         sel[0] = ProtocolHandler.createTask.selector;
         sel[1] = ProtocolHandler.claim.selector;
         sel[2] = ProtocolHandler.workTask.selector;
@@ -80,6 +80,7 @@ contract ProtocolInvariantTest is Test {
         sel[12] = ProtocolHandler.claimPayout.selector;
         sel[13] = ProtocolHandler.roll.selector;
         sel[14] = ProtocolHandler.cancel.selector;
+        sel[15] = ProtocolHandler.endStateDispute.selector;
         targetSelector(FuzzSelector({addr: address(handler), selectors: sel}));
         for (uint256 i; i < cast.length; ++i) excludeSender(cast[i]);
     }

@@ -21,6 +21,11 @@ library Traces {
         return keccak256(abi.encode("divergent-state", taskId, t));
     }
 
+    /// @notice State hash after step `t` of a node that diverges from step `wrongFrom` on (0: honest).
+    function stateHashOf(uint256 taskId, uint256 t, uint256 wrongFrom) internal pure returns (bytes32) {
+        return (wrongFrom != 0 && t >= wrongFrom) ? badStateHash(taskId, t) : stateHash(taskId, t);
+    }
+
     function honestLeaf(uint256 taskId, uint256 t) internal pure returns (bytes32) {
         return TraceMerkle.leaf(taskId, t, stateHash(taskId, t));
     }
@@ -30,8 +35,7 @@ library Traces {
         l = new bytes32[](s);
         for (uint256 i; i < s; ++i) {
             uint256 t = k * s + i + 1;
-            bytes32 h = (wrongFrom != 0 && t >= wrongFrom) ? badStateHash(taskId, t) : stateHash(taskId, t);
-            l[i] = TraceMerkle.leaf(taskId, t, h);
+            l[i] = TraceMerkle.leaf(taskId, t, stateHashOf(taskId, t, wrongFrom));
         }
     }
 }
@@ -136,11 +140,19 @@ abstract contract Fixture is Test {
     }
 
     /// @dev `who` commits segment k of a trace diverging from `wrongFrom` (0: honest); returns the leaves.
+    ///      The end state hash is the trace's state after the segment's last step.
     function _commit(TaskId id, uint256 k, uint256 wrongFrom, address who) internal returns (bytes32[] memory l) {
         l = Traces.leaves(TaskId.unwrap(id), k, SEG, wrongFrom);
         bytes32 root = TraceMerkle.computeRoot(l);
+        bytes32 end = Traces.stateHashOf(TaskId.unwrap(id), (k + 1) * SEG, wrongFrom);
         vm.prank(who);
-        market.commitSegment(id, k, root, keccak256(abi.encode("end", k, wrongFrom)), "bafyckpt", "bafyleaves");
+        market.commitSegment(id, k, root, end, "bafyckpt", "bafyleaves");
+    }
+
+    /// @dev The challenger opens an end-state dispute on segment k.
+    function _openEndState(TaskId id, uint256 k) internal returns (DisputeId d) {
+        vm.prank(challenger);
+        d = jury.openEndStateDispute(id, k);
     }
 
     /// @dev The challenger disputes step `step` of segment k (leaves = the node's committed leaves).

@@ -113,7 +113,8 @@ contract ProtocolHandler is Test {
         uint256 wf = wrongFromOf[id];
         bytes32 root = TraceMerkle.computeRoot(Traces.leaves(id, k, S, wf));
         vm.prank(market.task(tid).node);
-        try market.commitSegment(tid, k, root, keccak256(abi.encode(id, k, wf)), "ckpt", "leaves") {
+        bytes32 end = Traces.stateHashOf(id, (k + 1) * S, wf);
+        try market.commitSegment(tid, k, root, end, "ckpt", "leaves") {
             segWrongFrom[id][k] = wf;
             calls[2]++;
         } catch {}
@@ -151,6 +152,24 @@ contract ProtocolHandler is Test {
             disputeIds.push(DisputeId.unwrap(d));
             calls[3]++;
             if (honest) calls[15]++;
+        } catch {}
+    }
+
+    /// @notice End-state dispute (no proof: as if the node withheld its leaves). The honest challenger
+    ///         opens it only on a segment whose end state is wrong; the liar on any committed segment.
+    function endStateDispute(uint256 taskSeed, uint256 kSeed, bool honest) external {
+        (bool ok, uint256 id) = _pickTask(taskSeed);
+        if (!ok) return;
+        TaskId tid = TaskId.wrap(id);
+        uint256 next = market.task(tid).nextSegment;
+        if (next == 0) return;
+        uint256 k = bound(kSeed, 0, next - 1);
+        uint256 wf = segWrongFrom[id][k];
+        if (honest && (wf == 0 || wf > (k + 1) * S)) return;
+        vm.prank(honest ? honestChallenger : liarChallenger);
+        try jury.openEndStateDispute(tid, k) returns (DisputeId d) {
+            disputeIds.push(DisputeId.unwrap(d));
+            calls[16]++;
         } catch {}
     }
 

@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {Fixture, Traces} from "../shared/Fixture.sol";
+import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
+import {IStepAdjudicator} from "../../src/interfaces/IStepAdjudicator.sol";
+import {ITaskMarket} from "../../src/interfaces/ITaskMarket.sol";
+import {TraceMerkle} from "../../src/libraries/TraceMerkle.sol";
+import {TaskId, DisputeId, TaskStatus, DisputePhase, DisputeView, Outcome} from "../../src/types/Ids.sol";
+
+/// @notice openEndStateDispute: a dispute on a segment's committed end state that needs no proof
+///         (the node's leaves may be withheld or not match its root).
+contract EndStateDisputeTest is Fixture {
+    TaskId internal id;
+
+    /// @dev Task claimed by `node`; segment 0 committed with a trace diverging from `wrongFrom` (0: honest).
+    function _segment(uint256 wrongFrom) internal {
+        id = _createAndClaim();
+        _commit(id, 0, wrongFrom, node);
+    }
+
+    function _conserved() internal view {
+        uint256 bal = token.balanceOf(address(stakes)) + token.balanceOf(address(market)) + token.balanceOf(address(jury));
+        assertEq(bal, _held(), "tokens held == stakes + escrow + bonds/credits");
+    }
+
+    function test_openEndStateDispute_recordsAndEmits_succeeds() public {
+        _segment(0);
+        bytes32 end = market.segment(id, 0).endStateHash;
+        bytes32 nodeLeaf = TraceMerkle.leaf(1, SEG, end);
+        assertEq(nodeLeaf, Traces.honestLeaf(1, SEG), "the honest node's end-state leaf is its last leaf");
+        uint256 before = token.balanceOf(challenger);
+        vm.expectEmit(true, true, false, true, address(market));
+        emit ITaskMarket.SegmentDisputeCount(id, 0, 1);
+        vm.expectEmit(true, true, true, true, address(jury));
+        emit IStepAdjudicator.DisputeOpened(DisputeId.wrap(1), id, 0, SEG, nodeLeaf, challenger, node, BOND);
+        vm.expectEmit(true, true, false, true, address(jury));
+        emit IStepAdjudicator.EndStateDisputeOpened(DisputeId.wrap(1), id, 0, end);
+        DisputeId d = _openEndState(id, 0);
+        assertEq(DisputeId.unwrap(d), 1);
+        DisputeView memory v = jury.dispute(d);
+        assertEq(v.step, SEG, "the segment's last step");
+        assertEq(v.segment, 0);
+        assertEq(v.nodeLeaf, nodeLeaf);
+        assertEq(v.node, node);
+        assertEq(v.challenger, challenger);
+        assertEq(uint256(v.phase), uint256(DisputePhase.AwaitingDraw));
+        assertEq(DisputeId.unwrap(jury.endStateDisputeOf(id, 0)), 1);
+        assertEq(DisputeId.unwrap(jury.endStateDisputeOf(id, 1)), 0);
+        assertEq(before - token.balanceOf(challenger), BOND, "same bond as openDispute");
+        assertEq(jury.totalHeld(), BOND);
+        assertEq(market.task(id).openDisputes, 1);
+        vm.roll(block.number + WINDOW + 1);
+        assertFalse(market.isFinal(id, 0), "disputed segment is not final");
+        _conserved();
+    }
+
+    function test_openEndStateDispute_laterSegment_usesItsLastStep() public {
+        id = _createAndClaim();
+        _commit(id, 0, 0, node);
+        _commit(id, 1, 0, node);
+        DisputeId d = _openEndState(id, 1);
+        assertEq(jury.dispute(d).step, 2 * SEG);
+        assertEq(jury.dispute(d).nodeLeaf, Traces.honestLeaf(1, 2 * SEG));
+    }
+
+    function test_openEndStateDispute_guards_revert() public {
+        _segment(0);
+        vm.prank(node);
+        vm.expectRevert(abi.encodeWithSelector(IStepAdjudicator.ChallengerIsNode.selector, node));
+        jury.openEndStateDispute(id, 0);
+        vm.startPrank(challenger);
+        vm.expectRevert(abi.encodeWithSelector(ITaskMarket.UnknownTask.selector, TaskId.wrap(9)));
+        jury.openEndStateDispute(TaskId.wrap(9), 0);
+        vm.expectRevert(abi.encodeWithSelector(ITaskMarket.SegmentNotCommitted.selector, id, 1));
+        jury.openEndStateDispute(id, 1);
+        token.approve(address(jury), BOND - 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(IERC20Errors.ERC20InsufficientAllowance.selector, address(jury), BOND - 1, BOND)
+        );
+        jury.openEndStateDispute(id, 0);
+        token.approve(address(jury), type(uint256).max);
+        DisputeId first = jury.openEndStateDispute(id, 0);
+        vm.expectRevert(abi.encodeWithSelector(IStepAdjudicator.EndStateDisputeOpen.selector, id, 0, first));
+        jury.openEndStateDispute(id, 0);
+        vm.stopPrank();
+        // Another challenger is refused too (front-running only decides who opens it).
+        vm.prank(node2);
+        vm.expectRevert(abi.encodeWithSelector(IStepAdjudicator.EndStateDisputeOpen.selector, id, 0, first));
+        jury.openEndStateDispute(id, 0);
+        uint256 closes = market.segment(id, 0).committedAt + WINDOW;
+        vm.roll(closes + 1);
+        vm.prank(challenger);
+        vm.expectRevert(abi.encodeWithSelector(ITaskMarket.ChallengeWindowClosed.selector, id, 0, closes));
+        jury.openEndStateDispute(id, 0);
+    }
+
+    function test_openEndStateDispute_leafDisputeOnSameStep_coexists() public {
+        _segment(0);
+        bytes32[] memory l = Traces.leaves(1, 0, SEG, 0);
+        _openEndState(id, 0);
+        DisputeId d2 = _open(id, 0, SEG, l);
+        assertEq(jury.dispute(d2).nodeLeaf, jury.dispute(DisputeId.wrap(1)).nodeLeaf, "one claim, two routes");
+        assertEq(market.segment(id, 0).openDisputes, 2);
+    }
+
+    function test_endState_honestNode_nodeRight_thenReopenable() public {
+        _segment(0);
+        DisputeId d = _openEndState(id, 0);
+        address[] memory js = _draw(d);
+        _voteAll(d, js, Traces.honestLeaf(1, SEG));
+        vm.expectEmit(true, false, false, true, address(jury));
+        emit IStepAdjudicator.DisputeResolved(d, Outcome.NodeRight, Traces.honestLeaf(1, SEG), 0);
+        assertEq(uint256(jury.resolve(d)), uint256(Outcome.NodeRight));
+        uint256 fee = BOND * 2000 / 10_000;
+        assertEq(jury.owed(node), BOND - fee);
+        assertEq(jury.owed(challenger), 0);
+        assertEq(stakes.stakeInfo(node).staked, 3 * NODE_STAKE, "honest node not slashed");
+        // Resolved: the slot is free again while the window is open.
+        DisputeId d2 = _openEndState(id, 0);
+        assertEq(DisputeId.unwrap(jury.endStateDisputeOf(id, 0)), DisputeId.unwrap(d2));
+        _conserved();
+    }
+
+    function test_endState_wrongEndState_nodeWrong_slashesReopens() public {
+        _segment(5); // diverges from step 5: the end state is wrong too
+        DisputeId d = _openEndState(id, 0);
+        address[] memory js = _draw(d);
+        bytes32 truth = Traces.honestLeaf(1, SEG);
+        _voteAll(d, js, truth);
+        vm.expectEmit(true, true, false, true, address(market));
+        emit ITaskMarket.TaskReopened(id, 0, 1);
+        vm.expectEmit(true, true, false, true, address(market));
+        emit ITaskMarket.NodeSlashed(id, node, SLASH, d);
+        vm.expectEmit(true, false, false, true, address(jury));
+        emit IStepAdjudicator.DisputeResolved(d, Outcome.NodeWrong, truth, SLASH);
+        assertEq(uint256(jury.resolve(d)), uint256(Outcome.NodeWrong));
+        assertEq(jury.owed(challenger), BOND + SLASH * 5000 / 10_000);
+        assertTrue(stakes.isJailed(node));
+        assertEq(uint256(market.task(id).status), uint256(TaskStatus.Open));
+        // The reopen bumped the epoch: the recommitted segment starts with no end-state dispute.
+        assertEq(DisputeId.unwrap(jury.endStateDisputeOf(id, 0)), 0);
+        vm.prank(node2);
+        market.claimTask(id);
+        _commit(id, 0, 0, node2);
+        _openEndState(id, 0);
+        _conserved();
+    }
+
+    function test_endState_dataUnavailable_jurorsRevealZero_nodeWrong() public {
+        _segment(0); // honest end state, but the start checkpoint cannot be fetched
+        DisputeId d = _openEndState(id, 0);
+        address[] memory js = _draw(d);
+        _voteAll(d, js, bytes32(0));
+        assertEq(uint256(jury.resolve(d)), uint256(Outcome.NodeWrong));
+        _conserved();
+    }
+
+    function test_endState_rootHonestEndHashWrong_nodeWrong() public {
+        id = _createAndClaim();
+        bytes32 root = TraceMerkle.computeRoot(Traces.leaves(1, 0, SEG, 0));
+        vm.prank(node);
+        market.commitSegment(id, 0, root, keccak256("not the end state"), "bafyckpt", "bafyleaves");
+        DisputeId d = _openEndState(id, 0);
+        assertEq(jury.dispute(d).nodeLeaf, TraceMerkle.leaf(1, SEG, keccak256("not the end state")));
+        address[] memory js = _draw(d);
+        _voteAll(d, js, Traces.honestLeaf(1, SEG));
+        assertEq(uint256(jury.resolve(d)), uint256(Outcome.NodeWrong), "bound by endStateHash, not only by the root");
+    }
+
+    function testFuzz_openEndStateDispute_claimIsCommittedEndLeaf(bytes32 end, uint8 kSeed) public {
+        vm.assume(end != bytes32(0));
+        id = _createAndClaim();
+        uint256 k = uint256(kSeed) % (TOTAL / SEG);
+        for (uint256 j; j < k; ++j) _commit(id, j, 0, node);
+        vm.prank(node);
+        market.commitSegment(id, k, keccak256("root"), end, "c", "l");
+        DisputeId d = _openEndState(id, k);
+        assertEq(jury.dispute(d).step, (k + 1) * SEG);
+        assertEq(jury.dispute(d).nodeLeaf, keccak256(bytes.concat(keccak256(abi.encode(uint256(1), (k + 1) * SEG, end)))));
+    }
+}
