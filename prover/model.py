@@ -146,6 +146,13 @@ def kd_loss(spec: TaskSpec, h_s: torch.Tensor, h_t: torch.Tensor,
     """Distillation loss between student and teacher last hidden states [B, L, *]."""
     import torch.nn.functional as F
 
+    from prover import profile
+
+    if profile.get(spec.profile.name).fixed_train_ops:
+        from prover.kernels.training import kd_loss as fixed_kd_loss
+
+        return fixed_kd_loss(spec, h_s, h_t, fixed)
+
     x = h_s @ fixed["proj"]
     kind, alpha = spec.loss.type, spec.loss.alpha
     if kind == "mse_embedding":  # sentence embeddings: mean pooling (samples are unpadded)

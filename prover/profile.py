@@ -36,7 +36,7 @@ class Profile:
     name: str
     #: Environment pinned at process start (thread variables are added from the spec).
     env: Mapping[str, str]
-    #: torch.backends.cpu.get_cpu_capability() that must be in effect.
+    #: torch.backends.cpu.get_cpu_capability() that must be in effect ("": any).
     cpu_capability: str
     #: /proc/cpuinfo flags the host CPU must have.
     cpu_flags: tuple[str, ...]
@@ -46,6 +46,10 @@ class Profile:
     description: str = ""
     #: Extra variables the profile clears (must be unset).
     unset: tuple[str, ...] = field(default_factory=tuple)
+    #: Losses, gradient clipping and AdamW through prover.kernels.training too (no stock reductions).
+    fixed_train_ops: bool = False
+    #: The spec's thread count must be in effect (OMP/MKL variables and torch threads).
+    pins_threads: bool = True
 
 
 _STOCK_AVX2 = {
@@ -79,6 +83,12 @@ register(Profile(
     kernels=True,
     description="stock-avx2-1 pins plus prover.kernels' fixed-order linear/attention kernels"))
 
+register(Profile(
+    name="repcpu-2", env={}, cpu_capability="", cpu_flags=(), kernels=True, fixed_train_ops=True,
+    pins_threads=False,
+    description="prover.kernels for every reduction of the KD step (layers, attention, losses, "
+                "clipping, AdamW): no environment pins, any thread count, any x86-64 CPU"))
+
 DEFAULT_PROFILE = "stock-avx2-1"
 
 
@@ -101,7 +111,8 @@ def env_for(name: str, threads_count: int) -> dict[str, str]:
     prof = get(name)
     threads = str(threads_count)
     out = dict(prof.env)
-    out.update({"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads})
+    if prof.pins_threads:
+        out.update({"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads})
     return dict(sorted(out.items()))
 
 
@@ -152,12 +163,12 @@ def ensure(spec: TaskSpec) -> None:
     if torch.__version__ != spec.profile.torch:
         raise _mismatch("torch", spec.profile.torch, torch.__version__, prof.name)
     cap = torch.backends.cpu.get_cpu_capability()
-    if cap != prof.cpu_capability:
+    if prof.cpu_capability and cap != prof.cpu_capability:
         raise _mismatch("cpu capability", prof.cpu_capability, cap, prof.name)
     missing = [f for f in prof.cpu_flags if f not in _cpu_flags()]
     if missing:
         raise _mismatch("CPU flags", "+".join(prof.cpu_flags), "missing " + ",".join(missing), prof.name)
-    if torch.get_num_threads() != spec.profile.threads:
+    if prof.pins_threads and torch.get_num_threads() != spec.profile.threads:
         raise _mismatch("torch threads", spec.profile.threads, torch.get_num_threads(), prof.name)
     if torch.get_default_dtype() != torch.float32:
         raise _mismatch("default dtype", "float32", torch.get_default_dtype(), prof.name)

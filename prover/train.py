@@ -127,14 +127,21 @@ class Trainer:
         _call(hooks, "on_before_update", t, self.student, self.optimizer)
         clip = self.spec.optimizer.grad_clip
         grads = [p.grad for p in self.params if p.grad is not None]
-        if clip > 0 and grads:
-            # global norm in a fixed order, root via rsqrt (no vector-math sqrt)
-            total = torch.stack([(g * g).sum() for g in grads]).sum()
-            norm = 1.0 / torch.rsqrt(total)
-            coef = torch.clamp(clip / (norm + 1e-6), max=1.0)
-            for g in grads:
-                g.mul_(coef)
-        self.optimizer.step()
+        if profile.get(self.spec.profile.name).fixed_train_ops:  # repcpu-2: no stock reductions
+            from prover import kernels
+
+            if clip > 0 and grads:
+                kernels.clip_grad_norm_(grads, clip)
+            kernels.adamw_step(self.optimizer)
+        else:
+            if clip > 0 and grads:
+                # global norm in a fixed order, root via rsqrt (no vector-math sqrt)
+                total = torch.stack([(g * g).sum() for g in grads]).sum()
+                norm = 1.0 / torch.rsqrt(total)
+                coef = torch.clamp(clip / (norm + 1e-6), max=1.0)
+                for g in grads:
+                    g.mul_(coef)
+            self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
         self.step_no = t
         _call(hooks, "on_after_update", t, self.student, self.optimizer)

@@ -8,6 +8,9 @@ Public API::
     kernels.enable(model)            # in place; linear, layer norm, GELU, self-attention
     kernels.linear(x, w, b); kernels.matmul(a, b); kernels.softmax(x)
     kernels.layer_norm(x, w, b, eps); kernels.gelu(x); kernels.sum_last(x)
+    kernels.log_softmax(x)           # fixed exp and log
+    kernels.kd_loss(spec, h_s, h_t, fixed); kernels.clip_grad_norm_(grads, clip)
+    kernels.adamw_step(optimizer)    # AdamW update on torch.optim.AdamW's own state
     kernels.active_isa()             # "sse" | "avx2" | "avx512" (VERITRAIN_KERNELS_ISA)
 """
 
@@ -20,8 +23,10 @@ from typing import Any
 _EXPORTS = {
     "ENV_ISA": "_lib", "ENV_THREADS": "_lib", "active_isa": "_lib", "cpu_level": "_lib",
     "threads": "_lib", "gelu": "functions", "layer_norm": "functions", "linear": "functions",
-    "matmul": "functions", "softmax": "functions", "sum_last": "functions", "enable": "patch",
-    "is_enabled": "patch",
+    "matmul": "functions", "softmax": "functions", "log_softmax": "functions",
+    "sum_last": "functions", "enable": "patch",
+    "is_enabled": "patch", "kd_loss": "training", "clip_grad_norm_": "training",
+    "adamw_step": "training",
 }
 __all__ = sorted(_EXPORTS)
 

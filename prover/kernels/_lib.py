@@ -33,6 +33,10 @@ _SIGNATURES: dict[str, list[type]] = {
     "rk_gelu_backward": [_i64, _p, _p, _p, _i32],
     "rk_exp_buf": [_i64, _p, _p],
     "rk_erf_buf": [_i64, _p, _p],
+    "rk_log_buf": [_i64, _p, _p],
+    "rk_logsoftmax": [_i64, _i64, _p, _p, _i32],
+    "rk_logsoftmax_backward": [_i64, _i64, _p, _p, _p, _i32],
+    "rk_adamw": [_i64, _p, _p, _p, _p] + [_f32] * 8 + [_i32],
 }
 
 

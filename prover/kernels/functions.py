@@ -120,6 +120,21 @@ class SumLastFn(torch.autograd.Function):
         return dy.unsqueeze(-1).expand(ctx.shape).contiguous()
 
 
+class LogSoftmaxFn(torch.autograd.Function):
+    """Log-softmax over the last dim with fixed-polynomial exp and log and ascending sums."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
+        y = ops.log_softmax(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx: Any, dy: torch.Tensor) -> torch.Tensor:
+        (y,) = ctx.saved_tensors
+        return ops.log_softmax_backward(y, _f32(dy))
+
+
 def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
     """Fixed-order ``torch.nn.functional.linear``."""
     return LinearFn.apply(x, weight, bias)
@@ -149,3 +164,8 @@ def gelu(x: torch.Tensor) -> torch.Tensor:
 def sum_last(x: torch.Tensor) -> torch.Tensor:
     """Ascending-order sum over the last dim, with autograd."""
     return SumLastFn.apply(x)
+
+
+def log_softmax(x: torch.Tensor) -> torch.Tensor:
+    """Fixed-order log-softmax over the last dim, with autograd."""
+    return LogSoftmaxFn.apply(x)

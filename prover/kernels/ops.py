@@ -154,3 +154,44 @@ def erf(x: torch.Tensor) -> torch.Tensor:
     y = torch.empty_like(x)
     _lib.load().rk_erf_buf(x.numel(), x.data_ptr(), y.data_ptr())
     return y
+
+
+def log(x: torch.Tensor) -> torch.Tensor:
+    """Natural log with the kernels' fixed polynomial (same bits on every CPU)."""
+    x = _rows(x, "x")
+    y = torch.empty_like(x)
+    _lib.load().rk_log_buf(x.numel(), x.data_ptr(), y.data_ptr())
+    return y
+
+
+def log_softmax(x: torch.Tensor) -> torch.Tensor:
+    """Log-softmax over the last dim: exact max, fixed exp, ascending sum, fixed log."""
+    x = _rows(x, "x")
+    y = torch.empty_like(x)
+    n = x.shape[-1] if x.dim() else 1
+    _lib.load().rk_logsoftmax(x.numel() // max(n, 1), n, x.data_ptr(), y.data_ptr(), _lib.threads())
+    return y
+
+
+def log_softmax_backward(y: torch.Tensor, dy: torch.Tensor) -> torch.Tensor:
+    """Gradient of :func:`log_softmax` given its output ``y``: ``dy - exp(y) * sum(dy)``."""
+    y, dy = _rows(y, "y"), _rows(dy, "dy")
+    dx = torch.empty_like(y)
+    n = y.shape[-1]
+    _lib.load().rk_logsoftmax_backward(y.numel() // max(n, 1), n, y.data_ptr(), dy.data_ptr(),
+                                       dx.data_ptr(), _lib.threads())
+    return dx
+
+
+def adamw_(p: torch.Tensor, m: torch.Tensor, v: torch.Tensor, g: torch.Tensor, *, decay: float,
+           beta1: float, beta2: float, step_size: float, bc2_sqrt: float, eps: float) -> None:
+    """In place, per element: ``p *= decay; m = m*b1 + g*(1-b1); v = v*b2 + g*g*(1-b2);
+    p -= step_size * m / (sqrt(v)/bc2_sqrt + eps)`` (all float32, that order)."""
+    for t, name in ((p, "param"), (m, "exp_avg"), (v, "exp_avg_sq"), (g, "grad")):
+        _lib.check(t, name)
+        if not t.is_contiguous() or t.shape != p.shape:
+            raise KernelInputError(f"{name} must be contiguous with the parameter's shape "
+                                   f"{tuple(p.shape)}", name=name)
+    _lib.load().rk_adamw(p.numel(), p.data_ptr(), m.data_ptr(), v.data_ptr(), g.data_ptr(),
+                         decay, beta1, 1.0 - beta1, beta2, 1.0 - beta2, step_size, bc2_sqrt, eps,
+                         _lib.threads())

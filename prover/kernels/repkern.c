@@ -420,6 +420,117 @@ void rk_gelu_backward(int64_t n, const float *x, const float *dy, float *dx, int
 void rk_exp_buf(int64_t n, const float *x, float *y) { for (int64_t i = 0; i < n; i++) y[i] = rk_exp(x[i]); }
 void rk_erf_buf(int64_t n, const float *x, float *y) { for (int64_t i = 0; i < n; i++) y[i] = rk_erf(x[i]); }
 
+/* ---------------------------------------------------------------- log, log-softmax (repcpu-2) */
+/* log(x): exponent by bit moves, mantissa m in [sqrt(1/2), sqrt(2)), Cephes' degree-9
+ * polynomial in f = m - 1 and ln2 split in two (relative error < 2e-7). Subnormals are scaled
+ * by 2^23 first; log(0) = -inf, log(x < 0) = NaN, log(inf) = inf. Branch-free like rk_exp. */
+static inline float rk_log(float x) {
+    int sub = x < 1.17549435e-38f;
+    float xs = sub ? x * 8388608.0f : x;
+    uint32_t u = rk_float_to_bits(xs);
+    int32_t e = (int32_t)((u >> 23) & 0xff) - 127 - (sub ? 23 : 0);
+    float m = rk_bits_to_float((u & 0x007fffffu) | 0x3f800000u); /* [1, 2) */
+    int big = m > 1.41421356f;
+    m = big ? m * 0.5f : m;
+    e = big ? e + 1 : e;
+    float f = m - 1.0f;
+    float z = f * f;
+    float y = 7.0376836292e-2f;
+    y = y * f + -1.1514610310e-1f;
+    y = y * f + 1.1676998740e-1f;
+    y = y * f + -1.2420140846e-1f;
+    y = y * f + 1.4249322787e-1f;
+    y = y * f + -1.6668057665e-1f;
+    y = y * f + 2.0000714765e-1f;
+    y = y * f + -2.4999993993e-1f;
+    y = y * f + 3.3333331174e-1f;
+    y = (y * f) * z;
+    float fe = (float)e;
+    y = y + fe * -2.12194440e-4f;
+    y = y - 0.5f * z;
+    float r = f + y;
+    r = r + fe * 0.693359375f;
+    r = x == 0.0f ? -INFINITY : r;
+    r = x < 0.0f ? NAN : r;
+    r = x == INFINITY ? x : r;
+    return x != x ? x : r;
+}
+
+void rk_log_buf(int64_t n, const float *x, float *y) { for (int64_t i = 0; i < n; i++) y[i] = rk_log(x[i]); }
+
+static void rk_logsoftmax_rows(void *vctx, int64_t begin, int64_t end) {
+    const rk_rows_args *a = vctx;
+    const int64_t n = a->n;
+    for (int64_t i = begin; i < end; i++) {
+        const float *x = a->x + i * n;
+        float *y = a->y + i * n;
+        float m = -INFINITY;
+        for (int64_t j = 0; j < n; j++) m = x[j] > m ? x[j] : m;
+        if (m == -INFINITY) m = 0.0f;
+        for (int64_t j = 0; j < n; j++) y[j] = rk_exp(x[j] - m);
+        float s = 0.0f;
+        for (int64_t j = 0; j < n; j++) s = s + y[j]; /* ascending */
+        float l = rk_log(s);
+        for (int64_t j = 0; j < n; j++) y[j] = (x[j] - m) - l;
+    }
+}
+
+/* y[rows, n] = x - max - log(sum exp(x - max)) along n; contiguous. */
+void rk_logsoftmax(int64_t rows, int64_t n, const float *x, float *y, int threads) {
+    rk_rows_args a = {x, y, NULL, n};
+    rk_parallel(threads, rows, rk_logsoftmax_rows, &a);
+}
+
+static void rk_logsoftmax_bwd_rows(void *vctx, int64_t begin, int64_t end) {
+    const rk_rows_args *a = vctx;
+    const int64_t n = a->n;
+    for (int64_t i = begin; i < end; i++) {
+        const float *y = a->x + i * n, *dy = a->dy + i * n;
+        float *dx = a->y + i * n;
+        float s = 0.0f;
+        for (int64_t j = 0; j < n; j++) s = s + dy[j]; /* ascending */
+        for (int64_t j = 0; j < n; j++) dx[j] = dy[j] - rk_exp(y[j]) * s;
+    }
+}
+
+/* dx = dy - exp(y) * sum(dy) along n, y the log-softmax output; contiguous. */
+void rk_logsoftmax_backward(int64_t rows, int64_t n, const float *y, const float *dy, float *dx,
+                            int threads) {
+    rk_rows_args a = {y, dx, dy, n};
+    rk_parallel(threads, rows, rk_logsoftmax_bwd_rows, &a);
+}
+
+/* ---------------------------------------------------------------- AdamW update (repcpu-2) */
+/* Per element, in this order (every scalar computed by the caller in double, rounded once):
+ *   p = p * decay;  m = m * b1 + g * omb1;  v = v * b2 + (g * g) * omb2;
+ *   p = p - step_size * (m / (sqrt(v) / bc2_sqrt + eps))
+ * sqrt is the correctly rounded instruction (sqrtss/sqrtps): same bits in every build. */
+typedef struct {
+    float *p, *m, *v; const float *g; float decay, b1, omb1, b2, omb2, step_size, bc2_sqrt, eps;
+} rk_adamw_args;
+
+static void rk_adamw_blk(void *vctx, int64_t begin, int64_t end) {
+    const rk_adamw_args *a = vctx;
+    for (int64_t i = begin; i < end; i++) {
+        float g = a->g[i];
+        float p = a->p[i] * a->decay;
+        float m = a->m[i] * a->b1 + g * a->omb1;
+        float v = a->v[i] * a->b2 + (g * g) * a->omb2;
+        float d = sqrtf(v) / a->bc2_sqrt + a->eps;
+        a->p[i] = p - a->step_size * (m / d);
+        a->m[i] = m;
+        a->v[i] = v;
+    }
+}
+
+void rk_adamw(int64_t n, float *p, float *m, float *v, const float *g, float decay, float b1,
+              float omb1, float b2, float omb2, float step_size, float bc2_sqrt, float eps,
+              int threads) {
+    rk_adamw_args a = {p, m, v, g, decay, b1, omb1, b2, omb2, step_size, bc2_sqrt, eps};
+    rk_chunk_args c = {rk_adamw_blk, &a, n};
+    rk_parallel(threads, (n + RK_EWBLK - 1) / RK_EWBLK, rk_ew_chunks, &c);
+}
+
 /* Which of our builds this CPU (and OS) can run: 0 sse, 1 avx2, 2 avx512. Uses cpuid, so an
  * emulator's CPU model is honoured. */
 int rk_cpu_level(void) {
