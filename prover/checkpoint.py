@@ -36,19 +36,79 @@ def save(out_dir: str | Path, spec: TaskSpec, task_id: int, student: Any, optimi
     return d
 
 
+#: state.json fields and the JSON types they must have (bool is refused where int is wanted).
+STATE_FIELDS: dict[str, type] = {"step": int, "rng": dict, "dataCursor": int, "specHash": str,
+                                 "taskId": int, "stateHash": str, "stateHashAlgo": str}
+_REWRITE = "fetch the checkpoint again, or re-run the segment that wrote it"
+
+
+def _read_json(d: Path, name: str) -> Any:
+    from prover.spec import load_json
+
+    try:
+        data = (d / name).read_bytes()
+    except OSError as exc:
+        raise CheckpointError(f"cannot read {d / name}: {exc}", path=str(d)) from None
+    return load_json(data, f"checkpoint {d} {name}", CheckpointError)
+
+
 def read_state(ckpt_dir: str | Path) -> dict[str, Any]:
+    """state.json of a checkpoint dir, with every field present and of the right type."""
     d = Path(ckpt_dir)
     missing = [f for f in FILES if not (d / f).is_file()]
     if missing:
         raise CheckpointError(f"checkpoint {d} lacks {', '.join(missing)}", path=str(d),
                               hint="a checkpoint dir holds " + ", ".join(FILES))
-    doc: dict[str, Any] = json.loads((d / "state.json").read_text())
+    doc = _read_json(d, "state.json")
+    if not isinstance(doc, dict):
+        raise CheckpointError(f"checkpoint {d} state.json must be a JSON object, got "
+                              f"{type(doc).__name__}", path=str(d), hint=_REWRITE)
+    for key, kind in STATE_FIELDS.items():
+        if key not in doc:
+            raise CheckpointError(f"checkpoint {d} state.json lacks {key!r}", path=str(d),
+                                  hint=_REWRITE)
+        value = doc[key]
+        bad_int = kind is int and (isinstance(value, bool) or not isinstance(value, int) or value < 0)
+        if bad_int or not isinstance(value, kind):
+            raise CheckpointError(f"checkpoint {d} state.json {key} must be a "
+                                  f"{'non-negative integer' if kind is int else kind.__name__}, "
+                                  f"got {value!r:.60}", path=str(d), hint=_REWRITE)
     return doc
+
+
+def _load_tensors(d: Path, name: str) -> dict[str, Any]:
+    """A safetensors file of the checkpoint; a malformed one is a CheckpointError."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        tensors: dict[str, Any] = load_file(str(d / name))
+    except (SafetensorError, OSError) as exc:
+        raise CheckpointError(f"checkpoint {d} {name} is not a readable safetensors file: {exc}",
+                              path=str(d), hint=_REWRITE) from None
+    for key, t in tensors.items():
+        if not t.is_floating_point():
+            raise CheckpointError(f"checkpoint {d} {name} tensor {key} has dtype {t.dtype}, "
+                                  "expected a floating-point dtype", path=str(d), hint=_REWRITE)
+    return tensors
+
+
+def _check_config(d: Path, spec: TaskSpec) -> None:
+    """config.json (what AutoModel.from_pretrained reads) must describe the spec's student."""
+    cfg = _read_json(d, "config.json")
+    if not isinstance(cfg, dict):
+        raise CheckpointError(f"checkpoint {d} config.json must be a JSON object", path=str(d),
+                              hint=_REWRITE)
+    for key in ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
+                "vocab_size", "max_position_embeddings"):
+        if cfg.get(key) != spec.student.config[key]:
+            raise CheckpointError(f"checkpoint {d} config.json has {key}={cfg.get(key)!r:.40}, the "
+                                  f"spec's student has {spec.student.config[key]}", path=str(d),
+                                  hint=_REWRITE)
 
 
 def load_student(ckpt_dir: str | Path, spec: TaskSpec, task_id: int) -> tuple[Any, int]:
     """The student at the checkpoint's step (exact tensors), and that step."""
-    from safetensors.torch import load_file
     from transformers import BertModel
 
     from prover import model
@@ -58,32 +118,44 @@ def load_student(ckpt_dir: str | Path, spec: TaskSpec, task_id: int) -> tuple[An
     if state["specHash"] != spec.spec_hash_hex():
         raise CheckpointError(f"checkpoint {d} was made for spec {state['specHash']}, not "
                               f"{spec.spec_hash_hex()}", path=str(d))
-    if int(state["taskId"]) != task_id:
+    if state["taskId"] != task_id:
         raise CheckpointError(f"checkpoint {d} belongs to task {state['taskId']}, not {task_id}",
                               path=str(d))
+    _check_config(d, spec)
     student = BertModel(model.student_config(spec), add_pooling_layer=True)
     student.config._attn_implementation = model.ATTN_IMPL
-    tensors = load_file(str(d / "model.safetensors"))
+    tensors = _load_tensors(d, "model.safetensors")
+    expected = student.state_dict()
+    wrong = [f"{k} {tuple(t.shape)} (expected {tuple(expected[k].shape)})"
+             for k, t in sorted(tensors.items()) if k in expected and t.shape != expected[k].shape]
+    if wrong:
+        raise CheckpointError(f"checkpoint {d} model tensors have the wrong shape: "
+                              f"{', '.join(wrong[:3])}", path=str(d), hint=_REWRITE)
     result = student.load_state_dict(tensors, strict=False)
     if result.missing_keys or result.unexpected_keys:
         raise CheckpointError(f"checkpoint {d} model does not fit the spec's student: missing "
                               f"{result.missing_keys[:3]}, unexpected {result.unexpected_keys[:3]}",
                               path=str(d))
     student.train()
-    return student, int(state["step"])
+    return student, state["step"]
 
 
 def load_optimizer(ckpt_dir: str | Path, student: Any, optimizer: Any) -> None:
     """Put the saved AdamW state (exp_avg, exp_avg_sq, step per parameter) into ``optimizer``."""
-    from safetensors.torch import load_file
-
     d = Path(ckpt_dir)
-    saved = load_file(str(d / "optimizer.safetensors"))
+    saved = _load_tensors(d, "optimizer.safetensors")
     params = dict(student.named_parameters())
     for key, t in saved.items():
         name, _, field = key.rpartition("/")
         if name not in params:
             raise CheckpointError(f"optimizer state names unknown parameter {name}", path=str(d))
+        if field not in ("exp_avg", "exp_avg_sq", "step"):
+            raise CheckpointError(f"optimizer state {key}: unknown AdamW field {field!r}",
+                                  path=str(d), hint=_REWRITE)
+        want = params[name].shape if field != "step" else t.shape[:0]
+        if t.shape != want:
+            raise CheckpointError(f"optimizer state {key} has shape {tuple(t.shape)}, expected "
+                                  f"{tuple(want)}", path=str(d), hint=_REWRITE)
         optimizer.state[params[name]][field] = t.clone()
 
 

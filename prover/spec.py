@@ -9,6 +9,7 @@ here: the prover is handed already-fetched local directories.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -16,13 +17,54 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic.alias_generators import to_camel
 
 from prover.errors import SpecValidationError
+from veritrain.errors import ProverError
 
 SPEC_VERSION = 1
 
+#: Deepest array/object nesting accepted in a JSON document the prover reads (specs, leaves
+#: files, state.json need < 10). Checked before ``json.loads``, whose C parser recurses per level
+#: and overflows the C stack (a crash, not an exception) when the recursion limit was raised.
+MAX_JSON_DEPTH = 64
+# One JSON string (possibly unterminated, possessive: linear time) or one bracket.
+_JSON_TOKENS = re.compile(r'"(?:[^"\\]++|\\.)*+"?|[\[\]{}]')
+
+
+def _too_deep(text: str) -> bool:
+    depth = 0
+    for m in _JSON_TOKENS.finditer(text):
+        c = m.group()
+        if c in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return True
+        elif c in "]}":
+            depth -= 1
+    return False
+
+
+def load_json(data: bytes | str, what: str, error: type[ProverError]) -> Any:
+    """``json.loads`` for untrusted documents: any malformed input raises ``error`` naming
+    ``what`` (not UTF-8/16/32, not JSON, nested deeper than MAX_JSON_DEPTH, an integer over
+    Python's digit limit). NaN/Infinity literals parse as floats; callers check ranges."""
+    if isinstance(data, bytes | bytearray):
+        try:
+            data = bytes(data).decode(json.detect_encoding(data), "surrogatepass")
+        except UnicodeDecodeError as exc:
+            raise error(f"{what} is not UTF-8 text: {exc}",
+                        hint="write it as UTF-8 JSON") from None
+    if _too_deep(data):
+        raise error(f"{what} nests arrays/objects more than {MAX_JSON_DEPTH} deep",
+                    hint="this is not a document veritrain wrote; check where it came from")
+    try:
+        return json.loads(data)
+    except ValueError as exc:  # JSONDecodeError, or an integer over sys.get_int_max_str_digits()
+        raise error(f"{what} is not valid JSON: {exc}") from None
+
 
 class _Model(BaseModel):
+    # allow_inf_nan=False: every float field is finite (canonical JSON has no NaN/Infinity).
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid",
-                              frozen=True)
+                              frozen=True, allow_inf_nan=False)
 
 
 class TeacherSpec(_Model):
@@ -112,7 +154,7 @@ class ProfileSpec(BaseModel):
     """Determinism profile named by the spec; prover.profile holds what each name pins."""
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow",
-                              frozen=True)
+                              frozen=True, allow_inf_nan=False)
     #: Registered profile name (prover.profile.PROFILES).
     name: str
     #: Exact torch version string the trace was made with.
@@ -215,10 +257,7 @@ def parse_spec(doc: dict[str, Any]) -> TaskSpec:
 
 
 def loads_spec(data: bytes | str) -> TaskSpec:
-    try:
-        doc = json.loads(data)
-    except json.JSONDecodeError as exc:
-        raise SpecValidationError(f"task spec is not valid JSON: {exc}") from None
+    doc = load_json(data, "task spec", SpecValidationError)
     if not isinstance(doc, dict):
         raise SpecValidationError("task spec must be a JSON object")
     return parse_spec(doc)
@@ -230,6 +269,8 @@ def load_spec(path: str | Path) -> TaskSpec:
         data = p.read_bytes()
     except FileNotFoundError:
         raise SpecValidationError(f"spec file {p} does not exist", hint="check the path") from None
+    except OSError as exc:
+        raise SpecValidationError(f"cannot read spec file {p}: {exc}", hint="check the path") from None
     return loads_spec(data)
 
 

@@ -135,8 +135,8 @@ HANDLED: dict[str, Callable[[Path], None]] = {
     "optimizer-wrong-shape": _edit_tensors(OPT, _set("", lambda v: v[:-1])),
     "model-float16": _edit_tensors(MODEL, _set("", lambda v: v.half())),
 }
-#: Cases that end in something other than CheckpointError today (strict xfails; the exception
-#: type each raises instead is in the reason).
+#: Cases that once ended in something other than CheckpointError (fixed; kept as regressions;
+#: the exception type each raised before is the second item).
 BUGS: dict[str, tuple[Callable[[Path], None], str]] = {
     "model-truncated-header": (_truncate(MODEL, 5), "SafetensorError"),
     "model-truncated-half": (_truncate(MODEL, 0.5), "SafetensorError"),
@@ -171,9 +171,7 @@ def test_checkpoint_mutation_refused(good: dict[str, Any], tmp_path: Path, name:
     assert _outcome(good, d) == "refused"
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=f"raises {why}, not CheckpointError"))
-    for n, (_, why) in sorted(BUGS.items())])
+@pytest.mark.parametrize("name", sorted(BUGS))
 def test_checkpoint_known_bugs(good: dict[str, Any], tmp_path: Path, name: str) -> None:
     d = _copy(good, tmp_path)
     BUGS[name][0](d)
@@ -192,8 +190,7 @@ def test_checkpoint_float64_copy_of_same_weights_is_the_same_state(good: dict[st
 #: Non-CheckpointError exceptions the byte-flip fuzz tolerates today (see BUGS); the property it
 #: always enforces: a flipped checkpoint is NEVER accepted as the honest state.
 def _leaks() -> tuple[type[BaseException], ...]:
-    from safetensors import SafetensorError
-    return (SafetensorError, RuntimeError, ValueError, KeyError, TypeError, UnicodeDecodeError)
+    return ()  # none left: every malformed checkpoint is a CheckpointError
 
 
 def _flip(env: dict[str, Any], tmp: Path, name: str, flips: list[tuple[float, int]]) -> str:

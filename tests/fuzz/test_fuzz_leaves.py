@@ -51,7 +51,7 @@ def mutated(draw: st.DrawFn) -> Any:
 #: Exception types that leak from read_leaves_file today on wrongly typed fields (KNOWN_BUGS
 #: pins one case of each). The fuzz tests tolerate them and fail on anything else (a MemoryError,
 #: an AttributeError, a hang); set to () once the reader checks types.
-LEAKS: tuple[type[BaseException], ...] = (TypeError, ValueError, OverflowError)
+LEAKS: tuple[type[BaseException], ...] = ()
 
 
 def _check(path: Path, tolerate: tuple[type[BaseException], ...] = ()) -> None:
@@ -102,11 +102,10 @@ def test_leaves_missing_file_and_directory(tmp_path: Path) -> None:
 
 def _bug(doc: Any, ident: str, raises: type[BaseException], reason: str) -> Any:
     data = doc if isinstance(doc, bytes) else json.dumps(doc).encode()
-    return pytest.param(data, id=ident, marks=pytest.mark.xfail(strict=True, raises=raises,
-                                                                reason=reason))
+    return pytest.param(data, id=ident)  # raises/reason: what it raised before the fix
 
 
-#: Today these end in a non-MerkleError exception (strict xfails: remove when fixed).
+#: These once ended in a non-MerkleError exception (fixed; kept as regressions).
 KNOWN_BUGS = [
     _bug(b"\x80\x81", "not-utf8", UnicodeDecodeError, "read_text decode error is not caught"),
     _bug(5, "top-level-int", TypeError, "`key in doc` on a non-dict"),

@@ -154,15 +154,12 @@ def test_spec_hostile_documents(data: bytes) -> None:
     _check_outcome(loads_spec, data)
 
 
-#: Inputs that end in an exception other than SpecValidationError today (strict: when the prover
-#: is fixed these XPASS, fail the run, and the marker must go).
+#: Inputs that once ended in an exception other than SpecValidationError (fixed; kept as
+#: regressions): non-UTF-8 bytes (UnicodeDecodeError), Infinity in float fields (ValueError).
 KNOWN_BUGS = [
-    pytest.param(b"\x80{}", id="not-utf8", marks=pytest.mark.xfail(
-        strict=True, raises=UnicodeDecodeError, reason="loads_spec only catches JSONDecodeError")),
-    pytest.param(_doc(optimizer__lr=1e999), id="lr-infinity", marks=pytest.mark.xfail(
-        strict=True, raises=ValueError, reason="Infinity passes gt=0, canonical_bytes then fails")),
-    pytest.param(_doc(optimizer__eps=1e999), id="eps-infinity", marks=pytest.mark.xfail(
-        strict=True, raises=ValueError, reason="Infinity passes gt=0, canonical_bytes then fails")),
+    pytest.param(b"\x80{}", id="not-utf8"),
+    pytest.param(_doc(optimizer__lr=1e999), id="lr-infinity"),
+    pytest.param(_doc(optimizer__eps=1e999), id="eps-infinity"),
 ]
 
 
@@ -171,8 +168,6 @@ def test_spec_known_bugs(data: bytes) -> None:
     _check_outcome(loads_spec, data)
 
 
-@pytest.mark.xfail(strict=True, reason="json.loads recursion is not caught: RecursionError, and a "
-                   "segmentation fault when the recursion limit was raised (as in a long pytest run)")
 def test_spec_deep_nesting_is_a_clear_error(tmp_path: Path) -> None:
     """200 KB of nested brackets. Run in a child process: it can crash the interpreter."""
     import subprocess
