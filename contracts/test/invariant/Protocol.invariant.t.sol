@@ -8,7 +8,7 @@ import {StakeManager} from "../../src/StakeManager.sol";
 import {TaskMarket} from "../../src/TaskMarket.sol";
 import {JuryAdjudicator} from "../../src/JuryAdjudicator.sol";
 import {PrevrandaoRandomness} from "../../src/PrevrandaoRandomness.sol";
-import {TaskId, DisputeId, JuryParams, DisputeView, DisputePhase} from "../../src/types/Ids.sol";
+import {TaskId, DisputeId, JuryParams, DisputeView, DisputePhase, Outcome} from "../../src/types/Ids.sol";
 
 /// @notice Handler-based invariants over the whole protocol (default profile: runs x depth from
 ///         foundry.toml [profile.default.invariant]; ci profile: many more).
@@ -120,6 +120,34 @@ contract ProtocolInvariantTest is Test {
         for (uint256 i; i < cast.length; ++i) {
             assertEq(handler.paid(cast[i]) + jury.owed(cast[i]), handler.credited(cast[i]), "credits");
         }
+    }
+
+    /// @notice The handler's end-state action really opens disputes that the jury decides (a guard
+    ///         against an action that always reverts silently inside its try/catch).
+    function test_handler_endStateDispute_opensAndDecides() public {
+        handler.createTask(100e18);
+        handler.claim(1, false, 2); // the bad node diverges inside segment 0
+        handler.commitSegments(1, 1);
+        handler.endStateDispute(1, 0, true); // honest challenger: the end state is wrong
+        assertEq(handler.calls(16), 1, "end-state dispute opened");
+        handler.endStateDispute(1, 0, false); // one per commitment while unresolved
+        assertEq(handler.calls(16), 1, "second one refused");
+        for (uint256 i; i < 8 && handler.calls(7) == 0; ++i) handler.playDispute(0, 4);
+        assertEq(handler.calls(11 + uint256(Outcome.NodeWrong)), 1, "the bad node lost");
+        assertFalse(handler.honestNodeSlashedByDispute());
+        invariant_tokenConservation();
+    }
+
+    function test_handler_endStateDispute_honestNodeWins() public {
+        handler.createTask(100e18);
+        handler.claim(1, true, 0);
+        handler.commitSegments(1, 2);
+        handler.endStateDispute(1, 1, false); // the liar disputes an honest end state
+        assertEq(handler.calls(16), 1);
+        for (uint256 i; i < 8 && handler.calls(7) == 0; ++i) handler.playDispute(0, 4);
+        assertEq(handler.calls(11 + uint256(Outcome.NodeRight)), 1, "the honest node won");
+        assertFalse(handler.honestNodeSlashedByDispute());
+        invariant_tokenConservation();
     }
 
     /// @notice After every run, public calls alone bring every dispute to a terminal state within
