@@ -9,8 +9,9 @@
    2 threads. Each configuration runs in a fresh process started with its environment; the
    configurations alternate over rounds so machine load hits all of them alike.
 
-3. With --trainer: the same four configurations on the prover's own Trainer and the default
-   preset (student 2x128, teacher all-MiniLM-L6-v2, batch 16 x 128, KD loss, clipping, AdamW).
+3. With --trainer: the prover's own Trainer on the default preset (student 2x128, teacher
+   all-MiniLM-L6-v2, batch 16 x 128, KD loss, clipping, AdamW) under stock torch unpinned,
+   stock-avx2-1, repcpu-1 and repcpu-2 (kernels for losses, clipping and AdamW too; no pins).
 
 Usage: python bench/kernels_bench.py [--rounds 2] [--steps 5] [--skip-gemm] [--skip-step]
                                      [--trainer] [--preset default]
@@ -33,6 +34,13 @@ CONFIGS = {  # name -> (kernels on, extra env)
     "stock-avx2-1": (False, STOCK_AVX2),
     "kernels": (True, {}),
     "repcpu-1": (True, STOCK_AVX2),
+}
+#: --trainer configurations: name -> (profile of the spec, extra env). repcpu-2 needs no pins.
+TRAINER_CONFIGS = {
+    "stock": ("stock-avx2-1", {}),
+    "stock-avx2-1": ("stock-avx2-1", STOCK_AVX2),
+    "repcpu-1": ("repcpu-1", STOCK_AVX2),
+    "repcpu-2": ("repcpu-2", {}),
 }
 
 
@@ -130,7 +138,7 @@ def trainer_worker(config: str, spec_file: str, dataset_dir: str, steps: int) ->
     from prover.train import Trainer
 
     spec = load_spec(spec_file)
-    pinned = bool(CONFIGS[config][1])
+    pinned = bool(TRAINER_CONFIGS[config][1]) or config == "repcpu-2"  # the profile's own checks
     if not pinned:
         import torch
 
@@ -154,9 +162,8 @@ def bench_trainer(rounds: int, steps: int, preset: str) -> None:
     data = default_dataset_dir(PRESETS[preset]["seqLen"])
     specs: dict[tuple[str, int], str] = {}
     for threads in (1, 2):
-        for config, (kernels_on, _) in CONFIGS.items():
-            spec = preset_spec(preset, threads=threads, dataset_dir=data,
-                               profile_name="repcpu-1" if kernels_on else "stock-avx2-1")
+        for config, (profile_name, _) in TRAINER_CONFIGS.items():
+            spec = preset_spec(preset, threads=threads, dataset_dir=data, profile_name=profile_name)
             path = home() / f"bench-kernels-{preset}-{config}-{threads}.json"
             path.write_bytes(spec.canonical_bytes())
             specs[(config, threads)] = str(path)
@@ -164,7 +171,7 @@ def bench_trainer(rounds: int, steps: int, preset: str) -> None:
     cpu: dict[tuple[str, int], list[float]] = {}
     for _ in range(rounds):
         for threads in (1, 2):
-            for config, (_, extra) in CONFIGS.items():
+            for config, (_, extra) in TRAINER_CONFIGS.items():
                 from prover.spec import load_spec
 
                 spec = load_spec(specs[(config, threads)])
@@ -181,19 +188,20 @@ def bench_trainer(rounds: int, steps: int, preset: str) -> None:
                 row = json.loads(proc.stdout.strip().splitlines()[-1])
                 results.setdefault((config, threads), []).append(row["step_s"])
                 cpu.setdefault((config, threads), []).append(row["cpu_s"])
-    _report(f"KD step, prover Trainer, preset {preset}, wall time", results)
+    _report(f"KD step, prover Trainer, preset {preset}, wall time", results, TRAINER_CONFIGS)
     # CPU seconds of the process: steadier than wall time on a shared machine (at 2 threads
     # it also counts OpenMP/MKL spin-waiting, so read the 1-thread rows first)
-    _report(f"KD step, prover Trainer, preset {preset}, process CPU time", cpu)
+    _report(f"KD step, prover Trainer, preset {preset}, process CPU time", cpu, TRAINER_CONFIGS)
 
 
-def _report(title: str, results: dict[tuple[str, int], list[float]]) -> None:
+def _report(title: str, results: dict[tuple[str, int], list[float]],
+            configs: dict[str, object] = CONFIGS) -> None:
     print(f"\n{title} (best of the rounds' medians)")
     print(f"{'config':14s} {'thr':>3s} {'step s':>8s} {'vs stock':>9s} {'vs stock-avx2-1':>16s}")
     for threads in (1, 2):
         base = min(results[("stock", threads)])
         pinned = min(results[("stock-avx2-1", threads)])
-        for config in CONFIGS:
+        for config in configs:
             t = min(results[(config, threads)])
             print(f"{config:14s} {threads:3d} {t:8.3f} {t / base:9.2f} {t / pinned:16.2f}")
 
