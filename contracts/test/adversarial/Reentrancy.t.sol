@@ -234,6 +234,19 @@ contract ReentrancyTest is Fixture {
         assertEq(uint256(jury.resolve(d)), uint256(Outcome.NodeWrong));
     }
 
+    function test_openEndStateDispute_reentersItself_oneDispute() public {
+        TaskId id = _createAndClaim();
+        _commit(id, 0, 5, node);
+        a.arm(address(jury), abi.encodeCall(jury.openEndStateDispute, (id, 0)), true);
+        bytes memory ret = a.exec(address(jury), abi.encodeCall(jury.openEndStateDispute, (id, 0)));
+        _blocked(GUARD); // re-entering from the bond pull
+        DisputeId d = abi.decode(ret, (DisputeId));
+        assertEq(jury.disputeCount(), 1, "one dispute");
+        assertEq(DisputeId.unwrap(jury.endStateDisputeOf(id, 0)), DisputeId.unwrap(d));
+        assertEq(market.segment(id, 0).openDisputes, 1, "counted once");
+        _conserved();
+    }
+
     function test_claimPayout_reentersClaimPayout_paysOnce() public {
         uint256 start = token.balanceOf(address(a));
         _attackerWinsDispute();
