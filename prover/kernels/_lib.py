@@ -36,7 +36,7 @@ _SIGNATURES: dict[str, list[type]] = {
     "rk_log_buf": [_i64, _p, _p],
     "rk_logsoftmax": [_i64, _i64, _p, _p, _i32],
     "rk_logsoftmax_backward": [_i64, _i64, _p, _p, _p, _i32],
-    "rk_adamw": [_i64, _p, _p, _p, _p] + [_f32] * 8 + [_i32],
+    "rk_adamw": [_i64, _p, _p, _p, _p, _f32, _f32, _f32, _f32, _f32, _f32, _f32, _f32, _i32],
 }
 
 
