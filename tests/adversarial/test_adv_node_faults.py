@@ -149,28 +149,58 @@ class _WithholdLeaves(HonestNode):
         return ckpt, leaves
 
 
-@pytest.mark.xfail(strict=True, reason="KNOWN WEAKNESS: without the node's leaves no leaf can be proven "
-                   "against traceRoot, so a cheater that withholds its leaves file cannot be disputed "
-                   "(the auditor records 'unprovable'); needs a data-availability challenge")
-def test_withheld_leaves_cheater_is_caught(anvil: Any, protocol: Any, store_url: str, published: Any,
-                                          tmp_path: Path) -> None:
+def _withholding_world(protocol: Any, client: Any, tmp: Path, fault: Fault, step: int) -> tuple[Any, Any]:
     from challenger.auditor import Auditor
     from challenger.policy import AuditPolicy
+
+    auditor = Auditor(protocol(CHALLENGER), client, tmp / "auditor", AuditPolicy(probability=1.0),
+                      cache_dir=tmp / "cache")
+    cheater = _WithholdLeaves(protocol(CHEATER), client, tmp / "cheater", fault=fault, step=step,
+                              cache_dir=tmp / "cache")
+    cheater.protocol.deposit(NODE_STAKE)
+    return auditor, cheater
+
+
+@pytest.mark.heavy
+def test_withheld_leaves_lazy_node_is_caught_by_an_end_state_dispute(anvil: Any, protocol: Any, store_url: str,
+                                                                    published: Any, tmp_path: Path) -> None:
+    """Without its leaves no leaf can be proven, but a lazy node's end state is wrong: the auditor
+    opens an end-state dispute (no proof needed) and the jury finds the node wrong."""
+    from challenger.juror import Juror
     from store.client import Client
 
     with Client(store_url) as client:
-        auditor = Auditor(protocol(CHALLENGER), client, tmp_path / "auditor", AuditPolicy(probability=1.0),
-                          cache_dir=tmp_path / "cache")
-        cheater = _WithholdLeaves(protocol(CHEATER), client, tmp_path / "cheater", fault=Fault.WRONG_LEAF_AT_STEP,
-                                  step=2, cache_dir=tmp_path / "cache")
-        cheater.protocol.deposit(NODE_STAKE)
+        jurors = [Juror(protocol(i), client, tmp_path / f"juror{i}", cache_dir=tmp_path / "cache",
+                        stake=JUROR_STAKE) for i in JURORS]
+        for j in jurors:
+            j.opt_in()
+        auditor, cheater = _withholding_world(protocol, client, tmp_path, Fault.SKIPPED_STEPS, 3)
         task = Requester(protocol(REQUESTER), client).post(published, reward=REWARD, challenge_window=WINDOW,
                                                           node_stake=NODE_STAKE)
         cheater.claim(task)
         cheater.commit(task, 0)
         auditor.run_once()
-        (audit,) = auditor.journal.rows("SELECT * FROM audits")
-        assert audit["status"] == "unprovable", audit["reason"]  # what happens today
+        p = protocol(0)
+        assert p.dispute_count() == 1, auditor.journal.rows("SELECT * FROM audits")
+        drive(anvil, [auditor, *jurors], lambda: int(p.dispute(1).phase) == 5)
+        assert int(p.dispute(1).outcome) == Outcome.NODE_WRONG
+        assert p.is_jailed(cheater.protocol.me)
+
+
+@pytest.mark.xfail(strict=True, reason="RESIDUAL WEAKNESS: a wrong leaf mid-segment with an honest end "
+                   "state and the leaves file withheld cannot be disputed (no proof, end state right), so "
+                   "the wrong trace becomes final; the committed result itself is correct")
+def test_withheld_leaves_wrong_mid_leaf_is_caught(anvil: Any, protocol: Any, store_url: str, published: Any,
+                                                  tmp_path: Path) -> None:
+    from store.client import Client
+
+    with Client(store_url) as client:
+        auditor, cheater = _withholding_world(protocol, client, tmp_path, Fault.WRONG_LEAF_AT_STEP, 2)
+        task = Requester(protocol(REQUESTER), client).post(published, reward=REWARD, challenge_window=WINDOW,
+                                                          node_stake=NODE_STAKE)
+        cheater.claim(task)
+        cheater.commit(task, 0)
+        auditor.run_once()
         anvil.mine(WINDOW + 1)
         assert not cheater.protocol.is_final(task, 0), "a wrong, unprovable segment became final"
 
