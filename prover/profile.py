@@ -9,6 +9,10 @@ and library code calls :func:`ensure` and refuses to train under anything else.
 Code-side rules every profile assumes (kept by prover.train): float32; fused AdamW; no MKL
 vector-math sqrt/log2/log10/tan/atan/asin/acos on float tensors (``1/rsqrt`` where a root is
 needed); schedules in exact arithmetic; every RNG derived from the spec seed.
+
+``repcpu-2`` needs none of the pins: every reduction of its KD step (layers, attention, losses,
+clipping, AdamW) runs on prover.kernels' fixed-order kernels, so its ``env`` is empty and any
+thread count and ATen capability give the same bits (docs/kernels.md).
 """
 
 from __future__ import annotations
