@@ -12,6 +12,7 @@ point and restarted (see node/journal.py and node/crashpoints.py).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -230,10 +231,8 @@ class NodeDaemon:
 
     def _wait_publisher(self, timeout: float | None = None) -> None:
         if self._pub is not None:
-            try:
+            with contextlib.suppress(Exception):  # collected and reported by _collect_publisher
                 self._pub.result(timeout=timeout)
-            except Exception:  # noqa: BLE001 - collected and reported by _collect_publisher
-                pass
             if self._pub.done():
                 self._collect_publisher()
 

@@ -21,7 +21,7 @@ def log_event(log: logging.Logger, event: str, level: int = logging.INFO, **fiel
     if not log.isEnabledFor(level):
         return
     text = " ".join(f"{k}={_text(v)}" for k, v in fields.items())
-    log.log(level, "%s %s" % (event, text) if text else event, extra={FIELDS: {"event": event, **fields}})
+    log.log(level, f"{event} {text}" if text else event, extra={FIELDS: {"event": event, **fields}})
 
 
 def _text(value: Any) -> str:

@@ -98,11 +98,11 @@ def render_task(p: Any, task_id: int, con: Any) -> None:
     segs = Table(title="segments")
     for col in ("k", "trace root", "end state", "committed at", "disputes", "final"):
         segs.add_column(col)
-    for k in range(p.segment_count(task_id)):
-        s = p.segment(task_id, k)
+    for i in range(p.segment_count(task_id)):
+        s = p.segment(task_id, i)
         if not s.committed:
             continue
-        segs.add_row(str(k), "0x" + bytes(s.traceRoot).hex()[:16] + "…", "0x" + bytes(s.endStateHash).hex()[:16] + "…",
+        segs.add_row(str(i), "0x" + bytes(s.traceRoot).hex()[:16] + "…", "0x" + bytes(s.endStateHash).hex()[:16] + "…",
                      str(s.committedAt), str(s.openDisputes), "yes" if s.isFinal else "no")
     con.print(segs)
     opened = p.jury.events("DisputeOpened", from_block=p.addresses.deployBlock, taskId=task_id)

@@ -6,6 +6,7 @@ daemon SIGKILL itself at a named place, exactly like `kill -9` there.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -34,10 +35,8 @@ def _events(stderr: str) -> list[dict]:
     out = []
     for line in stderr.splitlines():
         if line.startswith("{"):
-            try:
+            with contextlib.suppress(json.JSONDecodeError):
                 out.append(json.loads(line))
-            except json.JSONDecodeError:
-                pass
     return out
 
 
