@@ -1,9 +1,14 @@
-"""The auditor: watch commits, pick segments by a secret coin, replay, dispute the first wrong
-leaf inside the challenge window, follow the dispute to its end and collect the payout.
+"""The auditor: watch commits, pick segments by a secret coin, replay, dispute inside the
+challenge window, follow the dispute to its end and collect the payout.
 
+What is disputed how (docs/challenger.md, "Decision table"): a wrong leaf found by the replay is
+disputed with its Merkle proof (``openDispute``); a wrong committed end state, a withheld or
+wrong end checkpoint, and a segment whose leaves file is missing or does not rebuild the
+committed root (when the replay or the start data shows the segment wrong) are disputed with
+``openEndStateDispute``, whose claim the contract computes from the committed ``endStateHash``.
 Decisions (selected, skipped, matched, disputed, unprovable, expired) are journalled with their
-reason and logged. A segment whose replay matches every leaf and whose end checkpoint holds the
-end state is never disputed.
+reason and logged. A segment whose replay matches every leaf, the committed end state and the end
+checkpoint is never disputed.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ from store.materials import Materials
 log = logging.getLogger(__name__)
 
 OPEN, WON, LOST, DEFAULT = "open", "won", "lost", "default"
+#: Dispute kinds: a proven leaf (openDispute) or the committed end state (openEndStateDispute).
+LEAF, END_STATE = "leaf", "end_state"
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,7 @@ class Finding:
     step: int | None = None
     steps: int = 0
     cpu_s: float = 0.0
+    kind: str = LEAF     # for a dispute: LEAF (proof of the node's leaf at step) or END_STATE
 
 
 class Auditor:
@@ -90,12 +98,18 @@ class Auditor:
         return int(row["n"]) if row else 0
 
     def ingest(self) -> None:
-        """Read newly confirmed SegmentCommitted events; flip the secret coin for each."""
+        """Read newly confirmed SegmentCommitted events; flip the secret coin for each.
+
+        A row is one commitment: (task, k, traceRoot, block). After a reopen another node may
+        commit the very same root (an honest trace) with another checkpoint or end state: that is
+        a new commitment, audited on its own coin. Only the same event delivered again (after a
+        reorg that kept it in its block, or a restart) is skipped.
+        """
         for ev in self.watcher.poll():
             c = SegmentClaim.from_event(ev)
             root = merkle.hex32(c.trace_root)
-            if self.journal.one("SELECT 1 FROM audits WHERE task_id=? AND k=? AND trace_root=?",
-                                c.task_id, c.k, root):
+            if self.journal.one("SELECT 1 FROM audits WHERE task_id=? AND k=? AND trace_root=? AND committed_block=?",
+                                c.task_id, c.k, root, c.block):
                 continue  # re-delivered after a reorg or a restart
             if c.node.lower() == self.protocol.me.lower():
                 status, reason = "skipped", "own segment"
@@ -111,12 +125,12 @@ class Auditor:
             self._decide("selected" if status == "queued" else "skipped", reason, task_id=c.task_id, k=c.k)
         self.journal.save_cursor("segments", self.watcher.cursor)
 
-    def _set(self, task_id: int, k: int, root: str, status: str, reason: str, **extra: Any) -> None:
+    def _set(self, task_id: int, k: int, root: str, block: int, status: str, reason: str, **extra: Any) -> None:
         cols = "".join(f", {key} = ?" for key in extra)
         with self.journal.tx() as db:
             db.execute(f"UPDATE audits SET status = ?, reason = ?, updated = ?{cols} "
-                       "WHERE task_id = ? AND k = ? AND trace_root = ?",
-                       (status, reason, time.time(), *extra.values(), task_id, k, root))
+                       "WHERE task_id = ? AND k = ? AND trace_root = ? AND committed_block = ?",
+                       (status, reason, time.time(), *extra.values(), task_id, k, root, block))
 
     def audit_next(self) -> bool:
         """Audit the highest-priority queued segment that is still disputable; True if one ran."""
@@ -126,13 +140,15 @@ class Auditor:
         now = self.protocol.chain.block_number()
         live = []
         for row in queued:
+            key = (row["task_id"], row["k"], row["trace_root"], row["committed_block"])
             task = self.protocol.task(row["task_id"])
             seg = self.protocol.segment(row["task_id"], row["k"])
             closes = int(seg.committedAt) + int(task.params.challengeWindow)
-            if not seg.committed or merkle.hex32(bytes(seg.traceRoot)) != row["trace_root"]:
-                self._set(row["task_id"], row["k"], row["trace_root"], "stale", "segment replaced on chain")
+            if not seg.committed or merkle.hex32(bytes(seg.traceRoot)) != row["trace_root"] \
+                    or int(seg.committedAt) != int(row["committed_block"]):
+                self._set(*key, "stale", "segment replaced on chain")
             elif closes - now < self.policy.min_blocks_left:
-                self._set(row["task_id"], row["k"], row["trace_root"], "expired", f"window closes at {closes}")
+                self._set(*key, "expired", f"window closes at {closes}")
                 self._decide("expired", f"challenge window closes at block {closes}, now {now}",
                              task_id=row["task_id"], k=row["k"])
             else:
@@ -141,46 +157,54 @@ class Auditor:
             return False
         live.sort(key=lambda x: (x[0], x[1]))
         row = live[0][2]
+        key = (row["task_id"], row["k"], row["trace_root"], row["committed_block"])
         steps = int(self.protocol.task(row["task_id"]).params.segmentSteps)
         if not self.budget.allows(steps):
             return False
         try:
             claim = self.data.claim(row["task_id"], row["k"])
         except DataUnavailableError as exc:
-            self._set(row["task_id"], row["k"], row["trace_root"], "error", str(exc))
+            self._set(*key, "error", str(exc))
             return False
         finding, leaves = self.audit(claim)
         self.budget.spend(finding.steps)
         where = {"task_id": claim.task_id, "k": claim.k}
-        if finding.status == "dispute" and finding.step is not None and leaves is not None:
+        if finding.status == "dispute" and finding.step is not None:
             self._dispute(claim, leaves, finding)
         else:
-            self._set(claim.task_id, claim.k, row["trace_root"], finding.status, finding.reason,
-                      steps=finding.steps, cpu_s=finding.cpu_s)
+            self._set(*key, finding.status, finding.reason, steps=finding.steps, cpu_s=finding.cpu_s)
             self._decide({"ok": "no dispute", "unprovable": "no dispute (unprovable)",
                           "refused": "refused"}.get(finding.status, finding.status), finding.reason, **where)
         return True
 
     # ---- the audit itself ----------------------------------------------------------------
     def audit(self, claim: SegmentClaim) -> tuple[Finding, list[bytes] | None]:
-        """Replay ``claim``'s segment against the node's leaves; the verdict and those leaves."""
+        """Replay ``claim``'s segment against the node's leaves; the verdict and those leaves
+        (None when the node's leaves file is missing or does not rebuild its traceRoot)."""
         from prover import profile
         from prover.errors import CheckpointError
         from prover.segment import replay
 
         S = int(self.protocol.task(claim.task_id).params.segmentSteps)
         start_step, last = claim.k * S, (claim.k + 1) * S
+        leaves: list[bytes] | None
         try:
-            leaves = self.data.node_leaves(claim, S)
+            leaves, no_leaves = self.data.node_leaves(claim, S), ""
         except DataUnavailableError as exc:
-            # Without the node's leaves no leaf can be proven against traceRoot, so the contract
-            # cannot take a dispute: record it (docs/challenger.md, "Limits").
-            return Finding("unprovable", f"leaves file: {exc}"), None
-        first = start_step + 1
+            # No leaf can be proven against traceRoot: only the end-state dispute is open to us.
+            leaves, no_leaves = None, f"leaves file: {exc}; "
+
+        def unavailable(reason: str) -> Finding:
+            # Start data missing: jurors reveal 0 for any step. With the node's leaves the first
+            # step is disputed (proof); without them, the end state (no proof needed).
+            if leaves is None:
+                return Finding("dispute", no_leaves + reason, last, kind=END_STATE)
+            return Finding("dispute", reason, start_step + 1)
+
         try:
             spec = self.data.spec(claim.task_id)
         except DataUnavailableError as exc:
-            return Finding("dispute", f"spec unavailable: {exc}", first), leaves
+            return unavailable(f"spec unavailable: {exc}"), leaves
         if profile.env_mismatches(spec):
             return Finding("refused", f"spec needs profile {spec.profile.name}/{spec.profile.threads}t, "
                                       "this process runs another"), None
@@ -188,52 +212,83 @@ class Auditor:
             teacher, data = self.data.inputs(spec)
             start_ckpt = self.data.start_checkpoint(spec, claim.task_id, claim.k)
         except DataUnavailableError as exc:
-            return Finding("dispute", f"segment inputs unavailable: {exc}", first), leaves
+            return unavailable(f"segment inputs unavailable: {exc}"), leaves
         t0 = time.process_time()
         try:
             result = replay(spec, claim.task_id, start_ckpt, last, teacher, data,
                             expected_leaves=leaves, stop_on_mismatch=True)
         except CheckpointError as exc:
-            return Finding("dispute", f"start checkpoint does not load: {exc}", first), leaves
+            return unavailable(f"start checkpoint does not load: {exc}"), leaves
         cpu = time.process_time() - t0
         n = len(result.steps)
         if result.first_mismatch is not None:
             return Finding("dispute", f"replay differs first at step {result.first_mismatch}",
                            result.first_mismatch, n, cpu), leaves
-        # Every leaf matches; the end checkpoint must hold the end state (the next segment and
-        # consumers start from it). If not, the last leaf is disputed: jurors reveal 0 for it.
+        # Every leaf we could check matches. The segment's product is its end state: the
+        # committed endStateHash and the end checkpoint (the next segment and consumers start
+        # from it) must both be the replayed end state, else the end state is disputed (the
+        # contract's claim is leaf(endStateHash); jurors reveal 0 for a bad end checkpoint).
+        end = result.state_hashes[-1]
+        if claim.end_state_hash != end:
+            return Finding("dispute", f"{no_leaves}committed endStateHash {merkle.hex32(claim.end_state_hash)}, "
+                                      f"replay ends at {merkle.hex32(end)}", last, n, cpu, END_STATE), leaves
         try:
             got = self.data.checkpoint_state_hash(spec, claim.task_id,
                                                   self.data.checkpoint_dir(claim.checkpoint_cid))
         except DataUnavailableError as exc:
-            return Finding("dispute", f"end checkpoint unavailable: {exc}", last, n, cpu), leaves
-        if got != result.state_hashes[-1]:
-            return Finding("dispute", f"end checkpoint holds state {merkle.hex32(got)}, replay ends at "
-                                      f"{merkle.hex32(result.state_hashes[-1])}", last, n, cpu), leaves
-        return Finding("ok", f"all {n} leaves and the end checkpoint match", None, n, cpu), leaves
+            return Finding("dispute", f"{no_leaves}end checkpoint unavailable: {exc}", last, n, cpu,
+                           END_STATE), leaves
+        if got != end:
+            return Finding("dispute", f"{no_leaves}end checkpoint holds state {merkle.hex32(got)}, replay ends "
+                                      f"at {merkle.hex32(end)}", last, n, cpu, END_STATE), leaves
+        if leaves is None:
+            # An end-state dispute would lose: the training result is right, only the trace
+            # (which nobody can see) is unchecked (docs/challenger.md, "Limits").
+            return Finding("unprovable", f"{no_leaves}the committed end state and the end checkpoint match "
+                                         f"the replay of all {n} steps; the trace cannot be checked",
+                           None, n, cpu), None
+        return Finding("ok", f"all {n} leaves, the end state and the end checkpoint match", None, n, cpu), leaves
 
-    def _dispute(self, claim: SegmentClaim, leaves: list[bytes], f: Finding) -> None:
+    def _open(self, claim: SegmentClaim, leaves: list[bytes] | None, f: Finding) -> int:
+        """Send the dispute ``f`` asks for; its id."""
+        if f.kind == END_STATE:
+            return self.protocol.open_end_state_dispute(claim.task_id, claim.k)
+        if leaves is None:  # a leaf dispute is only ever decided with the node's leaves in hand
+            raise DataUnavailableError("no leaves to prove a leaf dispute with", what="leaves",
+                                       cid=claim.leaves_cid, reason="missing")
         S = len(leaves)
         idx = merkle.step_index(int(f.step or 0), claim.k * S, S)
-        proof = merkle.proof(leaves, idx)
+        return self.protocol.open_dispute(claim.task_id, claim.k, int(f.step or 0), leaves[idx],
+                                          merkle.proof(leaves, idx))
+
+    def _dispute(self, claim: SegmentClaim, leaves: list[bytes] | None, f: Finding) -> None:
         where = {"task_id": claim.task_id, "k": claim.k}
-        root = merkle.hex32(claim.trace_root)
+        key = (claim.task_id, claim.k, merkle.hex32(claim.trace_root), claim.block)
+        call = "openEndStateDispute" if f.kind == END_STATE else "openDispute"
         try:
-            dispute_id = self.protocol.open_dispute(claim.task_id, claim.k, int(f.step or 0), leaves[idx], proof)
+            dispute_id = self._open(claim, leaves, f)
         except ContractRevertError as exc:
+            if exc.name == "EndStateDisputeOpen":
+                # another challenger's end-state dispute on this commitment asks the same question
+                other = int(exc.error_args.get("disputeId", 0))
+                self._set(*key, "disputed", f"{f.reason}; end-state dispute {other} of another challenger is "
+                                            "open on this commitment", steps=f.steps, cpu_s=f.cpu_s,
+                          dispute_id=other)
+                self._decide("already disputed", f"{f.reason}; end-state dispute {other} is open", **where)
+                return
             status = "expired" if exc.name == "ChallengeWindowClosed" else "error"
-            self._set(claim.task_id, claim.k, root, status, f"{f.reason}; openDispute reverted {exc}",
-                      steps=f.steps, cpu_s=f.cpu_s)
-            self._decide("dispute failed", f"{f.reason}; openDispute reverted: {exc}", **where)
+            self._set(*key, status, f"{f.reason}; {call} reverted {exc}", steps=f.steps, cpu_s=f.cpu_s)
+            self._decide("dispute failed", f"{f.reason}; {call} reverted: {exc}", **where)
             return
         bond = int(self.protocol.dispute(dispute_id).bond)
         with self.journal.tx() as db:
             db.execute("INSERT OR REPLACE INTO disputes (dispute_id, task_id, k, step, node, bond, status, "
                        "reason, updated) VALUES (?,?,?,?,?,?,?,?,?)",
                        (dispute_id, claim.task_id, claim.k, f.step, claim.node, str(bond), OPEN, f.reason, time.time()))
-        self._set(claim.task_id, claim.k, root, "disputed", f.reason, steps=f.steps, cpu_s=f.cpu_s,
-                  dispute_id=dispute_id)
-        self._decide("disputed", f"{f.reason}; dispute {dispute_id} at step {f.step}", dispute_id=dispute_id, **where)
+        self._set(*key, "disputed", f.reason, steps=f.steps, cpu_s=f.cpu_s, dispute_id=dispute_id)
+        what = "end state" if f.kind == END_STATE else f"step {f.step}"
+        self._decide("disputed", f"{f.reason}; dispute {dispute_id} ({call}) on the {what}",
+                     dispute_id=dispute_id, **where)
 
     # ---- following disputes --------------------------------------------------------------
     def follow_disputes(self) -> None:

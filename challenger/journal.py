@@ -18,13 +18,15 @@ from typing import Any
 from challenger.errors import JournalError
 from ledger.watch import Cursor
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, block INTEGER, hash TEXT);
+AUDITS = """
 CREATE TABLE IF NOT EXISTS audits (
   task_id INTEGER, k INTEGER, trace_root TEXT, node TEXT, committed_block INTEGER,
   checkpoint_cid TEXT, leaves_cid TEXT, status TEXT, reason TEXT, steps INTEGER DEFAULT 0,
   cpu_s REAL DEFAULT 0, dispute_id INTEGER, updated REAL,
-  PRIMARY KEY (task_id, k, trace_root));
+  PRIMARY KEY (task_id, k, trace_root, committed_block))"""
+
+SCHEMA = AUDITS + """;
+CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, block INTEGER, hash TEXT);
 CREATE TABLE IF NOT EXISTS disputes (
   dispute_id INTEGER PRIMARY KEY, task_id INTEGER, k INTEGER, step INTEGER, node TEXT,
   bond TEXT, status TEXT, outcome INTEGER DEFAULT 0, reason TEXT, updated REAL);
@@ -50,12 +52,25 @@ class Journal:
             self.db.row_factory = sqlite3.Row
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")
+            self._migrate()
             self.db.executescript(SCHEMA)
         except (sqlite3.Error, OSError) as exc:
             raise JournalError(f"cannot open journal {self.path}: {exc}", path=str(self.path)) from None
 
     def close(self) -> None:
         self.db.close()
+
+    def _migrate(self) -> None:
+        """Journals written before audits were keyed by commitment (task, k, root, block) get
+        the new key; their rows are kept as they are."""
+        cols = {r["name"]: int(r["pk"]) for r in self.db.execute("PRAGMA table_info(audits)")}
+        if not cols or cols.get("committed_block", 0) > 0:
+            return
+        with self.tx() as db:
+            db.execute("ALTER TABLE audits RENAME TO audits_v1")
+            db.execute(AUDITS)
+            db.execute("INSERT INTO audits SELECT * FROM audits_v1")
+            db.execute("DROP TABLE audits_v1")
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:

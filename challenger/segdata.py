@@ -60,8 +60,8 @@ class SegmentData:
 
     # ---- chain facts ---------------------------------------------------------------------
     def claim(self, task_id: int, k: int) -> SegmentClaim:
-        """The current commitment of segment k: the newest SegmentCommitted event for (task, k)
-        that matches the on-chain segment (a reopened task has older events for k)."""
+        """The current commitment of segment k: the SegmentCommitted event for (task, k) that
+        matches the on-chain segment, block included (a reopened task has older events for k)."""
         seg = self.protocol.segment(task_id, k)
         if not seg.committed:
             raise DataUnavailableError(f"segment {k} of task {task_id} is not committed",
@@ -70,7 +70,9 @@ class SegmentData:
                                              taskId=task_id, k=k)
         for ev in reversed(events):
             c = SegmentClaim.from_event(ev)
-            if c.trace_root == bytes(seg.traceRoot) and c.end_state_hash == bytes(seg.endStateHash):
+            # the block tells a recommit of the same root and end state (after a reopen) apart
+            if c.trace_root == bytes(seg.traceRoot) and c.end_state_hash == bytes(seg.endStateHash) \
+                    and c.block == int(seg.committedAt):
                 return c
         raise DataUnavailableError(f"no SegmentCommitted event matches segment {k} of task {task_id}",
                                    what="segment", cid="", reason="event not found")

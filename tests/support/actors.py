@@ -46,19 +46,33 @@ class Fault(enum.Enum):
     CHECKPOINT_MISMATCH = "checkpoint_mismatch"
     #: Honest leaves, but the checkpoint is never made available on IPFS.
     WITHHELD_CHECKPOINT = "withheld_checkpoint"
-    #: Honest work, but the leaves file is never made available (not provable: see
-    #: docs/challenger.md, "Limits").
+    #: Honest work, but the leaves file is never made available (the end state is right, so
+    #: nothing is disputed: docs/challenger.md, "Limits"). Any other fault can be combined with a
+    #: withheld leaves file: ``DishonestNode(..., withhold_leaves=True)``.
     WITHHELD_LEAVES = "withheld_leaves"
+    #: Honest leaves and checkpoint, but a made-up committed endStateHash.
+    WRONG_END_STATE = "wrong_end_state"
 
     @property
     def breaks_leaves(self) -> bool:
         return self not in (Fault.NONE, Fault.CHECKPOINT_MISMATCH, Fault.WITHHELD_CHECKPOINT,
-                            Fault.WITHHELD_LEAVES)
+                            Fault.WITHHELD_LEAVES, Fault.WRONG_END_STATE)
 
-    def disputed_step(self, k: int, segment_steps: int, step: int) -> int:
-        """The absolute step an honest auditor disputes for this fault in segment ``k``."""
+    @property
+    def breaks_end_state(self) -> bool:
+        """The committed end state or end checkpoint is wrong (WRONG_LEAF_AT_STEP only fakes a
+        published leaf: its training, end state and checkpoint are honest)."""
+        return self not in (Fault.NONE, Fault.WITHHELD_LEAVES, Fault.WRONG_LEAF_AT_STEP)
+
+    def end_state_disputed(self, leaves_withheld: bool = False) -> bool:
+        """Whether an honest auditor disputes this fault with openEndStateDispute (else openDispute)."""
+        return not self.breaks_leaves or leaves_withheld
+
+    def disputed_step(self, k: int, segment_steps: int, step: int, leaves_withheld: bool = False) -> int:
+        """The absolute step an honest auditor disputes for this fault in segment ``k`` (an
+        end-state dispute is on the segment's last step)."""
         start = k * segment_steps
-        return start + step if self.breaks_leaves else start + segment_steps
+        return start + segment_steps if self.end_state_disputed(leaves_withheld) else start + step
 
 
 class _FaultHooks:
@@ -147,6 +161,8 @@ class HonestNode:
     segment: int = 0
     #: Shared materials cache (CID-keyed, verified); default: workdir/cache.
     cache_dir: Path | None = None
+    #: Also make the faulty segment's leaves file unavailable (unpinned, collected).
+    withhold_leaves: bool = False
     committed: list[Committed] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -196,9 +212,12 @@ class HonestNode:
             ckpt = self._tampered_copy(ckpt)
         ckpt_cid = self.client.put_dir(ckpt)
         leaves_cid = self.client.put_file(result.leaves_file)
-        withheld = {Fault.WITHHELD_CHECKPOINT: ckpt_cid, Fault.WITHHELD_LEAVES: leaves_cid}
-        if faulty and self.fault in withheld:
-            self.client.unpin(withheld[self.fault])
+        withheld = {Fault.WITHHELD_CHECKPOINT: [ckpt_cid], Fault.WITHHELD_LEAVES: [leaves_cid]}.get(self.fault, [])
+        if faulty and self.withhold_leaves:
+            withheld.append(leaves_cid)
+        if faulty and withheld:
+            for cid in withheld:
+                self.client.unpin(cid)
             self.client.gc()
         return ckpt_cid, leaves_cid
 
@@ -222,7 +241,10 @@ class HonestNode:
         """Train, upload and commit segment k."""
         result = self.train(task_id, k)
         ckpt_cid, leaves_cid = self.upload(task_id, k, result)
-        self.protocol.commit_segment(task_id, k, result.trace_root, result.end_state_hash, ckpt_cid, leaves_cid)
+        end_state = result.end_state_hash
+        if k == self.segment and self.fault is Fault.WRONG_END_STATE:
+            end_state = merkle.keccak(b"made up end state" + end_state)
+        self.protocol.commit_segment(task_id, k, result.trace_root, end_state, ckpt_cid, leaves_cid)
         c = Committed(task_id, k, result, ckpt_cid, leaves_cid, result.trace_root)
         self.committed.append(c)
         return c

@@ -1,7 +1,9 @@
 """A dishonest node is caught at audit probability 1: the auditor disputes the right step, three
 juror bots replay and out-vote the node, which is slashed and jailed; the challenger is paid and
-the task reopens. The default run checks two faults (a wrong leaf, withheld data); the full enum
-runs under ``-m heavy``."""
+the task reopens. A wrong leaf is disputed with its proof (openDispute); a wrong end state or end
+checkpoint, and any wrong segment whose leaves file is withheld, with openEndStateDispute. The
+default run checks three cases (a wrong leaf, a withheld checkpoint, a lazy node withholding its
+leaves); the rest of the enum runs under ``-m heavy``."""
 
 from __future__ import annotations
 
@@ -15,15 +17,23 @@ from tests.support.actors import DishonestNode, Fault
 
 E18 = 10**18
 
-DEFAULT = [(Fault.WRONG_LEAF_AT_STEP, 3), (Fault.WITHHELD_CHECKPOINT, 1)]
-HEAVY = [(Fault.PERTURBED_WEIGHT, 5), (Fault.SKIPPED_STEPS, 4), (Fault.DIFFERENT_LR, 2), (Fault.SWAPPED_BATCHES, 6),
-         (Fault.CHECKPOINT_MISMATCH, 1), (Fault.WRONG_LEAF_AT_STEP, 8)]
+#: (fault, step, leaves withheld too)
+DEFAULT = [(Fault.WRONG_LEAF_AT_STEP, 3, False), (Fault.WITHHELD_CHECKPOINT, 1, False),
+           (Fault.SKIPPED_STEPS, 3, True)]
+HEAVY = [(Fault.PERTURBED_WEIGHT, 5, False), (Fault.SKIPPED_STEPS, 4, False), (Fault.DIFFERENT_LR, 2, False),
+         (Fault.SWAPPED_BATCHES, 6, False), (Fault.CHECKPOINT_MISMATCH, 1, False),
+         (Fault.WRONG_LEAF_AT_STEP, 8, False), (Fault.WRONG_END_STATE, 1, False), (Fault.PERTURBED_WEIGHT, 8, True),
+         (Fault.CHECKPOINT_MISMATCH, 1, True)]
 
 
-def catch(world: Any, fault: Fault, step: int) -> None:
+def _id(case: tuple[Fault, int, bool]) -> str:
+    return f"{case[0].value}-{case[1]}" + ("-leaves-withheld" if case[2] else "")
+
+
+def catch(world: Any, fault: Fault, step: int, withhold_leaves: bool = False) -> None:
     jurors = [world.juror(i) for i in JURORS]
     task_id = world.post_task()
-    node = world.node(DishonestNode, fault=fault, step=step)
+    node = world.node(DishonestNode, fault=fault, step=step, withhold_leaves=withhold_leaves)
     node.claim(task_id)
     node.commit(task_id, 0)
     auditor = world.auditor()
@@ -34,8 +44,10 @@ def catch(world: Any, fault: Fault, step: int) -> None:
     auditor.run_once()  # ingest + audit + dispute
     (row,) = auditor.journal.rows("SELECT * FROM disputes")
     S = world.published.spec.segment_steps
-    assert row["step"] == fault.disputed_step(0, S, step), row["reason"]
+    assert row["step"] == fault.disputed_step(0, S, step, withhold_leaves), row["reason"]
     did = int(row["dispute_id"])
+    end_state = fault.end_state_disputed(withhold_leaves)
+    assert (p.end_state_dispute_of(task_id, 0) == did) == end_state, row["reason"]
     world.drive([auditor, *jurors], lambda: auditor.status()["disputes"]["won"] == 1)
 
     d = p.dispute(did)
@@ -55,20 +67,21 @@ def catch(world: Any, fault: Fault, step: int) -> None:
     assert len({v["leaf"] for v in votes}) == 1 and votes[0]["leaf"] != "0x" + bytes(d.nodeLeaf).hex()
 
 
-@pytest.mark.parametrize(("fault", "step"), DEFAULT, ids=[f.value for f, _ in DEFAULT])
-def test_dishonest_node_is_caught(world: Any, fault: Fault, step: int) -> None:
-    catch(world, fault, step)
+@pytest.mark.parametrize(("fault", "step", "withhold_leaves"), DEFAULT, ids=[_id(c) for c in DEFAULT])
+def test_dishonest_node_is_caught(world: Any, fault: Fault, step: int, withhold_leaves: bool) -> None:
+    catch(world, fault, step, withhold_leaves)
 
 
 @pytest.mark.heavy
-@pytest.mark.parametrize(("fault", "step"), HEAVY, ids=[f"{f.value}-{s}" for f, s in HEAVY])
-def test_dishonest_node_is_caught_heavy(world: Any, fault: Fault, step: int) -> None:
-    catch(world, fault, step)
+@pytest.mark.parametrize(("fault", "step", "withhold_leaves"), HEAVY, ids=[_id(c) for c in HEAVY])
+def test_dishonest_node_is_caught_heavy(world: Any, fault: Fault, step: int, withhold_leaves: bool) -> None:
+    catch(world, fault, step, withhold_leaves)
 
 
-def test_withheld_leaves_file_is_recorded_unprovable_not_disputed(world: Any) -> None:
-    """Without the leaves file no leaf can be proven against traceRoot (v1 limit): the auditor
-    records the segment as unprovable, with the reason, and opens nothing."""
+def test_withheld_leaves_of_honest_work_are_recorded_unprovable_not_disputed(world: Any) -> None:
+    """Honest training whose leaves file is withheld: the auditor replays the whole segment, finds
+    the committed end state and the end checkpoint right (an end-state dispute would lose), records
+    the segment as unprovable, with the reason, and opens nothing."""
     task_id = world.post_task()
     node = world.node(DishonestNode, fault=Fault.WITHHELD_LEAVES)
     node.claim(task_id)
@@ -76,6 +89,8 @@ def test_withheld_leaves_file_is_recorded_unprovable_not_disputed(world: Any) ->
     auditor = world.auditor()
     auditor.run_once()
     (row,) = auditor.journal.rows("SELECT * FROM audits")
-    assert row["status"] == "unprovable" and "leaves" in row["reason"]
+    assert row["status"] == "unprovable" and "leaves" in row["reason"] and "match the replay of all 8 steps" \
+        in row["reason"], row["reason"]
+    assert int(row["steps"]) == 8
     assert auditor.journal.rows("SELECT * FROM disputes") == [] and auditor.protocol.dispute_count() == 0
     assert auditor.journal.decisions("audit")[-1]["decision"] == "no dispute (unprovable)"
