@@ -29,7 +29,7 @@ import json
 import os
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -84,6 +84,17 @@ def _datasync(path: Path) -> None:
         os.close(fd)
 
 
+class _Pending:
+    """A block on its way into blocks/: writing -> staged -> committing -> (gone) | failed."""
+
+    __slots__ = ("nbytes", "state", "tmp")
+
+    def __init__(self) -> None:
+        self.state = "writing"
+        self.tmp = Path()
+        self.nbytes = 0
+
+
 class Blockstore:
     """Content-addressed block files, keyed by multihash; writes may run on a small thread pool."""
 
@@ -102,11 +113,13 @@ class Blockstore:
             stale.unlink(missing_ok=True)
         self._pool = ThreadPoolExecutor(max_workers=writers, thread_name_prefix="blockwriter")
         self._inflight = threading.BoundedSemaphore(writers * 4)
-        self._dirty: set[Path] = set()
-        self._dirty_lock = threading.Lock()
-        # group commit: (temp file, final path) written but not yet fdatasync'ed nor renamed
-        self._staged: dict[Path, Path] = {}
+        self._dirty: set[Path] = set()  # block dirs with renames not yet fsynced
+        # Blocks put but not yet in blocks/ (durable, renamed, dir recorded in _dirty). A put
+        # that finds its block here relies on that entry; sync() waits until it is done.
+        self._pending: dict[Path, _Pending] = {}
         self._staged_bytes = 0
+        self._cond = threading.Condition()
+        self._dirsync = threading.Lock()
         self._sync_pool = ThreadPoolExecutor(max_workers=SYNC_THREADS, thread_name_prefix="blocksync")
 
     def path(self, cid: CID) -> Path:
@@ -129,54 +142,70 @@ class Blockstore:
             raise BlockNotFoundError(f"block {cid} not found", cid=str(cid)) from None
 
     def put(self, cid: CID, data: bytes | memoryview) -> None:
-        """Store a block. Group mode: durable and visible after the next commit (``sync()``)."""
+        """Store a block: renamed into blocks/ (and durable) by a group commit or by ``sync()``;
+        in per-block mode before returning. Pins must come after ``sync()``."""
         path = self.path(cid)
-        if path.exists():
-            return
-        path.parent.mkdir(exist_ok=True)
-        if self.sync_mode == "per-block":
-            write_atomic(path, data, self.tmp)
-            with self._dirty_lock:
-                self._dirty.add(path.parent)
-            return
-        with self._dirty_lock:
-            if path in self._staged:  # the same block twice in one add (e.g. zero chunks)
-                return
-            self._staged[path] = path  # placeholder: reserved while the temp file is written
+        with self._cond:
+            seen = self._pending.get(path)
+            if (seen is not None and seen.state != "failed") or path.exists():
+                return  # stored or being stored (e.g. the same zero chunk twice in one add)
+            entry = self._pending[path] = _Pending()
+        batch: list[tuple[Path, _Pending]] = []
         try:
-            tmp = write_temp(data, self.tmp, fsync=False)
+            path.parent.mkdir(exist_ok=True)
+            if self.sync_mode == "per-block":
+                write_atomic(path, data, self.tmp)
+            else:
+                entry.tmp = write_temp(data, self.tmp, fsync=False)
         except BaseException:
-            with self._dirty_lock:
-                del self._staged[path]
+            with self._cond:
+                entry.state = "failed"
+                self._cond.notify_all()
             raise
-        with self._dirty_lock:
-            self._staged[path] = tmp
+        with self._cond:
+            if self.sync_mode == "per-block":
+                self._done([(path, entry)])
+                return
+            entry.state, entry.nbytes = "staged", len(data)
             self._staged_bytes += len(data)
-            batch = self._take_batch() if self._staged_bytes >= GROUP_BYTES else None
+            if self._staged_bytes >= GROUP_BYTES:
+                batch = self._take(self._pending)
+            self._cond.notify_all()
         if batch:
             self._commit(batch)
 
-    def _take_batch(self) -> dict[Path, Path]:
-        """Staged blocks whose temp files are complete (caller holds ``_dirty_lock``)."""
-        batch = {path: tmp for path, tmp in self._staged.items() if tmp != path}
-        for path in batch:
-            del self._staged[path]
-        self._staged_bytes = 0  # what is left are placeholders of writes still running
+    def _take(self, paths: Iterable[Path]) -> list[tuple[Path, _Pending]]:
+        """Claim the staged entries among ``paths`` for a commit (caller holds ``_cond``)."""
+        batch = [(p, e) for p in paths if (e := self._pending.get(p)) and e.state == "staged"]
+        for _, e in batch:
+            e.state = "committing"
+        self._staged_bytes = sum(e.nbytes for e in self._pending.values() if e.state == "staged")
         return batch
 
-    def _commit(self, batch: dict[Path, Path]) -> None:
-        """fdatasync every temp file of ``batch`` concurrently, then rename them into place."""
+    def _done(self, batch: list[tuple[Path, _Pending]]) -> None:
+        """Renamed and durable: record the dirs, drop the entries (caller holds ``_cond``)."""
+        for path, entry in batch:
+            self._dirty.add(path.parent)
+            if self._pending.get(path) is entry:
+                del self._pending[path]
+        self._cond.notify_all()
+
+    def _commit(self, batch: list[tuple[Path, _Pending]]) -> None:
+        """fdatasync the temp files of ``batch`` concurrently, then rename them into place."""
         try:
-            for _ in self._sync_pool.map(_datasync, batch.values()):
+            for _ in self._sync_pool.map(_datasync, [e.tmp for _, e in batch]):
                 pass
+            for path, entry in batch:
+                os.replace(entry.tmp, path)
         except BaseException:
-            for tmp in batch.values():
-                tmp.unlink(missing_ok=True)
+            with self._cond:
+                for _, entry in batch:
+                    entry.tmp.unlink(missing_ok=True)
+                    entry.state = "failed"
+                self._cond.notify_all()
             raise
-        for path, tmp in batch.items():
-            os.replace(tmp, path)
-        with self._dirty_lock:
-            self._dirty.update(path.parent for path in batch)
+        with self._cond:
+            self._done(batch)
 
     def put_async(self, cid: CID, data: bytes | memoryview) -> Future[None]:
         """Queue a write; at most ``4 * writers`` blocks wait in memory (back-pressure)."""
@@ -190,20 +219,34 @@ class Blockstore:
         return fut
 
     def sync(self) -> None:
-        """Make everything ``put`` so far durable and visible: commit the staged blocks, then
-        fsync the directories of the renames. Call after the puts returned, before a pin."""
-        with self._dirty_lock:
-            batch = self._take_batch()
-        if batch:
+        """Make every block put before this call durable and visible: commit the staged ones,
+        wait for those other threads are writing or committing, then fsync the block dirs."""
+        with self._cond:
+            wait_for = set(self._pending)
+        while True:
+            with self._cond:
+                wait_for = {p for p in wait_for if p in self._pending}
+                failed = [p.name for p in wait_for if self._pending[p].state == "failed"]
+                if failed:
+                    raise RepoError(f"block {failed[0]} (and {len(failed) - 1} more) could not be "
+                                    f"written to {self.blocks}", repo=str(self.root),
+                                    hint="check the disk (space, errors) and add again")
+                if not wait_for:
+                    break
+                batch = self._take(wait_for)
+                if not batch:
+                    self._cond.wait(timeout=1.0)
+                    continue
             self._commit(batch)
-        with self._dirty_lock:
-            dirty, self._dirty = self._dirty, set()
-        if self.sync_mode == "per-block":
-            for d in dirty:
-                _fsync_dir(d)
-        else:  # up to 1024 shard dirs per add: concurrent fsyncs share journal commits
-            for _ in self._sync_pool.map(_fsync_dir, dirty):
-                pass
+        with self._dirsync:  # a concurrent sync may hold dirs we rely on: wait for its fsyncs
+            with self._cond:
+                dirty, self._dirty = self._dirty, set()
+            if self.sync_mode == "per-block":
+                for d in dirty:
+                    _fsync_dir(d)
+            else:  # up to 1024 shard dirs per add: concurrent fsyncs share journal commits
+                for _ in self._sync_pool.map(_fsync_dir, dirty):
+                    pass
 
     def delete(self, key_path: Path) -> None:
         key_path.unlink(missing_ok=True)
