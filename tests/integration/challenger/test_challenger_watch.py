@@ -88,3 +88,34 @@ def test_run_loops_until_stopped(world: Any) -> None:
     assert not any(t.is_alive() for t in threads)
     assert len(auditor.journal.rows("SELECT 1 FROM audits")) == 1
     assert juror.protocol.stake_info().juror
+
+
+def test_recommit_of_the_same_root_after_a_reopen_is_a_new_audit(world: Any) -> None:
+    """After a reopen (here a stall), another node commits the very same root: a new commitment,
+    queued on its own coin; the first node's queued row is stale (the segment's committedAt moved)."""
+    req, first, second = world.protocol(0), world.protocol(1), world.protocol(6)
+    task = req.create_task("bafy-fake", b"\x01" * 32, E18, total_steps=2, segment_steps=1,
+                           challenge_window=1000, segment_deadline=3, node_stake=E18)
+    first.deposit(E18)
+    first.claim_task(task)
+    root = _commit(first, task, 0, b"same")
+    a = world.auditor(policy=AuditPolicy(probability=1.0))
+    a.ingest()
+    world.anvil.mine(5)
+    req.timeout_stall(task)  # segment 1 missed its deadline: reopened from segment 0
+    second.deposit(E18)
+    second.claim_task(task)
+    assert _commit(second, task, 0, b"same") == root
+    a.ingest()
+    a.ingest()  # re-delivery is idempotent
+    rows = a.journal.rows("SELECT node, committed_block, status FROM audits ORDER BY committed_block")
+    assert [(r["node"].lower(), r["status"]) for r in rows] == [(first.me.lower(), "queued"),
+                                                                (second.me.lower(), "queued")]
+    assert rows[1]["committed_block"] == int(req.segment(task, 0).committedAt)
+    claim = a.data.claim(task, 0)
+    assert claim.node.lower() == second.me.lower() and claim.block == rows[1]["committed_block"]
+    # the first commitment is no longer on chain: dropped as stale, never replayed
+    with a.journal.tx() as db:
+        db.execute("UPDATE audits SET status = 'skipped' WHERE node = ?", (second.me,))
+    assert a.audit_next() is False
+    assert a.journal.one("SELECT status FROM audits WHERE node = ?", first.me)["status"] == "stale"

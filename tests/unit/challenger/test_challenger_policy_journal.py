@@ -73,3 +73,26 @@ def test_journal_write_survives_sigkill_right_after_commit(tmp_path: Path) -> No
     assert r.returncode == -9
     row = sqlite3.connect(db).execute("SELECT leaf, salt, status FROM votes WHERE dispute_id = 7").fetchone()
     assert row == ("0x11", "aa", "prepared")
+
+
+def test_journal_migrates_audits_keyed_by_root_to_commitment_key(tmp_path: Path) -> None:
+    """A journal written when audits were keyed by (task, k, root) keeps its rows and gets the
+    (task, k, root, commit block) key, so a recommit of the same root is a second row."""
+    path = tmp_path / "auditor.sqlite"
+    db = sqlite3.connect(str(path))
+    db.execute("CREATE TABLE audits (task_id INTEGER, k INTEGER, trace_root TEXT, node TEXT, committed_block "
+               "INTEGER, checkpoint_cid TEXT, leaves_cid TEXT, status TEXT, reason TEXT, steps INTEGER DEFAULT 0, "
+               "cpu_s REAL DEFAULT 0, dispute_id INTEGER, updated REAL, PRIMARY KEY (task_id, k, trace_root))")
+    db.execute("INSERT INTO audits (task_id, k, trace_root, node, committed_block, status) "
+               "VALUES (1, 0, '0xab', '0xn1', 10, 'ok')")
+    db.commit()
+    db.close()
+    j = Journal(path)
+    assert [dict(r) for r in j.rows("SELECT task_id, k, trace_root, node, committed_block, status FROM audits")] == \
+        [{"task_id": 1, "k": 0, "trace_root": "0xab", "node": "0xn1", "committed_block": 10, "status": "ok"}]
+    with j.tx() as d:
+        d.execute("INSERT INTO audits (task_id, k, trace_root, node, committed_block, status) "
+                  "VALUES (1, 0, '0xab', '0xn2', 30, 'queued')")
+    assert len(j.rows("SELECT 1 FROM audits")) == 2
+    j.close()
+    assert len(Journal(path).rows("SELECT 1 FROM audits")) == 2  # a second open does not migrate again
