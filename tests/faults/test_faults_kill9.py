@@ -56,7 +56,8 @@ def _position(p: Any, addr: str) -> int:
 
 
 def run_scenario(root: Path, materials: dict[str, Any], seed: int, cheat: bool, kills: int,
-                 victims: tuple[str, ...] = VICTIMS) -> dict[str, Any]:
+                 victims: tuple[str, ...] = VICTIMS, force: str | None = None) -> dict[str, Any]:
+    """One scenario; ``force`` makes the first planned victim that one (the rest are drawn)."""
     from ledger.protocol import DisputePhase, TaskStatus
     from store.client import Client
     from tests.support.actors import DishonestNode, Fault
@@ -83,7 +84,8 @@ def run_scenario(root: Path, materials: dict[str, Any], seed: int, cheat: bool, 
                                         fault=Fault.WRONG_LEAF_AT_STEP, step=rng.randint(1, 8))
                 cheater.claim(tasks[1])
                 cheater.commit(tasks[1], 0)
-        plan = sorted((rng.uniform(5.0, 45.0), rng.choice(victims)) for _ in range(kills))
+        plan = sorted((rng.uniform(5.0, 45.0), force if force and i == 0 else rng.choice(victims))
+                      for i in range(kills))
         report["plan"] = [(round(t, 1), v) for t, v in plan]
         t0 = time.monotonic()
         unexpected: list[str] = []
@@ -181,8 +183,8 @@ def _record(report: dict[str, Any]) -> None:
             fh.write(json.dumps(report) + "\n")
 
 
-def test_kill9_one_fault_honest_scenario(tmp_path: Path, materials: dict[str, Any]) -> None:
-    _record(run_scenario(tmp_path / "s", materials, seed=1, cheat=False, kills=1))
+def test_kill9_node_daemon_honest_scenario(tmp_path: Path, materials: dict[str, Any]) -> None:
+    _record(run_scenario(tmp_path / "s", materials, seed=1, cheat=False, kills=1, force="node"))
 
 
 @pytest.mark.heavy
@@ -190,3 +192,11 @@ def test_kill9_one_fault_honest_scenario(tmp_path: Path, materials: dict[str, An
 def test_kill9_seeded_scenarios_heavy(tmp_path: Path, materials: dict[str, Any], seed: int) -> None:
     _record(run_scenario(tmp_path / "s", materials, seed=seed, cheat=seed % 2 == 1, kills=2,
                          victims=VICTIMS_HEAVY))
+
+
+@pytest.mark.heavy
+@pytest.mark.parametrize("seed", [120, 121])
+def test_kill9_node_daemon_seeded_heavy(tmp_path: Path, materials: dict[str, Any], seed: int) -> None:
+    """The node daemon itself is always one of the victims (the loop above may not draw it)."""
+    _record(run_scenario(tmp_path / "s", materials, seed=seed, cheat=seed % 2 == 1, kills=2,
+                         victims=VICTIMS_HEAVY, force="node"))
