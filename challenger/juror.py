@@ -11,6 +11,11 @@ the data needed to replay (spec, teacher, dataset, segment-start checkpoint) can
 is not what the chain committed. A dispute on a segment's last step also checks the segment's end
 checkpoint: if it cannot be fetched or does not hold the replayed end state, the vote is
 ``bytes32(0)`` (the node's commitment includes a usable end state; docs/challenger.md).
+
+End-state disputes (``openEndStateDispute``) need nothing else: the dispute view carries step
+(k+1)*S and the node leaf the contract computed from the committed ``endStateHash``, so the replay
+of the whole segment and the end-checkpoint check above give the right vote (the leaf of the
+replayed end state, or 0). Nothing in the view but ``EndStateDisputeOpened`` tells them apart.
 """
 
 from __future__ import annotations
@@ -153,18 +158,23 @@ class Juror:
         d = self.protocol.dispute(did)
         task_id, k, step = int(d.taskId), int(d.segment), int(d.step)
         S = int(self.protocol.task(task_id).params.segmentSteps)
+        # the commitment the dispute is bound to: the one in force when it was opened (another
+        # dispute on the segment may have reopened the task since)
+        opened = self.protocol.jury.events("DisputeOpened", from_block=self.protocol.addresses.deployBlock,
+                                           disputeId=did)
+        at = int(opened[-1]["blockNumber"]) if opened else None
         try:
             spec = self.data.spec(task_id)
             if profile.env_mismatches(spec):
                 return None, f"spec needs profile {spec.profile.name}, this process runs another"
             teacher, data = self.data.inputs(spec)
-            start = self.data.start_checkpoint(spec, task_id, k)
+            start = self.data.start_checkpoint(spec, task_id, k, at)
             t0 = time.process_time()
             r = replay(spec, task_id, start, step, teacher, data)
             leaf = r.leaves[-1]
             reason = f"replayed {len(r.steps)} steps in {time.process_time() - t0:.2f}s cpu"
             if step == (k + 1) * S:
-                claim = self.data.claim(task_id, k)
+                claim = self.data.claim(task_id, k, at)
                 got = self.data.checkpoint_state_hash(spec, task_id, self.data.checkpoint_dir(claim.checkpoint_cid))
                 if got != r.state_hashes[-1]:
                     return ZERO, f"end checkpoint {claim.checkpoint_cid} does not hold the replayed end state"

@@ -59,9 +59,21 @@ class SegmentData:
         self._specs: dict[int, TaskSpec] = {}
 
     # ---- chain facts ---------------------------------------------------------------------
-    def claim(self, task_id: int, k: int) -> SegmentClaim:
+    def claim(self, task_id: int, k: int, at_block: int | None = None) -> SegmentClaim:
         """The current commitment of segment k: the SegmentCommitted event for (task, k) that
-        matches the on-chain segment, block included (a reopened task has older events for k)."""
+        matches the on-chain segment, block included (a reopened task has older events for k).
+
+        ``at_block``: the commitment in force at that block instead (the newest event for
+        (task, k) up to it), e.g. the one a dispute opened at that block is bound to, which stays
+        the right one after the task is reopened and segment k is cleared or recommitted.
+        """
+        if at_block is not None:
+            events = self.protocol.market.events("SegmentCommitted", from_block=self.protocol.addresses.deployBlock,
+                                                 to_block=at_block, taskId=task_id, k=k)
+            if not events:
+                raise DataUnavailableError(f"segment {k} of task {task_id} was not committed by block {at_block}",
+                                           what="segment", cid="", reason="not committed")
+            return SegmentClaim.from_event(events[-1])
         seg = self.protocol.segment(task_id, k)
         if not seg.committed:
             raise DataUnavailableError(f"segment {k} of task {task_id} is not committed",
@@ -102,12 +114,13 @@ class SegmentData:
     def checkpoint_dir(self, cid: str) -> Path:
         return _guard("checkpoint", cid, lambda: self.materials.directory(cid))
 
-    def start_checkpoint(self, spec: TaskSpec, task_id: int, k: int) -> Path | None:
+    def start_checkpoint(self, spec: TaskSpec, task_id: int, k: int, at_block: int | None = None) -> Path | None:
         """Segment k's start checkpoint (None for k == 0), its recorded state hash checked against
-        segment k-1's committed endStateHash (the replay re-hashes it against that record)."""
+        segment k-1's committed endStateHash (the replay re-hashes it against that record);
+        ``at_block`` as in :meth:`claim`."""
         if k == 0:
             return None
-        prev = self.claim(task_id, k - 1)
+        prev = self.claim(task_id, k - 1, at_block)
         d = self.checkpoint_dir(prev.checkpoint_cid)
         from prover import checkpoint
 

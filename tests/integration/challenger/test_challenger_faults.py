@@ -94,3 +94,40 @@ def test_withheld_leaves_of_honest_work_are_recorded_unprovable_not_disputed(wor
     assert int(row["steps"]) == 8
     assert auditor.journal.rows("SELECT * FROM disputes") == [] and auditor.protocol.dispute_count() == 0
     assert auditor.journal.decisions("audit")[-1]["decision"] == "no dispute (unprovable)"
+
+
+@pytest.mark.heavy
+def test_end_state_dispute_judged_on_its_own_commitment_after_a_reopen(world: Any) -> None:
+    """A wrong leaf mid-segment, honest end state: the auditor's leaf dispute wins and reopens the
+    task (segment 0 cleared); an end-state dispute someone opened on the same commitment is drawn
+    only then. Its jurors replay the commitment it is bound to (not the cleared segment) and
+    reveal the node's end-state leaf: NodeRight, no second slash for one fault."""
+    from challenger.keeper import Keeper
+
+    jurors = [world.juror(i) for i in JURORS]
+    task_id = world.post_task()
+    node = world.node(DishonestNode, fault=Fault.WRONG_LEAF_AT_STEP, step=4)
+    node.claim(task_id)
+    c = node.commit(task_id, 0)
+    auditor = world.auditor()
+    p = auditor.protocol
+    auditor.run_once()
+    (row,) = auditor.journal.rows("SELECT * FROM disputes")
+    leaf_did = int(row["dispute_id"])
+    other = world.protocol(7)
+    end_did = other.open_end_state_dispute(task_id, 0)
+    assert p.end_state_dispute_of(task_id, 0) == end_did and int(p.dispute(end_did).step) == 8
+    world.drive([auditor, *jurors], lambda: int(p.dispute(leaf_did).phase) == 5)  # nobody draws end_did
+    assert Outcome(int(p.dispute(leaf_did).outcome)) == Outcome.NODE_WRONG
+    assert not p.segment(task_id, 0).committed  # reopened: segment 0 cleared
+    staked = int(p.stake_info(node.protocol.me).staked)
+    keeper = Keeper(world.protocol(6), world.tmp / "keeper")
+    world.drive([keeper, *jurors], lambda: int(p.dispute(end_did).phase) == 5)
+    assert Outcome(int(p.dispute(end_did).outcome)) == Outcome.NODE_RIGHT
+    assert int(p.stake_info(node.protocol.me).staked) == staked
+    node_leaf = "0x" + bytes(p.dispute(end_did).nodeLeaf).hex()
+    assert node_leaf == "0x" + c.result.leaves[-1].hex()
+    for j in jurors:
+        v = j.journal.one("SELECT * FROM votes WHERE dispute_id = ?", end_did)
+        if v is not None:
+            assert v["status"] == "revealed" and v["leaf"] == node_leaf, v["reason"]
