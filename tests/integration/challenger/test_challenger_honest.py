@@ -29,10 +29,11 @@ def test_honest_node_audited_many_times_is_never_disputed(world: Any, accounts: 
             a.run_once()
     for a in auditors:
         s = a.status()
-        assert s["audits"] == {"ok": 2}, a.journal.decisions()
+        assert s["audits"] == {"ok": 2}, [dict(r) for r in a.journal.rows("SELECT * FROM audits")]
         assert s["disputes"]["open"] == 0 and s["bond_at_risk"] == 0
         reasons = [r["reason"] for r in a.journal.decisions("audit") if r["decision"] == "no dispute"]
-        assert len(reasons) == 2 and all("all 8 leaves, the end state and the end checkpoint match" in r for r in reasons)
+        assert len(reasons) == 2 and all("all 8 leaves, the end state and the end checkpoint match" in r
+                                         for r in reasons), [dict(r) for r in a.journal.decisions()]
     p = node.protocol
     assert p.dispute_count() == 0
     world.anvil.mine(31)
