@@ -155,3 +155,22 @@ def test_adamw_step_same_bits_everywhere_and_close_to_torch(force):
         assert sg["step"].item() == sr["step"].item()
         torch.testing.assert_close(sg["exp_avg_sq"], sr["exp_avg_sq"], rtol=1e-5, atol=1e-7)
     ref.load_state_dict(got.state_dict())  # and torch accepts it
+
+
+@pytest.mark.parametrize("n", [1, 1023, 1024, 1025, 786_433])
+def test_fixed_sum_same_bits_everywhere_and_accurate(force, n):
+    gen = torch.Generator().manual_seed(n)
+    x0 = torch.rand(n, generator=gen) + 0.5  # positive terms: a plain float32 running sum drifts
+
+    def run():
+        x = x0.clone().requires_grad_(True)
+        s = training.fixed_sum(x)
+        s.backward()
+        return [s, x.grad]
+
+    runs = _across(force, run)
+    assert all(r == runs[0] for r in runs)
+    s, grad = run()
+    exact = float(x0.double().sum())
+    assert abs(float(s) - exact) / exact < 2e-6
+    assert torch.equal(grad, torch.ones(n))
