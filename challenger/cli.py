@@ -13,6 +13,7 @@ from typing import Any
 
 import typer
 
+from prover.profile import DEFAULT_PROFILE
 from veritrain.errors import ConfigError, VeritrainError
 
 E18 = 10**18
@@ -20,7 +21,7 @@ E18 = 10**18
 challenger_app = typer.Typer(help="Auditor: replay committed segments, dispute wrong ones.", no_args_is_help=True)
 juror_app = typer.Typer(help="Juror: settle disputes by replaying the disputed step.", no_args_is_help=True)
 
-PROFILE_OPT = typer.Option("stock-avx2-1", "--profile", help="Determinism profile this bot runs under; "
+PROFILE_OPT = typer.Option(DEFAULT_PROFILE, "--profile", help="Determinism profile this bot runs under; "
                            "tasks whose spec names another are refused.")
 THREADS_OPT = typer.Option(1, "--threads", help="Threads of that profile.")
 WORKDIR_OPT = typer.Option(None, "--workdir", help="Journal and cache directory (default: $VERITRAIN_HOME/<bot>).")

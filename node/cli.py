@@ -13,6 +13,7 @@ from typing import Any
 
 import typer
 
+from prover.profile import DEFAULT_PROFILE
 from veritrain.errors import ConfigError
 
 node_app = typer.Typer(help="Node operators: stake, run the daemon, see its state.", no_args_is_help=True)
@@ -107,7 +108,7 @@ def node_check(task_id: int = typer.Argument(..., help="Task id.")) -> None:
 
 @node_app.command("run")
 def node_run(
-    profile_name: str = typer.Option("stock-avx2-1", "--profile", help="Determinism profile this node runs under; "
+    profile_name: str = typer.Option(DEFAULT_PROFILE, "--profile", help="Determinism profile this node runs under; "
                                      "tasks with another profile are refused before claiming."),
     threads: int = typer.Option(1, "--threads", help="Threads of that profile."),
     poll: float = typer.Option(2.0, "--poll", help="Seconds between iterations when idle."),

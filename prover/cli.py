@@ -12,6 +12,8 @@ from typing import Any
 
 import typer
 
+from prover.profile import DEFAULT_PROFILE
+
 spec_app = typer.Typer(help="Task specs: create, validate, print the profile environment.",
                        no_args_is_help=True)
 dataset_app = typer.Typer(help="Dataset manifests (tokenized shards + sample Merkle root).",
@@ -31,7 +33,7 @@ def spec_init(
     preset: str = typer.Option("tiny", help="tiny (tests, seconds) or default (the benchmark task)."),
     seed: int = typer.Option(0, help="Root seed of every RNG."),
     threads: int = typer.Option(1, help="Intra-op threads pinned by the profile."),
-    profile_name: str = typer.Option("stock-avx2-1", "--profile", help="Determinism profile."),
+    profile_name: str = typer.Option(DEFAULT_PROFILE, "--profile", help="Determinism profile."),
     state_hash: str = typer.Option("blake3", help="blake3 or sha256."),
     dataset: Path | None = typer.Option(None, help="Manifest dir (default: the cached Lee corpus)."),
 ) -> None:

@@ -93,7 +93,7 @@ register(Profile(
     description="prover.kernels for every reduction of the KD step (layers, attention, losses, "
                 "clipping, AdamW): no environment pins, any thread count, any x86-64 CPU"))
 
-DEFAULT_PROFILE = "stock-avx2-1"
+DEFAULT_PROFILE = "repcpu-2"
 
 
 def get(name: str) -> Profile:

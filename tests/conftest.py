@@ -25,9 +25,11 @@ def _run_under_default_profile(config: pytest.Config) -> None:
     process and its libraries start, so in-process training in tests (nodes, challengers, jurors)
     needs them set before Python starts, exactly like the CLI's own re-exec.
     """
-    from prover.profile import DEFAULT_PROFILE, REEXEC_GUARD, env_for
+    from prover.profile import REEXEC_GUARD, env_for
 
-    wanted = env_for(os.environ.get("VERITRAIN_TEST_PROFILE", DEFAULT_PROFILE), 1)
+    # The default profile (repcpu-2) pins nothing; the stock profiles that tests also train under
+    # in-process need their pins from process start, so the test process runs under stock-avx2-1's.
+    wanted = env_for(os.environ.get("VERITRAIN_TEST_PROFILE", "stock-avx2-1"), 1)
     if all(os.environ.get(k) == v for k, v in wanted.items()) or os.environ.get(REEXEC_GUARD) == "pytest":
         return
     new_env = {**os.environ, **wanted, REEXEC_GUARD: "pytest"}

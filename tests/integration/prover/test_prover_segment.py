@@ -39,7 +39,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def cli(args: list[str], env_extra: dict[str, str] | None = None,
         pinned: bool = False) -> subprocess.CompletedProcess[str]:
     """The veritrain CLI in a fresh process, by default WITHOUT the profile's variables."""
-    pins = set(profile.env_for(profile.DEFAULT_PROFILE, 1)) | {profile.REEXEC_GUARD}
+    pins = set(profile.env_for("stock-avx2-1", 1)) | {profile.REEXEC_GUARD}
     e = {k: v for k, v in os.environ.items() if pinned or k not in pins}
     e.update(env_extra or {})
     return subprocess.run([sys.executable, "-m", "veritrain.cli.main", *args], env=e,
@@ -73,7 +73,10 @@ def test_replay_in_a_separate_process_reproduces_every_leaf(env: dict[str, Any])
 
 
 def test_cli_refuses_a_mismatched_profile_after_a_reexec(env: dict[str, Any]) -> None:
-    r = cli(["replay", "--spec", str(env["spec_file"]), "--upto", "1", "--dataset", str(env["data"])],
+    stock = preset_spec("tiny", seed=11, dataset_dir=env["data"], profile_name="stock-avx2-1")
+    spec_file = env["root"] / "spec-stock.json"
+    spec_file.write_bytes(stock.canonical_bytes())
+    r = cli(["replay", "--spec", str(spec_file), "--upto", "1", "--dataset", str(env["data"])],
             env_extra={profile.REEXEC_GUARD: "1"})
     assert r.returncode == 3
     assert "error: determinism profile stock-avx2-1 needs ATEN_CPU_CAPABILITY=avx2, this process " \
@@ -145,6 +148,7 @@ def test_checkpoint_loads_with_automodel_and_embeddings_match(env: dict[str, Any
     d = checkpoint.save(tmp_path / "ck", spec, TASK, trainer.student, trainer.optimizer,
                         trainer.step_no, trainer.rng, trainer.cursor, h)
     loaded = AutoModel.from_pretrained(str(d), attn_implementation="eager").eval()
+    profile.enable_kernels(spec, loaded)  # a kernels profile computes through the same kernels
     mine = dict(trainer.student.state_dict())
     theirs = dict(loaded.state_dict())
     assert set(mine) == set(theirs)
