@@ -143,23 +143,61 @@ class Chain:
                         continue
                     raise
             self._nonce = nonce + 1
-        receipt = self.wait(tx_hash)
+        receipt = self.wait(tx_hash, raw=raw)
         if receipt["status"] != 1:
             raise self._failure(tx, receipt, contract, label)
         log.debug("%s mined in block %d, gas %d", label, receipt["blockNumber"], receipt["gasUsed"])
         return receipt
 
-    def wait(self, tx_hash: Any) -> Any:
-        """The receipt of ``tx_hash`` once it is ``confirmations`` blocks deep."""
+    def wait(self, tx_hash: Any, raw: bytes | None = None, rebroadcast_after: float = 3.0) -> Any:
+        """The receipt of ``tx_hash`` once it is ``confirmations`` blocks deep.
+
+        A transaction can vanish from the node's pool (an RPC node restarted from saved state, a
+        reorg, a pool eviction). With the signed ``raw`` bytes at hand it is sent again whenever
+        the node has not known it for ``rebroadcast_after`` seconds; a receipt found at any time
+        ends the wait, so rebroadcasting can never double-spend (same nonce, same hash).
+        """
         deadline = time.monotonic() + max(self.timeout, 120.0)
+        unknown_since: float | None = None
         while True:
             receipt = self.retry(lambda: _receipt_or_none(self.w3, tx_hash), "receipt")
-            if receipt is not None and self.block_number() - receipt["blockNumber"] >= self.confirmations:
-                return receipt
+            if receipt is not None:
+                if self.block_number() - receipt["blockNumber"] >= self.confirmations:
+                    return receipt
+                unknown_since = None
+            elif raw is not None and not self._known(tx_hash):
+                now = time.monotonic()
+                unknown_since = unknown_since or now
+                if now - unknown_since >= rebroadcast_after:
+                    self._rebroadcast(tx_hash, raw)
+                    unknown_since = None
             if time.monotonic() > deadline:
                 raise TransactionFailedError(f"transaction {Web3.to_hex(tx_hash)} not confirmed in time",
                                              hint="the chain may be stalled; check the RPC node")
             time.sleep(self.poll)
+
+    def _known(self, tx_hash: Any) -> bool:
+        from web3.exceptions import TransactionNotFound
+
+        try:
+            self.retry(lambda: self.w3.eth.get_transaction(tx_hash), "get_transaction")
+        except TransactionNotFound:
+            return False
+        return True
+
+    def _rebroadcast(self, tx_hash: Any, raw: bytes) -> None:
+        log.warning("transaction %s is unknown to the node; sending it again", Web3.to_hex(tx_hash))
+        try:
+            self.retry(partial(self.w3.eth.send_raw_transaction, raw), "rebroadcast")
+        except Web3RPCError as exc:
+            message = str(exc).lower()
+            if "nonce too low" in message and _receipt_or_none(self.w3, tx_hash) is None:
+                # Another transaction took this nonce: ours can never be mined.
+                raise TransactionFailedError(
+                    f"transaction {Web3.to_hex(tx_hash)} was dropped and its nonce reused",
+                    hint="check the account's recent transactions; send the action again") from None
+            if "already known" not in message and "nonce too low" not in message:
+                raise
 
     def _failure(self, tx: dict[str, Any], receipt: Any, contract: str | None, label: str) -> Exception:
         """Recover the revert reason of a failed mined transaction by replaying it as a call."""
