@@ -25,7 +25,7 @@ from challenger.errors import DataUnavailableError
 from challenger.journal import Journal
 from challenger.policy import AuditPolicy, Budget, secret_rng
 from challenger.segdata import SegmentClaim, SegmentData
-from ledger.errors import ContractRevertError, RpcUnavailableError
+from ledger.errors import ContractRevertError, RpcUnavailableError, TransactionFailedError
 from ledger.protocol import DisputePhase, Outcome, Protocol
 from ledger.watch import EventWatcher
 from prover import merkle
@@ -83,7 +83,9 @@ class Auditor:
         while not stop.is_set():
             try:
                 self.run_once()
-            except (RpcUnavailableError, StoreUnavailableError) as exc:
+            except (RpcUnavailableError, StoreUnavailableError, TransactionFailedError) as exc:
+                # The chain or IPFS is away, or a transaction got lost: the next iteration
+                # re-derives everything from the chain and the journal.
                 log.warning("auditor: %s; retrying", exc)
             stop.wait(poll_s)
 

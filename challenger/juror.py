@@ -31,7 +31,7 @@ from typing import Any
 from challenger.errors import DataUnavailableError
 from challenger.journal import Journal
 from challenger.segdata import SegmentData
-from ledger.errors import ContractRevertError, RpcUnavailableError
+from ledger.errors import ContractRevertError, RpcUnavailableError, TransactionFailedError
 from ledger.protocol import DisputePhase, Protocol
 from ledger.watch import EventWatcher
 from prover import merkle
@@ -91,7 +91,9 @@ class Juror:
         while not stop.is_set():
             try:
                 self.run_once()
-            except (RpcUnavailableError, StoreUnavailableError) as exc:
+            except (RpcUnavailableError, StoreUnavailableError, TransactionFailedError) as exc:
+                # The chain or IPFS is away, or a transaction got lost: the next iteration
+                # re-derives everything from the chain and the journal.
                 log.warning("juror: %s; retrying", exc)
             stop.wait(poll_s)
 
