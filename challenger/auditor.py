@@ -23,14 +23,14 @@ from typing import Any
 
 from challenger.errors import DataUnavailableError
 from challenger.journal import Journal
+from challenger.loop import run_until
 from challenger.policy import AuditPolicy, Budget, secret_rng
 from challenger.segdata import SegmentClaim, SegmentData
-from ledger.errors import ContractRevertError, RpcUnavailableError, TransactionFailedError
+from ledger.errors import ContractRevertError
 from ledger.protocol import DisputePhase, Outcome, Protocol
 from ledger.watch import EventWatcher
 from prover import merkle
 from store.client import Client
-from store.errors import StoreUnavailableError
 from store.materials import Materials
 
 log = logging.getLogger(__name__)
@@ -80,14 +80,7 @@ class Auditor:
         self.claim_payouts()
 
     def run(self, stop: threading.Event, poll_s: float = 2.0) -> None:
-        while not stop.is_set():
-            try:
-                self.run_once()
-            except (RpcUnavailableError, StoreUnavailableError, TransactionFailedError) as exc:
-                # The chain or IPFS is away, or a transaction got lost: the next iteration
-                # re-derives everything from the chain and the journal.
-                log.warning("auditor: %s; retrying", exc)
-            stop.wait(poll_s)
+        run_until(stop, self.run_once, poll_s, "auditor")
 
     def _decide(self, decision: str, reason: str, **where: Any) -> None:
         log.info("audit %s: %s (%s)", where, decision, reason)

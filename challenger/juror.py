@@ -30,13 +30,13 @@ from typing import Any
 
 from challenger.errors import DataUnavailableError
 from challenger.journal import Journal
+from challenger.loop import run_until
 from challenger.segdata import SegmentData
-from ledger.errors import ContractRevertError, RpcUnavailableError, TransactionFailedError
+from ledger.errors import ContractRevertError
 from ledger.protocol import DisputePhase, Protocol
 from ledger.watch import EventWatcher
 from prover import merkle
 from store.client import Client
-from store.errors import StoreUnavailableError
 from store.materials import Materials
 
 log = logging.getLogger(__name__)
@@ -88,14 +88,7 @@ class Juror:
         self.claim_payouts()
 
     def run(self, stop: threading.Event, poll_s: float = 1.0) -> None:
-        while not stop.is_set():
-            try:
-                self.run_once()
-            except (RpcUnavailableError, StoreUnavailableError, TransactionFailedError) as exc:
-                # The chain or IPFS is away, or a transaction got lost: the next iteration
-                # re-derives everything from the chain and the journal.
-                log.warning("juror: %s; retrying", exc)
-            stop.wait(poll_s)
+        run_until(stop, self.run_once, poll_s, "juror")
 
     def _set(self, did: int, rnd: int, status: str, reason: str, **extra: Any) -> None:
         cols = "".join(f", {key} = ?" for key in extra)
