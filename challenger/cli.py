@@ -30,22 +30,17 @@ ONCE_OPT = typer.Option(False, "--once", help="Run one iteration and exit.")
 
 
 def fmt(amount: int) -> str:
-    return f"{Decimal(int(amount)) / E18:,.4f}".rstrip("0").rstrip(".")
+    from ledger.protocol import format_amount
+
+    return format_amount(amount)
 
 
 def connect(need_key: bool = True) -> Any:
     """The Protocol for the configured chain, addresses and (unless read-only) key."""
-    from ledger.chain import Chain
-    from ledger.keys import load_account
-    from ledger.protocol import Addresses, Protocol
+    from ledger.protocol import Protocol
     from veritrain.config import Settings
 
-    s = Settings.load()
-    if s.addresses is None:
-        raise ConfigError("no contract addresses file is configured",
-                          hint="set VERITRAIN_ADDRESSES (or `addresses` in the config file)")
-    account = load_account(s.keystore) if need_key else None
-    return Protocol(Chain(s.rpc_url, account, confirmations=s.confirmations), Addresses.load(s.addresses))
+    return Protocol.from_settings(Settings.load(), need_key)
 
 
 def _workdir(workdir: Path | None, name: str) -> Path:

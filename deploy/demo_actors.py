@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from node.ui import ProgressUi
+
 
 class DemoCheat:
     """DEMO FEATURE (fault injection): after the update of ``step``, add ``delta`` to one weight.
@@ -56,39 +58,18 @@ class LossLog:
         return _Obs()
 
 
-class DemoUi:
-    """The node daemon's ``ui`` protocol on one shared rich Progress, labelled with the actor."""
+class DemoUi(ProgressUi):
+    """The node daemon's progress bars on the demo's shared Progress, labelled with the actor;
+    ``on_task`` hears which task the actor starts training."""
 
     def __init__(self, progress: Any, actor: str, on_task: Callable[[int], None] | None = None) -> None:
-        self.progress, self.actor, self.on_task = progress, actor, on_task
-        self._steps: Any = None
-        self._uploads: dict[tuple[int, int], Any] = {}
+        super().__init__(progress, label=actor)
+        self.on_task = on_task
 
     def steps(self, task_id: int, k: int, total: int) -> Callable[[int], None]:
         if self.on_task is not None:
             self.on_task(task_id)
-        self._steps = self.progress.add_task(f"{self.actor}: task {task_id} segment {k} training",
-                                             total=total)
-        first = k * total
-
-        def advance(step: int) -> None:
-            self.progress.update(self._steps, completed=step - first)
-
-        return advance
-
-    def done_steps(self) -> None:
-        if self._steps is not None:
-            self.progress.remove_task(self._steps)
-            self._steps = None
-
-    def upload(self, task_id: int, k: int) -> None:
-        self._uploads[(task_id, k)] = self.progress.add_task(
-            f"{self.actor}: task {task_id} segment {k} upload + commit", total=None)
-
-    def uploaded(self, task_id: int, k: int) -> None:
-        tid = self._uploads.pop((task_id, k), None)
-        if tid is not None:
-            self.progress.remove_task(tid)
+        return super().steps(task_id, k, total)
 
 
 @dataclass

@@ -41,6 +41,13 @@ class DisputePhase(IntEnum):
     RESOLVED = 5
 
 
+def format_amount(amount: int, decimals: int = 18) -> str:
+    """A token amount in whole tokens, trailing zeros trimmed: ``1,234.5``."""
+    from decimal import Decimal
+
+    return f"{Decimal(int(amount)) / 10**decimals:,.4f}".rstrip("0").rstrip(".")
+
+
 class Record(dict[str, Any]):
     """A decoded Solidity struct: ``rec.traceRoot`` or ``rec["traceRoot"]``."""
 
@@ -110,6 +117,18 @@ class Protocol:
         self.stake = chain.contract("StakeManager", addresses.stakeManager)
         self.market = chain.contract("TaskMarket", addresses.taskMarket)
         self.jury = chain.contract("JuryAdjudicator", addresses.adjudicator)
+
+    @classmethod
+    def from_settings(cls, settings: Any, need_key: bool = True) -> Protocol:
+        """The Protocol for the configured chain, addresses file and (unless read-only) key."""
+        from ledger.keys import load_account
+
+        if settings.addresses is None:
+            raise ConfigError("no contract addresses file is configured",
+                              hint="set VERITRAIN_ADDRESSES (or `addresses` in the config file)")
+        account = load_account(settings.keystore) if need_key else None
+        return cls(Chain(settings.rpc_url, account, confirmations=settings.confirmations),
+                   Addresses.load(settings.addresses))
 
     def as_account(self, chain: Chain) -> Protocol:
         return Protocol(chain, self.addresses)
