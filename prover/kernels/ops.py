@@ -68,23 +68,33 @@ def _rows(x: torch.Tensor, name: str) -> torch.Tensor:
     return x.contiguous()
 
 
-def softmax(x: torch.Tensor) -> torch.Tensor:
-    """Softmax over the last dim: exact max, fixed-polynomial exp, ascending sum, division."""
+def _rowwise(kernel: str, x: torch.Tensor) -> torch.Tensor:
+    """Run the row kernel ``kernel(rows, n, x, y, threads)`` over the last dim of ``x``."""
     x = _rows(x, "x")
     y = torch.empty_like(x)
     n = x.shape[-1] if x.dim() else 1
-    _lib.load().rk_softmax(x.numel() // max(n, 1), n, x.data_ptr(), y.data_ptr(), _lib.threads())
+    getattr(_lib.load(), kernel)(x.numel() // max(n, 1), n, x.data_ptr(), y.data_ptr(), _lib.threads())
     return y
+
+
+def _rowwise_backward(kernel: str, y: torch.Tensor, dy: torch.Tensor) -> torch.Tensor:
+    """Run the row kernel ``kernel(rows, n, y, dy, dx, threads)`` over the last dim."""
+    y, dy = _rows(y, "y"), _rows(dy, "dy")
+    dx = torch.empty_like(y)
+    n = y.shape[-1]
+    getattr(_lib.load(), kernel)(y.numel() // max(n, 1), n, y.data_ptr(), dy.data_ptr(),
+                                 dx.data_ptr(), _lib.threads())
+    return dx
+
+
+def softmax(x: torch.Tensor) -> torch.Tensor:
+    """Softmax over the last dim: exact max, fixed-polynomial exp, ascending sum, division."""
+    return _rowwise("rk_softmax", x)
 
 
 def softmax_backward(y: torch.Tensor, dy: torch.Tensor) -> torch.Tensor:
     """Gradient of :func:`softmax` given its output ``y``."""
-    y, dy = _rows(y, "y"), _rows(dy, "dy")
-    dx = torch.empty_like(y)
-    n = y.shape[-1]
-    _lib.load().rk_softmax_backward(y.numel() // max(n, 1), n, y.data_ptr(), dy.data_ptr(),
-                                    dx.data_ptr(), _lib.threads())
-    return dx
+    return _rowwise_backward("rk_softmax_backward", y, dy)
 
 
 def layer_norm(x: torch.Tensor, weight: torch.Tensor | None, bias: torch.Tensor | None,
@@ -166,21 +176,12 @@ def log(x: torch.Tensor) -> torch.Tensor:
 
 def log_softmax(x: torch.Tensor) -> torch.Tensor:
     """Log-softmax over the last dim: exact max, fixed exp, ascending sum, fixed log."""
-    x = _rows(x, "x")
-    y = torch.empty_like(x)
-    n = x.shape[-1] if x.dim() else 1
-    _lib.load().rk_logsoftmax(x.numel() // max(n, 1), n, x.data_ptr(), y.data_ptr(), _lib.threads())
-    return y
+    return _rowwise("rk_logsoftmax", x)
 
 
 def log_softmax_backward(y: torch.Tensor, dy: torch.Tensor) -> torch.Tensor:
     """Gradient of :func:`log_softmax` given its output ``y``: ``dy - exp(y) * sum(dy)``."""
-    y, dy = _rows(y, "y"), _rows(dy, "dy")
-    dx = torch.empty_like(y)
-    n = y.shape[-1]
-    _lib.load().rk_logsoftmax_backward(y.numel() // max(n, 1), n, y.data_ptr(), dy.data_ptr(),
-                                       dx.data_ptr(), _lib.threads())
-    return dx
+    return _rowwise_backward("rk_logsoftmax_backward", y, dy)
 
 
 def adamw_(p: torch.Tensor, m: torch.Tensor, v: torch.Tensor, g: torch.Tensor, *, decay: float,
