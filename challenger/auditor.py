@@ -23,7 +23,7 @@ from typing import Any
 
 from challenger.errors import DataUnavailableError
 from challenger.journal import Journal
-from challenger.loop import run_until
+from challenger.loop import claim_payouts, run_until
 from challenger.policy import AuditPolicy, Budget, secret_rng
 from challenger.segdata import SegmentClaim, SegmentData
 from ledger.errors import ContractRevertError
@@ -312,13 +312,7 @@ class Auditor:
 
     def claim_payouts(self) -> int:
         """Pull what the adjudicator owes us; returns the amount (0 if nothing)."""
-        owed = self.protocol.owed()
-        if owed == 0:
-            return 0
-        self.protocol.claim_payout()
-        with self.journal.tx() as db:
-            db.execute("INSERT INTO payouts (amount, at) VALUES (?, ?)", (str(owed), time.time()))
-        return owed
+        return claim_payouts(self.protocol, self.journal)
 
     # ---- status --------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:

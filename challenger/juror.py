@@ -30,7 +30,7 @@ from typing import Any
 
 from challenger.errors import DataUnavailableError
 from challenger.journal import Journal
-from challenger.loop import run_until
+from challenger.loop import claim_payouts, run_until
 from challenger.segdata import SegmentData
 from ledger.errors import ContractRevertError
 from ledger.protocol import DisputePhase, Protocol
@@ -202,13 +202,8 @@ class Juror:
             self._set(did, rnd, REVEALED, f"revealed {row['leaf']}")
 
     def claim_payouts(self) -> int:
-        owed = self.protocol.owed()
-        if owed == 0:
-            return 0
-        self.protocol.claim_payout()
-        with self.journal.tx() as db:
-            db.execute("INSERT INTO payouts (amount, at) VALUES (?, ?)", (str(owed), time.time()))
-        return owed
+        """Pull what the adjudicator owes us; returns the amount (0 if nothing)."""
+        return claim_payouts(self.protocol, self.journal)
 
     def status(self) -> dict[str, Any]:
         counts = {r["status"]: int(r["n"]) for r in

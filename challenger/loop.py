@@ -1,13 +1,19 @@
-"""The run loop the auditor and the juror share."""
+"""What the auditor and the juror share: the run loop and claiming payouts."""
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from ledger.errors import RpcUnavailableError, TransactionFailedError
 from store.errors import StoreUnavailableError
+
+if TYPE_CHECKING:
+    from challenger.journal import Journal
+    from ledger.protocol import Protocol
 
 log = logging.getLogger(__name__)
 
@@ -24,3 +30,14 @@ def run_until(stop: threading.Event, step: Callable[[], object], poll_s: float, 
         except TRANSIENT as exc:
             log.warning("%s: %s; retrying", name, exc)
         stop.wait(poll_s)
+
+
+def claim_payouts(protocol: Protocol, journal: Journal) -> int:
+    """Pull what the adjudicator owes this account and journal it; the amount (0 if nothing)."""
+    owed = protocol.owed()
+    if owed == 0:
+        return 0
+    protocol.claim_payout()
+    with journal.tx() as db:
+        db.execute("INSERT INTO payouts (amount, at) VALUES (?, ?)", (str(owed), time.time()))
+    return owed
