@@ -11,6 +11,7 @@ import {StakeManager} from "../../src/StakeManager.sol";
 import {TaskMarket} from "../../src/TaskMarket.sol";
 import {JuryAdjudicator} from "../../src/JuryAdjudicator.sol";
 import {PrevrandaoRandomness} from "../../src/PrevrandaoRandomness.sol";
+import {VeriToken} from "../../src/VeriToken.sol";
 import {TraceMerkle} from "../../src/libraries/TraceMerkle.sol";
 import {TaskId, DisputeId, TaskStatus, Outcome} from "../../src/types/Ids.sol";
 
@@ -24,26 +25,13 @@ contract ReentrancyTest is Fixture {
     ReentrantToken internal rtoken;
     Attacker internal a;
 
-    function setUp() public override {
-        vm.roll(100);
+    function _newToken() internal override returns (VeriToken) {
         rtoken = new ReentrantToken();
-        token = rtoken;
-        stakes = new StakeManager(address(token), UNBONDING);
-        market = new TaskMarket(address(token), address(stakes), STALL_BPS);
-        rng = new PrevrandaoRandomness();
-        jury = new JuryAdjudicator(address(token), address(stakes), address(market), address(rng), juryParams());
-        stakes.wire(address(market), address(jury));
-        market.setAdjudicator(address(jury));
-        requester = _actor("requester", 0);
-        node = _actor("node", 3 * NODE_STAKE);
-        node2 = _actor("node2", 3 * NODE_STAKE);
-        challenger = _actor("challenger", 0);
-        for (uint256 i; i < N_JURORS; ++i) {
-            address j = _actor(string.concat("juror", vm.toString(i)), JUROR_STAKE);
-            vm.prank(j);
-            stakes.optInJuror();
-            pool.push(j);
-        }
+        return rtoken;
+    }
+
+    function setUp() public override {
+        super.setUp();
         a = new Attacker();
         token.mint(address(a), 100_000e18);
         a.exec(address(token), abi.encodeCall(token.approve, (address(stakes), type(uint256).max)));

@@ -96,7 +96,7 @@ abstract contract Fixture is Test {
 
     function setUp() public virtual {
         vm.roll(100);
-        token = new VeriToken(0);
+        token = _newToken();
         stakes = new StakeManager(address(token), UNBONDING);
         market = new TaskMarket(address(token), address(stakes), STALL_BPS);
         rng = new PrevrandaoRandomness();
@@ -114,6 +114,11 @@ abstract contract Fixture is Test {
             stakes.optInJuror();
             pool.push(j);
         }
+    }
+
+    /// @dev The staking token the fixture deploys; suites with a hostile token override it.
+    function _newToken() internal virtual returns (VeriToken) {
+        return new VeriToken(0);
     }
 
     /// @dev A funded actor with approvals to every contract and `stake` deposited.
