@@ -46,10 +46,10 @@ static inline int msb128(u128 m) {
     return hi ? 127 - __builtin_clzll(hi) : 63 - __builtin_clzll((uint64_t)m);
 }
 
-/* _pack: s * m * 2^(e - BIAS) rounded to nearest even. */
-static inline uint32_t m_pack(uint32_t s, u128 m, int64_t e) {
+/* pack: s * m * 2^(e - BIAS) rounded to nearest even; b is the index of m's top bit, as the
+ * caller knows it (the Solidity's fast paths compute it without a search). */
+static inline uint32_t m_pack_top(uint32_t s, u128 m, int64_t e, int64_t b) {
     if (m == 0) return s;
-    int64_t b = msb128(m);
     int64_t sh = b - 23, lim = F_MIN_SCALE - e;
     if (lim > sh) sh = lim;
     if (sh < 1) {
@@ -65,6 +65,11 @@ static inline uint32_t m_pack(uint32_t s, u128 m, int64_t e) {
     m += (u128)(e + sh - F_MIN_SCALE) << 23;
     if (m > 0x7F7FFFFFu) m = F_INF;
     return s | (uint32_t)m;
+}
+
+/* packAny: pack with the top bit found by search. */
+static inline uint32_t m_pack(uint32_t s, u128 m, int64_t e) {
+    return m_pack_top(s, m, e, m ? msb128(m) : 0);
 }
 
 typedef struct { uint32_t s; u128 m; int64_t e; } m_num;
@@ -107,9 +112,29 @@ static inline uint32_t m_add_special(uint32_t a, uint32_t b) {
 }
 
 static inline uint32_t m_add(uint32_t a, uint32_t b) {
-    if ((a & F_INF) == F_INF || (b & F_INF) == F_INF) return m_add_special(a, b);
-    m_num r = m_sum(m_unpack(a), m_unpack(b));
-    return m_pack(r.s, r.m, r.e);
+    uint32_t ea = (a >> 23) & 0xFF, eb = (b >> 23) & 0xFF;
+    if (ea == 0xFF || eb == 0xFF) return m_add_special(a, b);
+    if (ea == 0 || eb == 0) {  /* a zero or subnormal operand: the general sum */
+        m_num r = m_sum(m_unpack(a), m_unpack(b));
+        return m_pack(r.s, r.m, r.e);
+    }
+    if (ea < eb) { uint32_t t = a; a = b; b = t; t = ea; ea = eb; eb = t; }
+    int64_t d = ea - eb;
+    if (d >= 26) return a;
+    uint64_t m = (uint64_t)((a & 0x7FFFFFu) | 0x800000u) << d;
+    uint64_t mb = (b & 0x7FFFFFu) | 0x800000u;
+    uint32_t s = a & F_SIGN;
+    int64_t top = 23 + d;
+    if (s == (b & F_SIGN)) {
+        m += mb;
+        top += m > (((uint64_t)2 << top) - 1);
+    } else {
+        if (m < mb) { m = mb - m; s = b & F_SIGN; } else m -= mb;
+        if (d < 2) top = m ? msb128(m) : 0;
+        else top -= !(m > (((uint64_t)1 << top) - 1));
+        if (m == 0) s = 0;
+    }
+    return m_pack_top(s, m, (int64_t)eb + 362, top);
 }
 
 static inline uint32_t m_sub(uint32_t a, uint32_t b) { return m_add(a, m_isnan(b) ? b : b ^ F_SIGN); }
@@ -123,7 +148,10 @@ static inline uint32_t m_mul(uint32_t a, uint32_t b) {
         return s | F_INF;
     }
     m_num x = m_unpack(a), y = m_unpack(b);
-    return m_pack(s, x.m * y.m, x.e + y.e - F_BIAS);
+    u128 m = x.m * y.m;
+    int64_t e = x.e + y.e - F_BIAS;
+    if ((((a >> 23) & 0xFF) * ((b >> 23) & 0xFF)) == 0) return m_pack(s, m, e);
+    return m_pack_top(s, m, e, 46 + (m > 0x7FFFFFFFFFFFull));
 }
 
 static inline uint32_t m_div(uint32_t a, uint32_t b) {

@@ -12,7 +12,7 @@ pragma solidity ^0.8.24;
 ///      0xFFC00000. `neg` and `abs` are bit moves (xorps / andps) and never quiet a NaN.
 ///      Internally a finite value is m * 2^(e - BIAS) with an integer m and a positive e, and
 ///      every operation computes its exact result (or the exact result with a sticky bit below
-///      every bit that matters) and rounds once in `_pack`.
+///      every bit that matters) and rounds once (`pack` in `_alu`).
 library Float32 {
     uint32 internal constant SIGN = 0x80000000;
     uint32 internal constant POS_INF = 0x7F800000;
@@ -25,8 +25,6 @@ library Float32 {
     uint256 private constant BIAS = 512;
     /// @dev The scale of the smallest subnormal, 2^-149: BIAS - 149.
     uint256 private constant MIN_SCALE = 363;
-    /// @dev A sum whose exponents differ by more than this keeps the smaller term as a sticky bit.
-    uint256 private constant ALIGN_CAP = 64;
 
     // ------------------------------------------------------------------ classification
 
@@ -103,232 +101,323 @@ library Float32 {
         return lt(a, b) ? a : b;
     }
 
-    // ------------------------------------------------------------------ rounding
-
-    /// @dev Rounds s * m * 2^(e - BIAS) to binary32 (nearest, ties to even) and packs it; m == 0
-    ///      gives a zero with sign s. m < 2^128. The rounded significand is added to the exponent
-    ///      field, so a carry out of the significand (or out of the subnormal range) moves the
-    ///      exponent up by itself; anything at or past 0x7F800000 is infinity.
-    function _pack(uint256 s, uint256 m, uint256 e) private pure returns (uint32 r) {
-        assembly ("memory-safe") {
-            switch m
-            case 0 { r := s }
-            default {
-                // b = index of the highest set bit of m (binary search, m < 2^128)
-                let b := shl(6, gt(m, 0xFFFFFFFFFFFFFFFF))
-                let t := shr(b, m)
-                let f := shl(5, gt(t, 0xFFFFFFFF))
-                b := or(b, f)
-                t := shr(f, t)
-                f := shl(4, gt(t, 0xFFFF))
-                b := or(b, f)
-                t := shr(f, t)
-                f := shl(3, gt(t, 0xFF))
-                b := or(b, f)
-                t := shr(f, t)
-                f := shl(2, gt(t, 0xF))
-                b := or(b, f)
-                t := shr(f, t)
-                f := shl(1, gt(t, 0x3))
-                b := or(b, f)
-                b := or(b, gt(shr(f, t), 1))
-                // sh = bits to drop: keep 24 bits, or fewer where the result is subnormal
-                let sh := sub(b, 23)
-                let lim := sub(MIN_SCALE, e)
-                if sgt(lim, sh) { sh := lim }
-                switch slt(sh, 1)
-                case 1 { m := shl(sub(0, sh), m) }
-                default {
-                    let q := shr(sh, m)
-                    let rest := and(m, sub(shl(sh, 1), 1))
-                    // up when rest > half, or rest == half and q is odd (ties to even)
-                    let up := gt(add(rest, and(q, 1)), shl(sub(sh, 1), 1))
-                    m := add(q, and(up, lt(sh, 200)))
-                }
-                m := add(m, shl(23, sub(add(e, sh), MIN_SCALE)))
-                if gt(m, 0x7F7FFFFF) { m := POS_INF }
-                r := or(s, m)
-            }
-        }
-    }
-
-    // ------------------------------------------------------------------ add, sub
-
-    /// @dev The exact sum of s1*m1*2^e1 and s2*m2*2^e2 as (sign, m, e); when the exponents differ
-    ///      by more than ALIGN_CAP the smaller term (< 2^-16 of the larger's unit) becomes a sticky
-    ///      1 under the larger shifted up by 16, which rounds the same way. An exact zero sum
-    ///      takes the sign both terms share, else +0 (round to nearest).
-    function _sum(uint256 s1, uint256 m1, uint256 e1, uint256 s2, uint256 m2, uint256 e2)
-        private
-        pure
-        returns (uint256 s, uint256 m, uint256 e)
-    {
-        assembly ("memory-safe") {
-            if lt(e1, e2) {
-                let t := s1
-                s1 := s2
-                s2 := t
-                t := m1
-                m1 := m2
-                m2 := t
-                t := e1
-                e1 := e2
-                e2 := t
-            }
-            let d := sub(e1, e2)
-            s := s1
-            switch gt(d, ALIGN_CAP)
-            case 1 {
-                m := shl(16, m1)
-                e := sub(e1, 16)
-                switch eq(s1, s2)
-                case 1 { m := add(m, iszero(iszero(m2))) }
-                default { m := sub(m, iszero(iszero(m2))) }
-            }
-            default {
-                m := shl(d, m1)
-                e := e2
-                switch eq(s1, s2)
-                case 1 { m := add(m, m2) }
-                default {
-                    switch lt(m, m2)
-                    case 1 {
-                        m := sub(m2, m)
-                        s := s2
-                    }
-                    default { m := sub(m, m2) }
-                }
-            }
-            if iszero(m) { s := and(s1, s2) }
-        }
-    }
-
-    /// @dev Splits finite `a` into (sign, integer significand, scale): a = ±m * 2^(e - BIAS).
-    function _unpack(uint32 a) private pure returns (uint256 s, uint256 m, uint256 e) {
-        assembly ("memory-safe") {
-            s := and(a, SIGN)
-            e := and(shr(23, a), 0xFF)
-            m := or(and(a, 0x7FFFFF), shl(23, iszero(iszero(e))))
-            e := add(add(e, iszero(e)), 362)
-        }
-    }
-
-    /// @dev a + b when a or b is an infinity or a NaN.
-    function _addSpecial(uint32 a, uint32 b) private pure returns (uint32) {
-        if (isNaN(a)) return a | 0x400000;
-        if (isNaN(b)) return b | 0x400000;
-        if (isInf(a) && isInf(b) && a != b) return DEFAULT_NAN;
-        return isInf(a) ? a : b;
-    }
+    // ------------------------------------------------------------------ arithmetic
 
     /// @notice a + b (`addss a, b`).
     function add(uint32 a, uint32 b) internal pure returns (uint32) {
-        if (a & POS_INF == POS_INF || b & POS_INF == POS_INF) return _addSpecial(a, b);
-        (uint256 sa, uint256 ma, uint256 ea) = _unpack(a);
-        (uint256 sb, uint256 mb, uint256 eb) = _unpack(b);
-        (uint256 s, uint256 m, uint256 e) = _sum(sa, ma, ea, sb, mb, eb);
-        return _pack(s, m, e);
+        return _alu(OP_ADD, a, b, 0);
     }
 
     /// @notice a - b (`subss a, b`): a + (-b), except that a NaN b propagates with its own sign.
     function sub(uint32 a, uint32 b) internal pure returns (uint32) {
-        return add(a, isNaN(b) ? b : b ^ SIGN);
+        return _alu(OP_SUB, a, b, 0);
     }
-
-    // ------------------------------------------------------------------ mul, div, fma
 
     /// @notice a * b (`mulss a, b`).
     function mul(uint32 a, uint32 b) internal pure returns (uint32) {
-        uint32 s = (a ^ b) & SIGN;
-        if (a & POS_INF == POS_INF || b & POS_INF == POS_INF) {
-            if (isNaN(a)) return a | 0x400000;
-            if (isNaN(b)) return b | 0x400000;
-            // INVARIANT: 0 * inf is invalid
-            if ((a & 0x7FFFFFFF == 0) || (b & 0x7FFFFFFF == 0)) return DEFAULT_NAN;
-            return s | POS_INF;
-        }
-        (, uint256 ma, uint256 ea) = _unpack(a);
-        (, uint256 mb, uint256 eb) = _unpack(b);
-        unchecked {
-            return _pack(s, ma * mb, ea + eb - BIAS);
-        }
+        return _alu(OP_MUL, a, b, 0);
     }
 
     /// @notice a / b (`divss a, b`).
     function div(uint32 a, uint32 b) internal pure returns (uint32) {
-        uint32 s = (a ^ b) & SIGN;
-        uint32 aa = a & 0x7FFFFFFF;
-        uint32 ab = b & 0x7FFFFFFF;
-        if (aa >= POS_INF || ab >= POS_INF || ab == 0 || aa == 0) {
-            if (aa > POS_INF) return a | 0x400000;
-            if (ab > POS_INF) return b | 0x400000;
-            if ((aa == POS_INF && ab == POS_INF) || (aa == 0 && ab == 0)) return DEFAULT_NAN;
-            if (aa == POS_INF || ab == 0) return s | POS_INF;
-            return s;
-        }
-        (, uint256 ma, uint256 ea) = _unpack(a);
-        (, uint256 mb, uint256 eb) = _unpack(b);
-        uint256 q;
-        assembly ("memory-safe") {
-            let num := shl(64, ma)
-            // 64 extra quotient bits, then the remainder as a sticky bit
-            q := or(div(num, mb), iszero(iszero(mod(num, mb))))
-        }
-        unchecked {
-            return _pack(s, q, ea + BIAS - eb - 64);
-        }
+        return _alu(OP_DIV, a, b, 0);
+    }
+
+    /// @notice sqrt(a) (`sqrtss`): -0 stays -0, a negative gives the default NaN.
+    function sqrt(uint32 a) internal pure returns (uint32) {
+        return _alu(OP_SQRT, a, 0, 0);
     }
 
     /// @notice a * b + c with one rounding. NaN operands propagate in the order a, b, c; 0 * inf
     ///         and inf - inf are invalid (default NaN) unless an operand is a NaN.
     function fma(uint32 a, uint32 b, uint32 c) internal pure returns (uint32) {
-        uint32 sp = (a ^ b) & SIGN;
-        if (a & POS_INF == POS_INF || b & POS_INF == POS_INF || c & POS_INF == POS_INF) {
-            if (isNaN(a)) return a | 0x400000;
-            if (isNaN(b)) return b | 0x400000;
-            if (isNaN(c)) return c | 0x400000;
-            if (isInf(a) || isInf(b)) {
-                if ((a & 0x7FFFFFFF == 0) || (b & 0x7FFFFFFF == 0)) return DEFAULT_NAN;
-                if (isInf(c) && c != sp | POS_INF) return DEFAULT_NAN;
-                return sp | POS_INF;
-            }
-            return c;
-        }
-        (, uint256 ma, uint256 ea) = _unpack(a);
-        (, uint256 mb, uint256 eb) = _unpack(b);
-        (uint256 sc, uint256 mc, uint256 ec) = _unpack(c);
-        uint256 mp = ma * mb;
-        // a zero term must never be the larger term of the sum: give it the lowest scale
-        uint256 ep = mp == 0 ? 0 : ea + eb - BIAS;
-        (uint256 s, uint256 m, uint256 e) = _sum(sp, mp, ep, sc, mc, mc == 0 ? 0 : ec);
-        return _pack(s, m, e);
+        return _alu(OP_FMA, a, b, c);
     }
 
-    // ------------------------------------------------------------------ sqrt
+    uint256 private constant OP_ADD = 0;
+    uint256 private constant OP_SUB = 1;
+    uint256 private constant OP_MUL = 2;
+    uint256 private constant OP_DIV = 3;
+    uint256 private constant OP_SQRT = 4;
+    uint256 private constant OP_FMA = 5;
+    uint256 private constant OP_PACK = 6;
 
-    /// @notice sqrt(a) (`sqrtss`): -0 stays -0, a negative gives the default NaN.
-    function sqrt(uint32 a) internal pure returns (uint32) {
-        if (a & 0x7FFFFFFF == 0) return a;
-        if (isNaN(a)) return a | 0x400000;
-        if (a & SIGN != 0) return DEFAULT_NAN;
-        if (a == POS_INF) return a;
-        (, uint256 m, uint256 e) = _unpack(a);
-        uint256 root;
+    /// @dev Every rounding operation in one assembly block, so they share its helpers:
+    ///      mant/scale split a finite pattern into an integer significand m and a scale e
+    ///      (value = m * 2^(e - BIAS)); sum adds two such terms exactly (or with a sticky bit);
+    ///      pack rounds once. OP_PACK rounds (sign a, magnitude b, scale c) for the conversions.
+    function _alu(uint256 op, uint256 a, uint256 b, uint256 c) private pure returns (uint32 r) {
         assembly ("memory-safe") {
-            // make the scale even and m wide: sqrt(m << k) has at least 32 bits
-            let k := add(64, and(e, 1))
-            let n := shl(k, m)
-            // Newton from above (2^45 >= sqrt(n) since n < 2^89) down to floor(sqrt(n))
-            root := shl(45, 1)
-            for {} 1 {} {
-                let y := shr(1, add(root, div(n, root)))
-                if iszero(lt(y, root)) { break }
-                root := y
+            function isnan(x) -> t {
+                t := gt(and(x, 0x7FFFFFFF), 0x7F800000)
             }
-            root := or(root, iszero(eq(mul(root, root), n)))
-            e := add(BIAS, sar(1, sub(sub(e, BIAS), k)))
+            function special(x) -> t {
+                t := eq(and(x, 0x7F800000), 0x7F800000)
+            }
+            function mant(x) -> m {
+                m := or(and(x, 0x7FFFFF), shl(23, iszero(iszero(and(x, 0x7F800000)))))
+            }
+            function scale(x) -> e {
+                e := and(shr(23, x), 0xFF)
+                e := add(add(e, iszero(e)), 362)
+            }
+            // index of the highest set bit of m < 2^128 (binary search)
+            function msb(m) -> top {
+                top := shl(6, gt(m, 0xFFFFFFFFFFFFFFFF))
+                let t := shr(top, m)
+                let f := shl(5, gt(t, 0xFFFFFFFF))
+                top := or(top, f)
+                t := shr(f, t)
+                f := shl(4, gt(t, 0xFFFF))
+                top := or(top, f)
+                t := shr(f, t)
+                f := shl(3, gt(t, 0xFF))
+                top := or(top, f)
+                t := shr(f, t)
+                f := shl(2, gt(t, 0xF))
+                top := or(top, f)
+                t := shr(f, t)
+                f := shl(1, gt(t, 0x3))
+                top := or(or(top, f), gt(shr(f, t), 1))
+            }
+            // s * m * 2^(e - BIAS) rounded to nearest even, m < 2^128 with its highest set bit
+            // at `top`. The rounded significand is added to the exponent field, so a carry (or a
+            // subnormal becoming normal) moves the exponent by itself; anything at or past
+            // 0x7F800000 is infinity.
+            function pack(s, m, e, top) -> res {
+                switch m
+                case 0 { res := s }
+                default {
+                    // sh = bits to drop: keep 24, or fewer where the result is subnormal
+                    let sh := sub(top, 23)
+                    let lim := sub(MIN_SCALE, e)
+                    if sgt(lim, sh) { sh := lim }
+                    switch slt(sh, 1)
+                    case 1 { m := shl(sub(0, sh), m) }
+                    default {
+                        let q := shr(sh, m)
+                        let rest := and(m, sub(shl(sh, 1), 1))
+                        // up when rest > half, or rest == half and q is odd (ties to even)
+                        let up := gt(add(rest, and(q, 1)), shl(sub(sh, 1), 1))
+                        m := add(q, and(up, lt(sh, 200)))
+                    }
+                    m := add(m, shl(23, sub(add(e, sh), MIN_SCALE)))
+                    if gt(m, 0x7F7FFFFF) { m := 0x7F800000 }
+                    res := or(s, m)
+                }
+            }
+            function packAny(s, m, e) -> res {
+                res := pack(s, m, e, msb(m))
+            }
+            // The exact sum of s1*m1*2^e1 and s2*m2*2^e2; past a 64-bit exponent gap the smaller
+            // term (then under 2^-16 of the larger's last unit) becomes a sticky 1 below the
+            // larger shifted up by 16, which rounds the same way. A zero sum takes the sign both
+            // terms share, else +0.
+            function sum(s1, m1, e1, s2, m2, e2) -> s, m, e {
+                if lt(e1, e2) {
+                    let t := s1
+                    s1 := s2
+                    s2 := t
+                    t := m1
+                    m1 := m2
+                    m2 := t
+                    t := e1
+                    e1 := e2
+                    e2 := t
+                }
+                let d := sub(e1, e2)
+                s := s1
+                let same := eq(s1, s2)
+                switch gt(d, 64)
+                case 1 {
+                    m := shl(16, m1)
+                    e := sub(e1, 16)
+                    let tiny := iszero(iszero(m2))
+                    switch same
+                    case 1 { m := add(m, tiny) }
+                    default { m := sub(m, tiny) }
+                }
+                default {
+                    m := shl(d, m1)
+                    e := e2
+                    switch same
+                    case 1 { m := add(m, m2) }
+                    default {
+                        switch lt(m, m2)
+                        case 1 {
+                            m := sub(m2, m)
+                            s := s2
+                        }
+                        default { m := sub(m, m2) }
+                    }
+                }
+                if iszero(m) { s := and(s1, s2) }
+            }
+            function zero(x) -> t {
+                t := iszero(and(x, 0x7FFFFFFF))
+            }
+
+            switch lt(op, OP_MUL)
+            case 1 {
+                // add, sub: subss negates b unless it is a NaN
+                if and(eq(op, OP_SUB), iszero(isnan(b))) { b := xor(b, 0x80000000) }
+                let ea := and(shr(23, a), 0xFF)
+                let eb := and(shr(23, b), 0xFF)
+                switch or(eq(ea, 0xFF), eq(eb, 0xFF))
+                case 0 {
+                    switch iszero(mul(ea, eb))
+                    case 0 {
+                        // both normal (the common case): a gets the larger exponent
+                        if lt(ea, eb) {
+                            let t := a
+                            a := b
+                            b := t
+                            t := ea
+                            ea := eb
+                            eb := t
+                        }
+                        let d := sub(ea, eb)
+                        // past 25, |b| < 2^-26 of a's unit: under half of even the unit below
+                        // a power of two, so the sum rounds to a
+                        r := a
+                        if lt(d, 26) {
+                            let m := shl(d, or(and(a, 0x7FFFFF), 0x800000))
+                            let mb := or(and(b, 0x7FFFFF), 0x800000)
+                            let s := and(a, 0x80000000)
+                            let top := add(23, d)
+                            switch eq(s, and(b, 0x80000000))
+                            case 1 {
+                                m := add(m, mb)
+                                top := add(top, gt(m, sub(shl(top, 2), 1)))
+                            }
+                            default {
+                                switch lt(m, mb)
+                                case 1 {
+                                    m := sub(mb, m)
+                                    s := and(b, 0x80000000)
+                                }
+                                default { m := sub(m, mb) }
+                                // from d = 2 on the difference keeps all but one top bit
+                                switch lt(d, 2)
+                                case 1 { top := msb(m) }
+                                default { top := sub(top, iszero(gt(m, sub(shl(top, 1), 1)))) }
+                                if iszero(m) { s := 0 }
+                            }
+                            r := pack(s, m, add(eb, 362), top)
+                        }
+                    }
+                    default {
+                        let s, m, e := sum(and(a, 0x80000000), mant(a), scale(a),
+                            and(b, 0x80000000), mant(b), scale(b))
+                        r := packAny(s, m, e)
+                    }
+                }
+                default {
+                    r := b
+                    if eq(and(a, 0x7FFFFFFF), 0x7F800000) {
+                        r := a
+                        // INVARIANT: inf - inf is invalid
+                        if and(special(b), iszero(eq(a, b))) { r := 0xFFC00000 }
+                    }
+                    if isnan(b) { r := or(b, 0x400000) }
+                    if isnan(a) { r := or(a, 0x400000) }
+                }
+            }
+            default {
+                let s := and(xor(a, b), 0x80000000)
+                switch op
+                case 2 {
+                    // mul
+                    switch or(special(a), special(b))
+                    case 0 {
+                        let m := mul(mant(a), mant(b))
+                        let e := sub(add(scale(a), scale(b)), BIAS)
+                        // both normal: the product has its top bit at 46 or 47
+                        switch mul(and(shr(23, a), 0xFF), and(shr(23, b), 0xFF))
+                        case 0 { r := packAny(s, m, e) }
+                        default { r := pack(s, m, e, add(46, gt(m, 0x7FFFFFFFFFFF))) }
+                    }
+                    default {
+                        r := or(s, 0x7F800000)
+                        // INVARIANT: 0 * inf is invalid
+                        if or(zero(a), zero(b)) { r := 0xFFC00000 }
+                        if isnan(b) { r := or(b, 0x400000) }
+                        if isnan(a) { r := or(a, 0x400000) }
+                    }
+                }
+                case 3 {
+                    // div
+                    switch or(or(special(a), special(b)), or(zero(a), zero(b)))
+                    case 0 {
+                        let num := shl(64, mant(a))
+                        let mb := mant(b)
+                        // 64 extra quotient bits, then the remainder as a sticky bit
+                        let q := or(div(num, mb), iszero(iszero(mod(num, mb))))
+                        r := packAny(s, q, sub(add(scale(a), BIAS), add(scale(b), 64)))
+                    }
+                    default {
+                        r := s // finite / inf, 0 / finite
+                        if or(special(a), zero(b)) { r := or(s, 0x7F800000) }
+                        // INVARIANT: inf / inf and 0 / 0 are invalid
+                        if or(and(special(a), special(b)), and(zero(a), zero(b))) {
+                            r := 0xFFC00000
+                        }
+                        if isnan(b) { r := or(b, 0x400000) }
+                        if isnan(a) { r := or(a, 0x400000) }
+                    }
+                }
+                case 4 {
+                    // sqrt
+                    switch or(or(special(a), zero(a)), shr(31, a))
+                    case 0 {
+                        let e := scale(a)
+                        // make the scale even and m wide: sqrt(m << k) has at least 32 bits
+                        let k := add(64, and(e, 1))
+                        let n := shl(k, mant(a))
+                        // Newton from above (2^45 >= sqrt(n), n < 2^89) down to floor(sqrt(n))
+                        let root := shl(45, 1)
+                        for {} 1 {} {
+                            let y := shr(1, add(root, div(n, root)))
+                            if iszero(lt(y, root)) { break }
+                            root := y
+                        }
+                        root := or(root, iszero(eq(mul(root, root), n)))
+                        r := packAny(0, root, add(BIAS, sar(1, sub(sub(e, BIAS), k))))
+                    }
+                    default {
+                        r := a // ±0, +inf
+                        // INVARIANT: the square root of a negative is invalid
+                        if and(shr(31, a), iszero(zero(a))) { r := 0xFFC00000 }
+                        if isnan(a) { r := or(a, 0x400000) }
+                    }
+                }
+                case 5 {
+                    // fma
+                    switch or(or(special(a), special(b)), special(c))
+                    case 0 {
+                        let mp := mul(mant(a), mant(b))
+                        let mc := mant(c)
+                        // a zero term must never be the larger term: give it the lowest scale
+                        let ep := mul(iszero(iszero(mp)), sub(add(scale(a), scale(b)), BIAS))
+                        let ec := mul(iszero(iszero(mc)), scale(c))
+                        let s2, m, e := sum(s, mp, ep, and(c, 0x80000000), mc, ec)
+                        r := packAny(s2, m, e)
+                    }
+                    default {
+                        r := c // finite product + inf
+                        if or(special(a), special(b)) {
+                            r := or(s, 0x7F800000)
+                            if and(special(c), iszero(eq(c, r))) { r := 0xFFC00000 }
+                            if or(zero(a), zero(b)) { r := 0xFFC00000 }
+                        }
+                        if isnan(c) { r := or(c, 0x400000) }
+                        if isnan(b) { r := or(b, 0x400000) }
+                        if isnan(a) { r := or(a, 0x400000) }
+                    }
+                }
+                default { r := packAny(a, b, c) }
+            }
         }
-        return _pack(0, root, e);
     }
 
     // ------------------------------------------------------------------ conversions
@@ -337,7 +426,7 @@ library Float32 {
     function fromInt(int64 i) internal pure returns (uint32) {
         uint256 s = i < 0 ? SIGN : 0;
         uint256 m = i < 0 ? uint256(-int256(i)) : uint256(int256(i));
-        return _pack(s, m, BIAS);
+        return _alu(OP_PACK, s, m, BIAS);
     }
 
     /// @notice (int32_t)a (`cvttss2si`: truncation toward zero); a NaN or a value outside the

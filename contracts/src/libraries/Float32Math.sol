@@ -39,11 +39,36 @@ library Float32Math {
     // gelu
     uint32 private constant FRAC_1_SQRT2 = 0x3F3504F3; // 0.70710678118654752f
 
-    /// @dev p = c[0]; p = p * x + c[i] for each further coefficient (Horner, C's order).
-    function _horner(uint32 x, uint32[] memory c) private pure returns (uint32 p) {
-        p = c[0];
-        for (uint256 i = 1; i < c.length; ++i) {
-            p = p.mul(x).add(c[i]);
+    // polynomial coefficients (C literals, Horner order): the first, then the rest packed
+    /// @dev exp polynomial 1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f, 4.1665795894e-2f,
+    ///      1.6666665459e-1f, 5.0000001201e-1f
+    uint32 private constant EXP_C0 = 0x39506967;
+    uint256 private constant EXP_REST =
+        0x00_3AB743CE_3C088908_3D2AA9C1_3E2AAAAA_3F000000;
+    /// @dev log polynomial 7.0376836292e-2f, -1.1514610310e-1f, 1.1676998740e-1f,
+    ///      -1.2420140846e-1f, 1.4249322787e-1f, -1.6668057665e-1f, 2.0000714765e-1f,
+    ///      -2.4999993993e-1f, 3.3333331174e-1f
+    uint32 private constant LOG_C0 = 0x3D9021BB;
+    uint256 private constant LOG_REST =
+        0xBDEBD1B8_3DEF251A_BDFE5D4F_3E11E9BF_BE2AAE50_3E4CCEAC_BE7FFFFC_3EAAAAAA;
+    /// @dev erf Taylor series (in x^2) 1.64621144e-06f, -1.49256504e-05f, 1.20553330e-04f,
+    ///      -8.54832702e-04f, 5.22397763e-03f, -2.68661706e-02f, 1.12837917e-01f, -3.76126389e-01f,
+    ///      1.12837917e+00f
+    uint32 private constant ERF_T_C0 = 0x35DCF365;
+    uint256 private constant ERF_T_REST =
+        0xB77A692E_38FCD194_BA6016DA_3BAB2DE7_BCDC1672_3DE71791_BEC093A3_3F906EBB;
+    /// @dev erf A&S 7.1.26 polynomial (in t) 1.061405429f, -1.453152027f, 1.421413741f,
+    ///      -0.284496736f, 0.254829592f
+    uint32 private constant ERF_Q_C0 = 0x3F87DC22;
+    uint256 private constant ERF_Q_REST =
+        0xBFBA00E3_3FB5F0E3_BE91A98E_3E827906;
+
+    /// @dev p = c0; then p = p * x + c for each further coefficient (Horner, C's order). The
+    ///      further coefficients are packed 32 bits each in `rest`, the first in the top word.
+    function _horner(uint32 x, uint32 c0, uint256 rest, uint256 n) private pure returns (uint32 p) {
+        p = c0;
+        for (uint256 i = n; i > 0; --i) {
+            p = p.mul(x).add(uint32(rest >> (32 * (i - 1))));
         }
     }
 
@@ -56,14 +81,7 @@ library Float32Math {
         uint32 n = x.mul(LOG2E).add(MAGIC).sub(MAGIC);
         uint32 r = x.sub(n.mul(LN2_HI));
         r = r.sub(n.mul(LN2_LO));
-        uint32[] memory c = new uint32[](6);
-        c[0] = 0x39506967; // 1.9875691500e-4f
-        c[1] = 0x3AB743CE; // 1.3981999507e-3f
-        c[2] = 0x3C088908; // 8.3334519073e-3f
-        c[3] = 0x3D2AA9C1; // 4.1665795894e-2f
-        c[4] = 0x3E2AAAAA; // 1.6666665459e-1f
-        c[5] = 0x3F000000; // 5.0000001201e-1f
-        uint32 p = _horner(r, c);
+        uint32 p = _horner(r, EXP_C0, EXP_REST, 5);
         uint32 y = p.mul(r.mul(r)).add(r).add(ONE);
         int32 ni = n.toInt();
         // 2^n as 2^n1 * 2^n2, both normal (n in [-126, 128] after the clamp)
@@ -91,17 +109,7 @@ library Float32Math {
         }
         uint32 f = m.sub(ONE);
         uint32 z = f.mul(f);
-        uint32[] memory c = new uint32[](9);
-        c[0] = 0x3D9021BB; // 7.0376836292e-2f
-        c[1] = 0xBDEBD1B8; // -1.1514610310e-1f
-        c[2] = 0x3DEF251A; // 1.1676998740e-1f
-        c[3] = 0xBDFE5D4F; // -1.2420140846e-1f
-        c[4] = 0x3E11E9BF; // 1.4249322787e-1f
-        c[5] = 0xBE2AAE50; // -1.6668057665e-1f
-        c[6] = 0x3E4CCEAC; // 2.0000714765e-1f
-        c[7] = 0xBE7FFFFC; // -2.4999993993e-1f
-        c[8] = 0x3EAAAAAA; // 3.3333331174e-1f
-        uint32 y = _horner(f, c).mul(f).mul(z);
+        uint32 y = _horner(f, LOG_C0, LOG_REST, 8).mul(f).mul(z);
         uint32 fe = Float32.fromInt(e);
         y = y.add(fe.mul(LN2_LO));
         y = y.sub(HALF.mul(z));
@@ -115,27 +123,11 @@ library Float32Math {
         uint32 ax = x.abs();
         uint32 z = x.mul(x);
         if (ax.lt(ERF_SPLIT)) {
-            uint32[] memory c = new uint32[](9);
-            c[0] = 0x35DCF365; // 1.64621144e-06f
-            c[1] = 0xB77A692E; // -1.49256504e-05f
-            c[2] = 0x38FCD194; // 1.20553330e-04f
-            c[3] = 0xBA6016DA; // -8.54832702e-04f
-            c[4] = 0x3BAB2DE7; // 5.22397763e-03f
-            c[5] = 0xBCDC1672; // -2.68661706e-02f
-            c[6] = 0x3DE71791; // 1.12837917e-01f
-            c[7] = 0xBEC093A3; // -3.76126389e-01f
-            c[8] = 0x3F906EBB; // 1.12837917e+00f
-            return x.mul(_horner(z, c));
+            return x.mul(_horner(z, ERF_T_C0, ERF_T_REST, 8));
         }
         if (ax.ge(ERF_ONE_AT)) return x.lt(0) ? NEG_ONE : ONE;
         uint32 t = ONE.div(ONE.add(AS_P.mul(ax)));
-        uint32[] memory q = new uint32[](5);
-        q[0] = 0x3F87DC22; // 1.061405429f
-        q[1] = 0xBFBA00E3; // -1.453152027f
-        q[2] = 0x3FB5F0E3; // 1.421413741f
-        q[3] = 0xBE91A98E; // -0.284496736f
-        q[4] = 0x3E827906; // 0.254829592f
-        uint32 big = ONE.sub(_horner(t, q).mul(t).mul(exp(z.neg())));
+        uint32 big = ONE.sub(_horner(t, ERF_Q_C0, ERF_Q_REST, 4).mul(t).mul(exp(z.neg())));
         return x.lt(0) ? big.neg() : big;
     }
 

@@ -3,7 +3,7 @@ pragma solidity ^0.8.24;
 
 /// @title Float32Cheats
 /// @notice The few forge cheatcodes the Float32 tests use beyond the shared `Vm` interface:
-///         JSON arrays, ffi (ci profile only) and named gas snapshots. Call them through
+///         JSON arrays, ffi (ci profile only) and named snapshot values. Call them through
 ///         `Float32Cheats(address(vm))`.
 interface Float32Cheats {
     function parseJsonUintArray(string calldata json, string calldata key)
@@ -12,6 +12,5 @@ interface Float32Cheats {
         returns (uint256[] memory values);
     function ffi(string[] calldata commandInput) external returns (bytes memory result);
     function envOr(string calldata name, uint256 defaultValue) external view returns (uint256 value);
-    function startSnapshotGas(string calldata name) external;
-    function stopSnapshotGas() external returns (uint256 gasUsed);
+    function snapshotValue(string calldata name, uint256 value) external;
 }
