@@ -12,5 +12,9 @@ interface Float32Cheats {
         returns (uint256[] memory values);
     function ffi(string[] calldata commandInput) external returns (bytes memory result);
     function envOr(string calldata name, uint256 defaultValue) external view returns (uint256 value);
+    function envOr(string calldata name, string calldata defaultValue)
+        external
+        view
+        returns (string memory value);
     function snapshotValue(string calldata name, uint256 value) external;
 }
