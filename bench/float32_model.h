@@ -111,11 +111,17 @@ static inline uint32_t m_add_special(uint32_t a, uint32_t b) {
     return m_isinf(a) ? a : b;
 }
 
+/* roundAt: m >> sh (sh >= 1) rounded to nearest even. */
+static inline uint64_t m_round_at(uint64_t m, int64_t sh) {
+    uint64_t q = m >> sh, rest = m & (((uint64_t)1 << sh) - 1), half = (uint64_t)1 << (sh - 1);
+    return q + ((rest + (q & 1)) > half);
+}
+
 static inline uint32_t m_add(uint32_t a, uint32_t b) {
     uint32_t ea = (a >> 23) & 0xFF, eb = (b >> 23) & 0xFF;
-    if (ea == 0xFF || eb == 0xFF) return m_add_special(a, b);
-    if (ea == 0 || eb == 0) {  /* a zero or subnormal operand: the general sum */
-        m_num r = m_sum(m_unpack(a), m_unpack(b));
+    if (!(ea - 1 < 254 && eb - 1 < 254)) {  /* unsigned: 0 and 255 fail */
+        if (ea == 0xFF || eb == 0xFF) return m_add_special(a, b);
+        m_num r = m_sum(m_unpack(a), m_unpack(b));  /* a zero or subnormal operand */
         return m_pack(r.s, r.m, r.e);
     }
     if (ea < eb) { uint32_t t = a; a = b; b = t; t = ea; ea = eb; eb = t; }
@@ -123,18 +129,23 @@ static inline uint32_t m_add(uint32_t a, uint32_t b) {
     if (d >= 26) return a;
     uint64_t m = (uint64_t)((a & 0x7FFFFFu) | 0x800000u) << d;
     uint64_t mb = (b & 0x7FFFFFu) | 0x800000u;
-    uint32_t s = a & F_SIGN;
-    int64_t top = 23 + d;
-    if (s == (b & F_SIGN)) {
+    if (((a ^ b) >> 31) == 0) {  /* same signs: top bit at 23 + d + cy */
         m += mb;
-        top += m > (((uint64_t)2 << top) - 1);
-    } else {
-        if (m < mb) { m = mb - m; s = b & F_SIGN; } else m -= mb;
-        if (d < 2) top = m ? msb128(m) : 0;
-        else top -= !(m > (((uint64_t)1 << top) - 1));
-        if (m == 0) s = 0;
+        uint64_t cy = m >> (24 + d);
+        uint64_t r = ((uint64_t)(ea + cy - 1) << 23) + m_round_at(m, d + (int64_t)cy);
+        if (r > 0x7F7FFFFFu) r = F_INF;
+        return (uint32_t)r | (a & F_SIGN);
     }
-    return m_pack_top(s, m, (int64_t)eb + 362, top);
+    int64_t md = (int64_t)m - (int64_t)mb;
+    if (d >= 2) {  /* top bit at 23 + d or 22 + d, result normal */
+        uint64_t lo = ((uint64_t)md >> (23 + d)) == 0;
+        uint64_t r = ((uint64_t)(ea - lo - 1) << 23) + m_round_at((uint64_t)md, d - (int64_t)lo);
+        return (uint32_t)r | (a & F_SIGN);
+    }
+    uint32_t s = a & F_SIGN;
+    if (md < 0) { md = -md; s = b & F_SIGN; }
+    if (md == 0) s = 0;
+    return m_pack_top(s, (u128)md, (int64_t)eb + 362, md ? msb128((u128)md) : 0);
 }
 
 static inline uint32_t m_sub(uint32_t a, uint32_t b) { return m_add(a, m_isnan(b) ? b : b ^ F_SIGN); }
@@ -147,11 +158,15 @@ static inline uint32_t m_mul(uint32_t a, uint32_t b) {
         if ((a & 0x7FFFFFFFu) == 0 || (b & 0x7FFFFFFFu) == 0) return F_DEFAULT_NAN;
         return s | F_INF;
     }
-    m_num x = m_unpack(a), y = m_unpack(b);
-    u128 m = x.m * y.m;
-    int64_t e = x.e + y.e - F_BIAS;
-    if ((((a >> 23) & 0xFF) * ((b >> 23) & 0xFF)) == 0) return m_pack(s, m, e);
-    return m_pack_top(s, m, e, 46 + (m > 0x7FFFFFFFFFFFull));
+    uint64_t m = (uint64_t)((a & 0x7FFFFFu) | 0x800000u) * ((b & 0x7FFFFFu) | 0x800000u);
+    uint64_t cy = m >> 47;
+    int64_t field = (int64_t)((a >> 23) & 0xFF) + ((b >> 23) & 0xFF) + (int64_t)cy - 127;
+    if ((a & F_INF) && (b & F_INF) && (uint64_t)(field - 1) < 254) {  /* normal x normal */
+        uint64_t r = ((uint64_t)(field - 1) << 23) + m_round_at(m, 23 + (int64_t)cy);
+        return s | (uint32_t)r;
+    }
+    m_num x = m_unpack(a), y = m_unpack(b);  /* subnormal operand or result, or overflow */
+    return m_pack(s, x.m * y.m, x.e + y.e - F_BIAS);
 }
 
 static inline uint32_t m_div(uint32_t a, uint32_t b) {

@@ -4,7 +4,7 @@
  * SSE instruction itself (sqrtss, cvtsi2ss, cvttss2si). Also counts where the AVX2/AVX-512
  * kernel builds differ from the SSE build.
  *   usage: float32_sweep OP THREADS LIB_DIR [START END]   (START/END: hex, END exclusive)
- *          float32_sweep model OP   (model results for little-endian uint32 inputs on stdin)
+ *          float32_sweep model OP   (model results for little-endian uint32 operands on stdin)
  * Prints one JSON object; progress goes to stderr. bench/float32_sweep.py builds and runs it. */
 #include <dlfcn.h>
 #include <inttypes.h>
@@ -126,12 +126,23 @@ static void *worker(void *arg) {
     return NULL;
 }
 
-/* The model alone, for checking it against the committed vectors. */
+/* The model alone, for checking it against the committed vectors: unary operations read one
+ * uint32 per case, add/sub/mul/div read two. */
 static int model_stdin(const char *op) {
+    static const struct { const char *name; uint32_t (*fn)(uint32_t, uint32_t); } bin[] = {
+        {"add", m_add}, {"sub", m_sub}, {"mul", m_mul}, {"div", m_div}};
+    uint32_t x[2], y;
+    for (size_t k = 0; k < sizeof bin / sizeof bin[0]; k++) {
+        if (strcmp(op, bin[k].name) != 0) continue;
+        while (fread(x, 4, 2, stdin) == 2) {
+            y = bin[k].fn(x[0], x[1]);
+            fwrite(&y, 4, 1, stdout);
+        }
+        return 0;
+    }
     g_op = op;
-    uint32_t x, y;
-    while (fread(&x, 4, 1, stdin) == 1) {
-        y = model(x);
+    while (fread(x, 4, 1, stdin) == 1) {
+        y = model(x[0]);
         fwrite(&y, 4, 1, stdout);
     }
     return 0;

@@ -206,6 +206,12 @@ library Float32 {
                     res := or(s, m)
                 }
             }
+            // m >> sh (sh >= 1) rounded to nearest even: up when the dropped bits are over half,
+            // or exactly half with an odd quotient
+            function roundAt(m, sh) -> q {
+                q := shr(sh, m)
+                q := add(q, gt(add(and(m, sub(shl(sh, 1), 1)), and(q, 1)), shl(sub(sh, 1), 1)))
+            }
             function packAny(s, m, e) -> res {
                 res := pack(s, m, e, msb(m))
             }
@@ -260,67 +266,79 @@ library Float32 {
             switch lt(op, OP_MUL)
             case 1 {
                 // add, sub: subss negates b unless it is a NaN
-                if and(eq(op, OP_SUB), iszero(isnan(b))) { b := xor(b, 0x80000000) }
+                if eq(op, OP_SUB) {
+                    if iszero(isnan(b)) { b := xor(b, 0x80000000) }
+                }
                 let ea := and(shr(23, a), 0xFF)
                 let eb := and(shr(23, b), 0xFF)
-                switch or(eq(ea, 0xFF), eq(eb, 0xFF))
-                case 0 {
-                    switch iszero(mul(ea, eb))
-                    case 0 {
-                        // both normal (the common case): a gets the larger exponent
-                        if lt(ea, eb) {
-                            let t := a
-                            a := b
-                            b := t
-                            t := ea
-                            ea := eb
-                            eb := t
+                switch and(lt(sub(ea, 1), 254), lt(sub(eb, 1), 254))
+                case 1 {
+                    // both normal (the common case): a gets the larger exponent
+                    if lt(ea, eb) {
+                        let t := a
+                        a := b
+                        b := t
+                        t := ea
+                        ea := eb
+                        eb := t
+                    }
+                    let d := sub(ea, eb)
+                    // past 25, |b| < 2^-26 of a's unit: under half of even the unit below
+                    // a power of two, so the sum rounds to a
+                    r := a
+                    if lt(d, 26) {
+                        let m := shl(d, or(and(a, 0x7FFFFF), 0x800000))
+                        switch shr(31, xor(a, b))
+                        case 0 {
+                            // same signs: the top bit is at 23 + d + cy; drop d + cy >= 1 bits
+                            m := add(m, or(and(b, 0x7FFFFF), 0x800000))
+                            let cy := shr(add(24, d), m)
+                            r := add(shl(23, sub(add(ea, cy), 1)), roundAt(m, add(d, cy)))
+                            if gt(r, 0x7F7FFFFF) { r := 0x7F800000 }
+                            r := or(r, and(a, 0x80000000))
                         }
-                        let d := sub(ea, eb)
-                        // past 25, |b| < 2^-26 of a's unit: under half of even the unit below
-                        // a power of two, so the sum rounds to a
-                        r := a
-                        if lt(d, 26) {
-                            let m := shl(d, or(and(a, 0x7FFFFF), 0x800000))
-                            let mb := or(and(b, 0x7FFFFF), 0x800000)
-                            let s := and(a, 0x80000000)
-                            let top := add(23, d)
-                            switch eq(s, and(b, 0x80000000))
-                            case 1 {
-                                m := add(m, mb)
-                                top := add(top, gt(m, sub(shl(top, 2), 1)))
+                        default {
+                            m := sub(m, or(and(b, 0x7FFFFF), 0x800000))
+                            switch lt(d, 2)
+                            case 0 {
+                                // from d = 2 on the difference keeps all but maybe one top
+                                // bit (23 + d or 22 + d) and stays normal
+                                let lo := iszero(shr(add(23, d), m))
+                                r := add(shl(23, sub(sub(ea, lo), 1)), roundAt(m, sub(d, lo)))
+                                r := or(r, and(a, 0x80000000))
                             }
                             default {
-                                switch lt(m, mb)
-                                case 1 {
-                                    m := sub(mb, m)
+                                // close exponents: the difference may cancel any number of
+                                // top bits (and may be negative when d = 0)
+                                let s := and(a, 0x80000000)
+                                if slt(m, 0) {
+                                    m := sub(0, m)
                                     s := and(b, 0x80000000)
                                 }
-                                default { m := sub(m, mb) }
-                                // from d = 2 on the difference keeps all but one top bit
-                                switch lt(d, 2)
-                                case 1 { top := msb(m) }
-                                default { top := sub(top, iszero(gt(m, sub(shl(top, 1), 1)))) }
                                 if iszero(m) { s := 0 }
+                                r := pack(s, m, add(eb, 362), msb(m))
                             }
-                            r := pack(s, m, add(eb, 362), top)
                         }
                     }
-                    default {
+                }
+                default {
+                    switch or(eq(ea, 0xFF), eq(eb, 0xFF))
+                    case 0 {
+                        // a zero or subnormal operand: the general exact sum
                         let s, m, e := sum(and(a, 0x80000000), mant(a), scale(a),
                             and(b, 0x80000000), mant(b), scale(b))
                         r := packAny(s, m, e)
                     }
-                }
-                default {
-                    r := b
-                    if eq(and(a, 0x7FFFFFFF), 0x7F800000) {
-                        r := a
-                        // INVARIANT: inf - inf is invalid
-                        if and(special(b), iszero(eq(a, b))) { r := 0xFFC00000 }
+                    default {
+                        r := b
+                        if eq(and(a, 0x7FFFFFFF), 0x7F800000) {
+                            r := a
+                            // INVARIANT: inf - inf is invalid
+                            if and(special(b), iszero(eq(a, b))) { r := 0xFFC00000 }
+                        }
+                        if isnan(b) { r := or(b, 0x400000) }
+                        if isnan(a) { r := or(a, 0x400000) }
                     }
-                    if isnan(b) { r := or(b, 0x400000) }
-                    if isnan(a) { r := or(a, 0x400000) }
                 }
             }
             default {
@@ -330,12 +348,22 @@ library Float32 {
                     // mul
                     switch or(special(a), special(b))
                     case 0 {
-                        let m := mul(mant(a), mant(b))
-                        let e := sub(add(scale(a), scale(b)), BIAS)
-                        // both normal: the product has its top bit at 46 or 47
-                        switch mul(and(shr(23, a), 0xFF), and(shr(23, b), 0xFF))
-                        case 0 { r := packAny(s, m, e) }
-                        default { r := pack(s, m, e, add(46, gt(m, 0x7FFFFFFFFFFF))) }
+                        let m := mul(or(and(a, 0x7FFFFF), 0x800000), or(and(b, 0x7FFFFF), 0x800000))
+                        // both normal: the top bit of m is at 46 + cy
+                        let cy := shr(47, m)
+                        let field := sub(add(add(shr(23, and(a, 0x7F800000)),
+                            shr(23, and(b, 0x7F800000))), cy), 127)
+                        switch and(iszero(iszero(mul(and(a, 0x7F800000), and(b, 0x7F800000)))),
+                            lt(sub(field, 1), 254))
+                        case 1 {
+                            // a normal result: drop 23 + cy bits
+                            r := or(s, add(shl(23, sub(field, 1)), roundAt(m, add(23, cy))))
+                        }
+                        default {
+                            // a subnormal operand or result, or an overflow: the general path
+                            m := mul(mant(a), mant(b))
+                            r := packAny(s, m, sub(add(scale(a), scale(b)), BIAS))
+                        }
                     }
                     default {
                         r := or(s, 0x7F800000)

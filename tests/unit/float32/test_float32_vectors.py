@@ -3,7 +3,7 @@
 - Regenerating tests/vectors/float32/vectors.json (same seed) must give the committed bytes, so
   a stale file (an edited generator, a changed kernel) fails here.
 - bench/float32_model.h (the model the 2^32 sweep runs) must give every expected result of the
-  unary operations, the same results forge checks the Solidity against.
+  unary operations and of add/sub/mul/div, the same results forge checks the Solidity against.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[3]
 VECTORS = ROOT / "tests" / "vectors" / "float32"
 #: vectors.json key -> the sweep model's operation name
 MODEL_OPS = {"sqrt": "sqrt", "cvtsi2ss": "fromint", "cvttss2si": "toint", "exp": "exp",
-             "log": "log", "erf": "erf", "gelu": "gelu"}
+             "log": "log", "erf": "erf", "gelu": "gelu", "add": "add", "sub": "sub", "mul": "mul",
+             "div": "div"}
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +54,8 @@ def test_vectors_regenerate_identically(make_vectors) -> None:
 def test_sweep_model_matches_vectors(key: str, sweep_exe: Path, make_vectors) -> None:
     case = json.loads((VECTORS / "vectors.json").read_text())[key]
     x = np.array(case["a"], dtype="<u4")
-    out = subprocess.run([str(sweep_exe), "model", MODEL_OPS[key]], input=x.tobytes(),
+    operands = np.stack([x, np.array(case["b"], dtype="<u4")], axis=1) if "b" in case else x
+    out = subprocess.run([str(sweep_exe), "model", MODEL_OPS[key]], input=operands.tobytes(),
                          capture_output=True, check=True).stdout
     got = np.frombuffer(out, dtype="<u4")
     want = np.array(case["r"], dtype="<u4")
