@@ -121,7 +121,9 @@ static inline uint32_t m_add(uint32_t a, uint32_t b) {
     uint32_t ea = (a >> 23) & 0xFF, eb = (b >> 23) & 0xFF;
     if (!(ea - 1 < 254 && eb - 1 < 254)) {  /* unsigned: 0 and 255 fail */
         if (ea == 0xFF || eb == 0xFF) return m_add_special(a, b);
-        m_num r = m_sum(m_unpack(a), m_unpack(b));  /* a zero or subnormal operand */
+        int za = (a & 0x7FFFFFFFu) == 0, zb = (b & 0x7FFFFFFFu) == 0;
+        if (za || zb) return za && zb ? (a & b) : za ? b : a;
+        m_num r = m_sum(m_unpack(a), m_unpack(b));  /* a subnormal operand */
         return m_pack(r.s, r.m, r.e);
     }
     if (ea < eb) { uint32_t t = a; a = b; b = t; t = ea; ea = eb; eb = t; }
@@ -165,6 +167,7 @@ static inline uint32_t m_mul(uint32_t a, uint32_t b) {
         uint64_t r = ((uint64_t)(field - 1) << 23) + m_round_at(m, 23 + (int64_t)cy);
         return s | (uint32_t)r;
     }
+    if ((a & 0x7FFFFFFFu) == 0 || (b & 0x7FFFFFFFu) == 0) return s;
     m_num x = m_unpack(a), y = m_unpack(b);  /* subnormal operand or result, or overflow */
     return m_pack(s, x.m * y.m, x.e + y.e - F_BIAS);
 }

@@ -324,10 +324,16 @@ library Float32 {
                 default {
                     switch or(eq(ea, 0xFF), eq(eb, 0xFF))
                     case 0 {
-                        // a zero or subnormal operand: the general exact sum
-                        let s, m, e := sum(and(a, 0x80000000), mant(a), scale(a),
-                            and(b, 0x80000000), mant(b), scale(b))
-                        r := packAny(s, m, e)
+                        // a zero or subnormal operand: x + 0 = x exactly (x != 0), ±0 + ±0 is
+                        // -0 only when both are; else the general exact sum
+                        r := a
+                        if zero(a) { r := b }
+                        if and(zero(a), zero(b)) { r := and(a, b) }
+                        if iszero(or(zero(a), zero(b))) {
+                            let s, m, e := sum(and(a, 0x80000000), mant(a), scale(a),
+                                and(b, 0x80000000), mant(b), scale(b))
+                            r := packAny(s, m, e)
+                        }
                     }
                     default {
                         r := b
@@ -349,10 +355,11 @@ library Float32 {
                     switch or(special(a), special(b))
                     case 0 {
                         let m := mul(or(and(a, 0x7FFFFF), 0x800000), or(and(b, 0x7FFFFF), 0x800000))
-                        // both normal: the top bit of m is at 46 + cy
+                        // for normal operands the top bit of m is at 46 + cy
                         let cy := shr(47, m)
                         let field := sub(add(add(shr(23, and(a, 0x7F800000)),
                             shr(23, and(b, 0x7F800000))), cy), 127)
+                        r := s
                         switch and(iszero(iszero(mul(and(a, 0x7F800000), and(b, 0x7F800000)))),
                             lt(sub(field, 1), 254))
                         case 1 {
@@ -360,9 +367,13 @@ library Float32 {
                             r := or(s, add(shl(23, sub(field, 1)), roundAt(m, add(23, cy))))
                         }
                         default {
-                            // a subnormal operand or result, or an overflow: the general path
-                            m := mul(mant(a), mant(b))
-                            r := packAny(s, m, sub(add(scale(a), scale(b)), BIAS))
+                            // a zero or subnormal operand, a subnormal result or an overflow:
+                            // the general path (a zero operand gives the signed zero r)
+                            if iszero(or(zero(a), zero(b))) {
+                                m := mul(mant(a), mant(b))
+                                field := sub(add(scale(a), scale(b)), BIAS)
+                                r := packAny(s, m, field)
+                            }
                         }
                     }
                     default {
