@@ -1,6 +1,6 @@
 /* A line-by-line integer model of contracts/src/libraries/Float32Alu.sol, Float32.sol and
- * Float32Math.sol, for
- * the exhaustive sweep (bench/float32_sweep.c). Every function mirrors its Solidity twin: the
+ * Float32Math.sol, for the exhaustive sweep (bench/float32_sweep.c). Every function mirrors
+ * its Solidity twin: the
  * same scales (a finite value is m * 2^(e - 512)), the same exact sums with a sticky bit past a
  * 64-bit exponent gap, the same single rounding in pack(), the same Newton square root, the
  * same early returns. EVM words are 256 bits; every m here stays below 2^113, so 128 bits hold
