@@ -1,12 +1,12 @@
 /* A line-by-line integer model of contracts/src/libraries/Float32Alu.sol, Float32.sol and
- * Float32Math.sol, for the exhaustive sweep (bench/float32_sweep.c). Every function mirrors
- * its Solidity twin: the
- * same scales (a finite value is m * 2^(e - 512)), the same exact sums with a sticky bit past a
- * 64-bit exponent gap, the same single rounding in pack(), the same Newton square root, the
- * same early returns. EVM words are 256 bits; every m here stays below 2^113, so 128 bits hold
- * it, and the two places where the EVM relies on wide shifts are written out (see pack). The
- * forge test Float32Vectors.t.sol and the sweep's --check-vectors mode tie this model to the
- * Solidity through the committed vectors. */
+ * Float32Math.sol, for the exhaustive sweep (bench/float32_sweep.c). Every function mirrors its
+ * Solidity twin: the same scales (a finite value is m * 2^(e - 512)), the same fast paths, the
+ * same exact sums with a sticky bit past a 64-bit exponent gap, the same single rounding in
+ * pack, the same Newton square root, the same early returns. EVM words are 256 bits; every m
+ * here stays below 2^113, so 128 bits hold it, and where the EVM relies on wide shifts the
+ * model says so (see m_pack_top). The committed vectors tie this model to the Solidity: forge
+ * checks the Solidity against them (Float32Vectors.t.sol) and tests/unit/float32 checks the
+ * model ("float32_sweep model OP") against the same cases. */
 #ifndef FLOAT32_MODEL_H
 #define FLOAT32_MODEL_H
 
