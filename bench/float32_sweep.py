@@ -13,6 +13,7 @@ rerun skips finished segments (``--fresh`` starts over).
 
 Usage: python bench/float32_sweep.py [--ops exp,log,...] [--threads 2] [--segments 16]
                                       [--results bench/results/float32_sweep.json] [--fresh]
+       python bench/float32_sweep.py --markdown     (the results so far as a table for the docs)
 """
 
 from __future__ import annotations
@@ -52,6 +53,26 @@ def load() -> float:
     return os.getloadavg()[0]
 
 
+def markdown(results: dict) -> str:
+    """One row per operation: inputs covered, mismatches, ISA differences, time, load."""
+    rows = ["| operation | inputs swept | of 2^32 | mismatches | AVX2 build differs | "
+            "AVX-512 build differs | wall seconds (2 threads) | load average |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for op in OPS:
+        segs = [s for s in results.get("segments", []) if s["op"] == op]
+        if not segs:
+            rows.append(f"| {op} | 0 | 0% | - | - | - | - | - |")
+            continue
+        n = sum(s["inputs"] for s in segs)
+        loads = [s["load_after"] for s in segs]
+        rows.append(f"| {op} | {n:,} | {100 * n / SPACE:.0f}% | {sum(s['mismatches'] for s in segs)}"
+                    f" | {sum(s['avx2_differs'] for s in segs):,}"
+                    f" | {sum(s['avx512_differs'] for s in segs):,}"
+                    f" | {sum(s['seconds'] for s in segs):.0f}"
+                    f" | {min(loads):.1f} to {max(loads):.1f} |")
+    return "\n".join(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ops", default=",".join(OPS))
@@ -60,7 +81,11 @@ def main() -> None:
     parser.add_argument("--results", type=Path, default=ROOT / "bench" / "results" /
                         "float32_sweep.json")
     parser.add_argument("--fresh", action="store_true", help="forget finished segments")
+    parser.add_argument("--markdown", action="store_true", help="print the results as a table")
     args = parser.parse_args()
+    if args.markdown:
+        print(markdown(json.loads(args.results.read_text())))
+        return
     exe = build()
     results: dict = {} if args.fresh or not args.results.exists() else json.loads(
         args.results.read_text())
