@@ -234,6 +234,19 @@ contract Float32Test is Test {
         assertEq(int256(Float32.toInt(Float32.fromInt(i))), int256(i));
     }
 
+    /// @dev The value order of a non-NaN pattern as a signed integer (both zeros are 0).
+    function _order(uint32 x) internal pure returns (int256) {
+        int256 mag = int256(uint256(x & 0x7FFFFFFF));
+        return x >> 31 == 1 ? -mag : mag;
+    }
+
+    /// @dev max/min are maxss/minss: the first operand only when strictly greater (smaller).
+    function testFuzz_maxMin_matchSse_succeeds(uint32 a, uint32 b) public pure {
+        bool nan = Ref.isNaN(a) || Ref.isNaN(b);
+        assertEq(Float32.max(a, b), !nan && _order(a) > _order(b) ? a : b);
+        assertEq(Float32.min(a, b), !nan && _order(a) < _order(b) ? a : b);
+    }
+
     /// @dev lt/le/eq agree with the sign of the reference difference a - b.
     function testFuzz_compare_matchesSubtraction_succeeds(uint32 a, uint32 b) public pure {
         uint32 d = Ref.sub(a, b);
