@@ -68,12 +68,23 @@ contract Float32MathTest is Test {
         assertEq(Float32Math.gelu(0xFFC12345), 0xFFC12345);
     }
 
-    function _vectorCase(string memory op, uint256 seed) internal view returns (uint32, uint32) {
+    /// @dev The committed cases of each function, read once (the fuzz runs share them).
+    mapping(bytes32 op => uint256[]) internal inputs;
+    mapping(bytes32 op => uint256[]) internal outputs;
+
+    function setUp() public {
         string memory json = vm.readFile("tests/vectors/float32/vectors.json");
-        uint256[] memory a = CHEATS.parseJsonUintArray(json, string.concat(".", op, ".a"));
-        uint256[] memory r = CHEATS.parseJsonUintArray(json, string.concat(".", op, ".r"));
-        uint256 i = seed % a.length;
-        return (uint32(a[i]), uint32(r[i]));
+        string[4] memory ops = ["exp", "log", "erf", "gelu"];
+        for (uint256 k; k < ops.length; ++k) {
+            bytes32 key = bytes32(bytes(ops[k]));
+            inputs[key] = CHEATS.parseJsonUintArray(json, string.concat(".", ops[k], ".a"));
+            outputs[key] = CHEATS.parseJsonUintArray(json, string.concat(".", ops[k], ".r"));
+        }
+    }
+
+    function _vectorCase(bytes32 op, uint256 seed) internal view returns (uint32, uint32) {
+        uint256 i = seed % inputs[op].length;
+        return (uint32(inputs[op][i]), uint32(outputs[op][i]));
     }
 
     /// @dev exp on a random committed case.
