@@ -60,6 +60,19 @@ library Float32Alu {
                 f := shl(1, gt(t, 0x3))
                 top := or(or(top, f), gt(shr(f, t), 1))
             }
+            // the same for m < 2^25 (a difference of two significands)
+            function msb25(m) -> top {
+                top := shl(4, gt(m, 0xFFFF))
+                let t := shr(top, m)
+                let f := shl(3, gt(t, 0xFF))
+                top := or(top, f)
+                t := shr(f, t)
+                f := shl(2, gt(t, 0xF))
+                top := or(top, f)
+                t := shr(f, t)
+                f := shl(1, gt(t, 0x3))
+                top := or(or(top, f), gt(shr(f, t), 1))
+            }
             // s * m * 2^(e - BIAS) rounded to nearest even, m < 2^128 with its highest set bit
             // at `top`. The rounded significand is added to the exponent field, so a carry (or a
             // subnormal becoming normal) moves the exponent by itself; anything at or past
@@ -147,7 +160,7 @@ library Float32Alu {
             case 1 {
                 // add, sub: subss negates b unless it is a NaN
                 if eq(op, OP_SUB) {
-                    if iszero(isnan(b)) { b := xor(b, 0x80000000) }
+                    if iszero(gt(and(b, 0x7FFFFFFF), 0x7F800000)) { b := xor(b, 0x80000000) }
                 }
                 let ea := and(shr(23, a), 0xFF)
                 let eb := and(shr(23, b), 0xFF)
@@ -196,7 +209,7 @@ library Float32Alu {
                                     s := and(b, 0x80000000)
                                 }
                                 if iszero(m) { s := 0 }
-                                r := pack(s, m, add(eb, 362), msb(m))
+                                r := pack(s, m, add(eb, 362), msb25(m))
                             }
                         }
                     }
