@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import subprocess
 import sys
@@ -27,9 +28,14 @@ MODEL_OPS = {"sqrt": "sqrt", "cvtsi2ss": "fromint", "cvttss2si": "toint", "exp":
 
 @pytest.fixture(scope="module")
 def make_vectors():
+    # loaded from its file under a name of its own (tests/vectors/ has another make_vectors.py)
     sys.path.insert(0, str(VECTORS))
     try:
-        yield importlib.import_module("make_vectors")
+        spec = importlib.util.spec_from_file_location("float32_make_vectors",
+                                                      VECTORS / "make_vectors.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        yield module
     finally:
         sys.path.remove(str(VECTORS))
 
