@@ -37,14 +37,13 @@ library DisputeState {
         uint64 drawAfter;
         uint64 commitDeadline;
         uint64 revealDeadline;
-        uint128 penaltyPot; // the bond is params.challengeBond while unresolved (params are immutable)
+        uint64 replayBlocks; // added to the commit window: ceil(segmentSteps / replayStepsPerBlock)
     }
 
     struct Vote {
         bytes32 value; // the commitment, replaced by the leaf on reveal
         VoteState state;
     }
-
 
     /// @notice The phase now: Commit until the commit deadline (or all committed), Reveal until the
     ///         reveal deadline (or all revealed), then Resolvable.
@@ -73,10 +72,10 @@ library DisputeState {
         v.drawAfter = d.drawAfter;
         v.commitDeadline = d.commitDeadline;
         v.revealDeadline = d.revealDeadline;
+        v.replayBlocks = d.replayBlocks;
         v.jurorCount = d.jurorCount;
         v.commits = d.commits;
         v.reveals = d.reveals;
         v.bond = d.stage == Stage.Resolved ? 0 : uint128(bond);
-        v.penaltyPot = d.penaltyPot;
     }
 }

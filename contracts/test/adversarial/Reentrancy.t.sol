@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {Fixture, Traces} from "../shared/Fixture.sol";
+import {TraceMerkleBuilder} from "../support/TraceMerkleBuilder.sol";
 import {ReentrantToken, Attacker} from "./ReentrantToken.sol";
 import {IStakeManager} from "../../src/interfaces/IStakeManager.sol";
 import {ITaskMarket} from "../../src/interfaces/ITaskMarket.sol";
@@ -61,13 +62,13 @@ contract ReentrancyTest is Fixture {
 
     function _requestAll(uint256 amount) internal {
         a.exec(address(stakes), abi.encodeCall(stakes.requestWithdrawal, (amount)));
-        vm.roll(block.number + UNBONDING);
+        vm.roll(block.number + dp.unbondingBlocks);
     }
 
     function _attackerCommits(TaskId id, uint256 k) internal {
         bytes32[] memory l = Traces.leaves(TaskId.unwrap(id), k, SEG, 0);
         a.exec(address(market), abi.encodeCall(market.commitSegment,
-            (id, k, TraceMerkle.computeRoot(l), keccak256(abi.encode("end", k)), "bafyckpt", "bafyleaves")));
+            (id, k, TraceMerkleBuilder.computeRoot(l), keccak256(abi.encode("end", k)), "bafyckpt", "bafyleaves")));
     }
 
     // ------------------------------------------------------------ StakeManager
@@ -120,7 +121,7 @@ contract ReentrancyTest is Fixture {
         assertTrue(a.lastOk(), "allowed: the stake is booked and is being paid in this transaction");
         assertEq(token.balanceOf(address(a)), start - 500e18, "the deposit was pulled");
         _conserved();
-        vm.roll(block.number + UNBONDING);
+        vm.roll(block.number + dp.unbondingBlocks);
         a.exec(address(stakes), abi.encodeCall(stakes.withdraw, ()));
         assertEq(token.balanceOf(address(a)), start, "round trip: no gain, no loss");
         assertEq(stakes.totalHeld(), 3 * NODE_STAKE * 2 + N_JURORS * JUROR_STAKE);
@@ -199,7 +200,7 @@ contract ReentrancyTest is Fixture {
         uint256 nodeStaked = stakes.stakeInfo(node).staked;
         market.timeoutStall(id);
         _blocked(GUARD);
-        uint256 slash = NODE_STAKE * STALL_BPS / 10_000;
+        uint256 slash = STALL_SLASH;
         assertEq(token.balanceOf(address(a)) - before, slash, "slash paid once");
         assertEq(nodeStaked - stakes.stakeInfo(node).staked, slash, "node slashed once");
         assertEq(uint256(market.task(id).status), uint256(TaskStatus.Open), "reopened");
@@ -211,7 +212,7 @@ contract ReentrancyTest is Fixture {
     function _attackerWinsDispute() internal returns (TaskId id, DisputeId d) {
         id = _createAndClaim();
         bytes32[] memory l = _commit(id, 0, 5, node); // node diverges from step 5
-        bytes32[] memory proof = TraceMerkle.buildProof(l, 4);
+        bytes32[] memory proof = TraceMerkleBuilder.buildProof(l, 4);
         a.arm(address(jury), abi.encodeCall(jury.openDispute, (id, 0, 5, l[4], proof)), true);
         bytes memory ret = a.exec(address(jury), abi.encodeCall(jury.openDispute, (id, 0, 5, l[4], proof)));
         _blocked(GUARD); // re-entering openDispute from the bond pull
@@ -239,13 +240,13 @@ contract ReentrancyTest is Fixture {
         uint256 start = token.balanceOf(address(a));
         _attackerWinsDispute();
         uint256 owed = jury.owed(address(a));
-        assertEq(owed, BOND + SLASH * 5000 / 10_000, "bond back + challenger share");
+        assertEq(owed, _challengerWin(), "bond back less the fee + challenger share");
         a.arm(address(jury), abi.encodeCall(jury.claimPayout, ()), false);
         a.exec(address(jury), abi.encodeCall(jury.claimPayout, ()));
         assertEq(a.reentries(), 2);
         assertTrue(!a.lastOk());
         assertEq(uint256(uint32(a.lastSelector())), uint256(uint32(GUARD)));
-        assertEq(token.balanceOf(address(a)), start + SLASH * 5000 / 10_000, "net: slash share, once");
+        assertEq(token.balanceOf(address(a)), start + _challengerWin() - BOND, "net: slash share less the fee, once");
         assertEq(jury.owed(address(a)), 0);
         _conserved();
     }

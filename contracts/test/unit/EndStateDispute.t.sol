@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {Fixture, Traces} from "../shared/Fixture.sol";
+import {TraceMerkleBuilder} from "../support/TraceMerkleBuilder.sol";
 import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
 import {IStepAdjudicator} from "../../src/interfaces/IStepAdjudicator.sol";
 import {ITaskMarket} from "../../src/interfaces/ITaskMarket.sol";
@@ -112,8 +113,7 @@ contract EndStateDisputeTest is Fixture {
         vm.expectEmit(true, false, false, true, address(jury));
         emit IStepAdjudicator.DisputeResolved(d, Outcome.NodeRight, Traces.honestLeaf(1, SEG), 0);
         assertEq(uint256(jury.resolve(d)), uint256(Outcome.NodeRight));
-        uint256 fee = BOND * 2000 / 10_000;
-        assertEq(jury.owed(node), BOND - fee);
+        assertEq(jury.owed(node), BOND - _fee());
         assertEq(jury.owed(challenger), 0);
         assertEq(stakes.stakeInfo(node).staked, 3 * NODE_STAKE, "honest node not slashed");
         // Resolved: the slot is free again while the window is open.
@@ -129,13 +129,13 @@ contract EndStateDisputeTest is Fixture {
         bytes32 truth = Traces.honestLeaf(1, SEG);
         _voteAll(d, js, truth);
         vm.expectEmit(true, true, false, true, address(market));
-        emit ITaskMarket.TaskReopened(id, 0, 1);
-        vm.expectEmit(true, true, false, true, address(market));
         emit ITaskMarket.NodeSlashed(id, node, SLASH, d);
+        vm.expectEmit(true, true, false, true, address(market));
+        emit ITaskMarket.TaskReopened(id, 0, 1);
         vm.expectEmit(true, false, false, true, address(jury));
-        emit IStepAdjudicator.DisputeResolved(d, Outcome.NodeWrong, truth, SLASH);
+        emit IStepAdjudicator.DisputeResolved(d, Outcome.NodeWrong, truth, SLASH - SLASH_TO_REQUESTER);
         assertEq(uint256(jury.resolve(d)), uint256(Outcome.NodeWrong));
-        assertEq(jury.owed(challenger), BOND + SLASH * 5000 / 10_000);
+        assertEq(jury.owed(challenger), _challengerWin());
         assertTrue(stakes.isJailed(node));
         assertEq(uint256(market.task(id).status), uint256(TaskStatus.Open));
         // The reopen bumped the epoch: the recommitted segment starts with no end-state dispute.
@@ -158,7 +158,7 @@ contract EndStateDisputeTest is Fixture {
 
     function test_endState_rootHonestEndHashWrong_nodeWrong() public {
         id = _createAndClaim();
-        bytes32 root = TraceMerkle.computeRoot(Traces.leaves(1, 0, SEG, 0));
+        bytes32 root = TraceMerkleBuilder.computeRoot(Traces.leaves(1, 0, SEG, 0));
         vm.prank(node);
         market.commitSegment(id, 0, root, keccak256("not the end state"), "bafyckpt", "bafyleaves");
         DisputeId d = _openEndState(id, 0);
