@@ -35,7 +35,7 @@ from store.materials import Materials
 
 log = logging.getLogger(__name__)
 
-OPEN, WON, LOST, DEFAULT = "open", "won", "lost", "default"
+OPEN, WON, LOST, VOID = "open", "won", "lost", "void"
 #: Dispute kinds: a proven leaf (openDispute) or the committed end state (openEndStateDispute).
 LEAF, END_STATE = "leaf", "end_state"
 
@@ -302,7 +302,7 @@ class Auditor:
             d = self.protocol.dispute(did)
             if DisputePhase(int(d.phase)) == DisputePhase.RESOLVED:
                 outcome = Outcome(int(d.outcome))
-                status = {Outcome.NODE_WRONG: WON, Outcome.NODE_RIGHT: LOST}.get(outcome, DEFAULT)
+                status = {Outcome.NODE_WRONG: WON, Outcome.NODE_RIGHT: LOST}.get(outcome, VOID)
                 with self.journal.tx() as db:
                     db.execute("UPDATE disputes SET status = ?, outcome = ?, updated = ? WHERE dispute_id = ?",
                                (status, int(outcome), time.time(), did))
@@ -323,7 +323,7 @@ def audit_status(journal: Journal, protocol: Protocol | None = None) -> dict[str
     """Audits done, disputes open/won/lost, earnings and bond at risk (wei)."""
     counts = {r["status"]: int(r["n"]) for r in journal.rows("SELECT status, COUNT(*) AS n FROM audits GROUP BY status")}
     disputes = journal.rows("SELECT status, bond FROM disputes")
-    by = {s: sum(1 for d in disputes if d["status"] == s) for s in (OPEN, WON, LOST, DEFAULT)}
+    by = {s: sum(1 for d in disputes if d["status"] == s) for s in (OPEN, WON, LOST, VOID)}
     paid = sum(int(r["amount"]) for r in journal.rows("SELECT amount FROM payouts"))
     bonds_settled = sum(int(d["bond"]) for d in disputes if d["status"] != OPEN)
     out: dict[str, Any] = {

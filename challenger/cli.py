@@ -109,7 +109,7 @@ def challenger_status(workdir: Path | None = WORKDIR_OPT,
         return
     d = st["disputes"]
     typer.echo(f"audits done     {st['audits_done']}  ({', '.join(f'{k} {v}' for k, v in sorted(st['audits'].items()))})")
-    typer.echo(f"disputes        open {d['open']}, won {d['won']}, lost {d['lost']}, default {d['default']}")
+    typer.echo(f"disputes        open {d['open']}, won {d['won']}, lost {d['lost']}, void {d['void']}")
     typer.echo(f"earnings        {fmt(st['earnings'])} (claimed {fmt(st['payouts_claimed'])}"
                + (f", owed {fmt(st['owed'])})" if "owed" in st else ")"))
     typer.echo(f"bond at risk    {fmt(st['bond_at_risk'])}")

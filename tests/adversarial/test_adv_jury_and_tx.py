@@ -27,8 +27,8 @@ def world5_base(anvil_node: Any) -> Iterator[tuple[World, list[str]]]:
     outer = anvil_node.rpc("evm_snapshot")
     try:
         addrs = deploy_all(Chain(anvil_node.url, anvil_node.accounts[0]),
-                           DeployConfig(unbonding_blocks=20,
-                                        jury=JuryConfig(commit_window=10, reveal_window=10, jury_size=5)))
+                           DeployConfig(jury=JuryConfig(commit_window=10, reveal_window=10, jury_size=5,
+                                                        quorum=3)))
         w = make_world(anvil_node, _factory(anvil_node, addrs), jurors=5, first_juror=5)
         yield w, [anvil_node.rpc("evm_snapshot")]
     finally:
