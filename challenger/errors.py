@@ -24,3 +24,11 @@ class ProfileRefusedError(ChallengerError):
     profile)."""
 
     hint = "run a bot under that profile (`veritrain challenger run --profile NAME`)"
+
+
+class ReplayBudgetError(ChallengerError):
+    """A replay this juror would owe cannot finish before the commit deadline (fields: steps,
+    blocks)."""
+
+    hint = ("run the juror on a faster machine, or leave the pool "
+            "(a drawn juror that stays silent loses its penalty)")
