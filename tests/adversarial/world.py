@@ -152,5 +152,6 @@ def make_world(anvil: Any, protocol: Callable[[int], Any], jurors: int = 3,
              "challenger2": p[5].me}
     names = {n: a for n, a in names.items() if a not in {j.me for j in js}}  # a juror is tracked once
     names.update({f"juror{i}": j.me for i, j in enumerate(js)})
+    names["treasury"] = p[0].me  # the deployer: juror penalties are credited to it
     w = World(anvil, p[0], p[1], p[2], p[3], p[4], p[5], js, p[0].jury_params(), Book(p[0], names))
     return w

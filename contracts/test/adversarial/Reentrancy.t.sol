@@ -73,7 +73,8 @@ contract ReentrancyTest is Fixture {
 
     // ------------------------------------------------------------ StakeManager
 
-    function test_withdraw_reentersWithdraw_afterUpdate_paysOnce() public {
+    /// @dev Re-entry: withdraw reentersWithdraw afterUpdate paysOnce.
+    function test_withdraw_reentersWithdraw_afterUpdate_paysOnce_succeeds() public {
         _deposit(1000e18);
         _requestAll(1000e18);
         a.arm(address(stakes), abi.encodeCall(stakes.withdraw, ()), false);
@@ -85,7 +86,8 @@ contract ReentrancyTest is Fixture {
         _conserved();
     }
 
-    function test_withdraw_reentersWithdraw_beforeUpdate_paysOnce() public {
+    /// @dev Re-entry: withdraw reentersWithdraw beforeUpdate paysOnce.
+    function test_withdraw_reentersWithdraw_beforeUpdate_paysOnce_succeeds() public {
         _deposit(1000e18);
         _requestAll(1000e18);
         a.arm(address(stakes), abi.encodeCall(stakes.withdraw, ()), true);
@@ -98,7 +100,7 @@ contract ReentrancyTest is Fixture {
 
     /// @dev Cross-contract: the stake is already booked out when the token calls back, so a claim
     ///      that would lock it fails in StakeManager.lock.
-    function test_withdraw_reentersClaimTask_insufficientStake() public {
+    function test_withdraw_reentersClaimTask_insufficientStake_succeeds() public {
         _deposit(NODE_STAKE);
         _requestAll(NODE_STAKE);
         TaskId id = _createTask();
@@ -113,7 +115,7 @@ contract ReentrancyTest is Fixture {
     /// @dev deposit books the stake before pulling the tokens. A re-entry from the pull sees the
     ///      booked stake and may request its withdrawal; the pull then completes in the same
     ///      transaction (or everything reverts), so the attacker gets back exactly what it paid.
-    function test_deposit_reentersRequestWithdrawal_noGain() public {
+    function test_deposit_reentersRequestWithdrawal_noGain_succeeds() public {
         uint256 start = token.balanceOf(address(a));
         a.arm(address(stakes), abi.encodeCall(stakes.requestWithdrawal, (500e18)), true);
         _deposit(500e18);
@@ -130,7 +132,8 @@ contract ReentrancyTest is Fixture {
 
     // ------------------------------------------------------------ TaskMarket
 
-    function test_claimReward_reentersClaimReward_paysOnce() public {
+    /// @dev Re-entry: claimReward reentersClaimReward paysOnce.
+    function test_claimReward_reentersClaimReward_paysOnce_succeeds() public {
         _deposit(3 * NODE_STAKE);
         TaskId id = _createTask();
         a.exec(address(market), abi.encodeCall(market.claimTask, (id)));
@@ -147,7 +150,8 @@ contract ReentrancyTest is Fixture {
         _conserved();
     }
 
-    function test_claimReward_beforeUpdate_reentersClaimReward_paysOnce() public {
+    /// @dev Re-entry: claimReward beforeUpdate reentersClaimReward paysOnce.
+    function test_claimReward_beforeUpdate_reentersClaimReward_paysOnce_succeeds() public {
         _deposit(3 * NODE_STAKE);
         TaskId id = _createTask();
         a.exec(address(market), abi.encodeCall(market.claimTask, (id)));
@@ -161,7 +165,8 @@ contract ReentrancyTest is Fixture {
         _conserved();
     }
 
-    function test_cancelTask_reentersCancel_refundsOnce() public {
+    /// @dev Re-entry: cancelTask reentersCancel refundsOnce.
+    function test_cancelTask_reentersCancel_refundsOnce_succeeds() public {
         uint256 start = token.balanceOf(address(a));
         bytes memory ret = a.exec(address(market), abi.encodeCall(market.createTask,
             ("bafyspec", keccak256("spec"), REWARD, taskParams())));
@@ -174,7 +179,8 @@ contract ReentrancyTest is Fixture {
         _conserved();
     }
 
-    function test_createTask_reentersCreate_oneTask() public {
+    /// @dev Re-entry: createTask reentersCreate oneTask.
+    function test_createTask_reentersCreate_oneTask_succeeds() public {
         uint256 start = token.balanceOf(address(a));
         bytes memory call = abi.encodeCall(market.createTask, ("bafyspec", keccak256("spec"), REWARD, taskParams()));
         a.arm(address(market), call, true);
@@ -188,7 +194,7 @@ contract ReentrancyTest is Fixture {
 
     /// @dev The requester (attacker) receives the stall slash inside StakeManager.slash, itself inside
     ///      TaskMarket.timeoutStall; re-entering timeoutStall hits the market's guard.
-    function test_timeoutStall_requesterReentersTimeout_slashedOnce() public {
+    function test_timeoutStall_requesterReentersTimeout_slashedOnce_succeeds() public {
         bytes memory ret = a.exec(address(market), abi.encodeCall(market.createTask,
             ("bafyspec", keccak256("spec"), REWARD, taskParams())));
         TaskId id = abi.decode(ret, (TaskId));
@@ -223,7 +229,8 @@ contract ReentrancyTest is Fixture {
         assertEq(uint256(jury.resolve(d)), uint256(Outcome.NodeWrong));
     }
 
-    function test_openEndStateDispute_reentersItself_oneDispute() public {
+    /// @dev Re-entry: openEndStateDispute reentersItself oneDispute.
+    function test_openEndStateDispute_reentersItself_oneDispute_succeeds() public {
         TaskId id = _createAndClaim();
         _commit(id, 0, 5, node);
         a.arm(address(jury), abi.encodeCall(jury.openEndStateDispute, (id, 0)), true);
@@ -236,7 +243,8 @@ contract ReentrancyTest is Fixture {
         _conserved();
     }
 
-    function test_claimPayout_reentersClaimPayout_paysOnce() public {
+    /// @dev Re-entry: claimPayout reentersClaimPayout paysOnce.
+    function test_claimPayout_reentersClaimPayout_paysOnce_succeeds() public {
         uint256 start = token.balanceOf(address(a));
         _attackerWinsDispute();
         uint256 owed = jury.owed(address(a));
@@ -253,7 +261,7 @@ contract ReentrancyTest is Fixture {
 
     /// @dev Cross-contract during the payout transfer: the credit is already zero, so a second
     ///      claim reverts on the guard, and a stake deposit made from the callback is ordinary.
-    function test_claimPayout_reentersDeposit_isOrdinary() public {
+    function test_claimPayout_reentersDeposit_isOrdinary_succeeds() public {
         _attackerWinsDispute();
         uint256 owed = jury.owed(address(a));
         uint256 before = token.balanceOf(address(a));

@@ -25,6 +25,7 @@ contract TraceMerkleTest is Test {
 
     // ------------------------------------------------------------ shared vectors (tests/vectors/merkle.json)
 
+    /// @dev vectors leavesRootsProofsMatch succeeds.
     function test_vectors_leavesRootsProofsMatch_succeeds() public view {
         string memory json = vm.readFile("tests/vectors/merkle.json");
         uint256[4] memory sizes = [uint256(1), 2, 8, 128];
@@ -55,12 +56,14 @@ contract TraceMerkleTest is Test {
 
     // ------------------------------------------------------------ unit
 
+    /// @dev leaf isOpenZeppelinDoubleHash succeeds.
     function test_leaf_isOpenZeppelinDoubleHash_succeeds() public pure {
         bytes32 sh = keccak256("state");
         bytes32 inner = keccak256(abi.encode(uint256(9), uint256(3), sh));
         assertEq(TraceMerkle.leaf(9, 3, sh), keccak256(bytes.concat(inner)));
     }
 
+    /// @dev hashPair isPositional succeeds.
     function test_hashPair_isPositional_succeeds() public pure {
         bytes32 a = keccak256("a");
         bytes32 b = keccak256("b");
@@ -68,12 +71,14 @@ contract TraceMerkleTest is Test {
         assertNotEq(TraceMerkle.hashPair(a, b), TraceMerkle.hashPair(b, a));
     }
 
+    /// @dev verify singleLeafTreeRootIsLeaf succeeds.
     function test_verify_singleLeafTreeRootIsLeaf_succeeds() public view {
         bytes32 l = keccak256("only");
         assertTrue(h.verify(new bytes32[](0), l, l, 0));
         assertFalse(h.verify(new bytes32[](0), l, l, 1));
     }
 
+    /// @dev verify indexBeyondDepthRejected succeeds.
     function test_verify_indexBeyondDepthRejected_succeeds() public view {
         bytes32[] memory leaves = _leaves(7, 8);
         bytes32 root = TraceMerkleBuilder.computeRoot(leaves);
@@ -85,6 +90,7 @@ contract TraceMerkleTest is Test {
 
     // ------------------------------------------------------------ fuzz
 
+    /// @dev verify everyIndexOfRandomTree.
     function testFuzz_verify_everyIndexOfRandomTree(uint256 seed, uint256 depth, uint256 index) public view {
         depth = bound(depth, 0, 7);
         uint256 n = uint256(1) << depth;
@@ -97,6 +103,7 @@ contract TraceMerkleTest is Test {
         assertEq(TraceMerkleBuilder.processProof(proof, leaves[index], index), root);
     }
 
+    /// @dev verify tamperedProofRejected.
     function testFuzz_verify_tamperedProofRejected(uint256 seed, uint256 depth, uint256 index, uint256 which, bytes32 x)
         public
         view
@@ -113,6 +120,7 @@ contract TraceMerkleTest is Test {
         assertFalse(h.verify(proof, root, leaves[index], index));
     }
 
+    /// @dev verify wrongLeafOrIndexRejected.
     function testFuzz_verify_wrongLeafOrIndexRejected(uint256 seed, uint256 depth, uint256 index, uint256 other)
         public
         view
