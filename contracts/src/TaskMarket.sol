@@ -10,6 +10,7 @@ import {IStakeManager} from "./interfaces/IStakeManager.sol";
 import {IStepAdjudicator} from "./interfaces/IStepAdjudicator.sol";
 import {Bounds} from "./libraries/Bounds.sol";
 import {TokenPull} from "./libraries/TokenPull.sol";
+import {SegmentLedger} from "./libraries/SegmentLedger.sol";
 import {
     TaskId, DisputeId, Outcome, TaskParams, TaskStatus, TaskView, SegmentView, MarketParams
 } from "./types/Ids.sol";
@@ -33,14 +34,6 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
         TaskParams params;
     }
 
-    struct Segment {
-        bytes32 traceRoot;
-        bytes32 endStateHash;
-        address node;
-        uint64 committedAt;
-        uint32 openDisputes;
-    }
-
     uint256 private constant BPS = 10_000;
     /// @notice Most segments per task: bounds the loops of claimReward, cancelTask and the reopen.
     uint256 public constant MAX_SEGMENTS = 4096;
@@ -53,7 +46,7 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
     uint256 private _taskCount;
     uint256 private _totalEscrow;
     mapping(TaskId id => Task) private _tasks;
-    mapping(TaskId id => mapping(uint256 k => Segment)) private _segments;
+    mapping(TaskId id => mapping(uint256 k => SegmentLedger.Segment)) private _segments;
     mapping(TaskId id => mapping(uint32 epoch => uint32 open)) private _openByEpoch;
 
     constructor(address token_, address stakeManager_, MarketParams memory params_) {
@@ -127,18 +120,7 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
         t.reward = 0;
         _totalEscrow -= reward;
         // An open task's committed prefix is final (the reopen cut it there): pay it pro rata.
-        uint256 done = t.nextSegment;
-        uint256 paid;
-        uint256 k;
-        while (k < done) {
-            address committer = _segments[taskId][k].node;
-            uint256 run = k;
-            while (run < done && _segments[taskId][run].node == committer) ++run;
-            uint256 due = reward * (run - k) / count;
-            paid += due;
-            _token.safeTransfer(committer, due);
-            k = run;
-        }
+        uint256 paid = SegmentLedger.payPrefix(_segments[taskId], _token, t.nextSegment, count, reward);
         _token.safeTransfer(msg.sender, reward - paid);
         emit TaskCancelled(taskId, reward - paid, paid);
     }
@@ -177,7 +159,7 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
         if (k != next || k >= _segmentCount(t)) revert SegmentOutOfOrder(taskId, k, next);
         if (block.number > t.segmentDueBlock) revert SegmentDeadlinePassed(taskId, t.segmentDueBlock);
         if (traceRoot == bytes32(0) || endStateHash == bytes32(0)) revert ZeroHash();
-        Segment storage seg = _segments[taskId][k];
+        SegmentLedger.Segment storage seg = _segments[taskId][k];
         seg.traceRoot = traceRoot;
         seg.endStateHash = endStateHash;
         seg.node = msg.sender;
@@ -227,7 +209,7 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
     {
         Task storage t = _task(taskId);
         if (k >= t.nextSegment) revert SegmentNotCommitted(taskId, k);
-        Segment storage seg = _segments[taskId][k];
+        SegmentLedger.Segment storage seg = _segments[taskId][k];
         uint256 closesAt = uint256(seg.committedAt) + t.params.challengeWindow;
         // INVARIANT: a segment can only be disputed inside its challenge window, so a final segment stays final.
         if (block.number > closesAt) revert ChallengeWindowClosed(taskId, k, closesAt);
@@ -250,7 +232,7 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
         Outcome outcome
     ) external onlyAdjudicator nonReentrant returns (uint256 slashed) {
         Task storage t = _task(taskId);
-        Segment storage seg = _segments[taskId][k];
+        SegmentLedger.Segment storage seg = _segments[taskId][k];
         uint32 open = seg.openDisputes - 1;
         seg.openDisputes = open;
         t.openDisputes -= 1;
@@ -287,7 +269,7 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
     /// @inheritdoc ITaskMarket
     function segment(TaskId taskId, uint256 k) external view returns (SegmentView memory v) {
         Task storage t = _task(taskId);
-        Segment storage seg = _segments[taskId][k];
+        SegmentLedger.Segment storage seg = _segments[taskId][k];
         v = SegmentView({
             traceRoot: seg.traceRoot,
             endStateHash: seg.endStateHash,
@@ -388,19 +370,9 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
         return k < _finalPrefix(taskId, t, k + 1);
     }
 
-    /// @dev The finality rule, in one place: the number of leading segments (among the first `upTo`)
-    ///      that are committed, whose challenge window has passed, and with no open dispute on them or
-    ///      an earlier segment (windows close in commit order).
-    function _finalPrefix(TaskId taskId, Task storage t, uint256 upTo) private view returns (uint256 n) {
-        mapping(uint256 k => Segment) storage segs = _segments[taskId];
-        uint256 next = t.nextSegment;
-        if (upTo > next) upTo = next;
-        uint256 window = t.params.challengeWindow;
-        while (n < upTo) {
-            Segment storage seg = segs[n];
-            if (seg.openDisputes != 0 || block.number <= uint256(seg.committedAt) + window) break;
-            ++n;
-        }
+    /// @dev The finality rule (SegmentLedger.finalPrefix) applied to this task's first `upTo` segments.
+    function _finalPrefix(TaskId taskId, Task storage t, uint256 upTo) private view returns (uint256) {
+        return SegmentLedger.finalPrefix(_segments[taskId], t.nextSegment, t.params.challengeWindow, upTo);
     }
 
     /// @dev Slashes disputeSlashBps of nodeStake (the epoch's lock first): the requester's share to the
