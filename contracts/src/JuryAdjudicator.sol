@@ -106,7 +106,7 @@ contract JuryAdjudicator is IJuryAdjudicator, ReentrancyGuard {
     /// @inheritdoc IJuryAdjudicator
     function drawJury(DisputeId disputeId) external nonReentrant {
         DisputeState.Dispute storage d = _dispute(disputeId);
-        if (d.stage != DisputeState.Stage.AwaitingDraw) revert WrongPhase(disputeId, d.phase());
+        if (d.stage != DisputeState.Stage.AwaitingDraw) revert WrongPhase(disputeId, d.phase(_params.drawExpiry));
         if (block.number < d.drawAfter) revert DrawTooEarly(disputeId, d.drawAfter);
         uint256 expiresAt = uint256(d.drawAfter) + _params.drawExpiry;
         if (block.number > expiresAt) revert DrawExpired(disputeId, expiresAt);
@@ -150,7 +150,7 @@ contract JuryAdjudicator is IJuryAdjudicator, ReentrancyGuard {
     /// @inheritdoc IJuryAdjudicator
     function commitVote(DisputeId disputeId, bytes32 commitment) external {
         DisputeState.Dispute storage d = _dispute(disputeId);
-        if (d.stage != DisputeState.Stage.Voting || block.number > d.commitDeadline) revert WrongPhase(disputeId, d.phase());
+        if (d.stage != DisputeState.Stage.Voting || block.number > d.commitDeadline) revert WrongPhase(disputeId, d.phase(_params.drawExpiry));
         DisputeState.Vote storage v = _votes[disputeId][d.round][msg.sender];
         if (v.state == DisputeState.VoteState.None) revert NotDrawnJuror(disputeId, msg.sender);
         if (v.state != DisputeState.VoteState.Drawn) revert AlreadyCommitted(disputeId, msg.sender);
@@ -165,7 +165,7 @@ contract JuryAdjudicator is IJuryAdjudicator, ReentrancyGuard {
         DisputeState.Dispute storage d = _dispute(disputeId);
         bool commitClosed = block.number > d.commitDeadline || d.commits == d.jurorCount;
         if (d.stage != DisputeState.Stage.Voting || !commitClosed || block.number > d.revealDeadline) {
-            revert WrongPhase(disputeId, d.phase());
+            revert WrongPhase(disputeId, d.phase(_params.drawExpiry));
         }
         DisputeState.Vote storage v = _votes[disputeId][d.round][msg.sender];
         if (v.state == DisputeState.VoteState.None) revert NotDrawnJuror(disputeId, msg.sender);
@@ -185,13 +185,13 @@ contract JuryAdjudicator is IJuryAdjudicator, ReentrancyGuard {
         DisputeState.Dispute storage d = _dispute(disputeId);
         if (d.stage == DisputeState.Stage.AwaitingDraw) {
             // INVARIANT: a dispute no quorum could be drawn for expires Void: silence never decides.
-            if (block.number <= uint256(d.drawAfter) + _params.drawExpiry) revert WrongPhase(disputeId, d.phase());
+            if (block.number <= uint256(d.drawAfter) + _params.drawExpiry) revert WrongPhase(disputeId, d.phase(_params.drawExpiry));
             _settle(disputeId, d, Outcome.Void, bytes32(0), new address[](0));
             return Outcome.Void;
         }
         // INVARIANT: voting ends at revealDeadline at the latest, so every dispute can be moved on.
         if (d.stage != DisputeState.Stage.Voting || (block.number <= d.revealDeadline && d.reveals != d.jurorCount)) {
-            revert WrongPhase(disputeId, d.phase());
+            revert WrongPhase(disputeId, d.phase(_params.drawExpiry));
         }
         (bool found, bytes32 majorityLeaf, address[] memory paid) = _tally(disputeId, d.round);
 
@@ -308,12 +308,12 @@ contract JuryAdjudicator is IJuryAdjudicator, ReentrancyGuard {
 
     /// @inheritdoc IJuryAdjudicator
     function dispute(DisputeId disputeId) external view returns (DisputeView memory) {
-        return _dispute(disputeId).toView(_params.challengeBond);
+        return _dispute(disputeId).toView(_params.challengeBond, _params.drawExpiry);
     }
 
     /// @inheritdoc IJuryAdjudicator
     function phase(DisputeId disputeId) external view returns (DisputePhase) {
-        return _dispute(disputeId).phase();
+        return _dispute(disputeId).phase(_params.drawExpiry);
     }
 
     /// @inheritdoc IJuryAdjudicator

@@ -424,6 +424,16 @@ contract JuryAdjudicatorTest is Fixture {
         _conserved();
     }
 
+    /// @dev After the draw window a waiting dispute shows Resolvable, so keepers resolve it.
+    function test_phase_drawExpiredResolvable_succeeds() public {
+        _segment(0);
+        DisputeId d = _open(id, 0, 2, leaves);
+        vm.roll(jury.dispute(d).drawAfter + dp.jury.drawExpiry);
+        assertEq(uint256(jury.phase(d)), uint256(DisputePhase.AwaitingDraw));
+        vm.roll(block.number + 1);
+        assertEq(uint256(jury.phase(d)), uint256(DisputePhase.Resolvable));
+    }
+
     /// @dev A dispute waiting for its draw cannot be resolved before the draw window ends.
     function test_resolve_awaitingDrawInWindow_reverts() public {
         _segment(0);

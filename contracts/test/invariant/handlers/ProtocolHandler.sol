@@ -372,7 +372,8 @@ contract ProtocolHandler is Test {
         (bool ok, DisputeId d) = _pickDispute(dSeed);
         if (!ok) return;
         DisputeView memory v = jury.dispute(d);
-        if (v.phase != DisputePhase.AwaitingDraw) return;
+        bool waiting = v.phase == DisputePhase.AwaitingDraw || (v.phase == DisputePhase.Resolvable && v.jurorCount == 0);
+        if (!waiting) return;
         uint256 end = uint256(v.drawAfter) + jury.params().drawExpiry;
         if (block.number <= end) vm.roll(end + 1);
         this.resolve(dSeed);
