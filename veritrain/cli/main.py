@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "node.cli",
     "challenger.cli",
     "consumer.cli",
+    "explorer.cli",
     "prover.cli",
     "store.cli",
     "ledger.cli",
