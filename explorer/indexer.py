@@ -1,7 +1,8 @@
 """The indexer: contract events -> SQLite, reorg-aware and resumable, plus the IPFS metadata.
 
 ``Indexer.sync()`` asks ``ledger.watch.EventWatcher`` for the new confirmed logs of every event
-of StakeManager, TaskMarket and JuryAdjudicator, stores them and folds them into the chain tables
+of StakeManager, TaskMarket and JuryAdjudicator (fetched in one query per block range by
+``ledger.eventset.EventSet``), stores them and folds them into the chain tables
 (``explorer.fold``) in one SQLite transaction together with the watcher's cursor, so a crash
 between two syncs resumes exactly where the last commit left off. When the watcher reports a
 reorg it rewinds: the events from the fork point on are deleted and the chain tables are folded
@@ -25,6 +26,7 @@ from typing import Any
 from explorer import db
 from explorer.fold import Ev, apply, refold
 from ledger.chain import Chain
+from ledger.eventset import EventSet
 from ledger.protocol import Addresses
 from ledger.watch import Cursor, EventWatcher
 
@@ -62,16 +64,13 @@ class Indexer:
         db.set_meta(self.conn, "addresses", json.dumps(addresses.__dict__))
         self.conn.commit()
         self.contracts = {name: chain.contract(name, getattr(addresses, key)) for name, key in CONTRACTS}
-        by_address = {c.address.lower(): name for name, c in self.contracts.items()}
-        self._contract_of = by_address
-        events = [(c, item["name"]) for c in self.contracts.values()
-                  for item in c.artifact.abi if item.get("type") == "event"]
+        self.events = EventSet(chain, list(self.contracts.values()))
         block, block_hash = db.get_meta(self.conn, "cursor_block"), db.get_meta(self.conn, "cursor_hash")
         cursor = Cursor(int(block), block_hash) if block is not None and block_hash else None
         self._rewind_to: int | None = None
-        self.watcher = EventWatcher(chain, events, start_block=addresses.deployBlock,
+        self.watcher = EventWatcher(chain, [], start_block=addresses.deployBlock,
                                     confirmations=confirmations, max_range=max_range, cursor=cursor,
-                                    on_reorg=self._on_reorg)
+                                    on_reorg=self._on_reorg, source=self.events.logs)
         self._missing: dict[str, float] = {}
 
     def close(self) -> None:
@@ -81,9 +80,8 @@ class Indexer:
         self._rewind_to = block if self._rewind_to is None else min(block, self._rewind_to)
 
     def _event(self, entry: Any) -> Ev:
-        return Ev(int(entry["blockNumber"]), int(entry["logIndex"]), "0x" + bytes(entry["transactionHash"]).hex(),
-                  self._contract_of.get(str(entry["address"]).lower(), str(entry["address"])),
-                  str(entry["event"]), clean(dict(entry["args"])))
+        return Ev(entry["blockNumber"], entry["logIndex"], "0x" + bytes(entry["transactionHash"]).hex(),
+                  entry["contract"], entry["event"], clean(entry["args"]))
 
     def sync(self) -> int:
         """Index the logs of the blocks confirmed since the last sync; returns how many."""
