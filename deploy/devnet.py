@@ -301,7 +301,8 @@ class Devnet:
                 "--addresses", str(info.addresses_file), "--db", str(self._p("explorer.sqlite"))]
 
     def start_explorer(self, port: int = 8780) -> str:
-        """Run the explorer in the background (stopped by ``down``); returns its URL."""
+        """Run the explorer in the background (stopped by ``down``); returns its URL. ``port``:
+        the one to use if it is free (0 or taken: any free port)."""
         import socket
 
         import requests
@@ -311,7 +312,8 @@ class Devnet:
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:
-                port = free_port()
+                port = 0
+        port = port or free_port()
         argv = [sys.executable, "-m", "veritrain.cli.main", *self.explorer_command(info)[1:],
                 "--port", str(port)]
         log = open(self._p("explorer.log"), "ab")  # noqa: SIM115 - handed to the child

@@ -97,14 +97,14 @@ def _summary(task: sqlite3.Row, states: list[SegmentState]) -> TaskSummary:
         createdBlock=task["created_block"])
 
 
-def _segment_rows(conn: sqlite3.Connection, task_ids: list[int]
+def _segment_rows(conn: sqlite3.Connection, task_ids: list[int], columns: str = "*"
                   ) -> tuple[dict[int, dict[int, sqlite3.Row]], dict[int, set[int]]]:
     current: dict[int, dict[int, sqlite3.Row]] = {t: {} for t in task_ids}
     had: dict[int, set[int]] = {t: set() for t in task_ids}
     if not task_ids:
         return current, had
     marks = ",".join("?" * len(task_ids))
-    for r in conn.execute(f"SELECT * FROM segments WHERE task_id IN ({marks})", task_ids):
+    for r in conn.execute(f"SELECT {columns} FROM segments WHERE task_id IN ({marks})", task_ids):
         had[r["task_id"]].add(r["k"])
         if r["current"]:
             current[r["task_id"]][r["k"]] = r
@@ -160,7 +160,9 @@ def tasks(conn: sqlite3.Connection, page: int = 1, status: TaskStatus | None = N
 
 def _summaries(conn: sqlite3.Connection, rows: list[sqlite3.Row]) -> list[TaskSummary]:
     head = _head(conn)
-    current, had = _segment_rows(conn, [r["id"] for r in rows])
+    # lists need only what decides each slot's state
+    current, had = _segment_rows(conn, [r["id"] for r in rows],
+                                 "task_id, k, current, block, open_disputes")
     return [_summary(r, _states(r, current[r["id"]], had[r["id"]], head)) for r in rows]
 
 

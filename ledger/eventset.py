@@ -18,6 +18,7 @@ from eth_abi import decode as abi_decode
 from eth_hash.auto import keccak
 from eth_utils import to_checksum_address
 from hexbytes import HexBytes
+from web3.types import RPCEndpoint
 
 from ledger.chain import Chain, Contract
 from veritrain.errors import LedgerError
@@ -77,7 +78,7 @@ class EventSet:
     def logs(self, from_block: int, to_block: int) -> list[dict[str, Any]]:
         """The set's logs in the inclusive range, in chain order, decoded (web3's log keys)."""
         params = {"fromBlock": hex(from_block), "toBlock": hex(to_block), "address": self.addresses}
-        raw = self.chain.retry(lambda: self.chain.w3.provider.make_request("eth_getLogs", [params]),
+        raw = self.chain.retry(lambda: self.chain.w3.provider.make_request(RPCEndpoint("eth_getLogs"), [params]),
                                "eth_getLogs")
         if "error" in raw:
             raise LogQueryError(f"eth_getLogs for blocks {from_block}..{to_block} failed: "
