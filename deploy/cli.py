@@ -46,7 +46,7 @@ def devnet_status(dir: Path = DIR_OPT) -> None:
     if not (st.get("anvil_running") and st.get("store_running")):
         from deploy.devnet import DevnetNotRunningError
 
-        raise DevnetNotRunningError(f"the devnet in {st['dir']} is not (fully) running", dir=st["dir"],
+        raise DevnetNotRunningError(f"the devnet in {st['dir']} is not (fully) running", dir=str(st["dir"]),
                                     hint=f"start it with `veritrain devnet up --dir {dir}`")
 
 

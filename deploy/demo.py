@@ -28,7 +28,12 @@ E18 = 10**18
 
 
 class DemoTimeoutError(DeployError):
-    """The demo's story did not finish in time (fields: waiting_for)."""
+    """The demo's story did not finish in time."""
+
+    def __init__(self, message: str, *, waiting_for: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        #: What the story was still waiting for.
+        self.waiting_for = waiting_for
 
 
 @dataclass(frozen=True)
@@ -223,8 +228,8 @@ def demo_spec(cfg: DemoConfig) -> Any:
 
 
 def _post_tasks(requester: Any, client: Any, cfg: DemoConfig, con: Any) -> tuple[Any, list[int], Path]:
+    from materials import publish
     from prover.presets import default_dataset_dir, default_teacher_dir
-    from store.materials import publish
 
     teacher_dir = default_teacher_dir()
     with con.status("building the dataset manifest and the spec"):

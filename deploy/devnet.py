@@ -49,7 +49,11 @@ EXPLORER_CMD_MARK = "explorer"
 
 
 class DevnetNotRunningError(DeployError):
-    """The devnet directory has no running devnet (fields: dir)."""
+    """The devnet directory has no running devnet."""
+
+    def __init__(self, message: str, *, dir: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.dir = dir
 
 
 @dataclass

@@ -10,8 +10,8 @@ from web3 import Web3
 
 from ledger.protocol import Outcome
 from prover import merkle
-from tests.adversarial.conftest import _factory
 from tests.adversarial.world import E18, World, honest_hash, make_world
+from tests.support.chain import accounts, from_snapshot, snapshot_base
 
 BOND, SLASH, PENALTY = 100 * E18, 500 * E18, 10 * E18
 SHARE = SLASH * 5000 // 10_000
@@ -24,25 +24,18 @@ def world5_base(anvil_node: Any) -> Iterator[tuple[World, list[str]]]:
     from deploy.deployer import DeployConfig, JuryConfig, deploy_all
     from ledger.chain import Chain
 
-    outer = anvil_node.rpc("evm_snapshot")
-    try:
+    def build() -> World:
         addrs = deploy_all(Chain(anvil_node.url, anvil_node.accounts[0]),
                            DeployConfig(unbonding_blocks=20,
                                         jury=JuryConfig(commit_window=10, reveal_window=10, jury_size=5)))
-        w = make_world(anvil_node, _factory(anvil_node, addrs), jurors=5, first_juror=5)
-        yield w, [anvil_node.rpc("evm_snapshot")]
-    finally:
-        anvil_node.rpc("evm_revert", outer)
+        return make_world(anvil_node, accounts(anvil_node, addrs), jurors=5, first_juror=5)
+
+    yield from snapshot_base(anvil_node, build)
 
 
 @pytest.fixture
-def world5(world5_base: tuple[World, list[str]]) -> Iterator[World]:
-    w, snap = world5_base
-    try:
-        yield w
-    finally:
-        w.anvil.rpc("evm_revert", snap[0])
-        snap[0] = w.anvil.rpc("evm_snapshot")
+def world5(anvil_node: Any, world5_base: tuple[World, list[str]]) -> Iterator[World]:
+    yield from from_snapshot(anvil_node, world5_base)
 
 
 def _wrong_segment(w: World) -> tuple[int, int, list[bytes]]:

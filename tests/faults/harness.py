@@ -78,8 +78,8 @@ class Cluster:
         from deploy.anvil import start_anvil
         from deploy.deployer import DeployConfig, JuryConfig, deploy_all
         from ledger.chain import Chain
+        from materials import publish
         from store.client import Client
-        from store.materials import publish
         from store.server import free_port, start_subprocess
 
         self.root.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from ledger.protocol import Outcome, TaskStatus
+from ledger.disputes import dispute_phase
+from ledger.protocol import DisputePhase, Outcome, TaskStatus
 from tests.integration.challenger.conftest import JURORS
 from tests.support.actors import DishonestNode, Fault
 
@@ -117,12 +118,12 @@ def test_end_state_dispute_judged_on_its_own_commitment_after_a_reopen(world: An
     other = world.protocol(7)
     end_did = other.open_end_state_dispute(task_id, 0)
     assert p.end_state_dispute_of(task_id, 0) == end_did and int(p.dispute(end_did).step) == 8
-    world.drive([auditor, *jurors], lambda: int(p.dispute(leaf_did).phase) == 5)  # nobody draws end_did
+    world.drive([auditor, *jurors], lambda: dispute_phase(p, leaf_did) == DisputePhase.RESOLVED)  # nobody draws end_did
     assert Outcome(int(p.dispute(leaf_did).outcome)) == Outcome.NODE_WRONG
     assert not p.segment(task_id, 0).committed  # reopened: segment 0 cleared
     staked = int(p.stake_info(node.protocol.me).staked)
     keeper = Keeper(world.protocol(6), world.tmp / "keeper")
-    world.drive([keeper, *jurors], lambda: int(p.dispute(end_did).phase) == 5)
+    world.drive([keeper, *jurors], lambda: dispute_phase(p, end_did) == DisputePhase.RESOLVED)
     assert Outcome(int(p.dispute(end_did).outcome)) == Outcome.NODE_RIGHT
     assert int(p.stake_info(node.protocol.me).staked) == staked
     node_leaf = "0x" + bytes(p.dispute(end_did).nodeLeaf).hex()

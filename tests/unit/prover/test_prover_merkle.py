@@ -18,13 +18,12 @@ VECTORS = Path(__file__).resolve().parents[2] / "vectors" / "merkle.json"
 
 
 def _vectors() -> list[dict]:
+    assert VECTORS.is_file(), f"{VECTORS} is missing: regenerate it with tests/vectors/make_vectors.py"
     doc = json.loads(VECTORS.read_text())
     cases = doc if isinstance(doc, list) else doc.get("cases", doc.get("vectors", [doc]))
     return list(cases)
 
 
-@pytest.mark.skipif(not VECTORS.exists(),
-                    reason="tests/vectors/merkle.json is not committed yet (contracts issue)")
 def test_shared_vectors_leaves_roots_and_proofs() -> None:
     cases = _vectors()
     assert cases
