@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -60,13 +61,22 @@ def test_devnet_up_down_up_keeps_state_and_stops_only_its_pids(tmp_path: Path) -
             assert c.get_bytes(cid) == b"survives restarts"
         # mixed mining: blocks advance on their own, transactions still mine at once
         b0 = p2.chain.block_number()
-        import time
-
-        time.sleep(2.2)
-        assert p2.chain.block_number() >= b0 + 1
+        assert _waits_for(lambda: p2.chain.block_number() >= b0 + 1, 30), "no block mined itself"
     finally:
         assert main(["devnet", "down", "--dir", str(tmp_path / "dn")]) == 0
     assert not any(net.running().values())
+
+
+def _waits_for(cond: Callable[[], bool], timeout: float) -> bool:
+    """True as soon as ``cond()`` holds; False after ``timeout`` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
 
 
 def test_deploy_command_writes_a_verified_addresses_file(fresh_anvil, tmp_path: Path,
