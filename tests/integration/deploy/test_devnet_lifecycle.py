@@ -48,12 +48,18 @@ def test_devnet_up_down_up_keeps_state_and_stops_only_its_pids(tmp_path: Path) -
         Devnet(tmp_path / "elsewhere").info()
     from veritrain.cli.main import main
 
-    assert main(["devnet", "status", "--dir", str(tmp_path / "dn")]) == DevnetNotRunningError.exit_code != 0
+    assert (
+        main(["devnet", "status", "--dir", str(tmp_path / "dn")])
+        == DevnetNotRunningError.exit_code
+        != 0
+    )
 
     assert main(["devnet", "up", "--dir", str(tmp_path / "dn")]) == 0  # the CLI path, second start
     info2 = net.info()
     try:
-        assert json.loads(info2.addresses_file.read_text()) == json.loads(info.addresses_file.read_text())
+        assert json.loads(info2.addresses_file.read_text()) == json.loads(
+            info.addresses_file.read_text()
+        )
         assert info2.doc["pids"]["anvil"] != anvil_pid
         p2 = Protocol(Chain(info2.rpc_url), Addresses.load(info2.addresses_file))
         assert p2.stake_info(info.address("node-honest")).staked == 123 * 10**18
