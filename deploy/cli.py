@@ -26,6 +26,10 @@ def devnet_up(dir: Path = DIR_OPT) -> None:
     con.print(f"  password  {info.doc['passwordFile']}  [dim](throwaway devnet secret)[/]")
     con.print(f"\nUse it from a shell: [bold]source {info.dir / 'env'}[/] (as the requester; set "
               f"VERITRAIN_KEYSTORE to another file in {info.dir / 'keystores'} to act as someone else)")
+    import shlex
+
+    con.print(f"Watch it in a browser: [bold]{shlex.join(Devnet(dir).explorer_command(info))}[/], "
+              f"then open http://127.0.0.1:8780")
 
 
 @devnet_app.command("status")

@@ -126,7 +126,7 @@ def run_segment(spec: TaskSpec, task_id: int, k: int, start_checkpoint_dir: str 
     out = Path(out_dir)
     ckpt = checkpoint.save(out / "checkpoint", spec, task_id, trainer.student, trainer.optimizer,
                            trainer.step_no, trainer.rng, trainer.cursor, hashes[-1])
-    leaves_file = merkle.write_leaves_file(out / "leaves.json", task_id, k, steps, hashes)
+    leaves_file = merkle.write_leaves_file(out / "leaves.json", task_id, k, steps, hashes, losses)
     return SegmentResult(task_id, k, steps, hashes, leaves, merkle.trace_root(leaves), hashes[-1],
                          ckpt, leaves_file, losses)
 

@@ -56,3 +56,7 @@ class ConsumerError(VeritrainError):
 
 class DeployError(VeritrainError):
     """Base of errors from devnet and deployment."""
+
+
+class ExplorerError(VeritrainError):
+    """Base of errors from the explorer (indexer and web app)."""

@@ -203,7 +203,8 @@ class HonestNode:
             result.state_hashes[i] = merkle.keccak(b"made up" + result.state_hashes[i])
             result.leaves = merkle.leaves_for(task_id, k * spec.segment_steps, result.state_hashes)
             result.trace_root = merkle.trace_root(result.leaves)
-            merkle.write_leaves_file(result.leaves_file, task_id, k, result.steps, result.state_hashes)
+            merkle.write_leaves_file(result.leaves_file, task_id, k, result.steps, result.state_hashes,
+                                     result.losses)
         return result
 
     def upload(self, task_id: int, k: int, result: SegmentResult) -> tuple[str, str]:

@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "node.cli",
     "challenger.cli",
     "consumer.cli",
+    "explorer.cli",
     "prover.cli",
     "store.cli",
     "ledger.cli",
