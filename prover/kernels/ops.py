@@ -63,6 +63,18 @@ def sum_last(x: torch.Tensor) -> torch.Tensor:
     return gemm(flat, ones).reshape(x.shape[:-1])
 
 
+def fsum(x: torch.Tensor, square: bool = False) -> torch.Tensor:
+    """Sums over the last dim (``[..., K] -> [...]``) by the blocked-sum kernel ``rk_fsum``:
+    16 fixed lanes per block of 4096, the lanes then the blocks added in ascending order
+    (of squares, each ``fma(x, x, lane)``, with ``square``). Used by the repfma family."""
+    x = _rows(x, "x")
+    n = x.shape[-1] if x.dim() else 1
+    out = torch.empty(x.shape[:-1], dtype=torch.float32)
+    _lib.load().rk_fsum(out.numel(), n, x.data_ptr(), out.data_ptr(), int(square),
+                        _lib.threads())
+    return out
+
+
 def _rows(x: torch.Tensor, name: str) -> torch.Tensor:
     _lib.check(x, name)
     return x.contiguous()

@@ -1,13 +1,22 @@
-/* Reproducible CPU kernels for veritrain (profile "repcpu-1").
+/* Reproducible CPU kernels for veritrain: two families from this one source.
  *
- * Every output element is a fixed sequence of IEEE-754 single-precision operations:
+ * Family "repcpu" (profiles repcpu-1, repcpu-2; built without -DRK_FMA): every output element
+ * is a fixed sequence of IEEE-754 single-precision operations without fused multiply-add:
  *   GEMM:      acc = 0; for k = 0..K-1 ascending: acc = acc + (a[k] * b[k])   (two roundings)
  *              then acc = acc + bias  (when a bias is given)
+ * Family "repfma" (profile repfma-1; built with -DRK_FMA=1): the same kernels except that
+ *   GEMM:      acc = 0; for k = 0..K-1 ascending: acc = fma(a[k], b[k], acc)   (one rounding)
+ *              then acc = acc + bias
+ * and the blocked sums rk_fsum (16 fixed lanes per block of 4096, see there). fma is the
+ * IEEE-754 fusedMultiplyAdd (one rounding of the exact a*b + c): the avx2/avx512 builds issue
+ * it by intrinsic (vfmadd231ps), the sse build computes it exactly in software (rk_vfma_soft),
+ * so all three give the same bits. Every other kernel is the same C in both families.
  * SIMD is used only across independent output elements (columns of a tile), never inside one
  * sum, so builds for SSE, AVX2 and AVX-512 give the same bits; threads split output rows and
- * columns only, so any thread count gives the same bits. Built with -ffp-contract=off (no FMA
- * contraction) and never with -ffast-math (no reassociation, no rcpps/rsqrtps). Blocking over
- * k stores the partial sum as a float and reloads it, which is exact, so it keeps the order.
+ * columns only, so any thread count gives the same bits. Built with -ffp-contract=off (the
+ * compiler fuses nothing itself) and never with -ffast-math (no reassociation, no
+ * rcpps/rsqrtps). Blocking over k stores the partial sum as a float and reloads it, which is
+ * exact, so it keeps the order.
  *
  * The build is selected by -DRK_VW (floats per vector: 4 sse, 8 avx2, 16 avx512).
  */
@@ -20,12 +29,19 @@
 #ifndef RK_VW
 #define RK_VW 4
 #endif
+#ifndef RK_FMA
+#define RK_FMA 0
+#endif
+#include <immintrin.h>
 #if RK_VW == 16
 #define RK_MR 12
 #define RK_NV 2
 #elif RK_VW == 8
 #define RK_MR 6
 #define RK_NV 2
+#elif RK_FMA /* sse with the software fma: a smaller tile keeps its temporaries in registers */
+#define RK_MR 4
+#define RK_NV 1
 #else
 #define RK_MR 6
 #define RK_NV 2
@@ -42,6 +58,92 @@ static inline vf vload(const float *p) { vf v; memcpy(&v, p, sizeof v); return v
 static inline void vstore(float *p, vf v) { memcpy(p, &v, sizeof v); }
 
 int rk_vector_width(void) { return RK_VW; }
+int rk_has_fma_ops(void) { return RK_FMA; }
+
+/* ---------------------------------------------------------------- fma (repfma family) */
+/* Correctly rounded fma(a, b, c) on doubles without an fma instruction: a*b of two floats is
+ * exact in double (24 + 24 bits <= 53); s = p + c is rounded once, and TwoSum gives its exact
+ * error. Rounding the exact sum straight to double and then to float could round twice; so
+ * s is first turned into the round-to-odd result (when inexact and s's last bit is even, step
+ * one ulp towards the exact value), whose one rounding to float is then correct because
+ * 53 >= 24 + 2 bits. Non-finite s (inf/nan operands) is passed through unchanged. */
+static inline __m128d rk_round_to_odd2(__m128d p, __m128d c) {
+    const __m128d zero = _mm_setzero_pd();
+    const __m128i one = _mm_set1_epi64x(1);
+    __m128d s = _mm_add_pd(p, c);
+    __m128d bv = _mm_sub_pd(s, p);
+    __m128d err = _mm_add_pd(_mm_sub_pd(p, _mm_sub_pd(s, bv)), _mm_sub_pd(c, bv));
+    __m128i bits = _mm_castpd_si128(s);
+    /* adjust where inexact, finite and even: +1 (grow |s|) when err and s have the same sign,
+     * else -1; masks from double compares and integer and/xor/add (SSE2 has no 64-bit
+     * integer compare) */
+    __m128i inexact = _mm_castpd_si128(_mm_cmpneq_pd(err, zero));
+    __m128i finite = _mm_castpd_si128(_mm_cmpeq_pd(_mm_sub_pd(s, s), zero));
+    __m128i even = _mm_sub_epi64(_mm_setzero_si128(), _mm_xor_si128(_mm_and_si128(bits, one), one));
+    __m128i shrink = _mm_castpd_si128(_mm_xor_pd(_mm_cmpgt_pd(err, zero), _mm_cmpgt_pd(s, zero)));
+    __m128i step = _mm_add_epi64(_mm_add_epi64(shrink, shrink), one);
+    __m128i adjust = _mm_and_si128(_mm_and_si128(inexact, finite), _mm_and_si128(even, step));
+    return _mm_castsi128_pd(_mm_add_epi64(bits, adjust));
+}
+
+static inline __m128 rk_fma4_soft(__m128 a, __m128 b, __m128 c) {
+    __m128d lo = rk_round_to_odd2(_mm_mul_pd(_mm_cvtps_pd(a), _mm_cvtps_pd(b)), _mm_cvtps_pd(c));
+    __m128 ah = _mm_movehl_ps(a, a), bh = _mm_movehl_ps(b, b), ch = _mm_movehl_ps(c, c);
+    __m128d hi = rk_round_to_odd2(_mm_mul_pd(_mm_cvtps_pd(ah), _mm_cvtps_pd(bh)), _mm_cvtps_pd(ch));
+    return _mm_movelh_ps(_mm_cvtpd_ps(lo), _mm_cvtpd_ps(hi));
+}
+
+static inline vf rk_vfma_soft(vf a, vf b, vf c) {
+    __m128 qa[RK_VW / 4], qb[RK_VW / 4], qc[RK_VW / 4];
+    memcpy(qa, &a, sizeof a);
+    memcpy(qb, &b, sizeof b);
+    memcpy(qc, &c, sizeof c);
+    for (int i = 0; i < RK_VW / 4; i++) qa[i] = rk_fma4_soft(qa[i], qb[i], qc[i]);
+    memcpy(&a, qa, sizeof a);
+    return a;
+}
+
+#if RK_FMA
+/* The hardware instruction (avx2, avx512) or the exact software one (sse): same bits. */
+static inline vf rk_vfma(vf a, vf b, vf c) {
+#if RK_VW == 16
+    return (vf)_mm512_fmadd_ps((__m512)a, (__m512)b, (__m512)c);
+#elif RK_VW == 8
+    return (vf)_mm256_fmadd_ps((__m256)a, (__m256)b, (__m256)c);
+#else
+    return rk_vfma_soft(a, b, c);
+#endif
+}
+#endif
+
+typedef int32_t vi __attribute__((vector_size(RK_VW * 4)));
+/* a in every lane (one broadcast instruction). */
+static inline vf rk_splat(float a) { return __builtin_shuffle((vf){a}, (vi){0}); }
+
+/* out[i] = fma(a[i], b[i], c[i]) as this build computes it (hw), and always by the software
+ * path (sw); exposed so tests compare both with an independent exact reference. */
+void rk_fma_buf(int64_t n, const float *a, const float *b, const float *c, float *out, int sw) {
+    int64_t i = 0;
+    for (; i + RK_VW <= n; i += RK_VW) {
+        vf r;
+#if RK_FMA
+        r = sw ? rk_vfma_soft(vload(a + i), vload(b + i), vload(c + i))
+               : rk_vfma(vload(a + i), vload(b + i), vload(c + i));
+#else
+        r = rk_vfma_soft(vload(a + i), vload(b + i), vload(c + i));
+        (void)sw;
+#endif
+        vstore(out + i, r);
+    }
+    if (i < n) {
+        float ta[RK_VW] = {0}, tb[RK_VW] = {0}, tc[RK_VW] = {0}, to[RK_VW];
+        memcpy(ta, a + i, sizeof(float) * (size_t)(n - i));
+        memcpy(tb, b + i, sizeof(float) * (size_t)(n - i));
+        memcpy(tc, c + i, sizeof(float) * (size_t)(n - i));
+        rk_fma_buf(RK_VW, ta, tb, tc, to, sw);
+        memcpy(out + i, to, sizeof(float) * (size_t)(n - i));
+    }
+}
 
 /* ---------------------------------------------------------------- threads */
 typedef void (*rk_task_fn)(void *ctx, int64_t begin, int64_t end);
@@ -91,9 +193,15 @@ static void rk_micro(int64_t kc, const float *pa, const float *pb, float *c, int
         for (int v = 0; v < RK_NV; v++) b[v] = vload(pb + k * RK_NR + v * RK_VW);
 #pragma GCC unroll 16
         for (int r = 0; r < RK_MR; r++) {
+#if RK_FMA
+            vf a = rk_splat(pa[k * RK_MR + r]);
+#pragma GCC unroll 4
+            for (int v = 0; v < RK_NV; v++) acc[r][v] = rk_vfma(a, b[v], acc[r][v]);
+#else
             float a = pa[k * RK_MR + r];
 #pragma GCC unroll 4
             for (int v = 0; v < RK_NV; v++) { vf p = a * b[v]; acc[r][v] = acc[r][v] + p; }
+#endif
         }
     }
 #pragma GCC unroll 16
@@ -185,6 +293,74 @@ void rk_gemm(int64_t nb1, int64_t nb2, int64_t M, int64_t N, int64_t K,
     rk_parallel(threads, nb1 * nb2 * g.tiles_m * g.tiles_n, rk_gemm_tiles, &g);
 }
 
+/* ---------------------------------------------------------------- blocked sums (repfma) */
+/* fsum(x[0..n)): blocks of RK_SUMBLK elements (the last one shorter). In a block, 16 lanes:
+ * lane l adds the elements j = l, l+16, l+32, ... of the block in ascending j (the block
+ * zero-padded to a multiple of 16), s_l = s_l + x[j] (squares: s_l = fma(x[j], x[j], s_l));
+ * then r = s_0 + s_1, r = r + s_2, ..., r + s_15. One block: r is the sum. More blocks: the
+ * block sums, in block order, are summed by the same rule (plain, not squared). The 16 lanes
+ * are fixed (one avx512 vector, two avx2, four sse), so the order does not depend on the SIMD
+ * width; threads split whole blocks, so it does not depend on the thread count either. */
+#define RK_LANES 16
+#define RK_SUMBLK 4096
+
+static float rk_block_sum(const float *x, int64_t n, int square) {
+    vf acc[RK_LANES / RK_VW];
+    for (int v = 0; v < RK_LANES / RK_VW; v++) acc[v] = (vf){0};
+    float pad[RK_LANES];
+    for (int64_t j = 0; j < n; j += RK_LANES) {
+        const float *src = x + j;
+        if (n - j < RK_LANES) {
+            memset(pad, 0, sizeof pad);
+            memcpy(pad, x + j, sizeof(float) * (size_t)(n - j));
+            src = pad;
+        }
+#pragma GCC unroll 4
+        for (int v = 0; v < RK_LANES / RK_VW; v++) {
+            vf e = vload(src + v * RK_VW);
+#if RK_FMA
+            acc[v] = square ? rk_vfma(e, e, acc[v]) : acc[v] + e;
+#else
+            vf sq = e * e;
+            acc[v] = acc[v] + (square ? sq : e);
+#endif
+        }
+    }
+    float lanes[RK_LANES];
+    for (int v = 0; v < RK_LANES / RK_VW; v++) vstore(lanes + v * RK_VW, acc[v]);
+    float r = lanes[0];
+    for (int l = 1; l < RK_LANES; l++) r = r + lanes[l];
+    return r;
+}
+
+typedef struct { const float *x; float *partial; int64_t n, nblocks; int square; } rk_fsum_args;
+
+static void rk_fsum_blocks(void *vctx, int64_t begin, int64_t end) {
+    const rk_fsum_args *a = vctx;
+    for (int64_t t = begin; t < end; t++) {
+        int64_t row = t / a->nblocks, blk = t % a->nblocks;
+        int64_t j0 = blk * RK_SUMBLK, len = a->n - j0 < RK_SUMBLK ? a->n - j0 : RK_SUMBLK;
+        a->partial[t] = rk_block_sum(a->x + row * a->n + j0, len, a->square);
+    }
+}
+
+/* y[i] = fsum of row i of x[rows, n] (of its squares when square != 0); x contiguous. */
+void rk_fsum(int64_t rows, int64_t n, const float *x, float *y, int square, int threads) {
+    if (rows <= 0) return;
+    if (n <= 0) { for (int64_t i = 0; i < rows; i++) y[i] = 0.0f; return; }
+    int64_t nblocks = (n + RK_SUMBLK - 1) / RK_SUMBLK;
+    if (nblocks == 1) { /* one block per row: the block sum is the result */
+        rk_fsum_args a = {x, y, n, 1, square};
+        rk_parallel(threads, rows, rk_fsum_blocks, &a);
+        return;
+    }
+    float *partial = malloc(sizeof(float) * (size_t)(rows * nblocks));
+    rk_fsum_args a = {x, partial, n, nblocks, square};
+    rk_parallel(threads, rows * nblocks, rk_fsum_blocks, &a);
+    rk_fsum(rows, nblocks, partial, y, 0, threads);
+    free(partial);
+}
+
 /* ---------------------------------------------------------------- exp, erf (fixed polynomials) */
 static inline float rk_bits_to_float(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
 static inline uint32_t rk_float_to_bits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
@@ -245,53 +421,9 @@ static inline float rk_erf(float x) {
     return ax < 0.84375f ? small : big;
 }
 
-/* ---------------------------------------------------------------- softmax over the last dim */
-typedef struct { const float *x; float *y; const float *dy; int64_t n; } rk_rows_args;
-
-static void rk_softmax_rows(void *vctx, int64_t begin, int64_t end) {
-    const rk_rows_args *a = vctx;
-    const int64_t n = a->n;
-    for (int64_t i = begin; i < end; i++) {
-        const float *x = a->x + i * n;
-        float *y = a->y + i * n;
-        float m = -INFINITY;
-        for (int64_t j = 0; j < n; j++) m = x[j] > m ? x[j] : m; /* max is exact in any order */
-        if (m == -INFINITY) m = 0.0f;
-        for (int64_t j = 0; j < n; j++) y[j] = rk_exp(x[j] - m);
-        float s = 0.0f;
-        for (int64_t j = 0; j < n; j++) s = s + y[j]; /* ascending */
-        for (int64_t j = 0; j < n; j++) y[j] = y[j] / s;
-    }
-}
-
-/* y[rows, n] = softmax(x) along n; x and y contiguous. */
-void rk_softmax(int64_t rows, int64_t n, const float *x, float *y, int threads) {
-    rk_rows_args a = {x, y, NULL, n};
-    rk_parallel(threads, rows, rk_softmax_rows, &a);
-}
-
-static void rk_softmax_bwd_rows(void *vctx, int64_t begin, int64_t end) {
-    const rk_rows_args *a = vctx;
-    const int64_t n = a->n;
-    for (int64_t i = begin; i < end; i++) {
-        const float *y = a->x + i * n, *dy = a->dy + i * n;
-        float *dx = a->y + i * n;
-        float s = 0.0f;
-        for (int64_t j = 0; j < n; j++) s = s + dy[j] * y[j]; /* ascending */
-        for (int64_t j = 0; j < n; j++) dx[j] = y[j] * (dy[j] - s);
-    }
-}
-
-/* dx = y * (dy - sum(dy * y)) along n; all contiguous. */
-void rk_softmax_backward(int64_t rows, int64_t n, const float *y, const float *dy, float *dx, int threads) {
-    rk_rows_args a = {y, dx, dy, n};
-    rk_parallel(threads, rows, rk_softmax_bwd_rows, &a);
-}
-
 /* ---------------------------------------------------------------- layer norm over the last dim */
-typedef struct {
-    const float *x, *w, *b, *dy; float *y, *mean, *rstd, *dx; float eps; int64_t n;
-} rk_ln_args;
+typedef struct { const float *x, *w, *b; float *y, *mean, *rstd; float eps; int64_t n; } rk_ln_args;
+typedef struct { const float *x, *w, *mean, *rstd, *dy; float *dx; int64_t n; } rk_ln_bwd_args;
 
 static void rk_ln_rows(void *vctx, int64_t begin, int64_t end) {
     const rk_ln_args *a = vctx;
@@ -317,12 +449,12 @@ static void rk_ln_rows(void *vctx, int64_t begin, int64_t end) {
 /* y = (x - mean) * rstd * w + b per row; saves mean and rstd (one per row). */
 void rk_layernorm(int64_t rows, int64_t n, const float *x, const float *w, const float *b, float eps,
                   float *y, float *mean, float *rstd, int threads) {
-    rk_ln_args a = {x, w, b, NULL, y, mean, rstd, NULL, eps, n};
+    rk_ln_args a = {x, w, b, y, mean, rstd, eps, n};
     rk_parallel(threads, rows, rk_ln_rows, &a);
 }
 
 static void rk_ln_bwd_rows(void *vctx, int64_t begin, int64_t end) {
-    const rk_ln_args *a = vctx;
+    const rk_ln_bwd_args *a = vctx;
     const int64_t n = a->n;
     for (int64_t i = begin; i < end; i++) {
         const float *x = a->x + i * n, *dy = a->dy + i * n;
@@ -367,7 +499,7 @@ static void rk_ln_bwd_cols(void *vctx, int64_t begin, int64_t end) {
 /* dx (and dw, db when w is given) of rk_layernorm. */
 void rk_layernorm_backward(int64_t rows, int64_t n, const float *x, const float *w, const float *mean,
                            const float *rstd, const float *dy, float *dx, float *dw, float *db, int threads) {
-    rk_ln_args a = {x, w, NULL, dy, NULL, (float *)mean, (float *)rstd, dx, 0.0f, n};
+    rk_ln_bwd_args a = {x, w, mean, rstd, dy, dx, n};
     rk_parallel(threads, rows, rk_ln_bwd_rows, &a);
     if (dw) {
         rk_ln_cols_args c = {x, dy, mean, rstd, dw, db, rows, n};
@@ -376,7 +508,7 @@ void rk_layernorm_backward(int64_t rows, int64_t n, const float *x, const float 
 }
 
 /* ---------------------------------------------------------------- GELU (erf form) */
-typedef struct { const float *x, *dy; float *y; } rk_ew_args;
+typedef struct { const float *x, *dy; float *y, *dx; } rk_ew_args; /* y forward, dx backward */
 #define RK_EWBLK 4096
 static void rk_gelu_blk(void *vctx, int64_t begin, int64_t end) {
     const rk_ew_args *a = vctx;
@@ -391,10 +523,9 @@ static void rk_gelu_bwd_blk(void *vctx, int64_t begin, int64_t end) {
         float v = a->x[i];
         float cdf = 0.5f * (1.0f + rk_erf(v * 0.70710678118654752f));
         float pdf = rk_exp(-0.5f * (v * v)) * 0.39894228040143268f;
-        a->y[i] = a->dy[i] * (cdf + v * pdf);
+        a->dx[i] = a->dy[i] * (cdf + v * pdf);
     }
 }
-static void rk_ew_chunks(void *vctx, int64_t begin, int64_t end);
 typedef struct { rk_task_fn fn; void *inner; int64_t n; } rk_chunk_args;
 static void rk_ew_chunks(void *vctx, int64_t begin, int64_t end) {
     const rk_chunk_args *c = vctx;
@@ -405,13 +536,13 @@ static void rk_ew_chunks(void *vctx, int64_t begin, int64_t end) {
 }
 
 void rk_gelu(int64_t n, const float *x, float *y, int threads) {
-    rk_ew_args a = {x, NULL, y};
+    rk_ew_args a = {x, NULL, y, NULL};
     rk_chunk_args c = {rk_gelu_blk, &a, n};
     rk_parallel(threads, (n + RK_EWBLK - 1) / RK_EWBLK, rk_ew_chunks, &c);
 }
 
 void rk_gelu_backward(int64_t n, const float *x, const float *dy, float *dx, int threads) {
-    rk_ew_args a = {x, dy, dx};
+    rk_ew_args a = {x, dy, NULL, dx};
     rk_chunk_args c = {rk_gelu_bwd_blk, &a, n};
     rk_parallel(threads, (n + RK_EWBLK - 1) / RK_EWBLK, rk_ew_chunks, &c);
 }
@@ -458,8 +589,20 @@ static inline float rk_log(float x) {
 
 void rk_log_buf(int64_t n, const float *x, float *y) { for (int64_t i = 0; i < n; i++) y[i] = rk_log(x[i]); }
 
-static void rk_logsoftmax_rows(void *vctx, int64_t begin, int64_t end) {
-    const rk_rows_args *a = vctx;
+/* ---------------------------------------------------------------- softmax, log-softmax */
+/* One row kernel for both, over the last dim of contiguous [rows, n] buffers:
+ *   m = max_j x[j] (exact in any order; 0 if every x is -inf); e[j] = exp(x[j] - m);
+ *   s = e[0] + e[1] + ... ascending;
+ *   softmax: y[j] = e[j] / s           log-softmax: y[j] = (x[j] - m) - log(s)
+ * Backward, from the forward output y and the incoming gradient dy:
+ *   softmax: s = sum_j dy[j] * y[j] ascending;  dx[j] = y[j] * (dy[j] - s)
+ *   log-softmax: s = sum_j dy[j] ascending;     dx[j] = dy[j] - exp(y[j]) * s */
+typedef enum { RK_ROW_SOFTMAX = 0, RK_ROW_LOGSOFTMAX = 1 } rk_row_kind;
+typedef struct { const float *x; float *y; int64_t n; rk_row_kind kind; } rk_row_fwd_args;
+typedef struct { const float *y, *dy; float *dx; int64_t n; rk_row_kind kind; } rk_row_bwd_args;
+
+static void rk_softmax_fwd_rows(void *vctx, int64_t begin, int64_t end) {
+    const rk_row_fwd_args *a = vctx;
     const int64_t n = a->n;
     for (int64_t i = begin; i < end; i++) {
         const float *x = a->x + i * n;
@@ -470,34 +613,60 @@ static void rk_logsoftmax_rows(void *vctx, int64_t begin, int64_t end) {
         for (int64_t j = 0; j < n; j++) y[j] = rk_exp(x[j] - m);
         float s = 0.0f;
         for (int64_t j = 0; j < n; j++) s = s + y[j]; /* ascending */
-        float l = rk_log(s);
-        for (int64_t j = 0; j < n; j++) y[j] = (x[j] - m) - l;
+        if (a->kind == RK_ROW_LOGSOFTMAX) {
+            float l = rk_log(s);
+            for (int64_t j = 0; j < n; j++) y[j] = (x[j] - m) - l;
+        } else {
+            for (int64_t j = 0; j < n; j++) y[j] = y[j] / s;
+        }
     }
 }
 
-/* y[rows, n] = x - max - log(sum exp(x - max)) along n; contiguous. */
-void rk_logsoftmax(int64_t rows, int64_t n, const float *x, float *y, int threads) {
-    rk_rows_args a = {x, y, NULL, n};
-    rk_parallel(threads, rows, rk_logsoftmax_rows, &a);
-}
-
-static void rk_logsoftmax_bwd_rows(void *vctx, int64_t begin, int64_t end) {
-    const rk_rows_args *a = vctx;
+static void rk_softmax_bwd_rows(void *vctx, int64_t begin, int64_t end) {
+    const rk_row_bwd_args *a = vctx;
     const int64_t n = a->n;
     for (int64_t i = begin; i < end; i++) {
-        const float *y = a->x + i * n, *dy = a->dy + i * n;
-        float *dx = a->y + i * n;
+        const float *y = a->y + i * n, *dy = a->dy + i * n;
+        float *dx = a->dx + i * n;
         float s = 0.0f;
-        for (int64_t j = 0; j < n; j++) s = s + dy[j]; /* ascending */
-        for (int64_t j = 0; j < n; j++) dx[j] = dy[j] - rk_exp(y[j]) * s;
+        if (a->kind == RK_ROW_LOGSOFTMAX) {
+            for (int64_t j = 0; j < n; j++) s = s + dy[j]; /* ascending */
+            for (int64_t j = 0; j < n; j++) dx[j] = dy[j] - rk_exp(y[j]) * s;
+        } else {
+            for (int64_t j = 0; j < n; j++) s = s + dy[j] * y[j]; /* ascending */
+            for (int64_t j = 0; j < n; j++) dx[j] = y[j] * (dy[j] - s);
+        }
     }
 }
 
-/* dx = dy - exp(y) * sum(dy) along n, y the log-softmax output; contiguous. */
+static void rk_row_forward(rk_row_kind kind, int64_t rows, int64_t n, const float *x, float *y,
+                           int threads) {
+    rk_row_fwd_args a = {x, y, n, kind};
+    rk_parallel(threads, rows, rk_softmax_fwd_rows, &a);
+}
+
+static void rk_row_backward(rk_row_kind kind, int64_t rows, int64_t n, const float *y,
+                            const float *dy, float *dx, int threads) {
+    rk_row_bwd_args a = {y, dy, dx, n, kind};
+    rk_parallel(threads, rows, rk_softmax_bwd_rows, &a);
+}
+
+void rk_softmax(int64_t rows, int64_t n, const float *x, float *y, int threads) {
+    rk_row_forward(RK_ROW_SOFTMAX, rows, n, x, y, threads);
+}
+
+void rk_softmax_backward(int64_t rows, int64_t n, const float *y, const float *dy, float *dx,
+                         int threads) {
+    rk_row_backward(RK_ROW_SOFTMAX, rows, n, y, dy, dx, threads);
+}
+
+void rk_logsoftmax(int64_t rows, int64_t n, const float *x, float *y, int threads) {
+    rk_row_forward(RK_ROW_LOGSOFTMAX, rows, n, x, y, threads);
+}
+
 void rk_logsoftmax_backward(int64_t rows, int64_t n, const float *y, const float *dy, float *dx,
                             int threads) {
-    rk_rows_args a = {y, dx, dy, n};
-    rk_parallel(threads, rows, rk_logsoftmax_bwd_rows, &a);
+    rk_row_backward(RK_ROW_LOGSOFTMAX, rows, n, y, dy, dx, threads);
 }
 
 /* ---------------------------------------------------------------- AdamW update (repcpu-2) */
@@ -531,10 +700,13 @@ void rk_adamw(int64_t n, float *p, float *m, float *v, const float *g, float dec
     rk_parallel(threads, (n + RK_EWBLK - 1) / RK_EWBLK, rk_ew_chunks, &c);
 }
 
-/* Which of our builds this CPU (and OS) can run: 0 sse, 1 avx2, 2 avx512. Uses cpuid, so an
- * emulator's CPU model is honoured. */
+/* Which of our builds this CPU (and OS) can run: 0 sse, 1 avx2, 2 avx512 (repfma: avx2 and
+ * avx512 also need FMA). Uses cpuid, so an emulator's CPU model is honoured. */
 int rk_cpu_level(void) {
     __builtin_cpu_init();
+#if RK_FMA
+    if (!__builtin_cpu_supports("fma")) return 0; /* the repfma sse build: software fma */
+#endif
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq"))
         return 2;
