@@ -48,8 +48,13 @@
 #endif
 #define RK_NR (RK_VW * RK_NV)
 #define RK_KC 256
+#if RK_FMA /* larger tiles: less packing per flop (tiles never change any element's order) */
+#define RK_MC (RK_MR * 16)
+#define RK_NCP 8
+#else
 #define RK_MC (RK_MR * 8)
 #define RK_NCP 4 /* panels of RK_NR columns per tile */
+#endif
 #define RK_NC (RK_NR * RK_NCP)
 
 typedef float vf __attribute__((vector_size(RK_VW * 4)));
@@ -229,16 +234,27 @@ static void rk_gemm_tiles(void *vctx, int64_t begin, int64_t end) {
         for (int64_t k0 = 0; k0 < g->K || k0 == 0; k0 += RK_KC) {
             int64_t kc = g->K - k0 < RK_KC ? g->K - k0 : RK_KC;
             int first = k0 == 0;
-            /* pack B[k0:k0+kc, j0:j0+nc] as panels [npan][kc][NR], zero padded */
-            for (int64_t p = 0; p < npan; p++)
-                for (int64_t k = 0; k < kc; k++) {
-                    float *dst = pb + (p * kc + k) * RK_NR;
-                    const float *src = B + (k0 + k) * g->sbk;
+            /* pack B[k0:k0+kc, j0:j0+nc] as panels [npan][kc][NR], zero padded; data
+             * movement only, so the loop order is chosen for the memory layout */
+            for (int64_t p = 0; p < npan; p++) {
+                int64_t jb = j0 + p * RK_NR, cols = j0 + nc - jb < RK_NR ? j0 + nc - jb : RK_NR;
+                float *dst = pb + p * kc * RK_NR;
+                if (cols == RK_NR && g->sbn == 1) { /* row-major B: rows of NR floats */
+                    for (int64_t k = 0; k < kc; k++)
+                        memcpy(dst + k * RK_NR, B + (k0 + k) * g->sbk + jb, sizeof(float) * RK_NR);
+                } else if (cols == RK_NR && g->sbk == 1) { /* B^T row-major (linear weights) */
                     for (int64_t j = 0; j < RK_NR; j++) {
-                        int64_t jj = j0 + p * RK_NR + j;
-                        dst[j] = jj < j0 + nc ? src[jj * g->sbn] : 0.0f;
+                        const float *src = B + (jb + j) * g->sbn + k0;
+                        for (int64_t k = 0; k < kc; k++) dst[k * RK_NR + j] = src[k];
+                    }
+                } else {
+                    for (int64_t k = 0; k < kc; k++) {
+                        const float *src = B + (k0 + k) * g->sbk;
+                        for (int64_t j = 0; j < RK_NR; j++)
+                            dst[k * RK_NR + j] = j < cols ? src[(jb + j) * g->sbn] : 0.0f;
                     }
                 }
+            }
             /* pack A[i0:i0+mc, k0:k0+kc] as panels [mpan][kc][MR], zero padded */
             for (int64_t p = 0; p < mpan; p++) {
                 int64_t rows = i0 + mc - (i0 + p * RK_MR);

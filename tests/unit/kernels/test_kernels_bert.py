@@ -9,6 +9,9 @@ import torch
 from prover.kernels import _lib, enable, is_enabled, selfcheck
 from prover.kernels.patch import RepLayerNorm, RepLinear
 
+#: Every test here runs once per kernel family (conftest.each_family).
+pytestmark = pytest.mark.usefixtures("each_family")
+
 transformers = pytest.importorskip("transformers")
 
 _LEVELS = ["sse", "avx2", "avx512"]

@@ -164,3 +164,13 @@ def test_fsum_is_the_documented_blocked_order_succeeds(force, n):
         for sq, w in zip((False, True), want, strict=True):
             assert ops.fsum(x, square=sq).numpy().tobytes() == w.tobytes(), (isa, threads, sq)
     torch.testing.assert_close(ops.fsum(x), x.double().sum(-1).float(), rtol=1e-5, atol=1e-4)
+
+
+def test_gemm_rounds_once_per_step_where_repkern_rounds_twice_succeeds():
+    # acc = -1, then acc + (1 + 2^-12)^2 = 2^-11 + 2^-24 exactly: one rounding (fma) keeps
+    # the 2^-24; rounding the product first (repkern) loses it (1 + 2^-11 + 2^-24 is a tie)
+    a = torch.tensor([[-1.0, 1.0 + 2.0 ** -12]])
+    b = torch.tensor([[1.0], [1.0 + 2.0 ** -12]])
+    assert ops.gemm(a, b).item() == 2.0 ** -11 + 2.0 ** -24
+    _lib.use_family(Family.REPCPU)
+    assert ops.gemm(a, b).item() == 2.0 ** -11

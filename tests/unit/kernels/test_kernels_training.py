@@ -10,6 +10,9 @@ import torch
 
 from prover.kernels import _lib, functions, ops, training
 
+#: Every test here runs once per kernel family (conftest.each_family).
+pytestmark = pytest.mark.usefixtures("each_family")
+
 _LEVELS = ["sse", "avx2", "avx512"]
 RUNNABLE = _LEVELS[: _LEVELS.index(_lib.cpu_level()) + 1]
 SETTINGS = [(isa, t) for isa in RUNNABLE for t in (1, 2, 3)]
