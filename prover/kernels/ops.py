@@ -42,7 +42,7 @@ def gemm(a: torch.Tensor, b: torch.Tensor, bias: torch.Tensor | None = None) -> 
         bias = bias.contiguous()
         if bias.shape != (n,):
             raise KernelInputError(f"bias must have shape ({n},), got {tuple(bias.shape)}", n=n)
-    out = torch.empty((*a.shape[:-2], m, n), dtype=torch.float32)
+    out = a.new_empty((*a.shape[:-2], m, n))  # float32 on the CPU, as checked
     _lib.load().rk_gemm(nb1, nb2, m, n, k,
                         a.data_ptr(), sa1, sa2, a.stride(-2), a.stride(-1),
                         b.data_ptr(), sb1, sb2, b.stride(-2), b.stride(-1),
