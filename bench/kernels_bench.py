@@ -223,7 +223,8 @@ def main() -> None:
     parser.add_argument("--skip-gemm", action="store_true")
     parser.add_argument("--skip-trainer", action="store_true")
     parser.add_argument("--configs", default=",".join(DEFAULT_CONFIGS),
-                        help=f"Trainer configurations, comma-separated, of {', '.join(TRAINER_CONFIGS)}")
+                        help="Trainer configurations, comma-separated, of "
+                             + ", ".join(TRAINER_CONFIGS))
     parser.add_argument("--preset", default="default")
     parser.add_argument("--trainer-worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -141,7 +141,8 @@ def main() -> None:
         print(f"{'pinned ' + k:<26}{1e3 * w[k]:>10.1f}{w[k] / w['plain']:>8.3f}"
               f"{1e3 * c[k]:>10.1f}{c[k] / c['plain']:>8.3f}")
     uw, uc = med["times"]["unpinned"]["plain"], med["cpu"]["unpinned"]["plain"]
-    print(f"{'stock torch plain':<26}{1e3 * uw:>10.1f}{uw / w['plain']:>8.3f}{1e3 * uc:>10.1f}{uc / c['plain']:>8.3f}")
+    print(f"{'stock torch plain':<26}{1e3 * uw:>10.1f}{uw / w['plain']:>8.3f}"
+          f"{1e3 * uc:>10.1f}{uc / c['plain']:>8.3f}")
     print()
     print("commitment overhead, BLAKE3 overlapped with the next step + leaves: "
           f"wall {100 * (w['train-overlap'] / w['plain'] - 1):+.1f}%, "

@@ -22,6 +22,8 @@ from prover.kernels.errors import KernelBuildError
 from prover.kernels.family import Family
 
 SOURCE = Path(__file__).with_name("repkern.c")
+#: The parts SOURCE includes (one translation unit); all of them go into the stamp.
+PARTS = sorted(SOURCE.parent.glob("repkern_*.h"))
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_DIR = ROOT / "build" / "kernels"
 COMMON_FLAGS = ["-O3", "-ffp-contract=off", "-fno-fast-math", "-fno-math-errno", "-fPIC",
@@ -102,7 +104,7 @@ def build(force: bool = False, quiet: bool = False) -> list[Path]:
     """Build every family's and ISA's library unless its stamp says it is current."""
     cc = _compiler()
     BUILD_DIR.mkdir(parents=True, exist_ok=True)
-    source = SOURCE.read_bytes()
+    source = b"".join(p.read_bytes() for p in (SOURCE, *PARTS))
     built = []
     for family, (isas, defines) in FAMILIES.items():
         for isa, (width, flags) in isas.items():

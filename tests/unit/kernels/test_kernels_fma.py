@@ -104,7 +104,8 @@ def test_fma_buf_passes_infinities_and_nans_through_succeeds(force):
                ([inf, 0.0, 1.0, nan, 3e38], [1.0, inf, 1.0, 1.0, 3e38], [1.0, 1.0, -inf, 0.0, 0.0]))
     for software in (0, 1):
         got = torch.empty(5)
-        _lib.load().rk_fma_buf(5, a.data_ptr(), b.data_ptr(), c.data_ptr(), got.data_ptr(), software)
+        _lib.load().rk_fma_buf(5, a.data_ptr(), b.data_ptr(), c.data_ptr(), got.data_ptr(),
+                               software)
         assert got[0] == inf and math.isnan(got[1]) and got[2] == -inf and math.isnan(got[3])
         assert got[4] == inf
 
