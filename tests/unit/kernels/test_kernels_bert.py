@@ -8,14 +8,13 @@ import torch
 
 from prover.kernels import _lib, enable, is_enabled, selfcheck
 from prover.kernels.patch import RepLayerNorm, RepLinear
+from tests.support.kernels import RUNNABLE
 
 #: Every test here runs once per kernel family (conftest.each_family).
 pytestmark = pytest.mark.usefixtures("each_family")
 
 transformers = pytest.importorskip("transformers")
 
-_LEVELS = ["sse", "avx2", "avx512"]
-RUNNABLE = _LEVELS[: _LEVELS.index(_lib.cpu_level()) + 1]
 
 
 def _tiny(seed: int = 0):
