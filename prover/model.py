@@ -67,9 +67,10 @@ def load_teacher(teacher_dir: str | Path) -> Any:
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
+    from prover.teacher import validate_teacher_dir
+
     d = Path(teacher_dir)
-    if not (d / "config.json").is_file():
-        raise TeacherError(f"no config.json in teacher dir {d}", hint="pass a Hugging Face model directory")
+    validate_teacher_dir(d)
     try:
         model = AutoModel.from_pretrained(str(d), attn_implementation=ATTN_IMPL, dtype=torch.float32)
     except Exception as exc:  # transformers raises many kinds here
