@@ -133,7 +133,7 @@ def test_pull_writes_a_sentence_transformer_with_a_model_card_and_eval_scores(wo
     assert float((ours - theirs).abs().max()) < 1e-4
     scores = json.loads((out / "quality.json").read_text())
     assert [s["model"] for s in scores] == ["teacher", "this student"]
-    assert abs(scores[0]["pearson"] - 0.654) < 0.002 and scores[0]["heldout_kd_loss"] == 0.0
+    assert abs(scores[0]["pearson"] - 0.654) < 0.002 and scores[0]["heldout_kd_loss"] < 1e-6
     assert scores[1]["heldout_kd_loss"] > 0.0 and -1 < scores[1]["pearson"] < scores[0]["pearson"]
     card = (out / "README.md").read_text()
     p = res.provenance
