@@ -196,7 +196,7 @@ def pull(protocol: Protocol, client: Client, task_id: int, out_dir: str | Path, 
         teacher_hidden = _copy_tokenizer(client, spec.teacher.cid, model)
         proj = _write_projection(spec, teacher_hidden, model / PROJECTION_FILE)
         (model / SPEC_FILE).write_bytes(spec.canonical_bytes())
-        write_sentence_transformers(model, proj, min(MAX_TOKENS, spec.seq_len))
+        write_sentence_transformers(model, proj, min(MAX_TOKENS, _max_pos(spec)))
         prov = {
             "chainId": protocol.chain.chain_id, "taskMarket": protocol.addresses.taskMarket,
             "taskId": task_id, "segment": k, "final": bool(seg.isFinal),
@@ -258,6 +258,10 @@ def _copy_tokenizer(client: Client, teacher_cid: str, model_dir: Path) -> int:
                                       reason="tokenizer")
     cfg = json.loads(client.get_bytes(entries["config.json"]))
     return int(cfg["hidden_size"])
+
+
+def _max_pos(spec: TaskSpec) -> int:
+    return int(spec.student.config["max_position_embeddings"])
 
 
 def _scores(client: Client, teacher_cid: str, model_dir: Path, teacher_dir: Path) -> list[Any]:

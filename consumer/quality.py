@@ -7,7 +7,8 @@ similarity is the cosine of mean-pooled last hidden states (mapped by the pulled
 Spearman correlation with the human ratings. The default corpus never contains ``lee.cor``
 (prover.presets), so the documents are also the held-out text: the KD loss (the spec's loss when
 the directory carries ``veritrain_spec.json``, else the default ``mse_hidden``) over them packed
-into 128-token samples as in training, and the mean cosine of document embeddings to the teacher.
+into 128-token samples (fewer for a model with fewer positions) as in training, and the mean
+cosine of document embeddings to the teacher.
 """
 
 from __future__ import annotations
@@ -91,8 +92,8 @@ def embed(loaded: tuple[Any, Any, Any], texts: list[str], batch: int = 10) -> An
     model, tok, proj = loaded
     out = []
     for i in range(0, len(texts), batch):
-        enc = tok(texts[i: i + batch], padding=True, truncation=True, max_length=MAX_TOKENS,
-                  return_tensors="pt")
+        enc = tok(texts[i: i + batch], padding=True, truncation=True,
+                  max_length=max_tokens(model), return_tensors="pt")
         enc.pop("token_type_ids", None)
         with torch.no_grad():
             h = model(**enc).last_hidden_state
@@ -100,6 +101,11 @@ def embed(loaded: tuple[Any, Any, Any], texts: list[str], batch: int = 10) -> An
         pooled = (h * mask).sum(1) / mask.sum(1)
         out.append(pooled @ proj if proj is not None else pooled)
     return torch.cat(out)
+
+
+def max_tokens(model: Any) -> int:
+    """MAX_TOKENS, or fewer for a model with fewer positions (the tiny preset's 64)."""
+    return min(MAX_TOKENS, int(model.config.max_position_embeddings))
 
 
 def document_similarities(emb: Any) -> Any:
@@ -110,14 +116,14 @@ def document_similarities(emb: Any) -> Any:
     return (e @ e.T).numpy()[np.triu_indices(e.shape[0], 1)]
 
 
-def _samples(tok: Any, docs: list[str]) -> Any:
-    """Held-out docs packed into full MAX_TOKENS samples, framed as training frames them."""
+def _samples(tok: Any, docs: list[str], length: int) -> Any:
+    """Held-out docs packed into full ``length``-token samples, framed as training frames them."""
     import torch
 
     stream: list[int] = []
     for ids in tok(docs, add_special_tokens=False)["input_ids"]:
         stream += [*ids, tok.sep_token_id]
-    win = MAX_TOKENS - 2
+    win = length - 2
     n = len(stream) // win
     body = torch.tensor(stream[: n * win]).view(n, win)
     return torch.cat([torch.full((n, 1), tok.cls_token_id), body,
@@ -143,7 +149,7 @@ def heldout_kd_loss(student: tuple[Any, Any, Any], teacher: tuple[Any, Any, Any]
     from prover.model import kd_loss
 
     model, tok, proj = student
-    ids = _samples(tok, docs)
+    ids = _samples(tok, docs, max_tokens(model))
     hidden = int(model.config.hidden_size)
     fixed = {"proj": proj if proj is not None else torch.eye(hidden)}
     spec = _loss_spec(model_dir)

@@ -61,7 +61,7 @@ def validate_teacher_dir(teacher_dir: str | Path) -> TeacherInfo:
     return TeacherInfo(d, cfg["hidden_size"], cfg["num_hidden_layers"], cfg["vocab_size"])
 
 
-def _check_weights(d: Path, cfg: dict[str, object]) -> None:
+def _check_weights(d: Path, cfg: dict[str, int]) -> None:
     from safetensors import safe_open
 
     try:
@@ -80,7 +80,7 @@ def _check_weights(d: Path, cfg: dict[str, object]) -> None:
                       f"{cfg['num_hidden_layers']} layers)")
 
 
-def _check_tokenizer(d: Path, cfg: dict[str, object]) -> None:
+def _check_tokenizer(d: Path, cfg: dict[str, int]) -> None:
     if not ((d / "tokenizer.json").is_file() or (d / "vocab.txt").is_file()):
         raise _refuse(d, "no tokenizer.json or vocab.txt")
     from transformers import AutoTokenizer
@@ -91,6 +91,6 @@ def _check_tokenizer(d: Path, cfg: dict[str, object]) -> None:
         raise _refuse(d, f"its tokenizer does not load: {exc}") from None
     if tok.cls_token_id is None or tok.sep_token_id is None:
         raise _refuse(d, "its tokenizer has no [CLS]/[SEP] tokens")
-    if len(tok) > int(cfg["vocab_size"]):  # type: ignore[call-overload]
+    if len(tok) > cfg["vocab_size"]:
         raise _refuse(d, f"its tokenizer has {len(tok)} tokens, more than vocab_size "
                       f"{cfg['vocab_size']}")
