@@ -60,13 +60,11 @@ def hex32(b: bytes) -> str:
 def choose_segment(protocol: Protocol, task_id: int, segment: int | None,
                    allow_unfinalized: bool) -> tuple[int, Record]:
     """The segment to pull and its on-chain record; refuses non-final ones unless allowed."""
-    from ledger.errors import ContractRevertError
+    from ledger.errors import revert_error
 
     try:
         task = protocol.task(task_id)
-    except ContractRevertError as exc:
-        if exc.name != "UnknownTask":
-            raise
+    except revert_error("UnknownTask"):
         raise UnknownTaskError(f"task {task_id} does not exist on chain {protocol.chain.chain_id}",
                                task_id=task_id) from None
     if int(task.status) == 0:
@@ -167,7 +165,7 @@ def pull(protocol: Protocol, client: Client, task_id: int, out_dir: str | Path, 
          evaluate: bool = False) -> PullResult:
     """Pull segment ``segment`` (default: the latest final one) of ``task_id`` into ``out_dir``;
     ``evaluate``: fetch the teacher (verified) and score the student for the model card."""
-    from store.materials import Materials
+    from materials import Materials
 
     say = log or (lambda _m: None)
     out = Path(out_dir)

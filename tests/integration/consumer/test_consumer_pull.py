@@ -13,9 +13,9 @@ E18 = 10**18
 @pytest.fixture
 def world(protocol, anvil, deployed_addresses, tmp_path):  # type: ignore[no-untyped-def]
     """A published tiny spec (2 segments of 8 steps) on a running store, and a staked node."""
+    from materials import publish
     from prover.presets import default_dataset_dir, default_teacher_dir, preset_spec
     from store.client import Client
-    from store.materials import publish
     from store.server import serve
 
     with serve(tmp_path / "repo") as store, Client(store.url) as client:
