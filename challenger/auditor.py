@@ -289,7 +289,7 @@ class Auditor:
                 log.info("dispute %d: %s", did, step.skipped)
             if step.resolved:
                 outcome = step.outcome
-                status = _DISPUTE_STATUS.get(outcome, DisputeStatus.DEFAULT)
+                status = _DISPUTE_STATUS.get(outcome, DisputeStatus.VOID)
                 with self.journal.tx() as db:
                     db.execute("UPDATE disputes SET status = ?, outcome = ?, updated = ? WHERE dispute_id = ?",
                                (status, int(outcome), time.time(), did))
@@ -310,7 +310,7 @@ def audit_status(journal: Journal, protocol: Protocol | None = None) -> dict[str
     """Audits done, disputes open/won/lost, earnings and bond at risk (wei)."""
     counts = {r["status"]: int(r["n"]) for r in journal.rows("SELECT status, COUNT(*) AS n FROM audits GROUP BY status")}
     disputes = journal.rows("SELECT status, bond FROM disputes")
-    shown = (DisputeStatus.OPEN, DisputeStatus.WON, DisputeStatus.LOST, DisputeStatus.DEFAULT)
+    shown = (DisputeStatus.OPEN, DisputeStatus.WON, DisputeStatus.LOST, DisputeStatus.VOID)
     by = {s.value: sum(1 for d in disputes if d["status"] == s) for s in shown}
     paid = sum(int(r["amount"]) for r in journal.rows("SELECT amount FROM payouts"))
     bonds_settled = sum(int(d["bond"]) for d in disputes if d["status"] != DisputeStatus.OPEN)

@@ -42,3 +42,17 @@ class ProfileRefusedError(ChallengerError):
         super().__init__(message, hint=hint)
         self.task_id = task_id
         self.profile = profile
+
+
+class ReplayBudgetError(ChallengerError):
+    """A replay this juror would owe cannot finish before the commit deadline."""
+
+    hint = ("run the juror on a faster machine, or leave the pool "
+            "(a drawn juror that stays silent loses its penalty)")
+
+    def __init__(self, message: str, *, steps: int, blocks: int, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        #: Steps the replay needs.
+        self.steps = steps
+        #: Blocks the commit window allows.
+        self.blocks = blocks

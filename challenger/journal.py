@@ -55,8 +55,8 @@ class DisputeStatus(StrEnum):
     WON = "won"
     #: Resolved NODE_RIGHT: our bond went to the node.
     LOST = "lost"
-    #: Resolved without a majority (``Outcome.DEFAULT``).
-    DEFAULT = "default"
+    #: Resolved VOID (no quorum drawn in time, or no majority after the redraw): bond back.
+    VOID = "void"
     #: Resolved (the keeper does not care how).
     RESOLVED = "resolved"
 

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from challenger.budget import ReplayBudget, check_can_serve
 from challenger.errors import DataUnavailableError
 from challenger.journal import Journal, VoteStatus
 from challenger.loop import claim_payouts, run_until
@@ -50,8 +51,10 @@ class Juror:
     def __init__(self, protocol: Protocol, store_client: Client, workdir: str | Path, *,
                  stake: int | None = None, confirmations: int = 0, start_block: int | None = None,
                  salt: Callable[[], bytes] = lambda: secrets.token_bytes(32),
-                 cache_dir: str | Path | None = None) -> None:
+                 cache_dir: str | Path | None = None, budget: ReplayBudget | None = None) -> None:
         self.protocol = protocol
+        #: How fast this machine replays (None: unknown, every draw is attempted).
+        self.budget = budget
         self.workdir = Path(workdir)
         self.stake = stake
         self.salt = salt
@@ -66,9 +69,15 @@ class Juror:
 
     # ---- opt in --------------------------------------------------------------------------
     def opt_in(self) -> None:
-        """Deposit up to ``stake`` (default: 10 juror penalties) and join the juror pool."""
-        penalty = int(self.protocol.jury_params().jurorPenalty)
-        want = self.stake if self.stake is not None else 10 * penalty
+        """Deposit up to ``stake`` (default: 10 juror penalties, at least the pool's minimum) and
+        join the juror pool. With a replay budget, refuse (ReplayBudgetError) when the market's
+        largest segment cannot be replayed within the commit window a dispute on it gets."""
+        jury = self.protocol.jury_params()
+        if self.budget is not None:
+            why = check_can_serve(self.budget, jury, int(self.protocol.market_params().maxSegmentSteps))
+            self.journal.decide("juror", "budget ok", why)
+        penalty = int(jury.jurorPenalty)
+        want = max(self.stake if self.stake is not None else 10 * penalty, self.protocol.min_juror_stake())
         info = self.protocol.stake_info()
         free = int(info.staked) - int(info.locked)
         if free < want:
@@ -118,6 +127,10 @@ class Juror:
                 self._set(did, rnd, VoteStatus.MISSED, "commit window over before we committed")
                 continue
             if row["status"] == VoteStatus.DRAWN:
+                fits, why = self._fits_budget(d, int(row["commit_deadline"]))
+                if not fits:
+                    self._set(did, rnd, VoteStatus.REFUSED, f"replay budget: {why}")
+                    continue
                 leaf, reason = self.compute_leaf(did)
                 if leaf is None:
                     self._set(did, rnd, VoteStatus.REFUSED, reason)
@@ -128,6 +141,15 @@ class Juror:
             else:  # prepared before a restart: the journalled vote, never a new one
                 leaf, salt = bytes.fromhex(row["leaf"][2:]), bytes.fromhex(row["salt"])
             self._send_commit(did, rnd, leaf, salt)
+
+    def _fits_budget(self, d: Any, commit_deadline: int) -> tuple[bool, str]:
+        """Whether the replay of this dispute (segment start to the disputed step) can finish
+        before ``commit_deadline``; always True without a budget."""
+        if self.budget is None:
+            return True, "no budget set"
+        S = int(self.protocol.task(int(d.taskId)).params.segmentSteps)
+        steps = int(d.step) - int(d.segment) * S
+        return self.budget.fits(steps, commit_deadline - self.protocol.chain.block_number())
 
     def _send_commit(self, did: int, rnd: int, leaf: bytes, salt: bytes) -> None:
         if self.protocol.vote(did).committed:  # sent before a restart

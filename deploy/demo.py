@@ -161,7 +161,7 @@ def _story(net: Any, out: Path, cfg: DemoConfig, con: Any, t0: float) -> dict[st
 
     con.rule("[bold]1. An embedded devnet")
     jury = JuryConfig(draw_delay=2, commit_window=60, reveal_window=60, jail_blocks=5_000)
-    info = net.up(DeployConfig(unbonding_blocks=50, jury=jury), log=lambda m: con.print(f"  {m}"),
+    info = net.up(DeployConfig(jury=jury), log=lambda m: con.print(f"  {m}"),
                   keystores=cfg.keystores)
     keys = dev_accounts(1 + max(ACCOUNTS.values()))
     accounts = {name: keys[i] for name, i in ACCOUNTS.items()}

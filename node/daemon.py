@@ -182,7 +182,7 @@ class NodeDaemon:
         from prover.errors import ProverError
 
         task = task if task is not None else self.protocol.task(task_id)
-        check_terms(self.policy, task_id, task)
+        check_terms(self.policy, task_id, task, self.protocol.market_params())
         try:
             spec = self.materials.spec(spec_cid, bytes(task.specHash))
         except ProverError as exc:

@@ -86,7 +86,7 @@ def deployed_addresses(anvil_node: object) -> object:
     from ledger.chain import Chain
 
     chain = Chain(anvil_node.url, anvil_node.accounts[0])  # type: ignore[attr-defined]
-    return deploy_all(chain, DeployConfig(unbonding_blocks=20, jury=JuryConfig(commit_window=10, reveal_window=10)))
+    return deploy_all(chain, DeployConfig(jury=JuryConfig(commit_window=10, reveal_window=10)))
 
 
 @pytest.fixture

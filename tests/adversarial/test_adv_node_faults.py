@@ -101,19 +101,23 @@ def play(fault: Fault, step: int, anvil: Any, protocol: Callable[[int], Any], st
         honest.protocol.claim_reward(task)
         drive(anvil, [auditor, *jurors], lambda: p.owed(auditor.protocol.me) == 0 and
               all(p.owed(j.protocol.me) == 0 for j in jurors), max_blocks=5)
-        params = p.jury_params()
-        slash, share = int(params.slashAmount), int(params.slashAmount) * int(params.challengerShareBps) // 10_000
+        params, mp = p.jury_params(), p.market_params()
+        slash = p.dispute_slash(task)
+        to_requester = slash * int(mp.requesterShareBps) // 10_000
+        share = (slash - to_requester) * int(params.challengerShareBps) // 10_000
+        fee = int(params.challengeBond) * int(params.jurorFeeBps) // 10_000
         drawn = [a.lower() for a in p.jurors(did)]
-        per = (slash - share) // len(drawn)
-        dust = (slash - share) - per * len(drawn)
+        pot = slash - to_requester - share + fee
+        per = pot // len(drawn)
+        dust = pot - per * len(drawn)
         exp: dict[str, dict[str, int]] = {}
         for i, j in enumerate(jurors):
             me = j.protocol.me.lower()
             gain = (per + (dust if me == drawn[0] else 0)) if me in drawn else 0
             exp[f"juror{i}"] = {"wallet": gain}  # stakes were deposited before the snapshot
-        book.check(requester={"wallet": -REWARD},
+        book.check(requester={"wallet": -REWARD + to_requester},
                    cheater={"staked": -slash}, honest={"wallet": REWARD},
-                   challenger={"wallet": share}, **exp)
+                   challenger={"wallet": share - fee}, **exp)
 
 
 DEFAULT = [(Fault.SKIPPED_STEPS, 3)]

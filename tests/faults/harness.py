@@ -87,7 +87,7 @@ class Cluster:
         self.store_port = free_port()
         self.store = start_subprocess(self.root / "repo", port=self.store_port)
         chain = Chain(self.anvil.url, self.anvil.accounts[0])
-        self.addresses = deploy_all(chain, DeployConfig(unbonding_blocks=20, jury=JuryConfig(
+        self.addresses = deploy_all(chain, DeployConfig(jury=JuryConfig(
             commit_window=20, reveal_window=20, draw_delay=2)))
         self.addresses.save(self.root / "addresses.json")
         deployer = self.protocol(0)

@@ -53,16 +53,19 @@ def catch(world: Any, fault: Fault, step: int, withhold_leaves: bool = False) ->
 
     d = p.dispute(did)
     assert Outcome(int(d.outcome)) == Outcome.NODE_WRONG
-    params = p.jury_params()
-    assert int(p.stake_info(node.protocol.me).staked) == stake_before - int(params.slashAmount)
+    params, slash = p.jury_params(), p.dispute_slash(task_id)
+    assert int(p.stake_info(node.protocol.me).staked) == stake_before - slash
     assert p.is_jailed(node.protocol.me)
     task = p.task(task_id)
     assert TaskStatus(int(task.status)) == TaskStatus.OPEN and int(task.nextSegment) == 0
-    # the challenger pulled its bond back plus its share of the slash
-    share = int(params.slashAmount) * int(params.challengerShareBps) // 10_000
-    assert p.balance() == balance_before + share  # bond out (openDispute), bond + share back
+    # the challenger pulled its bond back (less the jurors' fee) plus its share of the adjudicator's
+    # part of the slash (the requester's share went to the requester)
+    to_jury = slash - slash * int(p.market_params().requesterShareBps) // 10_000
+    share = to_jury * int(params.challengerShareBps) // 10_000
+    fee = int(params.challengeBond) * int(params.jurorFeeBps) // 10_000
+    assert p.balance() == balance_before + share - fee  # bond out (openDispute), bond - fee + share back
     status = auditor.status()
-    assert status["earnings"] == share and status["bond_at_risk"] == 0
+    assert status["earnings"] == share - fee and status["bond_at_risk"] == 0
     votes = [j.journal.one("SELECT * FROM votes WHERE dispute_id = ?", did) for j in jurors]
     assert all(v["status"] == "revealed" for v in votes)
     assert len({v["leaf"] for v in votes}) == 1 and votes[0]["leaf"] != "0x" + bytes(d.nodeLeaf).hex()
