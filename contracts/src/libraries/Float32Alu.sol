@@ -140,16 +140,76 @@ library Float32Alu {
                 }
                 if iszero(m) { s := and(s1, s2) }
             }
+            // fma's fast path takes normal x, y, z whose product is over 2^-190
+            function fmaFits(x, y, z) -> t {
+                let fx := and(shr(23, x), 0xFF)
+                let fy := and(shr(23, y), 0xFF)
+                t := and(and(lt(sub(fx, 1), 254), lt(sub(fy, 1), 254)),
+                    and(lt(sub(and(shr(23, z), 0xFF), 1), 254), gt(add(fx, fy), 63)))
+            }
+            // fma of normal x, y, z whose product is over 2^-190: the product's and the
+            // addend's magnitudes xp, xc in one frame whose unit is 2^(e - BIAS). sc is 100 +
+            // the binades from the product's unit up to z's. t is the higher of their top bits.
+            function fmaAlign(x, y, z) -> xp, xc, e, t {
+                e := add(and(shr(23, x), 0xFF), and(shr(23, y), 0xFF))
+                xp := mul(or(and(x, 0x7FFFFF), 0x800000), or(and(y, 0x7FFFFF), 0x800000))
+                xc := or(and(z, 0x7FFFFF), 0x800000)
+                let sc := sub(add(and(shr(23, z), 0xFF), 250), e)
+                e := add(e, 112)
+                switch sgt(sc, 180)
+                case 1 {
+                    // the product is under 2^-33 of z's unit: a sticky 1 far below z
+                    xc := shl(128, xc)
+                    xp := 1
+                    t := 151
+                    e := add(and(shr(23, z), 0xFF), 234)
+                }
+                default {
+                    switch slt(sc, 0)
+                    case 1 {
+                        // z is under 2^-76 of the product's unit: a sticky 1 below it
+                        t := add(78, shr(47, xp))
+                        xp := shl(32, xp)
+                        xc := 1
+                        e := add(e, 68)
+                    }
+                    default {
+                        t := add(146, shr(47, xp))
+                        if gt(add(23, sc), t) { t := add(23, sc) }
+                        xp := shl(100, xp)
+                        xc := shl(sc, xc)
+                    }
+                }
+            }
+            // sg * xp + sign(z) * xc (frame unit 2^(e - BIAS)) rounded once. The sum is under
+            // 2^205, so pack drops at most 187 bits and its shifts stay exact. Its top bit is at
+            // t + 1 or t, or lower only when the terms cancel (then a search finds it).
+            function fmaRound(sg, z, xp, xc, e, t) -> res {
+                let m := add(xp, xc)
+                if shr(31, xor(sg, z)) {
+                    switch lt(xp, xc)
+                    case 1 {
+                        m := sub(xc, xp)
+                        sg := and(z, 0x80000000)
+                    }
+                    default { m := sub(xp, xc) }
+                    if iszero(m) { sg := 0 }
+                }
+                t := add(t, iszero(iszero(shr(add(t, 1), m))))
+                if iszero(shr(t, m)) {
+                    t := shl(7, gt(m, 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF))
+                    t := add(t, msb(shr(t, m)))
+                }
+                res := pack(sg, m, e, t)
+            }
             function zero(x) -> t {
                 t := iszero(and(x, 0x7FFFFFFF))
             }
 
             switch lt(op, OP_MUL)
             case 1 {
-                // add, sub: subss negates b unless it is a NaN
-                if eq(op, OP_SUB) {
-                    if iszero(gt(and(b, 0x7FFFFFFF), 0x7F800000)) { b := xor(b, 0x80000000) }
-                }
+                // add, sub (op 0 or 1): sub negates b; a NaN b keeps its sign (undone below)
+                b := xor(b, shl(31, op))
                 let ea := and(shr(23, a), 0xFF)
                 let eb := and(shr(23, b), 0xFF)
                 switch and(lt(sub(ea, 1), 254), lt(sub(eb, 1), 254))
@@ -223,7 +283,7 @@ library Float32Alu {
                             // INVARIANT: inf - inf is invalid
                             if and(special(b), iszero(eq(a, b))) { r := 0xFFC00000 }
                         }
-                        if isnan(b) { r := or(b, 0x400000) }
+                        if isnan(b) { r := or(xor(b, shl(31, op)), 0x400000) }
                         if isnan(a) { r := or(a, 0x400000) }
                     }
                 }
@@ -312,27 +372,34 @@ library Float32Alu {
                     }
                 }
                 case 5 {
-                    // fma
-                    switch or(or(special(a), special(b)), special(c))
-                    case 0 {
-                        let mp := mul(mant(a), mant(b))
-                        let mc := mant(c)
-                        // a zero term must never be the larger term: give it the lowest scale
-                        let ep := mul(iszero(iszero(mp)), sub(add(scale(a), scale(b)), BIAS))
-                        let ec := mul(iszero(iszero(mc)), scale(c))
-                        let s2, m, e := sum(s, mp, ep, and(c, 0x80000000), mc, ec)
-                        r := packAny(s2, m, e)
+                    // fma: all normal with a product over 2^-190 takes the one-word path
+                    switch fmaFits(a, b, c)
+                    case 1 {
+                        let xp, xc, e, t := fmaAlign(a, b, c)
+                        r := fmaRound(s, c, xp, xc, e, t)
                     }
                     default {
-                        r := c // finite product + inf
-                        if or(special(a), special(b)) {
-                            r := or(s, 0x7F800000)
-                            if and(special(c), iszero(eq(c, r))) { r := 0xFFC00000 }
-                            if or(zero(a), zero(b)) { r := 0xFFC00000 }
+                        switch or(or(special(a), special(b)), special(c))
+                        case 0 {
+                            let mp := mul(mant(a), mant(b))
+                            let mc := mant(c)
+                            // a zero term must never be the larger term: give it the lowest scale
+                            let ep := mul(iszero(iszero(mp)), sub(add(scale(a), scale(b)), BIAS))
+                            let ec := mul(iszero(iszero(mc)), scale(c))
+                            let s2, m, e := sum(s, mp, ep, and(c, 0x80000000), mc, ec)
+                            r := packAny(s2, m, e)
                         }
-                        if isnan(c) { r := or(c, 0x400000) }
-                        if isnan(b) { r := or(b, 0x400000) }
-                        if isnan(a) { r := or(a, 0x400000) }
+                        default {
+                            r := c // finite product + inf
+                            if or(special(a), special(b)) {
+                                r := or(s, 0x7F800000)
+                                if and(special(c), iszero(eq(c, r))) { r := 0xFFC00000 }
+                                if or(zero(a), zero(b)) { r := 0xFFC00000 }
+                            }
+                            if isnan(c) { r := or(c, 0x400000) }
+                            if isnan(b) { r := or(b, 0x400000) }
+                            if isnan(a) { r := or(a, 0x400000) }
+                        }
                     }
                 }
                 default { r := packAny(a, b, c) }

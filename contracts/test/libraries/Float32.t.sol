@@ -222,6 +222,33 @@ contract Float32Test is Test {
         assertEq(Float32.fma(a, b, c), Ref.fma(a, b, c));
     }
 
+    /// @dev fma around the edges of its fast path: c's unit about 100 binades under or 80 over
+    ///      the product's (where one term becomes a sticky bit), the same unit (cancellation,
+    ///      subnormal results), and products near 2^-190 (fast path or general path).
+    function testFuzz_fma_alignmentEdges_succeeds(uint32 a, uint32 b, uint32 c, uint8 k)
+        public
+        pure
+    {
+        int256 t = int256(uint256(k % 16)) - 8;
+        int256 fa = int256(bound((a >> 23) & 0xFF, 1, 254));
+        int256 fb = int256(bound((b >> 23) & 0xFF, 1, 254));
+        if ((k >> 4) % 4 == 3) fb = _field(64 - fa + t);
+        int256[3] memory gap = [int256(250), 70, 150];
+        int256 fc = _field(fa + fb - gap[(k >> 4) % 3] + t);
+        a = _withField(a, fa);
+        b = _withField(b, fb);
+        c = _withField(c, fc);
+        assertEq(Float32.fma(a, b, c), Ref.fma(a, b, c));
+    }
+
+    function _field(int256 f) private pure returns (int256) {
+        return f < 0 ? int256(0) : (f > 255 ? int256(255) : f);
+    }
+
+    function _withField(uint32 x, int256 f) private pure returns (uint32) {
+        return uint32((x & 0x807FFFFF) | (uint256(f) << 23));
+    }
+
     /// @dev fromInt on random int64.
     function testFuzz_fromInt_matchesReference_succeeds(int64 i) public pure {
         assertEq(Float32.fromInt(i), Ref.fromInt(i));

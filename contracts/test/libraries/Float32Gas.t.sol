@@ -169,7 +169,7 @@ contract Float32GasTest is Test {
 
     /// @dev fma: worst case under its regression ceiling.
     function test_fma_gas_succeeds() public {
-        _measure(_fma, "fma", 1800);
+        _measure(_fma, "fma", 1900);
     }
 
     /// @dev div: worst case <= 2,000 gas (the issue's target).
