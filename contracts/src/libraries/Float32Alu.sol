@@ -200,7 +200,12 @@ library Float32Alu {
                     t := shl(7, gt(m, 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF))
                     t := add(t, msb(shr(t, m)))
                 }
-                res := pack(sg, m, e, t)
+                // a normal result (exponent field 1 to 253) rounds here; pack does the rest
+                let sh := sub(t, 23)
+                let field := sub(add(e, sh), 362)
+                switch and(gt(t, 23), lt(sub(field, 1), 253))
+                case 1 { res := or(sg, add(shl(23, sub(field, 1)), roundAt(m, sh))) }
+                default { res := pack(sg, m, e, t) }
             }
             function zero(x) -> t {
                 t := iszero(and(x, 0x7FFFFFFF))
