@@ -140,13 +140,6 @@ library Float32Alu {
                 }
                 if iszero(m) { s := and(s1, s2) }
             }
-            // fma's fast path takes normal x, y, z whose product is over 2^-190
-            function fmaFits(x, y, z) -> t {
-                let fx := and(shr(23, x), 0xFF)
-                let fy := and(shr(23, y), 0xFF)
-                t := and(and(lt(sub(fx, 1), 254), lt(sub(fy, 1), 254)),
-                    and(lt(sub(and(shr(23, z), 0xFF), 1), 254), gt(add(fx, fy), 63)))
-            }
             // fma of normal x, y, z whose product is over 2^-190: the product's and the
             // addend's magnitudes xp, xc in one frame whose unit is 2^(e - BIAS). sc is 100 +
             // the binades from the product's unit up to z's. t is the higher of their top bits.
@@ -378,7 +371,10 @@ library Float32Alu {
                 }
                 case 5 {
                     // fma: all normal with a product over 2^-190 takes the one-word path
-                    switch fmaFits(a, b, c)
+                    switch and(and(lt(sub(and(shr(23, a), 0xFF), 1), 254),
+                        lt(sub(and(shr(23, b), 0xFF), 1), 254)),
+                        and(lt(sub(and(shr(23, c), 0xFF), 1), 254),
+                        gt(add(and(shr(23, a), 0xFF), and(shr(23, b), 0xFF)), 63)))
                     case 1 {
                         let xp, xc, e, t := fmaAlign(a, b, c)
                         r := fmaRound(s, c, xp, xc, e, t)
