@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 E18 = 10**18
-OUTCOMES = {0: "none", 1: "node right", 2: "NODE WRONG", 3: "default (node)"}
+OUTCOMES = {0: "none", 1: "node right", 2: "NODE WRONG", 3: "void (bond back, segment reopened)"}
 
 
 def veri(wei: int) -> str:
@@ -95,7 +95,7 @@ class Narrator:
             d = s.disputes.get(int(a["disputeId"]), {})
             d.update(outcome=OUTCOMES.get(int(a["outcome"]), str(a["outcome"])), slashed=int(a["slashed"]))
             return (f"[bold]dispute {a['disputeId']} resolved: {OUTCOMES.get(int(a['outcome']))}[/], "
-                    f"{veri(a['slashed'])} VERI slashed")
+                    f"{veri(a['slashed'])} VERI of the slash to the challenger and jurors")
         if name == "NodeSlashed":
             s.slashed.append({"task": int(a["taskId"]), "node": self.who(a["node"]), "amount": int(a["amount"])})
             return f"[bold red]{self.who(a['node'])} slashed[/] {veri(a['amount'])} VERI on task {a['taskId']}"
@@ -153,7 +153,7 @@ def tables(console: Any, before: dict[str, tuple[int, int]], after: dict[str, tu
                   str(n), f"{g:,}")
     console.print(t)
     d = Table(title="Disputes", title_justify="left")
-    for col in ("id", "task", "segment", "step", "node", "jury (leaf revealed)", "outcome", "slashed"):
+    for col in ("id", "task", "segment", "step", "node", "jury (leaf revealed)", "outcome", "to jury"):
         d.add_column(col, no_wrap=col != "jury (leaf revealed)")
     for x in story.disputes.values():
         votes = ", ".join(f"{k.removeprefix('juror-')}: {v}" for k, v in x["votes"].items())
