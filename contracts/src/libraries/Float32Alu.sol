@@ -140,10 +140,14 @@ library Float32Alu {
                 }
                 if iszero(m) { s := and(s1, s2) }
             }
-            // fma of normal x, y, z whose product is over 2^-190: the product's and the
-            // addend's magnitudes xp, xc in one frame whose unit is 2^(e - BIAS). sc is 100 +
-            // the binades from the product's unit up to z's. t is the higher of their top bits.
-            function fmaAlign(x, y, z) -> xp, xc, e, t {
+            // fma of normal x, y, z whose product is over 2^-190, sg the product's sign. The
+            // product's and the addend's magnitudes xp, xc go into one frame whose unit is
+            // 2^(e - BIAS) (sc is 100 + the binades from the product's unit up to z's; t is the
+            // higher of their top bits), then sg * xp + sign(z) * xc is rounded once. The sum
+            // is under 2^205, so pack drops at most 187 bits and its shifts stay exact. Its top
+            // bit is at t + 1 or t, or lower only when the terms cancel (then a search finds it).
+            function fmaNormal(sg, x, y, z) -> res {
+                let xp, xc, e, t
                 e := add(and(shr(23, x), 0xFF), and(shr(23, y), 0xFF))
                 xp := mul(or(and(x, 0x7FFFFF), 0x800000), or(and(y, 0x7FFFFF), 0x800000))
                 xc := or(and(z, 0x7FFFFF), 0x800000)
@@ -173,11 +177,6 @@ library Float32Alu {
                         xc := shl(sc, xc)
                     }
                 }
-            }
-            // sg * xp + sign(z) * xc (frame unit 2^(e - BIAS)) rounded once. The sum is under
-            // 2^205, so pack drops at most 187 bits and its shifts stay exact. Its top bit is at
-            // t + 1 or t, or lower only when the terms cancel (then a search finds it).
-            function fmaRound(sg, z, xp, xc, e, t) -> res {
                 let m := add(xp, xc)
                 if shr(31, xor(sg, z)) {
                     switch lt(xp, xc)
@@ -376,8 +375,7 @@ library Float32Alu {
                         and(lt(sub(and(shr(23, c), 0xFF), 1), 254),
                         gt(add(and(shr(23, a), 0xFF), and(shr(23, b), 0xFF)), 63)))
                     case 1 {
-                        let xp, xc, e, t := fmaAlign(a, b, c)
-                        r := fmaRound(s, c, xp, xc, e, t)
+                        r := fmaNormal(s, a, b, c)
                     }
                     default {
                         switch or(or(special(a), special(b)), special(c))
