@@ -322,6 +322,39 @@ library Float32Alu {
                         if isnan(a) { r := or(a, 0x400000) }
                     }
                 }
+                case 5 {
+                    // fma: all normal with a product over 2^-190 takes the one-word path
+                    switch and(and(lt(sub(and(shr(23, a), 0xFF), 1), 254),
+                        lt(sub(and(shr(23, b), 0xFF), 1), 254)),
+                        and(lt(sub(and(shr(23, c), 0xFF), 1), 254),
+                        gt(add(and(shr(23, a), 0xFF), and(shr(23, b), 0xFF)), 63)))
+                    case 1 {
+                        r := fmaNormal(s, a, b, c)
+                    }
+                    default {
+                        switch or(or(special(a), special(b)), special(c))
+                        case 0 {
+                            let mp := mul(mant(a), mant(b))
+                            let mc := mant(c)
+                            // a zero term must never be the larger term: give it the lowest scale
+                            let ep := mul(iszero(iszero(mp)), sub(add(scale(a), scale(b)), BIAS))
+                            let ec := mul(iszero(iszero(mc)), scale(c))
+                            let s2, m, e := sum(s, mp, ep, and(c, 0x80000000), mc, ec)
+                            r := packAny(s2, m, e)
+                        }
+                        default {
+                            r := c // finite product + inf
+                            if or(special(a), special(b)) {
+                                r := or(s, 0x7F800000)
+                                if and(special(c), iszero(eq(c, r))) { r := 0xFFC00000 }
+                                if or(zero(a), zero(b)) { r := 0xFFC00000 }
+                            }
+                            if isnan(c) { r := or(c, 0x400000) }
+                            if isnan(b) { r := or(b, 0x400000) }
+                            if isnan(a) { r := or(a, 0x400000) }
+                        }
+                    }
+                }
                 case 3 {
                     // div
                     switch or(or(special(a), special(b)), or(zero(a), zero(b)))
@@ -366,39 +399,6 @@ library Float32Alu {
                         // INVARIANT: the square root of a negative is invalid
                         if and(shr(31, a), iszero(zero(a))) { r := 0xFFC00000 }
                         if isnan(a) { r := or(a, 0x400000) }
-                    }
-                }
-                case 5 {
-                    // fma: all normal with a product over 2^-190 takes the one-word path
-                    switch and(and(lt(sub(and(shr(23, a), 0xFF), 1), 254),
-                        lt(sub(and(shr(23, b), 0xFF), 1), 254)),
-                        and(lt(sub(and(shr(23, c), 0xFF), 1), 254),
-                        gt(add(and(shr(23, a), 0xFF), and(shr(23, b), 0xFF)), 63)))
-                    case 1 {
-                        r := fmaNormal(s, a, b, c)
-                    }
-                    default {
-                        switch or(or(special(a), special(b)), special(c))
-                        case 0 {
-                            let mp := mul(mant(a), mant(b))
-                            let mc := mant(c)
-                            // a zero term must never be the larger term: give it the lowest scale
-                            let ep := mul(iszero(iszero(mp)), sub(add(scale(a), scale(b)), BIAS))
-                            let ec := mul(iszero(iszero(mc)), scale(c))
-                            let s2, m, e := sum(s, mp, ep, and(c, 0x80000000), mc, ec)
-                            r := packAny(s2, m, e)
-                        }
-                        default {
-                            r := c // finite product + inf
-                            if or(special(a), special(b)) {
-                                r := or(s, 0x7F800000)
-                                if and(special(c), iszero(eq(c, r))) { r := 0xFFC00000 }
-                                if or(zero(a), zero(b)) { r := 0xFFC00000 }
-                            }
-                            if isnan(c) { r := or(c, 0x400000) }
-                            if isnan(b) { r := or(b, 0x400000) }
-                            if isnan(a) { r := or(a, 0x400000) }
-                        }
                     }
                 }
                 default { r := packAny(a, b, c) }
