@@ -2,8 +2,8 @@
 
 ``apply(conn, ev)`` updates tasks, segments, accounts, disputes and the dispute timeline for one
 event; applying the stored events in chain order rebuilds every chain table (``refold``). Stake
-positions follow StakeManager exactly (a slash takes free stake first, then the pending
-withdrawal, then locked stake), so the index agrees with ``stakeInfo`` to the wei.
+positions follow StakeManager's rules as far as its events tell them; the indexer sets each
+touched account's position from ``stakeInfo`` at the indexed block, so it is exact to the wei.
 
 Dispute moves are typed by :class:`MoveKind`. The jury's moves are those of today; a referee
 (bisection) game adds its own kinds without changing the table.
@@ -87,8 +87,28 @@ def _task_created(conn: sqlite3.Connection, ev: Ev) -> None:
 
 
 def _task_cancelled(conn: sqlite3.Connection, ev: Ev) -> None:
-    conn.execute("UPDATE tasks SET status = ?, refunded = ? WHERE id = ?",
-                 (int(TaskStatus.CANCELLED), str(ev.args["refunded"]), ev.args["taskId"]))
+    """A cancel pays the committers of the final prefix pro rata (TaskMarket's payPrefix: runs
+    of one committer, ``reward * run / count`` each) and refunds the rest; no event per payee."""
+    a = ev.args
+    t = conn.execute("SELECT reward, total_steps, segment_steps, next_segment FROM tasks WHERE id = ?",
+                     (a["taskId"],)).fetchone()
+    paid = _amt(a.get("paid"))
+    conn.execute("UPDATE tasks SET status = ?, refunded = ?, paid = ? WHERE id = ?",
+                 (int(TaskStatus.CANCELLED), str(a["refunded"]), str(paid) if paid else None,
+                  a["taskId"]))
+    if t is None or not paid:
+        return
+    count, reward = t["total_steps"] // t["segment_steps"], _amt(t["reward"])
+    committers = [r[0] for r in conn.execute(
+        "SELECT node FROM segments WHERE task_id = ? AND current = 1 AND k < ? ORDER BY k",
+        (a["taskId"], t["next_segment"]))]
+    k = 0
+    while k < len(committers):
+        run = k
+        while run < len(committers) and committers[run] == committers[k]:
+            run += 1
+        _add(conn, committers[k], rewards=reward * (run - k) // count)
+        k = run
 
 
 def _task_claimed(conn: sqlite3.Connection, ev: Ev) -> None:
@@ -181,17 +201,19 @@ def _unlocked(conn: sqlite3.Connection, ev: Ev) -> None:
 
 
 def _slashed(conn: sqlite3.Connection, ev: Ev) -> None:
-    """StakeManager.slash: free stake first, then the pending withdrawal, then locked stake."""
+    """StakeManager.slash: the slasher's obligation lock first, then free stake, then the pending
+    withdrawal. The event does not name the obligation, so all locks count as one here (exact for
+    an account with one lock); the indexer then sets the position from ``stakeInfo``."""
     a = ev.args
     acc = _account(conn, a["account"])
     staked, locked, pending = _amt(acc["staked"]), _amt(acc["locked"]), _amt(acc["pending"])
     rest = _amt(a["amount"])
+    from_lock = min(rest, locked)
+    rest -= from_lock
     from_free = min(rest, staked - locked)
     rest -= from_free
     from_pending = min(rest, pending)
-    rest -= from_pending
-    from_locked = min(rest, locked)
-    _add(conn, a["account"], staked=-(from_free + from_locked), locked=-from_locked,
+    _add(conn, a["account"], staked=-(from_lock + from_free), locked=-from_lock,
          pending=-from_pending, slashed=_amt(a["amount"]))
 
 

@@ -87,7 +87,8 @@ class Indexer:
         entries = self.watcher.poll()
         evs = [self._event(e) for e in entries]
         with self.conn:
-            if self._rewind_to is not None:
+            rewound = self._rewind_to is not None
+            if rewound:
                 gone = self.conn.execute("DELETE FROM events WHERE block >= ?", (self._rewind_to,)).rowcount
                 log.warning("reorg: dropped %d indexed events from block %d; refolding", gone,
                             self._rewind_to)
@@ -100,12 +101,31 @@ class Indexer:
                 apply(self.conn, e)
             cur = self.watcher.cursor
             if cur is not None:
+                self._reconcile(evs, cur.block, everyone=rewound)
+            if cur is not None:
                 db.set_meta(self.conn, "cursor_block", cur.block)
                 db.set_meta(self.conn, "cursor_hash", cur.block_hash)
                 db.set_meta(self.conn, "indexed_block", cur.block)
             db.set_meta(self.conn, "synced_at", f"{time.time():.3f}")
         return len(evs)
 
+
+    def _reconcile(self, evs: list[Ev], block: int, everyone: bool = False) -> None:
+        """Stake positions from ``stakeInfo`` at ``block`` for the accounts these events touched
+        (all accounts after a refold): a slash's split between an obligation's lock, free stake
+        and the pending withdrawal is not in its event."""
+        if everyone:
+            touched = {r[0] for r in self.conn.execute("SELECT address FROM accounts")}
+        else:
+            touched = {e.args["account"] for e in evs if e.contract == "StakeManager"
+                       and "account" in e.args}
+        stake = self.contracts["StakeManager"]
+        for address in sorted(touched):
+            i = stake.call("stakeInfo", address, block=block)
+            self.conn.execute("UPDATE accounts SET staked = ?, locked = ?, pending = ?, ready_at = ?, "
+                              "jailed_until = ?, juror = ? WHERE address = ?",
+                              (str(i[0]), str(i[1]), str(i[2]), int(i[3]), int(i[4]), int(bool(i[5])),
+                               address))
 
 
 class MetadataFetcher:
