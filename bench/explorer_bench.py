@@ -198,7 +198,7 @@ def ingest(tasks: int, segments: int) -> dict[str, float]:
             return {"from": sender, "to": c.address, "data": data, "gas": hex(1_000_000),
                     "nonce": hex(nonces[sender] - 1)}
 
-        params = (segments * SEG_STEPS, SEG_STEPS, 10, 10_000, E18)
+        params = (segments * SEG_STEPS, SEG_STEPS, 10, 5_000, E18)  # within MarketParams bounds
         txs = [tx(token, requester, "approve", market.address, tasks * E18),
                tx(token, worker, "approve", stake.address, 10_000 * E18),
                tx(stake, worker, "deposit", 10_000 * E18)]
