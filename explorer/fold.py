@@ -64,14 +64,24 @@ def _add(conn: sqlite3.Connection, address: str, **deltas: int) -> None:
     """Add integer deltas to an account's TEXT amounts (uint256 does not fit SQLite's INTEGER)."""
     acc = _account(conn, address)
     sets = ", ".join(f"{k} = ?" for k in deltas)
-    conn.execute(f"UPDATE accounts SET {sets} WHERE address = ?",
-                 (*(str(_amt(acc[k]) + d) for k, d in deltas.items()), address))
+    conn.execute(
+        f"UPDATE accounts SET {sets} WHERE address = ?",
+        (*(str(_amt(acc[k]) + d) for k, d in deltas.items()), address),
+    )
 
 
-def _move(conn: sqlite3.Connection, ev: Ev, dispute_id: int, kind: MoveKind, actor: str | None,
-          **detail: Any) -> None:
-    conn.execute("INSERT OR REPLACE INTO moves VALUES (?, ?, ?, ?, ?, ?, ?)",
-                 (dispute_id, ev.block, ev.log_index, kind.value, actor, json.dumps(detail), ev.tx))
+def _move(
+    conn: sqlite3.Connection,
+    ev: Ev,
+    dispute_id: int,
+    kind: MoveKind,
+    actor: str | None,
+    **detail: Any,
+) -> None:
+    conn.execute(
+        "INSERT OR REPLACE INTO moves VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (dispute_id, ev.block, ev.log_index, kind.value, actor, json.dumps(detail), ev.tx),
+    )
 
 
 # ---- TaskMarket ------------------------------------------------------------------------------
@@ -81,27 +91,47 @@ def _task_created(conn: sqlite3.Connection, ev: Ev) -> None:
         "INSERT OR REPLACE INTO tasks (id, requester, spec_cid, spec_hash, reward, total_steps, "
         "segment_steps, challenge_window, segment_deadline, node_stake, status, created_block, "
         "created_tx) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (a["taskId"], a["requester"], a["specCid"], a["specHash"], str(a["reward"]),
-         p["totalSteps"], p["segmentSteps"], p["challengeWindow"], p["segmentDeadline"],
-         str(p["nodeStake"]), int(TaskStatus.OPEN), ev.block, ev.tx))
+        (
+            a["taskId"],
+            a["requester"],
+            a["specCid"],
+            a["specHash"],
+            str(a["reward"]),
+            p["totalSteps"],
+            p["segmentSteps"],
+            p["challengeWindow"],
+            p["segmentDeadline"],
+            str(p["nodeStake"]),
+            int(TaskStatus.OPEN),
+            ev.block,
+            ev.tx,
+        ),
+    )
 
 
 def _task_cancelled(conn: sqlite3.Connection, ev: Ev) -> None:
     """A cancel pays the committers of the final prefix pro rata (TaskMarket's payPrefix: runs
     of one committer, ``reward * run / count`` each) and refunds the rest; no event per payee."""
     a = ev.args
-    t = conn.execute("SELECT reward, total_steps, segment_steps, next_segment FROM tasks WHERE id = ?",
-                     (a["taskId"],)).fetchone()
+    t = conn.execute(
+        "SELECT reward, total_steps, segment_steps, next_segment FROM tasks WHERE id = ?",
+        (a["taskId"],),
+    ).fetchone()
     paid = _amt(a.get("paid"))
-    conn.execute("UPDATE tasks SET status = ?, refunded = ?, paid = ? WHERE id = ?",
-                 (int(TaskStatus.CANCELLED), str(a["refunded"]), str(paid) if paid else None,
-                  a["taskId"]))
+    conn.execute(
+        "UPDATE tasks SET status = ?, refunded = ?, paid = ? WHERE id = ?",
+        (int(TaskStatus.CANCELLED), str(a["refunded"]), str(paid) if paid else None, a["taskId"]),
+    )
     if t is None or not paid:
         return
     count, reward = t["total_steps"] // t["segment_steps"], _amt(t["reward"])
-    committers = [r[0] for r in conn.execute(
-        "SELECT node FROM segments WHERE task_id = ? AND current = 1 AND k < ? ORDER BY k",
-        (a["taskId"], t["next_segment"]))]
+    committers = [
+        r[0]
+        for r in conn.execute(
+            "SELECT node FROM segments WHERE task_id = ? AND current = 1 AND k < ? ORDER BY k",
+            (a["taskId"], t["next_segment"]),
+        )
+    ]
     k = 0
     while k < len(committers):
         run = k
@@ -113,17 +143,24 @@ def _task_cancelled(conn: sqlite3.Connection, ev: Ev) -> None:
 
 def _task_claimed(conn: sqlite3.Connection, ev: Ev) -> None:
     a = ev.args
-    conn.execute("UPDATE tasks SET status = ?, node = ?, next_segment = ?, due_block = ? WHERE id = ?",
-                 (int(TaskStatus.CLAIMED), a["node"], a["nextSegment"], a["dueBlock"], a["taskId"]))
+    conn.execute(
+        "UPDATE tasks SET status = ?, node = ?, next_segment = ?, due_block = ? WHERE id = ?",
+        (int(TaskStatus.CLAIMED), a["node"], a["nextSegment"], a["dueBlock"], a["taskId"]),
+    )
     _account(conn, a["node"])
     conn.execute("UPDATE accounts SET tasks = tasks + 1 WHERE address = ?", (a["node"],))
-    conn.execute("INSERT OR REPLACE INTO claims VALUES (?, ?, ?, ?)",
-                 (a["taskId"], a["node"], ev.block, ev.log_index))
+    conn.execute(
+        "INSERT OR REPLACE INTO claims VALUES (?, ?, ?, ?)",
+        (a["taskId"], a["node"], ev.block, ev.log_index),
+    )
 
 
 def _latest_segment(conn: sqlite3.Connection, tid: int, k: int) -> sqlite3.Row | None:
-    return conn.execute("SELECT epoch, open_disputes FROM segments WHERE task_id = ? AND k = ? "
-                        "ORDER BY epoch DESC LIMIT 1", (tid, k)).fetchone()
+    return conn.execute(
+        "SELECT epoch, open_disputes FROM segments WHERE task_id = ? AND k = ? "
+        "ORDER BY epoch DESC LIMIT 1",
+        (tid, k),
+    ).fetchone()
 
 
 def _segment_committed(conn: sqlite3.Connection, ev: Ev) -> None:
@@ -135,20 +172,39 @@ def _segment_committed(conn: sqlite3.Connection, ev: Ev) -> None:
     # The contract keeps one dispute counter per (task, k) slot across recommits: carry it over.
     open_disputes = prev["open_disputes"] if prev is not None else 0
     conn.execute("UPDATE segments SET current = 0 WHERE task_id = ? AND k = ?", (tid, k))
-    conn.execute("INSERT OR REPLACE INTO segments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
-                 (tid, k, epoch, a["node"], a["traceRoot"], a["endStateHash"], a["checkpointCid"],
-                  a["leavesCid"], ev.block, ev.tx, open_disputes))
-    conn.execute("UPDATE tasks SET next_segment = ?, due_block = ? WHERE id = ?",
-                 (k + 1, ev.block + deadline, tid))
+    conn.execute(
+        "INSERT OR REPLACE INTO segments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
+        (
+            tid,
+            k,
+            epoch,
+            a["node"],
+            a["traceRoot"],
+            a["endStateHash"],
+            a["checkpointCid"],
+            a["leavesCid"],
+            ev.block,
+            ev.tx,
+            open_disputes,
+        ),
+    )
+    conn.execute(
+        "UPDATE tasks SET next_segment = ?, due_block = ? WHERE id = ?",
+        (k + 1, ev.block + deadline, tid),
+    )
 
 
 def _task_reopened(conn: sqlite3.Connection, ev: Ev) -> None:
     a = ev.args
-    conn.execute("UPDATE tasks SET status = ?, node = NULL, next_segment = ?, epoch = ?, "
-                 "due_block = NULL WHERE id = ?",
-                 (int(TaskStatus.OPEN), a["fromSegment"], a["epoch"], a["taskId"]))
-    conn.execute("UPDATE segments SET current = 0 WHERE task_id = ? AND k >= ?",
-                 (a["taskId"], a["fromSegment"]))
+    conn.execute(
+        "UPDATE tasks SET status = ?, node = NULL, next_segment = ?, epoch = ?, "
+        "due_block = NULL WHERE id = ?",
+        (int(TaskStatus.OPEN), a["fromSegment"], a["epoch"], a["taskId"]),
+    )
+    conn.execute(
+        "UPDATE segments SET current = 0 WHERE task_id = ? AND k >= ?",
+        (a["taskId"], a["fromSegment"]),
+    )
 
 
 def _segment_dispute_count(conn: sqlite3.Connection, ev: Ev) -> None:
@@ -158,15 +214,21 @@ def _segment_dispute_count(conn: sqlite3.Connection, ev: Ev) -> None:
     if prev is None:
         return
     delta = a["openDisputes"] - prev["open_disputes"]
-    conn.execute("UPDATE segments SET open_disputes = ? WHERE task_id = ? AND k = ? AND epoch = ?",
-                 (a["openDisputes"], tid, k, prev["epoch"]))
-    conn.execute("UPDATE tasks SET open_disputes = MAX(0, open_disputes + ?) WHERE id = ?", (delta, tid))
+    conn.execute(
+        "UPDATE segments SET open_disputes = ? WHERE task_id = ? AND k = ? AND epoch = ?",
+        (a["openDisputes"], tid, k, prev["epoch"]),
+    )
+    conn.execute(
+        "UPDATE tasks SET open_disputes = MAX(0, open_disputes + ?) WHERE id = ?", (delta, tid)
+    )
 
 
 def _reward_claimed(conn: sqlite3.Connection, ev: Ev) -> None:
     a = ev.args
-    conn.execute("UPDATE tasks SET status = ?, paid = ? WHERE id = ?",
-                 (int(TaskStatus.COMPLETED), str(a["reward"]), a["taskId"]))
+    conn.execute(
+        "UPDATE tasks SET status = ?, paid = ? WHERE id = ?",
+        (int(TaskStatus.COMPLETED), str(a["reward"]), a["taskId"]),
+    )
     _add(conn, a["node"], rewards=_amt(a["reward"]))
 
 
@@ -213,20 +275,29 @@ def _slashed(conn: sqlite3.Connection, ev: Ev) -> None:
     from_free = min(rest, staked - locked)
     rest -= from_free
     from_pending = min(rest, pending)
-    _add(conn, a["account"], staked=-(from_lock + from_free), locked=-from_lock,
-         pending=-from_pending, slashed=_amt(a["amount"]))
+    _add(
+        conn,
+        a["account"],
+        staked=-(from_lock + from_free),
+        locked=-from_lock,
+        pending=-from_pending,
+        slashed=_amt(a["amount"]),
+    )
 
 
 def _jailed(conn: sqlite3.Connection, ev: Ev) -> None:
     _account(conn, ev.args["account"])
-    conn.execute("UPDATE accounts SET jailed_until = ? WHERE address = ?",
-                 (ev.args["untilBlock"], ev.args["account"]))
+    conn.execute(
+        "UPDATE accounts SET jailed_until = ? WHERE address = ?",
+        (ev.args["untilBlock"], ev.args["account"]),
+    )
 
 
 def _juror(flag: int) -> Callable[[sqlite3.Connection, Ev], None]:
     def apply(conn: sqlite3.Connection, ev: Ev) -> None:
         _account(conn, ev.args["account"])
         conn.execute("UPDATE accounts SET juror = ? WHERE address = ?", (flag, ev.args["account"]))
+
     return apply
 
 
@@ -234,12 +305,34 @@ def _juror(flag: int) -> Callable[[sqlite3.Connection, Ev], None]:
 def _dispute_opened(conn: sqlite3.Connection, ev: Ev) -> None:
     a = ev.args
     row = conn.execute("SELECT epoch FROM tasks WHERE id = ?", (a["taskId"],)).fetchone()
-    conn.execute("INSERT OR REPLACE INTO disputes (id, task_id, k, step, node_leaf, challenger, node, "
-                 "bond, kind, epoch, opened_block, tx) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'leaf', ?, ?, ?)",
-                 (a["disputeId"], a["taskId"], a["k"], a["step"], a["nodeLeaf"], a["challenger"],
-                  a["node"], str(a["bond"]), row[0] if row else 0, ev.block, ev.tx))
-    _move(conn, ev, a["disputeId"], MoveKind.OPENED, a["challenger"], step=a["step"], k=a["k"],
-          nodeLeaf=a["nodeLeaf"], bond=str(a["bond"]))
+    conn.execute(
+        "INSERT OR REPLACE INTO disputes (id, task_id, k, step, node_leaf, challenger, node, "
+        "bond, kind, epoch, opened_block, tx) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'leaf', ?, ?, ?)",
+        (
+            a["disputeId"],
+            a["taskId"],
+            a["k"],
+            a["step"],
+            a["nodeLeaf"],
+            a["challenger"],
+            a["node"],
+            str(a["bond"]),
+            row[0] if row else 0,
+            ev.block,
+            ev.tx,
+        ),
+    )
+    _move(
+        conn,
+        ev,
+        a["disputeId"],
+        MoveKind.OPENED,
+        a["challenger"],
+        step=a["step"],
+        k=a["k"],
+        nodeLeaf=a["nodeLeaf"],
+        bond=str(a["bond"]),
+    )
 
 
 def _end_state_opened(conn: sqlite3.Connection, ev: Ev) -> None:
@@ -251,17 +344,36 @@ def _end_state_opened(conn: sqlite3.Connection, ev: Ev) -> None:
 def _jury_drawn(conn: sqlite3.Connection, ev: Ev) -> None:
     a = ev.args
     conn.execute("UPDATE disputes SET round = ? WHERE id = ?", (a["round"], a["disputeId"]))
-    _move(conn, ev, a["disputeId"], MoveKind.JURY_DRAWN, None, round=a["round"], jurors=a["jurors"],
-          commitDeadline=a["commitDeadline"], revealDeadline=a["revealDeadline"])
+    _move(
+        conn,
+        ev,
+        a["disputeId"],
+        MoveKind.JURY_DRAWN,
+        None,
+        round=a["round"],
+        jurors=a["jurors"],
+        commitDeadline=a["commitDeadline"],
+        revealDeadline=a["revealDeadline"],
+    )
 
 
 def _dispute_resolved(conn: sqlite3.Connection, ev: Ev) -> None:
     a = ev.args
-    conn.execute("UPDATE disputes SET outcome = ?, majority_leaf = ?, slashed = ?, resolved_block = ? "
-                 "WHERE id = ?", (a["outcome"], a["majorityLeaf"], str(a["slashed"]), ev.block,
-                                  a["disputeId"]))
-    _move(conn, ev, a["disputeId"], MoveKind.RESOLVED, None, outcome=a["outcome"],
-          majorityLeaf=a["majorityLeaf"], slashed=str(a["slashed"]))
+    conn.execute(
+        "UPDATE disputes SET outcome = ?, majority_leaf = ?, slashed = ?, resolved_block = ? "
+        "WHERE id = ?",
+        (a["outcome"], a["majorityLeaf"], str(a["slashed"]), ev.block, a["disputeId"]),
+    )
+    _move(
+        conn,
+        ev,
+        a["disputeId"],
+        MoveKind.RESOLVED,
+        None,
+        outcome=a["outcome"],
+        majorityLeaf=a["majorityLeaf"],
+        slashed=str(a["slashed"]),
+    )
 
 
 def _payout_credited(conn: sqlite3.Connection, ev: Ev) -> None:
@@ -270,12 +382,20 @@ def _payout_credited(conn: sqlite3.Connection, ev: Ev) -> None:
     _move(conn, ev, a["disputeId"], MoveKind.PAYOUT_CREDITED, a["account"], amount=str(a["amount"]))
 
 
-def _simple_move(kind: MoveKind, actor_key: str | None, *keys: str
-                 ) -> Callable[[sqlite3.Connection, Ev], None]:
+def _simple_move(
+    kind: MoveKind, actor_key: str | None, *keys: str
+) -> Callable[[sqlite3.Connection, Ev], None]:
     def apply(conn: sqlite3.Connection, ev: Ev) -> None:
         a = ev.args
-        _move(conn, ev, a["disputeId"], kind, a[actor_key] if actor_key else None,
-              **{k: (str(a[k]) if isinstance(a[k], int) and a[k] > 2**53 else a[k]) for k in keys})
+        _move(
+            conn,
+            ev,
+            a["disputeId"],
+            kind,
+            a[actor_key] if actor_key else None,
+            **{k: (str(a[k]) if isinstance(a[k], int) and a[k] > 2**53 else a[k]) for k in keys},
+        )
+
     return apply
 
 
@@ -310,7 +430,7 @@ HANDLERS: dict[str, Callable[[sqlite3.Connection, Ev], None]] = {
 
 
 def apply(conn: sqlite3.Connection, ev: Ev) -> None:
-    """Fold one event into the chain tables (events the explorer does not show are kept only raw)."""
+    """Fold one event into the chain tables (events it does not show are kept only raw)."""
     handler = HANDLERS.get(ev.name)
     if handler is not None:
         handler(conn, ev)
@@ -324,7 +444,16 @@ def refold(conn: sqlite3.Connection) -> int:
         conn.execute(f"DELETE FROM {table}")
     n = 0
     for row in conn.execute("SELECT * FROM events ORDER BY block, log_index").fetchall():
-        apply(conn, Ev(row["block"], row["log_index"], row["tx"], row["contract"], row["name"],
-                       json.loads(row["args"])))
+        apply(
+            conn,
+            Ev(
+                row["block"],
+                row["log_index"],
+                row["tx"],
+                row["contract"],
+                row["name"],
+                json.loads(row["args"]),
+            ),
+        )
         n += 1
     return n
