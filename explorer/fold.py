@@ -14,23 +14,11 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from explorer.stakes import STAKE_HANDLERS, Ev, account_row, add_amounts, amt
 from ledger.protocol import TaskStatus
-
-
-@dataclass(frozen=True)
-class Ev:
-    """One decoded event, JSON-clean (bytes as 0x-hex, big ints as ints)."""
-
-    block: int
-    log_index: int
-    tx: str
-    contract: str
-    name: str
-    args: dict[str, Any]
 
 
 class MoveKind(StrEnum):
@@ -46,28 +34,6 @@ class MoveKind(StrEnum):
     PAYOUT_CREDITED = "payout-credited"
     RESOLVED = "resolved"
     NODE_SLASHED = "node-slashed"
-
-
-def _amt(v: Any) -> int:
-    return int(v or 0)
-
-
-def _account(conn: sqlite3.Connection, address: str) -> dict[str, Any]:
-    row = conn.execute("SELECT * FROM accounts WHERE address = ?", (address,)).fetchone()
-    if row is None:
-        conn.execute("INSERT INTO accounts (address) VALUES (?)", (address,))
-        row = conn.execute("SELECT * FROM accounts WHERE address = ?", (address,)).fetchone()
-    return dict(row)
-
-
-def _add(conn: sqlite3.Connection, address: str, **deltas: int) -> None:
-    """Add integer deltas to an account's TEXT amounts (uint256 does not fit SQLite's INTEGER)."""
-    acc = _account(conn, address)
-    sets = ", ".join(f"{k} = ?" for k in deltas)
-    conn.execute(
-        f"UPDATE accounts SET {sets} WHERE address = ?",
-        (*(str(_amt(acc[k]) + d) for k, d in deltas.items()), address),
-    )
 
 
 def _move(
@@ -117,14 +83,14 @@ def _task_cancelled(conn: sqlite3.Connection, ev: Ev) -> None:
         "SELECT reward, total_steps, segment_steps, next_segment FROM tasks WHERE id = ?",
         (a["taskId"],),
     ).fetchone()
-    paid = _amt(a.get("paid"))
+    paid = amt(a.get("paid"))
     conn.execute(
         "UPDATE tasks SET status = ?, refunded = ?, paid = ? WHERE id = ?",
         (int(TaskStatus.CANCELLED), str(a["refunded"]), str(paid) if paid else None, a["taskId"]),
     )
     if t is None or not paid:
         return
-    count, reward = t["total_steps"] // t["segment_steps"], _amt(t["reward"])
+    count, reward = t["total_steps"] // t["segment_steps"], amt(t["reward"])
     committers = [
         r[0]
         for r in conn.execute(
@@ -137,7 +103,7 @@ def _task_cancelled(conn: sqlite3.Connection, ev: Ev) -> None:
         run = k
         while run < len(committers) and committers[run] == committers[k]:
             run += 1
-        _add(conn, committers[k], rewards=reward * (run - k) // count)
+        add_amounts(conn, committers[k], rewards=reward * (run - k) // count)
         k = run
 
 
@@ -147,7 +113,7 @@ def _task_claimed(conn: sqlite3.Connection, ev: Ev) -> None:
         "UPDATE tasks SET status = ?, node = ?, next_segment = ?, due_block = ? WHERE id = ?",
         (int(TaskStatus.CLAIMED), a["node"], a["nextSegment"], a["dueBlock"], a["taskId"]),
     )
-    _account(conn, a["node"])
+    account_row(conn, a["node"])
     conn.execute("UPDATE accounts SET tasks = tasks + 1 WHERE address = ?", (a["node"],))
     conn.execute(
         "INSERT OR REPLACE INTO claims VALUES (?, ?, ?, ?)",
@@ -229,76 +195,13 @@ def _reward_claimed(conn: sqlite3.Connection, ev: Ev) -> None:
         "UPDATE tasks SET status = ?, paid = ? WHERE id = ?",
         (int(TaskStatus.COMPLETED), str(a["reward"]), a["taskId"]),
     )
-    _add(conn, a["node"], rewards=_amt(a["reward"]))
+    add_amounts(conn, a["node"], rewards=amt(a["reward"]))
 
 
 def _node_slashed(conn: sqlite3.Connection, ev: Ev) -> None:
     a = ev.args
     if a["disputeId"]:
         _move(conn, ev, a["disputeId"], MoveKind.NODE_SLASHED, a["node"], amount=str(a["amount"]))
-
-
-# ---- StakeManager ----------------------------------------------------------------------------
-def _deposited(conn: sqlite3.Connection, ev: Ev) -> None:
-    _add(conn, ev.args["account"], staked=_amt(ev.args["amount"]))
-
-
-def _withdrawal_requested(conn: sqlite3.Connection, ev: Ev) -> None:
-    a = ev.args
-    amount = _amt(a["amount"])
-    _add(conn, a["account"], staked=-amount, pending=amount)
-    conn.execute("UPDATE accounts SET ready_at = ? WHERE address = ?", (a["readyAt"], a["account"]))
-
-
-def _withdrawn(conn: sqlite3.Connection, ev: Ev) -> None:
-    _add(conn, ev.args["account"], pending=-_amt(ev.args["amount"]))
-
-
-def _locked(conn: sqlite3.Connection, ev: Ev) -> None:
-    _add(conn, ev.args["account"], locked=_amt(ev.args["amount"]))
-
-
-def _unlocked(conn: sqlite3.Connection, ev: Ev) -> None:
-    _add(conn, ev.args["account"], locked=-_amt(ev.args["amount"]))
-
-
-def _slashed(conn: sqlite3.Connection, ev: Ev) -> None:
-    """StakeManager.slash: the slasher's obligation lock first, then free stake, then the pending
-    withdrawal. The event does not name the obligation, so all locks count as one here (exact for
-    an account with one lock); the indexer then sets the position from ``stakeInfo``."""
-    a = ev.args
-    acc = _account(conn, a["account"])
-    staked, locked, pending = _amt(acc["staked"]), _amt(acc["locked"]), _amt(acc["pending"])
-    rest = _amt(a["amount"])
-    from_lock = min(rest, locked)
-    rest -= from_lock
-    from_free = min(rest, staked - locked)
-    rest -= from_free
-    from_pending = min(rest, pending)
-    _add(
-        conn,
-        a["account"],
-        staked=-(from_lock + from_free),
-        locked=-from_lock,
-        pending=-from_pending,
-        slashed=_amt(a["amount"]),
-    )
-
-
-def _jailed(conn: sqlite3.Connection, ev: Ev) -> None:
-    _account(conn, ev.args["account"])
-    conn.execute(
-        "UPDATE accounts SET jailed_until = ? WHERE address = ?",
-        (ev.args["untilBlock"], ev.args["account"]),
-    )
-
-
-def _juror(flag: int) -> Callable[[sqlite3.Connection, Ev], None]:
-    def apply(conn: sqlite3.Connection, ev: Ev) -> None:
-        _account(conn, ev.args["account"])
-        conn.execute("UPDATE accounts SET juror = ? WHERE address = ?", (flag, ev.args["account"]))
-
-    return apply
 
 
 # ---- JuryAdjudicator -------------------------------------------------------------------------
@@ -378,7 +281,7 @@ def _dispute_resolved(conn: sqlite3.Connection, ev: Ev) -> None:
 
 def _payout_credited(conn: sqlite3.Connection, ev: Ev) -> None:
     a = ev.args
-    _add(conn, a["account"], payouts=_amt(a["amount"]))
+    add_amounts(conn, a["account"], payouts=amt(a["amount"]))
     _move(conn, ev, a["disputeId"], MoveKind.PAYOUT_CREDITED, a["account"], amount=str(a["amount"]))
 
 
@@ -400,6 +303,7 @@ def _simple_move(
 
 
 HANDLERS: dict[str, Callable[[sqlite3.Connection, Ev], None]] = {
+    **STAKE_HANDLERS,
     "TaskCreated": _task_created,
     "TaskCancelled": _task_cancelled,
     "TaskClaimed": _task_claimed,
@@ -408,15 +312,6 @@ HANDLERS: dict[str, Callable[[sqlite3.Connection, Ev], None]] = {
     "SegmentDisputeCount": _segment_dispute_count,
     "RewardClaimed": _reward_claimed,
     "NodeSlashed": _node_slashed,
-    "StakeDeposited": _deposited,
-    "WithdrawalRequested": _withdrawal_requested,
-    "StakeWithdrawn": _withdrawn,
-    "StakeLocked": _locked,
-    "StakeUnlocked": _unlocked,
-    "StakeSlashed": _slashed,
-    "Jailed": _jailed,
-    "JurorOptedIn": _juror(1),
-    "JurorOptedOut": _juror(0),
     "DisputeOpened": _dispute_opened,
     "EndStateDisputeOpened": _end_state_opened,
     "JuryDrawn": _jury_drawn,
