@@ -40,7 +40,10 @@ log = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
 #: uPlot from the npm toolchain (package.json pins it); looked up from the repository root.
-UPLOT_DIRS = (HERE.parent / "node_modules" / "uplot" / "dist", Path.cwd() / "node_modules" / "uplot" / "dist")
+UPLOT_DIRS = (
+    HERE.parent / "node_modules" / "uplot" / "dist",
+    Path.cwd() / "node_modules" / "uplot" / "dist",
+)
 ADDRESS_CHARS = set("0123456789abcdefABCDEF")
 #: Ids are uint256 on chain; anything past SQLite's integers cannot be in the index.
 MAX_ID = 2**63 - 1
@@ -59,15 +62,17 @@ def _status(value: str | None) -> TaskStatus | None:
         return None
     names = [s.name.lower() for s in TaskStatus if s is not TaskStatus.NONE]
     if value.lower() not in names:
-        raise BadRequestError(f"status must be one of {', '.join(names)}; got {value[:40]!r}",
-                              param="status")
+        raise BadRequestError(
+            f"status must be one of {', '.join(names)}; got {value[:40]!r}", param="status"
+        )
     return TaskStatus[value.upper()]
 
 
 def _address(value: str) -> str:
     if not (len(value) == 42 and value.startswith("0x") and set(value[2:]) <= ADDRESS_CHARS):
-        raise BadRequestError(f"{value[:60]!r} is not an address (0x and 40 hex digits)",
-                              param="address")
+        raise BadRequestError(
+            f"{value[:60]!r} is not an address (0x and 40 hex digits)", param="address"
+        )
     return value
 
 
@@ -77,10 +82,15 @@ def _uplot_dir() -> Path | None:
 
 def create_app(db_path: str | Path, access: queries.Access, *, live_ms: int = 2000) -> FastAPI:
     """The app over the index at ``db_path`` (which the indexer keeps up to date)."""
-    app = FastAPI(title="veritrain explorer", version="1",
-                  description="Tasks, segments, audits, disputes and loss curves of one veritrain "
-                              "deployment, read from the explorer's index. Read-only.",
-                  openapi_url="/api/openapi.json", docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="veritrain explorer",
+        version="1",
+        description="Tasks, segments, audits, disputes and loss curves of one veritrain "
+        "deployment, read from the explorer's index. Read-only.",
+        openapi_url="/api/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.filters["veri"] = lambda v: format_amount(int(v or 0))
     templates.env.filters["short"] = lambda v: (v[:10] + "…" + v[-4:]) if v and len(v) > 18 else v
@@ -100,8 +110,9 @@ def create_app(db_path: str | Path, access: queries.Access, *, live_ms: int = 20
         return c
 
     def page(request: Request, name: str, status_code: int = 200, **ctx: Any) -> Response:
-        return templates.TemplateResponse(request, name, {"uplot": uplot is not None, **ctx},
-                                          status_code=status_code)
+        return templates.TemplateResponse(
+            request, name, {"uplot": uplot is not None, **ctx}, status_code=status_code
+        )
 
     def problem(request: Request, code: int, message: str) -> Response:
         if request.url.path.startswith("/api/"):
@@ -119,7 +130,9 @@ def create_app(db_path: str | Path, access: queries.Access, *, live_ms: int = 20
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         errs = exc.errors()
-        where = ", ".join(f"{e['loc'][-1]}: {e['msg']}" for e in errs[:3]) if errs else "bad request"
+        where = (
+            ", ".join(f"{e['loc'][-1]}: {e['msg']}" for e in errs[:3]) if errs else "bad request"
+        )
         return problem(request, 400, f"bad parameter ({where})")
 
     @app.exception_handler(StarletteHTTPException)
@@ -172,8 +185,11 @@ def create_app(db_path: str | Path, access: queries.Access, *, live_ms: int = 20
         return page(request, "overview.html", o=queries.overview(conn()))
 
     @app.get("/tasks", response_class=HTMLResponse, include_in_schema=False)
-    def tasks_page(request: Request, page_no: int = Query(1, alias="page", ge=1, le=10**9),
-                   status: str | None = None) -> Response:
+    def tasks_page(
+        request: Request,
+        page_no: int = Query(1, alias="page", ge=1, le=10**9),
+        status: str | None = None,
+    ) -> Response:
         return page(request, "tasks.html", p=queries.tasks(conn(), page_no, _status(status)))
 
     @app.get("/tasks/{task_id}", response_class=HTMLResponse, include_in_schema=False)

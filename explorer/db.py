@@ -33,7 +33,8 @@ CREATE TABLE IF NOT EXISTS tasks (
   reward TEXT NOT NULL, total_steps INTEGER NOT NULL, segment_steps INTEGER NOT NULL,
   challenge_window INTEGER NOT NULL, segment_deadline INTEGER NOT NULL, node_stake TEXT NOT NULL,
   status INTEGER NOT NULL, node TEXT, epoch INTEGER NOT NULL DEFAULT 0,
-  next_segment INTEGER NOT NULL DEFAULT 0, due_block INTEGER, open_disputes INTEGER NOT NULL DEFAULT 0,
+  next_segment INTEGER NOT NULL DEFAULT 0, due_block INTEGER,
+  open_disputes INTEGER NOT NULL DEFAULT 0,
   created_block INTEGER NOT NULL, created_tx TEXT NOT NULL, paid TEXT, refunded TEXT);
 CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status, id);
 CREATE INDEX IF NOT EXISTS tasks_node ON tasks (node);
@@ -89,8 +90,9 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
     p = Path(path)
     try:
         if readonly:
-            conn = sqlite3.connect(f"file:{p}?mode=ro", uri=True, check_same_thread=False,
-                                   timeout=10)
+            conn = sqlite3.connect(
+                f"file:{p}?mode=ro", uri=True, check_same_thread=False, timeout=10
+            )
         else:
             p.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(p, check_same_thread=False, timeout=10)
@@ -99,9 +101,11 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
             conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
             conn.commit()
     except sqlite3.Error as exc:
-        raise IndexDbError(f"cannot open the explorer index {p}: {exc}", path=str(p),
-                           hint="check the path is writable, or delete the file to rebuild it "
-                                "from the chain") from None
+        raise IndexDbError(
+            f"cannot open the explorer index {p}: {exc}",
+            path=str(p),
+            hint="check the path is writable, or delete the file to rebuild it from the chain",
+        ) from None
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA synchronous=NORMAL")
     return conn
@@ -113,8 +117,10 @@ def get_meta(conn: sqlite3.Connection, key: str) -> str | None:
 
 
 def set_meta(conn: sqlite3.Connection, key: str, value: object) -> None:
-    conn.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                 (key, str(value)))
+    conn.execute(
+        "INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        (key, str(value)),
+    )
 
 
 def bind_to_chain(conn: sqlite3.Connection, path: str | Path, chain_id: int, market: str) -> None:
@@ -126,6 +132,9 @@ def bind_to_chain(conn: sqlite3.Connection, path: str | Path, chain_id: int, mar
         set_meta(conn, "task_market", market.lower())
         conn.commit()
     elif have != want:
-        raise IndexDbError(f"the index {path} was built for chain {have[0]} / TaskMarket {have[1]}, "
-                           f"not chain {want[0]} / {want[1]}", path=str(path),
-                           hint="pass another --db (or delete this one) for this deployment")
+        raise IndexDbError(
+            f"the index {path} was built for chain {have[0]} / TaskMarket {have[1]}, "
+            f"not chain {want[0]} / {want[1]}",
+            path=str(path),
+            hint="pass another --db (or delete this one) for this deployment",
+        )

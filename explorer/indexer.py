@@ -34,8 +34,11 @@ from ledger.watch import Cursor, EventWatcher
 log = logging.getLogger(__name__)
 
 #: Contracts whose events are indexed, by their name in the addresses file.
-CONTRACTS = (("StakeManager", "stakeManager"), ("TaskMarket", "taskMarket"),
-             ("JuryAdjudicator", "adjudicator"))
+CONTRACTS = (
+    ("StakeManager", "stakeManager"),
+    ("TaskMarket", "taskMarket"),
+    ("JuryAdjudicator", "adjudicator"),
+)
 #: Seconds before content that was missing from IPFS is asked for again.
 RETRY_MISSING_S = 15.0
 
@@ -54,8 +57,15 @@ def clean(value: Any) -> Any:
 class Indexer:
     """Keeps ``db_path`` in step with the chain (and, given a store client, with IPFS)."""
 
-    def __init__(self, chain: Chain, addresses: Addresses, db_path: str | Path, *,
-                 confirmations: int = 0, max_range: int = 2_000) -> None:
+    def __init__(
+        self,
+        chain: Chain,
+        addresses: Addresses,
+        db_path: str | Path,
+        *,
+        confirmations: int = 0,
+        max_range: int = 2_000,
+    ) -> None:
         self.chain = chain
         self.addresses = addresses
         self.db_path = Path(db_path)
@@ -63,14 +73,26 @@ class Indexer:
         db.bind_to_chain(self.conn, self.db_path, chain.chain_id, addresses.taskMarket)
         db.set_meta(self.conn, "addresses", json.dumps(addresses.__dict__))
         self.conn.commit()
-        self.contracts = {name: chain.contract(name, getattr(addresses, key)) for name, key in CONTRACTS}
+        self.contracts = {
+            name: chain.contract(name, getattr(addresses, key)) for name, key in CONTRACTS
+        }
         self.events = EventSet(chain, list(self.contracts.values()))
-        block, block_hash = db.get_meta(self.conn, "cursor_block"), db.get_meta(self.conn, "cursor_hash")
+        block, block_hash = (
+            db.get_meta(self.conn, "cursor_block"),
+            db.get_meta(self.conn, "cursor_hash"),
+        )
         cursor = Cursor(int(block), block_hash) if block is not None and block_hash else None
         self._rewind_to: int | None = None
-        self.watcher = EventWatcher(chain, [], start_block=addresses.deployBlock,
-                                    confirmations=confirmations, max_range=max_range, cursor=cursor,
-                                    on_reorg=self._on_reorg, source=self.events.logs)
+        self.watcher = EventWatcher(
+            chain,
+            [],
+            start_block=addresses.deployBlock,
+            confirmations=confirmations,
+            max_range=max_range,
+            cursor=cursor,
+            on_reorg=self._on_reorg,
+            source=self.events.logs,
+        )
 
     def close(self) -> None:
         self.conn.close()
@@ -79,26 +101,41 @@ class Indexer:
         self._rewind_to = block if self._rewind_to is None else min(block, self._rewind_to)
 
     def _event(self, entry: Any) -> Ev:
-        return Ev(entry["blockNumber"], entry["logIndex"], "0x" + bytes(entry["transactionHash"]).hex(),
-                  entry["contract"], entry["event"], clean(entry["args"]))
+        return Ev(
+            entry["blockNumber"],
+            entry["logIndex"],
+            "0x" + bytes(entry["transactionHash"]).hex(),
+            entry["contract"],
+            entry["event"],
+            clean(entry["args"]),
+        )
 
     def sync(self) -> int:
         """Index the logs of the blocks confirmed since the last sync; returns how many."""
         entries = self.watcher.poll()
         evs = [self._event(e) for e in entries]
         with self.conn:
-            if self._rewind_to is not None:
-                gone = self.conn.execute("DELETE FROM events WHERE block >= ?", (self._rewind_to,)).rowcount
-                log.warning("reorg: dropped %d indexed events from block %d; refolding", gone,
-                            self._rewind_to)
+            rewound = self._rewind_to is not None
+            if rewound:
+                gone = self.conn.execute(
+                    "DELETE FROM events WHERE block >= ?", (self._rewind_to,)
+                ).rowcount
+                log.warning(
+                    "reorg: dropped %d indexed events from block %d; refolding",
+                    gone,
+                    self._rewind_to,
+                )
                 refold(self.conn)
                 self._rewind_to = None
-            self.conn.executemany("INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?, ?, ?)",
-                                  [(e.block, e.log_index, e.tx, e.contract, e.name, json.dumps(e.args))
-                                   for e in evs])
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?, ?, ?)",
+                [(e.block, e.log_index, e.tx, e.contract, e.name, json.dumps(e.args)) for e in evs],
+            )
             for e in evs:
                 apply(self.conn, e)
             cur = self.watcher.cursor
+            if cur is not None:
+                self._reconcile(evs, cur.block, everyone=rewound)
             if cur is not None:
                 db.set_meta(self.conn, "cursor_block", cur.block)
                 db.set_meta(self.conn, "cursor_hash", cur.block_hash)
@@ -106,6 +143,26 @@ class Indexer:
             db.set_meta(self.conn, "synced_at", f"{time.time():.3f}")
         return len(evs)
 
+    def _reconcile(self, evs: list[Ev], block: int, everyone: bool = False) -> None:
+        """Stake positions from ``stakeInfo`` at ``block`` for the accounts these events touched
+        (all accounts after a refold): a slash's split between an obligation's lock, free stake
+        and the pending withdrawal is not in its event."""
+        if everyone:
+            touched = {r[0] for r in self.conn.execute("SELECT address FROM accounts")}
+        else:
+            touched = {
+                e.args["account"]
+                for e in evs
+                if e.contract == "StakeManager" and "account" in e.args
+            }
+        stake = self.contracts["StakeManager"]
+        for address in sorted(touched):
+            i = stake.call("stakeInfo", address, block=block)
+            self.conn.execute(
+                "UPDATE accounts SET staked = ?, locked = ?, pending = ?, ready_at = ?, "
+                "jailed_until = ?, juror = ? WHERE address = ?",
+                (str(i[0]), str(i[1]), str(i[2]), int(i[3]), int(i[4]), int(bool(i[5])), address),
+            )
 
 
 class MetadataFetcher:
@@ -131,10 +188,12 @@ class MetadataFetcher:
         """Fetch up to ``limit`` specs and leaves files not indexed yet; returns how many tried."""
         specs = self.conn.execute(
             "SELECT DISTINCT spec_cid, spec_hash FROM tasks WHERE spec_cid NOT IN "
-            "(SELECT cid FROM specs WHERE state != 'missing')").fetchall()
+            "(SELECT cid FROM specs WHERE state != 'missing')"
+        ).fetchall()
         leaves = self.conn.execute(
             "SELECT DISTINCT leaves_cid FROM segments WHERE leaves_cid NOT IN "
-            "(SELECT cid FROM leaves WHERE state != 'missing')").fetchall()
+            "(SELECT cid FROM leaves WHERE state != 'missing')"
+        ).fetchall()
         tried = 0
         for row in specs:
             if tried < limit and self._due(row[0]):
@@ -173,8 +232,9 @@ class MetadataFetcher:
             except ProverError as exc:
                 state, error = "invalid", str(exc)
         with self.conn:
-            self.conn.execute("INSERT OR REPLACE INTO specs VALUES (?, ?, ?, ?)",
-                              (cid, state, summary, error))
+            self.conn.execute(
+                "INSERT OR REPLACE INTO specs VALUES (?, ?, ?, ?)", (cid, state, summary, error)
+            )
 
     def _fetch_leaves(self, cid: str) -> None:
         from prover.merkle import loads_leaves
@@ -187,7 +247,9 @@ class MetadataFetcher:
                 doc = loads_leaves(data, cid)
                 losses = doc.get("losses")
                 state, error = ("ok", None) if losses is not None else ("no-losses", None)
-                rows = [(cid, s, _finite(v)) for s, v in zip(doc["steps"], losses or [], strict=False)]
+                rows = [
+                    (cid, s, _finite(v)) for s, v in zip(doc["steps"], losses or [], strict=False)
+                ]
             except ProverError as exc:
                 state, error = "invalid", str(exc)
         with self.conn:
@@ -205,13 +267,25 @@ def spec_summary(spec: Any, chain_hash: str) -> dict[str, Any]:
     return {
         "hashOk": "0x" + spec.spec_hash().hex() == chain_hash.lower(),
         "teacher": {"cid": spec.teacher.cid, "arch": spec.teacher.arch},
-        "student": {"layers": cfg["num_hidden_layers"], "hidden": cfg["hidden_size"],
-                    "heads": cfg["num_attention_heads"], "init": spec.student.init.method},
+        "student": {
+            "layers": cfg["num_hidden_layers"],
+            "hidden": cfg["hidden_size"],
+            "heads": cfg["num_attention_heads"],
+            "init": spec.student.init.method,
+        },
         "dataset": {"cid": spec.dataset.manifest_cid, "samples": spec.dataset.num_samples},
-        "loss": spec.loss.type, "optimizer": {"lr": spec.optimizer.lr, "decay": spec.optimizer.decay,
-                                              "warmup": spec.optimizer.warmup_steps},
-        "batchSize": spec.batch_size, "seqLen": spec.seq_len, "seed": spec.seed,
-        "profile": spec.profile.name, "torch": spec.profile.torch, "stateHash": spec.state_hash,
+        "loss": spec.loss.type,
+        "optimizer": {
+            "lr": spec.optimizer.lr,
+            "decay": spec.optimizer.decay,
+            "warmup": spec.optimizer.warmup_steps,
+        },
+        "batchSize": spec.batch_size,
+        "seqLen": spec.seq_len,
+        "seed": spec.seed,
+        "profile": spec.profile.name,
+        "torch": spec.profile.torch,
+        "stateHash": spec.state_hash,
     }
 
 

@@ -12,11 +12,11 @@ from pydantic import BaseModel, Field
 class SegmentState(StrEnum):
     """A segment slot as the segment bar colours it."""
 
-    PENDING = "pending"      # not committed (yet)
+    PENDING = "pending"  # not committed (yet)
     COMMITTED = "committed"  # committed, challenge window open
-    DISPUTED = "disputed"    # committed, a dispute on it (or on an earlier segment) is open
-    FINAL = "final"          # window passed with no open dispute at or before it
-    REOPENED = "reopened"    # was committed, rolled back when the task reopened; not yet redone
+    DISPUTED = "disputed"  # committed, a dispute on it (or on an earlier segment) is open
+    FINAL = "final"  # window passed with no open dispute at or before it
+    REOPENED = "reopened"  # was committed, rolled back when the task reopened; not yet redone
 
 
 class EventRow(BaseModel):

@@ -103,8 +103,9 @@ class Explorer:
             self._spawn(follow_metadata, self.fetcher, "explorer-metadata")
         access = Access(cfg.rpc_url, cfg.ipfs_api or "", cfg.addresses_file.resolve())
         app = create_app(cfg.db_path, access, live_ms=cfg.live_ms)
-        config = uvicorn.Config(app, host=cfg.host, port=cfg.port, log_level="warning",
-                                access_log=False, lifespan="off")
+        config = uvicorn.Config(
+            app, host=cfg.host, port=cfg.port, log_level="warning", access_log=False, lifespan="off"
+        )
         self._server = uvicorn.Server(config)
         web = threading.Thread(target=self._server.run, name="explorer-web", daemon=True)
         web.start()
@@ -112,16 +113,24 @@ class Explorer:
         deadline = time.monotonic() + 20
         while not self._server.started:
             if not web.is_alive() or time.monotonic() > deadline:
-                raise ServerStartError(f"the explorer's web server did not start on "
-                                       f"{cfg.host}:{cfg.port}", host=cfg.host, port=cfg.port,
-                                       hint="is the port taken? pass another --port")
+                raise ServerStartError(
+                    f"the explorer's web server did not start on {cfg.host}:{cfg.port}",
+                    host=cfg.host,
+                    port=cfg.port,
+                    hint="is the port taken? pass another --port",
+                )
             time.sleep(0.05)
         port = self._server.servers[0].sockets[0].getsockname()[1]
         self.url = f"http://{cfg.host}:{port}"
 
     def _spawn(self, loop: Any, worker: Any, name: str) -> None:
-        t = threading.Thread(target=loop, args=(worker,), name=name, daemon=True,
-                             kwargs={"interval": self.cfg.poll_s, "stop": self._stop})
+        t = threading.Thread(
+            target=loop,
+            args=(worker,),
+            name=name,
+            daemon=True,
+            kwargs={"interval": self.cfg.poll_s, "stop": self._stop},
+        )
         t.start()
         self._threads.append(t)
 

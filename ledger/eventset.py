@@ -31,8 +31,9 @@ log_ = logging.getLogger(__name__)
 class LogQueryError(LedgerError):
     """The node refused a log query."""
 
-    def __init__(self, message: str, *, from_block: int, to_block: int,
-                 hint: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, from_block: int, to_block: int, hint: str | None = None
+    ) -> None:
         super().__init__(message, hint=hint)
         self.from_block = from_block
         self.to_block = to_block
@@ -42,7 +43,7 @@ def _type(arg: dict[str, Any]) -> str:
     """The canonical ABI type of an argument: tuples spelled out as ``(t1,t2,...)``."""
     typ = str(arg["type"])
     if typ.startswith("tuple"):
-        return "(" + ",".join(_type(c) for c in arg["components"]) + ")" + typ[len("tuple"):]
+        return "(" + ",".join(_type(c) for c in arg["components"]) + ")" + typ[len("tuple") :]
     return typ
 
 
@@ -100,7 +101,7 @@ def _fast_data(args: list[dict[str, Any]], data: bytes) -> list[Any] | None:
     def word(at: int) -> bytes:
         if at + 32 > len(data):
             raise ValueError("short data")
-        return data[at:at + 32]
+        return data[at : at + 32]
 
     try:
         for arg in args:
@@ -108,7 +109,7 @@ def _fast_data(args: list[dict[str, Any]], data: bytes) -> list[Any] | None:
             if typ in _ELEMENTARY_DYNAMIC:
                 offset = int.from_bytes(word(head), "big")
                 length = int.from_bytes(word(offset), "big")
-                raw = data[offset + 32:offset + 32 + length]
+                raw = data[offset + 32 : offset + 32 + length]
                 if len(raw) != length:
                     return None
                 out.append(raw.decode("utf-8", "replace") if typ == "string" else raw)
@@ -156,18 +157,27 @@ class EventSet:
                 signature = f"{item['name']}({','.join(_type(i) for i in item['inputs'])})"
                 data = [i for i in item["inputs"] if not i.get("indexed")]
                 self._by_topic[(c.address.lower(), keccak(signature.encode()))] = _EventAbi(
-                    c.name, item["name"], [i for i in item["inputs"] if i.get("indexed")], data,
-                    [_type(i) for i in data])
+                    c.name,
+                    item["name"],
+                    [i for i in item["inputs"] if i.get("indexed")],
+                    data,
+                    [_type(i) for i in data],
+                )
 
     def logs(self, from_block: int, to_block: int) -> list[dict[str, Any]]:
         """The set's logs in the inclusive range, in chain order, decoded (web3's log keys)."""
         params = {"fromBlock": hex(from_block), "toBlock": hex(to_block), "address": self.addresses}
-        raw = self.chain.retry(lambda: self.chain.w3.provider.make_request(RPCEndpoint("eth_getLogs"), [params]),
-                               "eth_getLogs")
+        raw = self.chain.retry(
+            lambda: self.chain.w3.provider.make_request(RPCEndpoint("eth_getLogs"), [params]),
+            "eth_getLogs",
+        )
         if "error" in raw:
-            raise LogQueryError(f"eth_getLogs for blocks {from_block}..{to_block} failed: "
-                                f"{raw['error']}", from_block=from_block, to_block=to_block,
-                                hint="the node may cap log queries: use a smaller block range")
+            raise LogQueryError(
+                f"eth_getLogs for blocks {from_block}..{to_block} failed: {raw['error']}",
+                from_block=from_block,
+                to_block=to_block,
+                hint="the node may cap log queries: use a smaller block range",
+            )
         out = []
         for log in raw["result"]:
             topics = [bytes.fromhex(t[2:]) for t in log["topics"]]
@@ -183,18 +193,31 @@ class EventSet:
             values = _fast_data(abi.data, data)
             if values is None:
                 try:
-                    values = [_value(a, v) for a, v in
-                              zip(abi.data, abi_decode(abi.data_types, data), strict=True)]
+                    values = [
+                        _value(a, v)
+                        for a, v in zip(abi.data, abi_decode(abi.data_types, data), strict=True)
+                    ]
                 except (DecodingError, ValueError) as exc:
-                    log_.warning("skipping an undecodable %s log in block %s: %s", abi.name,
-                                 log["blockNumber"], exc)
+                    log_.warning(
+                        "skipping an undecodable %s log in block %s: %s",
+                        abi.name,
+                        log["blockNumber"],
+                        exc,
+                    )
                     continue
             for arg, value in zip(abi.data, values, strict=True):
                 args[arg["name"]] = value
-            out.append({"event": abi.name, "contract": abi.contract, "args": args,
-                        "address": _checksum(log["address"]),
-                        "blockNumber": int(log["blockNumber"], 16), "logIndex": int(log["logIndex"], 16),
-                        "transactionHash": HexBytes(log["transactionHash"]),
-                        "blockHash": HexBytes(log["blockHash"])})
+            out.append(
+                {
+                    "event": abi.name,
+                    "contract": abi.contract,
+                    "args": args,
+                    "address": _checksum(log["address"]),
+                    "blockNumber": int(log["blockNumber"], 16),
+                    "logIndex": int(log["logIndex"], 16),
+                    "transactionHash": HexBytes(log["transactionHash"]),
+                    "blockHash": HexBytes(log["blockHash"]),
+                }
+            )
         out.sort(key=lambda e: (e["blockNumber"], e["logIndex"]))
         return out

@@ -58,9 +58,9 @@ def _wait_api(url: str, condition: Callable[[Any], bool], timeout: float = 60.0)
         time.sleep(0.2)
 
 
-def test_explorer_pages_live_updates_curve_and_pull(world: Any, deployed_addresses: Any,
-                                                    store_handle: Any, browser: Any,
-                                                    tmp_path: Path) -> None:
+def test_explorer_pages_live_updates_curve_and_pull(
+    world: Any, deployed_addresses: Any, store_handle: Any, browser: Any, tmp_path: Path
+) -> None:
     jurors = [world.juror(i) for i in JURORS]
     addresses = tmp_path / "addresses.json"
     deployed_addresses.save(addresses)
@@ -69,8 +69,15 @@ def test_explorer_pages_live_updates_curve_and_pull(world: Any, deployed_address
     honest = HonestNode(world.protocol(6), world.client, tmp_path / "honest", cache_dir=world.cache)
     honest.claim(good)
     honest.commit(good, 0)
-    cfg = ExplorerConfig(rpc_url=world.anvil.url, ipfs_api=store_handle.url, addresses_file=addresses,
-                         db_path=tmp_path / "index.sqlite", port=0, poll_s=0.2, live_ms=300)
+    cfg = ExplorerConfig(
+        rpc_url=world.anvil.url,
+        ipfs_api=store_handle.url,
+        addresses_file=addresses,
+        db_path=tmp_path / "index.sqlite",
+        port=0,
+        poll_s=0.2,
+        live_ms=300,
+    )
     with Explorer(cfg) as ex:
         assert ex.url.startswith("http://127.0.0.1:")
         page = browser.new_page()
@@ -81,8 +88,9 @@ def test_explorer_pages_live_updates_curve_and_pull(world: Any, deployed_address
         assert page.goto(f"{ex.url}/tasks/{good}").status == 200
         assert "pending" in page.get_attribute('#segbar [data-k="1"]', "class")
         honest.commit(good, 1)
-        page.wait_for_selector('#segbar [data-k="1"].committed, #segbar [data-k="1"].final',
-                               timeout=30_000)
+        page.wait_for_selector(
+            '#segbar [data-k="1"].committed, #segbar [data-k="1"].final', timeout=30_000
+        )
 
         # A cheater commits a wrong leaf at step 3; the auditor disputes, the jury convicts.
         cheater = world.node(DishonestNode, fault=Fault.WRONG_LEAF_AT_STEP, step=3)
@@ -92,7 +100,9 @@ def test_explorer_pages_live_updates_curve_and_pull(world: Any, deployed_address
         auditor.run_once()
         world.drive([auditor, *jurors], lambda: auditor.status()["disputes"]["won"] == 1)
         (dispute,) = [int(r["dispute_id"]) for r in auditor.journal.rows("SELECT * FROM disputes")]
-        _wait_api(f"{ex.url}/api/tasks/{contested}", lambda j: j["status"] == "open" and j["epoch"] == 1)
+        _wait_api(
+            f"{ex.url}/api/tasks/{contested}", lambda j: j["status"] == "open" and j["epoch"] == 1
+        )
         assert page.goto(f"{ex.url}/tasks/{contested}").status == 200
         assert "reopened" in page.get_attribute('#segbar [data-k="0"]', "class")
         assert page.locator(f'a[href="/disputes/{dispute}"]').count() >= 1
@@ -103,8 +113,14 @@ def test_explorer_pages_live_updates_curve_and_pull(world: Any, deployed_address
             honest.commit(contested, k)
         world.anvil.mine(14)
         _wait_api(f"{ex.url}/api/tasks/{good}", lambda j: j["final"] == 2)
-        curve = _wait_api(f"{ex.url}/api/tasks/{contested}", lambda j: j["final"] == 2 and len(
-            j["lossCurve"]["steps"]) == 16 and len(j["lossCurve"]["replacedSteps"]) == 8)["lossCurve"]
+        curve = _wait_api(
+            f"{ex.url}/api/tasks/{contested}",
+            lambda j: (
+                j["final"] == 2
+                and len(j["lossCurve"]["steps"]) == 16
+                and len(j["lossCurve"]["replacedSteps"]) == 8
+            ),
+        )["lossCurve"]
         # the cheater faked a leaf, not its training: its rolled-back losses are the honest ones
         assert curve["replacedLosses"] == curve["losses"][:8]
 
@@ -124,9 +140,15 @@ def test_explorer_pages_live_updates_curve_and_pull(world: Any, deployed_address
 
         # Every page loads and shows what it is about.
         cheat = cheater.protocol.me
-        pages = {"/": "Latest events", "/tasks": f"#{contested}", "/nodes": cheat,
-                 f"/nodes/{cheat}": "jailed until", "/disputes": "node_wrong",
-                 f"/disputes/{dispute}": "vote-revealed", f"/tasks/{good}": "veritrain pull"}
+        pages = {
+            "/": "Latest events",
+            "/tasks": f"#{contested}",
+            "/nodes": cheat,
+            f"/nodes/{cheat}": "jailed until",
+            "/disputes": "node_wrong",
+            f"/disputes/{dispute}": "vote-revealed",
+            f"/tasks/{good}": "veritrain pull",
+        }
         for path, text in pages.items():
             response = page.goto(ex.url + path)
             assert response.status == 200, path
@@ -141,14 +163,24 @@ def test_explorer_pages_live_updates_curve_and_pull(world: Any, deployed_address
         page.goto(f"{ex.url}/nodes/{cheat}")
         assert page.locator("td .bad").count() == 1  # jailed now
         schema = _api(f"{ex.url}/api/openapi.json")
-        assert {"/api/tasks/{task_id}", "/api/disputes/{dispute_id}", "/api/nodes"} <= set(schema["paths"])
+        assert {"/api/tasks/{task_id}", "/api/disputes/{dispute_id}", "/api/nodes"} <= set(
+            schema["paths"]
+        )
         assert errors == []
 
         # Bad ids and parameters: a 404/400 page, never a traceback.
-        bad = {f"/tasks/{10**6}": 404, "/tasks/abc": 400, "/tasks?status=bogus": 400,
-               "/tasks?page=0": 400, f"/tasks?page={10**6}": 404, "/nodes/0xnothex": 400,
-               f"/nodes/0x{'ab' * 20}": 404, "/disputes/-1": 400, f"/disputes/{10**30}": 400,
-               "/nothing-here": 404}
+        bad = {
+            f"/tasks/{10**6}": 404,
+            "/tasks/abc": 400,
+            "/tasks?status=bogus": 400,
+            "/tasks?page=0": 400,
+            f"/tasks?page={10**6}": 404,
+            "/nodes/0xnothex": 400,
+            f"/nodes/0x{'ab' * 20}": 404,
+            "/disputes/-1": 400,
+            f"/disputes/{10**30}": 400,
+            "/nothing-here": 404,
+        }
         for path, code in bad.items():
             response = page.goto(ex.url + path)
             assert response.status == code, path
@@ -162,8 +194,14 @@ def test_explorer_pages_live_updates_curve_and_pull(world: Any, deployed_address
         assert command.startswith(f"veritrain pull --task {good} --segment 1 ")
         argv = shlex.split(command)
         argv[0] = str(Path(sys.executable).with_name("veritrain"))
-        out = subprocess.run(argv, cwd=tmp_path, env={**os.environ, "VERITRAIN_HOME": str(tmp_path / "home")},
-                             capture_output=True, text=True, timeout=600)
+        out = subprocess.run(
+            argv,
+            cwd=tmp_path,
+            env={**os.environ, "VERITRAIN_HOME": str(tmp_path / "home")},
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert out.returncode == 0, out.stderr
         pulled = tmp_path / f"task{good}-segment1"
         assert (pulled / "config.json").is_file() and "final" in out.stdout

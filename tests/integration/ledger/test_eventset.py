@@ -31,14 +31,25 @@ def test_eventset_decodes_like_web3(anvil: Any, protocol: Any) -> None:
     p, end = w.deployer, w.deployer.chain.block_number()
     contracts = [p.stake, p.market, p.jury]
     fast = EventSet(p.chain, contracts).logs(start, end)
-    slow = sorted((e for c in contracts for item in c.artifact.abi if item.get("type") == "event"
-                   for e in c.events(item["name"], from_block=start, to_block=end)),
-                  key=lambda e: (e["blockNumber"], e["logIndex"]))
+    slow = sorted(
+        (
+            e
+            for c in contracts
+            for item in c.artifact.abi
+            if item.get("type") == "event"
+            for e in c.events(item["name"], from_block=start, to_block=end)
+        ),
+        key=lambda e: (e["blockNumber"], e["logIndex"]),
+    )
     assert len(fast) == len(slow) > 15
     names = {e["event"] for e in fast}
     assert {"TaskCreated", "JuryDrawn", "DisputeResolved", "StakeSlashed", "Jailed"} <= names
     for f, s in zip(fast, slow, strict=True):
         assert (f["event"], f["blockNumber"], f["logIndex"], f["address"]) == (
-            s["event"], s["blockNumber"], s["logIndex"], s["address"])
+            s["event"],
+            s["blockNumber"],
+            s["logIndex"],
+            s["address"],
+        )
         assert f["blockHash"] == s["blockHash"] and f["transactionHash"] == s["transactionHash"]
         assert _plain(f["args"]) == _plain(dict(s["args"])), f["event"]
