@@ -2,8 +2,9 @@
 
 ``apply(conn, ev)`` updates tasks, segments, accounts, disputes and the dispute timeline for one
 event; applying the stored events in chain order rebuilds every chain table (``refold``). Stake
-positions follow StakeManager exactly (a slash takes free stake first, then the pending
-withdrawal, then locked stake), so the index agrees with ``stakeInfo`` to the wei.
+positions follow StakeManager exactly (``StakeSlashed`` names what a slash took from the
+obligation's lock and from the pending withdrawal; the rest was free stake), so the index agrees
+with ``stakeInfo`` to the wei.
 
 Dispute moves are typed by :class:`MoveKind`. The jury's moves are those of today; a referee
 (bisection) game adds its own kinds without changing the table.
@@ -181,18 +182,14 @@ def _unlocked(conn: sqlite3.Connection, ev: Ev) -> None:
 
 
 def _slashed(conn: sqlite3.Connection, ev: Ev) -> None:
-    """StakeManager.slash: free stake first, then the pending withdrawal, then locked stake."""
+    """StakeManager.slash: the event names what came from the obligation's lock and from the
+    pending withdrawal; the rest was free stake."""
     a = ev.args
-    acc = _account(conn, a["account"])
-    staked, locked, pending = _amt(acc["staked"]), _amt(acc["locked"]), _amt(acc["pending"])
-    rest = _amt(a["amount"])
-    from_free = min(rest, staked - locked)
-    rest -= from_free
-    from_pending = min(rest, pending)
-    rest -= from_pending
-    from_locked = min(rest, locked)
-    _add(conn, a["account"], staked=-(from_free + from_locked), locked=-from_locked,
-         pending=-from_pending, slashed=_amt(a["amount"]))
+    _account(conn, a["account"])
+    amount = _amt(a["amount"])
+    from_locked, from_pending = _amt(a["fromLocked"]), _amt(a["fromPending"])
+    _add(conn, a["account"], staked=-(amount - from_pending), locked=-from_locked,
+         pending=-from_pending, slashed=amount)
 
 
 def _jailed(conn: sqlite3.Connection, ev: Ev) -> None:

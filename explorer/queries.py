@@ -173,8 +173,8 @@ def _dispute(r: sqlite3.Row) -> DisputeSummary:
                  else f"step {r['step']} (segment {r['k']}): the node's leaf was wrong")
     elif outcome is Outcome.NODE_RIGHT:
         where = "none: the jury upheld the node's leaf"
-    elif outcome is Outcome.DEFAULT:
-        where = "undecided: no majority (default outcome)"
+    elif outcome is Outcome.VOID:
+        where = "undecided: no quorum or no majority (void: the segment reopens, the bond goes back)"
     else:
         where = f"pending: the jury is judging step {r['step']}"
     return DisputeSummary(

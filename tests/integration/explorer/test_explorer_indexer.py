@@ -16,6 +16,7 @@ from explorer.models import SegmentState
 from ledger.chain import Chain
 from ledger.protocol import Outcome, TaskStatus
 from prover import merkle
+from tests.adversarial.test_adv_contracts import SLASH
 from tests.adversarial.world import NODE_STAKE, REWARD, SEG, TOTAL, WINDOW, honest_hash, make_world
 
 E18 = 10**18
@@ -31,8 +32,8 @@ def _tables(conn: sqlite3.Connection) -> dict[str, list[tuple[Any, ...]]]:
 
 def _scenario(w: Any) -> dict[str, int]:
     """A node cheats in both segments and is caught twice; between the two verdicts it moves its
-    stake into a withdrawal, so the second slash takes free stake and then the pending
-    withdrawal. A takeover finishes the task; a griefing dispute is lost with one dissenting
+    free stake into a withdrawal, but the first reopen kept the second slash locked, so the
+    second slash takes that lock. A takeover finishes the task; a griefing dispute is lost with one dissenting
     juror penalised; a task is cancelled; a juror withdraws part and one claims its payouts."""
     cheated = w.post()
     w.node.claim_task(cheated)
@@ -100,9 +101,10 @@ def test_index_agrees_with_the_contracts_to_the_wei(anvil: Any, protocol: Any, d
     assert cheat.outcome == "node_wrong" and "node-slashed" in [m.kind for m in cheat.moves]
     assert "step 3" in cheat.faultFound
     node = queries.node(conn, w.node.me)
-    assert node.jailedNow and int(node.slashed) == 2 * int(w.params.slashAmount)
-    # the second slash (500) took the last 100 free and 400 of the 1,400 pending withdrawal
-    assert (int(node.staked), int(node.pending)) == (0, 1000 * E18)
+    assert node.jailedNow and int(node.slashed) == 2 * SLASH
+    # the first reopen kept the second dispute's slash locked (#15 finding 6): the second slash
+    # (500) took that lock; the 100 free and the 900 pending withdrawal are untouched
+    assert (int(node.staked), int(node.locked), int(node.pending)) == (100 * E18, 0, 900 * E18)
     grief = queries.dispute(conn, ids["d_grief"])
     assert grief.outcome == "node_right" and [m.actor for m in grief.moves
                                               if m.kind == "juror-penalised"] == [w.jurors[2].me]
