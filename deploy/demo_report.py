@@ -162,6 +162,26 @@ def tables(console: Any, before: dict[str, tuple[int, int]], after: dict[str, tu
     console.print(d)
 
 
+def quality_table(console: Any, quality: dict[str, dict[str, Any]], p_step: int) -> None:
+    """Teacher / untrained / distilled scores on the Lee benchmark (consumer.quality)."""
+    from rich.table import Table
+
+    t = Table(title="Quality: Lee et al. benchmark (50 held-out news documents, 1,225 human-rated "
+                    "pairs; mean pooling, cosine)", title_justify="left")
+    t.add_column("")
+    cols = (("teacher", "teacher"), ("untrained", "untrained student"),
+            ("distilled", f"distilled student (step {p_step})"))
+    for _, label in cols:
+        t.add_column(label, justify="right")
+    rows = (("parameters", "params", "{:,}"), ("Pearson with human ratings", "pearson", "{:.3f}"),
+            ("Spearman with human ratings", "spearman", "{:.3f}"),
+            ("held-out KD loss", "heldout_kd_loss", "{:.4f}"),
+            ("cosine to the teacher (held-out docs)", "heldout_teacher_cosine", "{:.3f}"))
+    for label, key, fmt in rows:
+        t.add_row(label, *(fmt.format(quality[name][key]) for name, _ in cols))
+    console.print(t)
+
+
 def plot(path: Path, losses: dict[tuple[str, int], dict[int, float]], story: Story,
          segment_steps: int, title: str) -> Path:
     """Loss per step of every (node, task) run, commits as ticks, the caught cheat marked."""

@@ -55,12 +55,17 @@ def test_demo_scenario_catches_the_cheat_pays_the_honest_node_and_pulls_a_verifi
     assert json.loads((student / "provenance.json").read_text())["endStateHash"] == prov["endStateHash"]
     AutoModel.from_pretrained(str(student))
     AutoTokenizer.from_pretrained(str(student))
+    q = summary["quality"]
+    assert q["teacher"]["pearson"] > 0.65 and q["teacher"]["params"] == 22_713_216
+    assert q["untrained"]["heldout_kd_loss"] > q["distilled"]["heldout_kd_loss"] > 0
+    assert all(-1 < q[m]["pearson"] < 1 for m in q)
     png = Path(summary["plot"])
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
 
     for line in ("challenger disputes node-cheater's leaf at step 11", "node-cheater slashed",
                  "task 2 reopened from segment", "node-honest paid", "= on-chain endStateHash",
-                 "Does the pulled student work?", "Accounts: VERI held",
+                 "Does the pulled student work?", "Accounts: VERI held", "Quality: Lee et al.",
+                 "Pearson with human ratings", "distilled student (step 16)",
                  "challenger replayed task 1 segment 0: no dispute (all 8 leaves"):
         assert line in text, line
     assert not any(Path(tmp_path, "devnet", f"{p}.pid").exists() for p in ("anvil", "store"))

@@ -20,8 +20,16 @@ def test_deploy_wires_everything(protocol, deployed_addresses):
 
 def test_task_round_trip_and_named_revert(protocol, anvil):
     requester, node = protocol(1), protocol(2)
-    task_id = requester.create_task("bafy-spec", b"\x11" * 32, 50 * E18, total_steps=16, segment_steps=8,
-                                    challenge_window=5, segment_deadline=100, node_stake=1000 * E18)
+    task_id = requester.create_task(
+        "bafy-spec",
+        b"\x11" * 32,
+        50 * E18,
+        total_steps=16,
+        segment_steps=8,
+        challenge_window=5,
+        segment_deadline=100,
+        node_stake=1000 * E18,
+    )
     assert requester.task(task_id).status == TaskStatus.OPEN
     node.deposit(2000 * E18)
     node.claim_task(task_id)
@@ -30,7 +38,9 @@ def test_task_round_trip_and_named_revert(protocol, anvil):
         node.commit_segment(task_id, 1, b"\x01" * 32, b"\x02" * 32, "cid", "leaves")
     assert info.value.error_args["k"] == 1 and info.value.error_args["expected"] == 0
     for k in range(2):
-        node.commit_segment(task_id, k, bytes([k + 1]) * 32, bytes([k + 9]) * 32, f"ckpt{k}", f"leaves{k}")
+        node.commit_segment(
+            task_id, k, bytes([k + 1]) * 32, bytes([k + 9]) * 32, f"ckpt{k}", f"leaves{k}"
+        )
     anvil.mine(6)
     assert node.is_final(task_id, 1)
     before = node.balance()
