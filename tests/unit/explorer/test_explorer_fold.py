@@ -53,16 +53,19 @@ def _commit(ch: Chain, tid: int, k: int, node: str = NODE) -> None:
        checkpointCid=f"ckpt{k}", leavesCid=f"leaves{tid}-{k}-{ch.block}", node=node)
 
 
-def test_slash_takes_free_then_pending_then_locked(tmp_path: Path) -> None:
+def test_slash_follows_the_parts_the_event_names(tmp_path: Path) -> None:
+    """StakeSlashed names what came from the obligation's lock and from the pending withdrawal
+    (#15: a slash takes its own lock first, then free stake, then the pending withdrawal)."""
     ch = Chain(tmp_path / "i.sqlite")
     ch("StakeDeposited", account=NODE, amount=100 * E18)
     ch("StakeLocked", account=NODE, by=MARKET, amount=60 * E18)
     ch("WithdrawalRequested", account=NODE, amount=30 * E18, readyAt=99)  # staked 70, free 10
-    ch("StakeSlashed", account=NODE, by=MARKET, beneficiary=OTHER, amount=50 * E18)
+    ch("StakeSlashed", account=NODE, by=MARKET, beneficiary=OTHER, amount=80 * E18,
+       fromLocked=60 * E18, fromPending=10 * E18)
     row = ch.conn.execute("SELECT * FROM accounts WHERE address = ?", (NODE,)).fetchone()
-    # 10 free, then all 30 pending, then 10 of the 60 locked
+    # all 60 locked, the 10 free, then 10 of the 30 pending
     assert (int(row["staked"]), int(row["locked"]), int(row["pending"]), int(row["slashed"])) == (
-        50 * E18, 50 * E18, 0, 50 * E18)
+        0, 0, 20 * E18, 80 * E18)
     ch("StakeWithdrawn", account=NODE, amount=0)
     ch("Jailed", account=NODE, untilBlock=500)
     ch.head(ch.block)
