@@ -186,7 +186,7 @@ contract StakeManager is IStakeManager, ReentrancyGuard {
         a.pending -= uint128(fromPending);
         _totalHeld -= slashed;
         if (slashed != 0) _token.safeTransfer(beneficiary, slashed);
-        emit StakeSlashed(account, msg.sender, beneficiary, slashed);
+        emit StakeSlashed(account, msg.sender, beneficiary, slashed, fromLock, fromPending);
     }
 
     /// @inheritdoc IStakeManager

@@ -119,7 +119,8 @@ def test_deployment_refuses_parameters_out_of_bounds(anvil_node: Any) -> None:
     snap = anvil_node.rpc("evm_snapshot")
     try:
         with pytest.raises(revert_error("ParamOutOfBounds")) as info:
-            deploy_all(Chain(anvil_node.url, anvil_node.accounts[0]), DeployConfig(jury=JuryConfig(quorum=1)))
+            deploy_all(Chain(anvil_node.url, anvil_node.accounts[0]),
+                       DeployConfig(jury=JuryConfig(quorum=1)))
         assert info.value.error_args["name"] == "quorum"
         assert (info.value.error_args["min"], info.value.error_args["max"]) == (2, 3)
     finally:

@@ -46,8 +46,17 @@ interface IStakeManager {
     event StakeLocked(address indexed account, address indexed by, uint256 amount);
     /// @notice `by` unlocked `amount` of `account`'s stake.
     event StakeUnlocked(address indexed account, address indexed by, uint256 amount);
-    /// @notice `by` slashed `amount` of `account`'s stake and sent it to `beneficiary`.
-    event StakeSlashed(address indexed account, address indexed by, address indexed beneficiary, uint256 amount);
+    /// @notice `by` slashed `amount` of `account`'s stake and sent it to `beneficiary`: `fromLocked`
+    ///         from the obligation's lock, `fromPending` from the pending withdrawal, the rest from
+    ///         free stake (so an indexer can follow every position from events alone).
+    event StakeSlashed(
+        address indexed account,
+        address indexed by,
+        address indexed beneficiary,
+        uint256 amount,
+        uint256 fromLocked,
+        uint256 fromPending
+    );
     /// @notice `account` is jailed until block `untilBlock` (it cannot claim tasks or be drawn).
     event Jailed(address indexed account, uint256 untilBlock);
     /// @notice `account` joined the juror pool.

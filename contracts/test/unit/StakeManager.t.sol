@@ -158,7 +158,7 @@ contract StakeManagerTest is Fixture {
         stakes.lock(alice, OB, 20e18); // free 50
         address ben = makeAddr("ben");
         vm.expectEmit(true, true, true, true, address(stakes));
-        emit IStakeManager.StakeSlashed(alice, address(market), ben, 80e18);
+        emit IStakeManager.StakeSlashed(alice, address(market), ben, 80e18, 20e18, 10e18);
         vm.prank(address(market));
         assertEq(stakes.slash(alice, OB, 80e18, ben), 80e18);
         IStakeManager.StakeInfo memory i = stakes.stakeInfo(alice);
