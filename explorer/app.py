@@ -47,7 +47,12 @@ MAX_ID = 2**63 - 1
 
 
 class BadRequestError(ExplorerError):
-    """A path or query parameter is malformed (fields: param)."""
+    """A path or query parameter is malformed."""
+
+    def __init__(self, message: str, *, param: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        #: The malformed parameter.
+        self.param = param
 
 
 def _status(value: str | None) -> TaskStatus | None:

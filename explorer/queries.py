@@ -41,7 +41,15 @@ PAGE_SIZE = 50
 
 
 class NotFoundError(ExplorerError):
-    """No such task, node or dispute in the index (fields: what, key)."""
+    """No such task, node or dispute in the index."""
+
+    def __init__(self, message: str, *, what: str, key: int | str,
+                 hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        #: "task", "node", "dispute" or "page".
+        self.what = what
+        #: The id, address or page number looked up.
+        self.key = key
 
 
 @dataclass(frozen=True)
@@ -173,8 +181,8 @@ def _dispute(r: sqlite3.Row) -> DisputeSummary:
                  else f"step {r['step']} (segment {r['k']}): the node's leaf was wrong")
     elif outcome is Outcome.NODE_RIGHT:
         where = "none: the jury upheld the node's leaf"
-    elif outcome is Outcome.DEFAULT:
-        where = "undecided: no majority (default outcome)"
+    elif outcome is Outcome.VOID:
+        where = "void: no quorum or no majority (nobody slashed; the segment is not final)"
     else:
         where = f"pending: the jury is judging step {r['step']}"
     return DisputeSummary(

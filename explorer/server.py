@@ -24,9 +24,14 @@ DEFAULT_PORT = 8780
 
 
 class ServerStartError(ExplorerError):
-    """The web server did not come up (fields: host, port)."""
+    """The web server did not come up."""
 
     exit_code = 2
+
+    def __init__(self, message: str, *, host: str, port: int, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.host = host
+        self.port = port
 
 
 @dataclass(frozen=True)

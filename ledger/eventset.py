@@ -25,7 +25,13 @@ from veritrain.errors import LedgerError
 
 
 class LogQueryError(LedgerError):
-    """The node refused a log query (fields: from_block, to_block)."""
+    """The node refused a log query."""
+
+    def __init__(self, message: str, *, from_block: int, to_block: int,
+                 hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.from_block = from_block
+        self.to_block = to_block
 
 
 def _type(arg: dict[str, Any]) -> str:
