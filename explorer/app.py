@@ -49,9 +49,8 @@ MAX_ID = 2**63 - 1
 class BadRequestError(ExplorerError):
     """A path or query parameter is malformed."""
 
-    def __init__(self, message: str, *, param: str, hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
-        #: The malformed parameter.
+    def __init__(self, message: str, *, param: str) -> None:
+        super().__init__(message)
         self.param = param
 
 

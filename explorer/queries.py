@@ -41,14 +41,11 @@ PAGE_SIZE = 50
 
 
 class NotFoundError(ExplorerError):
-    """No such task, node or dispute in the index."""
+    """No such task, node, dispute or page in the index."""
 
-    def __init__(self, message: str, *, what: str, key: int | str,
-                 hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
-        #: "task", "node", "dispute" or "page".
+    def __init__(self, message: str, *, what: str, key: object) -> None:
+        super().__init__(message)
         self.what = what
-        #: The id, address or page number looked up.
         self.key = key
 
 

@@ -109,8 +109,6 @@ def _check_config(d: Path, spec: TaskSpec) -> None:
 
 def load_student(ckpt_dir: str | Path, spec: TaskSpec, task_id: int) -> tuple[Any, int]:
     """The student at the checkpoint's step (exact tensors), and that step."""
-    from transformers import BertModel
-
     from prover import model
 
     d = Path(ckpt_dir)
@@ -122,8 +120,7 @@ def load_student(ckpt_dir: str | Path, spec: TaskSpec, task_id: int) -> tuple[An
         raise CheckpointError(f"checkpoint {d} belongs to task {state['taskId']}, not {task_id}",
                               path=str(d))
     _check_config(d, spec)
-    student = BertModel(model.student_config(spec), add_pooling_layer=True)
-    student.config._attn_implementation = model.ATTN_IMPL
+    student = model.new_student(spec)
     tensors = _load_tensors(d, "model.safetensors")
     expected = student.state_dict()
     wrong = [f"{k} {tuple(t.shape)} (expected {tuple(expected[k].shape)})"

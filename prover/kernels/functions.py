@@ -10,7 +10,8 @@ from typing import Any
 
 import torch
 
-from prover.kernels import ops
+from prover.kernels import _lib, ops
+from prover.kernels.family import Family
 
 
 def _f32(t: torch.Tensor) -> torch.Tensor:
@@ -120,11 +121,16 @@ class GeluFn(torch.autograd.Function):
 
 
 class SumLastFn(torch.autograd.Function):
-    """Sum over the last dim in ascending order (for losses); its grad is an exact broadcast."""
+    """Sum over the last dim in a fixed order (for losses); its grad is an exact broadcast.
+
+    repkern family: ascending (a ones-GEMM); repfma family: the blocked-sum kernel.
+    """
 
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
         ctx.shape = x.shape
+        if _lib.family() is Family.REPFMA:
+            return ops.fsum(x)
         return ops.sum_last(x)
 
     @staticmethod
