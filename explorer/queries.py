@@ -226,7 +226,7 @@ def _dispute(r: sqlite3.Row) -> DisputeSummary:
     elif outcome is Outcome.NODE_RIGHT:
         where = "none: the jury upheld the node's leaf"
     elif outcome is Outcome.VOID:
-        where = "undecided: no quorum or no majority (void: the segment reopens, the bond goes back)"
+        where = "void: no quorum or no majority (the segment reopens, the bond goes back)"
     else:
         where = f"pending: the jury is judging step {r['step']}"
     return DisputeSummary(

@@ -18,6 +18,8 @@ BAD: dict[str, tuple[list[str], str]] = {
     "deploy": (["--rpc", "http://x", "--keystore", "k", "--confirmations", "many"],
                "'--confirmations'"),
     "demo": (["--keep", "--no-such-flag"], "--no-such-flag"),
+    "eval": ([MISSING], f"{MISSING} is not a model directory"),
+    "explorer": (["--port", "eighty"], "'--port'"),
     "pull": (["--task", "abc", "--out", "o"], "'--task'"),
     "replay": (["--spec", "s.json", "--upto", "eight"], "'--upto'"),
     "devnet up": (["--dir"], "'--dir'"),
