@@ -35,7 +35,10 @@ class DatasetError(ProverError):
 
 
 class CheckpointError(ProverError):
-    """A checkpoint directory is missing files or does not match the spec."""
+    """A checkpoint directory holds no state, or not the expected one (fields: path, and
+    ``defect``, a prover.checkpoint.Defect saying why)."""
+
+    defect: object = None
 
 
 class MerkleError(ProverError):
