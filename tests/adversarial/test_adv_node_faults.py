@@ -54,7 +54,10 @@ def drive(anvil: Any, bots: list[Any], until: Callable[[], bool], max_blocks: in
 
 
 def play(fault: Fault, step: int, anvil: Any, protocol: Callable[[int], Any], store_url: str,
-         published: Any, tmp: Path, cache: Path, withhold_leaves: bool = False) -> None:
+         published: Any, tmp: Path, cache: Path, withhold_leaves: bool = False,
+         after_commit: Callable[[Any, int], None] | None = None) -> None:
+    """The cheater commits segment 0 with ``fault`` (``after_commit(client, task)`` then runs,
+    e.g. a consumer trying to pull it), is disputed, slashed; an honest node finishes, paid."""
     from challenger.auditor import Auditor
     from challenger.juror import Juror
     from challenger.policy import AuditPolicy
@@ -81,6 +84,8 @@ def play(fault: Fault, step: int, anvil: Any, protocol: Callable[[int], Any], st
                                                           node_stake=NODE_STAKE)
         cheater.claim(task)
         cheater.commit(task, 0)
+        if after_commit is not None:
+            after_commit(client, task)
         auditor.run_once()
         (row,) = auditor.journal.rows("SELECT * FROM disputes")
         S = published.spec.segment_steps
