@@ -23,3 +23,12 @@ class CheckpointUnavailableError(NodeError):
 
 class InsufficientStakeError(NodeError):
     """The operator's free stake is below what a command or task needs (fields: free, needed)."""
+
+
+class InputsUnavailableError(NodeError):
+    """A task's teacher, dataset or start checkpoint cannot be fetched or does not verify
+    (fields: task_id, what, cid). Checked before claiming; a node that cannot get them does not
+    claim the task."""
+
+    hint = ("the requester (teacher, dataset) or the previous node (checkpoint) must keep the "
+            "content pinned; the node retries with backoff and then gives the task up")
