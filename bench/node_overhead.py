@@ -33,11 +33,11 @@ def main(segments: int = 8, rounds: int = 3, preset: str = "tiny") -> None:
     from deploy.deployer import DeployConfig, deploy_all
     from ledger.chain import Chain
     from ledger.protocol import Protocol
+    from materials import Materials, publish
     from node.daemon import NodeDaemon
     from node.policy import Policy
     from prover.segment import run_segment
     from store.client import Client
-    from store.materials import Materials, publish
     from store.server import start_subprocess
 
     tmp = Path(tempfile.mkdtemp(prefix="node-bench-"))

@@ -17,40 +17,32 @@ import logging
 import random
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from challenger.errors import DataUnavailableError
-from challenger.journal import Journal
+from challenger.finding import DisputeKind, Finding, Verdict
+from challenger.journal import AUDITED, AuditStatus, DisputeStatus, Journal
 from challenger.loop import claim_payouts, run_until
 from challenger.policy import AuditPolicy, Budget, secret_rng
 from challenger.segdata import SegmentClaim, SegmentData
-from ledger.errors import ContractRevertError
-from ledger.protocol import DisputePhase, Outcome, Protocol
+from ledger.disputes import advance_dispute
+from ledger.errors import ContractRevertError, revert_error
+from ledger.protocol import Outcome, Protocol
 from ledger.watch import EventWatcher
+from materials import Materials
 from prover import merkle
 from store.client import Client
-from store.materials import Materials
 
 log = logging.getLogger(__name__)
 
-OPEN, WON, LOST, DEFAULT = "open", "won", "lost", "default"
-#: Dispute kinds: a proven leaf (openDispute) or the committed end state (openEndStateDispute).
-LEAF, END_STATE = "leaf", "end_state"
-
-
-@dataclass(frozen=True)
-class Finding:
-    """The verdict of one audit: ``step`` is None when nothing is to be disputed."""
-
-    status: str          # ok | dispute | unprovable | refused
-    reason: str
-    step: int | None = None
-    steps: int = 0
-    cpu_s: float = 0.0
-    kind: str = LEAF     # for a dispute: LEAF (proof of the node's leaf at step) or END_STATE
-
+#: How a finding that opens no dispute is journalled: (audit status, decision in words).
+_NO_DISPUTE = {Verdict.OK: (AuditStatus.OK, "no dispute"),
+               Verdict.UNPROVABLE: (AuditStatus.UNPROVABLE, "no dispute (unprovable)"),
+               Verdict.REFUSED: (AuditStatus.REFUSED, "refused"),
+               Verdict.DISPUTE: (AuditStatus.ERROR, "dispute without a step")}
+#: The journal status of a resolved dispute of ours, by outcome.
+_DISPUTE_STATUS = {Outcome.NODE_WRONG: DisputeStatus.WON, Outcome.NODE_RIGHT: DisputeStatus.LOST}
 
 class Auditor:
     """One challenger account auditing every task on one deployment."""
@@ -89,7 +81,7 @@ class Auditor:
     # ---- selection -----------------------------------------------------------------------
     def history(self, node: str) -> int:
         row = self.journal.one("SELECT COUNT(*) AS n FROM audits WHERE node = ? AND status IN "
-                               "('ok', 'disputed', 'unprovable')", node)
+                               "(?, ?, ?)", node, *AUDITED)
         return int(row["n"]) if row else 0
 
     def ingest(self) -> None:
@@ -107,20 +99,21 @@ class Auditor:
                                 c.task_id, c.k, root, c.block):
                 continue  # re-delivered after a reorg or a restart
             if c.node.lower() == self.protocol.me.lower():
-                status, reason = "skipped", "own segment"
+                status, reason = AuditStatus.SKIPPED, "own segment"
             else:
                 p = self.policy.chance(self.history(c.node))
                 hit = self.rng.random() < p
-                status, reason = ("queued" if hit else "skipped"), f"coin p={p:.3f} {'hit' if hit else 'miss'}"
+                status = AuditStatus.QUEUED if hit else AuditStatus.SKIPPED
+                reason = f"coin p={p:.3f} {'hit' if hit else 'miss'}"
             with self.journal.tx() as db:
                 db.execute("INSERT INTO audits (task_id, k, trace_root, node, committed_block, checkpoint_cid, "
                            "leaves_cid, status, reason, updated) VALUES (?,?,?,?,?,?,?,?,?,?)",
                            (c.task_id, c.k, root, c.node, c.block, c.checkpoint_cid, c.leaves_cid,
                             status, reason, time.time()))
-            self._decide("selected" if status == "queued" else "skipped", reason, task_id=c.task_id, k=c.k)
+            self._decide("selected" if status == AuditStatus.QUEUED else "skipped", reason, task_id=c.task_id, k=c.k)
         self.journal.save_cursor("segments", self.watcher.cursor)
 
-    def _set(self, task_id: int, k: int, root: str, block: int, status: str, reason: str, **extra: Any) -> None:
+    def _set(self, task_id: int, k: int, root: str, block: int, status: AuditStatus, reason: str, **extra: Any) -> None:
         cols = "".join(f", {key} = ?" for key in extra)
         with self.journal.tx() as db:
             db.execute(f"UPDATE audits SET status = ?, reason = ?, updated = ?{cols} "
@@ -129,7 +122,7 @@ class Auditor:
 
     def audit_next(self) -> bool:
         """Audit the highest-priority queued segment that is still disputable; True if one ran."""
-        queued = self.journal.rows("SELECT * FROM audits WHERE status = 'queued'")
+        queued = self.journal.rows("SELECT * FROM audits WHERE status = ?", AuditStatus.QUEUED)
         if not queued:
             return False
         now = self.protocol.chain.block_number()
@@ -141,9 +134,9 @@ class Auditor:
             closes = int(seg.committedAt) + int(task.params.challengeWindow)
             if not seg.committed or merkle.hex32(bytes(seg.traceRoot)) != row["trace_root"] \
                     or int(seg.committedAt) != int(row["committed_block"]):
-                self._set(*key, "stale", "segment replaced on chain")
+                self._set(*key, AuditStatus.STALE, "segment replaced on chain")
             elif closes - now < self.policy.min_blocks_left:
-                self._set(*key, "expired", f"window closes at {closes}")
+                self._set(*key, AuditStatus.EXPIRED, f"window closes at {closes}")
                 self._decide("expired", f"challenge window closes at block {closes}, now {now}",
                              task_id=row["task_id"], k=row["k"])
             else:
@@ -159,17 +152,17 @@ class Auditor:
         try:
             claim = self.data.claim(row["task_id"], row["k"])
         except DataUnavailableError as exc:
-            self._set(*key, "error", str(exc))
+            self._set(*key, AuditStatus.ERROR, str(exc))
             return False
         finding, leaves = self.audit(claim)
         self.budget.spend(finding.steps)
         where = {"task_id": claim.task_id, "k": claim.k}
-        if finding.status == "dispute" and finding.step is not None:
+        if finding.verdict == Verdict.DISPUTE and finding.step is not None:
             self._dispute(claim, leaves, finding)
         else:
-            self._set(*key, finding.status, finding.reason, steps=finding.steps, cpu_s=finding.cpu_s)
-            self._decide({"ok": "no dispute", "unprovable": "no dispute (unprovable)",
-                          "refused": "refused"}.get(finding.status, finding.status), finding.reason, **where)
+            status, decision = _NO_DISPUTE[finding.verdict]
+            self._set(*key, status, finding.reason, steps=finding.steps, cpu_s=finding.cpu_s)
+            self._decide(decision, finding.reason, **where)
         return True
 
     # ---- the audit itself ----------------------------------------------------------------
@@ -193,15 +186,15 @@ class Auditor:
             # Start data missing: jurors reveal 0 for any step. With the node's leaves the first
             # step is disputed (proof); without them, the end state (no proof needed).
             if leaves is None:
-                return Finding("dispute", no_leaves + reason, last, kind=END_STATE)
-            return Finding("dispute", reason, start_step + 1)
+                return Finding(Verdict.DISPUTE, no_leaves + reason, last, kind=DisputeKind.END_STATE)
+            return Finding(Verdict.DISPUTE, reason, start_step + 1)
 
         try:
             spec = self.data.spec(claim.task_id)
         except DataUnavailableError as exc:
             return unavailable(f"spec unavailable: {exc}"), leaves
         if profile.env_mismatches(spec):
-            return Finding("refused", f"spec needs profile {spec.profile.name}/{spec.profile.threads}t, "
+            return Finding(Verdict.REFUSED, f"spec needs profile {spec.profile.name}/{spec.profile.threads}t, "
                                       "this process runs another"), None
         try:
             teacher, data = self.data.inputs(spec)
@@ -218,7 +211,7 @@ class Auditor:
         cpu = time.process_time() - t0
         n = len(result.steps)
         if result.first_mismatch is not None:
-            return Finding("dispute", f"replay differs first at step {result.first_mismatch}",
+            return Finding(Verdict.DISPUTE, f"replay differs first at step {result.first_mismatch}",
                            result.first_mismatch, n, cpu), leaves
         # Every leaf we could check matches. The segment's product is its end state: the
         # committed endStateHash and the end checkpoint (the next segment and consumers start
@@ -226,29 +219,29 @@ class Auditor:
         # contract's claim is leaf(endStateHash); jurors reveal 0 for a bad end checkpoint).
         end = result.state_hashes[-1]
         if claim.end_state_hash != end:
-            return Finding("dispute", f"{no_leaves}committed endStateHash {merkle.hex32(claim.end_state_hash)}, "
-                                      f"replay ends at {merkle.hex32(end)}", last, n, cpu, END_STATE), leaves
+            return Finding(Verdict.DISPUTE, f"{no_leaves}committed endStateHash {merkle.hex32(claim.end_state_hash)}, "
+                                      f"replay ends at {merkle.hex32(end)}", last, n, cpu, DisputeKind.END_STATE), leaves
         try:
             got = self.data.checkpoint_state_hash(spec, claim.task_id,
                                                   self.data.checkpoint_dir(claim.checkpoint_cid),
                                                   last)
         except DataUnavailableError as exc:
-            return Finding("dispute", f"{no_leaves}end checkpoint unavailable: {exc}", last, n, cpu,
-                           END_STATE), leaves
+            return Finding(Verdict.DISPUTE, f"{no_leaves}end checkpoint unavailable: {exc}", last, n, cpu,
+                           DisputeKind.END_STATE), leaves
         if got != end:
-            return Finding("dispute", f"{no_leaves}end checkpoint holds state {merkle.hex32(got)}, replay ends "
-                                      f"at {merkle.hex32(end)}", last, n, cpu, END_STATE), leaves
+            return Finding(Verdict.DISPUTE, f"{no_leaves}end checkpoint holds state {merkle.hex32(got)}, replay ends "
+                                      f"at {merkle.hex32(end)}", last, n, cpu, DisputeKind.END_STATE), leaves
         if leaves is None:
             # An end-state dispute would lose: the training result is right, only the trace
             # (which nobody can see) is unchecked (docs/challenger.md, "Limits").
-            return Finding("unprovable", f"{no_leaves}the committed end state and the end checkpoint match "
+            return Finding(Verdict.UNPROVABLE, f"{no_leaves}the committed end state and the end checkpoint match "
                                          f"the replay of all {n} steps; the trace cannot be checked",
                            None, n, cpu), None
-        return Finding("ok", f"all {n} leaves, the end state and the end checkpoint match", None, n, cpu), leaves
+        return Finding(Verdict.OK, f"all {n} leaves, the end state and the end checkpoint match", None, n, cpu), leaves
 
     def _open(self, claim: SegmentClaim, leaves: list[bytes] | None, f: Finding) -> int:
         """Send the dispute ``f`` asks for; its id."""
-        if f.kind == END_STATE:
+        if f.kind == DisputeKind.END_STATE:
             return self.protocol.open_end_state_dispute(claim.task_id, claim.k)
         if leaves is None:  # a leaf dispute is only ever decided with the node's leaves in hand
             raise DataUnavailableError("no leaves to prove a leaf dispute with", what="leaves",
@@ -261,19 +254,20 @@ class Auditor:
     def _dispute(self, claim: SegmentClaim, leaves: list[bytes] | None, f: Finding) -> None:
         where = {"task_id": claim.task_id, "k": claim.k}
         key = (claim.task_id, claim.k, merkle.hex32(claim.trace_root), claim.block)
-        call = "openEndStateDispute" if f.kind == END_STATE else "openDispute"
+        call = f.kind.call
         try:
             dispute_id = self._open(claim, leaves, f)
+        except revert_error("EndStateDisputeOpen") as exc:
+            # another challenger's end-state dispute on this commitment asks the same question
+            other = int(exc.error_args.get("disputeId", 0))
+            self._set(*key, AuditStatus.DISPUTED, f"{f.reason}; end-state dispute {other} of another "
+                      "challenger is open on this commitment", steps=f.steps, cpu_s=f.cpu_s,
+                      dispute_id=other)
+            self._decide("already disputed", f"{f.reason}; end-state dispute {other} is open", **where)
+            return
         except ContractRevertError as exc:
-            if exc.name == "EndStateDisputeOpen":
-                # another challenger's end-state dispute on this commitment asks the same question
-                other = int(exc.error_args.get("disputeId", 0))
-                self._set(*key, "disputed", f"{f.reason}; end-state dispute {other} of another challenger is "
-                                            "open on this commitment", steps=f.steps, cpu_s=f.cpu_s,
-                          dispute_id=other)
-                self._decide("already disputed", f"{f.reason}; end-state dispute {other} is open", **where)
-                return
-            status = "expired" if exc.name == "ChallengeWindowClosed" else "error"
+            closed = isinstance(exc, revert_error("ChallengeWindowClosed"))
+            status = AuditStatus.EXPIRED if closed else AuditStatus.ERROR
             self._set(*key, status, f"{f.reason}; {call} reverted {exc}", steps=f.steps, cpu_s=f.cpu_s)
             self._decide("dispute failed", f"{f.reason}; {call} reverted: {exc}", **where)
             return
@@ -281,30 +275,23 @@ class Auditor:
         with self.journal.tx() as db:
             db.execute("INSERT OR REPLACE INTO disputes (dispute_id, task_id, k, step, node, bond, status, "
                        "reason, updated) VALUES (?,?,?,?,?,?,?,?,?)",
-                       (dispute_id, claim.task_id, claim.k, f.step, claim.node, str(bond), OPEN, f.reason, time.time()))
-        self._set(*key, "disputed", f.reason, steps=f.steps, cpu_s=f.cpu_s, dispute_id=dispute_id)
-        what = "end state" if f.kind == END_STATE else f"step {f.step}"
+                       (dispute_id, claim.task_id, claim.k, f.step, claim.node, str(bond), DisputeStatus.OPEN, f.reason, time.time()))
+        self._set(*key, AuditStatus.DISPUTED, f.reason, steps=f.steps, cpu_s=f.cpu_s, dispute_id=dispute_id)
+        what = "end state" if f.kind == DisputeKind.END_STATE else f"step {f.step}"
         self._decide("disputed", f"{f.reason}; dispute {dispute_id} ({call}) on the {what}",
                      dispute_id=dispute_id, **where)
 
     # ---- following disputes --------------------------------------------------------------
     def follow_disputes(self) -> None:
         """Draw the jury when due, resolve when due, record outcomes (both calls are public)."""
-        for row in self.journal.rows("SELECT * FROM disputes WHERE status = ?", OPEN):
+        for row in self.journal.rows("SELECT * FROM disputes WHERE status = ?", DisputeStatus.OPEN):
             did = int(row["dispute_id"])
-            d = self.protocol.dispute(did)
-            phase = DisputePhase(int(d.phase))
-            try:
-                if phase == DisputePhase.AWAITING_DRAW and self.protocol.chain.block_number() >= int(d.drawAfter):
-                    self.protocol.draw_jury(did)
-                elif phase == DisputePhase.RESOLVABLE:
-                    self.protocol.resolve(did)
-            except ContractRevertError as exc:  # someone else moved it first
-                log.info("dispute %d: %s", did, exc)
-            d = self.protocol.dispute(did)
-            if DisputePhase(int(d.phase)) == DisputePhase.RESOLVED:
-                outcome = Outcome(int(d.outcome))
-                status = {Outcome.NODE_WRONG: WON, Outcome.NODE_RIGHT: LOST}.get(outcome, DEFAULT)
+            step = advance_dispute(self.protocol, did)
+            if step.skipped is not None:  # someone else moved it first
+                log.info("dispute %d: %s", did, step.skipped)
+            if step.resolved:
+                outcome = step.outcome
+                status = _DISPUTE_STATUS.get(outcome, DisputeStatus.VOID)
                 with self.journal.tx() as db:
                     db.execute("UPDATE disputes SET status = ?, outcome = ?, updated = ? WHERE dispute_id = ?",
                                (status, int(outcome), time.time(), did))
@@ -325,16 +312,17 @@ def audit_status(journal: Journal, protocol: Protocol | None = None) -> dict[str
     """Audits done, disputes open/won/lost, earnings and bond at risk (wei)."""
     counts = {r["status"]: int(r["n"]) for r in journal.rows("SELECT status, COUNT(*) AS n FROM audits GROUP BY status")}
     disputes = journal.rows("SELECT status, bond FROM disputes")
-    by = {s: sum(1 for d in disputes if d["status"] == s) for s in (OPEN, WON, LOST, DEFAULT)}
+    shown = (DisputeStatus.OPEN, DisputeStatus.WON, DisputeStatus.LOST, DisputeStatus.VOID)
+    by = {s.value: sum(1 for d in disputes if d["status"] == s) for s in shown}
     paid = sum(int(r["amount"]) for r in journal.rows("SELECT amount FROM payouts"))
-    bonds_settled = sum(int(d["bond"]) for d in disputes if d["status"] != OPEN)
+    bonds_settled = sum(int(d["bond"]) for d in disputes if d["status"] != DisputeStatus.OPEN)
     out: dict[str, Any] = {
-        "audits_done": counts.get("ok", 0) + counts.get("disputed", 0) + counts.get("unprovable", 0),
+        "audits_done": sum(counts.get(s, 0) for s in AUDITED),
         "audits": counts,
         "disputes": by,
         "payouts_claimed": paid,
         "earnings": paid - bonds_settled,
-        "bond_at_risk": sum(int(d["bond"]) for d in disputes if d["status"] == OPEN),
+        "bond_at_risk": sum(int(d["bond"]) for d in disputes if d["status"] == DisputeStatus.OPEN),
         "cpu_s": float(journal.one("SELECT COALESCE(SUM(cpu_s), 0) AS s FROM audits")["s"]),  # type: ignore[index]
         "steps_replayed": int(journal.one("SELECT COALESCE(SUM(steps), 0) AS s FROM audits")["s"]),  # type: ignore[index]
     }

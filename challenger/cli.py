@@ -109,7 +109,7 @@ def challenger_status(workdir: Path | None = WORKDIR_OPT,
         return
     d = st["disputes"]
     typer.echo(f"audits done     {st['audits_done']}  ({', '.join(f'{k} {v}' for k, v in sorted(st['audits'].items()))})")
-    typer.echo(f"disputes        open {d['open']}, won {d['won']}, lost {d['lost']}, default {d['default']}")
+    typer.echo(f"disputes        open {d['open']}, won {d['won']}, lost {d['lost']}, void {d['void']}")
     typer.echo(f"earnings        {fmt(st['earnings'])} (claimed {fmt(st['payouts_claimed'])}"
                + (f", owed {fmt(st['owed'])})" if "owed" in st else ")"))
     typer.echo(f"bond at risk    {fmt(st['bond_at_risk'])}")
@@ -121,9 +121,14 @@ def juror_run(
     stake: float = typer.Option(100.0, "--stake", help="Stake (tokens) to keep deposited as a juror."),
     workdir: Path | None = WORKDIR_OPT, poll: float = typer.Option(1.0, "--poll", help="Seconds between iterations."),
     once: bool = ONCE_OPT, profile_name: str = PROFILE_OPT, threads: int = THREADS_OPT,
+    seconds_per_step: float | None = typer.Option(
+        None, "--seconds-per-step", help="This machine's replay time per step: refuse to join a pool "
+        "(or to start a replay) that cannot finish before the commit deadline."),
+    block_time: float = typer.Option(12.0, "--block-time", help="Seconds per block of the chain."),
 ) -> None:
     """Opt in with stake; commit and reveal a replayed leaf for every dispute this account is drawn for."""
     _under_profile(profile_name, threads)
+    from challenger.budget import ReplayBudget
     from challenger.juror import Juror
     from store.client import Client
     from veritrain.config import Settings
@@ -131,7 +136,8 @@ def juror_run(
     _logging()
     s = Settings.load()
     juror = Juror(connect(), Client(s.ipfs_api), _workdir(workdir, "juror"),
-                  stake=int(Decimal(str(stake)) * E18), confirmations=s.confirmations)
+                  stake=int(Decimal(str(stake)) * E18), confirmations=s.confirmations,
+                  budget=None if seconds_per_step is None else ReplayBudget(seconds_per_step, block_time))
     juror.opt_in()
     if once:
         juror.run_once()

@@ -12,11 +12,68 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from challenger.errors import JournalError
 from ledger.watch import Cursor
+
+
+class AuditStatus(StrEnum):
+    """Where one commitment stands in the auditor's journal (``audits.status``)."""
+
+    #: The secret coin hit: to be audited.
+    QUEUED = "queued"
+    #: The coin missed, or it is our own segment.
+    SKIPPED = "skipped"
+    #: The chain holds another commitment for the segment now.
+    STALE = "stale"
+    #: The challenge window closed (or closes too soon) before we could dispute.
+    EXPIRED = "expired"
+    #: The segment's data could not be read or the dispute transaction failed.
+    ERROR = "error"
+    #: Replayed; everything matches.
+    OK = "ok"
+    #: Replayed; the end state matches but the trace cannot be checked.
+    UNPROVABLE = "unprovable"
+    #: Not audited: the spec needs another determinism profile than this process runs.
+    REFUSED = "refused"
+    #: Replayed and disputed (``dispute_id`` says which dispute).
+    DISPUTED = "disputed"
+
+
+#: Audit statuses that count as an audit done (the replay ran to a verdict).
+AUDITED = (AuditStatus.OK, AuditStatus.DISPUTED, AuditStatus.UNPROVABLE)
+
+
+class DisputeStatus(StrEnum):
+    """A dispute as the auditor (or keeper) journals it (``disputes.status``)."""
+
+    OPEN = "open"
+    #: Resolved NODE_WRONG: our dispute was right.
+    WON = "won"
+    #: Resolved NODE_RIGHT: our bond went to the node.
+    LOST = "lost"
+    #: Resolved VOID (no quorum drawn in time, or no majority after the redraw): bond back.
+    VOID = "void"
+    #: Resolved (the keeper does not care how).
+    RESOLVED = "resolved"
+
+
+class VoteStatus(StrEnum):
+    """A juror's vote in one round (``votes.status``), in order."""
+
+    DRAWN = "drawn"
+    #: Leaf and salt journalled; the commit transaction is next.
+    PREPARED = "prepared"
+    COMMITTED = "committed"
+    REVEALED = "revealed"
+    #: A window passed before we committed or revealed.
+    MISSED = "missed"
+    #: Not voted: the spec needs another determinism profile than this process runs.
+    REFUSED = "refused"
+
 
 AUDITS = """
 CREATE TABLE IF NOT EXISTS audits (

@@ -28,22 +28,21 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from challenger.budget import ReplayBudget, check_can_serve
 from challenger.errors import DataUnavailableError
-from challenger.journal import Journal
+from challenger.journal import Journal, VoteStatus
 from challenger.loop import claim_payouts, run_until
 from challenger.segdata import SegmentData
 from ledger.errors import ContractRevertError
 from ledger.protocol import DisputePhase, Protocol
 from ledger.watch import EventWatcher
+from materials import Materials
 from prover import merkle
 from store.client import Client
-from store.materials import Materials
 
 log = logging.getLogger(__name__)
 
 ZERO = merkle.ZERO32
-DRAWN, PREPARED, COMMITTED, REVEALED, MISSED, REFUSED = (
-    "drawn", "prepared", "committed", "revealed", "missed", "refused")
 
 
 class Juror:
@@ -52,8 +51,10 @@ class Juror:
     def __init__(self, protocol: Protocol, store_client: Client, workdir: str | Path, *,
                  stake: int | None = None, confirmations: int = 0, start_block: int | None = None,
                  salt: Callable[[], bytes] = lambda: secrets.token_bytes(32),
-                 cache_dir: str | Path | None = None) -> None:
+                 cache_dir: str | Path | None = None, budget: ReplayBudget | None = None) -> None:
         self.protocol = protocol
+        #: How fast this machine replays (None: unknown, every draw is attempted).
+        self.budget = budget
         self.workdir = Path(workdir)
         self.stake = stake
         self.salt = salt
@@ -68,9 +69,15 @@ class Juror:
 
     # ---- opt in --------------------------------------------------------------------------
     def opt_in(self) -> None:
-        """Deposit up to ``stake`` (default: 10 juror penalties) and join the juror pool."""
-        penalty = int(self.protocol.jury_params().jurorPenalty)
-        want = self.stake if self.stake is not None else 10 * penalty
+        """Deposit up to ``stake`` (default: 10 juror penalties, at least the pool's minimum) and
+        join the juror pool. With a replay budget, refuse (ReplayBudgetError) when the market's
+        largest segment cannot be replayed within the commit window a dispute on it gets."""
+        jury = self.protocol.jury_params()
+        if self.budget is not None:
+            why = check_can_serve(self.budget, jury, int(self.protocol.market_params().maxSegmentSteps))
+            self.journal.decide("juror", "budget ok", why)
+        penalty = int(jury.jurorPenalty)
+        want = max(self.stake if self.stake is not None else 10 * penalty, self.protocol.min_juror_stake())
         info = self.protocol.stake_info()
         free = int(info.staked) - int(info.locked)
         if free < want:
@@ -90,7 +97,7 @@ class Juror:
     def run(self, stop: threading.Event, poll_s: float = 1.0) -> None:
         run_until(stop, self.run_once, poll_s, "juror")
 
-    def _set(self, did: int, rnd: int, status: str, reason: str, **extra: Any) -> None:
+    def _set(self, did: int, rnd: int, status: VoteStatus, reason: str, **extra: Any) -> None:
         cols = "".join(f", {key} = ?" for key in extra)
         with self.journal.tx() as db:
             db.execute(f"UPDATE votes SET status = ?, reason = ?, updated = ?{cols} WHERE dispute_id = ? AND round = ?",
@@ -107,41 +114,54 @@ class Juror:
             with self.journal.tx() as db:
                 db.execute("INSERT OR IGNORE INTO votes (dispute_id, round, status, reason, commit_deadline, "
                            "reveal_deadline, updated) VALUES (?,?,?,?,?,?,?)",
-                           (int(a["disputeId"]), int(a["round"]), DRAWN, "drawn", int(a["commitDeadline"]),
+                           (int(a["disputeId"]), int(a["round"]), VoteStatus.DRAWN, "drawn", int(a["commitDeadline"]),
                             int(a["revealDeadline"]), time.time()))
         self.journal.save_cursor("draws", self.watcher.cursor)
 
     # ---- commit --------------------------------------------------------------------------
     def commit_due(self) -> None:
-        for row in self.journal.rows("SELECT * FROM votes WHERE status IN (?, ?) ORDER BY dispute_id", DRAWN, PREPARED):
+        for row in self.journal.rows("SELECT * FROM votes WHERE status IN (?, ?) ORDER BY dispute_id", VoteStatus.DRAWN, VoteStatus.PREPARED):
             did, rnd = int(row["dispute_id"]), int(row["round"])
             d = self.protocol.dispute(did)
             if int(d.round) != rnd or self.protocol.chain.block_number() > int(row["commit_deadline"]):
-                self._set(did, rnd, MISSED, "commit window over before we committed")
+                self._set(did, rnd, VoteStatus.MISSED, "commit window over before we committed")
                 continue
-            if row["status"] == DRAWN:
+            if row["status"] == VoteStatus.DRAWN:
+                fits, why = self._fits_budget(d, int(row["commit_deadline"]))
+                if not fits:
+                    self._set(did, rnd, VoteStatus.REFUSED, f"replay budget: {why}")
+                    continue
                 leaf, reason = self.compute_leaf(did)
                 if leaf is None:
-                    self._set(did, rnd, REFUSED, reason)
+                    self._set(did, rnd, VoteStatus.REFUSED, reason)
                     continue
                 # durable BEFORE the transaction: a restart reveals exactly this vote
                 salt = self.salt()
-                self._set(did, rnd, PREPARED, reason, leaf=merkle.hex32(leaf), salt=salt.hex())
+                self._set(did, rnd, VoteStatus.PREPARED, reason, leaf=merkle.hex32(leaf), salt=salt.hex())
             else:  # prepared before a restart: the journalled vote, never a new one
                 leaf, salt = bytes.fromhex(row["leaf"][2:]), bytes.fromhex(row["salt"])
             self._send_commit(did, rnd, leaf, salt)
 
+    def _fits_budget(self, d: Any, commit_deadline: int) -> tuple[bool, str]:
+        """Whether the replay of this dispute (segment start to the disputed step) can finish
+        before ``commit_deadline``; always True without a budget."""
+        if self.budget is None:
+            return True, "no budget set"
+        S = int(self.protocol.task(int(d.taskId)).params.segmentSteps)
+        steps = int(d.step) - int(d.segment) * S
+        return self.budget.fits(steps, commit_deadline - self.protocol.chain.block_number())
+
     def _send_commit(self, did: int, rnd: int, leaf: bytes, salt: bytes) -> None:
         if self.protocol.vote(did).committed:  # sent before a restart
-            self._set(did, rnd, COMMITTED, "commit found on chain")
+            self._set(did, rnd, VoteStatus.COMMITTED, "commit found on chain")
             return
         commitment = self.protocol.vote_commitment(did, leaf, salt)
         try:
             self.protocol.commit_vote(did, commitment)
         except ContractRevertError as exc:
-            self._set(did, rnd, MISSED, f"commitVote reverted: {exc}")
+            self._set(did, rnd, VoteStatus.MISSED, f"commitVote reverted: {exc}")
             return
-        self._set(did, rnd, COMMITTED, f"committed leaf {merkle.hex32(leaf)}")
+        self._set(did, rnd, VoteStatus.COMMITTED, f"committed leaf {merkle.hex32(leaf)}")
 
     def compute_leaf(self, did: int) -> tuple[bytes | None, str]:
         """The leaf of the disputed step by our own replay, 0 if the data is unavailable, None
@@ -182,25 +202,25 @@ class Juror:
 
     # ---- reveal --------------------------------------------------------------------------
     def reveal_due(self) -> None:
-        for row in self.journal.rows("SELECT * FROM votes WHERE status = ?", COMMITTED):
+        for row in self.journal.rows("SELECT * FROM votes WHERE status = ?", VoteStatus.COMMITTED):
             did, rnd = int(row["dispute_id"]), int(row["round"])
             d = self.protocol.dispute(did)
             phase = DisputePhase(int(d.phase))
             if int(d.round) != rnd or phase in (DisputePhase.RESOLVED, DisputePhase.RESOLVABLE):
                 done = int(d.round) == rnd and self.protocol.vote(did).revealed
-                self._set(did, rnd, REVEALED if done else MISSED, f"phase {phase.name}")
+                self._set(did, rnd, VoteStatus.REVEALED if done else VoteStatus.MISSED, f"phase {phase.name}")
                 continue
             if phase != DisputePhase.REVEAL:
                 continue
             if self.protocol.vote(did).revealed:
-                self._set(did, rnd, REVEALED, "reveal found on chain")
+                self._set(did, rnd, VoteStatus.REVEALED, "reveal found on chain")
                 continue
             try:
                 self.protocol.reveal_vote(did, bytes.fromhex(row["leaf"][2:]), bytes.fromhex(row["salt"]))
             except ContractRevertError as exc:
-                self._set(did, rnd, MISSED, f"revealVote reverted: {exc}")
+                self._set(did, rnd, VoteStatus.MISSED, f"revealVote reverted: {exc}")
                 continue
-            self._set(did, rnd, REVEALED, f"revealed {row['leaf']}")
+            self._set(did, rnd, VoteStatus.REVEALED, f"revealed {row['leaf']}")
 
     def claim_payouts(self) -> int:
         """Pull what the adjudicator owes us; returns the amount (0 if nothing)."""

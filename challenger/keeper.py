@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from challenger.journal import Journal
-from ledger.errors import ContractRevertError
-from ledger.protocol import DisputePhase, Protocol
+from challenger.journal import DisputeStatus, Journal
+from ledger.disputes import advance_dispute
+from ledger.protocol import Protocol
 from ledger.watch import EventWatcher
 
 log = logging.getLogger(__name__)
@@ -32,20 +32,16 @@ class Keeper:
                 db.execute("INSERT OR IGNORE INTO disputes (dispute_id, task_id, k, step, node, bond, status) "
                            "VALUES (?,?,?,?,?,?,?)",
                            (int(ev["args"]["disputeId"]), int(ev["args"]["taskId"]), int(ev["args"]["k"]),
-                            int(ev["args"]["step"]), str(ev["args"]["node"]), str(ev["args"]["bond"]), "open"))
+                            int(ev["args"]["step"]), str(ev["args"]["node"]), str(ev["args"]["bond"]),
+                            DisputeStatus.OPEN))
         self.journal.save_cursor("opened", self.watcher.cursor)
         now = self.protocol.chain.block_number()
-        for row in self.journal.rows("SELECT dispute_id FROM disputes WHERE status = 'open'"):
+        for row in self.journal.rows("SELECT dispute_id FROM disputes WHERE status = ?", DisputeStatus.OPEN):
             did = int(row["dispute_id"])
-            d = self.protocol.dispute(did)
-            phase = DisputePhase(int(d.phase))
-            try:
-                if phase == DisputePhase.AWAITING_DRAW and now >= int(d.drawAfter):
-                    self.protocol.draw_jury(did)
-                elif phase == DisputePhase.RESOLVABLE:
-                    self.protocol.resolve(did)
-            except ContractRevertError as exc:
-                log.info("keeper: dispute %d: %s", did, exc)
-            if DisputePhase(int(self.protocol.dispute(did).phase)) == DisputePhase.RESOLVED:
+            step = advance_dispute(self.protocol, did, now)
+            if step.skipped is not None:
+                log.info("keeper: dispute %d: %s", did, step.skipped)
+            if step.resolved:
                 with self.journal.tx() as db:
-                    db.execute("UPDATE disputes SET status = 'resolved' WHERE dispute_id = ?", (did,))
+                    db.execute("UPDATE disputes SET status = ? WHERE dispute_id = ?",
+                               (DisputeStatus.RESOLVED, did))

@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from challenger.errors import DataUnavailableError
 from ledger.protocol import Protocol
+from materials import Materials
 from prover import merkle
 from prover.errors import ProverError
 from store.errors import StoreUnavailableError
-from store.materials import Materials
 from veritrain.errors import StoreError
 
 if TYPE_CHECKING:

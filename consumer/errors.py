@@ -6,46 +6,82 @@ from veritrain.errors import ConsumerError
 
 
 class UnknownTaskError(ConsumerError):
-    """No task with this id on the chain (fields: task_id)."""
+    """No task with this id on the chain."""
 
     exit_code = 2
     hint = "list tasks with the TaskMarket's taskCount(); check VERITRAIN_ADDRESSES points at this chain"
 
+    def __init__(self, message: str, *, task_id: int, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.task_id = task_id
+
 
 class NothingToPullError(ConsumerError):
-    """The task has no segment that can be pulled (fields: task_id)."""
+    """The task has no segment that can be pulled."""
 
     exit_code = 3
 
+    def __init__(self, message: str, *, task_id: int, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.task_id = task_id
+
 
 class SegmentNotFinalError(ConsumerError):
-    """The segment is committed but not final (fields: task_id, segment, reason)."""
+    """The segment is committed but not final."""
 
     exit_code = 3
     hint = "wait until it is final, or pass --allow-unfinalized to take an unaudited checkpoint"
 
+    def __init__(self, message: str, *, task_id: int, segment: int,
+                 hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.task_id = task_id
+        self.segment = segment
+
 
 class SegmentNotCommittedError(ConsumerError):
-    """The segment is not part of the task's current trace (fields: task_id, segment)."""
+    """The segment is not part of the task's current trace."""
 
     exit_code = 3
 
+    def __init__(self, message: str, *, task_id: int, segment: int,
+                 hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.task_id = task_id
+        self.segment = segment
+
 
 class CommitmentNotFoundError(ConsumerError):
-    """No SegmentCommitted event matches the on-chain segment (fields: task_id, segment)."""
+    """No SegmentCommitted event matches the on-chain segment."""
 
     hint = "the RPC node may have pruned old logs; use an archive node or a later --segment"
 
+    def __init__(self, message: str, *, task_id: int, segment: int | None,
+                 hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.task_id = task_id
+        #: None when the task's own TaskCreated event is missing.
+        self.segment = segment
+
 
 class CheckpointMismatchError(ConsumerError):
-    """The fetched checkpoint is not the state committed on-chain (fields: cid, reason)."""
+    """The fetched checkpoint is not the state committed on-chain."""
 
     exit_code = 4
     hint = "do not use this checkpoint: the node's upload does not match its commitment"
 
+    def __init__(self, message: str, *, cid: str, reason: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.cid = cid
+        self.reason = reason
+
 
 class OutputExistsError(ConsumerError):
-    """The output directory exists and is not empty (fields: path)."""
+    """The output directory exists and is not empty."""
 
     exit_code = 2
     hint = "choose a new --out directory or remove the old one"
+
+    def __init__(self, message: str, *, path: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.path = path

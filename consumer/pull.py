@@ -61,13 +61,11 @@ def hex32(b: bytes) -> str:
 def choose_segment(protocol: Protocol, task_id: int, segment: int | None,
                    allow_unfinalized: bool) -> tuple[int, Record]:
     """The segment to pull and its on-chain record; refuses non-final ones unless allowed."""
-    from ledger.errors import ContractRevertError
+    from ledger.errors import revert_error
 
     try:
         task = protocol.task(task_id)
-    except ContractRevertError as exc:
-        if exc.name != "UnknownTask":
-            raise
+    except revert_error("UnknownTask"):
         raise UnknownTaskError(f"task {task_id} does not exist on chain {protocol.chain.chain_id}",
                                task_id=task_id) from None
     if int(task.status) == 0:
@@ -147,8 +145,8 @@ def pull(protocol: Protocol, client: Client, task_id: int, out_dir: str | Path, 
          segment: int | None = None, allow_unfinalized: bool = False,
          cache_dir: str | Path | None = None, log: Any = None) -> PullResult:
     """Pull segment ``segment`` (default: the latest final one) of ``task_id`` into ``out_dir``."""
+    from materials import Materials
     from prover import checkpoint
-    from store.materials import Materials
 
     say = log or (lambda _m: None)
     out = Path(out_dir)

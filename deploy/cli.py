@@ -26,6 +26,10 @@ def devnet_up(dir: Path = DIR_OPT) -> None:
     con.print(f"  password  {info.doc['passwordFile']}  [dim](throwaway devnet secret)[/]")
     con.print(f"\nUse it from a shell: [bold]source {info.dir / 'env'}[/] (as the requester; set "
               f"VERITRAIN_KEYSTORE to another file in {info.dir / 'keystores'} to act as someone else)")
+    import shlex
+
+    con.print(f"Watch it in a browser: [bold]{shlex.join(Devnet(dir).explorer_command(info))}[/], "
+              f"then open http://127.0.0.1:8780")
 
 
 @devnet_app.command("status")
@@ -42,7 +46,7 @@ def devnet_status(dir: Path = DIR_OPT) -> None:
     if not (st.get("anvil_running") and st.get("store_running")):
         from deploy.devnet import DevnetNotRunningError
 
-        raise DevnetNotRunningError(f"the devnet in {st['dir']} is not (fully) running", dir=st["dir"],
+        raise DevnetNotRunningError(f"the devnet in {st['dir']} is not (fully) running", dir=str(st["dir"]),
                                     hint=f"start it with `veritrain devnet up --dir {dir}`")
 
 

@@ -28,7 +28,12 @@ E18 = 10**18
 
 
 class DemoTimeoutError(DeployError):
-    """The demo's story did not finish in time (fields: waiting_for)."""
+    """The demo's story did not finish in time."""
+
+    def __init__(self, message: str, *, waiting_for: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        #: What the story was still waiting for.
+        self.waiting_for = waiting_for
 
 
 @dataclass(frozen=True)
@@ -106,6 +111,7 @@ def run_demo(out: Path | None = None, keep: bool = False, config: DemoConfig | N
         if keep:
             con.print(f"\n[bold]--keep:[/] the devnet is still running in {net.dir}; "
                       f"`veritrain devnet status --dir {net.dir}`, `veritrain devnet down --dir {net.dir}`")
+            _keep_explorer(net, con)
         else:
             net.down(log=lambda _m: None)
             freed = _drop_bulk(out)
@@ -117,6 +123,17 @@ def run_demo(out: Path | None = None, keep: bool = False, config: DemoConfig | N
         logging.getLogger().removeHandler(handler)
         handler.close()
     return summary
+
+
+def _keep_explorer(net: Any, con: Any) -> None:
+    """With --keep: leave the explorer running over the devnet and say where it is."""
+    try:
+        url = net.start_explorer()
+    except (DeployError, OSError) as exc:
+        con.print(f"[yellow]the explorer did not start: {exc}[/]")
+        return
+    con.print(f"[bold]explorer:[/] {url} (tasks, segments, disputes, loss curves; stopped by "
+              f"`veritrain devnet down --dir {net.dir}`)")
 
 
 def _drop_bulk(out: Path) -> int:
@@ -144,7 +161,7 @@ def _story(net: Any, out: Path, cfg: DemoConfig, con: Any, t0: float) -> dict[st
 
     con.rule("[bold]1. An embedded devnet")
     jury = JuryConfig(draw_delay=2, commit_window=60, reveal_window=60, jail_blocks=5_000)
-    info = net.up(DeployConfig(unbonding_blocks=50, jury=jury), log=lambda m: con.print(f"  {m}"),
+    info = net.up(DeployConfig(jury=jury), log=lambda m: con.print(f"  {m}"),
                   keystores=cfg.keystores)
     keys = dev_accounts(1 + max(ACCOUNTS.values()))
     accounts = {name: keys[i] for name, i in ACCOUNTS.items()}
@@ -211,8 +228,8 @@ def demo_spec(cfg: DemoConfig) -> Any:
 
 
 def _post_tasks(requester: Any, client: Any, cfg: DemoConfig, con: Any) -> tuple[Any, list[int], Path]:
+    from materials import publish
     from prover.presets import default_dataset_dir, default_teacher_dir
-    from store.materials import publish
 
     teacher_dir = default_teacher_dir()
     with con.status("building the dataset manifest and the spec"):

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from node.ui import ProgressUi
+from prover.train import BaseStepHooks
 
 
-class DemoCheat:
+class DemoCheat(BaseStepHooks):
     """DEMO FEATURE (fault injection): after the update of ``step``, add ``delta`` to one weight.
 
     Passed as ``hooks`` to the cheating node's daemon; every later state (and so every later leaf)

@@ -1,58 +1,127 @@
 """Deploy and wire the veritrain contracts on any EVM chain. One code path for the devnet,
 `veritrain deploy` and the tests. Order and arguments: docs/protocol.md, "Deployment".
+
+The default parameters come from ``deploy/params.json``, the one file that the Foundry script
+(``contracts/script/Deploy.s.sol``), the forge fixture and the invariant suite read too. Field
+names here are the Solidity names in snake case; structs are sent to the contracts by name.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass, field, fields
 from functools import partial
+from pathlib import Path
+from typing import Any
 
 from ledger.chain import Chain
 from ledger.protocol import Addresses
 from veritrain.errors import DeployError
 
 E18 = 10**18
+PARAMS_FILE = Path(__file__).with_name("params.json")
+_PARAMS: dict[str, Any] = json.loads(PARAMS_FILE.read_text())
+
+
+def _default(section: str, name: str) -> Any:
+    """A dataclass default read from params.json (amounts are decimal strings there)."""
+    return field(default=int(_PARAMS[section][name]))
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+def _struct(contract: str, config: Any, **extra: Any) -> tuple[Any, ...]:
+    """The struct argument of ``contract``'s constructor built from a config dataclass by field
+    name, in the order of the compiled ABI (a renamed or missing field is a DeployError)."""
+    from ledger import artifacts
+
+    named = {**{_camel(f.name): getattr(config, f.name) for f in fields(config)}, **extra}
+    ctor = next(i for i in artifacts.load(contract).abi if i.get("type") == "constructor")
+    (arg,) = [i for i in ctor["inputs"] if i["type"] == "tuple"]
+    want = [c["name"] for c in arg["components"]]
+    if sorted(want) != sorted(named):
+        raise DeployError(f"{contract}'s {arg['name']} has fields {want}, the config gives {sorted(named)}",
+                          hint="rebuild the contracts (`forge build`) or update deploy/deployer.py")
+    return tuple(named[n] for n in want)
 
 
 @dataclass(frozen=True)
 class JuryConfig:
     """Jury parameters (JuryParams); time in blocks, shares in basis points."""
 
-    challenge_bond: int = 100 * E18
-    slash_amount: int = 500 * E18
-    juror_penalty: int = 10 * E18
-    draw_delay: int = 2
-    commit_window: int = 30
-    reveal_window: int = 30
-    jail_blocks: int = 1000
-    challenger_share_bps: int = 5000
-    juror_fee_bps: int = 2000
-    jury_size: int = 3
+    #: Bond a challenger escrows to open a dispute.
+    challenge_bond: int = _default("jury", "challengeBond")
+    #: Stake each drawn juror locks; silent and minority jurors lose it to the treasury.
+    juror_penalty: int = _default("jury", "jurorPenalty")
+    #: Blocks between opening (or a redraw) and the draw.
+    draw_delay: int = _default("jury", "drawDelay")
+    #: Blocks after drawAfter during which a quorum can be drawn; later the dispute is Void.
+    draw_expiry: int = _default("jury", "drawExpiry")
+    #: Commit window before the replay allowance.
+    commit_window: int = _default("jury", "commitWindow")
+    #: Steps a juror is expected to replay per block (the commit window grows with the segment).
+    replay_steps_per_block: int = _default("jury", "replayStepsPerBlock")
+    #: Reveal window.
+    reveal_window: int = _default("jury", "revealWindow")
+    #: Blocks a node that lost a dispute cannot claim.
+    jail_blocks: int = _default("jury", "jailBlocks")
+    #: Share of the adjudicator's part of a slash paid to a winning challenger.
+    challenger_share_bps: int = _default("jury", "challengerShareBps")
+    #: Share of the bond paid to the revealing (majority) jurors in every outcome.
+    juror_fee_bps: int = _default("jury", "jurorFeeBps")
+    #: Jurors drawn per round.
+    jury_size: int = _default("jury", "jurySize")
+    #: Fewest jurors a draw may seat (a strict majority of jury_size at least).
+    quorum: int = _default("jury", "quorum")
 
-    def as_tuple(self) -> tuple[int, ...]:
-        return (self.challenge_bond, self.slash_amount, self.juror_penalty, self.draw_delay,
-                self.commit_window, self.reveal_window, self.jail_blocks, self.challenger_share_bps,
-                self.juror_fee_bps, self.jury_size)
+
+@dataclass(frozen=True)
+class MarketConfig:
+    """Task-market parameters (MarketParams): slash shares and the bounds createTask enforces."""
+
+    #: Share of nodeStake slashed to the requester on a stall.
+    stall_slash_bps: int = _default("market", "stallSlashBps")
+    #: Share of nodeStake slashed when a dispute is lost.
+    dispute_slash_bps: int = _default("market", "disputeSlashBps")
+    #: Share of a dispute slash paid to the requester (at least a stall's slash in total).
+    requester_share_bps: int = _default("market", "requesterShareBps")
+    #: Largest segmentSteps a task may ask for (a power of two).
+    max_segment_steps: int = _default("market", "maxSegmentSteps")
+    #: Largest challengeWindow a task may ask for.
+    max_challenge_window: int = _default("market", "maxChallengeWindow")
+    #: Largest segmentDeadline a task may ask for.
+    max_segment_deadline: int = _default("market", "maxSegmentDeadline")
+    #: Smallest nodeStake a task may ask for.
+    min_node_stake: int = _default("market", "minNodeStake")
 
 
 @dataclass(frozen=True)
 class DeployConfig:
-    """Everything fixed at deployment (defaults: docs/protocol.md)."""
+    """Everything fixed at deployment (defaults: deploy/params.json)."""
 
-    #: Existing ERC20 to stake with; None deploys the devnet VeriToken.
+    #: Existing ERC20 to stake with; None deploys the devnet VeriToken. Fee-on-transfer and
+    #: rebasing tokens are refused by the contracts (docs/protocol.md, "Supported tokens").
     token: str | None = None
     #: VeriToken supply minted to the deployer (devnet token only).
     initial_supply: int = 1_000_000 * E18
-    #: Blocks between requestWithdrawal and withdraw.
-    unbonding_blocks: int = 200
-    #: Share of nodeStake slashed to the requester on a stall (basis points).
-    stall_slash_bps: int = 1000
+    #: Blocks between requestWithdrawal and withdraw (must outlast the longest dispute).
+    unbonding_blocks: int = _default("stake", "unbondingBlocks")
+    #: Stake a juror needs to join and stay in the pool.
+    min_juror_stake: int = _default("stake", "minJurorStake")
+    #: Receives juror penalties; None: the deployer.
+    treasury: str | None = None
+    #: Task-market parameters.
+    market: MarketConfig = field(default_factory=MarketConfig)
     #: Jury parameters.
     jury: JuryConfig = field(default_factory=JuryConfig)
 
 
 def deploy_all(chain: Chain, config: DeployConfig | None = None) -> Addresses:
-    """Deploy token (unless given), StakeManager, TaskMarket, randomness and JuryAdjudicator, then wire."""
+    """Deploy token (unless given), StakeManager, TaskMarket, randomness and JuryAdjudicator, then
+    wire. A parameter outside the documented bounds reverts ParamOutOfBounds(name, value, min, max)."""
     config = config or DeployConfig()
     start = chain.block_number()
     if config.token is None:
@@ -62,11 +131,11 @@ def deploy_all(chain: Chain, config: DeployConfig | None = None) -> Addresses:
         if not chain.retry(lambda: chain.w3.eth.get_code(chain.w3.to_checksum_address(token))):
             raise DeployError(f"no contract at token address {token} on chain {chain.chain_id}",
                               hint="pass the address of a deployed ERC20, or omit --token to deploy one")
-    stake = chain.deploy("StakeManager", token, config.unbonding_blocks)
-    market = chain.deploy("TaskMarket", token, stake.address, config.stall_slash_bps)
+    stake = chain.deploy("StakeManager", token, config.unbonding_blocks, config.min_juror_stake)
+    market = chain.deploy("TaskMarket", token, stake.address, _struct("TaskMarket", config.market))
     randomness = chain.deploy("PrevrandaoRandomness")
     jury = chain.deploy("JuryAdjudicator", token, stake.address, market.address, randomness.address,
-                        config.jury.as_tuple())
+                        _struct("JuryAdjudicator", config.jury, treasury=config.treasury or chain.address))
     stake.transact("wire", market.address, jury.address)
     market.transact("setAdjudicator", jury.address)
     return Addresses(chainId=chain.chain_id, token=token, stakeManager=stake.address,

@@ -9,6 +9,7 @@ Layout of the devnet directory (default ``.devnet/``)::
     keystores/<name>.json  encrypted keystores of the named dev accounts
     anvil.pid anvil.log anvil-state.json   the chain (state survives ``down``/``up``)
     store.pid store.log store-repo/        the embedded IPFS store
+    explorer.pid explorer.log explorer.sqlite   the explorer, when started (``start_explorer``)
 
 Anvil mines every transaction at once and also a block every second (``--block-time 1
 --mixed-mining``), so challenge and jury windows, counted in blocks, pass in wall-clock time.
@@ -44,10 +45,15 @@ FUND_VERI = 100_000
 DEFAULT_DIR = Path(".devnet")
 ANVIL_CMD_MARK = "anvil"
 STORE_CMD_MARK = "store.server"
+EXPLORER_CMD_MARK = "explorer"
 
 
 class DevnetNotRunningError(DeployError):
-    """The devnet directory has no running devnet (fields: dir)."""
+    """The devnet directory has no running devnet."""
+
+    def __init__(self, message: str, *, dir: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.dir = dir
 
 
 @dataclass
@@ -293,10 +299,50 @@ class Devnet:
                 out["block"] = int(r.json()["result"], 16)
         return out
 
+    def explorer_command(self, info: DevnetInfo) -> list[str]:
+        """The ``veritrain explorer`` command line for this devnet (no key in it)."""
+        return ["veritrain", "explorer", "--rpc", info.rpc_url, "--ipfs", info.ipfs_api,
+                "--addresses", str(info.addresses_file), "--db", str(self._p("explorer.sqlite"))]
+
+    def start_explorer(self, port: int = 8780) -> str:
+        """Run the explorer in the background (stopped by ``down``); returns its URL. ``port``:
+        the one to use if it is free (0 or taken: any free port)."""
+        import socket
+
+        import requests
+
+        info = self.info()
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                port = 0
+        port = port or free_port()
+        argv = [sys.executable, "-m", "veritrain.cli.main", *self.explorer_command(info)[1:],
+                "--port", str(port)]
+        log = open(self._p("explorer.log"), "ab")  # noqa: SIM115 - handed to the child
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+        self._p("explorer.pid").write_text(f"{proc.pid}\n")
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise DeployError(f"the explorer exited with code {proc.returncode} during start-up",
+                                  hint=f"see {self._p('explorer.log')}")
+            with contextlib.suppress(requests.RequestException):
+                if requests.get(url + "/api/overview", timeout=1).ok:
+                    return url
+            time.sleep(0.2)
+        raise DeployError(f"the explorer did not answer on {url} within 60s",
+                          hint=f"see {self._p('explorer.log')}")
+
     def down(self, log: Any = print) -> list[str]:
-        """Stop this devnet's anvil and store (SIGTERM, then SIGKILL); returns what was stopped."""
+        """Stop this devnet's explorer, anvil and store (SIGTERM, then SIGKILL); returns what was
+        stopped."""
         stopped = []
-        for name, mark in (("store", STORE_CMD_MARK), ("anvil", ANVIL_CMD_MARK)):
+        for name, mark in (("explorer", EXPLORER_CMD_MARK), ("store", STORE_CMD_MARK),
+                           ("anvil", ANVIL_CMD_MARK)):
             pid = self._pid(name)
             if self._ours(pid, mark):
                 _terminate(pid)  # type: ignore[arg-type]

@@ -50,7 +50,8 @@ contracts_app = typer.Typer(help="Solidity contracts: build with the pinned Foun
 
 @contracts_app.command("build")
 def contracts_build(
-    root: Path = typer.Option(Path("."), "--root", help="Foundry project root (has foundry.toml)."),
+    root: Path = typer.Option(Path("."), "--root", exists=True, file_okay=False,
+                              help="Foundry project root (has foundry.toml)."),
 ) -> None:
     """Compile the contracts (`forge build` with the solc-js shim)."""
     from ledger.foundry import build

@@ -14,8 +14,8 @@ class RpcUnavailableError(LedgerError):
         super().__init__(
             f"no EVM JSON-RPC answers at {url}" + (f" ({reason})" if reason else ""),
             hint="start a chain (`veritrain devnet up`) or point VERITRAIN_RPC_URL at a node",
-            url=url,
         )
+        self.url = url
 
 
 class ArtifactMissingError(LedgerError):
@@ -25,8 +25,9 @@ class ArtifactMissingError(LedgerError):
         super().__init__(
             f"no compiled artifact for contract {name!r} in {out_dir}",
             hint="build the contracts with `scripts/bootstrap` then `forge build` (or set VERITRAIN_ARTIFACTS)",
-            name=name, out_dir=out_dir,
         )
+        self.name = name
+        self.out_dir = out_dir
 
 
 class BuildError(LedgerError):
@@ -47,8 +48,8 @@ class ContractRevertError(LedgerError):
     """A contract call reverted. ``name`` is the Solidity error, ``error_args`` its arguments.
 
     The message reads like the Solidity source: ``SegmentOutOfOrder(expected=3, got=4)``.
-    Subclasses named after each custom error are made on demand (see :func:`revert_error`), so
-    ``except revert_error("SegmentOutOfOrder")`` and ``exc.name == "SegmentOutOfOrder"`` both work.
+    Every revert is raised as the subclass named after its custom error, made on demand (see
+    :func:`revert_error`): catch one by its class, ``except revert_error("SegmentOutOfOrder")``.
     """
 
     def __init__(self, name: str, error_args: dict[str, Any], contract: str | None = None) -> None:

@@ -29,7 +29,9 @@ class Outcome(IntEnum):
     NONE = 0
     NODE_RIGHT = 1
     NODE_WRONG = 2
-    DEFAULT = 3
+    #: No quorum drawn in time, or no majority after the redraw: nobody slashed, the segment is
+    #: not final (the task reopens at it), the challenger's bond comes back.
+    VOID = 3
 
 
 class DisputePhase(IntEnum):
@@ -165,6 +167,13 @@ class Protocol:
     def opt_in_juror(self) -> Any:
         return self.stake.transact("optInJuror")
 
+    def opt_out_juror(self) -> Any:
+        return self.stake.transact("optOutJuror")
+
+    def min_juror_stake(self) -> int:
+        """Stake a juror needs to join and stay in the pool."""
+        return int(self.stake.call("minJurorStake"))
+
     def stake_info(self, who: str | None = None) -> Record:
         return self.view(self.stake, "stakeInfo", who or self.me)
 
@@ -181,6 +190,10 @@ class Protocol:
         receipt = self.market.transact("createTask", spec_cid, spec_hash, reward, params)
         (event,) = self.market.decode_events(receipt, "TaskCreated")
         return int(event["args"]["taskId"])
+
+    def cancel_task(self, task_id: int) -> Any:
+        """Requester: cancel an open task (committers of its final prefix are paid pro rata)."""
+        return self.market.transact("cancelTask", task_id)
 
     def claim_task(self, task_id: int) -> Any:
         return self.market.transact("claimTask", task_id)
@@ -210,6 +223,14 @@ class Protocol:
 
     def task_count(self) -> int:
         return int(self.market.call("taskCount"))
+
+    def market_params(self) -> Record:
+        """Slash shares and the bounds createTask enforces (MarketParams)."""
+        return self.view(self.market, "params")
+
+    def dispute_slash(self, task_id: int) -> int:
+        """What a lost dispute slashes from the node of ``task_id``."""
+        return int(self.market.call("disputeSlash", task_id))
 
     # --- disputes ------------------------------------------------------------------------------
     def open_dispute(self, task_id: int, k: int, step: int, leaf: bytes, proof: list[bytes]) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +36,9 @@ class EventWatcher:
 
     def __init__(self, chain: Chain, events: list[tuple[Contract, str]], *, start_block: int = 0,
                  confirmations: int = 0, max_range: int = 2_000, reorg_window: int = 128,
-                 cursor: Cursor | None = None) -> None:
+                 cursor: Cursor | None = None,
+                 on_reorg: Callable[[int], None] | None = None,
+                 source: Callable[[int, int], list[Any]] | None = None) -> None:
         self.chain = chain
         self.events = events
         self.confirmations = confirmations
@@ -47,6 +50,12 @@ class EventWatcher:
             self._hashes[cursor.block] = cursor.block_hash
             self.next_block = cursor.block + 1
         self.reorgs = 0
+        #: Called with the block the watcher rewound to (logs from there on come again), so
+        #: consumers that keep derived state can drop what they built from the old branch.
+        self.on_reorg = on_reorg
+        #: Fetches the decoded logs of an inclusive block range in one go (``EventSet.logs``);
+        #: None: one ``Contract.events`` query per watched event.
+        self.source = source
 
     @property
     def cursor(self) -> Cursor | None:
@@ -76,6 +85,8 @@ class EventWatcher:
             self.reorgs += 1
             self.next_block = (next(reversed(self._hashes)) + 1) if self._hashes else max(0, self.next_block - self.reorg_window)
             log.warning("reorg detected; re-reading from block %d", self.next_block)
+            if self.on_reorg is not None:
+                self.on_reorg(self.next_block)
 
     def poll(self) -> list[Any]:
         """New logs (decoded, in chain order) from confirmed blocks since the last poll."""
@@ -84,7 +95,7 @@ class EventWatcher:
         logs: list[Any] = []
         while self.next_block <= head:
             to = min(head, self.next_block + self.max_range - 1)
-            batch: list[Any] = []
+            batch: list[Any] = [] if self.source is None else list(self.source(self.next_block, to))
             for contract, name in self.events:
                 batch.extend(contract.events(name, from_block=self.next_block, to_block=to))
             batch.sort(key=lambda e: (e["blockNumber"], e["logIndex"]))

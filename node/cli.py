@@ -144,7 +144,7 @@ def node_run(
     daemon = NodeDaemon(connect(), Client(settings.ipfs_api), settings.home / "node", policy, ui=ui)
     try:
         if once:
-            typer.echo(daemon.run_once())
+            typer.echo(str(daemon.run_once()))
             daemon.close()
         else:
             daemon.run(threading.Event(), poll, stop_after_tasks=stop_after_tasks)

@@ -16,26 +16,69 @@ import contextlib
 import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ledger.disputes import DisputeAction, advance_dispute
 from ledger.errors import ContractRevertError, RpcUnavailableError
-from ledger.protocol import DisputePhase, Outcome, TaskStatus
+from ledger.protocol import Outcome, TaskStatus
 from node.crashpoints import CrashPoints
 from node.errors import CheckpointUnavailableError, InputsUnavailableError, TaskRefusedError
-from node.journal import Journal, TaskRow
+from node.journal import Journal, SegmentState, TaskRow, TaskState
 from node.logs import log_event
 from node.outage import Backoff, TaskInputRetries
 from node.policy import Policy, check_spec, check_terms
-from node.work import SegmentWorker, TaskContext, h32
+from node.work import PublishResult, SegmentWorker, TaskContext, h32
 from store.errors import StoreRequestError, StoreTimeoutError, StoreUnavailableError
 
 if TYPE_CHECKING:
     from ledger.protocol import Protocol
+    from prover.train import StepHooks, StepObserver
     from store.client import Client
 
 log = logging.getLogger("node.daemon")
 _TRANSIENT = (RpcUnavailableError, StoreUnavailableError, StoreTimeoutError)
+
+
+class Activity(Enum):
+    """What one ``NodeDaemon.run_once()`` iteration did."""
+
+    #: Nothing to do: no active task and none to claim.
+    IDLE = "idle"
+    #: Waiting on something outside the node (the chain or IPFS is away, finality, commits).
+    WAITING = "waiting"
+    #: Took over a task this account had claimed before a restart.
+    ADOPTED = "adopted"
+    #: Claimed an open task.
+    CLAIMED = "claimed"
+    #: The active task was reopened or taken from us.
+    LOST = "lost"
+    #: Trained a segment and/or handed one to the publisher (``detail`` says which).
+    WORKED = "worked"
+    #: Claimed the reward of a task (or saw it completed).
+    REWARDED = "rewarded"
+
+
+@dataclass(frozen=True)
+class Iteration:
+    """The result of one iteration: what was done, to which task, and a readable detail."""
+
+    activity: Activity
+    task_id: int | None = None
+    detail: str = ""
+
+    @property
+    def waits(self) -> bool:
+        """True when the loop should sleep before the next iteration."""
+        return self.activity in (Activity.IDLE, Activity.WAITING)
+
+    def __str__(self) -> str:
+        if self.activity == Activity.WORKED:
+            return self.detail
+        task = f" {self.task_id}" if self.task_id is not None else ""
+        return f"{self.activity.value}{task}" + (f": {self.detail}" if self.detail else "")
 
 
 class NodeDaemon:
@@ -47,10 +90,11 @@ class NodeDaemon:
     """
 
     def __init__(self, protocol: Protocol, client: Client, workdir: str | Path, policy: Policy | None = None,
-                 *, hooks: Any = None, observer: Any = None, ui: Any = None,
+                 *, hooks: StepHooks | None = None, observer: StepObserver | None = None,
+                 ui: Any = None,
                  crash_point: str | None = None) -> None:
         from ledger.watch import Cursor, EventWatcher
-        from store.materials import Materials
+        from materials import Materials
 
         self.protocol = protocol
         self.client = client
@@ -69,7 +113,7 @@ class NodeDaemon:
                                                      (protocol.jury, "DisputeOpened")],
                                     start_block=protocol.addresses.deployBlock, cursor=cursor)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="node-publish")
-        self._pub: Future[str] | None = None
+        self._pub: Future[PublishResult] | None = None
         self._contexts: dict[int, TaskContext] = {}
         self._noted: set[tuple[int, str]] = set()
         self._check_owed = True
@@ -83,29 +127,29 @@ class NodeDaemon:
         self.rewarded: list[int] = []
 
     # --- the loop ------------------------------------------------------------------------------
-    def run_once(self) -> str:
-        """One reconcile iteration; returns what it did ("idle" when there was nothing to do)."""
+    def run_once(self) -> Iteration:
+        """One reconcile iteration; returns what it did (``Activity.IDLE``: nothing to do)."""
         try:
             did = self._iterate()
         except _TRANSIENT as exc:  # our own RPC or store API is down: bounded backoff, reported
             kind = "rpc" if isinstance(exc, RpcUnavailableError) else "store"
             self.wait_s = self.outages[kind].failed(str(exc), error=type(exc).__name__)
-            return "waiting"
+            return Iteration(Activity.WAITING, detail=f"{kind} unavailable")
         for outage in self.outages.values():
             outage.recovered()
         return did
 
-    def _iterate(self) -> str:
+    def _iterate(self) -> Iteration:
         self._collect_publisher()
         block = self.protocol.chain.block_number()
         self._poll_events()
         self._advance_disputes(block)
         self._unpin_due(block)
-        active = self.journal.tasks("active")
+        active = self.journal.tasks(TaskState.ACTIVE)
         if active:
             return self._work(active[0], block)
         self._watch_lost(block)
-        return self._claim_next() or "idle"
+        return self._claim_next() or Iteration(Activity.IDLE)
 
     def run(self, stop_event: threading.Event, poll_interval: float = 1.0, *,
             stop_after_tasks: int | None = None) -> None:
@@ -118,10 +162,10 @@ class NodeDaemon:
                 did = self.run_once()
             except VeritrainError as exc:  # keep serving; the next iteration re-derives everything
                 log.error("iteration failed: %s", exc, exc_info=log.isEnabledFor(logging.DEBUG))
-                did = "waiting: error"
+                did = Iteration(Activity.WAITING, detail="error")
             if stop_after_tasks is not None and len(self.rewarded) >= stop_after_tasks:
                 break
-            if did in ("idle", "waiting") or did.startswith("waiting"):
+            if did.waits:
                 stop_event.wait(max(poll_interval, self.wait_s))
             self.wait_s = 0.0
         self.close()
@@ -153,7 +197,7 @@ class NodeDaemon:
         from prover.errors import ProverError
 
         task = task if task is not None else self.protocol.task(task_id)
-        check_terms(self.policy, task_id, task)
+        check_terms(self.policy, task_id, task, self.protocol.market_params())
         try:
             spec = self.materials.spec(spec_cid, bytes(task.specHash))
         except ProverError as exc:
@@ -162,20 +206,21 @@ class NodeDaemon:
         check_spec(task_id, task, spec)
         return spec
 
-    def _claim_next(self) -> str | None:
-        from store.materials import SpecHashMismatchError
+    def _claim_next(self) -> Iteration | None:
+        from materials import SpecHashMismatchError
 
         me = self.protocol.me.lower()
         for task_id, spec_cid in self.journal.candidates():
             row = self.journal.task(task_id)
             # INVARIANT: a task this node lost (reopened, taken over) is never claimed again
-            if row is not None and row.state in ("done", "refused", "active", "lost"):
+            if row is not None and row.state in (TaskState.DONE, TaskState.REFUSED, TaskState.ACTIVE,
+                                                 TaskState.LOST):
                 continue
             task = self.protocol.task(task_id)
             if int(task.status) == TaskStatus.CLAIMED and str(task.node).lower() == me:
-                self.journal.set_task(task_id, int(task.epoch), spec_cid, "active")  # claimed before a crash
+                self.journal.set_task(task_id, int(task.epoch), spec_cid, TaskState.ACTIVE)  # claimed before a crash
                 log_event(log, "task-adopted", task=task_id, epoch=int(task.epoch))
-                return f"adopted {task_id}"
+                return Iteration(Activity.ADOPTED, task_id)
             if int(task.status) != TaskStatus.OPEN:
                 continue
             if not self.inputs.due(task_id):
@@ -183,9 +228,10 @@ class NodeDaemon:
             try:
                 spec = self.check_task(task_id, spec_cid, task)
             except (TaskRefusedError, SpecHashMismatchError) as exc:
-                self.journal.set_task(task_id, int(task.epoch), spec_cid, "refused", str(exc))
+                self.journal.set_task(task_id, int(task.epoch), spec_cid, TaskState.REFUSED, str(exc))
                 log_event(log, "task-refused", logging.ERROR, task=task_id,
-                          reason=getattr(exc, "reason", "spec-hash-mismatch"), error=str(exc))
+                          reason=exc.reason if isinstance(exc, TaskRefusedError) else "spec-hash-mismatch",
+                          error=str(exc))
                 continue
             except StoreRequestError as exc:
                 self._note(task_id, "store", f"cannot fetch the spec: {exc}")
@@ -202,10 +248,10 @@ class NodeDaemon:
             self.crash.hit("after-claim")
             task = self.protocol.task(task_id)
             dropped = self.journal.drop_segments(task_id, int(task.nextSegment))
-            self.journal.set_task(task_id, int(task.epoch), spec_cid, "active")
+            self.journal.set_task(task_id, int(task.epoch), spec_cid, TaskState.ACTIVE)
             log_event(log, "task-claimed", task=task_id, epoch=int(task.epoch), next_segment=int(task.nextSegment),
                       reward=int(task.reward), stale_segments_dropped=dropped)
-            return f"claimed {task_id}"
+            return Iteration(Activity.CLAIMED, task_id)
         return None
 
     def _inputs_ready(self, task_id: int, spec_cid: str, spec: Any, task: Any) -> bool:
@@ -215,7 +261,7 @@ class NodeDaemon:
             teacher, data = self.worker.check_inputs(task_id, spec, int(task.nextSegment))
         except InputsUnavailableError as exc:
             if self.inputs.failed(task_id, str(exc)):
-                self.journal.set_task(task_id, int(task.epoch), spec_cid, "refused", str(exc))
+                self.journal.set_task(task_id, int(task.epoch), spec_cid, TaskState.REFUSED, str(exc))
                 log_event(log, "task-refused", logging.ERROR, task=task_id, reason="inputs-unavailable",
                           error=str(exc))
             return False
@@ -272,7 +318,7 @@ class NodeDaemon:
             if self._pub.done():
                 self._collect_publisher()
 
-    def _work(self, row: TaskRow, block: int) -> str:
+    def _work(self, row: TaskRow, block: int) -> Iteration:
         task = self.protocol.task(row.task_id)
         me = self.protocol.me.lower()
         status = int(task.status)
@@ -281,13 +327,13 @@ class NodeDaemon:
             return self._finish(row, block, claimed_now=False)
         if status != TaskStatus.CLAIMED or not ours or int(task.epoch) != row.epoch:
             self._wait_publisher()
-            self.journal.set_task(row.task_id, row.epoch, row.spec_cid, "lost",
+            self.journal.set_task(row.task_id, row.epoch, row.spec_cid, TaskState.LOST,
                                   f"status {TaskStatus(status).name}, node {task.node}, epoch {task.epoch}")
             log_event(log, "task-lost", logging.WARNING, task=row.task_id, status=TaskStatus(status).name,
                       epoch=int(task.epoch))
-            return f"lost {row.task_id}"
+            return Iteration(Activity.LOST, row.task_id)
         if not self.inputs.due(row.task_id):
-            return "waiting: inputs"
+            return Iteration(Activity.WAITING, row.task_id, "inputs")
         try:
             ctx = self._context(row, bytes(task.specHash))
             did = self._advance(row, ctx, int(task.nextSegment), block)
@@ -296,20 +342,20 @@ class NodeDaemon:
             if self.inputs.failed(row.task_id, str(exc)):
                 log_event(log, "inputs-unavailable-after-claim", logging.ERROR, task=row.task_id,
                           error=str(exc))
-            return "waiting: inputs"
+            return Iteration(Activity.WAITING, row.task_id, "inputs")
         self.inputs.ok(row.task_id)
         return did
 
-    def _advance(self, row: TaskRow, ctx: TaskContext, nxt: int, block: int) -> str:
+    def _advance(self, row: TaskRow, ctx: TaskContext, nxt: int, block: int) -> Iteration:
         n = ctx.num_segments
         busy = self._busy()
         if not busy:
             self._reconcile(ctx, nxt)
         rows = self.journal.segments(row.task_id)
-        pending = [r for r in rows if r.k >= nxt and r.state != "committed"]
+        pending = [r for r in rows if r.k >= nxt and r.state != SegmentState.COMMITTED]
         if nxt >= n and not pending and not busy:
             if int(self.protocol.market.call("finalSegmentCount", row.task_id)) < n:
-                return "waiting: finality"
+                return Iteration(Activity.WAITING, detail="finality")
             self.protocol.claim_reward(row.task_id)
             return self._finish(row, block, claimed_now=True)
         did: list[str] = []
@@ -325,20 +371,22 @@ class NodeDaemon:
         elif self._pub is not None:
             self._wait_publisher(timeout=5.0)
             did.append("published")
-        return "; ".join(did) or "waiting: commits"
+        if not did:
+            return Iteration(Activity.WAITING, detail="commits")
+        return Iteration(Activity.WORKED, row.task_id, "; ".join(did))
 
     def _reconcile(self, ctx: TaskContext, nxt: int) -> None:
         """Make the journal agree with the chain (the chain wins)."""
         for r in self.journal.segments(ctx.task_id):
-            if r.k >= nxt and r.state in ("committing", "committed"):
-                if r.state == "committed":
+            if r.k >= nxt and r.state in (SegmentState.COMMITTING, SegmentState.COMMITTED):
+                if r.state == SegmentState.COMMITTED:
                     log_event(log, "commitment-dropped", logging.WARNING, task=r.task_id, k=r.k,
                               detail="the chain no longer holds it (reorg?); committing again")
-                self.journal.set_segment_state(r.task_id, r.k, "uploaded")
-            elif r.k < nxt and r.state != "committed":
+                self.journal.set_segment_state(r.task_id, r.k, SegmentState.UPLOADED)
+            elif r.k < nxt and r.state != SegmentState.COMMITTED:
                 seg = self.protocol.segment(r.task_id, r.k)
                 if h32(seg.traceRoot) == r.trace_root:
-                    self.journal.set_segment_state(r.task_id, r.k, "committed", int(seg.committedAt))
+                    self.journal.set_segment_state(r.task_id, r.k, SegmentState.COMMITTED, int(seg.committedAt))
                     log_event(log, "segment-committed-seen", task=r.task_id, k=r.k)
                 else:
                     log_event(log, "segment-conflict", logging.ERROR, task=r.task_id, k=r.k,
@@ -346,19 +394,19 @@ class NodeDaemon:
                     self.journal.drop_segments(r.task_id, r.k)
                     return
 
-    def _finish(self, row: TaskRow, block: int, claimed_now: bool) -> str:
-        self.journal.set_task(row.task_id, row.epoch, row.spec_cid, "done")
+    def _finish(self, row: TaskRow, block: int, claimed_now: bool) -> Iteration:
+        self.journal.set_task(row.task_id, row.epoch, row.spec_cid, TaskState.DONE)
         self.journal.schedule_unpin(row.task_id, block + self.policy.unpin_margin_blocks)
         self._contexts.pop(row.task_id, None)
         self.rewarded.append(row.task_id)
         log_event(log, "reward-claimed" if claimed_now else "task-complete", task=row.task_id,
                   unpin_after=block + self.policy.unpin_margin_blocks)
-        return f"rewarded {row.task_id}"
+        return Iteration(Activity.REWARDED, row.task_id)
 
     # --- data availability ---------------------------------------------------------------------
     def _watch_lost(self, block: int) -> None:
         """Keep a lost task's data pinned until the task is complete (the next node starts from it)."""
-        for row in self.journal.tasks("lost"):
+        for row in self.journal.tasks(TaskState.LOST):
             if not any(after is None for _, _, after in self.journal.pins(row.task_id)):
                 continue
             status = int(self.protocol.task(row.task_id).status)
@@ -378,23 +426,19 @@ class NodeDaemon:
     # --- disputes on our tasks -----------------------------------------------------------------
     def _advance_disputes(self, block: int) -> None:
         for dispute_id, task_id in self.journal.open_disputes():
-            d = self.protocol.dispute(dispute_id)
-            phase = DisputePhase(int(d.phase))
-            try:
-                if phase == DisputePhase.AWAITING_DRAW and block >= int(d.drawAfter):
-                    self.protocol.draw_jury(dispute_id)
-                    log_event(log, "jury-drawn", dispute=dispute_id, task=task_id)
-                elif phase == DisputePhase.RESOLVABLE:
-                    self.protocol.resolve(dispute_id)
-                    log_event(log, "dispute-resolve-called", dispute=dispute_id, task=task_id)
-            except ContractRevertError as exc:  # someone else moved it first
-                log_event(log, "dispute-step-skipped", dispute=dispute_id, detail=str(exc))
-            if DisputePhase(int(self.protocol.dispute(dispute_id).phase)) == DisputePhase.RESOLVED:
-                outcome = Outcome(int(self.protocol.dispute(dispute_id).outcome))
+            step = advance_dispute(self.protocol, dispute_id, block)
+            if step.action == DisputeAction.DREW_JURY:
+                log_event(log, "jury-drawn", dispute=dispute_id, task=task_id)
+            elif step.action == DisputeAction.RESOLVED:
+                log_event(log, "dispute-resolve-called", dispute=dispute_id, task=task_id)
+            elif step.action == DisputeAction.SKIPPED:  # someone else moved it first
+                log_event(log, "dispute-step-skipped", dispute=dispute_id, detail=str(step.skipped))
+            if step.resolved:
                 self.journal.close_dispute(dispute_id)
                 self._check_owed = True
-                log_event(log, "dispute-resolved", logging.WARNING if outcome == Outcome.NODE_WRONG else logging.INFO,
-                          dispute=dispute_id, task=task_id, outcome=outcome.name)
+                level = logging.WARNING if step.outcome == Outcome.NODE_WRONG else logging.INFO
+                log_event(log, "dispute-resolved", level, dispute=dispute_id, task=task_id,
+                          outcome=step.outcome.name)
         if self._check_owed:
             owed = self.protocol.owed()
             if owed > 0:

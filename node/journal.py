@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -42,14 +43,37 @@ CREATE TABLE IF NOT EXISTS disputes(dispute_id INTEGER PRIMARY KEY, task_id INTE
     done INTEGER NOT NULL DEFAULT 0);
 """
 
-SEGMENT_STATES = ("trained", "uploaded", "committing", "committed")
+class SegmentState(StrEnum):
+    """Where a segment stands, in order (the journal stores the value)."""
+
+    #: Checkpoint and leaves are on local disk.
+    TRAINED = "trained"
+    #: CIDs known and pinned.
+    UPLOADED = "uploaded"
+    #: The commit transaction is about to be sent.
+    COMMITTING = "committing"
+    #: Seen on-chain.
+    COMMITTED = "committed"
+
+
+class TaskState(StrEnum):
+    """What the node does with a task (the journal stores the value)."""
+
+    #: Ours, in progress.
+    ACTIVE = "active"
+    #: Reward claimed (or the task completed while ours).
+    DONE = "done"
+    #: Reopened or taken from us.
+    LOST = "lost"
+    #: We will not serve it (the row's ``reason`` says why).
+    REFUSED = "refused"
 
 
 @dataclass(frozen=True)
 class SegmentRow:
     task_id: int
     k: int
-    state: str
+    state: SegmentState
     trace_root: str
     end_state_hash: str
     out_dir: str
@@ -71,8 +95,12 @@ class TaskRow:
     task_id: int
     epoch: int
     spec_cid: str
-    state: str
+    state: TaskState
     reason: str | None
+
+
+def _task_row(r: tuple[Any, ...]) -> TaskRow:
+    return TaskRow(int(r[0]), int(r[1]), str(r[2]), TaskState(r[3]), r[4])
 
 
 class Journal:
@@ -129,31 +157,32 @@ class Journal:
         return [(int(a), str(b)) for a, b in self._rows("SELECT task_id, spec_cid FROM candidates ORDER BY task_id")]
 
     # --- tasks ---------------------------------------------------------------------------------
-    def set_task(self, task_id: int, epoch: int, spec_cid: str, state: str, reason: str | None = None) -> None:
+    def set_task(self, task_id: int, epoch: int, spec_cid: str, state: TaskState,
+                 reason: str | None = None) -> None:
         with self._tx() as db:
             db.execute("INSERT INTO tasks(task_id, epoch, spec_cid, state, reason, updated) VALUES(?,?,?,?,?,?) "
                        "ON CONFLICT(task_id) DO UPDATE SET epoch=excluded.epoch, spec_cid=excluded.spec_cid, "
                        "state=excluded.state, reason=excluded.reason, updated=excluded.updated",
-                       (task_id, epoch, spec_cid, state, reason, time.time()))
+                       (task_id, epoch, spec_cid, TaskState(state).value, reason, time.time()))
 
     def task(self, task_id: int) -> TaskRow | None:
         rows = self._rows("SELECT task_id, epoch, spec_cid, state, reason FROM tasks WHERE task_id=?", task_id)
-        return TaskRow(*rows[0]) if rows else None
+        return _task_row(rows[0]) if rows else None
 
-    def tasks(self, state: str | None = None) -> list[TaskRow]:
+    def tasks(self, state: TaskState | None = None) -> list[TaskRow]:
         if state is None:
             rows = self._rows("SELECT task_id, epoch, spec_cid, state, reason FROM tasks ORDER BY task_id")
         else:
             rows = self._rows("SELECT task_id, epoch, spec_cid, state, reason FROM tasks WHERE state=? "
-                              "ORDER BY task_id", state)
-        return [TaskRow(*r) for r in rows]
+                              "ORDER BY task_id", TaskState(state).value)
+        return [_task_row(r) for r in rows]
 
     # --- segments ------------------------------------------------------------------------------
     def record_trained(self, task_id: int, k: int, trace_root: str, end_state_hash: str, out_dir: str) -> None:
         with self._tx() as db:
             db.execute("INSERT OR REPLACE INTO segments(task_id, k, state, trace_root, end_state_hash, out_dir, "
                        "checkpoint_cid, leaves_cid, commit_block, updated) VALUES(?,?,?,?,?,?,NULL,NULL,NULL,?)",
-                       (task_id, k, "trained", trace_root, end_state_hash, out_dir, time.time()))
+                       (task_id, k, SegmentState.TRAINED.value, trace_root, end_state_hash, out_dir, time.time()))
 
     def record_uploaded(self, task_id: int, k: int, checkpoint_cid: str, leaves_cid: str) -> None:
         with self._tx() as db:
@@ -162,12 +191,12 @@ class Journal:
             for cid in (checkpoint_cid, leaves_cid):
                 db.execute("INSERT OR IGNORE INTO pins(cid, task_id, unpin_after) VALUES(?,?,NULL)", (cid, task_id))
 
-    def set_segment_state(self, task_id: int, k: int, state: str, commit_block: int | None = None) -> None:
-        if state not in SEGMENT_STATES:
-            raise ValueError(state)
+    def set_segment_state(self, task_id: int, k: int, state: SegmentState,
+                          commit_block: int | None = None) -> None:
+        state = SegmentState(state)  # a value that is no state raises ValueError here
         with self._tx() as db:
             db.execute("UPDATE segments SET state=?, commit_block=?, updated=? WHERE task_id=? AND k=?",
-                       (state, commit_block, time.time(), task_id, k))
+                       (state.value, commit_block, time.time(), task_id, k))
 
     def drop_segments(self, task_id: int, from_k: int) -> int:
         """Forget segments ``k >= from_k`` of a task (e.g. a reclaimed task from another epoch)."""
@@ -177,7 +206,7 @@ class Journal:
     def segments(self, task_id: int) -> list[SegmentRow]:
         rows = self._rows("SELECT task_id, k, state, trace_root, end_state_hash, out_dir, checkpoint_cid, "
                           "leaves_cid, commit_block FROM segments WHERE task_id=? ORDER BY k", task_id)
-        return [SegmentRow(*r) for r in rows]
+        return [SegmentRow(r[0], r[1], SegmentState(r[2]), *r[3:]) for r in rows]
 
     def segment(self, task_id: int, k: int) -> SegmentRow | None:
         rows = [s for s in self.segments(task_id) if s.k == k]

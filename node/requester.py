@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from store.materials import SpecHashMismatchError
+from materials import SpecHashMismatchError
 
 if TYPE_CHECKING:
     from ledger.protocol import Protocol
@@ -36,7 +36,7 @@ class CreatedTask:
 def create_task(protocol: Protocol, client: Client, spec: TaskSpec, terms: TaskTerms,
                 teacher_dir: Path, dataset_dir: Path, cache_dir: Path) -> CreatedTask:
     """Publish spec + teacher + dataset, read the spec back verified against its hash, post the task."""
-    from store.materials import Materials, publish
+    from materials import Materials, publish
 
     pub = publish(client, spec, teacher_dir, dataset_dir)
     back = Materials(client, cache_dir).spec(pub.spec_cid, pub.spec_hash)  # what nodes will read

@@ -17,7 +17,7 @@ def _fmt(amount: int) -> str:
 def render_status(p: Any, workdir: Path, con: Any) -> None:
     from rich.table import Table
 
-    from node.journal import Journal
+    from node.journal import Journal, SegmentState
 
     info = p.stake_info()
     free = int(p.stake.call("freeStake", p.me))
@@ -42,10 +42,10 @@ def render_status(p: Any, workdir: Path, con: Any) -> None:
         task = p.task(row.task_id)
         n = p.segment_count(row.task_id)
         final = int(p.market.call("finalSegmentCount", row.task_id))
-        ours = len([s for s in j.segments(row.task_id) if s.state == "committed"])
+        ours = len([s for s in j.segments(row.task_id) if s.state == SegmentState.COMMITTED])
         claimable = (int(task.status) == TaskStatus.CLAIMED and str(task.node).lower() == p.me.lower()
                      and final == n)
-        tasks.add_row(str(row.task_id), row.state + (f" ({row.reason[:60]})" if row.reason else ""),
+        tasks.add_row(str(row.task_id), row.state.value + (f" ({row.reason[:60]})" if row.reason else ""),
                       TaskStatus(int(task.status)).name, f"{ours}/{int(task.nextSegment)}/{final}/{n}",
                       _fmt(task.reward), "yes" if claimable else "")
     con.print(tasks)

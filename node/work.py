@@ -10,21 +10,38 @@ from __future__ import annotations
 import logging
 import shutil
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from node.crashpoints import CrashPoints
 from node.errors import CheckpointUnavailableError, InputsUnavailableError
-from node.journal import Journal, SegmentRow
+from node.journal import Journal, SegmentRow, SegmentState
 from node.logs import log_event
 
 if TYPE_CHECKING:
     from ledger.protocol import Protocol
+    from materials import Materials
     from prover.spec import TaskSpec
+    from prover.train import StepHooks, StepObserver, StepRecord
     from store.client import Client
-    from store.materials import Materials
 
 log = logging.getLogger("node.work")
+
+
+class PublishResult(Enum):
+    """What ``SegmentWorker.publish`` did with a segment."""
+
+    #: The segment is committed on-chain (now or before).
+    COMMITTED = "committed"
+    #: The journal no longer holds the segment.
+    GONE = "gone"
+    #: The chain holds another root for it (the daemon's reconcile decides; the chain wins).
+    CONFLICT = "conflict"
+    #: An earlier segment is not committed yet, or the task is no longer ours.
+    NOT_DUE = "not-due"
+    #: The commit transaction reverted (logged; the next iteration retries).
+    REVERTED = "reverted"
 
 
 def h32(value: bytes) -> str:
@@ -52,12 +69,12 @@ class TaskContext:
 class _MidStep:
     """Observer that lets the crash-point facility fire inside a segment's training."""
 
-    def __init__(self, crash: CrashPoints, k: int, inner: Any) -> None:
+    def __init__(self, crash: CrashPoints, k: int, inner: StepObserver | None) -> None:
         self.crash, self.k, self.inner = crash, k, inner
 
-    def on_step_end(self, record: Any) -> None:
+    def on_step_end(self, record: StepRecord) -> None:
         self.crash.hit("mid-step", self.k)
-        if self.inner is not None and hasattr(self.inner, "on_step_end"):
+        if self.inner is not None:
             self.inner.on_step_end(record)
 
 
@@ -65,7 +82,8 @@ class SegmentWorker:
     """Train / upload / commit for the segments of active tasks."""
 
     def __init__(self, protocol: Protocol, client: Client, materials: Materials, journal: Journal,
-                 crash: CrashPoints, hooks: Any = None, observer: Any = None, ui: Any = None) -> None:
+                 crash: CrashPoints, hooks: StepHooks | None = None,
+                 observer: StepObserver | None = None, ui: Any = None) -> None:
         self.protocol = protocol
         self.client = client
         self.materials = materials
@@ -85,7 +103,7 @@ class SegmentWorker:
         own = self.journal.segment(ctx.task_id, k - 1)
         if own is not None and (own.checkpoint_dir / "state.json").is_file():
             mine = bytes.fromhex(own.end_state_hash[2:])
-            if own.state != "committed":
+            if own.state != SegmentState.COMMITTED:
                 return own.checkpoint_dir, mine
             onchain = self.protocol.segment(ctx.task_id, k - 1)
             if h32(onchain.traceRoot) == own.trace_root:
@@ -182,12 +200,12 @@ class SegmentWorker:
         return row
 
     # --- upload + commit -----------------------------------------------------------------------
-    def publish(self, task_id: int, k: int) -> str:
+    def publish(self, task_id: int, k: int) -> PublishResult:
         """Upload (if not yet) and commit (if the chain does not hold it yet) segment k."""
         row = self.journal.segment(task_id, k)
         if row is None:
-            return "gone"
-        if row.state == "trained":
+            return PublishResult.GONE
+        if row.state == SegmentState.TRAINED:
             row = self.upload(row)
         return self.commit(row)
 
@@ -204,7 +222,7 @@ class SegmentWorker:
         new = self.journal.segment(row.task_id, row.k)
         return new if new is not None else row
 
-    def commit(self, row: SegmentRow) -> str:
+    def commit(self, row: SegmentRow) -> PublishResult:
         from ledger.errors import ContractRevertError
 
         task = self.protocol.task(row.task_id)
@@ -212,23 +230,23 @@ class SegmentWorker:
         if nxt > row.k:
             seg = self.protocol.segment(row.task_id, row.k)
             if h32(seg.traceRoot) == row.trace_root:
-                self.journal.set_segment_state(row.task_id, row.k, "committed", int(seg.committedAt))
+                self.journal.set_segment_state(row.task_id, row.k, SegmentState.COMMITTED, int(seg.committedAt))
                 log_event(log, "segment-already-committed", task=row.task_id, k=row.k)
-                return "committed"
-            return "conflict"  # the daemon's reconcile decides (chain wins)
+                return PublishResult.COMMITTED
+            return PublishResult.CONFLICT  # the daemon's reconcile decides (chain wins)
         if nxt < row.k or task.node != self.protocol.me:
-            return "not-due"
-        self.journal.set_segment_state(row.task_id, row.k, "committing")
+            return PublishResult.NOT_DUE
+        self.journal.set_segment_state(row.task_id, row.k, SegmentState.COMMITTING)
         try:
             receipt = self.protocol.commit_segment(row.task_id, row.k, bytes.fromhex(row.trace_root[2:]),
                                                    bytes.fromhex(row.end_state_hash[2:]),
                                                    str(row.checkpoint_cid), str(row.leaves_cid))
         except ContractRevertError as exc:
             log_event(log, "commit-reverted", logging.WARNING, task=row.task_id, k=row.k, error=str(exc))
-            return "reverted"
+            return PublishResult.REVERTED
         self.crash.hit("after-commit", row.k)
         block = int(receipt["blockNumber"])
-        self.journal.set_segment_state(row.task_id, row.k, "committed", block)
+        self.journal.set_segment_state(row.task_id, row.k, SegmentState.COMMITTED, block)
         log_event(log, "segment-committed", task=row.task_id, k=row.k, block=block,
                   tx=receipt["transactionHash"].hex(), gas=int(receipt["gasUsed"]))
-        return "committed"
+        return PublishResult.COMMITTED

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from veritrain.errors import ProverError
 
 
@@ -11,6 +15,12 @@ class SpecValidationError(ProverError):
     exit_code = 2
     hint = "fix the field in the spec file; `veritrain spec init` prints a valid one"
 
+    def __init__(self, message: str, *, errors: Sequence[Mapping[str, Any]] | None = None,
+                 hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        #: The validator's error list (field location, rule, input), when there is one.
+        self.errors = errors
+
 
 class ProfileMismatchError(ProverError):
     """The running process is not under the determinism profile the spec names."""
@@ -19,11 +29,23 @@ class ProfileMismatchError(ProverError):
     hint = ("run through the `veritrain` CLI (it re-executes itself under the profile) or "
             "export the lines printed by `veritrain spec env SPEC`")
 
+    def __init__(self, message: str, *, profile: str, setting: str, wanted: object,
+                 actual: object, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.profile = profile
+        self.setting = setting
+        self.wanted = wanted
+        self.actual = actual
+
 
 class UnknownProfileError(ProverError):
     """The spec names a determinism profile this prover does not know."""
 
     exit_code = 2
+
+    def __init__(self, message: str, *, profile: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.profile = profile
 
 
 class KernelsUnavailableError(ProverError):
@@ -35,10 +57,15 @@ class DatasetError(ProverError):
 
 
 class CheckpointError(ProverError):
-    """A checkpoint directory holds no state, or not the expected one (fields: path, and
+    """A checkpoint directory holds no state, or not the expected one (fields: path, step, and
     ``defect``, a prover.checkpoint.Defect saying why)."""
 
-    defect: object = None
+    def __init__(self, message: str, *, path: str | None = None, step: int | None = None,
+                 hint: str | None = None, defect: enum.Enum | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.path = path
+        self.step = step
+        self.defect = defect
 
 
 class MerkleError(ProverError):

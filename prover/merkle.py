@@ -127,19 +127,28 @@ def step_index(step: int, segment_start: int, segment_steps: int) -> int:
     return idx
 
 
-# ---- leaves file (PROTOCOL.md: {taskId, segment, steps, stateHashes}) ----------------------
+# ---- leaves file (PROTOCOL.md: {taskId, segment, steps, stateHashes[, losses]}) ----------------
 def leaves_doc(task_id: int, segment: int, steps: Sequence[int],
-               state_hashes: Sequence[bytes | str]) -> dict[str, Any]:
+               state_hashes: Sequence[bytes | str],
+               losses: Sequence[float] | None = None) -> dict[str, Any]:
+    """The leaves file's document. ``losses`` (optional, the training loss of each step, as the
+    node reports it: not part of any leaf) lets viewers plot the curve; older files lack it."""
     if len(steps) != len(state_hashes):
         raise MerkleError(f"{len(steps)} steps but {len(state_hashes)} state hashes")
-    return {"taskId": task_id, "segment": segment, "steps": list(steps),
-            "stateHashes": [hex32(to_bytes32(h)) for h in state_hashes]}
+    doc: dict[str, Any] = {"taskId": task_id, "segment": segment, "steps": list(steps),
+                           "stateHashes": [hex32(to_bytes32(h)) for h in state_hashes]}
+    if losses is not None:
+        if len(losses) != len(steps):
+            raise MerkleError(f"{len(steps)} steps but {len(losses)} losses")
+        doc["losses"] = [float(v) for v in losses]
+    return doc
 
 
 def write_leaves_file(path: str | Path, task_id: int, segment: int, steps: Sequence[int],
-                      state_hashes: Sequence[bytes | str]) -> Path:
+                      state_hashes: Sequence[bytes | str],
+                      losses: Sequence[float] | None = None) -> Path:
     p = Path(path)
-    doc = leaves_doc(task_id, segment, steps, state_hashes)
+    doc = leaves_doc(task_id, segment, steps, state_hashes, losses)
     p.write_text(json.dumps(doc, sort_keys=True, separators=(",", ":")))
     return p
 
@@ -158,25 +167,42 @@ def _list(p: Path, key: str, value: Any) -> list[Any]:
     return value
 
 
-_NOT_OURS = "a leaves file is {taskId, segment, steps, stateHashes} as written by write_leaves_file"
+def _float(p: Path, key: str, value: Any) -> float:
+    if type(value) not in (int, float):  # not bool, not "0.5"
+        raise MerkleError(f"leaves file {p}: {key} must be a number, got {value!r:.40}",
+                          hint=_NOT_OURS)
+    return float(value)
+
+
+_NOT_OURS = ("a leaves file is {taskId, segment, steps, stateHashes[, losses]} as written by "
+             "write_leaves_file")
 
 
 def read_leaves_file(path: str | Path) -> dict[str, Any]:
     """Parse and check a leaves file; returns the doc with stateHashes as 0x-hex strings."""
-    from prover.spec import load_json
-
     p = Path(path)
     try:
         data = p.read_bytes()
     except OSError as exc:
         raise MerkleError(f"cannot read leaves file {p}: {exc}") from None
-    doc = load_json(data, f"leaves file {p}", MerkleError)
+    return loads_leaves(data, str(p))
+
+
+def loads_leaves(data: bytes, where: str = "(bytes)") -> dict[str, Any]:
+    """Parse and check a leaves file's bytes (``where`` names it in errors: a path or a CID)."""
+    from prover.spec import load_json
+
+    p = Path(where)
+    doc = load_json(data, f"leaves file {where}", MerkleError)
     if not isinstance(doc, dict):
-        raise MerkleError(f"leaves file {p} must hold a JSON object, got {type(doc).__name__}",
+        raise MerkleError(f"leaves file {where} must hold a JSON object, got {type(doc).__name__}",
                           hint=_NOT_OURS)
     for key in ("taskId", "segment", "steps", "stateHashes"):
         if key not in doc:
-            raise MerkleError(f"leaves file {p} lacks {key!r}", hint=_NOT_OURS)
+            raise MerkleError(f"leaves file {where} lacks {key!r}", hint=_NOT_OURS)
     steps = [_int(p, "steps[]", s) for s in _list(p, "steps", doc["steps"])]
+    losses = None
+    if doc.get("losses") is not None:
+        losses = [_float(p, "losses[]", v) for v in _list(p, "losses", doc["losses"])]
     return leaves_doc(_int(p, "taskId", doc["taskId"]), _int(p, "segment", doc["segment"]), steps,
-                      _list(p, "stateHashes", doc["stateHashes"]))
+                      _list(p, "stateHashes", doc["stateHashes"]), losses)

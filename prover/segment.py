@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from prover import checkpoint, merkle, statehash
 from prover.errors import CheckpointError
-from prover.train import StepRecord, Trainer
+from prover.train import NO_HOOKS, StepHooks, StepObserver, StepRecord, Trainer
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -55,7 +55,8 @@ class ReplayResult:
         return self.first_mismatch is None
 
 
-def _loop(trainer: Trainer, upto: int, observer: Any = None, hooks: Any = None,
+def _loop(trainer: Trainer, upto: int, observer: StepObserver | None = None,
+          hooks: StepHooks | None = None,
           expected: Mapping[int, bytes] | None = None, stop_on_mismatch: bool = False,
           hash_threads: int = 1, progress: Any = None) -> tuple[list[int], list[bytes], list[bytes],
                                                                list[float], int | None]:
@@ -77,7 +78,7 @@ def _loop(trainer: Trainer, upto: int, observer: Any = None, hooks: Any = None,
         hashes.append(h)
         leaves.append(lf)
         losses.append(loss)
-        if observer is not None and hasattr(observer, "on_step_end"):
+        if observer is not None:
             observer.on_step_end(StepRecord(task_id, t, h, lf, loss, lr))
         if progress is not None:
             progress(t)
@@ -88,11 +89,11 @@ def _loop(trainer: Trainer, upto: int, observer: Any = None, hooks: Any = None,
 
     try:
         while trainer.step_no < upto:
-            loss = trainer.forward_backward(hooks)       # overlaps the pending hash
+            loss = trainer.forward_backward(hooks or NO_HOOKS)  # overlaps the pending hash
             if pending is not None and finish(pending):  # join before the state changes
                 pending = None
                 break
-            lr = trainer.update(hooks)
+            lr = trainer.update(hooks or NO_HOOKS)
             pending = (trainer.step_no, loss, lr,
                        hasher.submit(trainer.student, trainer.optimizer, trainer.step_no,
                                      trainer.rng, trainer.cursor))
@@ -105,9 +106,9 @@ def _loop(trainer: Trainer, upto: int, observer: Any = None, hooks: Any = None,
 
 def run_segment(spec: TaskSpec, task_id: int, k: int, start_checkpoint_dir: str | Path | None,
                 teacher_dir: str | Path, dataset_dir: str | Path, out_dir: str | Path,
-                observer: Any = None, hooks: Any = None, check_profile: bool = True,
-                hash_threads: int = 1, progress: Any = None,
-                start_state_hash: bytes | None = None) -> SegmentResult:
+                observer: StepObserver | None = None, hooks: StepHooks | None = None,
+                check_profile: bool = True, hash_threads: int = 1,
+                progress: Any = None, start_state_hash: bytes | None = None) -> SegmentResult:
     """Train segment ``k`` from its start checkpoint (None for k == 0), which must hold
     ``start_state_hash`` (None: its state.json label); write ``out_dir/checkpoint`` (end state)
     and ``out_dir/leaves.json``."""
@@ -127,7 +128,7 @@ def run_segment(spec: TaskSpec, task_id: int, k: int, start_checkpoint_dir: str 
     out = Path(out_dir)
     ckpt = checkpoint.save(out / "checkpoint", spec, task_id, trainer.student, trainer.optimizer,
                            trainer.step_no, trainer.rng, trainer.cursor, hashes[-1])
-    leaves_file = merkle.write_leaves_file(out / "leaves.json", task_id, k, steps, hashes)
+    leaves_file = merkle.write_leaves_file(out / "leaves.json", task_id, k, steps, hashes, losses)
     return SegmentResult(task_id, k, steps, hashes, leaves, merkle.trace_root(leaves), hashes[-1],
                          ckpt, leaves_file, losses)
 
@@ -144,9 +145,9 @@ def _expected_map(expected: Sequence[bytes | str] | Mapping[int, bytes | str] | 
 def replay(spec: TaskSpec, task_id: int, start_checkpoint_dir: str | Path | None, upto_step: int,
            teacher_dir: str | Path, dataset_dir: str | Path,
            expected_leaves: Sequence[bytes | str] | Mapping[int, bytes | str] | None = None,
-           stop_on_mismatch: bool = True, observer: Any = None, hooks: Any = None,
-           check_profile: bool = True, hash_threads: int = 1, progress: Any = None,
-           start_state_hash: bytes | None = None) -> ReplayResult:
+           stop_on_mismatch: bool = True, observer: StepObserver | None = None,
+           hooks: StepHooks | None = None, check_profile: bool = True, hash_threads: int = 1,
+           progress: Any = None, start_state_hash: bytes | None = None) -> ReplayResult:
     """Replay from a checkpoint (None: the initial state) up to state ``upto_step``; the
     checkpoint must hold ``start_state_hash`` (None: its state.json label).
 

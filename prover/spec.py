@@ -175,16 +175,17 @@ class TaskSpec(_Model):
     dataset: DatasetSpec
     loss: LossSpec = Field(default_factory=LossSpec)
     optimizer: OptimizerSpec
+    # Counts are strict integers (JSON ``true`` is no batch size) in the chain's uint64 range.
     #: Samples per optimizer step.
-    batch_size: int = Field(gt=0)
+    batch_size: int = Field(gt=0, strict=True)
     #: Tokens per sample (must equal the manifest's).
-    seq_len: int = Field(gt=1)
-    #: Optimizer steps of the whole task (a multiple of segmentSteps).
-    total_steps: int = Field(gt=0)
-    #: Steps per committed segment (a power of two).
-    segment_steps: int = Field(gt=0)
+    seq_len: int = Field(gt=1, strict=True)
+    #: Optimizer steps of the whole task (a multiple of segmentSteps; TaskParams.totalSteps).
+    total_steps: int = Field(gt=0, lt=2**64, strict=True)
+    #: Steps per committed segment (a power of two; TaskParams.segmentSteps).
+    segment_steps: int = Field(gt=0, lt=2**64, strict=True)
     #: Root seed; every RNG derives from it (and the task id).
-    seed: int = Field(ge=0, lt=2**63)
+    seed: int = Field(ge=0, lt=2**63, strict=True)
     profile: ProfileSpec
     #: Digest of the canonical state serialization.
     state_hash: Literal["sha256", "blake3"] = "blake3"

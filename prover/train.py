@@ -3,6 +3,7 @@
 A :class:`Trainer` holds the state (student, optimizer, step); :meth:`Trainer.step` makes one
 update. Hooks (:class:`StepHooks`) let a caller see or change a batch and the state around the
 update — the node records nothing through them, adversarial tests inject faults through them.
+Subclass :class:`BaseStepHooks` and override the callbacks you need.
 """
 
 from __future__ import annotations
@@ -14,17 +15,47 @@ from typing import TYPE_CHECKING, Any, Protocol
 from prover import dataset, model, profile, schedule, statehash
 
 if TYPE_CHECKING:
+    import torch
 
     from prover.spec import TaskSpec
 
 
 class StepHooks(Protocol):
-    """Optional callbacks around an update (any subset; missing methods are skipped).
+    """Callbacks around an update. Implement all three, or subclass :class:`BaseStepHooks`
+    (whose callbacks do nothing) and override the ones you need."""
 
-    on_batch(step, input_ids) -> input_ids        before the forward pass
-    on_before_update(step, student, optimizer)    after backward, before clipping and the update
-    on_after_update(step, student, optimizer)     after the update, before the state is hashed
-    """
+    def on_batch(self, step: int, input_ids: torch.Tensor) -> torch.Tensor | None:
+        """Before the forward pass: a batch to use instead of ``input_ids`` (None keeps it)."""
+        ...
+
+    def on_before_update(self, step: int, student: torch.nn.Module,
+                         optimizer: torch.optim.Optimizer) -> None:
+        """After backward, before clipping and the update."""
+        ...
+
+    def on_after_update(self, step: int, student: torch.nn.Module,
+                        optimizer: torch.optim.Optimizer) -> None:
+        """After the update, before the state is hashed."""
+        ...
+
+
+class BaseStepHooks:
+    """:class:`StepHooks` that change nothing: the base of hooks that need only some callbacks."""
+
+    def on_batch(self, step: int, input_ids: torch.Tensor) -> torch.Tensor | None:
+        return None
+
+    def on_before_update(self, step: int, student: torch.nn.Module,
+                         optimizer: torch.optim.Optimizer) -> None:
+        return None
+
+    def on_after_update(self, step: int, student: torch.nn.Module,
+                        optimizer: torch.optim.Optimizer) -> None:
+        return None
+
+
+#: The hooks of a run that has none.
+NO_HOOKS: StepHooks = BaseStepHooks()
 
 
 @dataclass(frozen=True)
@@ -40,17 +71,14 @@ class StepRecord:
 
 
 class StepObserver(Protocol):
+    """Sees every step's record after its state is hashed (the node's progress, a loss plot)."""
+
     def on_step_end(self, record: StepRecord) -> None: ...
 
 
 def rng_state(spec: TaskSpec, task_id: int) -> dict[str, Any]:
     """All randomness is derived from these (no stateful generator to carry)."""
     return {"scheme": "derived-v1", "seed": spec.seed, "taskId": task_id}
-
-
-def _call(hooks: Any, name: str, *args: Any) -> Any:
-    fn = getattr(hooks, name, None) if hooks is not None else None
-    return fn(*args) if fn is not None else None
 
 
 class Trainer:
@@ -102,13 +130,13 @@ class Trainer:
                                     self.step_no, self.rng, self.cursor)
 
     # ---- one update ------------------------------------------------------------------------
-    def forward_backward(self, hooks: Any = None) -> float:
+    def forward_backward(self, hooks: StepHooks = NO_HOOKS) -> float:
         """Loss and gradients of the next step's batch; reads, never writes, the state."""
         import torch
 
         t = self.step_no + 1
         ids = schedule.batch(self.spec, self.task_id, t, self.manifest.input_ids)
-        swapped = _call(hooks, "on_batch", t, ids)
+        swapped = hooks.on_batch(t, ids)
         if swapped is not None:
             ids = swapped
         mask = torch.ones_like(ids)
@@ -119,7 +147,7 @@ class Trainer:
         loss.backward()
         return float(loss.detach())
 
-    def update(self, hooks: Any = None) -> float:
+    def update(self, hooks: StepHooks = NO_HOOKS) -> float:
         """Clip, set the scheduled lr, apply AdamW; returns the lr used. Mutates the state."""
         import torch
 
@@ -127,7 +155,7 @@ class Trainer:
         lr = schedule.lr_at(self.spec, t)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        _call(hooks, "on_before_update", t, self.student, self.optimizer)
+        hooks.on_before_update(t, self.student, self.optimizer)
         clip = self.spec.optimizer.grad_clip
         grads = [p.grad for p in self.params if p.grad is not None]
         if profile.get(self.spec.profile.name).fixed_train_ops:  # repcpu-2: no stock reductions
@@ -147,10 +175,10 @@ class Trainer:
             self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
         self.step_no = t
-        _call(hooks, "on_after_update", t, self.student, self.optimizer)
+        hooks.on_after_update(t, self.student, self.optimizer)
         return lr
 
-    def step(self, hooks: Any = None) -> tuple[float, float]:
+    def step(self, hooks: StepHooks = NO_HOOKS) -> tuple[float, float]:
         """One full training step: (loss, lr)."""
         loss = self.forward_backward(hooks)
         return loss, self.update(hooks)

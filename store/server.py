@@ -112,7 +112,7 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             # Kubo: 400 (Code 1) for malformed requests and bad options, 500 (Code 0) when the
             # command itself fails (bad CID, missing block, not pinned, ...).
-            client = isinstance(exc, BadRequestError) and getattr(exc, "reason", "") in CLIENT_REASONS
+            client = isinstance(exc, BadRequestError) and exc.reason in CLIENT_REASONS
             self._error(400 if client else 500, str(exc), 1 if client else 0)
             return
         except Exception as exc:  # a bug must not kill the server thread silently

@@ -73,6 +73,24 @@ def _decode(cid: CID, block: bytes) -> tuple[PBNode, UnixFSData]:
                                   feature="malformed") from None
 
 
+def _check_depth(cid: CID, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise UnsupportedDagError(f"{cid}: DAG deeper than {MAX_DEPTH}", cid=str(cid), feature="depth")
+
+
+def _file_node(cid: CID, block: bytes, expect: int | None) -> tuple[PBNode, UnixFSData]:
+    """Decode a dag-pb file node whose sizes add up (to ``expect``, its parent's word, if given)."""
+    node, u = _decode(cid, block)
+    if u.type not in (FILE, RAW_T):
+        raise UnsupportedDagError(f"{cid} is not a file node", cid=str(cid), feature="malformed")
+    total = len(u.data) + sum(u.blocksizes)
+    if len(u.blocksizes) != len(node.links) or (u.filesize is not None and u.filesize != total) \
+            or (expect is not None and expect != total):
+        raise UnsupportedDagError(f"{cid}: UnixFS sizes do not add up", cid=str(cid),
+                                  feature="malformed")
+    return node, u
+
+
 def safe_name(cid: CID, name: str) -> str:
     if name in ("", ".", "..") or "/" in name or "\\" in name or "\0" in name:
         raise UnsupportedDagError(f"directory {cid} has an unsafe entry name {name!r}", cid=str(cid),
@@ -141,16 +159,8 @@ class VerifiedReader:
     def _plan(self, cid: CID, block: bytes, expect: int | None, depth: int,
               pool: ThreadPoolExecutor) -> Iterator[tuple[CID, int, bytes | None]]:
         """(cid, size, verified bytes or None for a raw leaf) of the file's pieces, in order."""
-        if depth > MAX_DEPTH:
-            raise UnsupportedDagError(f"{cid}: DAG deeper than {MAX_DEPTH}", cid=str(cid), feature="depth")
-        node, u = _decode(cid, block)
-        if u.type not in (FILE, RAW_T):
-            raise UnsupportedDagError(f"{cid} is not a file node", cid=str(cid), feature="malformed")
-        total = len(u.data) + sum(u.blocksizes)
-        if len(u.blocksizes) != len(node.links) or (u.filesize is not None and u.filesize != total) \
-                or (expect is not None and expect != total):
-            raise UnsupportedDagError(f"{cid}: UnixFS sizes do not add up", cid=str(cid),
-                                      feature="malformed")
+        _check_depth(cid, depth)
+        node, u = _file_node(cid, block, expect)
         if u.data:
             yield cid, len(u.data), u.data
         inner = [lk.cid for lk in node.links if lk.cid.codec != RAW]
@@ -163,22 +173,14 @@ class VerifiedReader:
 
     def _file(self, cid: CID, block: bytes, expect: int | None, depth: int,
               pool: ThreadPoolExecutor) -> Iterator[bytes]:
-        if depth > MAX_DEPTH:
-            raise UnsupportedDagError(f"{cid}: DAG deeper than {MAX_DEPTH}", cid=str(cid), feature="depth")
+        _check_depth(cid, depth)
         if cid.codec == RAW:
             if expect is not None and len(block) != expect:
                 raise UnsupportedDagError(f"{cid}: leaf has {len(block)} bytes, parent says {expect}",
                                           cid=str(cid), feature="malformed")
             yield block
             return
-        node, u = _decode(cid, block)
-        if u.type not in (FILE, RAW_T):
-            raise UnsupportedDagError(f"{cid} is not a file node", cid=str(cid), feature="malformed")
-        total = len(u.data) + sum(u.blocksizes)
-        if len(u.blocksizes) != len(node.links) or (u.filesize is not None and u.filesize != total) \
-                or (expect is not None and expect != total):
-            raise UnsupportedDagError(f"{cid}: UnixFS sizes do not add up", cid=str(cid),
-                                      feature="malformed")
+        node, u = _file_node(cid, block, expect)
         if u.data:
             yield u.data
         children = [link.cid for link in node.links]
@@ -201,8 +203,7 @@ class VerifiedReader:
                 shutil.rmtree(staging)
 
     def _write(self, cid: CID, path: Path, depth: int) -> None:
-        if depth > MAX_DEPTH:
-            raise UnsupportedDagError(f"{cid}: tree deeper than {MAX_DEPTH}", cid=str(cid), feature="depth")
+        _check_depth(cid, depth)
         kind, block = self.kind(cid)
         if kind == "file":
             with open(path, "wb") as fh:

@@ -86,23 +86,12 @@ def deployed_addresses(anvil_node: object) -> object:
     from ledger.chain import Chain
 
     chain = Chain(anvil_node.url, anvil_node.accounts[0])  # type: ignore[attr-defined]
-    return deploy_all(chain, DeployConfig(unbonding_blocks=20, jury=JuryConfig(commit_window=10, reveal_window=10)))
+    return deploy_all(chain, DeployConfig(jury=JuryConfig(commit_window=10, reveal_window=10)))
 
 
 @pytest.fixture
 def protocol(anvil: object, deployed_addresses: object) -> object:
     """A factory: ``protocol(i)`` is the Protocol as anvil dev account i, funded with 100k VERI."""
-    from ledger.chain import Chain
-    from ledger.protocol import Protocol
+    from tests.support.chain import accounts
 
-    deployer = Protocol(Chain(anvil.url, anvil.accounts[0]), deployed_addresses)  # type: ignore[attr-defined,arg-type]
-    funded: set[int] = {0}
-
-    def make(i: int) -> Protocol:
-        p = deployer.as_account(Chain(anvil.url, anvil.accounts[i]))  # type: ignore[attr-defined]
-        if i not in funded:
-            deployer.token.transact("transfer", p.me, 100_000 * 10**18)
-            funded.add(i)
-        return p
-
-    return make
+    return accounts(anvil, deployed_addresses)

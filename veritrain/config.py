@@ -33,6 +33,10 @@ class Settings:
     home: Path = field(default_factory=lambda: Path.home() / ".veritrain")
     #: Blocks to wait on top of a transaction's block before treating it as confirmed.
     confirmations: int = 0
+    #: Address the explorer's web server binds (127.0.0.1: this machine only).
+    explorer_host: str = "127.0.0.1"
+    #: Port of the explorer's web server.
+    explorer_port: int = 8780
 
     @classmethod
     def load(cls, config_file: Path | None = None, env: dict[str, str] | None = None) -> Settings:
@@ -62,11 +66,11 @@ class Settings:
                                   hint=f"known settings: {', '.join(sorted(known))}")
             if key in ("keystore", "addresses", "home"):
                 changes[key] = Path(str(raw)).expanduser() if raw not in (None, "") else None
-            elif key == "confirmations":
+            elif key in ("confirmations", "explorer_port"):
                 try:
                     changes[key] = int(str(raw))
                 except ValueError:
-                    raise ConfigError(f"setting confirmations must be an integer, got {raw!r}") from None
+                    raise ConfigError(f"setting {key} must be an integer, got {raw!r}") from None
             else:
                 changes[key] = str(raw)
         return replace(self, **changes)  # type: ignore[arg-type]

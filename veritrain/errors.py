@@ -1,14 +1,13 @@
 """The one exception root of veritrain.
 
 Every package raises subclasses of its own base below; leaf errors carry the fields that
-describe what went wrong (``CheckpointMissingError(cid=..., step=...)``). Each error has a
+describe what went wrong as typed, keyword-only constructor arguments
+(``ContentMismatchError(message, cid=...)``), stored as attributes of the same name. Each error has a
 one-line message saying what was wrong and, in ``hint``, what to do about it. Only the CLI's
 top level catches broadly and turns these into a message and an exit code.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 
 class VeritrainError(Exception):
@@ -19,17 +18,10 @@ class VeritrainError(Exception):
     #: What the user can do about it (shown under the message by the CLI).
     hint: str = ""
 
-    def __init__(self, message: str = "", *, hint: str | None = None, **fields: Any) -> None:
-        self.fields = fields
-        for key, value in fields.items():
-            setattr(self, key, value)
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
         if hint is not None:
             self.hint = hint
-        super().__init__(message or self._default_message())
-
-    def _default_message(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.fields.items())
-        return f"{type(self).__name__}({args})"
+        super().__init__(message)
 
 
 class ConfigError(VeritrainError):
@@ -64,3 +56,7 @@ class ConsumerError(VeritrainError):
 
 class DeployError(VeritrainError):
     """Base of errors from devnet and deployment."""
+
+
+class ExplorerError(VeritrainError):
+    """Base of errors from the explorer (indexer and web app)."""

@@ -14,6 +14,8 @@ import {DisputeClaim} from "./libraries/DisputeClaim.sol";
 import {JuryDraw} from "./libraries/JuryDraw.sol";
 import {JuryPayout} from "./libraries/JuryPayout.sol";
 import {DisputeState} from "./libraries/DisputeState.sol";
+import {Bounds} from "./libraries/Bounds.sol";
+import {TokenPull} from "./libraries/TokenPull.sol";
 import {TaskId, DisputeId, DisputePhase, DisputeView, VoteView, JuryParams, Outcome} from "./types/Ids.sol";
 
 /// @title JuryAdjudicator
@@ -29,21 +31,18 @@ contract JuryAdjudicator is IJuryAdjudicator, ReentrancyGuard {
     JuryParams private _params;
     uint256 private _disputeCount;
     uint256 private _held;
-    mapping(uint256 => DisputeState.Dispute) private _disputes;
-    mapping(uint256 => mapping(uint256 => address[])) private _jurors; // dispute => round => jurors
-    mapping(uint256 => mapping(uint256 => mapping(address => DisputeState.Vote))) private _votes; // dispute => round => juror
-    mapping(address => uint256) private _owed;
-    mapping(bytes32 => uint256) private _endStateDisputes; // DisputeClaim.commitmentKey => latest end-state dispute
+    mapping(DisputeId id => DisputeState.Dispute) private _disputes;
+    mapping(DisputeId id => mapping(uint256 round => address[] drawn)) private _jurors;
+    mapping(DisputeId id => mapping(uint256 round => mapping(address juror => DisputeState.Vote))) private _votes;
+    mapping(address account => uint256 amount) private _owed;
+    mapping(bytes32 commitmentKey => DisputeId latest) private _endStateDisputes;
 
     constructor(address token_, address stakeManager_, address market_, address randomness_, JuryParams memory p) {
         if (token_ == address(0) || stakeManager_ == address(0) || market_ == address(0) || randomness_ == address(0))
         {
             revert ZeroAddress();
         }
-        if (
-            p.jurySize == 0 || p.jurySize > 32 || p.commitWindow == 0 || p.revealWindow == 0
-                || p.challengerShareBps > 10_000 || p.jurorFeeBps > 10_000
-        ) revert InvalidJuryParams();
+        Bounds.checkJury(p);
         _token = IERC20(token_);
         _stakes = IStakeManager(stakeManager_);
         _market = ITaskMarket(market_);
@@ -61,6 +60,7 @@ contract JuryAdjudicator is IJuryAdjudicator, ReentrancyGuard {
         if (msg.sender == node) revert ChallengerIsNode(msg.sender);
         DisputeClaim.checkProof(k, step, leaf, proof, traceRoot, segSteps);
         disputeId = _record(taskId, k, step, leaf, node, epoch);
+        _setReplayBlocks(disputeId, segSteps);
     }
 
     /// @inheritdoc IStepAdjudicator
@@ -68,16 +68,17 @@ contract JuryAdjudicator is IJuryAdjudicator, ReentrancyGuard {
         (address node,, uint256 segSteps, uint32 epoch) = _market.noteDisputeOpened(taskId, k);
         if (msg.sender == node) revert ChallengerIsNode(msg.sender);
         bytes32 key = DisputeClaim.commitmentKey(taskId, epoch, k);
-        uint256 prev = _endStateDisputes[key];
+        DisputeId prev = _endStateDisputes[key];
         // INVARIANT: one unresolved end-state dispute per commitment: the claim is fixed by the commitment,
         // so a second one would ask the jury the same question and slash the node twice for one fault.
-        if (prev != 0 && _disputes[prev].stage != DisputeState.Stage.Resolved) {
-            revert EndStateDisputeOpen(taskId, k, DisputeId.wrap(prev));
+        if (DisputeId.unwrap(prev) != 0 && _disputes[prev].stage != DisputeState.Stage.Resolved) {
+            revert EndStateDisputeOpen(taskId, k, prev);
         }
         bytes32 endStateHash = _market.segment(taskId, k).endStateHash;
         (uint256 step, bytes32 leaf) = DisputeClaim.endState(taskId, k, segSteps, endStateHash);
-        _endStateDisputes[key] = _disputeCount + 1; // the id _record assigns
         disputeId = _record(taskId, k, step, leaf, node, epoch);
+        _setReplayBlocks(disputeId, segSteps);
+        _endStateDisputes[key] = disputeId;
         emit EndStateDisputeOpened(disputeId, taskId, k, endStateHash);
     }
 
@@ -85,30 +86,30 @@ contract JuryAdjudicator is IJuryAdjudicator, ReentrancyGuard {
         private
         returns (DisputeId disputeId)
     {
-        uint256 id = ++_disputeCount;
+        disputeId = DisputeId.wrap(++_disputeCount);
         uint128 bond = _params.challengeBond;
-        DisputeState.Dispute storage d = _disputes[id];
+        DisputeState.Dispute storage d = _disputes[disputeId];
         d.challenger = msg.sender;
         d.taskId = SafeCast.toUint64(TaskId.unwrap(taskId));
         d.stage = DisputeState.Stage.AwaitingDraw;
         d.node = node;
-        d.k = uint32(k);
+        d.k = SafeCast.toUint32(k);
         d.taskEpoch = epoch;
         d.nodeLeaf = leaf;
-        d.step = uint64(step);
-        d.drawAfter = uint64(block.number + _params.drawDelay);
+        d.step = SafeCast.toUint64(step);
+        d.drawAfter = SafeCast.toUint64(block.number + _params.drawDelay);
         _held += bond;
-        disputeId = DisputeId.wrap(id);
-        _token.safeTransferFrom(msg.sender, address(this), bond);
+        TokenPull.pullExact(_token, msg.sender, bond);
         emit DisputeOpened(disputeId, taskId, k, step, leaf, msg.sender, node, bond);
     }
 
     /// @inheritdoc IJuryAdjudicator
     function drawJury(DisputeId disputeId) external nonReentrant {
         DisputeState.Dispute storage d = _dispute(disputeId);
-        if (d.stage != DisputeState.Stage.AwaitingDraw) revert WrongPhase(disputeId, d.phase());
+        if (d.stage != DisputeState.Stage.AwaitingDraw) revert WrongPhase(disputeId, d.phase(_params.drawExpiry));
         if (block.number < d.drawAfter) revert DrawTooEarly(disputeId, d.drawAfter);
-        uint256 id = DisputeId.unwrap(disputeId);
+        uint256 expiresAt = uint256(d.drawAfter) + _params.drawExpiry;
+        if (block.number > expiresAt) revert DrawExpired(disputeId, expiresAt);
         uint256 round = d.round;
         uint256 penalty = _params.jurorPenalty;
         (address[] memory pool, uint256[] memory weights) = _stakes.jurorPool();
@@ -116,31 +117,41 @@ contract JuryAdjudicator is IJuryAdjudicator, ReentrancyGuard {
             // INVARIANT: the node and the challenger never sit on their own jury.
             if (pool[i] == d.node || pool[i] == d.challenger || weights[i] < penalty) weights[i] = 0;
         }
-        uint256 seed = _randomness.randomWord(keccak256(abi.encode(id, round)));
+        uint256 seed = _randomness.randomWord(keccak256(abi.encode(disputeId, round)));
         uint256[] memory picked = JuryDraw.sample(seed, weights, _params.jurySize);
-        address[] memory drawn = new address[](picked.length);
-        address[] storage stored = _jurors[id][round];
-        for (uint256 i; i < picked.length; ++i) {
-            address juror = pool[picked[i]];
-            drawn[i] = juror;
-            stored.push(juror);
-            _votes[id][round][juror].state = DisputeState.VoteState.Drawn;
-            if (penalty != 0) _stakes.lock(juror, penalty);
-        }
-        uint256 commitDeadline = block.number + _params.commitWindow;
+        // INVARIANT: no jury sits with fewer than a quorum (starving the pool cannot decide a dispute).
+        if (picked.length < _params.quorum) revert QuorumUnavailable(disputeId, picked.length, _params.quorum);
+        address[] memory drawn = _seat(disputeId, round, pool, picked);
+        uint256 commitDeadline = block.number + _params.commitWindow + d.replayBlocks;
         uint256 revealDeadline = commitDeadline + _params.revealWindow;
         d.stage = DisputeState.Stage.Voting;
         d.jurorCount = uint8(picked.length);
-        d.commitDeadline = uint64(commitDeadline);
-        d.revealDeadline = uint64(revealDeadline);
+        d.commitDeadline = SafeCast.toUint64(commitDeadline);
+        d.revealDeadline = SafeCast.toUint64(revealDeadline);
         emit JuryDrawn(disputeId, uint8(round), drawn, commitDeadline, revealDeadline);
+    }
+
+    /// @dev Seats the picked pool members as the jurors of `round`, each locking jurorPenalty.
+    function _seat(DisputeId disputeId, uint256 round, address[] memory pool, uint256[] memory picked)
+        private
+        returns (address[] memory drawn)
+    {
+        drawn = new address[](picked.length);
+        bytes32 obligation = _jurorLockKey(disputeId, round);
+        for (uint256 i; i < picked.length; ++i) {
+            address juror = pool[picked[i]];
+            drawn[i] = juror;
+            _jurors[disputeId][round].push(juror);
+            _votes[disputeId][round][juror].state = DisputeState.VoteState.Drawn;
+            _stakes.lock(juror, obligation, _params.jurorPenalty);
+        }
     }
 
     /// @inheritdoc IJuryAdjudicator
     function commitVote(DisputeId disputeId, bytes32 commitment) external {
         DisputeState.Dispute storage d = _dispute(disputeId);
-        if (d.stage != DisputeState.Stage.Voting || block.number > d.commitDeadline) revert WrongPhase(disputeId, d.phase());
-        DisputeState.Vote storage v = _votes[DisputeId.unwrap(disputeId)][d.round][msg.sender];
+        if (d.stage != DisputeState.Stage.Voting || block.number > d.commitDeadline) revert WrongPhase(disputeId, d.phase(_params.drawExpiry));
+        DisputeState.Vote storage v = _votes[disputeId][d.round][msg.sender];
         if (v.state == DisputeState.VoteState.None) revert NotDrawnJuror(disputeId, msg.sender);
         if (v.state != DisputeState.VoteState.Drawn) revert AlreadyCommitted(disputeId, msg.sender);
         v.value = commitment;
@@ -154,9 +165,9 @@ contract JuryAdjudicator is IJuryAdjudicator, ReentrancyGuard {
         DisputeState.Dispute storage d = _dispute(disputeId);
         bool commitClosed = block.number > d.commitDeadline || d.commits == d.jurorCount;
         if (d.stage != DisputeState.Stage.Voting || !commitClosed || block.number > d.revealDeadline) {
-            revert WrongPhase(disputeId, d.phase());
+            revert WrongPhase(disputeId, d.phase(_params.drawExpiry));
         }
-        DisputeState.Vote storage v = _votes[DisputeId.unwrap(disputeId)][d.round][msg.sender];
+        DisputeState.Vote storage v = _votes[disputeId][d.round][msg.sender];
         if (v.state == DisputeState.VoteState.None) revert NotDrawnJuror(disputeId, msg.sender);
         if (v.state == DisputeState.VoteState.Drawn) revert NotCommitted(disputeId, msg.sender);
         if (v.state == DisputeState.VoteState.Revealed) revert AlreadyRevealed(disputeId, msg.sender);
@@ -172,41 +183,33 @@ contract JuryAdjudicator is IJuryAdjudicator, ReentrancyGuard {
     /// @inheritdoc IStepAdjudicator
     function resolve(DisputeId disputeId) external nonReentrant returns (Outcome) {
         DisputeState.Dispute storage d = _dispute(disputeId);
+        if (d.stage == DisputeState.Stage.AwaitingDraw) {
+            // INVARIANT: a dispute no quorum could be drawn for expires Void: silence never decides.
+            if (block.number <= uint256(d.drawAfter) + _params.drawExpiry) revert WrongPhase(disputeId, d.phase(_params.drawExpiry));
+            _settle(disputeId, d, Outcome.Void, bytes32(0), new address[](0));
+            return Outcome.Void;
+        }
         // INVARIANT: voting ends at revealDeadline at the latest, so every dispute can be moved on.
         if (d.stage != DisputeState.Stage.Voting || (block.number <= d.revealDeadline && d.reveals != d.jurorCount)) {
-            revert WrongPhase(disputeId, d.phase());
+            revert WrongPhase(disputeId, d.phase(_params.drawExpiry));
         }
-        uint256 id = DisputeId.unwrap(disputeId);
-        address[] storage js = _jurors[id][d.round];
-        uint256 n = js.length;
-        bytes32[] memory leaves = new bytes32[](n);
-        bool[] memory revealed = new bool[](n);
-        for (uint256 i; i < n; ++i) {
-            DisputeState.Vote storage v = _votes[id][d.round][js[i]];
-            revealed[i] = v.state == DisputeState.VoteState.Revealed;
-            leaves[i] = v.value;
-        }
-        (bool found, bytes32 majorityLeaf) = JuryDraw.majority(leaves, revealed, n);
-        (address[] memory winners, uint256 pot) = _settleJurors(id, js, leaves, revealed, found, majorityLeaf);
-        if (pot != 0) {
-            _held += pot;
-            d.penaltyPot += uint128(pot);
-        }
+        (bool found, bytes32 majorityLeaf, address[] memory paid) = _tally(disputeId, d.round);
 
         if (!found && d.round == 0) {
             // No strict majority: draw a new jury once.
             uint256 drawAfter = block.number + _params.drawDelay;
             d.round = 1;
             d.stage = DisputeState.Stage.AwaitingDraw;
-            d.drawAfter = uint64(drawAfter);
+            d.drawAfter = SafeCast.toUint64(drawAfter);
             d.jurorCount = 0;
             d.commits = 0;
             d.reveals = 0;
             emit RedrawScheduled(disputeId, drawAfter);
             return Outcome.None;
         }
-        Outcome result = !found ? Outcome.Default : (majorityLeaf == d.nodeLeaf ? Outcome.NodeRight : Outcome.NodeWrong);
-        _settle(disputeId, d, result, majorityLeaf, winners);
+        // INVARIANT: no majority after the redraw (nobody revealed included) never favours the node.
+        Outcome result = !found ? Outcome.Void : (majorityLeaf == d.nodeLeaf ? Outcome.NodeRight : Outcome.NodeWrong);
+        _settle(disputeId, d, result, majorityLeaf, paid);
         return result;
     }
 
@@ -221,75 +224,76 @@ contract JuryAdjudicator is IJuryAdjudicator, ReentrancyGuard {
         emit PayoutClaimed(msg.sender, amount);
     }
 
-    /// @dev Unlocks the jurors' stake; silent and minority jurors lose jurorPenalty to the pot.
-    ///      Returns the majority jurors (empty when there is no majority) and the penalties collected.
-    function _settleJurors(
-        uint256 id,
-        address[] storage js,
-        bytes32[] memory leaves,
-        bool[] memory revealed,
-        bool found,
-        bytes32 majorityLeaf
-    ) private returns (address[] memory winners, uint256 pot) {
-        uint256 n = leaves.length;
-        winners = new address[](n);
-        uint256 w;
+    /// @dev Tallies the round and settles its jurors: silent and minority jurors lose jurorPenalty to
+    ///      the treasury, the others are unlocked. Returns the majority (if any) and the jurors to pay:
+    ///      the majority, or every revealing juror when there is none.
+    function _tally(DisputeId disputeId, uint256 round)
+        private
+        returns (bool found, bytes32 majorityLeaf, address[] memory paid)
+    {
+        address[] storage js = _jurors[disputeId][round];
+        uint256 n = js.length;
+        bytes32[] memory leaves = new bytes32[](n);
+        bool[] memory revealed = new bool[](n);
         for (uint256 i; i < n; ++i) {
-            bool agrees = revealed[i] && found && leaves[i] == majorityLeaf;
+            DisputeState.Vote storage v = _votes[disputeId][round][js[i]];
+            revealed[i] = v.state == DisputeState.VoteState.Revealed;
+            leaves[i] = v.value;
+        }
+        (found, majorityLeaf) = JuryDraw.majority(leaves, revealed, n);
+        paid = new address[](n);
+        uint256 w;
+        uint256 pot;
+        for (uint256 i; i < n; ++i) {
             // INVARIANT: silent jurors always lose; revealing jurors lose only against a majority.
-            if (!revealed[i] || (found && !agrees)) {
-                pot += _releaseJuror(id, js[i], true);
+            if (!revealed[i] || (found && leaves[i] != majorityLeaf)) {
+                pot += _penalise(disputeId, round, js[i]);
             } else {
-                _releaseJuror(id, js[i], false);
-                if (agrees) winners[w++] = js[i];
+                _stakes.unlock(js[i], _jurorLockKey(disputeId, round), type(uint256).max);
+                paid[w++] = js[i];
             }
         }
         assembly ("memory-safe") {
-            mstore(winners, w)
+            mstore(paid, w)
         }
+        // INVARIANT: penalties go to the treasury, never to a party of the dispute.
+        _held += pot;
+        _credit(disputeId, _params.treasury, pot);
     }
 
-    /// @dev Unlocks a juror's penalty lock and, if `penalise`, slashes it to this contract.
-    function _releaseJuror(uint256 id, address juror, bool penalise) private returns (uint256 slashed) {
-        uint256 penalty = _params.jurorPenalty;
-        if (penalty == 0) return 0;
-        _stakes.unlock(juror, penalty);
-        if (!penalise) return 0;
-        slashed = _stakes.slash(juror, penalty, address(this));
-        emit JurorPenalised(DisputeId.wrap(id), juror, slashed);
+    /// @dev Slashes a juror's penalty lock to this contract.
+    function _penalise(DisputeId disputeId, uint256 round, address juror) private returns (uint256 slashed) {
+        slashed = _stakes.slash(juror, _jurorLockKey(disputeId, round), _params.jurorPenalty, address(this));
+        emit JurorPenalised(disputeId, juror, slashed);
     }
 
-    /// @dev Applies the outcome to the market and credits every payout (PROTOCOL.md, dispute step 4).
-    function _settle(DisputeId disputeId, DisputeState.Dispute storage d, Outcome result, bytes32 majorityLeaf, address[] memory winners)
+    /// @dev Applies the outcome to the market and credits every payout (docs/protocol.md, disputes).
+    function _settle(DisputeId disputeId, DisputeState.Dispute storage d, Outcome result, bytes32 majorityLeaf, address[] memory paid)
         private
     {
-        bool nodeLost = result == Outcome.NodeWrong;
-        uint256 slashed = _market.noteDisputeResolved(
-            disputeId, TaskId.wrap(d.taskId), d.k, d.taskEpoch, d.node, nodeLost, nodeLost ? _params.slashAmount : 0
-        );
-        if (nodeLost) {
+        d.stage = DisputeState.Stage.Resolved;
+        d.outcome = result;
+        uint256 slashed =
+            _market.noteDisputeResolved(disputeId, TaskId.wrap(d.taskId), d.k, d.taskEpoch, d.node, result);
+        if (result == Outcome.NodeWrong) {
             _held += slashed;
             _stakes.jail(d.node, block.number + _params.jailBlocks);
         }
         JuryPayout.Split memory s = JuryPayout.split(
-            result, _params.challengeBond, d.penaltyPot, slashed, _params.challengerShareBps, _params.jurorFeeBps, winners.length
+            result, _params.challengeBond, slashed, _params.challengerShareBps, _params.jurorFeeBps, paid.length
         );
-        uint256 id = DisputeId.unwrap(disputeId);
-        _credit(id, d.challenger, s.toChallenger);
-        _credit(id, d.node, s.toNode);
-        for (uint256 i; i < winners.length; ++i) {
-            _credit(id, winners[i], i == 0 ? s.perJuror + s.jurorDust : s.perJuror);
+        _credit(disputeId, d.challenger, s.toChallenger);
+        _credit(disputeId, d.node, s.toNode);
+        for (uint256 i; i < paid.length; ++i) {
+            _credit(disputeId, paid[i], i == 0 ? s.perJuror + s.jurorDust : s.perJuror);
         }
-        d.stage = DisputeState.Stage.Resolved;
-        d.outcome = result;
-        d.penaltyPot = 0;
-        emit DisputeResolved(disputeId, result, result == Outcome.Default ? bytes32(0) : majorityLeaf, slashed);
+        emit DisputeResolved(disputeId, result, result == Outcome.Void ? bytes32(0) : majorityLeaf, slashed);
     }
 
-    function _credit(uint256 id, address account, uint256 amount) private {
+    function _credit(DisputeId disputeId, address account, uint256 amount) private {
         if (amount == 0) return;
         _owed[account] += amount;
-        emit PayoutCredited(DisputeId.wrap(id), account, amount);
+        emit PayoutCredited(disputeId, account, amount);
     }
 
     /// @inheritdoc IStepAdjudicator
@@ -304,24 +308,24 @@ contract JuryAdjudicator is IJuryAdjudicator, ReentrancyGuard {
 
     /// @inheritdoc IJuryAdjudicator
     function dispute(DisputeId disputeId) external view returns (DisputeView memory) {
-        return _dispute(disputeId).toView(_params.challengeBond);
+        return _dispute(disputeId).toView(_params.challengeBond, _params.drawExpiry);
     }
 
     /// @inheritdoc IJuryAdjudicator
     function phase(DisputeId disputeId) external view returns (DisputePhase) {
-        return _dispute(disputeId).phase();
+        return _dispute(disputeId).phase(_params.drawExpiry);
     }
 
     /// @inheritdoc IJuryAdjudicator
     function jurors(DisputeId disputeId) external view returns (address[] memory) {
         DisputeState.Dispute storage d = _dispute(disputeId);
-        return _jurors[DisputeId.unwrap(disputeId)][d.round];
+        return _jurors[disputeId][d.round];
     }
 
     /// @inheritdoc IJuryAdjudicator
     function vote(DisputeId disputeId, address juror) external view returns (VoteView memory v) {
         DisputeState.Dispute storage d = _dispute(disputeId);
-        DisputeState.Vote storage x = _votes[DisputeId.unwrap(disputeId)][d.round][juror];
+        DisputeState.Vote storage x = _votes[disputeId][d.round][juror];
         v.committed = x.state >= DisputeState.VoteState.Committed;
         v.revealed = x.state == DisputeState.VoteState.Revealed;
         if (x.state == DisputeState.VoteState.Committed) v.commitment = x.value;
@@ -344,7 +348,7 @@ contract JuryAdjudicator is IJuryAdjudicator, ReentrancyGuard {
 
     /// @inheritdoc IJuryAdjudicator
     function endStateDisputeOf(TaskId taskId, uint256 k) external view returns (DisputeId) {
-        return DisputeId.wrap(_endStateDisputes[DisputeClaim.commitmentKey(taskId, _market.task(taskId).epoch, k)]);
+        return _endStateDisputes[DisputeClaim.commitmentKey(taskId, _market.task(taskId).epoch, k)];
     }
 
     /// @inheritdoc IJuryAdjudicator
@@ -367,12 +371,20 @@ contract JuryAdjudicator is IJuryAdjudicator, ReentrancyGuard {
         return address(_token);
     }
 
-    /// @inheritdoc IJuryAdjudicator
+    /// @inheritdoc IStepAdjudicator
+    function longestDispute() external view returns (uint256) {
+        JuryParams memory p = _params;
+        uint256 replay = _replayBlocks(_market.params().maxSegmentSteps);
+        // Two rounds, each: draw delay, the whole draw window, commit (with replay) and reveal.
+        return 2 * (uint256(p.drawDelay) + p.drawExpiry + p.commitWindow + replay + p.revealWindow);
+    }
+
+    /// @inheritdoc IStepAdjudicator
     function stakeManager() external view returns (address) {
         return address(_stakes);
     }
 
-    /// @inheritdoc IJuryAdjudicator
+    /// @inheritdoc IStepAdjudicator
     function market() external view returns (address) {
         return address(_market);
     }
@@ -383,8 +395,24 @@ contract JuryAdjudicator is IJuryAdjudicator, ReentrancyGuard {
     }
 
     function _dispute(DisputeId disputeId) private view returns (DisputeState.Dispute storage d) {
-        d = _disputes[DisputeId.unwrap(disputeId)];
+        d = _disputes[disputeId];
         if (d.stage == DisputeState.Stage.None) revert UnknownDispute(disputeId);
+    }
+
+    /// @dev Blocks of replay a segment of `segSteps` steps is allowed: ceil(segSteps / replayStepsPerBlock).
+    function _replayBlocks(uint256 segSteps) private view returns (uint256) {
+        uint256 rate = _params.replayStepsPerBlock;
+        return (segSteps + rate - 1) / rate;
+    }
+
+    /// @dev Finding 11: the commit window grows with the segment the jurors replay.
+    function _setReplayBlocks(DisputeId disputeId, uint256 segSteps) private {
+        _disputes[disputeId].replayBlocks = SafeCast.toUint64(_replayBlocks(segSteps));
+    }
+
+    /// @dev The obligation under which the jurors of `round` lock their penalty.
+    function _jurorLockKey(DisputeId disputeId, uint256 round) private pure returns (bytes32) {
+        return keccak256(abi.encode("juror", disputeId, round));
     }
 
 }

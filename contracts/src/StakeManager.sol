@@ -6,6 +6,10 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IStakeManager} from "./interfaces/IStakeManager.sol";
+import {ITaskMarket} from "./interfaces/ITaskMarket.sol";
+import {IStepAdjudicator} from "./interfaces/IStepAdjudicator.sol";
+import {Bounds} from "./libraries/Bounds.sol";
+import {TokenPull} from "./libraries/TokenPull.sol";
 
 /// @title StakeManager
 /// @notice Stakes of nodes and jurors. See IStakeManager.
@@ -26,17 +30,22 @@ contract StakeManager is IStakeManager, ReentrancyGuard {
 
     IERC20 private immutable _token;
     uint256 private immutable _unbondingBlocks;
+    uint256 private immutable _minJurorStake;
     address private immutable _owner;
     address private _market;
     address private _adjudicator;
     uint256 private _totalHeld;
-    mapping(address => Account) private _accounts;
+    mapping(address account => Account) private _accounts;
+    mapping(address account => mapping(bytes32 lockKey => uint256 amount)) private _locks;
     address[] private _pool;
 
-    constructor(address token_, uint256 unbondingBlocks_) {
+    constructor(address token_, uint256 unbondingBlocks_, uint256 minJurorStake_) {
         if (token_ == address(0)) revert ZeroAddress();
+        Bounds.check("unbondingBlocks", unbondingBlocks_, 1, Bounds.MAX_UNBONDING);
+        Bounds.check("minJurorStake", minJurorStake_, 1, type(uint128).max);
         _token = IERC20(token_);
         _unbondingBlocks = unbondingBlocks_;
+        _minJurorStake = minJurorStake_;
         _owner = msg.sender;
     }
 
@@ -50,6 +59,14 @@ contract StakeManager is IStakeManager, ReentrancyGuard {
         if (msg.sender != _owner) revert NotOwner(msg.sender);
         if (_market != address(0)) revert AlreadyWired();
         if (market == address(0) || adjudicator == address(0)) revert ZeroAddress();
+        ITaskMarket m = ITaskMarket(market);
+        IStepAdjudicator a = IStepAdjudicator(adjudicator);
+        if (m.stakeManager() != address(this) || a.stakeManager() != address(this) || a.market() != market) {
+            revert WiringMismatch(market, adjudicator);
+        }
+        // INVARIANT: a withdrawal requested before a dispute can open outlasts that dispute.
+        uint256 needed = a.longestDispute() + m.params().maxChallengeWindow;
+        if (_unbondingBlocks <= needed) revert UnbondingTooShort(_unbondingBlocks, needed);
         _market = market;
         _adjudicator = adjudicator;
         emit Wired(market, adjudicator);
@@ -58,10 +75,11 @@ contract StakeManager is IStakeManager, ReentrancyGuard {
     /// @inheritdoc IStakeManager
     function deposit(uint256 amount) external nonReentrant {
         if (amount == 0) revert ZeroAmount();
+        if (_market == address(0)) revert NotWired();
         Account storage a = _accounts[msg.sender];
         a.staked += SafeCast.toUint128(amount);
         _totalHeld += amount;
-        _token.safeTransferFrom(msg.sender, address(this), amount);
+        TokenPull.pullExact(_token, msg.sender, amount);
         emit StakeDeposited(msg.sender, amount);
     }
 
@@ -74,7 +92,8 @@ contract StakeManager is IStakeManager, ReentrancyGuard {
         a.staked -= uint128(amount);
         a.pending += uint128(amount);
         uint256 readyAt = block.number + _unbondingBlocks;
-        a.readyAt = uint64(readyAt);
+        a.readyAt = SafeCast.toUint64(readyAt);
+        if (a.poolIndex != 0 && a.staked < _minJurorStake) _leavePool(msg.sender, a);
         emit WithdrawalRequested(msg.sender, amount, readyAt);
     }
 
@@ -94,6 +113,8 @@ contract StakeManager is IStakeManager, ReentrancyGuard {
     function optInJuror() external {
         Account storage a = _accounts[msg.sender];
         if (a.poolIndex != 0) revert JurorPoolMembership(msg.sender, true);
+        // INVARIANT: every seat in the pool is backed by minJurorStake (no free squatting).
+        if (a.staked < _minJurorStake) revert JurorStakeTooLow(msg.sender, a.staked, _minJurorStake);
         if (_pool.length >= MAX_POOL) revert JurorPoolFull(MAX_POOL);
         _pool.push(msg.sender);
         a.poolIndex = uint32(_pool.length);
@@ -103,36 +124,45 @@ contract StakeManager is IStakeManager, ReentrancyGuard {
     /// @inheritdoc IStakeManager
     function optOutJuror() external {
         Account storage a = _accounts[msg.sender];
-        uint256 idx = a.poolIndex;
-        if (idx == 0) revert JurorPoolMembership(msg.sender, false);
-        address last = _pool[_pool.length - 1];
-        _pool[idx - 1] = last;
-        _accounts[last].poolIndex = uint32(idx);
-        _pool.pop();
-        a.poolIndex = 0;
-        emit JurorOptedOut(msg.sender);
+        if (a.poolIndex == 0) revert JurorPoolMembership(msg.sender, false);
+        _leavePool(msg.sender, a);
     }
 
     /// @inheritdoc IStakeManager
-    function lock(address account, uint256 amount) external onlyAuthorised {
+    function evictJuror(address account) external {
+        Account storage a = _accounts[account];
+        if (a.poolIndex == 0) revert JurorPoolMembership(account, false);
+        if (a.staked >= _minJurorStake) revert JurorStakeTooLow(account, a.staked, _minJurorStake);
+        _leavePool(account, a);
+    }
+
+    /// @inheritdoc IStakeManager
+    function lock(address account, bytes32 obligation, uint256 amount) external onlyAuthorised {
         Account storage a = _accounts[account];
         uint256 free = a.staked - a.locked;
         // INVARIANT: locked stake never exceeds staked.
         if (amount > free) revert InsufficientStake(account, free, amount);
         a.locked += uint128(amount);
+        _locks[account][_lockKey(msg.sender, obligation)] += amount;
         emit StakeLocked(account, msg.sender, amount);
     }
 
     /// @inheritdoc IStakeManager
-    function unlock(address account, uint256 amount) external onlyAuthorised {
-        Account storage a = _accounts[account];
-        if (amount > a.locked) amount = a.locked;
-        a.locked -= uint128(amount);
-        emit StakeUnlocked(account, msg.sender, amount);
+    function unlock(address account, bytes32 obligation, uint256 amount)
+        external
+        onlyAuthorised
+        returns (uint256 released)
+    {
+        bytes32 key = _lockKey(msg.sender, obligation);
+        uint256 held = _locks[account][key];
+        released = amount > held ? held : amount;
+        _locks[account][key] = held - released;
+        _accounts[account].locked -= uint128(released);
+        emit StakeUnlocked(account, msg.sender, released);
     }
 
     /// @inheritdoc IStakeManager
-    function slash(address account, uint256 amount, address beneficiary)
+    function slash(address account, bytes32 obligation, uint256 amount, address beneficiary)
         external
         onlyAuthorised
         nonReentrant
@@ -140,19 +170,20 @@ contract StakeManager is IStakeManager, ReentrancyGuard {
     {
         if (beneficiary == address(0)) revert ZeroAddress();
         Account storage a = _accounts[account];
-        uint256 staked = a.staked;
-        uint256 locked = a.locked;
-        uint256 pending = a.pending;
-        // Free stake first, then the pending withdrawal, then locked stake.
-        uint256 fromFree = _min(amount, staked - locked);
-        uint256 rest = amount - fromFree;
-        uint256 fromPending = _min(rest, pending);
-        rest -= fromPending;
-        uint256 fromLocked = _min(rest, locked);
-        slashed = fromFree + fromPending + fromLocked;
-        a.staked = uint128(staked - fromFree - fromLocked);
-        a.locked = uint128(locked - fromLocked);
-        a.pending = uint128(pending - fromPending);
+        bytes32 key = _lockKey(msg.sender, obligation);
+        uint256 own = _locks[account][key];
+        // INVARIANT: a slash takes its own obligation's lock, then free stake, then the pending
+        // withdrawal, and never another obligation's lock.
+        uint256 fromLock = _min(amount, own);
+        uint256 rest = amount - fromLock;
+        uint256 fromFree = _min(rest, a.staked - a.locked);
+        rest -= fromFree;
+        uint256 fromPending = _min(rest, a.pending);
+        slashed = fromLock + fromFree + fromPending;
+        _locks[account][key] = own - fromLock;
+        a.locked -= uint128(fromLock);
+        a.staked -= uint128(fromLock + fromFree);
+        a.pending -= uint128(fromPending);
         _totalHeld -= slashed;
         if (slashed != 0) _token.safeTransfer(beneficiary, slashed);
         emit StakeSlashed(account, msg.sender, beneficiary, slashed);
@@ -173,6 +204,16 @@ contract StakeManager is IStakeManager, ReentrancyGuard {
     /// @inheritdoc IStakeManager
     function unbondingBlocks() external view returns (uint256) {
         return _unbondingBlocks;
+    }
+
+    /// @inheritdoc IStakeManager
+    function minJurorStake() external view returns (uint256) {
+        return _minJurorStake;
+    }
+
+    /// @inheritdoc IStakeManager
+    function lockedFor(address account, address by, bytes32 obligation) external view returns (uint256) {
+        return _locks[account][_lockKey(by, obligation)];
     }
 
     /// @inheritdoc IStakeManager
@@ -218,6 +259,21 @@ contract StakeManager is IStakeManager, ReentrancyGuard {
     /// @notice The owner (may call wire once).
     function owner() external view returns (address) {
         return _owner;
+    }
+
+    function _leavePool(address account, Account storage a) private {
+        uint256 idx = a.poolIndex;
+        address last = _pool[_pool.length - 1];
+        _pool[idx - 1] = last;
+        _accounts[last].poolIndex = uint32(idx);
+        _pool.pop();
+        a.poolIndex = 0;
+        emit JurorOptedOut(account);
+    }
+
+    /// @dev Locks are per (authorised caller, obligation): one contract cannot free another's.
+    function _lockKey(address by, bytes32 obligation) private pure returns (bytes32) {
+        return keccak256(abi.encode(by, obligation));
     }
 
     function _min(uint256 a, uint256 b) private pure returns (uint256) {

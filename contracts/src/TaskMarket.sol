@@ -7,7 +7,13 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {ITaskMarket} from "./interfaces/ITaskMarket.sol";
 import {IStakeManager} from "./interfaces/IStakeManager.sol";
-import {TaskId, DisputeId, TaskParams, TaskStatus, TaskView, SegmentView} from "./types/Ids.sol";
+import {IStepAdjudicator} from "./interfaces/IStepAdjudicator.sol";
+import {Bounds} from "./libraries/Bounds.sol";
+import {TokenPull} from "./libraries/TokenPull.sol";
+import {SegmentLedger} from "./libraries/SegmentLedger.sol";
+import {
+    TaskId, DisputeId, Outcome, TaskParams, TaskStatus, TaskView, SegmentView, MarketParams
+} from "./types/Ids.sol";
 
 /// @title TaskMarket
 /// @notice Task market and checkpoint ledger. See ITaskMarket.
@@ -28,33 +34,27 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
         TaskParams params;
     }
 
-    struct Segment {
-        bytes32 traceRoot;
-        bytes32 endStateHash;
-        uint64 committedAt;
-        uint32 openDisputes;
-    }
-
     uint256 private constant BPS = 10_000;
-    /// @notice Most segments per task: bounds the loops of claimReward and the reopen.
+    /// @notice Most segments per task: bounds the loops of claimReward, cancelTask and the reopen.
     uint256 public constant MAX_SEGMENTS = 4096;
 
     IERC20 private immutable _token;
     IStakeManager private immutable _stakes;
-    uint256 private immutable _stallSlashBps;
     address private immutable _owner;
+    MarketParams private _params;
     address private _adjudicator;
     uint256 private _taskCount;
     uint256 private _totalEscrow;
-    mapping(uint256 => Task) private _tasks;
-    mapping(uint256 => mapping(uint256 => Segment)) private _segments;
+    mapping(TaskId id => Task) private _tasks;
+    mapping(TaskId id => mapping(uint256 k => SegmentLedger.Segment)) private _segments;
+    mapping(TaskId id => mapping(uint32 epoch => uint32 open)) private _openByEpoch;
 
-    constructor(address token_, address stakeManager_, uint256 stallSlashBps_) {
+    constructor(address token_, address stakeManager_, MarketParams memory params_) {
         if (token_ == address(0) || stakeManager_ == address(0)) revert ZeroAddress();
-        if (stallSlashBps_ > BPS) revert ZeroParam();
+        Bounds.checkMarket(params_);
         _token = IERC20(token_);
         _stakes = IStakeManager(stakeManager_);
-        _stallSlashBps = stallSlashBps_;
+        _params = params_;
         _owner = msg.sender;
     }
 
@@ -68,47 +68,61 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
         if (msg.sender != _owner) revert NotOwner(msg.sender);
         if (_adjudicator != address(0)) revert AlreadyWired();
         if (adjudicator_ == address(0)) revert ZeroAddress();
+        if (
+            IStepAdjudicator(adjudicator_).market() != address(this) || !_stakes.isAuthorised(address(this))
+                || !_stakes.isAuthorised(adjudicator_)
+        ) revert WiringMismatch(adjudicator_);
         _adjudicator = adjudicator_;
         emit AdjudicatorSet(adjudicator_);
     }
 
     /// @inheritdoc ITaskMarket
-    function createTask(string calldata specCid, bytes32 specHash, uint256 reward, TaskParams calldata params)
+    function createTask(string calldata specCid, bytes32 specHash, uint256 reward, TaskParams calldata terms)
         external
         nonReentrant
         returns (TaskId taskId)
     {
+        if (_adjudicator == address(0)) revert NotWired();
         if (specHash == bytes32(0)) revert ZeroHash();
-        if (params.totalSteps == 0 || params.challengeWindow == 0 || params.segmentDeadline == 0) revert ZeroParam();
-        uint256 s = params.segmentSteps;
+        if (terms.totalSteps == 0) revert ZeroParam();
+        MarketParams memory m = _params;
+        Bounds.check("challengeWindow", terms.challengeWindow, 1, m.maxChallengeWindow);
+        Bounds.check("segmentDeadline", terms.segmentDeadline, 1, m.maxSegmentDeadline);
+        Bounds.check("nodeStake", terms.nodeStake, m.minNodeStake, type(uint128).max);
+        uint256 s = terms.segmentSteps;
         // INVARIANT: segmentSteps is a power of two, so every trace tree is perfect.
         if (s == 0 || s & (s - 1) != 0) revert SegmentStepsNotPowerOfTwo(s);
-        if (params.totalSteps % s != 0) revert TotalStepsNotMultiple(params.totalSteps, s);
-        if (params.totalSteps / s > MAX_SEGMENTS) revert TooManySegments(params.totalSteps / s, MAX_SEGMENTS);
-        uint256 id = ++_taskCount;
-        Task storage t = _tasks[id];
+        // INVARIANT: a segment fits the jury's replay budget (the commit window grows with it).
+        Bounds.check("segmentSteps", s, 1, m.maxSegmentSteps);
+        if (terms.totalSteps % s != 0) revert TotalStepsNotMultiple(terms.totalSteps, s);
+        if (terms.totalSteps / s > MAX_SEGMENTS) revert TooManySegments(terms.totalSteps / s, MAX_SEGMENTS);
+        taskId = TaskId.wrap(++_taskCount);
+        Task storage t = _tasks[taskId];
         t.requester = msg.sender;
         t.status = TaskStatus.Open;
         t.reward = SafeCast.toUint128(reward);
         t.specHash = specHash;
-        t.params = params;
+        t.params = terms;
         _totalEscrow += reward;
-        taskId = TaskId.wrap(id);
-        _token.safeTransferFrom(msg.sender, address(this), reward);
-        emit TaskCreated(taskId, msg.sender, specCid, specHash, reward, params);
+        TokenPull.pullExact(_token, msg.sender, reward);
+        emit TaskCreated(taskId, msg.sender, specCid, specHash, reward, terms);
     }
 
     /// @inheritdoc ITaskMarket
     function cancelTask(TaskId taskId) external nonReentrant {
         Task storage t = _task(taskId);
         if (msg.sender != t.requester) revert NotRequester(taskId, msg.sender);
-        if (t.status != TaskStatus.Open || t.nextSegment != 0) revert WrongStatus(taskId, t.status);
+        if (t.status != TaskStatus.Open) revert WrongStatus(taskId, t.status);
+        if (t.openDisputes != 0) revert DisputesOpen(taskId, t.openDisputes);
         uint256 reward = t.reward;
+        uint256 count = _segmentCount(t);
         t.status = TaskStatus.Cancelled;
         t.reward = 0;
         _totalEscrow -= reward;
-        _token.safeTransfer(msg.sender, reward);
-        emit TaskCancelled(taskId, reward);
+        // An open task's committed prefix is final (the reopen cut it there): pay it pro rata.
+        uint256 paid = SegmentLedger.payPrefix(_segments[taskId], _token, t.nextSegment, count, reward);
+        _token.safeTransfer(msg.sender, reward - paid);
+        emit TaskCancelled(taskId, reward - paid, paid);
     }
 
     /// @inheritdoc ITaskMarket
@@ -119,12 +133,12 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
         // INVARIANT: a jailed node cannot claim.
         if (block.number < info.jailedUntil) revert NodeJailed(msg.sender, info.jailedUntil);
         uint128 stake = t.params.nodeStake;
-        _stakes.lock(msg.sender, stake);
+        _stakes.lock(msg.sender, _lockKey(taskId, t.epoch), stake);
         uint256 due = block.number + t.params.segmentDeadline;
         t.status = TaskStatus.Claimed;
         t.node = msg.sender;
         t.lockedStake = stake;
-        t.segmentDueBlock = uint64(due);
+        t.segmentDueBlock = SafeCast.toUint64(due);
         emit TaskClaimed(taskId, msg.sender, stake, t.nextSegment, due);
     }
 
@@ -141,17 +155,17 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
         if (t.status != TaskStatus.Claimed) revert WrongStatus(taskId, t.status);
         if (msg.sender != t.node) revert NotTaskNode(taskId, msg.sender);
         uint256 next = t.nextSegment;
-        uint256 count = t.params.totalSteps / t.params.segmentSteps;
         // INVARIANT: segments are contiguous and committed once each.
-        if (k != next || k >= count) revert SegmentOutOfOrder(taskId, k, next);
+        if (k != next || k >= _segmentCount(t)) revert SegmentOutOfOrder(taskId, k, next);
         if (block.number > t.segmentDueBlock) revert SegmentDeadlinePassed(taskId, t.segmentDueBlock);
         if (traceRoot == bytes32(0) || endStateHash == bytes32(0)) revert ZeroHash();
-        Segment storage seg = _segments[TaskId.unwrap(taskId)][k];
+        SegmentLedger.Segment storage seg = _segments[taskId][k];
         seg.traceRoot = traceRoot;
         seg.endStateHash = endStateHash;
-        seg.committedAt = uint64(block.number);
+        seg.node = msg.sender;
+        seg.committedAt = SafeCast.toUint64(block.number);
         t.nextSegment = uint32(k + 1);
-        t.segmentDueBlock = uint64(block.number + t.params.segmentDeadline);
+        t.segmentDueBlock = SafeCast.toUint64(block.number + t.params.segmentDeadline);
         emit SegmentCommitted(taskId, k, traceRoot, endStateHash, checkpointCid, leavesCid, msg.sender);
     }
 
@@ -159,12 +173,11 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
     function timeoutStall(TaskId taskId) external nonReentrant {
         Task storage t = _task(taskId);
         if (t.status != TaskStatus.Claimed) revert WrongStatus(taskId, t.status);
-        uint256 count = t.params.totalSteps / t.params.segmentSteps;
+        uint256 count = _segmentCount(t);
         if (t.nextSegment >= count || block.number <= t.segmentDueBlock) revert NotStalled(taskId, t.segmentDueBlock);
         address node = t.node;
-        uint256 locked = t.lockedStake;
-        _stakes.unlock(node, locked);
-        uint256 slashed = _stakes.slash(node, locked * _stallSlashBps / BPS, t.requester);
+        uint256 amount = uint256(t.params.nodeStake) * _params.stallSlashBps / BPS;
+        uint256 slashed = _stakes.slash(node, _lockKey(taskId, t.epoch), amount, t.requester);
         emit NodeSlashed(taskId, node, slashed, DisputeId.wrap(0));
         _reopen(taskId, t, count);
     }
@@ -174,7 +187,7 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
         Task storage t = _task(taskId);
         if (t.status != TaskStatus.Claimed) revert WrongStatus(taskId, t.status);
         if (msg.sender != t.node) revert NotTaskNode(taskId, msg.sender);
-        uint256 count = t.params.totalSteps / t.params.segmentSteps;
+        uint256 count = _segmentCount(t);
         uint256 finals = _finalPrefix(taskId, t, count);
         // INVARIANT: the reward is paid once, and only when every segment is final.
         if (finals < count) revert NotAllFinal(taskId, finals);
@@ -182,7 +195,7 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
         t.status = TaskStatus.Completed;
         t.reward = 0;
         _totalEscrow -= reward;
-        _stakes.unlock(msg.sender, t.lockedStake);
+        _stakes.unlock(msg.sender, _lockKey(taskId, t.epoch), type(uint256).max);
         t.lockedStake = 0;
         _token.safeTransfer(msg.sender, reward);
         emit RewardClaimed(taskId, msg.sender, reward);
@@ -196,15 +209,17 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
     {
         Task storage t = _task(taskId);
         if (k >= t.nextSegment) revert SegmentNotCommitted(taskId, k);
-        Segment storage seg = _segments[TaskId.unwrap(taskId)][k];
-        uint256 closesAt = seg.committedAt + t.params.challengeWindow;
+        SegmentLedger.Segment storage seg = _segments[taskId][k];
+        uint256 closesAt = uint256(seg.committedAt) + t.params.challengeWindow;
         // INVARIANT: a segment can only be disputed inside its challenge window, so a final segment stays final.
         if (block.number > closesAt) revert ChallengeWindowClosed(taskId, k, closesAt);
         uint32 open = seg.openDisputes + 1;
         seg.openDisputes = open;
         t.openDisputes += 1;
+        epoch = t.epoch;
+        _openByEpoch[taskId][epoch] += 1;
         emit SegmentDisputeCount(taskId, k, open);
-        return (t.node, seg.traceRoot, t.params.segmentSteps, t.epoch);
+        return (t.node, seg.traceRoot, t.params.segmentSteps, epoch);
     }
 
     /// @inheritdoc ITaskMarket
@@ -214,24 +229,23 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
         uint256 k,
         uint32 epoch,
         address node,
-        bool nodeLost,
-        uint256 slashAmount
+        Outcome outcome
     ) external onlyAdjudicator nonReentrant returns (uint256 slashed) {
         Task storage t = _task(taskId);
-        Segment storage seg = _segments[TaskId.unwrap(taskId)][k];
+        SegmentLedger.Segment storage seg = _segments[taskId][k];
         uint32 open = seg.openDisputes - 1;
         seg.openDisputes = open;
         t.openDisputes -= 1;
+        _openByEpoch[taskId][epoch] -= 1;
         emit SegmentDisputeCount(taskId, k, open);
-        if (!nodeLost) return 0;
-        if (t.status == TaskStatus.Claimed && t.epoch == epoch && t.node == node && k < t.nextSegment) {
-            _stakes.unlock(node, t.lockedStake);
-            // INVARIANT: a lost segment never becomes final: reopen at or below it.
-            uint256 count = t.params.totalSteps / t.params.segmentSteps;
-            _reopen(taskId, t, k < count ? k : count);
+        if (outcome == Outcome.NodeWrong) slashed = _slashLostDispute(disputeId, taskId, t, epoch, node);
+        bool live = t.status == TaskStatus.Claimed && t.epoch == epoch && t.node == node && k < t.nextSegment;
+        if (live && outcome != Outcome.NodeRight) {
+            // INVARIANT: a lost or void segment never becomes final: reopen at or below it.
+            _reopen(taskId, t, k);
+        } else if (!live) {
+            _releaseExcess(taskId, epoch, node, t);
         }
-        slashed = _stakes.slash(node, slashAmount, msg.sender);
-        emit NodeSlashed(taskId, node, slashed, disputeId);
     }
 
     /// @inheritdoc ITaskMarket
@@ -255,7 +269,7 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
     /// @inheritdoc ITaskMarket
     function segment(TaskId taskId, uint256 k) external view returns (SegmentView memory v) {
         Task storage t = _task(taskId);
-        Segment storage seg = _segments[TaskId.unwrap(taskId)][k];
+        SegmentLedger.Segment storage seg = _segments[taskId][k];
         v = SegmentView({
             traceRoot: seg.traceRoot,
             endStateHash: seg.endStateHash,
@@ -285,8 +299,17 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
 
     /// @inheritdoc ITaskMarket
     function segmentCount(TaskId taskId) external view returns (uint256) {
-        Task storage t = _task(taskId);
-        return t.params.totalSteps / t.params.segmentSteps;
+        return _segmentCount(_task(taskId));
+    }
+
+    /// @inheritdoc ITaskMarket
+    function disputeSlash(TaskId taskId) external view returns (uint256) {
+        return _disputeSlash(_task(taskId));
+    }
+
+    /// @inheritdoc ITaskMarket
+    function openDisputesOf(TaskId taskId, uint32 epoch) external view returns (uint256) {
+        return _openByEpoch[taskId][epoch];
     }
 
     /// @inheritdoc ITaskMarket
@@ -295,8 +318,8 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
     }
 
     /// @inheritdoc ITaskMarket
-    function stallSlashBps() external view returns (uint256) {
-        return _stallSlashBps;
+    function params() external view returns (MarketParams memory) {
+        return _params;
     }
 
     /// @inheritdoc ITaskMarket
@@ -325,39 +348,63 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
     }
 
     function _task(TaskId taskId) private view returns (Task storage t) {
-        t = _tasks[TaskId.unwrap(taskId)];
+        t = _tasks[taskId];
         if (t.status == TaskStatus.None) revert UnknownTask(taskId);
     }
 
-    /// @dev Segment k is final: committed, window passed, no open dispute on it or any earlier segment.
+    function _segmentCount(Task storage t) private view returns (uint256) {
+        return t.params.totalSteps / t.params.segmentSteps;
+    }
+
+    function _disputeSlash(Task storage t) private view returns (uint256) {
+        return uint256(t.params.nodeStake) * _params.disputeSlashBps / BPS;
+    }
+
+    /// @dev The obligation under which the node of `epoch` locks its stake for the task.
+    function _lockKey(TaskId taskId, uint32 epoch) private pure returns (bytes32) {
+        return keccak256(abi.encode(taskId, epoch));
+    }
+
+    /// @dev Segment k is final iff the final prefix reaches past it.
     function _isFinal(TaskId taskId, Task storage t, uint256 k) private view returns (bool) {
-        if (k >= t.nextSegment) return false;
-        mapping(uint256 => Segment) storage segs = _segments[TaskId.unwrap(taskId)];
-        if (block.number <= segs[k].committedAt + t.params.challengeWindow) return false;
-        if (t.openDisputes == 0) return true;
-        for (uint256 j; j <= k; ++j) {
-            if (segs[j].openDisputes != 0) return false;
-        }
-        return true;
+        return k < _finalPrefix(taskId, t, k + 1);
     }
 
-    /// @dev Number of leading final segments among the first `upTo` (windows close in commit order).
-    function _finalPrefix(TaskId taskId, Task storage t, uint256 upTo) private view returns (uint256 n) {
-        mapping(uint256 => Segment) storage segs = _segments[TaskId.unwrap(taskId)];
-        uint256 next = t.nextSegment;
-        if (upTo > next) upTo = next;
-        uint256 window = t.params.challengeWindow;
-        while (n < upTo) {
-            Segment storage seg = segs[n];
-            if (seg.openDisputes != 0 || block.number <= seg.committedAt + window) break;
-            ++n;
-        }
+    /// @dev The finality rule (SegmentLedger.finalPrefix) applied to this task's first `upTo` segments.
+    function _finalPrefix(TaskId taskId, Task storage t, uint256 upTo) private view returns (uint256) {
+        return SegmentLedger.finalPrefix(_segments[taskId], t.nextSegment, t.params.challengeWindow, upTo);
     }
 
-    /// @dev Reopens the task from its final prefix (capped at `cap`); the node's lock was released by the caller.
+    /// @dev Slashes disputeSlashBps of nodeStake (the epoch's lock first): the requester's share to the
+    ///      requester, the rest to the adjudicator (returned).
+    function _slashLostDispute(DisputeId disputeId, TaskId taskId, Task storage t, uint32 epoch, address node)
+        private
+        returns (uint256 toAdjudicator)
+    {
+        bytes32 key = _lockKey(taskId, epoch);
+        uint256 amount = _disputeSlash(t);
+        uint256 toRequester = amount * _params.requesterShareBps / BPS;
+        uint256 paid = _stakes.slash(node, key, toRequester, t.requester);
+        toAdjudicator = _stakes.slash(node, key, amount - toRequester, msg.sender);
+        emit NodeSlashed(taskId, node, paid + toAdjudicator, disputeId);
+    }
+
+    /// @dev Unlocks the epoch's lock beyond what its open disputes can still slash.
+    function _releaseExcess(TaskId taskId, uint32 epoch, address node, Task storage t) private {
+        bytes32 key = _lockKey(taskId, epoch);
+        uint256 held = _stakes.lockedFor(node, address(this), key);
+        // INVARIANT: while disputes of an epoch are open, what they can slash stays locked.
+        uint256 keep = _openByEpoch[taskId][epoch] * _disputeSlash(t);
+        if (held > keep) _stakes.unlock(node, key, held - keep);
+    }
+
+    /// @dev Reopens the task from its final prefix (capped at `cap`), releasing the node's lock
+    ///      beyond what the epoch's open disputes can slash.
     function _reopen(TaskId taskId, Task storage t, uint256 cap) private {
         uint256 from = _finalPrefix(taskId, t, cap);
-        uint32 epoch = t.epoch + 1;
+        uint32 old = t.epoch;
+        _releaseExcess(taskId, old, t.node, t);
+        uint32 epoch = old + 1;
         t.epoch = epoch;
         t.nextSegment = uint32(from);
         t.status = TaskStatus.Open;

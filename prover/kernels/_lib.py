@@ -107,4 +107,4 @@ def check(t: torch.Tensor, name: str) -> None:
     """Raise unless ``t`` is a float32 CPU tensor."""
     if t.dtype != torch.float32 or t.device.type != "cpu":
         raise KernelInputError(f"{name} must be a float32 CPU tensor, got {t.dtype} on {t.device}",
-                               name=name, dtype=str(t.dtype), device=str(t.device))
+                               name=name)

@@ -31,8 +31,7 @@ def gemm(a: torch.Tensor, b: torch.Tensor, bias: torch.Tensor | None = None) -> 
     _lib.check(a, "a")
     _lib.check(b, "b")
     if a.shape[:-2] != b.shape[:-2] or a.shape[-1] != b.shape[-2]:
-        raise KernelInputError(f"cannot multiply {tuple(a.shape)} by {tuple(b.shape)}",
-                               a=tuple(a.shape), b=tuple(b.shape))
+        raise KernelInputError(f"cannot multiply {tuple(a.shape)} by {tuple(b.shape)}")
     m, k = a.shape[-2], a.shape[-1]
     n = b.shape[-1]
     nb1, nb2, sa1, sa2 = _batch2(a, "a")
@@ -41,7 +40,8 @@ def gemm(a: torch.Tensor, b: torch.Tensor, bias: torch.Tensor | None = None) -> 
         _lib.check(bias, "bias")
         bias = bias.contiguous()
         if bias.shape != (n,):
-            raise KernelInputError(f"bias must have shape ({n},), got {tuple(bias.shape)}", n=n)
+            raise KernelInputError(f"bias must have shape ({n},), got {tuple(bias.shape)}",
+                                   name="bias")
     out = torch.empty((*a.shape[:-2], m, n), dtype=torch.float32)
     _lib.load().rk_gemm(nb1, nb2, m, n, k,
                         a.data_ptr(), sa1, sa2, a.stride(-2), a.stride(-1),

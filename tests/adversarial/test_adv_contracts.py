@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 from eth_hash.auto import keccak
 
+from deploy.deployer import JuryConfig, MarketConfig
 from ledger.errors import revert_error
 from ledger.protocol import Outcome, TaskStatus
 from prover import merkle
@@ -25,9 +26,14 @@ from tests.adversarial.world import (
     trace,
 )
 
-BOND, SLASH, PENALTY = 100 * E18, 500 * E18, 10 * E18
-SHARE = SLASH * 5000 // 10_000  # challenger's share of a slash
-FEE = BOND * 2000 // 10_000  # jurors' fee from a losing challenger's bond
+_J, _M = JuryConfig(), MarketConfig()  # what the session deployment uses (deploy/params.json)
+BOND, PENALTY = _J.challenge_bond, _J.juror_penalty
+SLASH = NODE_STAKE * _M.dispute_slash_bps // 10_000  # a lost dispute, on a NODE_STAKE task
+TO_REQUESTER = SLASH * _M.requester_share_bps // 10_000  # compensates the requester
+SHARE = (SLASH - TO_REQUESTER) * _J.challenger_share_bps // 10_000  # challenger's share
+FEE = BOND * _J.juror_fee_bps // 10_000  # jurors' fee from the bond, in every outcome
+WIN = BOND - FEE + SHARE  # a winning challenger's credit
+JURORS_WIN = SLASH - TO_REQUESTER - SHARE + FEE  # the majority jurors' total on NodeWrong
 
 
 def _claimed(w: World) -> int:
@@ -144,12 +150,13 @@ def test_lost_dispute_slashes_jails_and_jailed_node_cannot_claim(world: World) -
     t = w.node.task(task)
     assert t.status == TaskStatus.OPEN and t.nextSegment == 0 and t.node == "0x" + "00" * 20
     assert w.node.is_jailed()
-    jurors_total = SLASH - SHARE
+    jurors_total = JURORS_WIN
     per = jurors_total // len(drawn)
     owed = {f"juror{[j.me for j in w.jurors].index(a)}": {"owed": per} for a in drawn}
     first = f"juror{[j.me for j in w.jurors].index(drawn[0])}"
     owed[first]["owed"] += jurors_total - per * len(drawn)  # rounding dust to the first
-    w.book.check(node={"staked": -SLASH}, challenger={"wallet": -BOND, "owed": BOND + SHARE}, **owed)
+    w.book.check(node={"staked": -SLASH}, challenger={"wallet": -BOND, "owed": WIN},
+                 requester={"wallet": TO_REQUESTER}, **owed)
     with pytest.raises(revert_error("NodeJailed")):
         w.node.claim_task(task)
     other = w.post()
@@ -158,8 +165,8 @@ def test_lost_dispute_slashes_jails_and_jailed_node_cannot_claim(world: World) -
     w.challenger.claim_payout()
     with pytest.raises(revert_error("NothingOwed")):
         w.challenger.claim_payout()
-    w.book.check(node={"staked": -SLASH}, challenger={"wallet": SHARE}, requester={"wallet": -REWARD},
-                 **owed)
+    w.book.check(node={"staked": -SLASH}, challenger={"wallet": WIN - BOND},
+                 requester={"wallet": -REWARD + TO_REQUESTER}, **owed)
 
 
 def test_disputing_an_honest_segment_loses_the_bond(world: World) -> None:
@@ -196,12 +203,13 @@ def test_front_running_a_dispute_second_challenger_on_the_same_step(world: World
     w.run_jury(d1, lambda i, a: honest)
     w.run_jury(d2, lambda i, a: honest)
     assert w.deployer.dispute(d1).outcome == w.deployer.dispute(d2).outcome == Outcome.NODE_WRONG
-    assert w.node.owed(w.challenger.me) == w.node.owed(w.challenger2.me) == BOND + SHARE
+    assert w.node.owed(w.challenger.me) == w.node.owed(w.challenger2.me) == WIN
     node_after = w.node.stake_info()
     assert int(node_after.staked) == 2000 * E18 - 2 * SLASH, "slashed once per lost dispute"
+    assert int(node_after.locked) == 0, "the second slash took the lock the first one kept"
     assert w.node.task(task).epoch == 1, "reopened once"
     conserved_owed = sum(w.node.owed(j.me) for j in w.jurors)
-    assert conserved_owed == 2 * (SLASH - SHARE)
+    assert conserved_owed == 2 * JURORS_WIN
 
 
 def test_random_and_silent_jurors_are_penalised(world: World) -> None:
@@ -213,7 +221,7 @@ def test_random_and_silent_jurors_are_penalised(world: World) -> None:
     honest = merkle.leaf(task, 2, honest_hash(task, 2))
     random_leaf = keccak(b"a juror that did not replay")
     # juror drawn first votes at random, second replays honestly, third stays silent: no strict
-    # majority of the 3 drawn (1 honest vote) -> redraw; round 1 the same -> Default (node wins).
+    # majority of the 3 drawn (1 honest vote) -> redraw; round 1 two honest votes decide.
     drawn = w.run_jury(d, lambda i, a: [random_leaf, honest, None][i])
     assert w.deployer.dispute(d).outcome == 0 and w.deployer.dispute(d).round == 1
     drawn2 = w.run_jury(d, lambda i, a: [honest, honest, None][i])
@@ -221,19 +229,17 @@ def test_random_and_silent_jurors_are_penalised(world: World) -> None:
     names = {j.me: f"juror{i}" for i, j in enumerate(w.jurors)}
     exp: dict[str, dict[str, int]] = {n: {"staked": 0, "owed": 0} for n in names.values()}
     # round 0 has no majority: only the silent juror is penalised (with no majority there is no
-    # minority, so the random voter goes unpunished in that round)
-    pot = 0
+    # minority, so the random voter goes unpunished in that round); penalties go to the treasury
     exp[names[drawn[2]]]["staked"] -= PENALTY
-    pot += PENALTY
     silent2 = drawn2[2]
     exp[names[silent2]]["staked"] -= PENALTY
-    pot += PENALTY
     winners = drawn2[:2]
-    total = SLASH - SHARE + pot
+    total = JURORS_WIN
     per = total // 2
     exp[names[winners[0]]]["owed"] += per + (total - 2 * per)
     exp[names[winners[1]]]["owed"] += per
-    w.book.check(node={"staked": -SLASH}, challenger={"wallet": -BOND, "owed": BOND + SHARE}, **exp)
+    w.book.check(node={"staked": -SLASH}, challenger={"wallet": -BOND, "owed": WIN},
+                 requester={"wallet": TO_REQUESTER}, treasury={"owed": 2 * PENALTY}, **exp)
 
 
 def test_juror_voting_without_replaying_is_a_penalised_minority(world: World) -> None:
@@ -246,8 +252,9 @@ def test_juror_voting_without_replaying_is_a_penalised_minority(world: World) ->
     drawn = w.run_jury(d, lambda i, a: keccak(b"guess") if i == 0 else honest)
     assert w.deployer.dispute(d).outcome == Outcome.NODE_WRONG
     names = {j.me: f"juror{i}" for i, j in enumerate(w.jurors)}
-    total = SLASH - SHARE + PENALTY
+    total = JURORS_WIN
     per = total // 2
     exp = {names[drawn[0]]: {"staked": -PENALTY},
            names[drawn[1]]: {"owed": per + (total - 2 * per)}, names[drawn[2]]: {"owed": per}}
-    w.book.check(node={"staked": -SLASH}, challenger={"wallet": -BOND, "owed": BOND + SHARE}, **exp)
+    w.book.check(node={"staked": -SLASH}, challenger={"wallet": -BOND, "owed": WIN},
+                 requester={"wallet": TO_REQUESTER}, treasury={"owed": PENALTY}, **exp)

@@ -10,12 +10,17 @@ from web3 import Web3
 
 from ledger.protocol import Outcome
 from prover import merkle
-from tests.adversarial.conftest import _factory
+from tests.adversarial.test_adv_contracts import (
+    BOND,
+    FEE,
+    JURORS_WIN,
+    PENALTY,
+    SLASH,
+    TO_REQUESTER,
+    WIN,
+)
 from tests.adversarial.world import E18, World, honest_hash, make_world
-
-BOND, SLASH, PENALTY = 100 * E18, 500 * E18, 10 * E18
-SHARE = SLASH * 5000 // 10_000
-FEE = BOND * 2000 // 10_000
+from tests.support.chain import accounts, from_snapshot, snapshot_base
 
 
 @pytest.fixture(scope="module")
@@ -24,25 +29,18 @@ def world5_base(anvil_node: Any) -> Iterator[tuple[World, list[str]]]:
     from deploy.deployer import DeployConfig, JuryConfig, deploy_all
     from ledger.chain import Chain
 
-    outer = anvil_node.rpc("evm_snapshot")
-    try:
+    def build() -> World:
         addrs = deploy_all(Chain(anvil_node.url, anvil_node.accounts[0]),
-                           DeployConfig(unbonding_blocks=20,
-                                        jury=JuryConfig(commit_window=10, reveal_window=10, jury_size=5)))
-        w = make_world(anvil_node, _factory(anvil_node, addrs), jurors=5, first_juror=5)
-        yield w, [anvil_node.rpc("evm_snapshot")]
-    finally:
-        anvil_node.rpc("evm_revert", outer)
+                           DeployConfig(jury=JuryConfig(commit_window=10, reveal_window=10, jury_size=5,
+                                                        quorum=3)))
+        return make_world(anvil_node, accounts(anvil_node, addrs), jurors=5, first_juror=5)
+
+    yield from snapshot_base(anvil_node, build)
 
 
 @pytest.fixture
-def world5(world5_base: tuple[World, list[str]]) -> Iterator[World]:
-    w, snap = world5_base
-    try:
-        yield w
-    finally:
-        w.anvil.rpc("evm_revert", snap[0])
-        snap[0] = w.anvil.rpc("evm_snapshot")
+def world5(anvil_node: Any, world5_base: tuple[World, list[str]]) -> Iterator[World]:
+    yield from from_snapshot(anvil_node, world5_base)
 
 
 def _wrong_segment(w: World) -> tuple[int, int, list[bytes]]:
@@ -68,12 +66,13 @@ def test_colluding_minority_is_outvoted_and_penalised(world5: World) -> None:
     assert w.deployer.dispute(d).outcome == Outcome.NODE_WRONG
     names = _names(w)
     majority = [a for a in drawn if a not in colluders]
-    total = SLASH - SHARE + 2 * PENALTY
+    total = JURORS_WIN
     per = total // 3
     exp: dict[str, dict[str, int]] = {names[a]: {"staked": -PENALTY} for a in colluders}
     for a in majority:
         exp[names[a]] = {"owed": per + (total - 3 * per if a == majority[0] else 0)}
-    w.book.check(node={"staked": -SLASH}, challenger={"wallet": -BOND, "owed": BOND + SHARE}, **exp)
+    w.book.check(node={"staked": -SLASH}, challenger={"wallet": -BOND, "owed": WIN},
+                 requester={"wallet": TO_REQUESTER}, treasury={"owed": 2 * PENALTY}, **exp)
     assert w.node.is_jailed()
 
 
@@ -88,14 +87,14 @@ def test_colluding_majority_breaks_the_honest_majority_assumption(world5: World)
     drawn = w.run_jury(d, lambda i, a: leaves[2] if a in colluders else honest)
     assert w.deployer.dispute(d).outcome == Outcome.NODE_RIGHT
     names = _names(w)
-    pot = 2 * PENALTY
-    total = FEE + pot
+    total = FEE
     per = total // 3
     maj = [a for a in drawn if a in colluders]
     exp: dict[str, dict[str, int]] = {names[a]: {"staked": -PENALTY} for a in drawn if a not in colluders}
     for a in maj:
         exp[names[a]] = {"owed": per + (total - 3 * per if a == maj[0] else 0)}
-    w.book.check(challenger={"wallet": -BOND}, node={"owed": BOND - FEE}, **exp)
+    w.book.check(challenger={"wallet": -BOND}, node={"owed": BOND - FEE}, treasury={"owed": 2 * PENALTY},
+                 **exp)
 
 
 # ---- replay of signed transactions -------------------------------------------------------

@@ -16,41 +16,35 @@ from typing import Any
 
 import pytest
 
-from ledger.protocol import Outcome, TaskStatus
+from challenger.journal import AuditStatus
+from ledger.disputes import dispute_phase
+from ledger.protocol import DisputePhase, Outcome, TaskStatus
 from tests.adversarial.world import Book
+from tests.support import chain
 from tests.support.actors import E18, DishonestNode, Fault, HonestNode, Requester
+from tests.support.store import publish_tiny, serving
 
 REQUESTER, CHEATER, HONEST, CHALLENGER, JURORS = 1, 2, 3, 4, (6, 7, 8)
 REWARD, NODE_STAKE, JUROR_STAKE, WINDOW = 100 * E18, 1000 * E18, 100 * E18, 12
 
 
 @pytest.fixture(scope="module")
-def store_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from store.server import serve
+def store_handle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    yield from serving(tmp_path_factory.mktemp("advstore") / "repo")
 
-    with serve(tmp_path_factory.mktemp("advstore") / "repo") as handle:
-        yield handle.url
+
+@pytest.fixture(scope="module")
+def store_url(store_handle: Any) -> str:
+    return str(store_handle.url)
 
 
 @pytest.fixture(scope="module")
 def published(store_url: str) -> Any:
-    from prover.presets import default_dataset_dir, default_teacher_dir, preset_spec
-    from store.client import Client
-    from store.materials import publish
-
-    spec = preset_spec("tiny", seed=17, totalSteps=16)
-    with Client(store_url) as client:
-        return publish(client, spec, default_teacher_dir(), default_dataset_dir(spec.seq_len))
+    return publish_tiny(store_url, seed=17, totalSteps=16)
 
 
 def drive(anvil: Any, bots: list[Any], until: Callable[[], bool], max_blocks: int = 150) -> None:
-    for _ in range(max_blocks):
-        for bot in bots:
-            bot.run_once()
-        if until():
-            return
-        anvil.mine(1)
-    raise AssertionError(f"not reached in {max_blocks} blocks")
+    chain.drive(anvil, bots, until, max_blocks)
 
 
 def play(fault: Fault, step: int, anvil: Any, protocol: Callable[[int], Any], store_url: str,
@@ -92,7 +86,7 @@ def play(fault: Fault, step: int, anvil: Any, protocol: Callable[[int], Any], st
         assert row["step"] == fault.disputed_step(0, S, step, withhold_leaves), row["reason"]
         did = int(row["dispute_id"])
         assert (p.end_state_dispute_of(task, 0) == did) == fault.end_state_disputed(withhold_leaves)
-        drive(anvil, [auditor, *jurors], lambda: int(p.dispute(did).phase) == 5)
+        drive(anvil, [auditor, *jurors], lambda: dispute_phase(p, did) == DisputePhase.RESOLVED)
         d = p.dispute(did)
         assert int(d.outcome) == Outcome.NODE_WRONG
         assert p.is_jailed(cheater.protocol.me)
@@ -103,8 +97,8 @@ def play(fault: Fault, step: int, anvil: Any, protocol: Callable[[int], Any], st
         for k in range(published.spec.num_segments()):
             honest.commit(task, k)
         drive(anvil, [auditor, *jurors], lambda: all(p.is_final(task, k) for k in range(2)))
-        audited = auditor.journal.one("SELECT COUNT(*) AS n FROM audits WHERE status = 'ok' AND node = ?",
-                                      honest.protocol.me)["n"]
+        audited = auditor.journal.one("SELECT COUNT(*) AS n FROM audits WHERE status = ? AND node = ?",
+                                      AuditStatus.OK, honest.protocol.me)["n"]
         # both honest segments are audited, segment 0 too when it has the cheater's (honest) root:
         # a recommit after a reopen is a new commitment (see test_reused_root_after_reopen_is_audited)
         assert audited == 2, audited
@@ -112,19 +106,23 @@ def play(fault: Fault, step: int, anvil: Any, protocol: Callable[[int], Any], st
         honest.protocol.claim_reward(task)
         drive(anvil, [auditor, *jurors], lambda: p.owed(auditor.protocol.me) == 0 and
               all(p.owed(j.protocol.me) == 0 for j in jurors), max_blocks=5)
-        params = p.jury_params()
-        slash, share = int(params.slashAmount), int(params.slashAmount) * int(params.challengerShareBps) // 10_000
+        params, mp = p.jury_params(), p.market_params()
+        slash = p.dispute_slash(task)
+        to_requester = slash * int(mp.requesterShareBps) // 10_000
+        share = (slash - to_requester) * int(params.challengerShareBps) // 10_000
+        fee = int(params.challengeBond) * int(params.jurorFeeBps) // 10_000
         drawn = [a.lower() for a in p.jurors(did)]
-        per = (slash - share) // len(drawn)
-        dust = (slash - share) - per * len(drawn)
+        pot = slash - to_requester - share + fee
+        per = pot // len(drawn)
+        dust = pot - per * len(drawn)
         exp: dict[str, dict[str, int]] = {}
         for i, j in enumerate(jurors):
             me = j.protocol.me.lower()
             gain = (per + (dust if me == drawn[0] else 0)) if me in drawn else 0
             exp[f"juror{i}"] = {"wallet": gain}  # stakes were deposited before the snapshot
-        book.check(requester={"wallet": -REWARD},
+        book.check(requester={"wallet": -REWARD + to_requester},
                    cheater={"staked": -slash}, honest={"wallet": REWARD},
-                   challenger={"wallet": share}, **exp)
+                   challenger={"wallet": share - fee}, **exp)
 
 
 DEFAULT = [(Fault.SKIPPED_STEPS, 3)]
@@ -222,7 +220,7 @@ def test_reused_root_after_reopen_is_audited(anvil: Any, protocol: Any, store_ur
         first.claim(task)
         first.commit(task, 0)
         auditor.run_once()
-        drive(anvil, [auditor, *jurors], lambda: int(p.dispute(1).phase) == 5)
+        drive(anvil, [auditor, *jurors], lambda: dispute_phase(p, 1) == DisputePhase.RESOLVED)
         assert int(p.dispute(1).outcome) == Outcome.NODE_WRONG
         second.claim(task)
         c = second.commit(task, 0)  # the same (honest) trace root, another tampered checkpoint
@@ -232,7 +230,7 @@ def test_reused_root_after_reopen_is_audited(anvil: Any, protocol: Any, store_ur
             anvil.mine(1)
         assert p.dispute_count() == 2, "the second bad checkpoint was not disputed"
         assert p.end_state_dispute_of(task, 0) == 2 and p.dispute(2).node.lower() == second.protocol.me.lower()
-        drive(anvil, [auditor, *jurors], lambda: int(p.dispute(2).phase) == 5)
+        drive(anvil, [auditor, *jurors], lambda: dispute_phase(p, 2) == DisputePhase.RESOLVED)
         assert int(p.dispute(2).outcome) == Outcome.NODE_WRONG and p.is_jailed(second.protocol.me)
         rows = auditor.journal.rows("SELECT node, status FROM audits WHERE task_id = ? AND k = 0 "
                                     "ORDER BY committed_block", task)

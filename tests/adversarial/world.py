@@ -111,6 +111,10 @@ class World:
         i = step - k * SEG - 1
         return who.open_dispute(task, k, step, leaves[i], merkle.proof(leaves, i))
 
+    def mine_past(self, block: int) -> None:
+        """Mine until the chain is past ``block`` (a deadline)."""
+        self.anvil.mine(max(0, block - self.deployer.chain.block_number() + 1))
+
     def run_jury(self, d: int, vote: Callable[[int, str], bytes | None]) -> list[str]:
         """Draw, then each drawn juror i (in draw order) commits and reveals ``vote(i, addr)``
         (None: silent); resolve. Returns the drawn jurors."""
@@ -125,12 +129,12 @@ class World:
                 j = self.by_addr(a)
                 j.commit_vote(d, j.vote_commitment(d, leaf, salts[a]))
         if any(v is None for v in votes.values()):
-            self.anvil.mine(int(jp.commitWindow) + 1)
+            self.mine_past(int(self.deployer.dispute(d).commitDeadline))
         for a, leaf in votes.items():
             if leaf is not None:
                 self.by_addr(a).reveal_vote(d, leaf, salts[a])
         if any(v is None for v in votes.values()):
-            self.anvil.mine(int(jp.revealWindow) + 1)
+            self.mine_past(int(self.deployer.dispute(d).revealDeadline))
         self.deployer.resolve(d)
         return drawn
 
@@ -148,5 +152,6 @@ def make_world(anvil: Any, protocol: Callable[[int], Any], jurors: int = 3,
              "challenger2": p[5].me}
     names = {n: a for n, a in names.items() if a not in {j.me for j in js}}  # a juror is tracked once
     names.update({f"juror{i}": j.me for i, j in enumerate(js)})
+    names["treasury"] = p[0].me  # the deployer: juror penalties are credited to it
     w = World(anvil, p[0], p[1], p[2], p[3], p[4], p[5], js, p[0].jury_params(), Book(p[0], names))
     return w

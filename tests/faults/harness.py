@@ -78,8 +78,8 @@ class Cluster:
         from deploy.anvil import start_anvil
         from deploy.deployer import DeployConfig, JuryConfig, deploy_all
         from ledger.chain import Chain
+        from materials import publish
         from store.client import Client
-        from store.materials import publish
         from store.server import free_port, start_subprocess
 
         self.root.mkdir(parents=True, exist_ok=True)
@@ -87,7 +87,7 @@ class Cluster:
         self.store_port = free_port()
         self.store = start_subprocess(self.root / "repo", port=self.store_port)
         chain = Chain(self.anvil.url, self.anvil.accounts[0])
-        self.addresses = deploy_all(chain, DeployConfig(unbonding_blocks=20, jury=JuryConfig(
+        self.addresses = deploy_all(chain, DeployConfig(jury=JuryConfig(
             commit_window=20, reveal_window=20, draw_delay=2)))
         self.addresses.save(self.root / "addresses.json")
         deployer = self.protocol(0)

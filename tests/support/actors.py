@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from ledger.protocol import Protocol
+from materials import Materials, Published, publish
 from prover import merkle
 from prover.segment import SegmentResult, run_segment
+from prover.train import BaseStepHooks
 from store.client import Client
-from store.materials import Materials, Published, publish
 
 E18 = 10**18
 
@@ -86,7 +87,7 @@ class Fault(enum.Enum):
 _CONFIG_FAULTS = (Fault.CONFIG_SEMANTICS, Fault.CONFIG_UNLOADABLE)
 
 
-class _FaultHooks:
+class _FaultHooks(BaseStepHooks):
     """prover.train.StepHooks that inject ``fault`` at absolute step ``at`` (and after)."""
 
     def __init__(self, fault: Fault, at: int, spec: Any, task_id: int, dataset_dir: Path) -> None:
@@ -213,7 +214,8 @@ class HonestNode:
             result.state_hashes[i] = merkle.keccak(b"made up" + result.state_hashes[i])
             result.leaves = merkle.leaves_for(task_id, k * spec.segment_steps, result.state_hashes)
             result.trace_root = merkle.trace_root(result.leaves)
-            merkle.write_leaves_file(result.leaves_file, task_id, k, result.steps, result.state_hashes)
+            merkle.write_leaves_file(result.leaves_file, task_id, k, result.steps, result.state_hashes,
+                                     result.losses)
         return result
 
     def upload(self, task_id: int, k: int, result: SegmentResult) -> tuple[str, str]:

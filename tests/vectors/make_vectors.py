@@ -60,7 +60,7 @@ def build() -> dict:
         start = k * s
         steps = [start + i + 1 for i in range(s)]
         shs = [state_hash(task_id, t) for t in steps]
-        lvs = [leaf(task_id, t, h) for t, h in zip(steps, shs)]
+        lvs = [leaf(task_id, t, h) for t, h in zip(steps, shs, strict=True)]
         tree = levels(lvs)
         cases.append(
             {

@@ -14,6 +14,7 @@ from importlib import import_module
 
 import typer
 from rich.console import Console
+from typer.exceptions import TyperException
 
 from veritrain import __version__
 from veritrain.errors import VeritrainError
@@ -24,6 +25,7 @@ COMMAND_MODULES = (
     "node.cli",
     "challenger.cli",
     "consumer.cli",
+    "explorer.cli",
     "prover.cli",
     "store.cli",
     "ledger.cli",
@@ -59,10 +61,19 @@ def build_app() -> typer.Typer:
     return app
 
 
+def _show_usage_error(exc: TyperException) -> None:
+    """Print a bad command line the way click does: usage, "Try --help", which option, why."""
+    show = getattr(exc, "show", None)  # typer's (vendored) click exceptions print themselves
+    if callable(show):
+        show()
+    else:
+        err.print(f"Error: {exc.format_message()}", markup=False)
+
+
 def main(argv: list[str] | None = None) -> int:
     app = build_app()
     try:
-        app(args=argv, standalone_mode=False)
+        app(args=argv, prog_name="veritrain", standalone_mode=False)
     except VeritrainError as exc:
         err.print(f"[bold red]error:[/] {exc}")
         if exc.hint:
@@ -76,12 +87,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err.print("[bold red]interrupted[/]")
         return 130
+    except TyperException as exc:  # a usage error: click's own message and exit code (2)
+        _show_usage_error(exc)
+        return int(exc.exit_code)
     except Exception as exc:  # the one broad catch: turn surprises into one line, not a traceback
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            return exc.exit_code
         if os.environ.get("VERITRAIN_DEBUG"):
             raise
         err.print(f"[bold red]error:[/] unexpected {type(exc).__name__}: {exc}")

@@ -17,8 +17,12 @@ interface IJuryAdjudicator is IStepAdjudicator {
     error AlreadyRevealed(DisputeId disputeId, address juror);
     error CommitmentMismatch(DisputeId disputeId, address juror);
     error NothingOwed(address account);
-    error InvalidJuryParams();
     error ZeroAddress();
+    /// @notice Only `available` eligible jurors could be drawn; a draw needs `quorum`. Retry later
+    ///         (stake frees as other disputes end); after the draw expiry the dispute resolves Void.
+    error QuorumUnavailable(DisputeId disputeId, uint256 available, uint256 quorum);
+    /// @notice The draw window ended at block `expiredAt`: call resolve (the dispute is Void).
+    error DrawExpired(DisputeId disputeId, uint256 expiredAt);
 
     /// @notice Jurors of `round` (0 or 1) were drawn; they commit until `commitDeadline`, reveal until `revealDeadline`.
     event JuryDrawn(
@@ -30,14 +34,15 @@ interface IJuryAdjudicator is IStepAdjudicator {
     event VoteCommitted(DisputeId indexed disputeId, address indexed juror);
     /// @notice `juror` revealed `leaf`.
     event VoteRevealed(DisputeId indexed disputeId, address indexed juror, bytes32 leaf);
-    /// @notice `juror` was silent or outside the majority and lost `amount`.
+    /// @notice `juror` was silent or outside the majority and lost `amount` (to the treasury).
     event JurorPenalised(DisputeId indexed disputeId, address indexed juror, uint256 amount);
     /// @notice `account` may pull `amount` more with claimPayout().
     event PayoutCredited(DisputeId indexed disputeId, address indexed account, uint256 amount);
     /// @notice `account` pulled `amount`.
     event PayoutClaimed(address indexed account, uint256 amount);
 
-    /// @notice Public, from `drawAfter` on: draws the jury with the randomness source.
+    /// @notice Public, from `drawAfter` to `drawAfter + drawExpiry`: draws the jury with the
+    ///         randomness source. Reverts QuorumUnavailable when fewer than `quorum` can sit.
     function drawJury(DisputeId disputeId) external;
     /// @notice A drawn juror commits keccak256(abi.encode(disputeId, leaf, salt, juror)).
     function commitVote(DisputeId disputeId, bytes32 commitment) external;
@@ -71,7 +76,5 @@ interface IJuryAdjudicator is IStepAdjudicator {
     /// @notice Bonds held for unresolved disputes plus unclaimed payouts (what this contract must hold).
     function totalHeld() external view returns (uint256);
     function token() external view returns (address);
-    function stakeManager() external view returns (address);
-    function market() external view returns (address);
     function randomness() external view returns (address);
 }

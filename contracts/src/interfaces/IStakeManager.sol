@@ -26,6 +26,15 @@ interface IStakeManager {
     error JurorPoolFull(uint256 max);
     /// @notice A zero address was given.
     error ZeroAddress();
+    /// @notice Deposits wait for the one-time wiring (so no stake sits where nothing can slash it).
+    error NotWired();
+    /// @notice `market` and `adjudicator` do not point at each other and at this StakeManager.
+    error WiringMismatch(address market, address adjudicator);
+    /// @notice The unbonding delay `unbonding` does not exceed `needed` (the longest dispute plus the
+    ///         longest challenge window), so a node could withdraw before a dispute slashes it.
+    error UnbondingTooShort(uint256 unbonding, uint256 needed);
+    /// @notice `account` has `stake` at stake; joining (or staying in) the juror pool needs `min`.
+    error JurorStakeTooLow(address account, uint256 stake, uint256 min);
 
     /// @notice `account` deposited `amount`.
     event StakeDeposited(address indexed account, uint256 amount);
@@ -43,12 +52,12 @@ interface IStakeManager {
     event Jailed(address indexed account, uint256 untilBlock);
     /// @notice `account` joined the juror pool.
     event JurorOptedIn(address indexed account);
-    /// @notice `account` left the juror pool.
+    /// @notice `account` left the juror pool (opted out, withdrew below the minimum, or was evicted).
     event JurorOptedOut(address indexed account);
     /// @notice The owner authorised `market` and `adjudicator` (once).
     event Wired(address market, address adjudicator);
 
-    /// @notice Stake of one account.
+    /// @notice Stake of one account (`locked` sums every obligation's lock).
     struct StakeInfo {
         uint256 staked; // includes locked
         uint256 locked;
@@ -65,27 +74,41 @@ interface IStakeManager {
     function requestWithdrawal(uint256 amount) external;
     /// @notice Withdraws the whole pending amount once the unbonding delay has passed.
     function withdraw() external;
-    /// @notice Joins the juror pool.
+    /// @notice Joins the juror pool; needs at least minJurorStake at stake.
     function optInJuror() external;
     /// @notice Leaves the juror pool.
     function optOutJuror() external;
+    /// @notice Anyone: removes `account` from the juror pool once its stake fell below minJurorStake.
+    function evictJuror(address account) external;
 
-    /// @notice Locks `amount` of `account`'s free stake (authorised contracts only).
-    function lock(address account, uint256 amount) external;
-    /// @notice Unlocks up to `amount` of `account`'s locked stake (authorised contracts only).
-    function unlock(address account, uint256 amount) external;
-    /// @notice Slashes up to `amount` of `account` (free stake first, then pending, then locked) and
-    ///         transfers it to `beneficiary` (authorised contracts only). Returns the amount slashed.
-    function slash(address account, uint256 amount, address beneficiary) external returns (uint256 slashed);
+    /// @notice Locks `amount` of `account`'s free stake for the caller's `obligation` (authorised
+    ///         contracts only). Each (caller, obligation) lock is separate: nothing else frees it.
+    function lock(address account, bytes32 obligation, uint256 amount) external;
+    /// @notice Unlocks up to `amount` of the caller's `obligation` lock on `account`; returns the
+    ///         amount released (authorised contracts only).
+    function unlock(address account, bytes32 obligation, uint256 amount) external returns (uint256 released);
+    /// @notice Slashes up to `amount` of `account`: the caller's `obligation` lock first, then free
+    ///         stake, then the pending withdrawal; never another obligation's lock. Transfers it to
+    ///         `beneficiary` (authorised contracts only). Returns the amount slashed.
+    function slash(address account, bytes32 obligation, uint256 amount, address beneficiary)
+        external
+        returns (uint256 slashed);
     /// @notice Jails `account` until block `untilBlock` (authorised contracts only; never shortens).
     function jail(address account, uint256 untilBlock) external;
-    /// @notice One-time wiring by the owner: authorises the task market and the adjudicator.
+    /// @notice One-time wiring by the owner: authorises the task market and the adjudicator, after
+    ///         checking that they point at each other and at this contract, and that the unbonding
+    ///         delay outlasts the longest dispute.
     function wire(address market, address adjudicator) external;
 
     /// @notice The staking token.
     function token() external view returns (address);
     /// @notice Unbonding delay in blocks.
     function unbondingBlocks() external view returns (uint256);
+    /// @notice Stake a juror needs to join and stay in the pool.
+    function minJurorStake() external view returns (uint256);
+    /// @notice What `by`'s `obligation` holds locked of `account`.
+    function lockedFor(address account, address by, bytes32 obligation) external view returns (uint256);
+
     /// @notice Stake of `account`.
     function stakeInfo(address account) external view returns (StakeInfo memory);
     /// @notice Free stake (staked minus locked) of `account`.

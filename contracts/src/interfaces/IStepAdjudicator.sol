@@ -30,7 +30,8 @@ interface IStepAdjudicator {
     /// @notice Dispute `disputeId` (announced by DisputeOpened with step (k+1)*S and the computed
     ///         node leaf) is an end-state dispute on the committed `endStateHash` of segment `k`.
     event EndStateDisputeOpened(DisputeId indexed disputeId, TaskId indexed taskId, uint256 k, bytes32 endStateHash);
-    /// @notice The dispute ended with `outcome`; `majorityLeaf` is zero for Default; `slashed` from the node.
+    /// @notice The dispute ended with `outcome`; `majorityLeaf` is zero for Void; `slashed` is what
+    ///         the adjudicator received of the node's slash (the requester's share went to it directly).
     event DisputeResolved(DisputeId indexed disputeId, Outcome outcome, bytes32 majorityLeaf, uint256 slashed);
 
     /// @notice Opens a dispute on the node's own `leaf` at `step` of segment `k`, proven against the
@@ -55,4 +56,11 @@ interface IStepAdjudicator {
     function outcome(DisputeId disputeId) external view returns (Outcome);
     /// @notice Bond a challenger pays to open a dispute.
     function challengeBond() external view returns (uint256);
+    /// @notice Most blocks a dispute can take from opening to resolvable (draws, redraw, windows at
+    ///         the market's largest segment): the unbonding delay must exceed it.
+    function longestDispute() external view returns (uint256);
+    /// @notice The task market this adjudicator settles for.
+    function market() external view returns (address);
+    /// @notice The StakeManager it locks and slashes jurors on.
+    function stakeManager() external view returns (address);
 }

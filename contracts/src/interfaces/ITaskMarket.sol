@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-import {TaskId, DisputeId, TaskParams, TaskStatus, TaskView, SegmentView} from "../types/Ids.sol";
+import {TaskId, DisputeId, Outcome, TaskParams, TaskStatus, TaskView, SegmentView, MarketParams} from "../types/Ids.sol";
 
 /// @title ITaskMarket
 /// @notice Knowledge-distillation task market and checkpoint ledger. Requesters escrow a reward;
@@ -29,13 +29,21 @@ interface ITaskMarket {
     error NotOwner(address caller);
     error AlreadyWired();
     error ZeroAddress();
+    /// @notice Tasks wait for the adjudicator to be wired (nothing could dispute them before).
+    error NotWired();
+    /// @notice `adjudicator` does not settle for this market, or the StakeManager has not authorised
+    ///         both (wire the StakeManager first, with the same pair).
+    error WiringMismatch(address adjudicator);
+    /// @notice The task still has `open` unresolved disputes: cancel once they are resolved.
+    error DisputesOpen(TaskId taskId, uint256 open);
 
     /// @notice A requester posted a task and escrowed `reward`.
     event TaskCreated(
         TaskId indexed taskId, address indexed requester, string specCid, bytes32 specHash, uint256 reward, TaskParams params
     );
-    /// @notice The requester cancelled an unclaimed task with no commitments; the reward went back.
-    event TaskCancelled(TaskId indexed taskId, uint256 refunded);
+    /// @notice The requester cancelled an open task: `paid` went to the committers of its final
+    ///         segments (pro rata), `refunded` back to the requester.
+    event TaskCancelled(TaskId indexed taskId, uint256 refunded, uint256 paid);
     /// @notice `node` claimed the task (locking `stake`); segment `nextSegment` is due at `dueBlock`.
     event TaskClaimed(TaskId indexed taskId, address indexed node, uint256 stake, uint256 nextSegment, uint256 dueBlock);
     /// @notice `node` committed segment `k` (steps k*S+1 .. (k+1)*S).
@@ -59,11 +67,13 @@ interface ITaskMarket {
     /// @notice The owner set the adjudicator (once).
     event AdjudicatorSet(address adjudicator);
 
-    /// @notice Posts a task; transfers `reward` from the caller into escrow. Returns its id.
-    function createTask(string calldata specCid, bytes32 specHash, uint256 reward, TaskParams calldata params)
+    /// @notice Posts a task; transfers `reward` from the caller into escrow. Returns its id. Every
+    ///         window, deadline and size must lie within params() (ParamOutOfBounds otherwise).
+    function createTask(string calldata specCid, bytes32 specHash, uint256 reward, TaskParams calldata terms)
         external
         returns (TaskId taskId);
-    /// @notice Requester cancels an open task that has no commitments; the reward is refunded.
+    /// @notice Requester cancels an open (unclaimed) task with no open dispute: each final segment's
+    ///         committer is paid reward / segmentCount, the rest is refunded.
     function cancelTask(TaskId taskId) external;
     /// @notice Claims an open task; locks `params.nodeStake` of the caller's stake. Jailed nodes cannot.
     function claimTask(TaskId taskId) external;
@@ -77,7 +87,8 @@ interface ITaskMarket {
         string calldata leavesCid
     ) external;
     /// @notice Anyone: the node missed the segment deadline. Slashes `stallSlashBps` of its stake to the
-    ///         requester, unlocks the rest, and reopens the task from the last final segment.
+    ///         requester, keeps locked what the task's open disputes can still slash, unlocks the
+    ///         rest, and reopens the task from the last final segment.
     function timeoutStall(TaskId taskId) external;
     /// @notice The node claims the reward once every segment is final; its stake unlocks.
     function claimReward(TaskId taskId) external;
@@ -87,19 +98,21 @@ interface ITaskMarket {
     function noteDisputeOpened(TaskId taskId, uint256 k)
         external
         returns (address node, bytes32 traceRoot, uint256 segmentSteps, uint32 epoch);
-    /// @notice Adjudicator only: closes a dispute on segment `k`. When `nodeLost`, slashes up to
-    ///         `slashAmount` of `node` to the adjudicator and, if the task is still in `epoch` with
-    ///         that node, unlocks its stake and reopens the task. Returns the amount slashed.
+    /// @notice Adjudicator only: closes a dispute on segment `k` of `epoch`. NodeWrong slashes
+    ///         disputeSlashBps of nodeStake from `node` (requesterShareBps of it to the requester, the
+    ///         rest to the adjudicator, returned as `slashed`); NodeWrong and Void reopen the task at
+    ///         or below `k` if it is still in `epoch` with that node. The node's lock for the epoch
+    ///         keeps what its other open disputes can slash.
     function noteDisputeResolved(
         DisputeId disputeId,
         TaskId taskId,
         uint256 k,
         uint32 epoch,
         address node,
-        bool nodeLost,
-        uint256 slashAmount
+        Outcome outcome
     ) external returns (uint256 slashed);
-    /// @notice One-time wiring by the owner.
+    /// @notice One-time wiring by the owner, after StakeManager.wire: the adjudicator must settle for
+    ///         this market and be authorised by the same StakeManager.
     function setAdjudicator(address adjudicator) external;
 
     /// @notice The task.
@@ -117,8 +130,12 @@ interface ITaskMarket {
     function segmentCount(TaskId taskId) external view returns (uint256);
     /// @notice Number of tasks created so far (ids are 1..taskCount).
     function taskCount() external view returns (uint256);
-    /// @notice Share of the node stake slashed on a stall, in basis points.
-    function stallSlashBps() external view returns (uint256);
+    /// @notice Market parameters (slash shares and the bounds createTask enforces).
+    function params() external view returns (MarketParams memory);
+    /// @notice What a lost dispute slashes from the node of `taskId` (disputeSlashBps of nodeStake).
+    function disputeSlash(TaskId taskId) external view returns (uint256);
+    /// @notice Unresolved disputes on `taskId` opened while it was in `epoch`.
+    function openDisputesOf(TaskId taskId, uint32 epoch) external view returns (uint256);
     /// @notice Sum of escrowed rewards (what this contract must hold).
     function totalEscrow() external view returns (uint256);
     function token() external view returns (address);

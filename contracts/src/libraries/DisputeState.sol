@@ -37,7 +37,7 @@ library DisputeState {
         uint64 drawAfter;
         uint64 commitDeadline;
         uint64 revealDeadline;
-        uint128 penaltyPot; // the bond is params.challengeBond while unresolved (params are immutable)
+        uint64 replayBlocks; // added to the commit window: ceil(segmentSteps / replayStepsPerBlock)
     }
 
     struct Vote {
@@ -45,13 +45,15 @@ library DisputeState {
         VoteState state;
     }
 
-
-    /// @notice The phase now: Commit until the commit deadline (or all committed), Reveal until the
-    ///         reveal deadline (or all revealed), then Resolvable.
-    function phase(Dispute storage d) internal view returns (DisputePhase) {
+    /// @notice The phase now: AwaitingDraw until `drawExpiry` blocks after drawAfter (then Resolvable:
+    ///         resolve ends it Void), Commit until the commit deadline (or all committed), Reveal until
+    ///         the reveal deadline (or all revealed), then Resolvable.
+    function phase(Dispute storage d, uint256 drawExpiry) internal view returns (DisputePhase) {
         Stage s = d.stage;
         if (s == Stage.None) return DisputePhase.None;
-        if (s == Stage.AwaitingDraw) return DisputePhase.AwaitingDraw;
+        if (s == Stage.AwaitingDraw) {
+            return block.number > uint256(d.drawAfter) + drawExpiry ? DisputePhase.Resolvable : DisputePhase.AwaitingDraw;
+        }
         if (s == Stage.Resolved) return DisputePhase.Resolved;
         if (d.reveals == d.jurorCount || block.number > d.revealDeadline) return DisputePhase.Resolvable;
         if (block.number <= d.commitDeadline && d.commits < d.jurorCount) return DisputePhase.Commit;
@@ -59,7 +61,7 @@ library DisputeState {
     }
 
     /// @notice The public view of `d`; `bond` is the (immutable) challenge bond, 0 once resolved.
-    function toView(Dispute storage d, uint256 bond) internal view returns (DisputeView memory v) {
+    function toView(Dispute storage d, uint256 bond, uint256 drawExpiry) internal view returns (DisputeView memory v) {
         v.taskId = TaskId.wrap(d.taskId);
         v.segment = d.k;
         v.step = d.step;
@@ -68,15 +70,15 @@ library DisputeState {
         v.challenger = d.challenger;
         v.taskEpoch = d.taskEpoch;
         v.round = d.round;
-        v.phase = phase(d);
+        v.phase = phase(d, drawExpiry);
         v.outcome = d.outcome;
         v.drawAfter = d.drawAfter;
         v.commitDeadline = d.commitDeadline;
         v.revealDeadline = d.revealDeadline;
+        v.replayBlocks = d.replayBlocks;
         v.jurorCount = d.jurorCount;
         v.commits = d.commits;
         v.reveals = d.reveals;
         v.bond = d.stage == Stage.Resolved ? 0 : uint128(bond);
-        v.penaltyPot = d.penaltyPot;
     }
 }

@@ -62,8 +62,9 @@ enum Outcome {
     NodeRight,
     /// @dev The majority leaf differs from the node's leaf: node slashed and jailed.
     NodeWrong,
-    /// @dev No strict majority after the redraw: the default favours the node.
-    Default
+    /// @dev No quorum was drawn in time, or no strict majority after the redraw: nobody is slashed,
+    ///      the segment is not final (the task reopens at it) and the challenger's bond comes back.
+    Void
 }
 
 /// @notice Phase of a dispute as bots see it (derived from stored state and block.number).
@@ -80,18 +81,54 @@ enum DisputePhase {
     Resolved
 }
 
-/// @notice Jury parameters, fixed at deployment. Time is in blocks, shares in basis points.
+/// @notice Jury parameters, fixed at deployment (bounds: docs/protocol.md "Parameters").
+///         Time is in blocks, shares in basis points.
 struct JuryParams {
+    /// @dev Bond a challenger escrows to open a dispute.
     uint128 challengeBond;
-    uint128 slashAmount;
+    /// @dev Stake each drawn juror locks; a silent or minority juror loses it to the treasury.
     uint128 jurorPenalty;
+    /// @dev Blocks between opening (or a redraw) and the draw.
     uint64 drawDelay;
+    /// @dev Blocks after drawAfter during which a quorum can be drawn; later the dispute is Void.
+    uint64 drawExpiry;
+    /// @dev Commit window before the replay allowance.
     uint64 commitWindow;
+    /// @dev Steps a juror is expected to replay per block: the commit window grows by
+    ///      ceil(segmentSteps / replayStepsPerBlock) blocks for each dispute.
+    uint64 replayStepsPerBlock;
+    /// @dev Reveal window (after the commit deadline).
     uint64 revealWindow;
+    /// @dev Blocks a node that lost a dispute cannot claim tasks.
     uint64 jailBlocks;
+    /// @dev Share of the slash (after the requester's share) that goes to a winning challenger.
     uint16 challengerShareBps;
+    /// @dev Share of the bond paid to the revealing (majority) jurors in every outcome.
     uint16 jurorFeeBps;
+    /// @dev Jurors drawn per round.
     uint8 jurySize;
+    /// @dev Fewest jurors a draw may seat; a draw with fewer reverts (QuorumUnavailable).
+    uint8 quorum;
+    /// @dev Receives the penalties of silent and minority jurors (never a party to the dispute).
+    address treasury;
+}
+
+/// @notice Task-market parameters, fixed at deployment (bounds: docs/protocol.md "Parameters").
+struct MarketParams {
+    /// @dev Share of nodeStake slashed to the requester when the node stalls.
+    uint16 stallSlashBps;
+    /// @dev Share of nodeStake slashed when the node loses a dispute.
+    uint16 disputeSlashBps;
+    /// @dev Share of a dispute slash paid to the requester (the rest goes to the adjudicator).
+    uint16 requesterShareBps;
+    /// @dev Largest segmentSteps a task may ask for (bounds the jurors' replay).
+    uint64 maxSegmentSteps;
+    /// @dev Largest challengeWindow a task may ask for.
+    uint64 maxChallengeWindow;
+    /// @dev Largest segmentDeadline a task may ask for.
+    uint64 maxSegmentDeadline;
+    /// @dev Smallest nodeStake a task may ask for (so a wrong segment always costs a slash).
+    uint128 minNodeStake;
 }
 
 /// @notice Public view of a dispute.
@@ -109,11 +146,11 @@ struct DisputeView {
     uint64 drawAfter;
     uint64 commitDeadline;
     uint64 revealDeadline;
+    uint64 replayBlocks;
     uint8 jurorCount;
     uint8 commits;
     uint8 reveals;
     uint128 bond;
-    uint128 penaltyPot;
 }
 
 /// @notice A drawn juror's vote status in the current round.

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {Fixture, Traces} from "../shared/Fixture.sol";
+import {TraceMerkleBuilder} from "../support/TraceMerkleBuilder.sol";
 import {ReentrantToken, Attacker} from "./ReentrantToken.sol";
 import {IStakeManager} from "../../src/interfaces/IStakeManager.sol";
 import {ITaskMarket} from "../../src/interfaces/ITaskMarket.sol";
@@ -61,18 +62,19 @@ contract ReentrancyTest is Fixture {
 
     function _requestAll(uint256 amount) internal {
         a.exec(address(stakes), abi.encodeCall(stakes.requestWithdrawal, (amount)));
-        vm.roll(block.number + UNBONDING);
+        vm.roll(block.number + dp.unbondingBlocks);
     }
 
     function _attackerCommits(TaskId id, uint256 k) internal {
         bytes32[] memory l = Traces.leaves(TaskId.unwrap(id), k, SEG, 0);
         a.exec(address(market), abi.encodeCall(market.commitSegment,
-            (id, k, TraceMerkle.computeRoot(l), keccak256(abi.encode("end", k)), "bafyckpt", "bafyleaves")));
+            (id, k, TraceMerkleBuilder.computeRoot(l), keccak256(abi.encode("end", k)), "bafyckpt", "bafyleaves")));
     }
 
     // ------------------------------------------------------------ StakeManager
 
-    function test_withdraw_reentersWithdraw_afterUpdate_paysOnce() public {
+    /// @dev Re-entry: withdraw reentersWithdraw afterUpdate paysOnce.
+    function test_withdraw_reentersWithdraw_afterUpdate_paysOnce_succeeds() public {
         _deposit(1000e18);
         _requestAll(1000e18);
         a.arm(address(stakes), abi.encodeCall(stakes.withdraw, ()), false);
@@ -84,7 +86,8 @@ contract ReentrancyTest is Fixture {
         _conserved();
     }
 
-    function test_withdraw_reentersWithdraw_beforeUpdate_paysOnce() public {
+    /// @dev Re-entry: withdraw reentersWithdraw beforeUpdate paysOnce.
+    function test_withdraw_reentersWithdraw_beforeUpdate_paysOnce_succeeds() public {
         _deposit(1000e18);
         _requestAll(1000e18);
         a.arm(address(stakes), abi.encodeCall(stakes.withdraw, ()), true);
@@ -97,7 +100,7 @@ contract ReentrancyTest is Fixture {
 
     /// @dev Cross-contract: the stake is already booked out when the token calls back, so a claim
     ///      that would lock it fails in StakeManager.lock.
-    function test_withdraw_reentersClaimTask_insufficientStake() public {
+    function test_withdraw_reentersClaimTask_insufficientStake_succeeds() public {
         _deposit(NODE_STAKE);
         _requestAll(NODE_STAKE);
         TaskId id = _createTask();
@@ -112,7 +115,7 @@ contract ReentrancyTest is Fixture {
     /// @dev deposit books the stake before pulling the tokens. A re-entry from the pull sees the
     ///      booked stake and may request its withdrawal; the pull then completes in the same
     ///      transaction (or everything reverts), so the attacker gets back exactly what it paid.
-    function test_deposit_reentersRequestWithdrawal_noGain() public {
+    function test_deposit_reentersRequestWithdrawal_noGain_succeeds() public {
         uint256 start = token.balanceOf(address(a));
         a.arm(address(stakes), abi.encodeCall(stakes.requestWithdrawal, (500e18)), true);
         _deposit(500e18);
@@ -120,7 +123,7 @@ contract ReentrancyTest is Fixture {
         assertTrue(a.lastOk(), "allowed: the stake is booked and is being paid in this transaction");
         assertEq(token.balanceOf(address(a)), start - 500e18, "the deposit was pulled");
         _conserved();
-        vm.roll(block.number + UNBONDING);
+        vm.roll(block.number + dp.unbondingBlocks);
         a.exec(address(stakes), abi.encodeCall(stakes.withdraw, ()));
         assertEq(token.balanceOf(address(a)), start, "round trip: no gain, no loss");
         assertEq(stakes.totalHeld(), 3 * NODE_STAKE * 2 + N_JURORS * JUROR_STAKE);
@@ -129,7 +132,8 @@ contract ReentrancyTest is Fixture {
 
     // ------------------------------------------------------------ TaskMarket
 
-    function test_claimReward_reentersClaimReward_paysOnce() public {
+    /// @dev Re-entry: claimReward reentersClaimReward paysOnce.
+    function test_claimReward_reentersClaimReward_paysOnce_succeeds() public {
         _deposit(3 * NODE_STAKE);
         TaskId id = _createTask();
         a.exec(address(market), abi.encodeCall(market.claimTask, (id)));
@@ -146,7 +150,8 @@ contract ReentrancyTest is Fixture {
         _conserved();
     }
 
-    function test_claimReward_beforeUpdate_reentersClaimReward_paysOnce() public {
+    /// @dev Re-entry: claimReward beforeUpdate reentersClaimReward paysOnce.
+    function test_claimReward_beforeUpdate_reentersClaimReward_paysOnce_succeeds() public {
         _deposit(3 * NODE_STAKE);
         TaskId id = _createTask();
         a.exec(address(market), abi.encodeCall(market.claimTask, (id)));
@@ -160,7 +165,8 @@ contract ReentrancyTest is Fixture {
         _conserved();
     }
 
-    function test_cancelTask_reentersCancel_refundsOnce() public {
+    /// @dev Re-entry: cancelTask reentersCancel refundsOnce.
+    function test_cancelTask_reentersCancel_refundsOnce_succeeds() public {
         uint256 start = token.balanceOf(address(a));
         bytes memory ret = a.exec(address(market), abi.encodeCall(market.createTask,
             ("bafyspec", keccak256("spec"), REWARD, taskParams())));
@@ -173,7 +179,8 @@ contract ReentrancyTest is Fixture {
         _conserved();
     }
 
-    function test_createTask_reentersCreate_oneTask() public {
+    /// @dev Re-entry: createTask reentersCreate oneTask.
+    function test_createTask_reentersCreate_oneTask_succeeds() public {
         uint256 start = token.balanceOf(address(a));
         bytes memory call = abi.encodeCall(market.createTask, ("bafyspec", keccak256("spec"), REWARD, taskParams()));
         a.arm(address(market), call, true);
@@ -187,7 +194,7 @@ contract ReentrancyTest is Fixture {
 
     /// @dev The requester (attacker) receives the stall slash inside StakeManager.slash, itself inside
     ///      TaskMarket.timeoutStall; re-entering timeoutStall hits the market's guard.
-    function test_timeoutStall_requesterReentersTimeout_slashedOnce() public {
+    function test_timeoutStall_requesterReentersTimeout_slashedOnce_succeeds() public {
         bytes memory ret = a.exec(address(market), abi.encodeCall(market.createTask,
             ("bafyspec", keccak256("spec"), REWARD, taskParams())));
         TaskId id = abi.decode(ret, (TaskId));
@@ -199,7 +206,7 @@ contract ReentrancyTest is Fixture {
         uint256 nodeStaked = stakes.stakeInfo(node).staked;
         market.timeoutStall(id);
         _blocked(GUARD);
-        uint256 slash = NODE_STAKE * STALL_BPS / 10_000;
+        uint256 slash = STALL_SLASH;
         assertEq(token.balanceOf(address(a)) - before, slash, "slash paid once");
         assertEq(nodeStaked - stakes.stakeInfo(node).staked, slash, "node slashed once");
         assertEq(uint256(market.task(id).status), uint256(TaskStatus.Open), "reopened");
@@ -211,7 +218,7 @@ contract ReentrancyTest is Fixture {
     function _attackerWinsDispute() internal returns (TaskId id, DisputeId d) {
         id = _createAndClaim();
         bytes32[] memory l = _commit(id, 0, 5, node); // node diverges from step 5
-        bytes32[] memory proof = TraceMerkle.buildProof(l, 4);
+        bytes32[] memory proof = TraceMerkleBuilder.buildProof(l, 4);
         a.arm(address(jury), abi.encodeCall(jury.openDispute, (id, 0, 5, l[4], proof)), true);
         bytes memory ret = a.exec(address(jury), abi.encodeCall(jury.openDispute, (id, 0, 5, l[4], proof)));
         _blocked(GUARD); // re-entering openDispute from the bond pull
@@ -222,7 +229,8 @@ contract ReentrancyTest is Fixture {
         assertEq(uint256(jury.resolve(d)), uint256(Outcome.NodeWrong));
     }
 
-    function test_openEndStateDispute_reentersItself_oneDispute() public {
+    /// @dev Re-entry: openEndStateDispute reentersItself oneDispute.
+    function test_openEndStateDispute_reentersItself_oneDispute_succeeds() public {
         TaskId id = _createAndClaim();
         _commit(id, 0, 5, node);
         a.arm(address(jury), abi.encodeCall(jury.openEndStateDispute, (id, 0)), true);
@@ -235,24 +243,25 @@ contract ReentrancyTest is Fixture {
         _conserved();
     }
 
-    function test_claimPayout_reentersClaimPayout_paysOnce() public {
+    /// @dev Re-entry: claimPayout reentersClaimPayout paysOnce.
+    function test_claimPayout_reentersClaimPayout_paysOnce_succeeds() public {
         uint256 start = token.balanceOf(address(a));
         _attackerWinsDispute();
         uint256 owed = jury.owed(address(a));
-        assertEq(owed, BOND + SLASH * 5000 / 10_000, "bond back + challenger share");
+        assertEq(owed, _challengerWin(), "bond back less the fee + challenger share");
         a.arm(address(jury), abi.encodeCall(jury.claimPayout, ()), false);
         a.exec(address(jury), abi.encodeCall(jury.claimPayout, ()));
         assertEq(a.reentries(), 2);
         assertTrue(!a.lastOk());
         assertEq(uint256(uint32(a.lastSelector())), uint256(uint32(GUARD)));
-        assertEq(token.balanceOf(address(a)), start + SLASH * 5000 / 10_000, "net: slash share, once");
+        assertEq(token.balanceOf(address(a)), start + _challengerWin() - BOND, "net: slash share less the fee, once");
         assertEq(jury.owed(address(a)), 0);
         _conserved();
     }
 
     /// @dev Cross-contract during the payout transfer: the credit is already zero, so a second
     ///      claim reverts on the guard, and a stake deposit made from the callback is ordinary.
-    function test_claimPayout_reentersDeposit_isOrdinary() public {
+    function test_claimPayout_reentersDeposit_isOrdinary_succeeds() public {
         _attackerWinsDispute();
         uint256 owed = jury.owed(address(a));
         uint256 before = token.balanceOf(address(a));

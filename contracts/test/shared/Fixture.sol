@@ -8,7 +8,9 @@ import {TaskMarket} from "../../src/TaskMarket.sol";
 import {JuryAdjudicator} from "../../src/JuryAdjudicator.sol";
 import {PrevrandaoRandomness} from "../../src/PrevrandaoRandomness.sol";
 import {TraceMerkle} from "../../src/libraries/TraceMerkle.sol";
-import {TaskId, DisputeId, TaskParams, JuryParams} from "../../src/types/Ids.sol";
+import {TraceMerkleBuilder} from "../support/TraceMerkleBuilder.sol";
+import {DeployParams, DeployParamsFile} from "../../script/DeployParams.sol";
+import {TaskId, DisputeId, TaskParams, JuryParams, MarketParams} from "../../src/types/Ids.sol";
 
 /// @notice Deterministic fake training traces: the honest state hash of step t, and a node that
 ///         diverges from step `wrongFrom` on (0: honest).
@@ -40,21 +42,28 @@ library Traces {
     }
 }
 
-/// @notice Deploys the whole protocol with the documented defaults and funds a cast of actors.
+/// @notice Deploys the whole protocol with the parameters of deploy/params.json (the one source)
+///         and funds a cast of actors.
 abstract contract Fixture is Test {
     uint256 internal constant NODE_STAKE = 1000e18;
     uint256 internal constant REWARD = 5000e18;
-    uint256 internal constant BOND = 100e18;
-    uint256 internal constant SLASH = 500e18;
-    uint256 internal constant JUROR_PENALTY = 10e18;
     uint256 internal constant JUROR_STAKE = 200e18;
     uint64 internal constant SEG = 16;
     uint64 internal constant TOTAL = 64;
     uint64 internal constant WINDOW = 40;
     uint64 internal constant DEADLINE = 200;
-    uint256 internal constant UNBONDING = 200;
-    uint256 internal constant STALL_BPS = 1000;
     uint256 internal constant N_JURORS = 5;
+    uint256 internal constant BPS = 10_000;
+
+    /// @dev Deployment parameters (deploy/params.json) and the amounts tests check books against.
+    DeployParams internal dp;
+    uint256 internal BOND;
+    uint256 internal JUROR_PENALTY;
+    /// @dev What a lost dispute slashes on a fixture task, and the requester's share of it.
+    uint256 internal SLASH;
+    uint256 internal SLASH_TO_REQUESTER;
+    /// @dev What a stall slashes on a fixture task (all of it to the requester).
+    uint256 internal STALL_SLASH;
 
     VeriToken internal token;
     StakeManager internal stakes;
@@ -63,25 +72,19 @@ abstract contract Fixture is Test {
     JuryAdjudicator internal jury;
 
     address internal deployer = address(this);
+    address internal treasury = makeAddr("treasury");
     address internal requester;
     address internal node;
     address internal node2;
     address internal challenger;
     address[] internal pool;
 
-    function juryParams() internal pure returns (JuryParams memory) {
-        return JuryParams({
-            challengeBond: uint128(BOND),
-            slashAmount: uint128(SLASH),
-            jurorPenalty: uint128(JUROR_PENALTY),
-            drawDelay: 2,
-            commitWindow: 30,
-            revealWindow: 30,
-            jailBlocks: 1000,
-            challengerShareBps: 5000,
-            jurorFeeBps: 2000,
-            jurySize: 3
-        });
+    function juryParams() internal view returns (JuryParams memory) {
+        return dp.jury;
+    }
+
+    function marketParams() internal view returns (MarketParams memory) {
+        return dp.market;
     }
 
     function taskParams() internal pure returns (TaskParams memory) {
@@ -96,11 +99,17 @@ abstract contract Fixture is Test {
 
     function setUp() public virtual {
         vm.roll(100);
+        dp = DeployParamsFile.load(vm, treasury);
+        BOND = dp.jury.challengeBond;
+        JUROR_PENALTY = dp.jury.jurorPenalty;
+        SLASH = NODE_STAKE * dp.market.disputeSlashBps / BPS;
+        SLASH_TO_REQUESTER = SLASH * dp.market.requesterShareBps / BPS;
+        STALL_SLASH = NODE_STAKE * dp.market.stallSlashBps / BPS;
         token = _newToken();
-        stakes = new StakeManager(address(token), UNBONDING);
-        market = new TaskMarket(address(token), address(stakes), STALL_BPS);
+        stakes = new StakeManager(address(token), dp.unbondingBlocks, dp.minJurorStake);
+        market = new TaskMarket(address(token), address(stakes), dp.market);
         rng = new PrevrandaoRandomness();
-        jury = new JuryAdjudicator(address(token), address(stakes), address(market), address(rng), juryParams());
+        jury = new JuryAdjudicator(address(token), address(stakes), address(market), address(rng), dp.jury);
         stakes.wire(address(market), address(jury));
         market.setAdjudicator(address(jury));
 
@@ -148,7 +157,7 @@ abstract contract Fixture is Test {
     ///      The end state hash is the trace's state after the segment's last step.
     function _commit(TaskId id, uint256 k, uint256 wrongFrom, address who) internal returns (bytes32[] memory l) {
         l = Traces.leaves(TaskId.unwrap(id), k, SEG, wrongFrom);
-        bytes32 root = TraceMerkle.computeRoot(l);
+        bytes32 root = TraceMerkleBuilder.computeRoot(l);
         bytes32 end = Traces.stateHashOf(TaskId.unwrap(id), (k + 1) * SEG, wrongFrom);
         vm.prank(who);
         market.commitSegment(id, k, root, end, "bafyckpt", "bafyleaves");
@@ -163,7 +172,7 @@ abstract contract Fixture is Test {
     /// @dev The challenger disputes step `step` of segment k (leaves = the node's committed leaves).
     function _open(TaskId id, uint256 k, uint256 step, bytes32[] memory l) internal returns (DisputeId d) {
         uint256 idx = step - k * SEG - 1;
-        bytes32[] memory proof = TraceMerkle.buildProof(l, idx);
+        bytes32[] memory proof = TraceMerkleBuilder.buildProof(l, idx);
         vm.prank(challenger);
         d = jury.openDispute(id, k, step, l[idx], proof);
     }
@@ -192,6 +201,22 @@ abstract contract Fixture is Test {
     function _voteAll(DisputeId d, address[] memory js, bytes32 leaf) internal {
         for (uint256 i; i < js.length; ++i) _commitVote(d, js[i], leaf);
         for (uint256 i; i < js.length; ++i) _reveal(d, js[i], leaf);
+    }
+
+    /// @dev Commit window of a dispute on a fixture task (the base window plus the replay allowance).
+    function _commitWindow() internal view returns (uint256) {
+        return dp.jury.commitWindow + (SEG + dp.jury.replayStepsPerBlock - 1) / dp.jury.replayStepsPerBlock;
+    }
+
+    /// @dev The jurors' fee out of the bond (paid in every outcome with someone to pay).
+    function _fee() internal view returns (uint256) {
+        return BOND * dp.jury.jurorFeeBps / BPS;
+    }
+
+    /// @dev What a winning challenger is credited: its bond less the fee, plus its share of what the
+    ///      adjudicator received of the slash (the slash less the requester's share).
+    function _challengerWin() internal view returns (uint256) {
+        return BOND - _fee() + (SLASH - SLASH_TO_REQUESTER) * dp.jury.challengerShareBps / BPS;
     }
 
     function _held() internal view returns (uint256) {

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {Fixture, Traces} from "../shared/Fixture.sol";
+import {TraceMerkleBuilder} from "../support/TraceMerkleBuilder.sol";
 import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
 import {IStepAdjudicator} from "../../src/interfaces/IStepAdjudicator.sol";
 import {ITaskMarket} from "../../src/interfaces/ITaskMarket.sol";
@@ -24,7 +25,8 @@ contract EndStateDisputeTest is Fixture {
         assertEq(bal, _held(), "tokens held == stakes + escrow + bonds/credits");
     }
 
-    function test_openEndStateDispute_recordsAndEmits_succeeds() public {
+    /// @dev An end-state dispute escrows the same bond and announces the computed claim.
+    function test_openEndStateDispute_records_succeeds() public {
         _segment(0);
         bytes32 end = market.segment(id, 0).endStateHash;
         bytes32 nodeLeaf = TraceMerkle.leaf(1, SEG, end);
@@ -55,7 +57,8 @@ contract EndStateDisputeTest is Fixture {
         _conserved();
     }
 
-    function test_openEndStateDispute_laterSegment_usesItsLastStep() public {
+    /// @dev A later segment is disputed at its own last step.
+    function test_openEndStateDispute_laterSegmentLastStep_succeeds() public {
         id = _createAndClaim();
         _commit(id, 0, 0, node);
         _commit(id, 1, 0, node);
@@ -64,30 +67,54 @@ contract EndStateDisputeTest is Fixture {
         assertEq(jury.dispute(d).nodeLeaf, Traces.honestLeaf(1, 2 * SEG));
     }
 
-    function test_openEndStateDispute_guards_revert() public {
+    /// @dev The node cannot dispute itself.
+    function test_openEndStateDispute_byNode_reverts() public {
         _segment(0);
         vm.prank(node);
         vm.expectRevert(abi.encodeWithSelector(IStepAdjudicator.ChallengerIsNode.selector, node));
         jury.openEndStateDispute(id, 0);
-        vm.startPrank(challenger);
+    }
+
+    /// @dev Unknown tasks are refused.
+    function test_openEndStateDispute_unknownTask_reverts() public {
+        vm.prank(challenger);
         vm.expectRevert(abi.encodeWithSelector(ITaskMarket.UnknownTask.selector, TaskId.wrap(9)));
         jury.openEndStateDispute(TaskId.wrap(9), 0);
+    }
+
+    /// @dev Uncommitted segments are refused.
+    function test_openEndStateDispute_uncommitted_reverts() public {
+        _segment(0);
+        vm.prank(challenger);
         vm.expectRevert(abi.encodeWithSelector(ITaskMarket.SegmentNotCommitted.selector, id, 1));
         jury.openEndStateDispute(id, 1);
+    }
+
+    /// @dev The bond must be approved.
+    function test_openEndStateDispute_bondNotApproved_reverts() public {
+        _segment(0);
+        vm.startPrank(challenger);
         token.approve(address(jury), BOND - 1);
         vm.expectRevert(
             abi.encodeWithSelector(IERC20Errors.ERC20InsufficientAllowance.selector, address(jury), BOND - 1, BOND)
         );
         jury.openEndStateDispute(id, 0);
-        token.approve(address(jury), type(uint256).max);
-        DisputeId first = jury.openEndStateDispute(id, 0);
-        vm.expectRevert(abi.encodeWithSelector(IStepAdjudicator.EndStateDisputeOpen.selector, id, 0, first));
-        jury.openEndStateDispute(id, 0);
         vm.stopPrank();
-        // Another challenger is refused too (front-running only decides who opens it).
+    }
+
+    /// @dev One unresolved end-state dispute per commitment, whoever asks (front-running only
+    ///      decides who opens it).
+    function test_openEndStateDispute_secondWhileOpen_reverts() public {
+        _segment(0);
+        DisputeId first = _openEndState(id, 0);
         vm.prank(node2);
         vm.expectRevert(abi.encodeWithSelector(IStepAdjudicator.EndStateDisputeOpen.selector, id, 0, first));
         jury.openEndStateDispute(id, 0);
+    }
+
+    /// @dev No end-state dispute after the challenge window.
+    function test_openEndStateDispute_windowClosed_reverts() public {
+        _segment(0);
         uint256 closes = market.segment(id, 0).committedAt + WINDOW;
         vm.roll(closes + 1);
         vm.prank(challenger);
@@ -95,7 +122,8 @@ contract EndStateDisputeTest is Fixture {
         jury.openEndStateDispute(id, 0);
     }
 
-    function test_openEndStateDispute_leafDisputeOnSameStep_coexists() public {
+    /// @dev A leaf dispute on the same step coexists with the end-state dispute.
+    function test_openEndStateDispute_leafDisputeOnSameStep_succeeds() public {
         _segment(0);
         bytes32[] memory l = Traces.leaves(1, 0, SEG, 0);
         _openEndState(id, 0);
@@ -104,7 +132,8 @@ contract EndStateDisputeTest is Fixture {
         assertEq(market.segment(id, 0).openDisputes, 2);
     }
 
-    function test_endState_honestNode_nodeRight_thenReopenable() public {
+    /// @dev An honest end state wins NodeRight and frees the slot for a new end-state dispute.
+    function test_resolve_endStateHonestNode_succeeds() public {
         _segment(0);
         DisputeId d = _openEndState(id, 0);
         address[] memory js = _draw(d);
@@ -112,8 +141,7 @@ contract EndStateDisputeTest is Fixture {
         vm.expectEmit(true, false, false, true, address(jury));
         emit IStepAdjudicator.DisputeResolved(d, Outcome.NodeRight, Traces.honestLeaf(1, SEG), 0);
         assertEq(uint256(jury.resolve(d)), uint256(Outcome.NodeRight));
-        uint256 fee = BOND * 2000 / 10_000;
-        assertEq(jury.owed(node), BOND - fee);
+        assertEq(jury.owed(node), BOND - _fee());
         assertEq(jury.owed(challenger), 0);
         assertEq(stakes.stakeInfo(node).staked, 3 * NODE_STAKE, "honest node not slashed");
         // Resolved: the slot is free again while the window is open.
@@ -122,20 +150,21 @@ contract EndStateDisputeTest is Fixture {
         _conserved();
     }
 
-    function test_endState_wrongEndState_nodeWrong_slashesReopens() public {
+    /// @dev A wrong end state loses: slashed, jailed, reopened, the next commitment starts free.
+    function test_resolve_endStateWrong_succeeds() public {
         _segment(5); // diverges from step 5: the end state is wrong too
         DisputeId d = _openEndState(id, 0);
         address[] memory js = _draw(d);
         bytes32 truth = Traces.honestLeaf(1, SEG);
         _voteAll(d, js, truth);
         vm.expectEmit(true, true, false, true, address(market));
-        emit ITaskMarket.TaskReopened(id, 0, 1);
-        vm.expectEmit(true, true, false, true, address(market));
         emit ITaskMarket.NodeSlashed(id, node, SLASH, d);
+        vm.expectEmit(true, true, false, true, address(market));
+        emit ITaskMarket.TaskReopened(id, 0, 1);
         vm.expectEmit(true, false, false, true, address(jury));
-        emit IStepAdjudicator.DisputeResolved(d, Outcome.NodeWrong, truth, SLASH);
+        emit IStepAdjudicator.DisputeResolved(d, Outcome.NodeWrong, truth, SLASH - SLASH_TO_REQUESTER);
         assertEq(uint256(jury.resolve(d)), uint256(Outcome.NodeWrong));
-        assertEq(jury.owed(challenger), BOND + SLASH * 5000 / 10_000);
+        assertEq(jury.owed(challenger), _challengerWin());
         assertTrue(stakes.isJailed(node));
         assertEq(uint256(market.task(id).status), uint256(TaskStatus.Open));
         // The reopen bumped the epoch: the recommitted segment starts with no end-state dispute.
@@ -147,7 +176,8 @@ contract EndStateDisputeTest is Fixture {
         _conserved();
     }
 
-    function test_endState_dataUnavailable_jurorsRevealZero_nodeWrong() public {
+    /// @dev Jurors that cannot fetch the data reveal zero: NodeWrong.
+    function test_resolve_endStateDataUnavailable_succeeds() public {
         _segment(0); // honest end state, but the start checkpoint cannot be fetched
         DisputeId d = _openEndState(id, 0);
         address[] memory js = _draw(d);
@@ -156,9 +186,10 @@ contract EndStateDisputeTest is Fixture {
         _conserved();
     }
 
-    function test_endState_rootHonestEndHashWrong_nodeWrong() public {
+    /// @dev The node is bound by its endStateHash, not only by its root.
+    function test_resolve_endStateHashWrongRootHonest_succeeds() public {
         id = _createAndClaim();
-        bytes32 root = TraceMerkle.computeRoot(Traces.leaves(1, 0, SEG, 0));
+        bytes32 root = TraceMerkleBuilder.computeRoot(Traces.leaves(1, 0, SEG, 0));
         vm.prank(node);
         market.commitSegment(id, 0, root, keccak256("not the end state"), "bafyckpt", "bafyleaves");
         DisputeId d = _openEndState(id, 0);
@@ -168,6 +199,7 @@ contract EndStateDisputeTest is Fixture {
         assertEq(uint256(jury.resolve(d)), uint256(Outcome.NodeWrong), "bound by endStateHash, not only by the root");
     }
 
+    /// @dev The claim is the leaf of the committed end state at the last step.
     function testFuzz_openEndStateDispute_claimIsCommittedEndLeaf(bytes32 end, uint8 kSeed) public {
         vm.assume(end != bytes32(0));
         id = _createAndClaim();

@@ -2,16 +2,21 @@
 pragma solidity ^0.8.24;
 
 import {Fixture, Traces} from "../shared/Fixture.sol";
+import {TraceMerkleBuilder} from "../support/TraceMerkleBuilder.sol";
 import {ITaskMarket} from "../../src/interfaces/ITaskMarket.sol";
 import {IStakeManager} from "../../src/interfaces/IStakeManager.sol";
 import {TaskMarket} from "../../src/TaskMarket.sol";
-import {TraceMerkle} from "../../src/libraries/TraceMerkle.sol";
-import {TaskId, DisputeId, TaskParams, TaskStatus, TaskView, SegmentView} from "../../src/types/Ids.sol";
+import {StakeManager} from "../../src/StakeManager.sol";
+import {Bounds} from "../../src/libraries/Bounds.sol";
+import {
+    TaskId, DisputeId, Outcome, TaskParams, TaskStatus, TaskView, SegmentView, MarketParams
+} from "../../src/types/Ids.sol";
 
 contract TaskMarketTest is Fixture {
-    // ------------------------------------------------------------ createTask / cancelTask
+    // ------------------------------------------------------------ createTask
 
-    function test_createTask_escrowsAndEmits_succeeds() public {
+    /// @dev A task escrows its reward and is Open.
+    function test_createTask_escrows_succeeds() public {
         uint256 before = token.balanceOf(requester);
         vm.expectEmit(true, true, false, true, address(market));
         emit ITaskMarket.TaskCreated(TaskId.wrap(1), requester, "bafyspec", keccak256("spec"), REWARD, taskParams());
@@ -19,67 +24,166 @@ contract TaskMarketTest is Fixture {
         assertEq(TaskId.unwrap(id), 1);
         assertEq(before - token.balanceOf(requester), REWARD);
         assertEq(market.totalEscrow(), REWARD);
-        assertEq(market.taskCount(), 1);
-        TaskView memory t = market.task(id);
-        assertEq(t.requester, requester);
-        assertEq(uint256(t.status), uint256(TaskStatus.Open));
-        assertEq(t.params.segmentSteps, SEG);
+        assertEq(uint256(market.task(id).status), uint256(TaskStatus.Open));
         assertEq(market.segmentCount(id), TOTAL / SEG);
     }
 
-    function test_createTask_badParams_reverts() public {
-        TaskParams memory p = taskParams();
-        vm.startPrank(requester);
+    /// @dev A zero spec hash is refused.
+    function test_createTask_zeroSpecHash_reverts() public {
         vm.expectRevert(ITaskMarket.ZeroHash.selector);
-        market.createTask("x", bytes32(0), 1, p);
+        vm.prank(requester);
+        market.createTask("x", bytes32(0), 1, taskParams());
+    }
+
+    /// @dev segmentSteps must be a power of two.
+    function test_createTask_segmentStepsNotPowerOfTwo_reverts() public {
+        TaskParams memory p = taskParams();
         p.segmentSteps = 12;
         vm.expectRevert(abi.encodeWithSelector(ITaskMarket.SegmentStepsNotPowerOfTwo.selector, 12));
+        vm.prank(requester);
         market.createTask("x", keccak256("s"), 1, p);
-        p.segmentSteps = 0;
-        vm.expectRevert(abi.encodeWithSelector(ITaskMarket.SegmentStepsNotPowerOfTwo.selector, 0));
-        market.createTask("x", keccak256("s"), 1, p);
-        p.segmentSteps = 16;
+    }
+
+    /// @dev totalSteps must be a multiple of segmentSteps.
+    function test_createTask_totalNotMultiple_reverts() public {
+        TaskParams memory p = taskParams();
         p.totalSteps = 40;
         vm.expectRevert(abi.encodeWithSelector(ITaskMarket.TotalStepsNotMultiple.selector, 40, 16));
+        vm.prank(requester);
         market.createTask("x", keccak256("s"), 1, p);
+    }
+
+    /// @dev At most MAX_SEGMENTS segments.
+    function test_createTask_tooManySegments_reverts() public {
+        TaskParams memory p = taskParams();
         p.segmentSteps = 1;
         p.totalSteps = 4097;
         vm.expectRevert(abi.encodeWithSelector(ITaskMarket.TooManySegments.selector, 4097, 4096));
+        vm.prank(requester);
         market.createTask("x", keccak256("s"), 1, p);
-        p.segmentSteps = 16;
-        p.totalSteps = 64;
-        p.challengeWindow = 0;
-        vm.expectRevert(ITaskMarket.ZeroParam.selector);
-        market.createTask("x", keccak256("s"), 1, p);
-        vm.stopPrank();
     }
 
-    function test_cancelTask_refunds_succeeds() public {
+    /// @dev Finding 2: a segment deadline past the bound (the 2^64-1 wrap) is refused by name.
+    function test_createTask_deadlineWrap_reverts() public {
+        TaskParams memory p = taskParams();
+        p.segmentDeadline = type(uint64).max;
+        uint256 max = dp.market.maxSegmentDeadline;
+        vm.expectRevert(abi.encodeWithSelector(Bounds.ParamOutOfBounds.selector, "segmentDeadline", p.segmentDeadline, 1, max));
+        vm.prank(requester);
+        market.createTask("x", keccak256("s"), 1, p);
+    }
+
+    /// @dev Finding 7: a challenge window past the bound (stake frozen forever) is refused by name.
+    function test_createTask_hugeChallengeWindow_reverts() public {
+        TaskParams memory p = taskParams();
+        p.challengeWindow = type(uint64).max;
+        uint256 max = dp.market.maxChallengeWindow;
+        vm.expectRevert(abi.encodeWithSelector(Bounds.ParamOutOfBounds.selector, "challengeWindow", p.challengeWindow, 1, max));
+        vm.prank(requester);
+        market.createTask("x", keccak256("s"), 1, p);
+    }
+
+    /// @dev A zero challenge window is refused by name.
+    function test_createTask_zeroChallengeWindow_reverts() public {
+        TaskParams memory p = taskParams();
+        p.challengeWindow = 0;
+        uint256 max = dp.market.maxChallengeWindow;
+        vm.expectRevert(abi.encodeWithSelector(Bounds.ParamOutOfBounds.selector, "challengeWindow", 0, 1, max));
+        vm.prank(requester);
+        market.createTask("x", keccak256("s"), 1, p);
+    }
+
+    /// @dev Finding 4: a zero-stake task (free wrong segments) is refused.
+    function test_createTask_zeroNodeStake_reverts() public {
+        TaskParams memory p = taskParams();
+        p.nodeStake = 0;
+        uint256 min = dp.market.minNodeStake;
+        vm.expectRevert(abi.encodeWithSelector(Bounds.ParamOutOfBounds.selector, "nodeStake", 0, min, type(uint128).max));
+        vm.prank(requester);
+        market.createTask("x", keccak256("s"), 1, p);
+    }
+
+    /// @dev Finding 5: a segment longer than the jury's replay budget is refused.
+    function test_createTask_segmentTooLongToReplay_reverts() public {
+        TaskParams memory p = taskParams();
+        uint256 max = dp.market.maxSegmentSteps;
+        p.segmentSteps = uint64(max * 2);
+        p.totalSteps = uint64(max * 2);
+        vm.expectRevert(abi.encodeWithSelector(Bounds.ParamOutOfBounds.selector, "segmentSteps", max * 2, 1, max));
+        vm.prank(requester);
+        market.createTask("x", keccak256("s"), 1, p);
+    }
+
+    /// @dev Finding 10: tasks wait for the wiring.
+    function test_createTask_beforeWiring_reverts() public {
+        TaskMarket m = new TaskMarket(address(token), address(stakes), dp.market);
+        vm.expectRevert(ITaskMarket.NotWired.selector);
+        vm.prank(requester);
+        m.createTask("x", keccak256("s"), 1, taskParams());
+    }
+
+    // ------------------------------------------------------------ cancelTask
+
+    /// @dev The requester cancels an untouched task for a full refund.
+    function test_cancelTask_untouched_succeeds() public {
         TaskId id = _createTask();
-        vm.expectRevert(abi.encodeWithSelector(ITaskMarket.NotRequester.selector, id, node));
-        vm.prank(node);
-        market.cancelTask(id);
         uint256 before = token.balanceOf(requester);
         vm.expectEmit(true, false, false, true, address(market));
-        emit ITaskMarket.TaskCancelled(id, REWARD);
+        emit ITaskMarket.TaskCancelled(id, REWARD, 0);
         vm.prank(requester);
         market.cancelTask(id);
         assertEq(token.balanceOf(requester) - before, REWARD);
         assertEq(market.totalEscrow(), 0);
-        vm.expectRevert(abi.encodeWithSelector(ITaskMarket.WrongStatus.selector, id, TaskStatus.Cancelled));
+    }
+
+    /// @dev Only the requester cancels.
+    function test_cancelTask_notRequester_reverts() public {
+        TaskId id = _createTask();
+        vm.expectRevert(abi.encodeWithSelector(ITaskMarket.NotRequester.selector, id, node));
+        vm.prank(node);
+        market.cancelTask(id);
+    }
+
+    /// @dev A claimed task cannot be cancelled.
+    function test_cancelTask_claimed_reverts() public {
+        TaskId id = _createAndClaim();
+        vm.expectRevert(abi.encodeWithSelector(ITaskMarket.WrongStatus.selector, id, TaskStatus.Claimed));
         vm.prank(requester);
         market.cancelTask(id);
     }
 
-    function test_unknownTask_reverts() public {
-        vm.expectRevert(abi.encodeWithSelector(ITaskMarket.UnknownTask.selector, TaskId.wrap(9)));
-        market.claimTask(TaskId.wrap(9));
-        vm.expectRevert(abi.encodeWithSelector(ITaskMarket.UnknownTask.selector, TaskId.wrap(9)));
-        market.task(TaskId.wrap(9));
+    /// @dev Finding 9: after a reopen from segment 2 the requester cancels; the committer of the final
+    ///      prefix is paid 2/4 of the reward, the rest comes back, to the wei.
+    function test_cancelTask_afterPartialProgress_succeeds() public {
+        TaskId id = _stallAfterTwoFinal();
+        uint256 nodeBefore = token.balanceOf(node);
+        uint256 reqBefore = token.balanceOf(requester);
+        vm.expectEmit(true, false, false, true, address(market));
+        emit ITaskMarket.TaskCancelled(id, REWARD / 2, REWARD / 2);
+        vm.prank(requester);
+        market.cancelTask(id);
+        assertEq(token.balanceOf(node) - nodeBefore, REWARD / 2);
+        assertEq(token.balanceOf(requester) - reqBefore, REWARD / 2);
+        assertEq(market.totalEscrow(), 0);
+        assertEq(token.balanceOf(address(market)), 0);
+    }
+
+    /// @dev Finding 9: a task with an open dispute cannot be cancelled until it is resolved.
+    function test_cancelTask_disputeOpen_reverts() public {
+        TaskId id = _createAndClaim();
+        _commit(id, 0, 0, node);
+        _openEndState(id, 0);
+        uint256 due = market.task(id).segmentDueBlock;
+        vm.roll(due + 1);
+        market.timeoutStall(id);
+        vm.expectRevert(abi.encodeWithSelector(ITaskMarket.DisputesOpen.selector, id, 1));
+        vm.prank(requester);
+        market.cancelTask(id);
     }
 
     // ------------------------------------------------------------ claimTask
 
+    /// @dev Claiming locks nodeStake under the task's obligation.
     function test_claimTask_locksStake_succeeds() public {
         TaskId id = _createTask();
         vm.expectEmit(true, true, false, true, address(market));
@@ -87,76 +191,94 @@ contract TaskMarketTest is Fixture {
         vm.prank(node);
         market.claimTask(id);
         assertEq(stakes.stakeInfo(node).locked, NODE_STAKE);
-        TaskView memory t = market.task(id);
-        assertEq(t.node, node);
-        assertEq(uint256(t.status), uint256(TaskStatus.Claimed));
+        assertEq(market.task(id).node, node);
+    }
+
+    /// @dev A claimed task cannot be claimed again.
+    function test_claimTask_claimed_reverts() public {
+        TaskId id = _createAndClaim();
         vm.expectRevert(abi.encodeWithSelector(ITaskMarket.WrongStatus.selector, id, TaskStatus.Claimed));
         vm.prank(node2);
         market.claimTask(id);
-        vm.prank(requester);
-        vm.expectRevert(abi.encodeWithSelector(ITaskMarket.WrongStatus.selector, id, TaskStatus.Claimed));
-        market.cancelTask(id);
     }
 
-    function test_claimTask_jailedOrUnderstaked_reverts() public {
+    /// @dev A jailed node cannot claim.
+    function test_claimTask_jailed_reverts() public {
         TaskId id = _createTask();
         vm.prank(address(jury));
         stakes.jail(node, block.number + 5);
         vm.expectRevert(abi.encodeWithSelector(ITaskMarket.NodeJailed.selector, node, block.number + 5));
         vm.prank(node);
         market.claimTask(id);
+    }
+
+    /// @dev A node without free stake cannot claim.
+    function test_claimTask_understaked_reverts() public {
+        TaskId id = _createTask();
         vm.expectRevert(abi.encodeWithSelector(IStakeManager.InsufficientStake.selector, challenger, 0, NODE_STAKE));
         vm.prank(challenger);
         market.claimTask(id);
     }
 
+    /// @dev Unknown tasks are refused.
+    function test_claimTask_unknown_reverts() public {
+        vm.expectRevert(abi.encodeWithSelector(ITaskMarket.UnknownTask.selector, TaskId.wrap(9)));
+        market.claimTask(TaskId.wrap(9));
+    }
+
     // ------------------------------------------------------------ commitSegment
 
-    function test_commitSegment_storesAndEmits_succeeds() public {
+    /// @dev A commitment is stored and emitted, not final yet.
+    function test_commitSegment_stores_succeeds() public {
         TaskId id = _createAndClaim();
-        bytes32[] memory l = Traces.leaves(1, 0, SEG, 0);
-        bytes32 root = TraceMerkle.computeRoot(l);
+        bytes32 root = TraceMerkleBuilder.computeRoot(Traces.leaves(1, 0, SEG, 0));
         vm.expectEmit(true, true, true, true, address(market));
         emit ITaskMarket.SegmentCommitted(id, 0, root, keccak256("end0"), "bafyckpt0", "bafyleaves0", node);
         vm.prank(node);
         market.commitSegment(id, 0, root, keccak256("end0"), "bafyckpt0", "bafyleaves0");
         SegmentView memory s = market.segment(id, 0);
         assertEq(s.traceRoot, root);
-        assertEq(s.endStateHash, keccak256("end0"));
         assertEq(s.committedAt, block.number);
         assertTrue(s.committed);
         assertFalse(s.isFinal);
-        assertEq(market.task(id).nextSegment, 1);
         assertEq(market.task(id).segmentDueBlock, block.number + DEADLINE);
     }
 
-    function test_commitSegment_guards_revert() public {
-        TaskId id = _createTask();
-        vm.expectRevert(abi.encodeWithSelector(ITaskMarket.WrongStatus.selector, id, TaskStatus.Open));
-        vm.prank(node);
-        market.commitSegment(id, 0, bytes32("r"), bytes32("e"), "", "");
-        vm.prank(node);
-        market.claimTask(id);
+    /// @dev Only the task's node commits.
+    function test_commitSegment_notNode_reverts() public {
+        TaskId id = _createAndClaim();
         vm.expectRevert(abi.encodeWithSelector(ITaskMarket.NotTaskNode.selector, id, node2));
         vm.prank(node2);
         market.commitSegment(id, 0, bytes32("r"), bytes32("e"), "", "");
-        vm.startPrank(node);
+    }
+
+    /// @dev Segments are committed in order.
+    function test_commitSegment_outOfOrder_reverts() public {
+        TaskId id = _createAndClaim();
         vm.expectRevert(abi.encodeWithSelector(ITaskMarket.SegmentOutOfOrder.selector, id, 1, 0));
+        vm.prank(node);
         market.commitSegment(id, 1, bytes32("r"), bytes32("e"), "", "");
-        vm.expectRevert(ITaskMarket.ZeroHash.selector);
-        market.commitSegment(id, 0, bytes32(0), bytes32("e"), "", "");
+    }
+
+    /// @dev A segment is committed once.
+    function test_commitSegment_twice_reverts() public {
+        TaskId id = _createAndClaim();
+        vm.startPrank(node);
         market.commitSegment(id, 0, bytes32("r"), bytes32("e"), "", "");
-        // INVARIANT under test: one commitment per segment.
         vm.expectRevert(abi.encodeWithSelector(ITaskMarket.SegmentOutOfOrder.selector, id, 0, 1));
         market.commitSegment(id, 0, bytes32("r2"), bytes32("e"), "", "");
-        market.commitSegment(id, 1, bytes32("r"), bytes32("e"), "", "");
-        market.commitSegment(id, 2, bytes32("r"), bytes32("e"), "", "");
-        market.commitSegment(id, 3, bytes32("r"), bytes32("e"), "", "");
-        vm.expectRevert(abi.encodeWithSelector(ITaskMarket.SegmentOutOfOrder.selector, id, 4, 4));
-        market.commitSegment(id, 4, bytes32("r"), bytes32("e"), "", "");
         vm.stopPrank();
     }
 
+    /// @dev A zero root is refused.
+    function test_commitSegment_zeroRoot_reverts() public {
+        TaskId id = _createAndClaim();
+        vm.expectRevert(ITaskMarket.ZeroHash.selector);
+        vm.prank(node);
+        market.commitSegment(id, 0, bytes32(0), bytes32("e"), "", "");
+    }
+
+    /// @dev A commit after the deadline is refused.
     function test_commitSegment_afterDeadline_reverts() public {
         TaskId id = _createAndClaim();
         uint256 due = block.number + DEADLINE;
@@ -168,33 +290,37 @@ contract TaskMarketTest is Fixture {
 
     // ------------------------------------------------------------ finality, claimReward
 
-    function test_finality_and_claimReward_succeeds() public {
+    /// @dev Segments become final in order once their window passed.
+    function test_isFinal_afterWindow_succeeds() public {
         TaskId id = _createAndClaim();
         for (uint256 k; k < 4; ++k) _commit(id, k, 0, node);
         assertFalse(market.isFinal(id, 0));
-        (bool exists,) = market.lastFinalSegment(id);
-        assertFalse(exists);
-        vm.expectRevert(abi.encodeWithSelector(ITaskMarket.NotAllFinal.selector, id, 0));
-        vm.prank(node);
-        market.claimReward(id);
         vm.roll(block.number + WINDOW + 1);
         assertTrue(market.isFinal(id, 3));
         assertFalse(market.isFinal(id, 4));
         assertEq(market.finalSegmentCount(id), 4);
-        (exists, ) = market.lastFinalSegment(id);
-        assertTrue(exists);
-        vm.expectRevert(abi.encodeWithSelector(ITaskMarket.NotTaskNode.selector, id, node2));
-        vm.prank(node2);
+    }
+
+    /// @dev The reward waits for every segment to be final.
+    function test_claimReward_notAllFinal_reverts() public {
+        TaskId id = _createAndClaim();
+        for (uint256 k; k < 4; ++k) _commit(id, k, 0, node);
+        vm.expectRevert(abi.encodeWithSelector(ITaskMarket.NotAllFinal.selector, id, 0));
+        vm.prank(node);
         market.claimReward(id);
+    }
+
+    /// @dev The node is paid once and its lock released.
+    function test_claimReward_allFinal_succeeds() public {
+        TaskId id = _createAndClaim();
+        for (uint256 k; k < 4; ++k) _commit(id, k, 0, node);
+        vm.roll(block.number + WINDOW + 1);
         uint256 before = token.balanceOf(node);
-        vm.expectEmit(true, true, false, true, address(market));
-        emit ITaskMarket.RewardClaimed(id, node, REWARD);
         vm.prank(node);
         market.claimReward(id);
         assertEq(token.balanceOf(node) - before, REWARD);
         assertEq(stakes.stakeInfo(node).locked, 0);
         assertEq(market.totalEscrow(), 0);
-        // INVARIANT under test: no double claim.
         vm.expectRevert(abi.encodeWithSelector(ITaskMarket.WrongStatus.selector, id, TaskStatus.Completed));
         vm.prank(node);
         market.claimReward(id);
@@ -202,69 +328,122 @@ contract TaskMarketTest is Fixture {
 
     // ------------------------------------------------------------ timeoutStall
 
-    function test_timeoutStall_slashesAndReopens_succeeds() public {
+    /// @dev A stall before the due block is refused.
+    function test_timeoutStall_beforeDue_reverts() public {
         TaskId id = _createAndClaim();
-        _commit(id, 0, 0, node);
-        vm.roll(block.number + WINDOW + 1); // segment 0 final
-        _commit(id, 1, 0, node); // segment 1 not final yet
         uint256 due = market.task(id).segmentDueBlock;
         vm.expectRevert(abi.encodeWithSelector(ITaskMarket.NotStalled.selector, id, due));
         market.timeoutStall(id);
-        vm.roll(due + 1);
+    }
+
+    /// @dev A stall slashes stallSlashBps of nodeStake to the requester and reopens at the final prefix.
+    function test_timeoutStall_slashesAndReopens_succeeds() public {
         uint256 reqBefore = token.balanceOf(requester);
-        vm.expectEmit(true, true, false, true, address(market));
-        emit ITaskMarket.NodeSlashed(id, node, NODE_STAKE * STALL_BPS / 10_000, DisputeId.wrap(0));
-        vm.expectEmit(true, false, false, true, address(market));
-        emit ITaskMarket.TaskReopened(id, 2, 1); // both windows passed by now
-        market.timeoutStall(id);
-        assertEq(token.balanceOf(requester) - reqBefore, NODE_STAKE * STALL_BPS / 10_000);
+        TaskId id = _stallAfterTwoFinal();
+        assertEq(token.balanceOf(requester) + REWARD - reqBefore, STALL_SLASH);
         TaskView memory t = market.task(id);
         assertEq(uint256(t.status), uint256(TaskStatus.Open));
         assertEq(t.nextSegment, 2);
-        assertEq(t.node, address(0));
         assertEq(stakes.stakeInfo(node).locked, 0);
-        // Another node continues from segment 2.
-        vm.prank(node2);
-        market.claimTask(id);
-        assertEq(market.task(id).epoch, 1);
-        _commit(id, 2, 0, node2);
-        TaskId open = _createTask();
-        vm.expectRevert(abi.encodeWithSelector(ITaskMarket.WrongStatus.selector, open, TaskStatus.Open));
-        market.timeoutStall(open);
+        assertEq(stakes.stakeInfo(node).staked, 3 * NODE_STAKE - STALL_SLASH);
     }
 
-    // ------------------------------------------------------------ adjudicator hooks, wiring
+    /// @dev Finding 6: a stall while a dispute is open keeps what that dispute can slash locked.
+    function test_timeoutStall_openDisputeKeepsLock_succeeds() public {
+        TaskId id = _createAndClaim();
+        _commit(id, 0, 0, node);
+        _openEndState(id, 0);
+        vm.roll(market.task(id).segmentDueBlock + 1);
+        market.timeoutStall(id);
+        assertEq(stakes.stakeInfo(node).locked, SLASH);
+        assertEq(market.openDisputesOf(id, 0), 1);
+    }
 
-    function test_adjudicatorHooks_onlyAdjudicator_revert() public {
+    // ------------------------------------------------------------ hooks, wiring, bounds
+
+    /// @dev Only the adjudicator counts disputes.
+    function test_noteDisputeOpened_notAdjudicator_reverts() public {
         TaskId id = _createAndClaim();
         vm.expectRevert(abi.encodeWithSelector(ITaskMarket.NotAdjudicator.selector, node));
         vm.prank(node);
         market.noteDisputeOpened(id, 0);
-        vm.expectRevert(abi.encodeWithSelector(ITaskMarket.NotAdjudicator.selector, node));
-        vm.prank(node);
-        market.noteDisputeResolved(DisputeId.wrap(1), id, 0, 0, node, true, 1);
     }
 
-    function test_setAdjudicator_onlyOwnerOnce_reverts() public {
-        TaskMarket m = new TaskMarket(address(token), address(stakes), 100);
+    /// @dev Only the adjudicator settles disputes.
+    function test_noteDisputeResolved_notAdjudicator_reverts() public {
+        TaskId id = _createAndClaim();
+        vm.expectRevert(abi.encodeWithSelector(ITaskMarket.NotAdjudicator.selector, node));
+        vm.prank(node);
+        market.noteDisputeResolved(DisputeId.wrap(1), id, 0, 0, node, Outcome.NodeWrong);
+    }
+
+    /// @dev Only the owner wires the adjudicator.
+    function test_setAdjudicator_notOwner_reverts() public {
+        TaskMarket m = new TaskMarket(address(token), address(stakes), dp.market);
         vm.expectRevert(abi.encodeWithSelector(ITaskMarket.NotOwner.selector, node));
         vm.prank(node);
         m.setAdjudicator(node);
-        vm.expectRevert(ITaskMarket.ZeroAddress.selector);
-        m.setAdjudicator(address(0));
-        vm.expectEmit(false, false, false, true, address(m));
-        emit ITaskMarket.AdjudicatorSet(node);
-        m.setAdjudicator(node);
+    }
+
+    /// @dev The fixture's market is wired once.
+    function test_setAdjudicator_twice_reverts() public {
         vm.expectRevert(ITaskMarket.AlreadyWired.selector);
-        m.setAdjudicator(node2);
-        assertEq(m.adjudicator(), node);
-        assertEq(m.token(), address(token));
-        assertEq(m.stakeManager(), address(stakes));
-        assertEq(m.stallSlashBps(), 100);
-        assertEq(m.owner(), address(this));
+        market.setAdjudicator(address(jury));
+    }
+
+    /// @dev Finding 10: an adjudicator of another market (or not authorised by the StakeManager) is refused.
+    function test_setAdjudicator_mismatch_reverts() public {
+        StakeManager s = new StakeManager(address(token), dp.unbondingBlocks, dp.minJurorStake);
+        TaskMarket m = new TaskMarket(address(token), address(s), dp.market);
+        vm.expectRevert(abi.encodeWithSelector(ITaskMarket.WiringMismatch.selector, address(jury)));
+        m.setAdjudicator(address(jury));
+    }
+
+    /// @dev The deployment refuses a stall slash of zero by name.
+    function test_constructor_zeroStallSlash_reverts() public {
+        MarketParams memory p = dp.market;
+        p.stallSlashBps = 0;
+        vm.expectRevert(abi.encodeWithSelector(Bounds.ParamOutOfBounds.selector, "stallSlashBps", 0, 1, BPS));
+        new TaskMarket(address(token), address(stakes), p);
+    }
+
+    /// @dev Finding 8: a dispute slash that pays the requester less than a stall is refused.
+    function test_constructor_disputeCheaperThanStall_reverts() public {
+        MarketParams memory p = dp.market;
+        p.requesterShareBps = 0;
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                Bounds.ParamOutOfBounds.selector, "disputeSlashBps * requesterShareBps / 1e4", 0, p.stallSlashBps, BPS
+            )
+        );
+        new TaskMarket(address(token), address(stakes), p);
+    }
+
+    /// @dev The deployment refuses a maxSegmentSteps that is not a power of two.
+    function test_constructor_maxSegmentStepsNotPowerOfTwo_reverts() public {
+        MarketParams memory p = dp.market;
+        p.maxSegmentSteps = 1000;
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                Bounds.ParamOutOfBounds.selector, "maxSegmentSteps (power of two)", 1000, 1, Bounds.MAX_SEGMENT_STEPS
+            )
+        );
+        new TaskMarket(address(token), address(stakes), p);
+    }
+
+    /// @dev Zero addresses are refused.
+    function test_constructor_zeroToken_reverts() public {
         vm.expectRevert(ITaskMarket.ZeroAddress.selector);
-        new TaskMarket(address(0), address(stakes), 100);
-        vm.expectRevert(ITaskMarket.ZeroParam.selector);
-        new TaskMarket(address(token), address(stakes), 10_001);
+        new TaskMarket(address(0), address(stakes), dp.market);
+    }
+
+    /// @dev Node commits segments 0-1, both become final, then it stalls on segment 2.
+    function _stallAfterTwoFinal() internal returns (TaskId id) {
+        id = _createAndClaim();
+        _commit(id, 0, 0, node);
+        _commit(id, 1, 0, node);
+        vm.roll(block.number + WINDOW + 1);
+        vm.roll(market.task(id).segmentDueBlock + 1);
+        market.timeoutStall(id);
     }
 }

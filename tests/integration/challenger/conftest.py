@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 
 from tests.support.actors import E18, Requester
+from tests.support.chain import drive
+from tests.support.store import publish_tiny, serving
 
 #: Accounts of the anvil dev mnemonic by role.
 REQUESTER, NODE, CHALLENGER, JURORS = 0, 1, 2, (3, 4, 5)
@@ -18,29 +20,20 @@ REQUESTER, NODE, CHALLENGER, JURORS = 0, 1, 2, (3, 4, 5)
 
 @pytest.fixture(scope="session")
 def store_handle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from store.server import serve
-
-    with serve(tmp_path_factory.mktemp("store") / "repo") as handle:
-        yield handle
+    yield from serving(tmp_path_factory.mktemp("store") / "repo")
 
 
 @pytest.fixture(scope="session")
 def published(store_handle: Any) -> Any:
     """The tiny preset (2 segments of 8 steps) with teacher and dataset on the store."""
-    from prover.presets import default_dataset_dir, default_teacher_dir, preset_spec
-    from store.client import Client
-    from store.materials import publish
-
-    spec = preset_spec("tiny", seed=5, totalSteps=16)
-    with Client(store_handle.url) as client:
-        return publish(client, spec, default_teacher_dir(), default_dataset_dir(spec.seq_len))
+    return publish_tiny(store_handle.url, seed=5, totalSteps=16)
 
 
 @pytest.fixture(scope="session")
 def shared_cache(tmp_path_factory: pytest.TempPathFactory, store_handle: Any, published: Any) -> Path:
     """Teacher and dataset fetched (verified) once per session."""
+    from materials import Materials
     from store.client import Client
-    from store.materials import Materials
 
     root = tmp_path_factory.mktemp("materials-cache")
     with Client(store_handle.url) as client:
@@ -98,13 +91,7 @@ class World:
 
     def drive(self, bots: list[Any], until: Callable[[], bool], max_blocks: int = 120) -> int:
         """Run each bot once per block, mining one block per round, until ``until()``."""
-        for n in range(max_blocks):
-            for bot in bots:
-                bot.run_once()
-            if until():
-                return n
-            self.anvil.mine(1)
-        raise AssertionError(f"condition not reached in {max_blocks} blocks")
+        return drive(self.anvil, bots, until, max_blocks)
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from ledger.protocol import Outcome, TaskStatus
+from ledger.disputes import dispute_phase
+from ledger.protocol import DisputePhase, Outcome, TaskStatus
 from tests.integration.challenger.conftest import JURORS
 from tests.support.actors import DishonestNode, Fault
 
@@ -52,16 +53,19 @@ def catch(world: Any, fault: Fault, step: int, withhold_leaves: bool = False) ->
 
     d = p.dispute(did)
     assert Outcome(int(d.outcome)) == Outcome.NODE_WRONG
-    params = p.jury_params()
-    assert int(p.stake_info(node.protocol.me).staked) == stake_before - int(params.slashAmount)
+    params, slash = p.jury_params(), p.dispute_slash(task_id)
+    assert int(p.stake_info(node.protocol.me).staked) == stake_before - slash
     assert p.is_jailed(node.protocol.me)
     task = p.task(task_id)
     assert TaskStatus(int(task.status)) == TaskStatus.OPEN and int(task.nextSegment) == 0
-    # the challenger pulled its bond back plus its share of the slash
-    share = int(params.slashAmount) * int(params.challengerShareBps) // 10_000
-    assert p.balance() == balance_before + share  # bond out (openDispute), bond + share back
+    # the challenger pulled its bond back (less the jurors' fee) plus its share of the adjudicator's
+    # part of the slash (the requester's share went to the requester)
+    to_jury = slash - slash * int(p.market_params().requesterShareBps) // 10_000
+    share = to_jury * int(params.challengerShareBps) // 10_000
+    fee = int(params.challengeBond) * int(params.jurorFeeBps) // 10_000
+    assert p.balance() == balance_before + share - fee  # bond out (openDispute), bond - fee + share back
     status = auditor.status()
-    assert status["earnings"] == share and status["bond_at_risk"] == 0
+    assert status["earnings"] == share - fee and status["bond_at_risk"] == 0
     votes = [j.journal.one("SELECT * FROM votes WHERE dispute_id = ?", did) for j in jurors]
     assert all(v["status"] == "revealed" for v in votes)
     assert len({v["leaf"] for v in votes}) == 1 and votes[0]["leaf"] != "0x" + bytes(d.nodeLeaf).hex()
@@ -117,12 +121,12 @@ def test_end_state_dispute_judged_on_its_own_commitment_after_a_reopen(world: An
     other = world.protocol(7)
     end_did = other.open_end_state_dispute(task_id, 0)
     assert p.end_state_dispute_of(task_id, 0) == end_did and int(p.dispute(end_did).step) == 8
-    world.drive([auditor, *jurors], lambda: int(p.dispute(leaf_did).phase) == 5)  # nobody draws end_did
+    world.drive([auditor, *jurors], lambda: dispute_phase(p, leaf_did) == DisputePhase.RESOLVED)  # nobody draws end_did
     assert Outcome(int(p.dispute(leaf_did).outcome)) == Outcome.NODE_WRONG
     assert not p.segment(task_id, 0).committed  # reopened: segment 0 cleared
     staked = int(p.stake_info(node.protocol.me).staked)
     keeper = Keeper(world.protocol(6), world.tmp / "keeper")
-    world.drive([keeper, *jurors], lambda: int(p.dispute(end_did).phase) == 5)
+    world.drive([keeper, *jurors], lambda: dispute_phase(p, end_did) == DisputePhase.RESOLVED)
     assert Outcome(int(p.dispute(end_did).outcome)) == Outcome.NODE_RIGHT
     assert int(p.stake_info(node.protocol.me).staked) == staked
     node_leaf = "0x" + bytes(p.dispute(end_did).nodeLeaf).hex()

@@ -33,7 +33,7 @@ def test_juror_restarted_after_commit_reveals_and_silent_juror_is_penalised(worl
     vote = dict(restarted.journal.one("SELECT * FROM votes WHERE dispute_id = ?", did))
     assert p.dispute(did).phase == DisputePhase.COMMIT  # the silent juror has not committed
     restarted.close()  # "killed": only the journal on disk survives
-    world.anvil.mine(int(p.jury_params().commitWindow) + 1)  # now in the reveal phase
+    world.anvil.mine(int(p.dispute(did).commitDeadline) - p.chain.block_number() + 1)  # the reveal phase
     assert p.dispute(did).phase == DisputePhase.REVEAL
     reborn = Juror(world.protocol(JURORS[1]), world.client, world.tmp / f"juror{JURORS[1]}", cache_dir=world.cache)
     reborn.run_once()
@@ -106,7 +106,7 @@ def test_juror_process_killed_after_commit_reveals_after_restart(world: Any, dep
             proc.kill()
             proc.wait()
     assert p.vote(did, acct.address).committed and not p.vote(did, acct.address).revealed
-    world.anvil.mine(int(p.jury_params().commitWindow) + 1)
+    world.anvil.mine(int(p.dispute(did).commitDeadline) - p.chain.block_number() + 1)
     r = subprocess.run([*cmd, "--once"], env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert p.vote(did, acct.address).revealed and vote_status() == "revealed"

@@ -8,8 +8,8 @@ import pytest
 
 from challenger.errors import DataUnavailableError
 from challenger.segdata import SegmentData
+from materials import Materials
 from prover import merkle
-from store.materials import Materials
 from tests.support.actors import Fault
 
 

@@ -13,9 +13,9 @@ E18 = 10**18
 @pytest.fixture
 def world(protocol, anvil, deployed_addresses, tmp_path):  # type: ignore[no-untyped-def]
     """A published tiny spec (2 segments of 8 steps) on a running store, and a staked node."""
+    from materials import publish
     from prover.presets import default_dataset_dir, default_teacher_dir, preset_spec
     from store.client import Client
-    from store.materials import publish
     from store.server import serve
 
     with serve(tmp_path / "repo") as store, Client(store.url) as client:
@@ -99,7 +99,7 @@ def test_pull_rejects_a_checkpoint_that_is_not_the_committed_state(world) -> Non
     _commit(w, tid, 0, None, end_hash=b"\x11" * 32)  # the upload is honest, the commitment is not
     w["anvil"].mine(3)
     out = w["tmp"] / "bad"
-    with pytest.raises(CheckpointMismatchError, match="holds state .* the chain.s endStateHash is"):
+    with pytest.raises(CheckpointMismatchError, match=r"holds state .* the chain.s endStateHash is"):
         pull(w["node"], w["client"], tid, out)
     assert not out.exists()
     assert not [p for p in w["tmp"].iterdir() if p.name.startswith(".bad")]  # no staging left

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.errors import ContractRevertError
+from ledger.errors import revert_error
 from ledger.protocol import TaskStatus
 
 E18 = 10**18
@@ -26,9 +26,8 @@ def test_task_round_trip_and_named_revert(protocol, anvil):
     node.deposit(2000 * E18)
     node.claim_task(task_id)
     assert node.task(task_id).node == node.me
-    with pytest.raises(ContractRevertError) as info:
+    with pytest.raises(revert_error("SegmentOutOfOrder")) as info:
         node.commit_segment(task_id, 1, b"\x01" * 32, b"\x02" * 32, "cid", "leaves")
-    assert info.value.name == "SegmentOutOfOrder"
     assert info.value.error_args["k"] == 1 and info.value.error_args["expected"] == 0
     for k in range(2):
         node.commit_segment(task_id, k, bytes([k + 1]) * 32, bytes([k + 9]) * 32, f"ckpt{k}", f"leaves{k}")

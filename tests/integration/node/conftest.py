@@ -13,6 +13,9 @@ from typing import Any
 
 import pytest
 
+from node.daemon import Activity, Iteration
+from tests.support.store import publish_tiny, serving
+
 E18 = 10**18
 SEG = 8
 
@@ -26,32 +29,19 @@ class Env:
 
 @pytest.fixture(scope="session")
 def node_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from store.server import serve
-
-    with serve(tmp_path_factory.mktemp("node-store") / "repo") as handle:
-        yield handle
+    yield from serving(tmp_path_factory.mktemp("node-store") / "repo")
 
 
 @pytest.fixture(scope="session")
 def tiny_published(node_store: Any) -> Any:
     """The tiny preset with 4 segments of 8 steps, teacher and dataset on the embedded store."""
-    from prover.presets import default_dataset_dir, default_teacher_dir, preset_spec
-    from store.client import Client
-    from store.materials import publish
-
-    spec = preset_spec("tiny", totalSteps=4 * SEG, segmentSteps=SEG)
-    return publish(Client(node_store.multiaddr), spec, default_teacher_dir(), default_dataset_dir(spec.seq_len))
+    return publish_tiny(node_store.multiaddr, totalSteps=4 * SEG, segmentSteps=SEG)
 
 
 @pytest.fixture(scope="session")
 def tiny2_published(node_store: Any) -> Any:
     """The tiny preset with 2 segments of 8 steps."""
-    from prover.presets import default_dataset_dir, default_teacher_dir, preset_spec
-    from store.client import Client
-    from store.materials import publish
-
-    spec = preset_spec("tiny", totalSteps=2 * SEG, segmentSteps=SEG)
-    return publish(Client(node_store.multiaddr), spec, default_teacher_dir(), default_dataset_dir(spec.seq_len))
+    return publish_tiny(node_store.multiaddr, totalSteps=2 * SEG, segmentSteps=SEG)
 
 
 @pytest.fixture
@@ -77,16 +67,17 @@ def node_account(protocol: Callable[[int], Any]) -> Any:
     return p
 
 
-def drive(daemon: Any, until: Callable[[], bool], *, max_iter: int = 200, mine: Any = None) -> list[str]:
+def drive(daemon: Any, until: Callable[[], bool], *, max_iter: int = 200,
+          mine: Any = None) -> list[Iteration]:
     """run_once until ``until()``; returns what each iteration did."""
-    did: list[str] = []
+    did: list[Iteration] = []
     for _ in range(max_iter):
         if until():
             return did
         did.append(daemon.run_once())
-        if mine is not None and did[-1].startswith("waiting"):
+        if mine is not None and did[-1].activity == Activity.WAITING:
             mine()
-    raise AssertionError(f"condition not reached; last actions: {did[-10:]}")
+    raise AssertionError(f"condition not reached; last actions: {[str(d) for d in did[-10:]]}")
 
 
 def replay_roots_in_subprocess(published: Any, task_id: int, total_steps: int, teacher: Path,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
+from node.journal import SegmentState
 from tests.integration.node.conftest import E18, create_task, drive, wait_for
 
 
@@ -33,7 +34,7 @@ def test_reorg_that_drops_a_commitment_is_committed_again(fresh_anvil, client, t
     node.deposit(2000 * E18)
     task_id = create_task(make(1), tiny2_published, segments=2, window=5)
     daemon = NodeDaemon(node, client, tmp_path / "node")
-    drive(daemon, lambda: (s := daemon.journal.segment(task_id, 0)) is not None and s.state == "committed"
+    drive(daemon, lambda: (s := daemon.journal.segment(task_id, 0)) is not None and s.state == SegmentState.COMMITTED
           and not daemon._busy())
     committed_at = daemon.journal.segment(task_id, 0).commit_block
     head = node.chain.block_number()

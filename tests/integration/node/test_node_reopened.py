@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from node.daemon import Activity, Iteration
+from node.journal import SegmentState, TaskState
 from tests.integration.node.conftest import E18, create_task, drive
 
 
@@ -12,7 +14,7 @@ def test_second_node_continues_a_stalled_task_from_the_committed_checkpoint(
     requester = protocol(1)
     task_id = create_task(requester, tiny2_published, segments=2, window=3, deadline=20)
     first = NodeDaemon(node_account, client, tmp_path / "first")
-    drive(first, lambda: (s := first.journal.segment(task_id, 0)) is not None and s.state == "committed"
+    drive(first, lambda: (s := first.journal.segment(task_id, 0)) is not None and s.state == SegmentState.COMMITTED
           and not first._busy())
     first_pins = {cid for cid, _, _ in first.journal.pins(task_id)}
     # The first node goes away; after the deadline anyone times it out: reopened from segment 1.
@@ -32,9 +34,9 @@ def test_second_node_continues_a_stalled_task_from_the_committed_checkpoint(
     drive(second, lambda: second.rewarded == [task_id])
 
     # The first node sees it lost the task; its data stays pinned until the task is complete + margin.
-    assert first.run_once() == f"lost {task_id}"
+    assert first.run_once() == Iteration(Activity.LOST, task_id)
     first.run_once()
-    assert first.journal.task(task_id).state == "lost"
+    assert first.journal.task(task_id).state == TaskState.LOST
     assert all(client.is_pinned(cid) for cid in first_pins)
     assert all(after is not None for _, _, after in first.journal.pins(task_id))
     first.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from node.daemon import Activity, Iteration
 from tests.integration.node.conftest import E18, create_task, drive, replay_roots_in_subprocess
 
 
@@ -35,13 +36,13 @@ def test_node_serves_a_whole_task_and_every_commitment_replays(protocol, anvil, 
     assert replayed == roots
 
     # Not final yet: no reward. After the challenge window: the reward is paid and the task done.
-    assert daemon.run_once().startswith("waiting")
+    assert daemon.run_once().activity == Activity.WAITING
     assert node_account.balance() == before
     anvil.mine(11)
     drive(daemon, lambda: daemon.rewarded == [task_id])
     assert int(node_account.task(task_id).status) == 3  # Completed
     assert node_account.balance() == before + 64 * E18
-    assert daemon.run_once() == "idle"
+    assert daemon.run_once() == Iteration(Activity.IDLE)
     # Pins are kept until the margin has passed, then released.
     assert all(after is not None for _, _, after in daemon.journal.pins(task_id))
     anvil.mine(daemon.policy.unpin_margin_blocks + 1)

@@ -19,7 +19,7 @@ import torch
 from prover import checkpoint, merkle, profile, segment
 from prover.dataset import build_manifest
 from prover.presets import default_teacher_dir, default_text_files, preset_spec
-from prover.train import Trainer
+from prover.train import BaseStepHooks, Trainer
 
 TASK = 3
 
@@ -97,7 +97,7 @@ def test_other_task_id_gives_another_trajectory(env: dict[str, Any]) -> None:
     assert r.state_hashes[0] != env["run"].state_hashes[0]
 
 
-class OneUlp:
+class OneUlp(BaseStepHooks):
     def __init__(self, step: int) -> None:
         self.step = step
 
@@ -108,7 +108,7 @@ class OneUlp:
                 w[0, 0] = torch.nextafter(w[0, 0], torch.tensor(float("inf")))
 
 
-class SwapBatch:
+class SwapBatch(BaseStepHooks):
     def __init__(self, step: int) -> None:
         self.step = step
 
@@ -116,7 +116,7 @@ class SwapBatch:
         return ids.roll(1, dims=1) if t == self.step else None
 
 
-class OtherLr:
+class OtherLr(BaseStepHooks):
     def __init__(self, step: int) -> None:
         self.step = step
 

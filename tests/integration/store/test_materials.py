@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from materials import Materials, SpecHashMismatchError, publish
 from store.client import Client
-from store.materials import Materials, SpecHashMismatchError, publish
 from store.server import serve
 
 

@@ -29,7 +29,7 @@ def _journal(path: Path) -> Journal:
 def test_status_counts_and_money(tmp_path: Path) -> None:
     st = audit_status(_journal(tmp_path))
     assert st["audits_done"] == 5 and st["audits"]["skipped"] == 1
-    assert st["disputes"] == {"open": 1, "won": 1, "lost": 0, "default": 0}
+    assert st["disputes"] == {"open": 1, "won": 1, "lost": 0, "void": 0}
     assert st["earnings"] == 250 * E18 and st["bond_at_risk"] == 100 * E18
     assert st["steps_replayed"] == 48
 
@@ -40,7 +40,7 @@ def test_status_command_prints_them(tmp_path: Path, monkeypatch) -> None:  # typ
         monkeypatch.delenv(var, raising=False)
     r = CliRunner().invoke(build_app(), ["challenger", "status", "--workdir", str(tmp_path)])
     assert r.exit_code == 0, r.output
-    assert "disputes        open 1, won 1, lost 0, default 0" in r.output
+    assert "disputes        open 1, won 1, lost 0, void 0" in r.output
     assert "earnings        250 (claimed 350)" in r.output and "bond at risk    100" in r.output
     r = CliRunner().invoke(build_app(), ["challenger", "status", "--workdir", str(tmp_path / "none")])
     assert r.exit_code != 0

@@ -8,11 +8,10 @@ import torch
 
 from prover.kernels import _lib, enable, is_enabled, selfcheck
 from prover.kernels.patch import RepLayerNorm, RepLinear
+from tests.support.kernels import RUNNABLE
 
 transformers = pytest.importorskip("transformers")
 
-_LEVELS = ["sse", "avx2", "avx512"]
-RUNNABLE = _LEVELS[: _LEVELS.index(_lib.cpu_level()) + 1]
 
 
 def _tiny(seed: int = 0):

@@ -7,26 +7,10 @@ import pytest
 import torch
 
 from prover.kernels import _lib, functions, ops
-
-_LEVELS = ["sse", "avx2", "avx512"]
-RUNNABLE = _LEVELS[: _LEVELS.index(_lib.cpu_level()) + 1]
-SETTINGS = [(isa, t) for isa in RUNNABLE for t in (1, 2, 3)]
+from tests.support.kernels import RUNNABLE, across, bits
 
 GEMM_SHAPES = [(1, 1, 1), (1, 384, 7), (1, 9, 1536), (7, 1, 5), (5, 3, 1), (13, 17, 19),
                (97, 257, 61), (130, 300, 67), (49, 520, 33)]
-
-
-def _bits(t: torch.Tensor) -> bytes:
-    return t.detach().contiguous().numpy().tobytes()
-
-
-def _across(force, fn) -> list[bytes]:
-    """Run fn under every (build, threads) setting; return each run's bits."""
-    runs = []
-    for isa, threads in SETTINGS:
-        force(isa, threads)
-        runs.append(b"".join(_bits(t) for t in fn()))
-    return runs
 
 
 @pytest.mark.parametrize("m,k,n", GEMM_SHAPES)
@@ -40,7 +24,7 @@ def test_linear_forward_backward_same_bits_everywhere_and_close_to_torch(force, 
         y.backward(dy)
         return [y, x.grad, w.grad, b.grad]
 
-    runs = _across(force, run)
+    runs = across(force, run)
     assert all(r == runs[0] for r in runs), "bits differ across builds or thread counts"
     x, w, b = (t.clone().requires_grad_(True) for t in (x0, w0, b0))
     ref = torch.nn.functional.linear(x, w, b)
@@ -64,8 +48,8 @@ def test_gemm_reads_any_strides_and_matches_contiguous():
     gen = torch.Generator().manual_seed(3)
     a = torch.randn(40, 30, generator=gen)
     b = torch.randn(50, 30, generator=gen)
-    assert _bits(ops.gemm(a, b.t())) == _bits(ops.gemm(a, b.t().contiguous()))
-    assert _bits(ops.gemm(a.t().contiguous().t(), b.t())) == _bits(ops.gemm(a, b.t()))
+    assert bits(ops.gemm(a, b.t())) == bits(ops.gemm(a, b.t().contiguous()))
+    assert bits(ops.gemm(a.t().contiguous().t(), b.t())) == bits(ops.gemm(a, b.t()))
 
 
 def test_batched_matmul_attention_shapes_same_bits_everywhere(force):
@@ -81,7 +65,7 @@ def test_batched_matmul_attention_shapes_same_bits_everywhere(force):
         o.backward(dy)
         return [o, q.grad, k.grad, v.grad]
 
-    runs = _across(force, run)
+    runs = across(force, run)
     assert all(r == runs[0] for r in runs)
     ref = run(torch.matmul, lambda s: s.softmax(-1))
     for g, r in zip(run(), ref, strict=True):
@@ -101,7 +85,7 @@ def test_softmax_layernorm_gelu_same_bits_everywhere_and_close_to_torch(force, r
         sum((y * dy).sum() for y in ys).backward()
         return [*ys, x.grad, w.grad, b.grad]
 
-    runs = _across(force, run)
+    runs = across(force, run)
     assert all(r == runs[0] for r in runs)
     ref = run(lambda x: x.softmax(-1), lambda x, w, b, e: torch.nn.functional.layer_norm(x, (n,), w, b, e),
               torch.nn.functional.gelu)

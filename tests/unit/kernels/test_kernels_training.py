@@ -8,29 +8,14 @@ import math
 import pytest
 import torch
 
-from prover.kernels import _lib, functions, ops, training
-
-_LEVELS = ["sse", "avx2", "avx512"]
-RUNNABLE = _LEVELS[: _LEVELS.index(_lib.cpu_level()) + 1]
-SETTINGS = [(isa, t) for isa in RUNNABLE for t in (1, 2, 3)]
-
-
-def _bits(t: torch.Tensor) -> bytes:
-    return t.detach().contiguous().numpy().tobytes()
-
-
-def _across(force, fn) -> list[bytes]:
-    runs = []
-    for isa, threads in SETTINGS:
-        force(isa, threads)
-        runs.append(b"".join(_bits(t) for t in fn()))
-    return runs
+from prover.kernels import functions, ops, training
+from tests.support.kernels import across
 
 
 def test_log_is_close_to_torch_and_handles_special_values(force):
     x = torch.cat([torch.logspace(-44, 38, 20011), torch.rand(4097) * 3,
                    torch.tensor([1.0, 2.0, 0.5, 1e-45, 1.17549435e-38])])
-    runs = _across(force, lambda: [ops.log(x)])
+    runs = across(force, lambda: [ops.log(x)])
     assert all(r == runs[0] for r in runs)
     got, ref = ops.log(x).double(), torch.log(x.double())
     rel = ((got - ref).abs() / ref.abs().clamp_min(1e-30))
@@ -53,7 +38,7 @@ def test_log_softmax_forward_backward_same_bits_everywhere_and_close_to_torch(fo
         y.backward(dy)
         return [y, x.grad]
 
-    runs = _across(force, run)
+    runs = across(force, run)
     assert all(r == runs[0] for r in runs), "bits differ across builds or thread counts"
     x = x0.clone().requires_grad_(True)
     ref = torch.log_softmax(x, -1)
@@ -80,7 +65,7 @@ def test_kd_loss_same_bits_everywhere_and_close_to_stock(force, kind):
         loss.backward()
         return [loss, h_s.grad]
 
-    runs = _across(force, run)
+    runs = across(force, run)
     assert all(r == runs[0] for r in runs)
     h_s = h_s0.clone().requires_grad_(True)
     ref = model.kd_loss(spec, h_s, h_t, fixed)  # the stock path
@@ -98,7 +83,7 @@ def test_clip_grad_norm_matches_torch(force):
         norm = training.clip_grad_norm_(grads, clip)
         return [torch.tensor([norm], dtype=torch.float64), *grads]
 
-    runs = _across(force, lambda: run(1.0))
+    runs = across(force, lambda: run(1.0))
     assert all(r == runs[0] for r in runs)
     ref_norm = torch.linalg.vector_norm(torch.cat([g.double().reshape(-1) for g in grads0]))
     got = run(1.0)
@@ -140,7 +125,7 @@ def test_adamw_step_same_bits_everywhere_and_close_to_torch(force):
         ps, opt = train(training.adamw_step)
         return [*ps, *(t for st in opt.state.values() for t in st.values())]
 
-    runs = _across(force, run)
+    runs = across(force, run)
     assert all(r == runs[0] for r in runs)
     got_ps, got = train(training.adamw_step)
     ref_ps, ref = train(lambda o: o.step(), fused=True)
@@ -168,7 +153,7 @@ def test_fixed_sum_same_bits_everywhere_and_accurate(force, n):
         s.backward()
         return [s, x.grad]
 
-    runs = _across(force, run)
+    runs = across(force, run)
     assert all(r == runs[0] for r in runs)
     s, grad = run()
     exact = float(x0.double().sum())

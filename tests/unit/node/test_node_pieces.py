@@ -35,8 +35,18 @@ def test_crash_points_are_inert_unless_set_and_reject_unknown_names(monkeypatch)
         CrashPoints("after-lunch")
 
 
-def _task(reward: int, total: int = 32, stake: int = 1000 * E18):
-    return SimpleNamespace(reward=reward, params=SimpleNamespace(totalSteps=total, segmentSteps=8, nodeStake=stake))
+def _task(reward: int, total: int = 32, stake: int = 1000 * E18, window: int = 40, deadline: int = 200):
+    return SimpleNamespace(reward=reward, params=SimpleNamespace(totalSteps=total, segmentSteps=8, nodeStake=stake,
+                                                                 challengeWindow=window, segmentDeadline=deadline))
+
+
+def _bounds():
+    """The market bounds of deploy/params.json, as MarketParams reads back from the chain."""
+    from deploy.deployer import MarketConfig
+
+    m = MarketConfig()
+    return SimpleNamespace(maxChallengeWindow=m.max_challenge_window, maxSegmentDeadline=m.max_segment_deadline,
+                           maxSegmentSteps=m.max_segment_steps, minNodeStake=m.min_node_stake)
 
 
 def test_policy_terms():
@@ -53,6 +63,26 @@ def test_policy_terms():
     with pytest.raises(TaskRefusedError) as info:
         check_terms(Policy(task_ids=frozenset({2})), 1, _task(32 * E18))
     assert info.value.reason == "not-allowed"
+    with pytest.raises(TaskRefusedError) as info:
+        check_terms(Policy(max_challenge_window=39), 1, _task(32 * E18))
+    assert info.value.reason == "window-too-long"
+    with pytest.raises(TaskRefusedError) as info:
+        check_terms(Policy(min_segment_deadline=201), 1, _task(32 * E18))
+    assert info.value.reason == "deadline-too-short"
+
+
+@pytest.mark.parametrize(("field", "value"), [("deadline", 2**64 - 1), ("window", 2**64 - 1), ("deadline", 0),
+                                             ("stake", 0)])
+def test_policy_refuses_tasks_outside_market_bounds(field: str, value: int) -> None:
+    """#15 finding 2: the node checks every window, deadline and stake against the market's bounds
+    before it locks stake (a 2^64-1 deadline would wrap the due block)."""
+    from node.errors import TaskRefusedError
+    from node.policy import Policy, check_terms
+
+    check_terms(Policy(), 1, _task(32 * E18), _bounds())
+    with pytest.raises(TaskRefusedError) as info:
+        check_terms(Policy(), 1, _task(32 * E18, **{field: value}), _bounds())
+    assert info.value.reason == "out-of-bounds"
 
 
 def test_amounts_are_tokens_with_decimals():

@@ -18,13 +18,12 @@ VECTORS = Path(__file__).resolve().parents[2] / "vectors" / "merkle.json"
 
 
 def _vectors() -> list[dict]:
+    assert VECTORS.is_file(), f"{VECTORS} is missing: regenerate it with tests/vectors/make_vectors.py"
     doc = json.loads(VECTORS.read_text())
     cases = doc if isinstance(doc, list) else doc.get("cases", doc.get("vectors", [doc]))
     return list(cases)
 
 
-@pytest.mark.skipif(not VECTORS.exists(),
-                    reason="tests/vectors/merkle.json is not committed yet (contracts issue)")
 def test_shared_vectors_leaves_roots_and_proofs() -> None:
     cases = _vectors()
     assert cases
@@ -110,3 +109,20 @@ def test_leaves_file_round_trip(tmp_path: Path) -> None:
     assert back["steps"] == [9, 10, 11, 12]
     with pytest.raises(MerkleError):
         merkle.write_leaves_file(tmp_path / "bad.json", 3, 2, [9], hs)
+
+
+def test_leaves_file_losses_round_trip_and_old_files_still_read(tmp_path: Path) -> None:
+    hs = [keccak(bytes([i])) for i in range(4)]
+    losses = [2.5, 2.25, 2.0, 1.875]
+    p = merkle.write_leaves_file(tmp_path / "leaves.json", 3, 2, [9, 10, 11, 12], hs, losses)
+    assert json.loads(p.read_text())["losses"] == losses
+    assert merkle.read_leaves_file(p)["losses"] == losses
+    assert merkle.loads_leaves(p.read_bytes(), "bafy")["losses"] == losses
+    old = merkle.write_leaves_file(tmp_path / "old.json", 3, 2, [9, 10, 11, 12], hs)
+    assert "losses" not in merkle.read_leaves_file(old)
+    with pytest.raises(MerkleError, match="4 steps but 3 losses"):
+        merkle.write_leaves_file(tmp_path / "bad.json", 3, 2, [9, 10, 11, 12], hs, losses[:3])
+    doc = json.loads(p.read_text())
+    doc["losses"][1] = "2.25"
+    with pytest.raises(MerkleError, match=r"losses\[\] must be a number"):
+        merkle.loads_leaves(json.dumps(doc).encode(), "bafy")

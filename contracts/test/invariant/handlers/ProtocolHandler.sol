@@ -2,20 +2,52 @@
 pragma solidity ^0.8.24;
 
 import {Test} from "../../base/Test.sol";
+import {TraceMerkleBuilder} from "../../support/TraceMerkleBuilder.sol";
 import {Traces} from "../../shared/Fixture.sol";
 import {VeriToken} from "../../../src/VeriToken.sol";
 import {StakeManager} from "../../../src/StakeManager.sol";
 import {TaskMarket} from "../../../src/TaskMarket.sol";
 import {JuryAdjudicator} from "../../../src/JuryAdjudicator.sol";
+import {IJuryAdjudicator} from "../../../src/interfaces/IJuryAdjudicator.sol";
 import {TraceMerkle} from "../../../src/libraries/TraceMerkle.sol";
-import {TaskId, DisputeId, TaskParams, TaskStatus, DisputeView, DisputePhase, Outcome} from "../../../src/types/Ids.sol";
+import {
+    TaskId, DisputeId, TaskParams, TaskStatus, DisputeView, DisputePhase, Outcome, MarketParams
+} from "../../../src/types/Ids.sol";
 
 /// @notice Drives the protocol with honest and dishonest actors and keeps ghost variables:
 ///         - nodes: `honestNode` (every leaf replays) and `badNode` (diverges from a step of each task);
 ///         - challengers: `honestChallenger` (disputes the first divergent step only) and
 ///           `liarChallenger` (disputes a random step);
-///         - jurors: honest ones reveal the replayed leaf, `silentJuror` never votes, `copycat` reveals the node's leaf.
+///         - jurors: honest ones reveal the replayed leaf, `silentJuror` never votes, `copycat` reveals the node's leaf;
+///         - `treasury` receives juror penalties; jurors may leave and rejoin the pool (starving draws).
 contract ProtocolHandler is Test {
+    /// @notice Named counters of successful actions (a guard against actions that always revert).
+    struct Counters {
+        uint256 tasksCreated;
+        uint256 outOfBoundsRefused;
+        uint256 claims;
+        uint256 commits;
+        uint256 disputes;
+        uint256 honestDisputes;
+        uint256 endStateDisputes;
+        uint256 draws;
+        uint256 quorumRefused;
+        uint256 voteCommits;
+        uint256 reveals;
+        uint256 resolves;
+        uint256 redraws;
+        uint256 nodeRight;
+        uint256 nodeWrong;
+        uint256 voids;
+        uint256 stalls;
+        uint256 rewards;
+        uint256 cancels;
+        uint256 payouts;
+        uint256 poolExits;
+        uint256 poolJoins;
+        uint256 withdrawals;
+    }
+
     uint64 internal constant S = 4;
     uint64 internal constant TOTAL = 16;
     uint256 internal constant MAX_TASKS = 4;
@@ -32,7 +64,9 @@ contract ProtocolHandler is Test {
     address public liarChallenger;
     address public silentJuror;
     address public copycat;
+    address public treasury;
     address[] public actors;
+    Counters internal c;
 
     // ghosts
     mapping(uint256 => mapping(uint256 => uint256)) public segWrongFrom; // task => k => divergence step (0 honest)
@@ -43,8 +77,10 @@ contract ProtocolHandler is Test {
     uint256 public escrowOut;
     bool public honestNodeSlashedByDispute;
     bool public doublePayout;
+    bool public acceptedOutOfBounds;
+    bool public unpaidRevealingJuror;
+    uint256 public penaltiesTaken; // juror stake lost in resolves
     uint256[] public disputeIds;
-    mapping(uint256 => uint256) public calls;
 
     constructor(VeriToken t, StakeManager s, TaskMarket m, JuryAdjudicator j, address[] memory cast) {
         token = t;
@@ -58,6 +94,7 @@ contract ProtocolHandler is Test {
         liarChallenger = cast[4];
         silentJuror = cast[5];
         copycat = cast[6];
+        treasury = cast[10];
         actors = cast;
     }
 
@@ -78,7 +115,28 @@ contract ProtocolHandler is Test {
         vm.prank(requester);
         market.createTask("spec", keccak256("spec"), reward, p);
         escrowIn += reward;
-        calls[0]++;
+        c.tasksCreated++;
+    }
+
+    /// @notice Findings 2, 4, 5, 7: a requester tries terms outside the market's bounds (huge
+    ///         windows and deadlines, zero stake, segments too long to replay): always refused.
+    function createHostileTask(uint256 which, uint256 value) external {
+        MarketParams memory m = market.params();
+        TaskParams memory p = TaskParams(TOTAL, S, 20, 60, 500e18);
+        which = which % 4;
+        if (which == 0) p.segmentDeadline = uint64(bound(value, uint256(m.maxSegmentDeadline) + 1, type(uint64).max));
+        if (which == 1) p.challengeWindow = uint64(bound(value, uint256(m.maxChallengeWindow) + 1, type(uint64).max));
+        if (which == 2) p.nodeStake = uint128(bound(value, 0, uint256(m.minNodeStake) - 1));
+        if (which == 3) {
+            p.segmentSteps = m.maxSegmentSteps * 2;
+            p.totalSteps = p.segmentSteps;
+        }
+        vm.prank(requester);
+        try market.createTask("spec", keccak256("spec"), 0, p) {
+            acceptedOutOfBounds = true;
+        } catch {
+            c.outOfBoundsRefused++;
+        }
     }
 
     function claim(uint256 taskSeed, bool honest, uint256 wrongFrom) external {
@@ -87,7 +145,7 @@ contract ProtocolHandler is Test {
         address who = honest ? honestNode : badNode;
         vm.prank(who);
         try market.claimTask(TaskId.wrap(id)) {
-            calls[1]++;
+            c.claims++;
             // The bad node diverges at a step of the remaining segments.
             uint256 next = market.task(TaskId.wrap(id)).nextSegment;
             // The bad node diverges inside its first segment (or, 1 in 4, anywhere after it).
@@ -111,12 +169,12 @@ contract ProtocolHandler is Test {
         if (market.task(tid).status != TaskStatus.Claimed) return;
         uint256 k = market.task(tid).nextSegment;
         uint256 wf = wrongFromOf[id];
-        bytes32 root = TraceMerkle.computeRoot(Traces.leaves(id, k, S, wf));
+        bytes32 root = TraceMerkleBuilder.computeRoot(Traces.leaves(id, k, S, wf));
         vm.prank(market.task(tid).node);
         bytes32 end = Traces.stateHashOf(id, (k + 1) * S, wf);
         try market.commitSegment(tid, k, root, end, "ckpt", "leaves") {
             segWrongFrom[id][k] = wf;
-            calls[2]++;
+            c.commits++;
         } catch {}
     }
 
@@ -148,10 +206,10 @@ contract ProtocolHandler is Test {
         bytes32[] memory l = Traces.leaves(id, k, S, wf);
         uint256 idx = step - k * S - 1;
         vm.prank(honest ? honestChallenger : liarChallenger);
-        try jury.openDispute(tid, k, step, l[idx], TraceMerkle.buildProof(l, idx)) returns (DisputeId d) {
+        try jury.openDispute(tid, k, step, l[idx], TraceMerkleBuilder.buildProof(l, idx)) returns (DisputeId d) {
             disputeIds.push(DisputeId.unwrap(d));
-            calls[3]++;
-            if (honest) calls[15]++;
+            c.disputes++;
+            if (honest) c.honestDisputes++;
         } catch {}
     }
 
@@ -169,7 +227,7 @@ contract ProtocolHandler is Test {
         vm.prank(honest ? honestChallenger : liarChallenger);
         try jury.openEndStateDispute(tid, k) returns (DisputeId d) {
             disputeIds.push(DisputeId.unwrap(d));
-            calls[16]++;
+            c.endStateDisputes++;
         } catch {}
     }
 
@@ -211,8 +269,10 @@ contract ProtocolHandler is Test {
         (bool ok, DisputeId d) = _pickDispute(dSeed);
         if (!ok) return;
         try jury.drawJury(d) {
-            calls[4]++;
-        } catch {}
+            c.draws++;
+        } catch (bytes memory err) {
+            if (bytes4(err) == IJuryAdjudicator.QuorumUnavailable.selector) c.quorumRefused++;
+        }
     }
 
     function commitVotes(uint256 dSeed) external {
@@ -224,7 +284,7 @@ contract ProtocolHandler is Test {
             bytes32 leaf = _jurorLeaf(d, js[i]);
             vm.prank(js[i]);
             try jury.commitVote(d, keccak256(abi.encode(d, leaf, bytes32(uint256(7)), js[i]))) {
-                calls[5]++;
+                c.voteCommits++;
             } catch {}
         }
     }
@@ -237,33 +297,107 @@ contract ProtocolHandler is Test {
             bytes32 leaf = _jurorLeaf(d, js[i]); // before the prank: it makes an external call
             vm.prank(js[i]);
             try jury.revealVote(d, leaf, bytes32(uint256(7))) {
-                calls[6]++;
+                c.reveals++;
             } catch {}
         }
+    }
+
+    /// @dev What resolve() looks at before and after the call.
+    struct Snapshot {
+        address[] jurors;
+        bool[] revealed;
+        uint256 jurorStake;
+        uint256 nodeStake;
+        uint256[] owed;
     }
 
     function resolve(uint256 dSeed) external {
         (bool ok, DisputeId d) = _pickDispute(dSeed);
         if (!ok) return;
         DisputeView memory v = jury.dispute(d);
-        uint256 before = _nodeStake(v.node);
-        uint256[] memory owedBefore = _owedAll();
+        Snapshot memory snap = _snapshot(d, v);
         try jury.resolve(d) returns (Outcome o) {
-            calls[7]++;
-            calls[11 + uint256(o)]++; // 11 redraw, 12 NodeRight, 13 NodeWrong, 14 Default
-            if (v.node == honestNode && _nodeStake(v.node) < before) honestNodeSlashedByDispute = true;
-            if (o == Outcome.NodeWrong && v.node == honestNode) honestNodeSlashedByDispute = true;
-            for (uint256 i; i < actors.length; ++i) {
-                credited[actors[i]] += jury.owed(actors[i]) - owedBefore[i];
-            }
+            _afterResolve(d, v, snap, o);
         } catch {}
+    }
+
+    function _snapshot(DisputeId d, DisputeView memory v) internal view returns (Snapshot memory snap) {
+        snap.jurors = v.phase == DisputePhase.AwaitingDraw ? new address[](0) : jury.jurors(d);
+        snap.revealed = new bool[](snap.jurors.length);
+        for (uint256 i; i < snap.jurors.length; ++i) {
+            snap.revealed[i] = jury.vote(d, snap.jurors[i]).revealed;
+            snap.jurorStake += _nodeStake(snap.jurors[i]);
+        }
+        snap.nodeStake = _nodeStake(v.node);
+        snap.owed = _owedAll();
+    }
+
+    function _afterResolve(DisputeId d, DisputeView memory v, Snapshot memory snap, Outcome o) internal {
+        c.resolves++;
+        if (o == Outcome.None) c.redraws++;
+        else if (o == Outcome.NodeRight) c.nodeRight++;
+        else if (o == Outcome.NodeWrong) c.nodeWrong++;
+        else c.voids++;
+        if (v.node == honestNode && _nodeStake(v.node) < snap.nodeStake) honestNodeSlashedByDispute = true;
+        if (o == Outcome.NodeWrong && v.node == honestNode) honestNodeSlashedByDispute = true;
+        uint256 after_;
+        for (uint256 i; i < snap.jurors.length; ++i) after_ += _nodeStake(snap.jurors[i]);
+        penaltiesTaken += snap.jurorStake - after_;
+        for (uint256 i; i < actors.length; ++i) {
+            uint256 got = jury.owed(actors[i]) - snap.owed[i];
+            credited[actors[i]] += got;
+            // Finding 4: a juror that revealed with the decision is paid in every final outcome.
+            if (o == Outcome.None || got != 0 || !_isRevealedJuror(snap.jurors, snap.revealed, actors[i])) continue;
+            if (o == Outcome.Void || jury.vote(d, actors[i]).leaf == _majority(d, o)) unpaidRevealingJuror = true;
+        }
+    }
+
+    /// @notice Finding 1: a juror leaves the pool (or rejoins it), so draws may lack a quorum.
+    function togglePool(uint256 actorSeed) external {
+        address who = actors[bound(actorSeed, 5, 9)];
+        vm.startPrank(who);
+        if (stakes.stakeInfo(who).juror) {
+            stakes.optOutJuror();
+            c.poolExits++;
+        } else {
+            try stakes.optInJuror() {
+                c.poolJoins++;
+            } catch {}
+        }
+        vm.stopPrank();
+    }
+
+    /// @notice Finding 1: a dispute waits out its draw window (no quorum came) and resolves Void.
+    function expireDraw(uint256 dSeed) external {
+        (bool ok, DisputeId d) = _pickDispute(dSeed);
+        if (!ok) return;
+        DisputeView memory v = jury.dispute(d);
+        bool waiting = v.phase == DisputePhase.AwaitingDraw || (v.phase == DisputePhase.Resolvable && v.jurorCount == 0);
+        if (!waiting) return;
+        uint256 end = uint256(v.drawAfter) + jury.params().drawExpiry;
+        if (block.number <= end) vm.roll(end + 1);
+        this.resolve(dSeed);
+    }
+
+    /// @notice Finding 6: a node asks to withdraw all its free stake and takes it once ready.
+    function withdrawAll(bool honest) external {
+        address who = honest ? honestNode : badNode;
+        uint256 free = stakes.freeStake(who);
+        vm.startPrank(who);
+        if (free != 0) stakes.requestWithdrawal(free);
+        if (stakes.stakeInfo(who).pending != 0) {
+            vm.roll(stakes.stakeInfo(who).readyAt);
+            stakes.withdraw();
+            c.withdrawals++;
+        }
+        vm.stopPrank();
     }
 
     function timeoutStall(uint256 taskSeed) external {
         (bool ok, uint256 id) = _pickTask(taskSeed);
         if (!ok) return;
         try market.timeoutStall(TaskId.wrap(id)) {
-            calls[8]++;
+            c.stalls++;
         } catch {}
     }
 
@@ -278,7 +412,7 @@ contract ProtocolHandler is Test {
         try market.claimReward(tid) {
             rewardClaims[id]++;
             escrowOut += reward;
-            calls[9]++;
+            c.rewards++;
         } catch {}
         // A second claim must fail.
         vm.prank(who);
@@ -294,6 +428,7 @@ contract ProtocolHandler is Test {
         vm.prank(requester);
         try market.cancelTask(TaskId.wrap(id)) {
             escrowOut += reward;
+            c.cancels++;
         } catch {}
     }
 
@@ -302,7 +437,7 @@ contract ProtocolHandler is Test {
         vm.prank(who);
         try jury.claimPayout() returns (uint256 amount) {
             paid[who] += amount;
-            calls[10]++;
+            c.payouts++;
         } catch {}
         vm.prank(who);
         try jury.claimPayout() {
@@ -322,6 +457,23 @@ contract ProtocolHandler is Test {
         DisputeView memory v = jury.dispute(d);
         if (juror == copycat) return v.nodeLeaf;
         return Traces.honestLeaf(TaskId.unwrap(v.taskId), v.step);
+    }
+
+    function _isRevealedJuror(address[] memory js, bool[] memory revealed, address who) internal pure returns (bool) {
+        for (uint256 i; i < js.length; ++i) {
+            if (js[i] == who && revealed[i]) return true;
+        }
+        return false;
+    }
+
+    /// @dev The leaf the decision rests on: the node's leaf on NodeRight, the honest leaf on NodeWrong.
+    function _majority(DisputeId d, Outcome o) internal view returns (bytes32) {
+        DisputeView memory v = jury.dispute(d);
+        return o == Outcome.NodeRight ? v.nodeLeaf : Traces.honestLeaf(TaskId.unwrap(v.taskId), v.step);
+    }
+
+    function counters() external view returns (Counters memory) {
+        return c;
     }
 
     function _nodeStake(address who) internal view returns (uint256) {

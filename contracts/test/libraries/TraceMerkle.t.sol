@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {Test} from "../base/Test.sol";
+import {TraceMerkleBuilder} from "../support/TraceMerkleBuilder.sol";
 import {TraceMerkle} from "../../src/libraries/TraceMerkle.sol";
 
 /// @dev Exposes the calldata variant (the one openDispute uses).
@@ -24,7 +25,8 @@ contract TraceMerkleTest is Test {
 
     // ------------------------------------------------------------ shared vectors (tests/vectors/merkle.json)
 
-    function test_vectors_leavesRootsProofs_match() public view {
+    /// @dev vectors leavesRootsProofsMatch succeeds.
+    function test_vectors_leavesRootsProofsMatch_succeeds() public view {
         string memory json = vm.readFile("tests/vectors/merkle.json");
         uint256[4] memory sizes = [uint256(1), 2, 8, 128];
         for (uint256 c; c < 4; ++c) {
@@ -40,12 +42,12 @@ contract TraceMerkleTest is Test {
             for (uint256 i; i < s; ++i) {
                 assertEq(TraceMerkle.leaf(taskId, start + i + 1, shs[i]), leaves[i], "leaf");
             }
-            assertEq(TraceMerkle.computeRoot(leaves), root, "root");
+            assertEq(TraceMerkleBuilder.computeRoot(leaves), root, "root");
             for (uint256 i; i < s; ++i) {
                 bytes32[] memory proof = s == 1
                     ? new bytes32[](0)
                     : vm.parseJsonBytes32Array(json, string.concat(p, ".proofs[", vm.toString(i), "]"));
-                assertEq(keccak256(abi.encode(proof)), keccak256(abi.encode(TraceMerkle.buildProof(leaves, i))), "proof");
+                assertEq(keccak256(abi.encode(proof)), keccak256(abi.encode(TraceMerkleBuilder.buildProof(leaves, i))), "proof");
                 assertTrue(h.verify(proof, root, leaves[i], i), "proof verifies");
                 if (s > 1) assertFalse(h.verify(proof, root, leaves[i], i ^ 1), "wrong index rejected");
             }
@@ -54,12 +56,14 @@ contract TraceMerkleTest is Test {
 
     // ------------------------------------------------------------ unit
 
+    /// @dev leaf isOpenZeppelinDoubleHash succeeds.
     function test_leaf_isOpenZeppelinDoubleHash_succeeds() public pure {
         bytes32 sh = keccak256("state");
         bytes32 inner = keccak256(abi.encode(uint256(9), uint256(3), sh));
         assertEq(TraceMerkle.leaf(9, 3, sh), keccak256(bytes.concat(inner)));
     }
 
+    /// @dev hashPair isPositional succeeds.
     function test_hashPair_isPositional_succeeds() public pure {
         bytes32 a = keccak256("a");
         bytes32 b = keccak256("b");
@@ -67,16 +71,18 @@ contract TraceMerkleTest is Test {
         assertNotEq(TraceMerkle.hashPair(a, b), TraceMerkle.hashPair(b, a));
     }
 
-    function test_verify_singleLeafTree_rootIsLeaf() public view {
+    /// @dev verify singleLeafTreeRootIsLeaf succeeds.
+    function test_verify_singleLeafTreeRootIsLeaf_succeeds() public view {
         bytes32 l = keccak256("only");
         assertTrue(h.verify(new bytes32[](0), l, l, 0));
         assertFalse(h.verify(new bytes32[](0), l, l, 1));
     }
 
-    function test_verify_indexBeyondDepth_rejected() public view {
+    /// @dev verify indexBeyondDepthRejected succeeds.
+    function test_verify_indexBeyondDepthRejected_succeeds() public view {
         bytes32[] memory leaves = _leaves(7, 8);
-        bytes32 root = TraceMerkle.computeRoot(leaves);
-        bytes32[] memory proof = TraceMerkle.buildProof(leaves, 5);
+        bytes32 root = TraceMerkleBuilder.computeRoot(leaves);
+        bytes32[] memory proof = TraceMerkleBuilder.buildProof(leaves, 5);
         assertTrue(h.verify(proof, root, leaves[5], 5));
         // Same low bits, beyond the tree: one root cannot answer for two positions.
         assertFalse(h.verify(proof, root, leaves[5], 5 + 8));
@@ -84,18 +90,20 @@ contract TraceMerkleTest is Test {
 
     // ------------------------------------------------------------ fuzz
 
+    /// @dev verify everyIndexOfRandomTree.
     function testFuzz_verify_everyIndexOfRandomTree(uint256 seed, uint256 depth, uint256 index) public view {
         depth = bound(depth, 0, 7);
         uint256 n = uint256(1) << depth;
         index = bound(index, 0, n - 1);
         bytes32[] memory leaves = _leaves(seed, n);
-        bytes32 root = TraceMerkle.computeRoot(leaves);
-        bytes32[] memory proof = TraceMerkle.buildProof(leaves, index);
+        bytes32 root = TraceMerkleBuilder.computeRoot(leaves);
+        bytes32[] memory proof = TraceMerkleBuilder.buildProof(leaves, index);
         assertEq(proof.length, depth);
         assertTrue(h.verify(proof, root, leaves[index], index));
-        assertEq(TraceMerkle.processProof(proof, leaves[index], index), root);
+        assertEq(TraceMerkleBuilder.processProof(proof, leaves[index], index), root);
     }
 
+    /// @dev verify tamperedProofRejected.
     function testFuzz_verify_tamperedProofRejected(uint256 seed, uint256 depth, uint256 index, uint256 which, bytes32 x)
         public
         view
@@ -105,13 +113,14 @@ contract TraceMerkleTest is Test {
         index = bound(index, 0, n - 1);
         which = bound(which, 0, depth - 1);
         bytes32[] memory leaves = _leaves(seed, n);
-        bytes32 root = TraceMerkle.computeRoot(leaves);
-        bytes32[] memory proof = TraceMerkle.buildProof(leaves, index);
+        bytes32 root = TraceMerkleBuilder.computeRoot(leaves);
+        bytes32[] memory proof = TraceMerkleBuilder.buildProof(leaves, index);
         if (proof[which] == x) x = ~x;
         proof[which] = x;
         assertFalse(h.verify(proof, root, leaves[index], index));
     }
 
+    /// @dev verify wrongLeafOrIndexRejected.
     function testFuzz_verify_wrongLeafOrIndexRejected(uint256 seed, uint256 depth, uint256 index, uint256 other)
         public
         view
@@ -121,8 +130,8 @@ contract TraceMerkleTest is Test {
         index = bound(index, 0, n - 1);
         other = bound(other, 0, n - 1);
         bytes32[] memory leaves = _leaves(seed, n);
-        bytes32 root = TraceMerkle.computeRoot(leaves);
-        bytes32[] memory proof = TraceMerkle.buildProof(leaves, index);
+        bytes32 root = TraceMerkleBuilder.computeRoot(leaves);
+        bytes32[] memory proof = TraceMerkleBuilder.buildProof(leaves, index);
         if (other != index) {
             assertFalse(h.verify(proof, root, leaves[index], other), "other index");
             assertFalse(h.verify(proof, root, leaves[other], index), "other leaf");

@@ -8,6 +8,10 @@ content its name claims and is fetched once. The spec is also checked against th
 
 The requester side, :func:`publish`, adds the teacher and dataset directories, fills their CIDs
 into the spec and adds the spec itself.
+
+This joins two layers (fetching from ``store``, reading the spec with ``prover``), so it lives in
+its own package over both, where every role can use it; ``store`` itself imports only
+``veritrain``.
 """
 
 from __future__ import annotations
@@ -25,9 +29,13 @@ if TYPE_CHECKING:
 
 
 class SpecHashMismatchError(StoreError):
-    """The content at a task's spec CID is not the spec whose hash is on-chain (fields: cid)."""
+    """The content at a task's spec CID is not the spec whose hash is on-chain."""
 
     exit_code = 3
+
+    def __init__(self, message: str, *, cid: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.cid = cid
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
+/// @notice Test-only contract the Python ledger tests deploy (events, custom errors, reorgs).
 contract Probe {
     error TooBig(uint256 value, uint256 max);
     event Stored(address indexed who, uint256 value);

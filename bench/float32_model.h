@@ -1,0 +1,288 @@
+/* A line-by-line integer model of contracts/src/libraries/Float32Alu.sol, Float32.sol and
+ * Float32Math.sol, for the exhaustive sweep (bench/float32_sweep.c). Every function mirrors its
+ * Solidity twin: the same scales (a finite value is m * 2^(e - 512)), the same fast paths, the
+ * same exact sums with a sticky bit past a 64-bit exponent gap, the same single rounding in
+ * pack, the same Newton square root, the same early returns. EVM words are 256 bits; every m
+ * here stays below 2^113, so 128 bits hold it, and where the EVM relies on wide shifts the
+ * model says so (see m_pack_top). The committed vectors tie this model to the Solidity: forge
+ * checks the Solidity against them (Float32Vectors.t.sol) and tests/unit/float32 checks the
+ * model ("float32_sweep model OP") against the same cases. */
+#ifndef FLOAT32_MODEL_H
+#define FLOAT32_MODEL_H
+
+#include <stdint.h>
+
+typedef unsigned __int128 u128;
+
+#define F_SIGN 0x80000000u
+#define F_INF 0x7F800000u
+#define F_NEG_INF 0xFF800000u
+#define F_DEFAULT_NAN 0xFFC00000u
+#define F_ONE 0x3F800000u
+#define F_HALF 0x3F000000u
+#define F_BIAS 512
+#define F_MIN_SCALE 363
+
+static inline int m_isnan(uint32_t a) { return (a & 0x7FFFFFFFu) > F_INF; }
+static inline int m_isinf(uint32_t a) { return (a & 0x7FFFFFFFu) == F_INF; }
+static inline uint32_t m_neg(uint32_t a) { return a ^ F_SIGN; }
+static inline uint32_t m_abs(uint32_t a) { return a & 0x7FFFFFFFu; }
+
+static inline uint64_t m_key(uint32_t a) {
+    return (a & F_SIGN) ? (uint64_t)(~a & 0xFFFFFFFFu) : ((uint64_t)a | 0x100000000ull);
+}
+static inline int m_lt(uint32_t a, uint32_t b) {
+    int nan = m_isnan(a) || m_isnan(b), zeros = ((a | b) & 0x7FFFFFFFu) == 0;
+    return !nan && !zeros && m_key(a) < m_key(b);
+}
+static inline int m_le(uint32_t a, uint32_t b) {
+    int nan = m_isnan(a) || m_isnan(b), zeros = ((a | b) & 0x7FFFFFFFu) == 0;
+    return !nan && (zeros || m_key(a) <= m_key(b));
+}
+static inline int m_gt(uint32_t a, uint32_t b) { return m_lt(b, a); }
+static inline int m_ge(uint32_t a, uint32_t b) { return m_le(b, a); }
+
+static inline int msb128(u128 m) {
+    uint64_t hi = (uint64_t)(m >> 64);
+    return hi ? 127 - __builtin_clzll(hi) : 63 - __builtin_clzll((uint64_t)m);
+}
+
+/* pack: s * m * 2^(e - BIAS) rounded to nearest even; b is the index of m's top bit, as the
+ * caller knows it (the Solidity's fast paths compute it without a search). */
+static inline uint32_t m_pack_top(uint32_t s, u128 m, int64_t e, int64_t b) {
+    if (m == 0) return s;
+    int64_t sh = b - 23, lim = F_MIN_SCALE - e;
+    if (lim > sh) sh = lim;
+    if (sh < 1) {
+        m <<= -sh;
+    } else {
+        /* the EVM computes q = m >> sh, rest = m & (2^sh - 1), half = 2^(sh-1) in 256 bits;
+         * m < 2^113, so past 113 bits q = 0, rest = m and up = 0 */
+        u128 q = sh < 128 ? m >> sh : 0;
+        u128 rest = sh < 128 ? m & (((u128)1 << sh) - 1) : m;
+        int up = sh <= 127 ? (rest + (q & 1)) > ((u128)1 << (sh - 1)) : 0;
+        m = q + (u128)(up && sh < 200);
+    }
+    m += (u128)(e + sh - F_MIN_SCALE) << 23;
+    if (m > 0x7F7FFFFFu) m = F_INF;
+    return s | (uint32_t)m;
+}
+
+/* packAny: pack with the top bit found by search. */
+static inline uint32_t m_pack(uint32_t s, u128 m, int64_t e) {
+    return m_pack_top(s, m, e, m ? msb128(m) : 0);
+}
+
+typedef struct { uint32_t s; u128 m; int64_t e; } m_num;
+
+static inline m_num m_unpack(uint32_t a) {
+    m_num r;
+    int64_t e = (a >> 23) & 0xFF;
+    r.s = a & F_SIGN;
+    r.m = (a & 0x7FFFFFu) | ((uint32_t)(e != 0) << 23);
+    r.e = e + (e == 0) + 362;
+    return r;
+}
+
+/* _sum: exact sum, sticky past a 64-bit gap; exact zero takes the shared sign. */
+static inline m_num m_sum(m_num x, m_num y) {
+    if (x.e < y.e) { m_num t = x; x = y; y = t; }
+    int64_t d = x.e - y.e;
+    m_num r;
+    r.s = x.s;
+    if (d > 64) {
+        r.m = x.m << 16;
+        r.e = x.e - 16;
+        if (x.s == y.s) r.m += (y.m != 0); else r.m -= (y.m != 0);
+    } else {
+        r.m = x.m << d;
+        r.e = y.e;
+        if (x.s == y.s) r.m += y.m;
+        else if (r.m < y.m) { r.m = y.m - r.m; r.s = y.s; }
+        else r.m -= y.m;
+    }
+    if (r.m == 0) r.s = x.s & y.s;
+    return r;
+}
+
+static inline uint32_t m_add_special(uint32_t a, uint32_t b) {
+    if (m_isnan(a)) return a | 0x400000u;
+    if (m_isnan(b)) return b | 0x400000u;
+    if (m_isinf(a) && m_isinf(b) && a != b) return F_DEFAULT_NAN;
+    return m_isinf(a) ? a : b;
+}
+
+/* roundAt: m >> sh (sh >= 1) rounded to nearest even. */
+static inline uint64_t m_round_at(uint64_t m, int64_t sh) {
+    uint64_t q = m >> sh, rest = m & (((uint64_t)1 << sh) - 1), half = (uint64_t)1 << (sh - 1);
+    return q + ((rest + (q & 1)) > half);
+}
+
+static inline uint32_t m_add(uint32_t a, uint32_t b) {
+    uint32_t ea = (a >> 23) & 0xFF, eb = (b >> 23) & 0xFF;
+    if (!(ea - 1 < 254 && eb - 1 < 254)) {  /* unsigned: 0 and 255 fail */
+        if (ea == 0xFF || eb == 0xFF) return m_add_special(a, b);
+        int za = (a & 0x7FFFFFFFu) == 0, zb = (b & 0x7FFFFFFFu) == 0;
+        if (za || zb) return za && zb ? (a & b) : za ? b : a;
+        m_num r = m_sum(m_unpack(a), m_unpack(b));  /* a subnormal operand */
+        return m_pack(r.s, r.m, r.e);
+    }
+    if (ea < eb) { uint32_t t = a; a = b; b = t; t = ea; ea = eb; eb = t; }
+    int64_t d = ea - eb;
+    if (d >= 26) return a;
+    uint64_t m = (uint64_t)((a & 0x7FFFFFu) | 0x800000u) << d;
+    uint64_t mb = (b & 0x7FFFFFu) | 0x800000u;
+    if (((a ^ b) >> 31) == 0) {  /* same signs: top bit at 23 + d + cy */
+        m += mb;
+        uint64_t cy = m >> (24 + d);
+        uint64_t r = ((uint64_t)(ea + cy - 1) << 23) + m_round_at(m, d + (int64_t)cy);
+        if (r > 0x7F7FFFFFu) r = F_INF;
+        return (uint32_t)r | (a & F_SIGN);
+    }
+    int64_t md = (int64_t)m - (int64_t)mb;
+    if (d >= 2) {  /* top bit at 23 + d or 22 + d, result normal */
+        uint64_t lo = ((uint64_t)md >> (23 + d)) == 0;
+        uint64_t r = ((uint64_t)(ea - lo - 1) << 23) + m_round_at((uint64_t)md, d - (int64_t)lo);
+        return (uint32_t)r | (a & F_SIGN);
+    }
+    uint32_t s = a & F_SIGN;
+    if (md < 0) { md = -md; s = b & F_SIGN; }
+    if (md == 0) s = 0;
+    return m_pack_top(s, (u128)md, (int64_t)eb + 362, md ? msb128((u128)md) : 0);
+}
+
+static inline uint32_t m_sub(uint32_t a, uint32_t b) { return m_add(a, m_isnan(b) ? b : b ^ F_SIGN); }
+
+static inline uint32_t m_mul(uint32_t a, uint32_t b) {
+    uint32_t s = (a ^ b) & F_SIGN;
+    if ((a & F_INF) == F_INF || (b & F_INF) == F_INF) {
+        if (m_isnan(a)) return a | 0x400000u;
+        if (m_isnan(b)) return b | 0x400000u;
+        if ((a & 0x7FFFFFFFu) == 0 || (b & 0x7FFFFFFFu) == 0) return F_DEFAULT_NAN;
+        return s | F_INF;
+    }
+    uint64_t m = (uint64_t)((a & 0x7FFFFFu) | 0x800000u) * ((b & 0x7FFFFFu) | 0x800000u);
+    uint64_t cy = m >> 47;
+    int64_t field = (int64_t)((a >> 23) & 0xFF) + ((b >> 23) & 0xFF) + (int64_t)cy - 127;
+    if ((a & F_INF) && (b & F_INF) && (uint64_t)(field - 1) < 254) {  /* normal x normal */
+        uint64_t r = ((uint64_t)(field - 1) << 23) + m_round_at(m, 23 + (int64_t)cy);
+        return s | (uint32_t)r;
+    }
+    if ((a & 0x7FFFFFFFu) == 0 || (b & 0x7FFFFFFFu) == 0) return s;
+    m_num x = m_unpack(a), y = m_unpack(b);  /* subnormal operand or result, or overflow */
+    return m_pack(s, x.m * y.m, x.e + y.e - F_BIAS);
+}
+
+static inline uint32_t m_div(uint32_t a, uint32_t b) {
+    uint32_t s = (a ^ b) & F_SIGN, aa = a & 0x7FFFFFFFu, ab = b & 0x7FFFFFFFu;
+    if (aa >= F_INF || ab >= F_INF || ab == 0 || aa == 0) {
+        if (aa > F_INF) return a | 0x400000u;
+        if (ab > F_INF) return b | 0x400000u;
+        if ((aa == F_INF && ab == F_INF) || (aa == 0 && ab == 0)) return F_DEFAULT_NAN;
+        if (aa == F_INF || ab == 0) return s | F_INF;
+        return s;
+    }
+    m_num x = m_unpack(a), y = m_unpack(b);
+    u128 num = x.m << 64;
+    u128 q = (num / y.m) | (u128)(num % y.m != 0);
+    return m_pack(s, q, x.e + F_BIAS - y.e - 64);
+}
+
+static inline uint32_t m_sqrt(uint32_t a) {
+    if ((a & 0x7FFFFFFFu) == 0) return a;
+    if (m_isnan(a)) return a | 0x400000u;
+    if (a & F_SIGN) return F_DEFAULT_NAN;
+    if (a == F_INF) return a;
+    m_num x = m_unpack(a);
+    int64_t k = 64 + (x.e & 1);
+    u128 n = x.m << k;
+    u128 root = (u128)1 << 45;
+    for (;;) {
+        u128 y = (root + n / root) >> 1;
+        if (!(y < root)) break;
+        root = y;
+    }
+    root |= (u128)(root * root != n);
+    int64_t e = F_BIAS + ((x.e - F_BIAS - k) >> 1); /* sar: arithmetic shift */
+    return m_pack(0, root, e);
+}
+
+static inline uint32_t m_from_int(int64_t i) {
+    uint32_t s = i < 0 ? F_SIGN : 0;
+    u128 m = i < 0 ? (u128)(-(__int128)i) : (u128)i;
+    return m_pack(s, m, F_BIAS);
+}
+
+static inline int32_t m_to_int(uint32_t a) {
+    uint32_t ex = (a >> 23) & 0xFF;
+    if (ex >= 158) return INT32_MIN;
+    if (ex < 127) return 0;
+    uint64_t m = (a & 0x7FFFFFu) | 0x800000u;
+    uint64_t v = ex >= 150 ? m << (ex - 150) : m >> (150 - ex);
+    return (a & F_SIGN) ? -(int32_t)v : (int32_t)v;
+}
+
+/* ------------------------------------------------------------------ Float32Math */
+
+static inline uint32_t m_horner(uint32_t x, const uint32_t *c, int n) {
+    uint32_t p = c[0];
+    for (int i = 1; i < n; i++) p = m_add(m_mul(p, x), c[i]);
+    return p;
+}
+
+static inline uint32_t m_exp(uint32_t x) {
+    static const uint32_t c[6] = {0x39506967, 0x3AB743CE, 0x3C088908, 0x3D2AA9C1, 0x3E2AAAAA,
+                                  0x3F000000};
+    if (m_isnan(x)) return x;
+    if (m_lt(x, 0xC2AEAC4Fu)) return 0;
+    if (m_gt(x, 0x42B17217u)) return F_INF;
+    uint32_t n = m_sub(m_add(m_mul(x, 0x3FB8AA3Bu), 0x4B400000u), 0x4B400000u);
+    uint32_t r = m_sub(x, m_mul(n, 0x3F318000u));
+    r = m_sub(r, m_mul(n, 0xB95E8083u));
+    uint32_t p = m_horner(r, c, 6);
+    uint32_t y = m_add(m_add(m_mul(p, m_mul(r, r)), r), F_ONE);
+    int32_t ni = m_to_int(n);
+    int32_t n1 = ni / 2, n2 = ni - n1;
+    y = m_mul(y, (uint32_t)(n1 + 127) << 23);
+    return m_mul(y, (uint32_t)(n2 + 127) << 23);
+}
+
+static inline uint32_t m_log(uint32_t x) {
+    static const uint32_t c[9] = {0x3D9021BB, 0xBDEBD1B8, 0x3DEF251A, 0xBDFE5D4F, 0x3E11E9BF,
+                                  0xBE2AAE50, 0x3E4CCEAC, 0xBE7FFFFC, 0x3EAAAAAA};
+    if (m_isnan(x)) return x;
+    if ((x & 0x7FFFFFFFu) == 0) return F_NEG_INF;
+    if (x & F_SIGN) return 0x7FC00000u;
+    if (x == F_INF) return x;
+    int sub = m_lt(x, 0x00800000u);
+    uint32_t u = sub ? m_mul(x, 0x4B000000u) : x;
+    int64_t e = (int64_t)((u >> 23) & 0xFF) - 127 - (sub ? 23 : 0);
+    uint32_t m = (u & 0x007FFFFFu) | 0x3F800000u;
+    if (m_gt(m, 0x3FB504F3u)) { m = m_mul(m, F_HALF); e = e + 1; }
+    uint32_t f = m_sub(m, F_ONE);
+    uint32_t z = m_mul(f, f);
+    uint32_t y = m_mul(m_mul(m_horner(f, c, 9), f), z);
+    uint32_t fe = m_from_int(e);
+    y = m_add(y, m_mul(fe, 0xB95E8083u));
+    y = m_sub(y, m_mul(F_HALF, z));
+    uint32_t r = m_add(f, y);
+    return m_add(r, m_mul(fe, 0x3F318000u));
+}
+
+static inline uint32_t m_erf(uint32_t x) {
+    static const uint32_t c[9] = {0x35DCF365, 0xB77A692E, 0x38FCD194, 0xBA6016DA, 0x3BAB2DE7,
+                                  0xBCDC1672, 0x3DE71791, 0xBEC093A3, 0x3F906EBB};
+    static const uint32_t q[5] = {0x3F87DC22, 0xBFBA00E3, 0x3FB5F0E3, 0xBE91A98E, 0x3E827906};
+    uint32_t ax = m_abs(x), z = m_mul(x, x);
+    if (m_lt(ax, 0x3F580000u)) return m_mul(x, m_horner(z, c, 9));
+    if (m_ge(ax, 0x40800000u)) return m_lt(x, 0) ? 0xBF800000u : F_ONE;
+    uint32_t t = m_div(F_ONE, m_add(F_ONE, m_mul(0x3EA7BA05u, ax)));
+    uint32_t big = m_sub(F_ONE, m_mul(m_mul(m_horner(t, q, 5), t), m_exp(m_neg(z))));
+    return m_lt(x, 0) ? m_neg(big) : big;
+}
+
+static inline uint32_t m_gelu(uint32_t v) {
+    return m_mul(m_mul(F_HALF, v), m_add(F_ONE, m_erf(m_mul(v, 0x3F3504F3u))));
+}
+
+#endif

@@ -1,0 +1,354 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+/// @title Float32Alu
+/// @notice The rounding core behind Float32 (add, sub, mul, div, sqrt, fma and the integer
+///         conversion); call it through Float32, which documents the semantics.
+/// @dev A finite value is an integer significand m and a scale e: value = m * 2^(e - BIAS).
+///      Every operation computes its exact result (or the exact result with a sticky bit below
+///      every bit that can matter) and rounds once, in `pack`.
+library Float32Alu {
+    /// @dev A biased exponent field f (1 for subnormals) is the scale f + 362: BIAS - 150 + f.
+    uint256 internal constant BIAS = 512;
+    /// @dev The scale of the smallest subnormal, 2^-149: BIAS - 149.
+    uint256 private constant MIN_SCALE = 363;
+
+    uint256 internal constant OP_ADD = 0;
+    uint256 internal constant OP_SUB = 1;
+    uint256 internal constant OP_MUL = 2;
+    uint256 internal constant OP_DIV = 3;
+    uint256 internal constant OP_SQRT = 4;
+    uint256 internal constant OP_FMA = 5;
+    uint256 internal constant OP_PACK = 6;
+
+    /// @notice Computes operation `op` on the bit patterns a, b, c (see Float32 for semantics).
+    /// @dev Every rounding operation in one assembly block, so they share its helpers:
+    ///      mant/scale split a finite pattern into an integer significand m and a scale e
+    ///      (value = m * 2^(e - BIAS)); sum adds two such terms exactly (or with a sticky bit);
+    ///      pack rounds once. OP_PACK rounds (sign a, magnitude b, scale c) for the conversions.
+    function run(uint256 op, uint256 a, uint256 b, uint256 c) internal pure returns (uint32 r) {
+        assembly ("memory-safe") {
+            function isnan(x) -> t {
+                t := gt(and(x, 0x7FFFFFFF), 0x7F800000)
+            }
+            function special(x) -> t {
+                t := eq(and(x, 0x7F800000), 0x7F800000)
+            }
+            function mant(x) -> m {
+                m := or(and(x, 0x7FFFFF), shl(23, iszero(iszero(and(x, 0x7F800000)))))
+            }
+            function scale(x) -> e {
+                e := and(shr(23, x), 0xFF)
+                e := add(add(e, iszero(e)), 362)
+            }
+            // index of the highest set bit of m < 2^128 (binary search)
+            function msb(m) -> top {
+                top := shl(6, gt(m, 0xFFFFFFFFFFFFFFFF))
+                let t := shr(top, m)
+                let f := shl(5, gt(t, 0xFFFFFFFF))
+                top := or(top, f)
+                t := shr(f, t)
+                f := shl(4, gt(t, 0xFFFF))
+                top := or(top, f)
+                t := shr(f, t)
+                f := shl(3, gt(t, 0xFF))
+                top := or(top, f)
+                t := shr(f, t)
+                f := shl(2, gt(t, 0xF))
+                top := or(top, f)
+                t := shr(f, t)
+                f := shl(1, gt(t, 0x3))
+                top := or(or(top, f), gt(shr(f, t), 1))
+            }
+            // the same for m < 2^25 (a difference of two significands)
+            function msb25(m) -> top {
+                top := shl(4, gt(m, 0xFFFF))
+                let t := shr(top, m)
+                let f := shl(3, gt(t, 0xFF))
+                top := or(top, f)
+                t := shr(f, t)
+                f := shl(2, gt(t, 0xF))
+                top := or(top, f)
+                t := shr(f, t)
+                f := shl(1, gt(t, 0x3))
+                top := or(or(top, f), gt(shr(f, t), 1))
+            }
+            // s * m * 2^(e - BIAS) rounded to nearest even, m < 2^128 with its highest set bit
+            // at `top`. The rounded significand is added to the exponent field, so a carry (or a
+            // subnormal becoming normal) moves the exponent by itself; anything at or past
+            // 0x7F800000 is infinity.
+            function pack(s, m, e, top) -> res {
+                switch m
+                case 0 { res := s }
+                default {
+                    // sh = bits to drop: keep 24, or fewer where the result is subnormal
+                    let sh := sub(top, 23)
+                    let lim := sub(MIN_SCALE, e)
+                    if sgt(lim, sh) { sh := lim }
+                    switch slt(sh, 1)
+                    case 1 { m := shl(sub(0, sh), m) }
+                    default {
+                        let q := shr(sh, m)
+                        let rest := and(m, sub(shl(sh, 1), 1))
+                        // up when rest > half, or rest == half and q is odd (ties to even)
+                        let up := gt(add(rest, and(q, 1)), shl(sub(sh, 1), 1))
+                        m := add(q, and(up, lt(sh, 200)))
+                    }
+                    m := add(m, shl(23, sub(add(e, sh), MIN_SCALE)))
+                    if gt(m, 0x7F7FFFFF) { m := 0x7F800000 }
+                    res := or(s, m)
+                }
+            }
+            // m >> sh (sh >= 1) rounded to nearest even: up when the dropped bits are over half,
+            // or exactly half with an odd quotient
+            function roundAt(m, sh) -> q {
+                q := shr(sh, m)
+                q := add(q, gt(add(and(m, sub(shl(sh, 1), 1)), and(q, 1)), shl(sub(sh, 1), 1)))
+            }
+            function packAny(s, m, e) -> res {
+                res := pack(s, m, e, msb(m))
+            }
+            // The exact sum of s1*m1*2^e1 and s2*m2*2^e2; past a 64-bit exponent gap the smaller
+            // term (then under 2^-16 of the larger's last unit) becomes a sticky 1 below the
+            // larger shifted up by 16, which rounds the same way. A zero sum takes the sign both
+            // terms share, else +0.
+            function sum(s1, m1, e1, s2, m2, e2) -> s, m, e {
+                if lt(e1, e2) {
+                    let t := s1
+                    s1 := s2
+                    s2 := t
+                    t := m1
+                    m1 := m2
+                    m2 := t
+                    t := e1
+                    e1 := e2
+                    e2 := t
+                }
+                let d := sub(e1, e2)
+                s := s1
+                let same := eq(s1, s2)
+                switch gt(d, 64)
+                case 1 {
+                    m := shl(16, m1)
+                    e := sub(e1, 16)
+                    let tiny := iszero(iszero(m2))
+                    switch same
+                    case 1 { m := add(m, tiny) }
+                    default { m := sub(m, tiny) }
+                }
+                default {
+                    m := shl(d, m1)
+                    e := e2
+                    switch same
+                    case 1 { m := add(m, m2) }
+                    default {
+                        switch lt(m, m2)
+                        case 1 {
+                            m := sub(m2, m)
+                            s := s2
+                        }
+                        default { m := sub(m, m2) }
+                    }
+                }
+                if iszero(m) { s := and(s1, s2) }
+            }
+            function zero(x) -> t {
+                t := iszero(and(x, 0x7FFFFFFF))
+            }
+
+            switch lt(op, OP_MUL)
+            case 1 {
+                // add, sub: subss negates b unless it is a NaN
+                if eq(op, OP_SUB) {
+                    if iszero(gt(and(b, 0x7FFFFFFF), 0x7F800000)) { b := xor(b, 0x80000000) }
+                }
+                let ea := and(shr(23, a), 0xFF)
+                let eb := and(shr(23, b), 0xFF)
+                switch and(lt(sub(ea, 1), 254), lt(sub(eb, 1), 254))
+                case 1 {
+                    // both normal (the common case): a gets the larger exponent
+                    if lt(ea, eb) {
+                        let t := a
+                        a := b
+                        b := t
+                        t := ea
+                        ea := eb
+                        eb := t
+                    }
+                    let d := sub(ea, eb)
+                    // past 25, |b| < 2^-26 of a's unit: under half of even the unit below
+                    // a power of two, so the sum rounds to a
+                    r := a
+                    if lt(d, 26) {
+                        let m := shl(d, or(and(a, 0x7FFFFF), 0x800000))
+                        switch shr(31, xor(a, b))
+                        case 0 {
+                            // same signs: the top bit is at 23 + d + cy; drop d + cy >= 1 bits
+                            m := add(m, or(and(b, 0x7FFFFF), 0x800000))
+                            let cy := shr(add(24, d), m)
+                            r := add(shl(23, sub(add(ea, cy), 1)), roundAt(m, add(d, cy)))
+                            if gt(r, 0x7F7FFFFF) { r := 0x7F800000 }
+                            r := or(r, and(a, 0x80000000))
+                        }
+                        default {
+                            m := sub(m, or(and(b, 0x7FFFFF), 0x800000))
+                            switch lt(d, 2)
+                            case 0 {
+                                // from d = 2 on the difference keeps all but maybe one top
+                                // bit (23 + d or 22 + d) and stays normal
+                                let lo := iszero(shr(add(23, d), m))
+                                r := add(shl(23, sub(sub(ea, lo), 1)), roundAt(m, sub(d, lo)))
+                                r := or(r, and(a, 0x80000000))
+                            }
+                            default {
+                                // close exponents: the difference may cancel any number of
+                                // top bits (and may be negative when d = 0)
+                                let s := and(a, 0x80000000)
+                                if slt(m, 0) {
+                                    m := sub(0, m)
+                                    s := and(b, 0x80000000)
+                                }
+                                if iszero(m) { s := 0 }
+                                r := pack(s, m, add(eb, 362), msb25(m))
+                            }
+                        }
+                    }
+                }
+                default {
+                    switch or(eq(ea, 0xFF), eq(eb, 0xFF))
+                    case 0 {
+                        // a zero or subnormal operand: x + 0 = x exactly (x != 0), ±0 + ±0 is
+                        // -0 only when both are; else the general exact sum
+                        r := a
+                        if zero(a) { r := b }
+                        if and(zero(a), zero(b)) { r := and(a, b) }
+                        if iszero(or(zero(a), zero(b))) {
+                            let s, m, e := sum(and(a, 0x80000000), mant(a), scale(a),
+                                and(b, 0x80000000), mant(b), scale(b))
+                            r := packAny(s, m, e)
+                        }
+                    }
+                    default {
+                        r := b
+                        if eq(and(a, 0x7FFFFFFF), 0x7F800000) {
+                            r := a
+                            // INVARIANT: inf - inf is invalid
+                            if and(special(b), iszero(eq(a, b))) { r := 0xFFC00000 }
+                        }
+                        if isnan(b) { r := or(b, 0x400000) }
+                        if isnan(a) { r := or(a, 0x400000) }
+                    }
+                }
+            }
+            default {
+                let s := and(xor(a, b), 0x80000000)
+                switch op
+                case 2 {
+                    // mul
+                    switch or(special(a), special(b))
+                    case 0 {
+                        let m := mul(or(and(a, 0x7FFFFF), 0x800000), or(and(b, 0x7FFFFF), 0x800000))
+                        // for normal operands the top bit of m is at 46 + cy
+                        let cy := shr(47, m)
+                        let field := sub(add(add(shr(23, and(a, 0x7F800000)),
+                            shr(23, and(b, 0x7F800000))), cy), 127)
+                        r := s
+                        switch and(iszero(iszero(mul(and(a, 0x7F800000), and(b, 0x7F800000)))),
+                            lt(sub(field, 1), 254))
+                        case 1 {
+                            // a normal result: drop 23 + cy bits
+                            r := or(s, add(shl(23, sub(field, 1)), roundAt(m, add(23, cy))))
+                        }
+                        default {
+                            // a zero or subnormal operand, a subnormal result or an overflow:
+                            // the general path (a zero operand gives the signed zero r)
+                            if iszero(or(zero(a), zero(b))) {
+                                m := mul(mant(a), mant(b))
+                                field := sub(add(scale(a), scale(b)), BIAS)
+                                r := packAny(s, m, field)
+                            }
+                        }
+                    }
+                    default {
+                        r := or(s, 0x7F800000)
+                        // INVARIANT: 0 * inf is invalid
+                        if or(zero(a), zero(b)) { r := 0xFFC00000 }
+                        if isnan(b) { r := or(b, 0x400000) }
+                        if isnan(a) { r := or(a, 0x400000) }
+                    }
+                }
+                case 3 {
+                    // div
+                    switch or(or(special(a), special(b)), or(zero(a), zero(b)))
+                    case 0 {
+                        let num := shl(64, mant(a))
+                        let mb := mant(b)
+                        // 64 extra quotient bits, then the remainder as a sticky bit
+                        let q := or(div(num, mb), iszero(iszero(mod(num, mb))))
+                        r := packAny(s, q, sub(add(scale(a), BIAS), add(scale(b), 64)))
+                    }
+                    default {
+                        r := s // finite / inf, 0 / finite
+                        if or(special(a), zero(b)) { r := or(s, 0x7F800000) }
+                        // INVARIANT: inf / inf and 0 / 0 are invalid
+                        if or(and(special(a), special(b)), and(zero(a), zero(b))) {
+                            r := 0xFFC00000
+                        }
+                        if isnan(b) { r := or(b, 0x400000) }
+                        if isnan(a) { r := or(a, 0x400000) }
+                    }
+                }
+                case 4 {
+                    // sqrt
+                    switch or(or(special(a), zero(a)), shr(31, a))
+                    case 0 {
+                        let e := scale(a)
+                        // make the scale even and m wide: sqrt(m << k) has at least 32 bits
+                        let k := add(64, and(e, 1))
+                        let n := shl(k, mant(a))
+                        // Newton from above (2^45 >= sqrt(n), n < 2^89) down to floor(sqrt(n))
+                        let root := shl(45, 1)
+                        for {} 1 {} {
+                            let y := shr(1, add(root, div(n, root)))
+                            if iszero(lt(y, root)) { break }
+                            root := y
+                        }
+                        root := or(root, iszero(eq(mul(root, root), n)))
+                        r := packAny(0, root, add(BIAS, sar(1, sub(sub(e, BIAS), k))))
+                    }
+                    default {
+                        r := a // ±0, +inf
+                        // INVARIANT: the square root of a negative is invalid
+                        if and(shr(31, a), iszero(zero(a))) { r := 0xFFC00000 }
+                        if isnan(a) { r := or(a, 0x400000) }
+                    }
+                }
+                case 5 {
+                    // fma
+                    switch or(or(special(a), special(b)), special(c))
+                    case 0 {
+                        let mp := mul(mant(a), mant(b))
+                        let mc := mant(c)
+                        // a zero term must never be the larger term: give it the lowest scale
+                        let ep := mul(iszero(iszero(mp)), sub(add(scale(a), scale(b)), BIAS))
+                        let ec := mul(iszero(iszero(mc)), scale(c))
+                        let s2, m, e := sum(s, mp, ep, and(c, 0x80000000), mc, ec)
+                        r := packAny(s2, m, e)
+                    }
+                    default {
+                        r := c // finite product + inf
+                        if or(special(a), special(b)) {
+                            r := or(s, 0x7F800000)
+                            if and(special(c), iszero(eq(c, r))) { r := 0xFFC00000 }
+                            if or(zero(a), zero(b)) { r := 0xFFC00000 }
+                        }
+                        if isnan(c) { r := or(c, 0x400000) }
+                        if isnan(b) { r := or(b, 0x400000) }
+                        if isnan(a) { r := or(a, 0x400000) }
+                    }
+                }
+                default { r := packAny(a, b, c) }
+            }
+        }
+    }
+}

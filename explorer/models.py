@@ -1,0 +1,192 @@
+"""What the explorer shows, as typed models: the JSON API returns them (and documents them in its
+OpenAPI schema) and the HTML pages render the same objects."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class SegmentState(StrEnum):
+    """A segment slot as the segment bar colours it."""
+
+    PENDING = "pending"      # not committed (yet)
+    COMMITTED = "committed"  # committed, challenge window open
+    DISPUTED = "disputed"    # committed, a dispute on it (or on an earlier segment) is open
+    FINAL = "final"          # window passed with no open dispute at or before it
+    REOPENED = "reopened"    # was committed, rolled back when the task reopened; not yet redone
+
+
+class EventRow(BaseModel):
+    block: int
+    logIndex: int
+    tx: str
+    contract: str
+    name: str
+    args: dict[str, Any]
+
+
+class ChainInfo(BaseModel):
+    chainId: int
+    addresses: dict[str, Any]
+    indexedBlock: int | None = Field(description="Last block folded into the index")
+    syncedAt: float | None = Field(description="Unix time of the indexer's last sync")
+
+
+class Counts(BaseModel):
+    tasks: int
+    tasksByStatus: dict[str, int]
+    segments: int
+    finalSegments: int
+    disputes: int
+    openDisputes: int
+    nodes: int
+    events: int
+
+
+class Overview(BaseModel):
+    chain: ChainInfo
+    counts: Counts
+    latestEvents: list[EventRow]
+
+
+class TaskSummary(BaseModel):
+    id: int
+    status: str
+    requester: str
+    node: str | None
+    reward: str = Field(description="Reward escrowed, in base units (decimal string)")
+    rewardVeri: str = Field(description="Reward in whole tokens, formatted")
+    segments: int = Field(description="totalSteps / segmentSteps")
+    committed: int
+    final: int
+    openDisputes: int
+    totalSteps: int
+    segmentSteps: int
+    epoch: int
+    createdBlock: int
+
+
+class TaskPage(BaseModel):
+    page: int
+    pages: int
+    total: int
+    status: str | None
+    tasks: list[TaskSummary]
+
+
+class Commit(BaseModel):
+    epoch: int
+    node: str
+    traceRoot: str
+    endStateHash: str
+    checkpointCid: str
+    leavesCid: str
+    block: int
+    tx: str
+
+
+class SegmentInfo(BaseModel):
+    k: int
+    firstStep: int
+    lastStep: int
+    state: SegmentState
+    current: Commit | None
+    openDisputes: int
+    finalAfterBlock: int | None = Field(description="The window closes after this block")
+    disputes: list[int]
+    replaced: list[Commit] = Field(description="Earlier commits rolled back by a reopen")
+    leavesState: str | None = Field(description="ok, no-losses, missing or invalid")
+
+
+class LossCurve(BaseModel):
+    steps: list[int]
+    losses: list[float | None]
+    replacedSteps: list[int] = Field(description="Losses of commits later rolled back")
+    replacedLosses: list[float | None]
+    boundaries: list[int] = Field(description="Steps where segments end")
+    disputeSteps: list[int]
+
+
+class FinalCheckpoint(BaseModel):
+    k: int
+    step: int
+    checkpointCid: str
+    pullCommand: str
+
+
+class DisputeSummary(BaseModel):
+    id: int
+    taskId: int
+    k: int
+    step: int
+    kind: str = Field(description="leaf: a leaf at a step; end-state: the committed end state")
+    challenger: str
+    node: str
+    bond: str
+    round: int
+    outcome: str
+    open: bool
+    openedBlock: int
+    resolvedBlock: int | None
+    slashed: str | None
+    faultFound: str
+
+
+class TaskDetail(TaskSummary):
+    specCid: str
+    specHash: str
+    spec: dict[str, Any] | None
+    specState: str | None
+    challengeWindow: int
+    segmentDeadline: int
+    nodeStake: str
+    dueBlock: int | None
+    paid: str | None
+    createdTx: str
+    indexedBlock: int | None
+    segmentList: list[SegmentInfo]
+    disputeList: list[DisputeSummary]
+    finalCheckpoints: list[FinalCheckpoint]
+    lossCurve: LossCurve
+
+
+class NodeInfo(BaseModel):
+    address: str
+    staked: str
+    locked: str
+    pending: str
+    jailedUntil: int
+    jailedNow: bool
+    juror: bool
+    tasks: int
+    slashed: str
+    rewards: str
+    payouts: str
+    stakedVeri: str
+    lockedVeri: str
+    slashedVeri: str
+    rewardsVeri: str
+
+
+class NodeDetail(NodeInfo):
+    taskList: list[TaskSummary]
+    disputeList: list[DisputeSummary]
+
+
+class Move(BaseModel):
+    block: int
+    logIndex: int
+    kind: str
+    actor: str | None
+    detail: dict[str, Any]
+    tx: str
+
+
+class DisputeDetail(DisputeSummary):
+    nodeLeaf: str
+    majorityLeaf: str | None
+    epoch: int
+    moves: list[Move]

@@ -1,0 +1,64 @@
+"""The committed Float32 vectors are current, and the sweep's integer model agrees with them.
+
+- Regenerating tests/vectors/float32/vectors.json (same seed) must give the committed bytes, so
+  a stale file (an edited generator, a changed kernel) fails here.
+- bench/float32_model.h (the model the 2^32 sweep runs) must give every expected result of the
+  unary operations and of add/sub/mul/div, the same results forge checks the Solidity against.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+VECTORS = ROOT / "tests" / "vectors" / "float32"
+#: vectors.json key -> the sweep model's operation name
+MODEL_OPS = {"sqrt": "sqrt", "cvtsi2ss": "fromint", "cvttss2si": "toint", "exp": "exp",
+             "log": "log", "erf": "erf", "gelu": "gelu", "add": "add", "sub": "sub", "mul": "mul",
+             "div": "div"}
+
+
+@pytest.fixture(scope="module")
+def make_vectors():
+    sys.path.insert(0, str(VECTORS))
+    try:
+        yield importlib.import_module("make_vectors")
+    finally:
+        sys.path.remove(str(VECTORS))
+
+
+@pytest.fixture(scope="module")
+def sweep_exe() -> Path:
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        return importlib.import_module("float32_sweep").build()
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+
+
+def test_vectors_regenerate_identically(make_vectors) -> None:
+    committed = (VECTORS / "vectors.json").read_text()
+    assert make_vectors.render(make_vectors.build()) == committed, (
+        "tests/vectors/float32/vectors.json is stale: run "
+        ".venv/bin/python tests/vectors/float32/make_vectors.py and commit the result")
+
+
+@pytest.mark.parametrize("key", sorted(MODEL_OPS))
+def test_sweep_model_matches_vectors(key: str, sweep_exe: Path, make_vectors) -> None:
+    case = json.loads((VECTORS / "vectors.json").read_text())[key]
+    x = np.array(case["a"], dtype="<u4")
+    operands = np.stack([x, np.array(case["b"], dtype="<u4")], axis=1) if "b" in case else x
+    out = subprocess.run([str(sweep_exe), "model", MODEL_OPS[key]], input=operands.tobytes(),
+                         capture_output=True, check=True).stdout
+    got = np.frombuffer(out, dtype="<u4")
+    want = np.array(case["r"], dtype="<u4")
+    bad = np.nonzero(got != want)[0]
+    assert bad.size == 0, (f"{key}: model gives {got[bad[0]]:#010x}, x86 {want[bad[0]]:#010x} "
+                           f"for {x[bad[0]]:#010x}")
