@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from node.logs import log_event
 
@@ -30,7 +31,7 @@ class Backoff:
     #: monotonic time before which the next try is not due
     next_at: float = 0.0
 
-    def failed(self, detail: str, **fields: object) -> float:
+    def failed(self, detail: str, **fields: Any) -> float:
         """Record one failure; returns the seconds to wait before the next try (bounded)."""
         now = time.monotonic()
         if self.failures == 0:
@@ -46,7 +47,7 @@ class Backoff:
     def due(self) -> bool:
         return time.monotonic() >= self.next_at
 
-    def recovered(self, **fields: object) -> None:
+    def recovered(self, **fields: Any) -> None:
         if self.failures:
             log_event(log, f"{self.what}-recovered", failures=self.failures,
                       down_s=round(time.monotonic() - self.since, 2), **fields)

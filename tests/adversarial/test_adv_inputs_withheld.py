@@ -38,8 +38,8 @@ def store(tmp_path: Path) -> Iterator[Any]:
 
 
 def _publish(client: Any, totalSteps: int = 16) -> Any:
-    from prover.presets import default_dataset_dir, default_teacher_dir, preset_spec
     from materials import publish
+    from prover.presets import default_dataset_dir, default_teacher_dir, preset_spec
 
     spec = preset_spec("tiny", seed=23, totalSteps=totalSteps)
     return publish(client, spec, default_teacher_dir(), default_dataset_dir(spec.seq_len))
