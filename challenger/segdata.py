@@ -42,12 +42,16 @@ class SegmentClaim:
     leaves_cid: str
     node: str
     block: int
+    #: The segment's leaves as the event published them (the contract checked they rebuild
+    #: traceRoot); empty only for a claim built by hand.
+    leaves: tuple[bytes, ...] = ()
 
     @classmethod
     def from_event(cls, ev: Any) -> SegmentClaim:
         a = ev["args"]
         return cls(int(a["taskId"]), int(a["k"]), bytes(a["traceRoot"]), bytes(a["endStateHash"]),
-                   str(a["checkpointCid"]), str(a["leavesCid"]), str(a["node"]), int(ev["blockNumber"]))
+                   str(a["checkpointCid"]), str(a["leavesCid"]), str(a["node"]), int(ev["blockNumber"]),
+                   tuple(bytes(x) for x in a.get("leaves", ())))
 
 
 class SegmentData:
@@ -125,7 +129,15 @@ class SegmentData:
         return self.checkpoint_dir(prev.checkpoint_cid), prev.end_state_hash
 
     def node_leaves(self, claim: SegmentClaim, segment_steps: int) -> list[bytes]:
-        """The node's leaves of the segment, from its leaves file, checked against traceRoot."""
+        """The node's leaves of the segment, checked against traceRoot: from the SegmentCommitted
+        event (on chain, so no node can withhold them), else from the node's leaves file."""
+        if claim.leaves:
+            leaves = list(claim.leaves)
+            if len(leaves) != segment_steps or merkle.trace_root(leaves) != claim.trace_root:
+                raise DataUnavailableError(f"the leaves published with segment {claim.k} of task "
+                                           f"{claim.task_id} do not rebuild its traceRoot", what="leaves",
+                                           cid="", reason="root mismatch")
+            return leaves
         doc = _guard("leaves", claim.leaves_cid, lambda: self.materials.leaves(claim.leaves_cid))
         start = claim.k * segment_steps
         try:

@@ -44,6 +44,14 @@ class PublishResult(Enum):
     REVERTED = "reverted"
 
 
+def _leaves_of(row: SegmentRow) -> list[bytes]:
+    """The leaves of a trained segment, from its leaves file (they go on chain with the commit)."""
+    from prover import merkle
+
+    doc = merkle.read_leaves_file(row.leaves_file)
+    return merkle.leaves_for(row.task_id, int(doc["steps"][0]) - 1, doc["stateHashes"])
+
+
 def h32(value: bytes) -> str:
     return "0x" + bytes(value).hex()
 
@@ -240,7 +248,8 @@ class SegmentWorker:
         try:
             receipt = self.protocol.commit_segment(row.task_id, row.k, bytes.fromhex(row.trace_root[2:]),
                                                    bytes.fromhex(row.end_state_hash[2:]),
-                                                   str(row.checkpoint_cid), str(row.leaves_cid))
+                                                   str(row.checkpoint_cid), str(row.leaves_cid),
+                                                   leaves=_leaves_of(row))
         except ContractRevertError as exc:
             log_event(log, "commit-reverted", logging.WARNING, task=row.task_id, k=row.k, error=str(exc))
             return PublishResult.REVERTED

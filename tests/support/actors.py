@@ -73,8 +73,9 @@ class Fault(enum.Enum):
         return self not in (Fault.NONE, Fault.WITHHELD_LEAVES, Fault.WRONG_LEAF_AT_STEP, *_CONFIG_FAULTS)
 
     def end_state_disputed(self, leaves_withheld: bool = False) -> bool:
-        """Whether an honest auditor disputes this fault with openEndStateDispute (else openDispute)."""
-        return not self.breaks_leaves or leaves_withheld
+        """Whether an honest auditor disputes this fault with openEndStateDispute (else openDispute).
+        A withheld leaves file changes nothing: the leaves are on chain with the commit (#14)."""
+        return not self.breaks_leaves
 
     def disputed_step(self, k: int, segment_steps: int, step: int, leaves_withheld: bool = False) -> int:
         """The absolute step an honest auditor disputes for this fault in segment ``k`` (an
@@ -270,7 +271,8 @@ class HonestNode:
         end_state = result.end_state_hash
         if k == self.segment and self.fault is Fault.WRONG_END_STATE:
             end_state = merkle.keccak(b"made up end state" + end_state)
-        self.protocol.commit_segment(task_id, k, result.trace_root, end_state, ckpt_cid, leaves_cid)
+        self.protocol.commit_segment(task_id, k, result.trace_root, end_state, ckpt_cid, leaves_cid,
+                                     leaves=result.leaves)
         c = Committed(task_id, k, result, ckpt_cid, leaves_cid, result.trace_root)
         self.committed.append(c)
         return c

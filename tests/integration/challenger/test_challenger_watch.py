@@ -22,7 +22,7 @@ def _fake_task(world: Any, segments: int) -> tuple[Any, int]:
 
 def _commit(node: Any, task: int, k: int, tag: bytes) -> bytes:
     root = merkle.keccak(tag + bytes([k]))
-    node.commit_segment(task, k, root, root, f"ckpt-{k}", f"leaves-{k}")
+    node.commit_segment(task, k, root, root, f"ckpt-{k}", f"leaves-{k}", leaves=[root])  # 1 step: root = leaf
     return root
 
 

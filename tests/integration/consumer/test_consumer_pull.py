@@ -42,7 +42,7 @@ def _commit(w: dict, tid: int, k: int, start: Path | None, end_hash: bytes | Non
 
     r = run_segment(w["pub"].spec, tid, k, start, w["teacher"], w["data"], w["tmp"] / f"t{tid}s{k}")
     ck, lv = w["client"].put_dir(r.checkpoint_dir), w["client"].put_file(r.leaves_file)
-    w["node"].commit_segment(tid, k, r.trace_root, end_hash or r.end_state_hash, ck, lv)
+    w["node"].commit_segment(tid, k, r.trace_root, end_hash or r.end_state_hash, ck, lv, leaves=r.leaves)
     return r.checkpoint_dir
 
 
