@@ -206,8 +206,14 @@ def ingest(tasks: int, segments: int) -> dict[str, float]:
         txs += [tx(market, requester, "createTask", f"bafyspec{t}", b"\x11" * 32, E18, params)
                 for t in range(tasks)]
         txs += [tx(market, worker, "claimTask", first + t) for t in range(tasks)]
-        txs += [tx(market, worker, "commitSegment", first + t, k, bytes([1 + k % 200]) * 32, b"\x22" * 32,
-                   f"bafyckpt{t}-{k}", f"bafyleaves{t}-{k}") for t in range(tasks) for k in range(segments)]
+        from prover import merkle
+
+        # one fake leaf per step; commitSegment checks the leaves rebuild the root (#14)
+        leaves = {k: [merkle.keccak(bytes([1 + k % 200, i % 256])) for i in range(SEG_STEPS)]
+                  for k in range(segments)}
+        txs += [tx(market, worker, "commitSegment", first + t, k, merkle.trace_root(leaves[k]), b"\x22" * 32,
+                   f"bafyckpt{t}-{k}", f"bafyleaves{t}-{k}", leaves[k])
+                for t in range(tasks) for k in range(segments)]
         t0 = time.perf_counter()
         node.rpc("evm_setAutomine", False)  # queue everything, then mine the pool block by block
         _send_all(node.url, txs)
