@@ -60,8 +60,13 @@ def cost(segments: int, preset: str) -> dict[str, float]:
             chal_cpu += t3 - t1
             steps += len(run.steps)
             start = run.checkpoint_dir
-    return {"steps": steps, "node_s_per_step": node_cpu / steps, "chal_s_per_step": chal_cpu / steps,
-            "replay_s_per_step": replay_cpu / steps, "ratio": chal_cpu / node_cpu}
+    return {
+        "steps": steps,
+        "node_s_per_step": node_cpu / steps,
+        "chal_s_per_step": chal_cpu / steps,
+        "replay_s_per_step": replay_cpu / steps,
+        "ratio": chal_cpu / node_cpu,
+    }
 
 
 def needed_p(f: float, n: int, target: float = 0.99) -> tuple[int, float]:
@@ -82,15 +87,29 @@ def simulate(n: int, trials: int, fractions: list[float]) -> list[dict[str, floa
     anvil = start_anvil()
     rows = []
     try:
-        req = Protocol(Chain(anvil.url, anvil.accounts[0]), deploy_all(Chain(anvil.url, anvil.accounts[0]), DeployConfig()))
+        req = Protocol(
+            Chain(anvil.url, anvil.accounts[0]),
+            deploy_all(Chain(anvil.url, anvil.accounts[0]), DeployConfig()),
+        )
         node = req.as_account(Chain(anvil.url, anvil.accounts[1]))
         req.token.transact("transfer", node.me, 100_000 * 10**18)
         node.deposit(10_000 * 10**18)
-        base = Path(os.environ.get("XDG_RUNTIME_DIR") or ("/dev/shm" if Path("/dev/shm").is_dir() else tempfile.gettempdir()))
+        base = Path(
+            os.environ.get("XDG_RUNTIME_DIR")
+            or ("/dev/shm" if Path("/dev/shm").is_dir() else tempfile.gettempdir())
+        )
         for f in fractions:
             m, p = needed_p(f, n)
-            task = req.create_task("bafy-sim", b"\x01" * 32, 10**18, total_steps=n, segment_steps=1,
-                                   challenge_window=10**6, segment_deadline=10**6, node_stake=10**18)
+            task = req.create_task(
+                "bafy-sim",
+                b"\x01" * 32,
+                10**18,
+                total_steps=n,
+                segment_steps=1,
+                challenge_window=10**6,
+                segment_deadline=10**6,
+                node_stake=10**18,
+            )
             node.claim_task(task)
             fakes = set(random.Random(int(f * 1000)).sample(range(n), m))
             for k in range(n):
@@ -104,11 +123,24 @@ def simulate(n: int, trials: int, fractions: list[float]) -> list[dict[str, floa
                 for t in range(trials):
                     a = Auditor(req, None, Path(tmp) / str(t), policy, start_block=start)  # type: ignore[arg-type]
                     a.ingest()
-                    picked = {int(r["k"]) for r in a.journal.rows("SELECT k FROM audits WHERE task_id = ? AND status = 'queued'", task)}
+                    picked = {
+                        int(r["k"])
+                        for r in a.journal.rows(
+                            "SELECT k FROM audits WHERE task_id = ? AND status = 'queued'", task
+                        )
+                    }
                     caught += bool(picked & fakes)
                     a.journal.close()
-            rows.append({"f": f, "m": m, "p": p, "analytic": 1 - (1 - p) ** m, "simulated": caught / trials,
-                         "trials": trials})
+            rows.append(
+                {
+                    "f": f,
+                    "m": m,
+                    "p": p,
+                    "analytic": 1 - (1 - p) ** m,
+                    "simulated": caught / trials,
+                    "trials": trials,
+                }
+            )
     finally:
         anvil.stop()
     return rows
@@ -135,7 +167,10 @@ def main() -> None:
     print(f"\naudit probability for >= 99% catch over a task of N={args.n} segments")
     print("  f      faked m   p needed   analytic   simulated (trials)")
     for r in simulate(args.n, args.trials, [0.01, 0.05, 0.20]):
-        print(f"  {r['f']:4.0%}   {r['m']:7d}   {r['p']:8.3f}   {r['analytic']:8.3f}   {r['simulated']:8.3f} ({r['trials']})")
+        print(
+            f"  {r['f']:4.0%}   {r['m']:7d}   {r['p']:8.3f}   {r['analytic']:8.3f}   "
+            f"{r['simulated']:8.3f} ({r['trials']})"
+        )
 
 
 if __name__ == "__main__":

@@ -65,7 +65,8 @@ def markdown(results: dict) -> str:
             continue
         n = sum(s["inputs"] for s in segs)
         loads = [s["load_after"] for s in segs]
-        rows.append(f"| {op} | {n:,} | {100 * n / SPACE:.0f}% | {sum(s['mismatches'] for s in segs)}"
+        bad = sum(s["mismatches"] for s in segs)
+        rows.append(f"| {op} | {n:,} | {100 * n / SPACE:.0f}% | {bad}"
                     f" | {sum(s['avx2_differs'] for s in segs):,}"
                     f" | {sum(s['avx512_differs'] for s in segs):,}"
                     f" | {sum(s['seconds'] for s in segs):.0f}"

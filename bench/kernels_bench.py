@@ -1,20 +1,20 @@
-"""Reproducible kernels vs stock torch, measured side by side in one run.
+"""Reproducible kernels vs stock torch, measured side by side in one run. Wall time is the
+figure (process CPU time is printed too); every line says the load average, and a warning is
+printed when it is above 1: figures taken on a loaded machine are not quiet-machine figures.
 
-1. GEMM GF/s of prover.kernels vs unpinned MKL (torch.matmul) on the layer shapes of a BERT
-   student (hidden 384, seq 128, batch 8: M = 1024 tokens) and of attention (8x12 heads, d 32),
-   forward and both backward products, at 1 and 2 threads.
-2. A KD step (teacher MiniLM-L6 shape: 6 layers, hidden 384; student: 2 layers, hidden 384;
-   batch 8 x 128; MSE on hidden states; fused AdamW) under: stock torch unpinned, the
-   stock-avx2-1 pins, kernels unpinned, and repcpu-1 (kernels + the stock-avx2-1 pins), at 1 and
-   2 threads. Each configuration runs in a fresh process started with its environment; the
-   configurations alternate over rounds so machine load hits all of them alike.
+1. GEMM GF/s of the kernels (repfma family: GEMM by fma; repkern: no FMA) vs MKL
+   (torch.matmul, unpinned) on the layer shapes of a BERT student (hidden 384, M = 1024
+   tokens) and of attention, forward and both backward products, at 1 and 2 threads; the
+   three are timed interleaved, shape by shape.
+2. The prover's own Trainer on the default preset (prover.presets; the KD loss, clipping,
+   AdamW) under stock torch (unpinned, stock ops, no kernels), repcpu-2 and
+   repfma-1 at 1 and 2 threads. Each (configuration, threads) runs in a fresh process; the
+   configurations alternate within each round so load swings hit all of them alike.
 
-3. With --trainer: the prover's own Trainer on the default preset (student 2x128, teacher
-   all-MiniLM-L6-v2, batch 16 x 128, KD loss, clipping, AdamW) under stock torch unpinned,
-   stock-avx2-1, repcpu-1 and repcpu-2 (kernels for losses, clipping and AdamW too; no pins).
-
-Usage: python bench/kernels_bench.py [--rounds 2] [--steps 5] [--skip-gemm] [--skip-step]
-                                     [--trainer] [--preset default]
+Usage (re-run on a quiet machine with the first line; --short finishes in under 3 minutes):
+    .venv/bin/python bench/kernels_bench.py [--rounds 3] [--steps 5]
+    .venv/bin/python bench/kernels_bench.py --short
+    .venv/bin/python bench/kernels_bench.py --skip-gemm --configs stock,repfma-1
 """
 
 from __future__ import annotations
@@ -29,19 +29,23 @@ import time
 
 STOCK_AVX2 = {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "COMPATIBLE",
               "ONEDNN_MAX_CPU_ISA": "AVX2", "GLIBC_TUNABLES": "glibc.cpu.hwcaps=-AVX2,-FMA"}
-CONFIGS = {  # name -> (kernels on, extra env)
-    "stock": (False, {}),
-    "stock-avx2-1": (False, STOCK_AVX2),
-    "kernels": (True, {}),
-    "repcpu-1": (True, STOCK_AVX2),
-}
-#: --trainer configurations: name -> (profile of the spec, extra env). repcpu-2 needs no pins.
+#: Trainer configurations: name -> (profile of the spec, extra env). "stock" runs a stock
+#: profile's spec without its pins and without the profile check: plain torch as users run it.
 TRAINER_CONFIGS = {
     "stock": ("stock-avx2-1", {}),
     "stock-avx2-1": ("stock-avx2-1", STOCK_AVX2),
     "repcpu-1": ("repcpu-1", STOCK_AVX2),
     "repcpu-2": ("repcpu-2", {}),
+    "repfma-1": ("repfma-1", {}),
 }
+DEFAULT_CONFIGS = ("stock", "repcpu-2", "repfma-1")
+
+
+def load_line() -> str:
+    """The 1-minute load average, with a warning when the machine is busy."""
+    load = os.getloadavg()[0]
+    warn = "  WARNING: load above 1, figures are measured under load" if load > 1 else ""
+    return f"load average {load:.2f} on {os.cpu_count()} CPUs{warn}"
 
 
 def gemm_shapes() -> list[tuple[str, tuple[int, ...], tuple[int, ...], bool]]:
@@ -67,68 +71,58 @@ def _time(fn, reps: int) -> float:
     return statistics.median(best)
 
 
-def bench_gemm(reps: int) -> None:
+def bench_gemm(reps: int, short: bool = False) -> None:
     import torch
 
     from prover.kernels import _lib, ops
+    from prover.kernels.family import Family
 
-    print(f"GEMM GF/s, kernels build {_lib.active_isa()} vs MKL (torch.matmul, unpinned)")
-    print(f"{'shape':34s} {'thr':>3s} {'kernels':>8s} {'MKL':>8s} {'ratio':>6s}")
+    print(f"GEMM GF/s, kernels build {_lib.active_isa()} vs MKL (torch.matmul, unpinned); "
+          f"{load_line()}")
+    print(f"{'shape':34s} {'thr':>3s} {'repfma':>7s} {'repkern':>7s} {'MKL':>7s} "
+          f"{'fma/MKL':>7s}")
     gen = torch.Generator().manual_seed(0)
-    totals: dict[int, list[float]] = {1: [0.0, 0.0], 2: [0.0, 0.0]}
-    for label, sa, sb, trans in gemm_shapes():
+    names = ("repfma", "repkern", "mkl")
+    totals = {t: dict.fromkeys(names, 0.0) for t in (1, 2)}
+    shapes = gemm_shapes()[::3] if short else gemm_shapes()
+    for label, sa, sb, trans in shapes:
         a = torch.randn(*sa, generator=gen)
         b = torch.randn(*sb, generator=gen)
         bb = b.transpose(-1, -2) if trans else b
         flops = 2 * a.numel() * bb.shape[-1]
+
+        def fam(family: Family, a=a, bb=bb) -> None:
+            _lib.use_family(family)
+            ops.gemm(a, bb)
+
+        fns = {"repfma": lambda: fam(Family.REPFMA), "repkern": lambda: fam(Family.REPCPU),
+               "mkl": lambda a=a, bb=bb: torch.matmul(a, bb)}
         for threads in (1, 2):
             torch.set_num_threads(threads)
-            tk = _time(lambda a=a, bb=bb: ops.gemm(a, bb), reps)
-            tm = _time(lambda a=a, bb=bb: torch.matmul(a, bb), reps)
-            totals[threads][0] += tk
-            totals[threads][1] += tm
-            print(f"{label:34s} {threads:3d} {flops / tk / 1e9:8.1f} {flops / tm / 1e9:8.1f} "
-                  f"{tm / tk:6.2f}")
-    for threads, (tk, tm) in totals.items():
-        print(f"all shapes, {threads} thread(s): kernels time / MKL time = {tk / tm:.2f}")
+            got = _time_interleaved(fns, reps)
+            for name in names:
+                totals[threads][name] += got[name]
+            gf = {name: flops / got[name] / 1e9 for name in names}
+            print(f"{label:34s} {threads:3d} {gf['repfma']:7.1f} {gf['repkern']:7.1f} "
+                  f"{gf['mkl']:7.1f} {gf['repfma'] / gf['mkl']:7.2f}")
+    for threads, tot in totals.items():
+        print(f"all shapes, {threads} thread(s): MKL GF/s share reached: repfma "
+              f"{tot['mkl'] / tot['repfma']:.2f}x, repkern {tot['mkl'] / tot['repkern']:.2f}x "
+              f"(MKL time / kernel time)")
+    print(load_line())
 
 
-def worker(config: str, threads: int, steps: int) -> None:
-    """One configuration in this process: print the median KD step time as JSON."""
-    import torch
-    from transformers import BertConfig, BertModel
-
-    torch.set_num_threads(threads)
-    kernels_on = CONFIGS[config][0]
-
-    def cfg(layers: int) -> BertConfig:
-        return BertConfig(vocab_size=30522, hidden_size=384, num_hidden_layers=layers,
-                          num_attention_heads=12, intermediate_size=1536, hidden_dropout_prob=0.0,
-                          attention_probs_dropout_prob=0.0, attn_implementation="eager")
-
-    gen = torch.Generator().manual_seed(0)
-    teacher, student = BertModel(cfg(6), add_pooling_layer=False), BertModel(cfg(2), add_pooling_layer=False)
-    teacher.eval()
-    if kernels_on:
-        from prover.kernels import enable
-
-        enable(teacher)
-        enable(student)
-    opt = torch.optim.AdamW(student.parameters(), lr=1e-4, fused=True)
-    ids = torch.randint(0, 30522, (8, 128), generator=gen)
-    mask = torch.ones(8, 128, dtype=torch.long)
-
-    def step() -> None:
-        with torch.no_grad():
-            h_t = teacher(input_ids=ids, attention_mask=mask).last_hidden_state
-        h_s = student(input_ids=ids, attention_mask=mask).last_hidden_state
-        loss = torch.nn.functional.mse_loss(h_s, h_t)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-
-    times = [_time(step, 1) for _ in range(steps)]
-    print(json.dumps({"config": config, "threads": threads, "step_s": statistics.median(times)}))
+def _time_interleaved(fns: dict[str, object], reps: int) -> dict[str, float]:
+    """Median wall time of each function, the functions taking turns rep by rep."""
+    for fn in fns.values():
+        fn()  # type: ignore[operator]
+    runs: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(reps):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()  # type: ignore[operator]
+            runs[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(v) for name, v in runs.items()}
 
 
 def trainer_worker(config: str, spec_file: str, dataset_dir: str, steps: int) -> None:
@@ -138,7 +132,7 @@ def trainer_worker(config: str, spec_file: str, dataset_dir: str, steps: int) ->
     from prover.train import Trainer
 
     spec = load_spec(spec_file)
-    pinned = bool(TRAINER_CONFIGS[config][1]) or config == "repcpu-2"  # the profile's own checks
+    pinned = config != "stock"  # every other configuration runs under its profile's checks
     if not pinned:
         import torch
 
@@ -152,28 +146,33 @@ def trainer_worker(config: str, spec_file: str, dataset_dir: str, steps: int) ->
         times.append(time.perf_counter() - t0)
         cpu.append(time.process_time() - c0)
     print(json.dumps({"config": config, "threads": spec.profile.threads,
-                      "step_s": statistics.median(times), "cpu_s": statistics.median(cpu)}))
+                      "step_s": statistics.median(times), "cpu_s": statistics.median(cpu),
+                      "load": os.getloadavg()[0]}))
 
 
-def bench_trainer(rounds: int, steps: int, preset: str) -> None:
+def bench_trainer(rounds: int, steps: int, preset: str, configs: tuple[str, ...]) -> None:
     from prover import profile
     from prover.presets import PRESETS, default_dataset_dir, home, preset_spec
+    from prover.spec import load_spec
 
     data = default_dataset_dir(PRESETS[preset]["seqLen"])
     specs: dict[tuple[str, int], str] = {}
     for threads in (1, 2):
-        for config, (profile_name, _) in TRAINER_CONFIGS.items():
-            spec = preset_spec(preset, threads=threads, dataset_dir=data, profile_name=profile_name)
+        for config in configs:
+            spec = preset_spec(preset, threads=threads, dataset_dir=data,
+                               profile_name=TRAINER_CONFIGS[config][0])
             path = home() / f"bench-kernels-{preset}-{config}-{threads}.json"
             path.write_bytes(spec.canonical_bytes())
             specs[(config, threads)] = str(path)
-    results: dict[tuple[str, int], list[float]] = {}
+    wall: dict[tuple[str, int], list[float]] = {}
     cpu: dict[tuple[str, int], list[float]] = {}
-    for _ in range(rounds):
+    loads: list[float] = []
+    print(f"\nTrainer, preset {preset}: {rounds} round(s) x {steps} step(s), fresh process per "
+          f"configuration, alternating; {load_line()}", flush=True)
+    for r in range(rounds):
         for threads in (1, 2):
-            for config, (_, extra) in TRAINER_CONFIGS.items():
-                from prover.spec import load_spec
-
+            for config in configs:
+                extra = TRAINER_CONFIGS[config][1]
                 spec = load_spec(specs[(config, threads)])
                 pins = profile.env(spec)
                 env = {k: v for k, v in os.environ.items()
@@ -186,66 +185,62 @@ def bench_trainer(rounds: int, steps: int, preset: str) -> None:
                 if proc.returncode:
                     sys.exit(proc.stderr[-3000:])
                 row = json.loads(proc.stdout.strip().splitlines()[-1])
-                results.setdefault((config, threads), []).append(row["step_s"])
+                wall.setdefault((config, threads), []).append(row["step_s"])
                 cpu.setdefault((config, threads), []).append(row["cpu_s"])
-    _report(f"KD step, prover Trainer, preset {preset}, wall time", results, TRAINER_CONFIGS)
-    # CPU seconds of the process: steadier than wall time on a shared machine (at 2 threads
-    # it also counts OpenMP/MKL spin-waiting, so read the 1-thread rows first)
-    _report(f"KD step, prover Trainer, preset {preset}, process CPU time", cpu, TRAINER_CONFIGS)
+                loads.append(row["load"])
+                print(f"  round {r + 1} {config:12s} {threads} thr: {row['step_s']:.3f} s wall, "
+                      f"{row['cpu_s']:.3f} s CPU, load {row['load']:.2f}", flush=True)
+    print(f"load average during the runs: {min(loads):.2f}-{max(loads):.2f}"
+          + ("  WARNING: above 1, figures measured under load" if max(loads) > 1 else ""))
+    _report_trainer(f"KD step, prover Trainer, preset {preset}", wall, cpu, configs)
 
 
-def _report(title: str, results: dict[tuple[str, int], list[float]],
-            configs: dict[str, object] = CONFIGS) -> None:
-    print(f"\n{title} (best of the rounds' medians)")
-    print(f"{'config':14s} {'thr':>3s} {'step s':>8s} {'vs stock':>9s} {'vs stock-avx2-1':>16s}")
+def _report_trainer(title: str, wall: dict[tuple[str, int], list[float]],
+                    cpu: dict[tuple[str, int], list[float]], configs: tuple[str, ...]) -> None:
+    """Medians over rounds; ratios vs stock torch at the same thread count, and 2 vs 1 thread."""
+    med = {k: statistics.median(v) for k, v in wall.items()}
+    cmed = {k: statistics.median(v) for k, v in cpu.items()}
+    print(f"\n{title} (median over rounds)")
+    print(f"{'config':12s} {'thr':>3s} {'wall s':>8s} {'vs stock':>9s} {'CPU s':>8s} "
+          f"{'vs stock':>9s} {'2thr/1thr':>10s}")
     for threads in (1, 2):
-        base = min(results[("stock", threads)])
-        pinned = min(results[("stock-avx2-1", threads)])
         for config in configs:
-            t = min(results[(config, threads)])
-            print(f"{config:14s} {threads:3d} {t:8.3f} {t / base:9.2f} {t / pinned:16.2f}")
-
-
-def bench_step(rounds: int, steps: int) -> None:
-    results: dict[tuple[str, int], list[float]] = {}
-    for _ in range(rounds):
-        for threads in (1, 2):
-            for config, (_, extra) in CONFIGS.items():
-                env = {k: v for k, v in os.environ.items() if k not in STOCK_AVX2}
-                env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads), **extra)
-                proc = subprocess.run([sys.executable, __file__, "--worker", config, str(threads),
-                                       "--steps", str(steps)], env=env, capture_output=True,
-                                      text=True, check=True)
-                row = json.loads(proc.stdout.strip().splitlines()[-1])
-                results.setdefault((config, threads), []).append(row["step_s"])
-    _report("KD step (teacher 6x384 fwd + student 2x384 fwd/bwd + fused AdamW), batch 8 x 128",
-            results)
+            w, c = med[(config, threads)], cmed[(config, threads)]
+            base = ("stock", threads)
+            rw = f"{w / med[base]:9.2f}" if base in med else f"{'-':>9s}"
+            rc = f"{c / cmed[base]:9.2f}" if base in cmed else f"{'-':>9s}"
+            scale = f"{w / med[(config, 1)]:10.2f}" if threads == 2 else f"{'':10s}"
+            print(f"{config:12s} {threads:3d} {w:8.3f} {rw} {c:8.3f} {rc} {scale}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--reps", type=int, default=7)
+    parser.add_argument("--short", action="store_true",
+                        help="under 3 minutes: a third of the GEMM shapes, 1 round x 2 steps")
     parser.add_argument("--skip-gemm", action="store_true")
-    parser.add_argument("--skip-step", action="store_true")
-    parser.add_argument("--trainer", action="store_true", help="also the prover's Trainer step")
+    parser.add_argument("--skip-trainer", action="store_true")
+    parser.add_argument("--configs", default=",".join(DEFAULT_CONFIGS),
+                        help="Trainer configurations, comma-separated, of "
+                             + ", ".join(TRAINER_CONFIGS))
     parser.add_argument("--preset", default="default")
-    parser.add_argument("--worker", nargs=2, metavar=("CONFIG", "THREADS"), help=argparse.SUPPRESS)
     parser.add_argument("--trainer-worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.worker:
-        worker(args.worker[0], int(args.worker[1]), args.steps)
-        return
     if args.trainer_worker:
         trainer_worker(*args.trainer_worker, steps=args.steps)
         return
+    configs = tuple(c.strip() for c in args.configs.split(",") if c.strip())
+    unknown = [c for c in configs if c not in TRAINER_CONFIGS]
+    if unknown:
+        parser.error(f"unknown configuration(s) {unknown}; pick from {', '.join(TRAINER_CONFIGS)}")
+    if args.short:
+        args.rounds, args.steps, args.reps = 1, 2, 3
     if not args.skip_gemm:
-        bench_gemm(args.reps)
-    if not args.skip_step:
-        bench_step(args.rounds, args.steps)
-    if args.trainer:
-        bench_trainer(args.rounds, args.steps, args.preset)
+        bench_gemm(args.reps, short=args.short)
+    if not args.skip_trainer:
+        bench_trainer(args.rounds, args.steps, args.preset, configs)
 
 
 if __name__ == "__main__":

@@ -86,7 +86,9 @@ def plot(curves: dict[str, list[float]], preset: str, out_dir: Path) -> Path:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--preset", default="default")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "img")

@@ -30,9 +30,15 @@ def main(n: int = 100) -> None:
             probe.transact("store", i % 1000)
             tx.append(time.perf_counter() - t0)
         q = lambda xs, p: sorted(xs)[int(p * (len(xs) - 1))]  # noqa: E731
-        print(f"rpc eth_blockNumber: median {statistics.median(rpc) * 1e3:.2f} ms, p90 {q(rpc, .9) * 1e3:.2f} ms")
-        print(f"tx round trip      : median {statistics.median(tx) * 1e3:.2f} ms, p90 {q(tx, .9) * 1e3:.2f} ms "
-              f"(n={n})")
+        print(
+            f"rpc eth_blockNumber: median {statistics.median(rpc) * 1e3:.2f} ms, p90 "
+            f"{q(rpc, 0.9) * 1e3:.2f} ms"
+        )
+        print(
+            f"tx round trip      : median {statistics.median(tx) * 1e3:.2f} ms, p90 "
+            f"{q(tx, 0.9) * 1e3:.2f} ms "
+            f"(n={n})"
+        )
         print(f"ratio tx / rpc     : {statistics.median(tx) / statistics.median(rpc):.1f}x")
     finally:
         node.stop()

@@ -3,11 +3,13 @@ times are noisy, ratios of interleaved measurements much less so).
 
 - commitment overhead: training step with state hashing + leaves vs without
   (inline sha256, inline BLAKE3, BLAKE3 on a background thread overlapping the next step)
-- determinism tax: step time under the pinned profile vs unpinned torch, same thread count
-  (two worker processes, alternated)
+- determinism tax: step time under the spec's profile (default: the default profile) vs stock
+  torch (a stock profile's spec run without its pins or checks: plain torch kernels, as users
+  run it), same thread count (two worker processes, alternated)
 - replay speed: replay step time vs training step time (same process, interleaved)
 
     .venv/bin/python bench/prover_overhead.py [--preset default|tiny] [--steps 24] [--rounds 2]
+                                              [--profile repfma-1] [--threads 1]
 """
 
 from __future__ import annotations
@@ -97,21 +99,31 @@ def main() -> None:
     ap.add_argument("--worker")
     ap.add_argument("--spec")
     ap.add_argument("--dataset")
+    ap.add_argument("--profile", help="profile under test (default: the default profile)")
+    ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     if args.worker:
         return _worker(args)
 
     from prover.presets import PRESETS, default_dataset_dir, home, preset_spec
+    from prover.profile import DEFAULT_PROFILE
 
     data = default_dataset_dir(PRESETS[args.preset]["seqLen"])
-    spec = preset_spec(args.preset, dataset_dir=data)
-    spec_file = home() / f"bench-{args.preset}.json"
+    spec = preset_spec(args.preset, dataset_dir=data, threads=args.threads,
+                       profile_name=args.profile or DEFAULT_PROFILE)
+    spec_file = home() / f"bench-{args.preset}-{spec.profile.name}-{args.threads}.json"
     spec_file.write_bytes(spec.canonical_bytes())
+    # the baseline: stock torch kernels and ops (a stock profile's code path), no pins
+    stock = preset_spec(args.preset, dataset_dir=data, threads=args.threads,
+                        profile_name="stock-avx2-1")
+    stock_file = home() / f"bench-{args.preset}-stock-{args.threads}.json"
+    stock_file.write_bytes(stock.canonical_bytes())
+    files = {"pinned": spec_file, "unpinned": stock_file}
     merged: dict[str, dict[str, dict[str, list[float]]]] = {
         m: {"pinned": {}, "unpinned": {}} for m in ("times", "cpu")}
     for _ in range(args.rounds):  # alternate the two processes to share the noise
         for kind in ("pinned", "unpinned"):
-            res = _run_worker(kind, spec_file, data, args.steps)
+            res = _run_worker(kind, files[kind], data, args.steps)
             for m in ("times", "cpu"):
                 for k, v in res[m].items():
                     merged[m][kind].setdefault(k, []).extend(v)
@@ -119,15 +131,18 @@ def main() -> None:
            for m, md in merged.items()}
     print(f"preset {args.preset}: student {res['paramBytes'] / 1e6:.1f} MB params + "
           f"{res['optimizerBytes'] / 1e6:.1f} MB optimizer state hashed per step; "
-          f"{args.rounds} rounds x {args.steps} steps per mode, medians; load average "
-          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+          f"{args.rounds} rounds x {args.steps} steps per mode, medians; profile "
+          f"{spec.profile.name}, {args.threads} thread(s); load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+          + ("  WARNING: above 1, figures measured under load" if os.getloadavg()[0] > 1 else ""))
     print(f"{'mode':<26}{'wall ms':>10}{'ratio':>8}{'cpu ms':>10}{'ratio':>8}")
     w, c = med["times"]["pinned"], med["cpu"]["pinned"]
     for k in ("plain", "inline-sha256", "inline-blake3", "train-overlap", "replay"):
         print(f"{'pinned ' + k:<26}{1e3 * w[k]:>10.1f}{w[k] / w['plain']:>8.3f}"
               f"{1e3 * c[k]:>10.1f}{c[k] / c['plain']:>8.3f}")
     uw, uc = med["times"]["unpinned"]["plain"], med["cpu"]["unpinned"]["plain"]
-    print(f"{'unpinned plain':<26}{1e3 * uw:>10.1f}{uw / w['plain']:>8.3f}{1e3 * uc:>10.1f}{uc / c['plain']:>8.3f}")
+    print(f"{'stock torch plain':<26}{1e3 * uw:>10.1f}{uw / w['plain']:>8.3f}"
+          f"{1e3 * uc:>10.1f}{uc / c['plain']:>8.3f}")
     print()
     print("commitment overhead, BLAKE3 overlapped with the next step + leaves: "
           f"wall {100 * (w['train-overlap'] / w['plain'] - 1):+.1f}%, "
@@ -135,8 +150,8 @@ def main() -> None:
     print(f"  inline: sha256 wall {100 * (w['inline-sha256'] / w['plain'] - 1):+.1f}% / CPU "
           f"{100 * (c['inline-sha256'] / c['plain'] - 1):+.1f}%, blake3 wall "
           f"{100 * (w['inline-blake3'] / w['plain'] - 1):+.1f}% / CPU {100 * (c['inline-blake3'] / c['plain'] - 1):+.1f}%")
-    print(f"determinism tax (pinned / unpinned plain step, same threads): wall {w['plain'] / uw:.2f}x, "
-          f"CPU {c['plain'] / uc:.2f}x")
+    print(f"determinism tax ({spec.profile.name} / stock torch unpinned, plain step, "
+          f"{args.threads} thread(s)): wall {w['plain'] / uw:.2f}x, CPU {c['plain'] / uc:.2f}x")
     print(f"replay speed (replay / training step): wall {w['replay'] / w['train-overlap']:.2f}x, "
           f"CPU {c['replay'] / c['train-overlap']:.2f}x")
 

@@ -55,8 +55,10 @@ def pieces(path: Path) -> Iterator[bytes]:
 
 
 def multipart(path: Path, boundary: str = "benchboundary") -> Iterator[bytes]:
-    yield (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{path.name}\"\r\n"
-           "Content-Type: application/octet-stream\r\n\r\n").encode()
+    yield (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{path.name}"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode()
     yield from pieces(path)
     yield f"\r\n--{boundary}--\r\n".encode()
 
@@ -190,8 +192,11 @@ def main() -> None:
         print(f"  HTTP add durable      / write+fsync only = {t_fs / t_add:.2f}x")
         print(f"  Client.put_file       / sha256  = {t_sha / t_cli:.2f}x")
         print("CPU time (robust to a busy machine): sha256 in this process vs the store process")
-        print(f"  sha256 {cpu_sha:.2f} s; store add only-hash {cpu_oh:.2f} s ({cpu_sha / cpu_oh:.2f}x); "
-              f"store durable add {cpu_add:.2f} s ({cpu_sha / cpu_add:.2f}x)")
+        print(
+            f"  sha256 {cpu_sha:.2f} s; store add only-hash {cpu_oh:.2f} s "
+            f"({cpu_sha / cpu_oh:.2f}x); "
+            f"store durable add {cpu_add:.2f} s ({cpu_sha / cpu_add:.2f}x)"
+        )
         print(f"  CID in-process vs ipfs-unixfs-importer: {t_js / t_cid:.2f}x faster")
         print(f"  HTTP cat              / disk read = {t_read / t_cat:.2f}x")
         print(f"  verified get          / disk read = {t_read / t_get:.2f}x")

@@ -22,21 +22,36 @@ class Keeper:
     def __init__(self, protocol: Protocol, workdir: str | Path, *, confirmations: int = 0) -> None:
         self.protocol = protocol
         self.journal = Journal(Path(workdir) / "keeper.sqlite")
-        self.watcher = EventWatcher(protocol.chain, [(protocol.jury, "DisputeOpened")],
-                                    start_block=protocol.addresses.deployBlock, confirmations=confirmations,
-                                    cursor=self.journal.cursor("opened"))
+        self.watcher = EventWatcher(
+            protocol.chain,
+            [(protocol.jury, "DisputeOpened")],
+            start_block=protocol.addresses.deployBlock,
+            confirmations=confirmations,
+            cursor=self.journal.cursor("opened"),
+        )
 
     def run_once(self) -> None:
         for ev in self.watcher.poll():
             with self.journal.tx() as db:
-                db.execute("INSERT OR IGNORE INTO disputes (dispute_id, task_id, k, step, node, bond, status) "
-                           "VALUES (?,?,?,?,?,?,?)",
-                           (int(ev["args"]["disputeId"]), int(ev["args"]["taskId"]), int(ev["args"]["k"]),
-                            int(ev["args"]["step"]), str(ev["args"]["node"]), str(ev["args"]["bond"]),
-                            DisputeStatus.OPEN))
+                db.execute(
+                    "INSERT OR IGNORE INTO disputes (dispute_id, task_id, k, step, node, bond, "
+                    "status) "
+                    "VALUES (?,?,?,?,?,?,?)",
+                    (
+                        int(ev["args"]["disputeId"]),
+                        int(ev["args"]["taskId"]),
+                        int(ev["args"]["k"]),
+                        int(ev["args"]["step"]),
+                        str(ev["args"]["node"]),
+                        str(ev["args"]["bond"]),
+                        DisputeStatus.OPEN,
+                    ),
+                )
         self.journal.save_cursor("opened", self.watcher.cursor)
         now = self.protocol.chain.block_number()
-        for row in self.journal.rows("SELECT dispute_id FROM disputes WHERE status = ?", DisputeStatus.OPEN):
+        for row in self.journal.rows(
+            "SELECT dispute_id FROM disputes WHERE status = ?", DisputeStatus.OPEN
+        ):
             did = int(row["dispute_id"])
             step = advance_dispute(self.protocol, did, now)
             if step.skipped is not None:

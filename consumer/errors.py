@@ -9,7 +9,8 @@ class UnknownTaskError(ConsumerError):
     """No task with this id on the chain."""
 
     exit_code = 2
-    hint = "list tasks with the TaskMarket's taskCount(); check VERITRAIN_ADDRESSES points at this chain"
+    hint = ("list tasks with the TaskMarket's taskCount(); check VERITRAIN_ADDRESSES points at "
+            "this chain")
 
     def __init__(self, message: str, *, task_id: int, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)

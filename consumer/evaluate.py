@@ -89,7 +89,9 @@ def compare(student_dir: str | Path, teacher_dir: str | Path,
     firsts, seconds = [a for a, _ in pairs], [b for _, b in pairs]
     s1, s2 = _embed(model, tok, firsts, proj), _embed(model, tok, seconds, proj)
     t1, t2 = _embed(teacher, ttok, firsts, None), _embed(teacher, ttok, seconds, None)
-    cos = F.cosine_similarity(s1, t1, dim=-1).tolist() + F.cosine_similarity(s2, t2, dim=-1).tolist()
+    cos = (
+        F.cosine_similarity(s1, t1, dim=-1).tolist() + F.cosine_similarity(s2, t2, dim=-1).tolist()
+    )
 
     def nearest(a: Any, b: Any) -> list[int]:
         sim = F.normalize(a, dim=-1) @ F.normalize(b, dim=-1).T

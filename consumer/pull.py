@@ -30,6 +30,8 @@ from consumer.errors import (
     SegmentNotFinalError,
     UnknownTaskError,
 )
+from consumer.packaging import model_card, write_sentence_transformers
+from consumer.quality import MAX_TOKENS, SPEC_FILE
 
 if TYPE_CHECKING:
     from ledger.protocol import Protocol, Record
@@ -143,8 +145,10 @@ def dir_entries(client: Client, cid: str) -> dict[str, str]:
 
 def pull(protocol: Protocol, client: Client, task_id: int, out_dir: str | Path, *,
          segment: int | None = None, allow_unfinalized: bool = False,
-         cache_dir: str | Path | None = None, log: Any = None) -> PullResult:
-    """Pull segment ``segment`` (default: the latest final one) of ``task_id`` into ``out_dir``."""
+         cache_dir: str | Path | None = None, log: Any = None,
+         evaluate: bool = False) -> PullResult:
+    """Pull segment ``segment`` (default: the latest final one) of ``task_id`` into ``out_dir``;
+    ``evaluate``: fetch the teacher (verified) and score the student for the model card."""
     from materials import Materials
     from prover import checkpoint
 
@@ -172,7 +176,9 @@ def pull(protocol: Protocol, client: Client, task_id: int, out_dir: str | Path, 
         # weights re-serialized from the tensors that hashed to endStateHash
         model = checkpoint.export_model(held, spec, staging / "model")
         teacher_hidden = _copy_tokenizer(client, spec.teacher.cid, model)
-        _write_projection(spec, teacher_hidden, model / PROJECTION_FILE)
+        proj = _write_projection(spec, teacher_hidden, model / PROJECTION_FILE)
+        (model / SPEC_FILE).write_bytes(spec.canonical_bytes())
+        write_sentence_transformers(model, proj, min(MAX_TOKENS, _max_pos(spec)))
         prov = {
             "chainId": protocol.chain.chain_id, "taskMarket": protocol.addresses.taskMarket,
             "taskId": task_id, "segment": k, "final": bool(seg.isFinal),
@@ -184,6 +190,13 @@ def pull(protocol: Protocol, client: Client, task_id: int, out_dir: str | Path, 
             "stateHashAlgo": spec.state_hash, "projection": PROJECTION_FILE,
         }
         (model / "provenance.json").write_text(json.dumps(prov, indent=2) + "\n")
+        scores = None
+        if evaluate:
+            say("scoring the student on the Lee benchmark beside the teacher (fetched, verified)")
+            scores = _scores(client, spec.teacher.cid, model, staging / "teacher")
+            (model / "quality.json").write_text(
+                json.dumps([r.to_doc() for r in scores], indent=2) + "\n")
+        (model / "README.md").write_text(model_card(prov, spec, int(seg.openDisputes), scores))
         if out.exists():
             out.rmdir()  # empty (checked above)
         model.rename(out)
@@ -229,7 +242,23 @@ def _copy_tokenizer(client: Client, teacher_cid: str, model_dir: Path) -> int:
     return int(cfg["hidden_size"])
 
 
-def _write_projection(spec: TaskSpec, teacher_hidden: int, path: Path) -> None:
+def _max_pos(spec: TaskSpec) -> int:
+    return int(spec.student.config["max_position_embeddings"])
+
+
+def _scores(client: Client, teacher_cid: str, model_dir: Path, teacher_dir: Path) -> list[Any]:
+    """Quality reports of the teacher and the pulled student (consumer.quality)."""
+    from dataclasses import replace
+
+    from consumer.quality import evaluate, load
+
+    client.get_dir(teacher_cid, teacher_dir)
+    teacher = load(teacher_dir)
+    t = replace(evaluate(teacher_dir, teacher_dir, teacher), model="teacher")
+    return [t, replace(evaluate(model_dir, teacher_dir, teacher), model="this student")]
+
+
+def _write_projection(spec: TaskSpec, teacher_hidden: int, path: Path) -> Any:
     """The spec's fixed student->teacher map (identity when the widths agree)."""
     from safetensors.torch import save_file
 
@@ -237,3 +266,4 @@ def _write_projection(spec: TaskSpec, teacher_hidden: int, path: Path) -> None:
 
     proj = model.projections(spec, teacher_hidden)["proj"]
     save_file({"proj": proj.contiguous()}, str(path), metadata={"format": "veritrain-projection-v1"})
+    return proj

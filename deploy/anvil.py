@@ -36,7 +36,9 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 def dev_accounts(n: int = 10) -> list[LocalAccount]:
     """Anvil's default funded accounts (devnet only)."""
-    return [Account.from_mnemonic(DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{i}") for i in range(n)]
+    return [
+        Account.from_mnemonic(DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{i}") for i in range(n)
+    ]
 
 
 @dataclass
@@ -93,12 +95,16 @@ def start_anvil(*, port: int | None = None, host: str = "127.0.0.1", state: Path
     if log_path:
         out.close()  # type: ignore[union-attr]
     url = f"http://{host}:{port}"
-    node = Anvil(url=url, port=port, process=proc, log_path=log_path, accounts=dev_accounts(accounts))
+    node = Anvil(
+        url=url, port=port, process=proc, log_path=log_path, accounts=dev_accounts(accounts)
+    )
     deadline = time.monotonic() + startup_timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise DeployError(f"anvil exited with code {proc.returncode} during start-up",
-                              hint=f"see its log at {log_path}" if log_path else "is the port free?")
+            raise DeployError(
+                f"anvil exited with code {proc.returncode} during start-up",
+                hint=f"see its log at {log_path}" if log_path else "is the port free?",
+            )
         with contextlib.suppress(requests.RequestException, ValueError):
             if int(str(node.rpc("eth_chainId")), 16) == chain_id:
                 return node

@@ -186,12 +186,13 @@ def _story(net: Any, out: Path, cfg: DemoConfig, con: Any, t0: float) -> dict[st
     pulled = _consume(viewer, client, task_ids[0], spec, teacher_dir, out, con)
 
     con.rule("[bold]5. Summary")
-    from deploy.demo_report import gas_by_sender, plot, tables
+    from deploy.demo_report import gas_by_sender, plot, quality_table, tables
 
     after = balances(viewer, names)
     end_block = viewer.chain.block_number()
     gas = gas_by_sender(viewer.chain, names, start_block, end_block)
     tables(con, before, after, gas, story)
+    quality_table(con, pulled["quality"], p_step=pulled["provenance"]["step"])
     png = plot(out / "loss.png", losses.points, story, cfg.segment_steps,
                f"veritrain demo: KD of all-MiniLM-L6-v2 into a {spec.student.config['hidden_size']}-wide "
                f"student, {cfg.total_steps} steps per task")
@@ -367,6 +368,12 @@ def _consume(viewer: Any, client: Any, task_id: int, spec: Any, teacher_dir: Pat
                 shutil.copy2(student / name, initial / name)
         r0 = compare(initial, teacher_dir)
         r1 = compare(student, teacher_dir)
+    with con.status("scoring teacher, untrained and distilled student on the Lee benchmark"):
+        from consumer.quality import evaluate, load
+
+        t = load(teacher_dir)
+        quality = {name: evaluate(d, teacher_dir, t).to_doc() for name, d in
+                   (("teacher", teacher_dir), ("untrained", initial), ("distilled", student))}
     from rich.table import Table
 
     t = Table(title="Does the pulled student work? (6 held-out sentence pairs)", title_justify="left")
@@ -383,7 +390,7 @@ def _consume(viewer: Any, client: Any, task_id: int, spec: Any, teacher_dir: Pat
     con.print(f"  nearest-neighbour example: [italic]\"{PAIRS[q][0]}\"[/]\n"
               f"    distilled student picks: \"{PAIRS[r1.nn_student[q]][1]}\"\n"
               f"    teacher picks:           \"{PAIRS[r1.nn_teacher[q]][1]}\"")
-    return {"studentDir": str(student), "provenance": p,
+    return {"studentDir": str(student), "provenance": p, "quality": quality,
             "embedding": {"initialMeanCosine": r0.mean_cosine, "distilledMeanCosine": r1.mean_cosine,
                           "initialNnCorrect": r0.nn_correct, "distilledNnCorrect": r1.nn_correct,
                           "teacherNnCorrect": sum(1 for i, j in enumerate(r1.nn_teacher) if i == j)}}

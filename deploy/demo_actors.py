@@ -54,7 +54,9 @@ class LossLog:
         class _Obs:
             def on_step_end(self, record: Any) -> None:
                 with log.lock:
-                    log.points.setdefault((actor, int(record.task_id)), {})[int(record.step)] = float(record.loss)
+                    log.points.setdefault((actor, int(record.task_id)), {})[int(record.step)] = (
+                        float(record.loss)
+                    )
 
         return _Obs()
 
@@ -63,7 +65,9 @@ class DemoUi(ProgressUi):
     """The node daemon's progress bars on the demo's shared Progress, labelled with the actor;
     ``on_task`` hears which task the actor starts training."""
 
-    def __init__(self, progress: Any, actor: str, on_task: Callable[[int], None] | None = None) -> None:
+    def __init__(
+        self, progress: Any, actor: str, on_task: Callable[[int], None] | None = None
+    ) -> None:
         super().__init__(progress, label=actor)
         self.on_task = on_task
 
@@ -116,17 +120,31 @@ def build_cast(rpc_url: str, addresses: Any, accounts: dict[str, Any], ipfs_api:
 
     cheat = DemoCheat(cheat_step)
     actors: dict[str, Any] = {
-        "node-honest": NodeDaemon(proto("node-honest"), Client(ipfs_api), node_dir("node-honest"),
-                                  Policy(task_ids=honest_tasks),
-                                  observer=losses.observer("node-honest"),
-                                  ui=DemoUi(progress, "node-honest")),
-        "node-cheater": NodeDaemon(proto("node-cheater"), Client(ipfs_api), node_dir("node-cheater"),
-                                   hooks=cheat, observer=losses.observer("node-cheater"),
-                                   ui=DemoUi(progress, "node-cheater",
-                                             on_task=lambda t: setattr(cheat, "current_task", t))),
-        "challenger": Auditor(proto("challenger"), Client(ipfs_api), workdir / "challenger",
-                              AuditPolicy(probability=1.0, fresh_probability=1.0),
-                              cache_dir=shared_cache),
+        "node-honest": NodeDaemon(
+            proto("node-honest"),
+            Client(ipfs_api),
+            node_dir("node-honest"),
+            Policy(task_ids=honest_tasks),
+            observer=losses.observer("node-honest"),
+            ui=DemoUi(progress, "node-honest"),
+        ),
+        "node-cheater": NodeDaemon(
+            proto("node-cheater"),
+            Client(ipfs_api),
+            node_dir("node-cheater"),
+            hooks=cheat,
+            observer=losses.observer("node-cheater"),
+            ui=DemoUi(
+                progress, "node-cheater", on_task=lambda t: setattr(cheat, "current_task", t)
+            ),
+        ),
+        "challenger": Auditor(
+            proto("challenger"),
+            Client(ipfs_api),
+            workdir / "challenger",
+            AuditPolicy(probability=1.0, fresh_probability=1.0),
+            cache_dir=shared_cache,
+        ),
     }
     for i in (1, 2, 3):
         name = f"juror-{i}"
@@ -139,5 +157,8 @@ def build_cast(rpc_url: str, addresses: Any, accounts: dict[str, Any], ipfs_api:
         while auditor.audit_next():
             pass
 
-    steps = [(name, audit_all if name == "challenger" else actor.run_once) for name, actor in actors.items()]
+    steps = [
+        (name, audit_all if name == "challenger" else actor.run_once)
+        for name, actor in actors.items()
+    ]
     return Cast(actors, steps, cheat)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 E18 = 10**18
-OUTCOMES = {0: "none", 1: "node right", 2: "NODE WRONG", 3: "default (node)"}
+OUTCOMES = {0: "none", 1: "node right", 2: "NODE WRONG", 3: "void (bond back, segment reopened)"}
 
 
 def veri(wei: int) -> str:
@@ -95,7 +95,7 @@ class Narrator:
             d = s.disputes.get(int(a["disputeId"]), {})
             d.update(outcome=OUTCOMES.get(int(a["outcome"]), str(a["outcome"])), slashed=int(a["slashed"]))
             return (f"[bold]dispute {a['disputeId']} resolved: {OUTCOMES.get(int(a['outcome']))}[/], "
-                    f"{veri(a['slashed'])} VERI slashed")
+                    f"{veri(a['slashed'])} VERI of the slash to the challenger and jurors")
         if name == "NodeSlashed":
             s.slashed.append({"task": int(a["taskId"]), "node": self.who(a["node"]), "amount": int(a["amount"])})
             return f"[bold red]{self.who(a['node'])} slashed[/] {veri(a['amount'])} VERI on task {a['taskId']}"
@@ -153,13 +153,33 @@ def tables(console: Any, before: dict[str, tuple[int, int]], after: dict[str, tu
                   str(n), f"{g:,}")
     console.print(t)
     d = Table(title="Disputes", title_justify="left")
-    for col in ("id", "task", "segment", "step", "node", "jury (leaf revealed)", "outcome", "slashed"):
+    for col in ("id", "task", "segment", "step", "node", "jury (leaf revealed)", "outcome", "to jury"):
         d.add_column(col, no_wrap=col != "jury (leaf revealed)")
     for x in story.disputes.values():
         votes = ", ".join(f"{k.removeprefix('juror-')}: {v}" for k, v in x["votes"].items())
         d.add_row(str(x["id"]), str(x["task"]), str(x["k"]), str(x["step"]), x["node"], votes,
                   x.get("outcome", "open"), veri(x.get("slashed", 0)))
     console.print(d)
+
+
+def quality_table(console: Any, quality: dict[str, dict[str, Any]], p_step: int) -> None:
+    """Teacher / untrained / distilled scores on the Lee benchmark (consumer.quality)."""
+    from rich.table import Table
+
+    t = Table(title="Quality: Lee et al. benchmark (50 held-out news documents, 1,225 human-rated "
+                    "pairs; mean pooling, cosine)", title_justify="left")
+    t.add_column("")
+    cols = (("teacher", "teacher"), ("untrained", "untrained student"),
+            ("distilled", f"distilled student (step {p_step})"))
+    for _, label in cols:
+        t.add_column(label, justify="right")
+    rows = (("parameters", "params", "{:,}"), ("Pearson with human ratings", "pearson", "{:.3f}"),
+            ("Spearman with human ratings", "spearman", "{:.3f}"),
+            ("held-out KD loss", "heldout_kd_loss", "{:.4f}"),
+            ("cosine to the teacher (held-out docs)", "heldout_teacher_cosine", "{:.3f}"))
+    for label, key, fmt in rows:
+        t.add_row(label, *(fmt.format(quality[name][key]) for name, _ in cols))
+    console.print(t)
 
 
 def plot(path: Path, losses: dict[tuple[str, int], dict[int, float]], story: Story,

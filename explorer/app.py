@@ -47,7 +47,11 @@ MAX_ID = 2**63 - 1
 
 
 class BadRequestError(ExplorerError):
-    """A path or query parameter is malformed (fields: param)."""
+    """A path or query parameter is malformed."""
+
+    def __init__(self, message: str, *, param: str) -> None:
+        super().__init__(message)
+        self.param = param
 
 
 def _status(value: str | None) -> TaskStatus | None:

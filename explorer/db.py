@@ -75,9 +75,13 @@ CREATE TABLE IF NOT EXISTS losses (
 
 
 class IndexDbError(ExplorerError):
-    """The index database cannot be opened or belongs to another chain (fields: path)."""
+    """The index database cannot be opened or belongs to another chain."""
 
     exit_code = 2
+
+    def __init__(self, message: str, *, path: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.path = path
 
 
 def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:

@@ -8,9 +8,10 @@ between two syncs resumes exactly where the last commit left off. When the watch
 reorg it rewinds: the events from the fork point on are deleted and the chain tables are folded
 again from the events that remain, before the new branch's logs are applied.
 
-``Indexer.fetch_metadata()`` then fetches, by CID and verified block by block, the task specs
-(summarised, checked against the on-chain spec hash) and the leaves files (per-step losses).
-Content that is not available yet is tried again later; it never blocks the chain side.
+``MetadataFetcher.fetch_metadata()`` (its own thread and connection) fetches, by CID and
+verified block by block, the task specs (summarised, checked against the on-chain spec hash) and
+the leaves files (per-step losses). Content that is not available yet is tried again later; it
+never blocks the chain side.
 """
 
 from __future__ import annotations
@@ -54,11 +55,10 @@ class Indexer:
     """Keeps ``db_path`` in step with the chain (and, given a store client, with IPFS)."""
 
     def __init__(self, chain: Chain, addresses: Addresses, db_path: str | Path, *,
-                 client: Any = None, confirmations: int = 0, max_range: int = 2_000) -> None:
+                 confirmations: int = 0, max_range: int = 2_000) -> None:
         self.chain = chain
         self.addresses = addresses
         self.db_path = Path(db_path)
-        self.client = client
         self.conn = db.connect(self.db_path)
         db.bind_to_chain(self.conn, self.db_path, chain.chain_id, addresses.taskMarket)
         db.set_meta(self.conn, "addresses", json.dumps(addresses.__dict__))
@@ -71,7 +71,6 @@ class Indexer:
         self.watcher = EventWatcher(chain, [], start_block=addresses.deployBlock,
                                     confirmations=confirmations, max_range=max_range, cursor=cursor,
                                     on_reorg=self._on_reorg, source=self.events.logs)
-        self._missing: dict[str, float] = {}
 
     def close(self) -> None:
         self.conn.close()
@@ -107,14 +106,29 @@ class Indexer:
             db.set_meta(self.conn, "synced_at", f"{time.time():.3f}")
         return len(evs)
 
-    # ---- IPFS metadata --------------------------------------------------------------------
+
+
+class MetadataFetcher:
+    """Fetches what the indexed events point at on IPFS: specs and leaves files (losses).
+
+    Runs on its own connection and thread, so content that is slow or missing never holds up
+    the chain side; missing content is asked for again every RETRY_MISSING_S seconds, content
+    that is malformed (or a CID that is not one) is recorded as invalid and not asked for again.
+    """
+
+    def __init__(self, db_path: str | Path, client: Any) -> None:
+        self.conn = db.connect(db_path)
+        self.client = client
+        self._missing: dict[str, float] = {}
+
+    def close(self) -> None:
+        self.conn.close()
+
     def _due(self, cid: str) -> bool:
         return time.monotonic() - self._missing.get(cid, -1e9) >= RETRY_MISSING_S
 
     def fetch_metadata(self, limit: int = 32) -> int:
         """Fetch up to ``limit`` specs and leaves files not indexed yet; returns how many tried."""
-        if self.client is None:
-            return 0
         specs = self.conn.execute(
             "SELECT DISTINCT spec_cid, spec_hash FROM tasks WHERE spec_cid NOT IN "
             "(SELECT cid FROM specs WHERE state != 'missing')").fetchall()
@@ -132,21 +146,25 @@ class Indexer:
                 self._fetch_leaves(row[0])
         return tried
 
-    def _get(self, cid: str) -> tuple[bytes | None, str | None]:
+    def _get(self, cid: str) -> tuple[bytes | None, str, str | None]:
+        """(content, state if there is none, error)."""
+        from store.errors import InvalidCIDError
         from veritrain.errors import StoreError
 
         try:
-            return self.client.get_bytes(cid), None
+            return self.client.get_bytes(cid), "ok", None
+        except InvalidCIDError as exc:
+            return None, "invalid", str(exc)
         except StoreError as exc:
             self._missing[cid] = time.monotonic()
-            return None, str(exc)
+            return None, "missing", str(exc)
 
     def _fetch_spec(self, cid: str, spec_hash: str) -> None:
         from prover.spec import loads_spec
         from veritrain.errors import ProverError
 
-        data, error = self._get(cid)
-        state, summary = "missing", None
+        data, state, error = self._get(cid)
+        summary = None
         if data is not None:
             try:
                 spec = loads_spec(data)
@@ -162,8 +180,8 @@ class Indexer:
         from prover.merkle import loads_leaves
         from veritrain.errors import ProverError
 
-        data, error = self._get(cid)
-        state, rows = "missing", []
+        data, state, error = self._get(cid)
+        rows: list[tuple[str, int, float | None]] = []
         if data is not None:
             try:
                 doc = loads_leaves(data, cid)
@@ -197,22 +215,26 @@ def spec_summary(spec: Any, chain_hash: str) -> dict[str, Any]:
     }
 
 
-def follow(indexer: Indexer, *, interval: float = 1.0, stop: Any = None) -> None:
-    """Sync and fetch metadata until ``stop`` (a threading.Event) is set; RPC outages are waited out."""
-    from veritrain.errors import LedgerError
+def _loop(step: Any, what: str, interval: float, stop: Any) -> None:
+    """Call ``step()`` until ``stop`` is set, waiting ``interval`` whenever it did nothing; errors
+    of the chain, the store or the database are logged and waited out."""
+    from veritrain.errors import VeritrainError
 
-    while stop is None or not stop.is_set():
+    while not stop.is_set():
         try:
-            n = indexer.sync()
-            indexer.fetch_metadata()
-        except LedgerError as exc:
-            log.warning("indexer: %s (retrying)", exc)
-            n = 0
-        except sqlite3.Error as exc:
-            log.error("indexer: database error %s (retrying)", exc)
+            n = step()
+        except (VeritrainError, sqlite3.Error) as exc:
+            log.warning("%s: %s (retrying)", what, exc)
             n = 0
         if n == 0:
-            if stop is not None:
-                stop.wait(interval)
-            else:
-                time.sleep(interval)
+            stop.wait(interval)
+
+
+def follow(indexer: Indexer, *, interval: float = 1.0, stop: Any) -> None:
+    """Keep the index in step with the chain until ``stop`` (a threading.Event) is set."""
+    _loop(indexer.sync, "indexer", interval, stop)
+
+
+def follow_metadata(fetcher: MetadataFetcher, *, interval: float = 1.0, stop: Any) -> None:
+    """Fetch IPFS metadata as the indexer finds new CIDs, until ``stop`` is set."""
+    _loop(fetcher.fetch_metadata, "metadata", interval, stop)

@@ -41,7 +41,12 @@ PAGE_SIZE = 50
 
 
 class NotFoundError(ExplorerError):
-    """No such task, node or dispute in the index (fields: what, key)."""
+    """No such task, node, dispute or page in the index."""
+
+    def __init__(self, message: str, *, what: str, key: object) -> None:
+        super().__init__(message)
+        self.what = what
+        self.key = key
 
 
 @dataclass(frozen=True)

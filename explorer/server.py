@@ -24,9 +24,14 @@ DEFAULT_PORT = 8780
 
 
 class ServerStartError(ExplorerError):
-    """The web server did not come up (fields: host, port)."""
+    """The web server did not come up."""
 
     exit_code = 2
+
+    def __init__(self, message: str, *, host: str, port: int, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.host = host
+        self.port = port
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,7 @@ class Explorer:
         self._server: Any = None
         self._client: Any = None
         self.indexer: Any = None
+        self.fetcher: Any = None
         self.url = ""
 
     def __enter__(self) -> Explorer:
@@ -79,25 +85,22 @@ class Explorer:
         import uvicorn
 
         from explorer.app import create_app
-        from explorer.indexer import Indexer, follow
+        from explorer.indexer import Indexer, MetadataFetcher, follow, follow_metadata
         from ledger.chain import Chain
         from ledger.protocol import Addresses
 
         cfg = self.cfg
         addresses = Addresses.load(cfg.addresses_file)
         chain = Chain(cfg.rpc_url)
+        self.indexer = Indexer(chain, addresses, cfg.db_path, confirmations=cfg.confirmations)
+        self.indexer.sync()  # the first page already shows the chain as it is now
+        self._spawn(follow, self.indexer, "explorer-indexer")
         if cfg.ipfs_api:
             from store.client import Client
 
             self._client = Client(cfg.ipfs_api, timeout=10.0, retries=1)
-        self.indexer = Indexer(chain, addresses, cfg.db_path, client=self._client,
-                               confirmations=cfg.confirmations)
-        self.indexer.sync()  # the first page already shows the chain as it is now
-        indexer_thread = threading.Thread(target=follow, args=(self.indexer,),
-                                          kwargs={"interval": cfg.poll_s, "stop": self._stop},
-                                          name="explorer-indexer", daemon=True)
-        indexer_thread.start()
-        self._threads.append(indexer_thread)
+            self.fetcher = MetadataFetcher(cfg.db_path, self._client)
+            self._spawn(follow_metadata, self.fetcher, "explorer-metadata")
         access = Access(cfg.rpc_url, cfg.ipfs_api or "", cfg.addresses_file.resolve())
         app = create_app(cfg.db_path, access, live_ms=cfg.live_ms)
         config = uvicorn.Config(app, host=cfg.host, port=cfg.port, log_level="warning",
@@ -116,6 +119,12 @@ class Explorer:
         port = self._server.servers[0].sockets[0].getsockname()[1]
         self.url = f"http://{cfg.host}:{port}"
 
+    def _spawn(self, loop: Any, worker: Any, name: str) -> None:
+        t = threading.Thread(target=loop, args=(worker,), name=name, daemon=True,
+                             kwargs={"interval": self.cfg.poll_s, "stop": self._stop})
+        t.start()
+        self._threads.append(t)
+
     def stop(self) -> None:
         self._stop.set()
         if self._server is not None:
@@ -123,9 +132,10 @@ class Explorer:
         for t in self._threads:
             t.join(timeout=10)
         self._threads.clear()
-        if self.indexer is not None:
-            self.indexer.close()
-            self.indexer = None
+        for worker in (self.indexer, self.fetcher):
+            if worker is not None:
+                worker.close()
+        self.indexer = self.fetcher = None
         if self._client is not None:
             self._client.close()
             self._client = None

@@ -1,1 +1,2 @@
-"""ledger: chain access (contract bindings from Foundry artifacts, transactions, reverts, events)."""
+"""ledger: chain access (contract bindings from Foundry artifacts, transactions, reverts,
+events)."""

@@ -71,13 +71,24 @@ def error_registry(out_dir: Path | None = None) -> dict[bytes, ErrorSpec]:
     return registry
 
 
-_PANIC = {0x01: "assert", 0x11: "arithmetic overflow", 0x12: "division by zero",
-          0x21: "bad enum", 0x31: "pop empty array", 0x32: "index out of bounds", 0x41: "out of memory"}
+_PANIC = {
+    0x01: "assert",
+    0x11: "arithmetic overflow",
+    0x12: "division by zero",
+    0x21: "bad enum",
+    0x31: "pop empty array",
+    0x32: "index out of bounds",
+    0x41: "out of memory",
+}
 
 
 def decode_revert(data: bytes | str | None, contract: str | None = None) -> ContractRevertError:
     """Turn revert data into a named ContractRevertError (custom error, Error(string) or Panic)."""
-    raw = bytes.fromhex(data[2:] if data.startswith("0x") else data) if isinstance(data, str) else (data or b"")
+    raw = (
+        bytes.fromhex(data[2:] if data.startswith("0x") else data)
+        if isinstance(data, str)
+        else (data or b"")
+    )
     if len(raw) < 4:
         return revert_error("Reverted")("Reverted", {}, contract)
     selector, body = raw[:4], raw[4:]
@@ -86,7 +97,9 @@ def decode_revert(data: bytes | str | None, contract: str | None = None) -> Cont
         return revert_error("Error")("Error", {"reason": reason}, contract)
     if selector == bytes.fromhex("4e487b71"):
         (code,) = abi_decode(["uint256"], body)
-        return revert_error("Panic")("Panic", {"code": hex(code), "meaning": _PANIC.get(code, "?")}, contract)
+        return revert_error("Panic")(
+            "Panic", {"code": hex(code), "meaning": _PANIC.get(code, "?")}, contract
+        )
     spec = error_registry().get(selector)
     if spec is None:
         return revert_error("UnknownError")("UnknownError", {"selector": "0x" + selector.hex(),

@@ -61,8 +61,12 @@ class Chain:
                 return fn()
             except _TRANSIENT as exc:
                 if attempt == self.retries:
-                    raise RpcUnavailableError(self.rpc_url, f"{what}: {type(exc).__name__}") from None
-                log.warning("rpc %s failed (%s); retrying in %.2fs", what, type(exc).__name__, delay)
+                    raise RpcUnavailableError(
+                        self.rpc_url, f"{what}: {type(exc).__name__}"
+                    ) from None
+                log.warning(
+                    "rpc %s failed (%s); retrying in %.2fs", what, type(exc).__name__, delay
+                )
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
         raise AssertionError("unreachable")  # pragma: no cover
@@ -88,8 +92,16 @@ class Chain:
 
     def with_account(self, account: LocalAccount) -> Chain:
         """Another Chain on the same RPC, signing as ``account``."""
-        return Chain(self.rpc_url, account, confirmations=self.confirmations, gas_headroom=self.gas_headroom,
-                     retries=self.retries, backoff=self.backoff, timeout=self.timeout, poll=self.poll)
+        return Chain(
+            self.rpc_url,
+            account,
+            confirmations=self.confirmations,
+            gas_headroom=self.gas_headroom,
+            retries=self.retries,
+            backoff=self.backoff,
+            timeout=self.timeout,
+            poll=self.poll,
+        )
 
     # --- contracts -----------------------------------------------------------------------------
     def contract(self, name: str, address: str) -> Contract:
@@ -102,7 +114,9 @@ class Chain:
         receipt = self._send(factory.constructor(*args), label=f"deploy {name}", contract=name)
         address = receipt["contractAddress"]
         if not self.retry(lambda: self.w3.eth.get_code(address)):
-            raise TransactionFailedError(f"deploy {name}: no code at {address} after the transaction")
+            raise TransactionFailedError(
+                f"deploy {name}: no code at {address} after the transaction"
+            )
         return Contract(self, art, address, receipt=receipt)
 
     # --- transactions --------------------------------------------------------------------------
@@ -121,7 +135,11 @@ class Chain:
               gas: int | None = None) -> Any:
         """Estimate, sign, send and wait for ``call``; decode a revert into a named error."""
         with self._lock:
-            tx_params: dict[str, Any] = {"from": self.address, "value": value, "chainId": self.chain_id}
+            tx_params: dict[str, Any] = {
+                "from": self.address,
+                "value": value,
+                "chainId": self.chain_id,
+            }
             if gas is None:
                 try:
                     estimate = self.retry(lambda: call.estimate_gas(tx_params), f"estimate {label}")
@@ -133,7 +151,9 @@ class Chain:
                 tx = call.build_transaction({**tx_params, "gas": gas, "nonce": nonce})
                 raw = self.account.sign_transaction(tx).raw_transaction  # type: ignore[union-attr]
                 try:
-                    tx_hash = self.retry(partial(self.w3.eth.send_raw_transaction, raw), f"send {label}")
+                    tx_hash = self.retry(
+                        partial(self.w3.eth.send_raw_transaction, raw), f"send {label}"
+                    )
                     break
                 except Web3RPCError as exc:
                     message = str(exc).lower()
@@ -172,8 +192,10 @@ class Chain:
                     self._rebroadcast(tx_hash, raw)
                     unknown_since = None
             if time.monotonic() > deadline:
-                raise TransactionFailedError(f"transaction {Web3.to_hex(tx_hash)} not confirmed in time",
-                                             hint="the chain may be stalled; check the RPC node")
+                raise TransactionFailedError(
+                    f"transaction {Web3.to_hex(tx_hash)} not confirmed in time",
+                    hint="the chain may be stalled; check the RPC node",
+                )
             time.sleep(self.poll)
 
     def _known(self, tx_hash: Any) -> bool:
@@ -199,7 +221,9 @@ class Chain:
             if "already known" not in message and "nonce too low" not in message:
                 raise
 
-    def _failure(self, tx: dict[str, Any], receipt: Any, contract: str | None, label: str) -> Exception:
+    def _failure(
+        self, tx: dict[str, Any], receipt: Any, contract: str | None, label: str
+    ) -> Exception:
         """Recover the revert reason of a failed mined transaction by replaying it as a call."""
         call = {k: tx[k] for k in ("from", "to", "data", "value") if k in tx}
         try:
@@ -208,12 +232,15 @@ class Chain:
             return decode_revert(_revert_data(exc), contract)
         except (Web3RPCError, ValueError) as exc:  # the replay itself failed: reason unknown
             log.debug("could not replay failed tx %s: %s", label, exc)
-        return TransactionFailedError(f"{label} failed in tx {Web3.to_hex(receipt['transactionHash'])} "
-                                      f"(gas used {receipt['gasUsed']} of {tx.get('gas')})")
+        return TransactionFailedError(
+            f"{label} failed in tx {Web3.to_hex(receipt['transactionHash'])} "
+            f"(gas used {receipt['gasUsed']} of {tx.get('gas')})"
+        )
 
 
 class Contract:
-    """A deployed contract bound to a Chain: ``call`` reads, ``transact`` writes, ``events`` reads logs."""
+    """A deployed contract bound to a Chain: ``call`` reads, ``transact`` writes, ``events`` reads
+    logs."""
 
     def __init__(self, chain: Chain, artifact: Artifact, address: str, receipt: Any = None) -> None:
         self.chain = chain
@@ -221,28 +248,39 @@ class Contract:
         self.name = artifact.name
         self.address = address
         self.receipt = receipt
-        self.web3_contract = chain.w3.eth.contract(address=Web3.to_checksum_address(address), abi=artifact.abi)
+        self.web3_contract = chain.w3.eth.contract(
+            address=Web3.to_checksum_address(address), abi=artifact.abi
+        )
 
     def call(self, fn: str, *args: Any, block: int | str = "latest") -> Any:
         bound = getattr(self.web3_contract.functions, fn)(*args)
         sender = self.chain.account.address if self.chain.account else None
         try:
-            return self.chain.retry(lambda: bound.call({"from": sender} if sender else {}, block_identifier=block),
-                                    f"{self.name}.{fn}")
+            return self.chain.retry(
+                lambda: bound.call({"from": sender} if sender else {}, block_identifier=block),
+                f"{self.name}.{fn}",
+            )
         except (ContractCustomError, ContractLogicError, ContractPanicError) as exc:
             raise decode_revert(_revert_data(exc), self.name) from None
 
     def transact(self, fn: str, *args: Any, value: int = 0, gas: int | None = None) -> Any:
         bound = getattr(self.web3_contract.functions, fn)(*args)
-        return self.chain._send(bound, value=value, label=f"{self.name}.{fn}", contract=self.name, gas=gas)
+        return self.chain._send(
+            bound, value=value, label=f"{self.name}.{fn}", contract=self.name, gas=gas
+        )
 
     def events(self, event: str, from_block: int = 0, to_block: int | str = "latest",
                **filters: Any) -> list[Any]:
         """Logs of ``event`` in the inclusive block range, decoded, in chain order."""
         ev = getattr(self.web3_contract.events, event)()
-        return list(self.chain.retry(
-            lambda: ev.get_logs(from_block=from_block, to_block=to_block, argument_filters=filters or None),
-            f"{self.name}.{event} logs"))
+        return list(
+            self.chain.retry(
+                lambda: ev.get_logs(
+                    from_block=from_block, to_block=to_block, argument_filters=filters or None
+                ),
+                f"{self.name}.{event} logs",
+            )
+        )
 
     def decode_events(self, receipt: Any, event: str) -> list[Any]:
         """Decoded ``event`` logs emitted by this contract in ``receipt``."""

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import typer
 
-account_app = typer.Typer(help="Operator keys: encrypted eth-account keystores.", no_args_is_help=True)
+account_app = typer.Typer(
+    help="Operator keys: encrypted eth-account keystores.", no_args_is_help=True
+)
 
 KEYSTORE_OPT = typer.Option(..., "--keystore", envvar="VERITRAIN_KEYSTORE",
                             help="Keystore file (password from VERITRAIN_PASSWORD or a prompt).")
@@ -45,7 +47,9 @@ def account_show(
         typer.echo(f"balance: {chain.balance(account.address) / 1e18:.6f} ETH")
 
 
-contracts_app = typer.Typer(help="Solidity contracts: build with the pinned Foundry.", no_args_is_help=True)
+contracts_app = typer.Typer(
+    help="Solidity contracts: build with the pinned Foundry.", no_args_is_help=True
+)
 
 
 @contracts_app.command("build")

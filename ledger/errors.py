@@ -24,7 +24,8 @@ class ArtifactMissingError(LedgerError):
     def __init__(self, name: str, out_dir: str) -> None:
         super().__init__(
             f"no compiled artifact for contract {name!r} in {out_dir}",
-            hint="build the contracts with `scripts/bootstrap` then `forge build` (or set VERITRAIN_ARTIFACTS)",
+            hint="build the contracts with `scripts/bootstrap` then `forge build` (or set "
+                 "VERITRAIN_ARTIFACTS)",
         )
         self.name = name
         self.out_dir = out_dir

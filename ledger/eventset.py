@@ -11,10 +11,12 @@ Logs whose first topic is no known event of the set are skipped.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from eth_abi import decode as abi_decode
+from eth_abi.exceptions import DecodingError
 from eth_hash.auto import keccak
 from eth_utils import to_checksum_address
 from hexbytes import HexBytes
@@ -23,9 +25,17 @@ from web3.types import RPCEndpoint
 from ledger.chain import Chain, Contract
 from veritrain.errors import LedgerError
 
+log_ = logging.getLogger(__name__)
+
 
 class LogQueryError(LedgerError):
-    """The node refused a log query (fields: from_block, to_block)."""
+    """The node refused a log query."""
+
+    def __init__(self, message: str, *, from_block: int, to_block: int,
+                 hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.from_block = from_block
+        self.to_block = to_block
 
 
 def _type(arg: dict[str, Any]) -> str:
@@ -47,6 +57,80 @@ def _value(arg: dict[str, Any], value: Any) -> Any:
     if typ == "address":
         return to_checksum_address(value)
     return value
+
+
+_ELEMENTARY_DYNAMIC = ("string", "bytes")
+
+
+def _static_word(typ: str, word: bytes) -> tuple[bool, Any]:
+    """(True, value) for a one-word static type decoded as eth_abi does; (False, None) otherwise."""
+    if typ.startswith("uint"):
+        return True, int.from_bytes(word, "big")
+    if typ.startswith("int"):
+        return True, int.from_bytes(word, "big", signed=True)
+    if typ == "address":
+        return True, _checksum("0x" + word[12:].hex())
+    if typ == "bool":
+        return True, word != bytes(32)
+    if typ == "bytes32":
+        return True, word
+    return False, None
+
+
+_CHECKSUMS: dict[str, str] = {}
+
+
+def _checksum(address: str) -> str:
+    """to_checksum_address, remembered: the same few accounts appear in most events."""
+    out = _CHECKSUMS.get(address)
+    if out is None:
+        if len(_CHECKSUMS) > 100_000:
+            _CHECKSUMS.clear()
+        out = _CHECKSUMS[address] = to_checksum_address(address)
+    return out
+
+
+def _fast_data(args: list[dict[str, Any]], data: bytes) -> list[Any] | None:
+    """The data part word by word when it holds only one-word values, static structs of them,
+    strings and bytes (most events); None: leave it to eth_abi. Strings that are not UTF-8 are
+    decoded with replacement characters rather than refused (they come from anyone's calldata)."""
+    out: list[Any] = []
+    head = 0
+
+    def word(at: int) -> bytes:
+        if at + 32 > len(data):
+            raise ValueError("short data")
+        return data[at:at + 32]
+
+    try:
+        for arg in args:
+            typ = str(arg["type"])
+            if typ in _ELEMENTARY_DYNAMIC:
+                offset = int.from_bytes(word(head), "big")
+                length = int.from_bytes(word(offset), "big")
+                raw = data[offset + 32:offset + 32 + length]
+                if len(raw) != length:
+                    return None
+                out.append(raw.decode("utf-8", "replace") if typ == "string" else raw)
+                head += 32
+            elif typ == "tuple":
+                fields = {}
+                for c in arg["components"]:
+                    ok, value = _static_word(str(c["type"]), word(head))
+                    if not ok:
+                        return None
+                    fields[c["name"]] = value
+                    head += 32
+                out.append(fields)
+            else:
+                ok, value = _static_word(typ, word(head))
+                if not ok:
+                    return None
+                out.append(value)
+                head += 32
+    except ValueError:
+        return None
+    return out
 
 
 @dataclass(frozen=True)
@@ -93,14 +177,22 @@ class EventSet:
             args: dict[str, Any] = {}
             for arg, topic in zip(abi.indexed, topics[1:], strict=True):
                 # indexed value types sit in their topic; indexed dynamic ones only as a hash
-                dynamic = arg["type"] in ("string", "bytes") or arg["type"].endswith("]") \
-                    or arg["type"].startswith("tuple")
-                args[arg["name"]] = topic if dynamic else _value(arg, abi_decode([arg["type"]], topic)[0])
-            values = abi_decode(abi.data_types, bytes.fromhex(log["data"][2:]))
+                ok, value = _static_word(str(arg["type"]), topic)
+                args[arg["name"]] = value if ok else topic
+            data = bytes.fromhex(log["data"][2:])
+            values = _fast_data(abi.data, data)
+            if values is None:
+                try:
+                    values = [_value(a, v) for a, v in
+                              zip(abi.data, abi_decode(abi.data_types, data), strict=True)]
+                except (DecodingError, ValueError) as exc:
+                    log_.warning("skipping an undecodable %s log in block %s: %s", abi.name,
+                                 log["blockNumber"], exc)
+                    continue
             for arg, value in zip(abi.data, values, strict=True):
-                args[arg["name"]] = _value(arg, value)
+                args[arg["name"]] = value
             out.append({"event": abi.name, "contract": abi.contract, "args": args,
-                        "address": to_checksum_address(log["address"]),
+                        "address": _checksum(log["address"]),
                         "blockNumber": int(log["blockNumber"], 16), "logIndex": int(log["logIndex"], 16),
                         "transactionHash": HexBytes(log["transactionHash"]),
                         "blockHash": HexBytes(log["blockHash"])})

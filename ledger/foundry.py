@@ -21,11 +21,17 @@ ROOT = Path(os.environ.get("VERITRAIN_ROOT", Path(__file__).resolve().parent.par
 def tool(name: str) -> Path:
     """Path of the native Foundry binary ``name`` (forge, anvil or cast)."""
     override = os.environ.get("VERITRAIN_FOUNDRY_BIN")
-    base = Path(override) if override else ROOT / "node_modules" / "@foundry-rs" / f"{name}-linux-amd64" / "bin"
+    base = (
+        Path(override)
+        if override
+        else ROOT / "node_modules" / "@foundry-rs" / f"{name}-linux-amd64" / "bin"
+    )
     path = base / name
     if not path.is_file():
-        raise ConfigError(f"Foundry binary {name!r} not found at {path}",
-                          hint="run scripts/bootstrap (it runs `npm ci`), or set VERITRAIN_FOUNDRY_BIN")
+        raise ConfigError(
+            f"Foundry binary {name!r} not found at {path}",
+            hint="run scripts/bootstrap (it runs `npm ci`), or set VERITRAIN_FOUNDRY_BIN",
+        )
     return path
 
 
@@ -41,11 +47,20 @@ def build(root: Path = ROOT) -> None:
         text = (proc.stderr or "") + (proc.stdout or "")
         lines = [ln.strip() for ln in text.splitlines()]
         # solc's diagnostic ("Error (3546): Expected type name") and where (" --> file:line:col").
-        diag = next((i for i, ln in enumerate(lines) if "rror" in ln and "Compiler run failed" not in ln), None)
+        diag = next(
+            (i for i, ln in enumerate(lines) if "rror" in ln and "Compiler run failed" not in ln),
+            None,
+        )
         if diag is None:
             first = lines[-1] if lines else "unknown error"
         else:
-            where = lines[diag + 1].removeprefix("--> ") if diag + 1 < len(lines) and "-->" in lines[diag + 1] else ""
+            where = (
+                lines[diag + 1].removeprefix("--> ")
+                if diag + 1 < len(lines) and "-->" in lines[diag + 1]
+                else ""
+            )
             first = lines[diag] + (f" at {where}" if where else "")
-        raise BuildError(f"forge build failed: {first}",
-                         hint=f"fix the Solidity source, then run `{tool('forge')} build` for the full log")
+        raise BuildError(
+            f"forge build failed: {first}",
+            hint=f"fix the Solidity source, then run `{tool('forge')} build` for the full log",
+        )

@@ -40,25 +40,34 @@ def load_account(keystore: Path | None, *, prompt: bool = True) -> LocalAccount:
         try:
             blob = json.loads(Path(keystore).read_text())
         except FileNotFoundError:
-            raise KeyUnavailableError(f"keystore file {keystore} does not exist",
-                                      hint="create one with `veritrain account new --keystore FILE`") from None
+            raise KeyUnavailableError(
+                f"keystore file {keystore} does not exist",
+                hint="create one with `veritrain account new --keystore FILE`",
+            ) from None
         except json.JSONDecodeError:
             raise KeyUnavailableError(f"keystore file {keystore} is not a JSON keystore") from None
         try:
             key = Account.decrypt(blob, _password(prompt))
         except ValueError:
-            raise KeyUnavailableError(f"keystore {keystore} could not be decrypted: wrong password",
-                                      hint=f"check {PASSWORD_ENV} or the password you typed") from None
+            raise KeyUnavailableError(
+                f"keystore {keystore} could not be decrypted: wrong password",
+                hint=f"check {PASSWORD_ENV} or the password you typed",
+            ) from None
         return Account.from_key(key)
     raw = os.environ.get(PRIVATE_KEY_ENV)
     if raw:
         try:
             return Account.from_key(raw.strip())
         except (ValueError, TypeError):
-            raise KeyUnavailableError(f"{PRIVATE_KEY_ENV} does not hold a valid private key",
-                                      hint="it must be 32 bytes of hex, with or without 0x") from None
-    raise KeyUnavailableError("no signing key configured",
-                              hint="pass --keystore FILE (or VERITRAIN_KEYSTORE), or set VERITRAIN_PRIVATE_KEY on a devnet")
+            raise KeyUnavailableError(
+                f"{PRIVATE_KEY_ENV} does not hold a valid private key",
+                hint="it must be 32 bytes of hex, with or without 0x",
+            ) from None
+    raise KeyUnavailableError(
+        "no signing key configured",
+        hint="pass --keystore FILE (or VERITRAIN_KEYSTORE), or set VERITRAIN_PRIVATE_KEY on a "
+             "devnet",
+    )
 
 
 def write_keystore(account: LocalAccount, path: Path, password: str) -> None:
@@ -86,8 +95,10 @@ def import_keystore(path: Path, *, prompt: bool = True) -> str:
     raw = os.environ.get(PRIVATE_KEY_ENV)
     if raw is None:
         if not prompt:
-            raise KeyUnavailableError(f"no key to import: {PRIVATE_KEY_ENV} is not set",
-                                      hint=f"set {PRIVATE_KEY_ENV} or run interactively to be prompted")
+            raise KeyUnavailableError(
+                f"no key to import: {PRIVATE_KEY_ENV} is not set",
+                hint=f"set {PRIVATE_KEY_ENV} or run interactively to be prompted",
+            )
         raw = getpass.getpass("private key (hidden): ")
     try:
         account = Account.from_key(raw.strip())

@@ -79,9 +79,12 @@ class Materials:
         spec = loads_spec(raw)
         if spec_hash is not None and spec.spec_hash() != bytes(spec_hash):
             raise SpecHashMismatchError(
-                f"spec {spec_cid} hashes to {spec.spec_hash_hex()}, the chain says 0x{bytes(spec_hash).hex()}",
-                hint="the task's spec CID does not hold the spec it was created with; do not serve it",
-                cid=spec_cid)
+                f"spec {spec_cid} hashes to {spec.spec_hash_hex()}, the chain says "
+                f"0x{bytes(spec_hash).hex()}",
+                hint="the task's spec CID does not hold the spec it was created with; do not "
+                     "serve it",
+                cid=spec_cid,
+            )
         if spec.canonical_bytes() != raw:
             raise SpecHashMismatchError(f"spec {spec_cid} is not in canonical JSON form",
                                         hint="specs are stored canonically (sorted keys, compact)",

@@ -182,6 +182,9 @@ def task_create(
         doc["totalSteps"] = total_steps or spec.total_steps
         doc["segmentSteps"] = segment_steps or spec.segment_steps
         spec = parse_spec(doc)
+    from prover.teacher import validate_teacher_dir
+
+    validate_teacher_dir(teacher or default_teacher_dir())  # a clear refusal before any upload
     terms = TaskTerms(parse_amount(reward), spec.total_steps, spec.segment_steps,
                       challenge_window, segment_deadline, parse_amount(node_stake))
     created = create_task(connect(), Client(settings.ipfs_api), spec, terms,

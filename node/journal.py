@@ -110,13 +110,18 @@ class Journal:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+            self._db = sqlite3.connect(
+                str(self.path), check_same_thread=False, isolation_level=None
+            )
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")  # fsync the WAL on every commit
             self._db.executescript(SCHEMA)
         except sqlite3.DatabaseError as exc:
-            raise JournalError(f"cannot open the node journal {self.path}: {exc}", path=str(self.path),
-                               hint="move the file away to start fresh (on-chain state is kept)") from None
+            raise JournalError(
+                f"cannot open the node journal {self.path}: {exc}",
+                path=str(self.path),
+                hint="move the file away to start fresh (on-chain state is kept)",
+            ) from None
         self._lock = threading.RLock()
 
     def close(self) -> None:
@@ -145,67 +150,116 @@ class Journal:
 
     def set_meta(self, key: str, value: str) -> None:
         with self._tx() as db:
-            db.execute("INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-                       (key, value))
+            db.execute(
+                "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET "
+                "value=excluded.value",
+                (key, value),
+            )
 
     # --- candidates (open tasks seen in events) ------------------------------------------------
     def add_candidate(self, task_id: int, spec_cid: str) -> None:
         with self._tx() as db:
-            db.execute("INSERT OR IGNORE INTO candidates(task_id, spec_cid) VALUES(?, ?)", (task_id, spec_cid))
+            db.execute(
+                "INSERT OR IGNORE INTO candidates(task_id, spec_cid) VALUES(?, ?)",
+                (task_id, spec_cid),
+            )
 
     def candidates(self) -> list[tuple[int, str]]:
-        return [(int(a), str(b)) for a, b in self._rows("SELECT task_id, spec_cid FROM candidates ORDER BY task_id")]
+        return [
+            (int(a), str(b))
+            for a, b in self._rows("SELECT task_id, spec_cid FROM candidates ORDER BY task_id")
+        ]
 
     # --- tasks ---------------------------------------------------------------------------------
     def set_task(self, task_id: int, epoch: int, spec_cid: str, state: TaskState,
                  reason: str | None = None) -> None:
         with self._tx() as db:
-            db.execute("INSERT INTO tasks(task_id, epoch, spec_cid, state, reason, updated) VALUES(?,?,?,?,?,?) "
-                       "ON CONFLICT(task_id) DO UPDATE SET epoch=excluded.epoch, spec_cid=excluded.spec_cid, "
-                       "state=excluded.state, reason=excluded.reason, updated=excluded.updated",
-                       (task_id, epoch, spec_cid, TaskState(state).value, reason, time.time()))
+            db.execute(
+                "INSERT INTO tasks(task_id, epoch, spec_cid, state, reason, updated) "
+                "VALUES(?,?,?,?,?,?) "
+                "ON CONFLICT(task_id) DO UPDATE SET epoch=excluded.epoch, "
+                "spec_cid=excluded.spec_cid, "
+                "state=excluded.state, reason=excluded.reason, updated=excluded.updated",
+                (task_id, epoch, spec_cid, TaskState(state).value, reason, time.time()),
+            )
 
     def task(self, task_id: int) -> TaskRow | None:
-        rows = self._rows("SELECT task_id, epoch, spec_cid, state, reason FROM tasks WHERE task_id=?", task_id)
+        rows = self._rows(
+            "SELECT task_id, epoch, spec_cid, state, reason FROM tasks WHERE task_id=?", task_id
+        )
         return _task_row(rows[0]) if rows else None
 
     def tasks(self, state: TaskState | None = None) -> list[TaskRow]:
         if state is None:
-            rows = self._rows("SELECT task_id, epoch, spec_cid, state, reason FROM tasks ORDER BY task_id")
+            rows = self._rows(
+                "SELECT task_id, epoch, spec_cid, state, reason FROM tasks ORDER BY task_id"
+            )
         else:
-            rows = self._rows("SELECT task_id, epoch, spec_cid, state, reason FROM tasks WHERE state=? "
-                              "ORDER BY task_id", TaskState(state).value)
+            rows = self._rows(
+                "SELECT task_id, epoch, spec_cid, state, reason FROM tasks WHERE state=? "
+                "ORDER BY task_id",
+                TaskState(state).value,
+            )
         return [_task_row(r) for r in rows]
 
     # --- segments ------------------------------------------------------------------------------
-    def record_trained(self, task_id: int, k: int, trace_root: str, end_state_hash: str, out_dir: str) -> None:
+    def record_trained(
+        self, task_id: int, k: int, trace_root: str, end_state_hash: str, out_dir: str
+    ) -> None:
         with self._tx() as db:
-            db.execute("INSERT OR REPLACE INTO segments(task_id, k, state, trace_root, end_state_hash, out_dir, "
-                       "checkpoint_cid, leaves_cid, commit_block, updated) VALUES(?,?,?,?,?,?,NULL,NULL,NULL,?)",
-                       (task_id, k, SegmentState.TRAINED.value, trace_root, end_state_hash, out_dir, time.time()))
+            db.execute(
+                "INSERT OR REPLACE INTO segments(task_id, k, state, trace_root, end_state_hash, "
+                "out_dir, "
+                "checkpoint_cid, leaves_cid, commit_block, updated) "
+                "VALUES(?,?,?,?,?,?,NULL,NULL,NULL,?)",
+                (
+                    task_id,
+                    k,
+                    SegmentState.TRAINED.value,
+                    trace_root,
+                    end_state_hash,
+                    out_dir,
+                    time.time(),
+                ),
+            )
 
     def record_uploaded(self, task_id: int, k: int, checkpoint_cid: str, leaves_cid: str) -> None:
         with self._tx() as db:
-            db.execute("UPDATE segments SET state='uploaded', checkpoint_cid=?, leaves_cid=?, updated=? "
-                       "WHERE task_id=? AND k=?", (checkpoint_cid, leaves_cid, time.time(), task_id, k))
+            db.execute(
+                "UPDATE segments SET state='uploaded', checkpoint_cid=?, leaves_cid=?, updated=? "
+                "WHERE task_id=? AND k=?",
+                (checkpoint_cid, leaves_cid, time.time(), task_id, k),
+            )
             for cid in (checkpoint_cid, leaves_cid):
-                db.execute("INSERT OR IGNORE INTO pins(cid, task_id, unpin_after) VALUES(?,?,NULL)", (cid, task_id))
+                db.execute(
+                    "INSERT OR IGNORE INTO pins(cid, task_id, unpin_after) VALUES(?,?,NULL)",
+                    (cid, task_id),
+                )
 
     def set_segment_state(self, task_id: int, k: int, state: SegmentState,
                           commit_block: int | None = None) -> None:
         state = SegmentState(state)  # a value that is no state raises ValueError here
         with self._tx() as db:
-            db.execute("UPDATE segments SET state=?, commit_block=?, updated=? WHERE task_id=? AND k=?",
-                       (state.value, commit_block, time.time(), task_id, k))
+            db.execute(
+                "UPDATE segments SET state=?, commit_block=?, updated=? WHERE task_id=? AND k=?",
+                (state.value, commit_block, time.time(), task_id, k),
+            )
 
     def drop_segments(self, task_id: int, from_k: int) -> int:
         """Forget segments ``k >= from_k`` of a task (e.g. a reclaimed task from another epoch)."""
         with self._tx() as db:
-            return int(db.execute("DELETE FROM segments WHERE task_id=? AND k>=?", (task_id, from_k)).rowcount)
+            return int(
+                db.execute(
+                    "DELETE FROM segments WHERE task_id=? AND k>=?", (task_id, from_k)
+                ).rowcount
+            )
 
     def segments(self, task_id: int) -> list[SegmentRow]:
-        rows = self._rows("SELECT task_id, k, state, trace_root, end_state_hash, out_dir, checkpoint_cid, "
-                          "leaves_cid, commit_block FROM segments WHERE task_id=? ORDER BY k", task_id)
+        rows = self._rows(
+            "SELECT task_id, k, state, trace_root, end_state_hash, out_dir, checkpoint_cid, "
+            "leaves_cid, commit_block FROM segments WHERE task_id=? ORDER BY k",
+            task_id,
+        )
         return [SegmentRow(r[0], r[1], SegmentState(r[2]), *r[3:]) for r in rows]
 
     def segment(self, task_id: int, k: int) -> SegmentRow | None:
@@ -220,13 +274,20 @@ class Journal:
 
     def pins(self, task_id: int | None = None) -> list[tuple[str, int, int | None]]:
         if task_id is None:
-            return [(str(a), int(b), c) for a, b, c in self._rows("SELECT cid, task_id, unpin_after FROM pins")]
+            return [
+                (str(a), int(b), c)
+                for a, b, c in self._rows("SELECT cid, task_id, unpin_after FROM pins")
+            ]
         return [(str(a), int(b), c) for a, b, c in
                 self._rows("SELECT cid, task_id, unpin_after FROM pins WHERE task_id=?", task_id)]
 
     def due_unpins(self, block: int) -> list[str]:
-        return [str(r[0]) for r in self._rows("SELECT cid FROM pins WHERE unpin_after IS NOT NULL AND unpin_after<?",
-                                              block)]
+        return [
+            str(r[0])
+            for r in self._rows(
+                "SELECT cid FROM pins WHERE unpin_after IS NOT NULL AND unpin_after<?", block
+            )
+        ]
 
     def forget_pin(self, cid: str) -> None:
         with self._tx() as db:
@@ -235,11 +296,18 @@ class Journal:
     # --- disputes on our tasks -----------------------------------------------------------------
     def add_dispute(self, dispute_id: int, task_id: int) -> None:
         with self._tx() as db:
-            db.execute("INSERT OR IGNORE INTO disputes(dispute_id, task_id) VALUES(?, ?)", (dispute_id, task_id))
+            db.execute(
+                "INSERT OR IGNORE INTO disputes(dispute_id, task_id) VALUES(?, ?)",
+                (dispute_id, task_id),
+            )
 
     def open_disputes(self) -> list[tuple[int, int]]:
-        return [(int(a), int(b)) for a, b in
-                self._rows("SELECT dispute_id, task_id FROM disputes WHERE done=0 ORDER BY dispute_id")]
+        return [
+            (int(a), int(b))
+            for a, b in self._rows(
+                "SELECT dispute_id, task_id FROM disputes WHERE done=0 ORDER BY dispute_id"
+            )
+        ]
 
     def close_dispute(self, dispute_id: int) -> None:
         with self._tx() as db:

@@ -39,7 +39,9 @@ class JsonFormatter(logging.Formatter):
                                "logger": record.name}
         fields = getattr(record, FIELDS, None)
         if fields:
-            doc.update({k: (("0x" + v.hex()) if isinstance(v, bytes) else v) for k, v in fields.items()})
+            doc.update(
+                {k: (("0x" + v.hex()) if isinstance(v, bytes) else v) for k, v in fields.items()}
+            )
         else:
             doc["event"] = "message"
             doc["message"] = record.getMessage()
@@ -54,7 +56,9 @@ class TextFormatter(logging.Formatter):
         return f"{ts} {record.levelname.lower():7s} {record.name}: {record.getMessage()}"
 
 
-def setup_logging(*, json_lines: bool = False, level: int = logging.INFO, stream: TextIO | None = None) -> None:
+def setup_logging(
+    *, json_lines: bool = False, level: int = logging.INFO, stream: TextIO | None = None
+) -> None:
     """Route ``node``/``ledger``/``store`` logs to ``stream`` (stderr) as text or JSON lines."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter() if json_lines else TextFormatter())

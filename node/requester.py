@@ -35,14 +35,24 @@ class CreatedTask:
 
 def create_task(protocol: Protocol, client: Client, spec: TaskSpec, terms: TaskTerms,
                 teacher_dir: Path, dataset_dir: Path, cache_dir: Path) -> CreatedTask:
-    """Publish spec + teacher + dataset, read the spec back verified against its hash, post the task."""
+    """Publish spec + teacher + dataset, read the spec back verified against its hash, post the
+    task."""
     from materials import Materials, publish
 
     pub = publish(client, spec, teacher_dir, dataset_dir)
     back = Materials(client, cache_dir).spec(pub.spec_cid, pub.spec_hash)  # what nodes will read
     if back.spec_hash() != pub.spec_hash:  # pragma: no cover - Materials.spec already checks
-        raise SpecHashMismatchError(f"spec {pub.spec_cid} did not read back as published", cid=pub.spec_cid)
-    task_id = protocol.create_task(pub.spec_cid, pub.spec_hash, terms.reward, total_steps=terms.total_steps,
-                                   segment_steps=terms.segment_steps, challenge_window=terms.challenge_window,
-                                   segment_deadline=terms.segment_deadline, node_stake=terms.node_stake)
+        raise SpecHashMismatchError(
+            f"spec {pub.spec_cid} did not read back as published", cid=pub.spec_cid
+        )
+    task_id = protocol.create_task(
+        pub.spec_cid,
+        pub.spec_hash,
+        terms.reward,
+        total_steps=terms.total_steps,
+        segment_steps=terms.segment_steps,
+        challenge_window=terms.challenge_window,
+        segment_deadline=terms.segment_deadline,
+        node_stake=terms.node_stake,
+    )
     return CreatedTask(task_id, pub.spec_cid, pub.spec_hash)

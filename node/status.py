@@ -1,4 +1,5 @@
-"""Readable tables for `node status`, `node check` and `task show` (chain state + the node's journal)."""
+"""Readable tables for `node status`, `node check` and `task show` (chain state + the node's
+journal)."""
 
 from __future__ import annotations
 
@@ -23,11 +24,19 @@ def render_status(p: Any, workdir: Path, con: Any) -> None:
     free = int(p.stake.call("freeStake", p.me))
     block = p.chain.block_number()
     t = Table(title=f"node {p.me} at block {block}", show_header=False)
-    for k, v in (("staked", _fmt(info.staked)), ("locked", _fmt(info.locked)), ("free", _fmt(free)),
-                 ("pending withdrawal", f"{_fmt(info.pending)} (ready at block {info.readyAt})" if info.pending else "0"),
-                 ("jailed", f"until block {info.jailedUntil}" if p.is_jailed() else "no"),
-                 ("juror", "yes" if info.juror else "no"), ("token balance", _fmt(p.balance())),
-                 ("jury payouts owed", _fmt(p.owed()))):
+    for k, v in (
+        ("staked", _fmt(info.staked)),
+        ("locked", _fmt(info.locked)),
+        ("free", _fmt(free)),
+        (
+            "pending withdrawal",
+            f"{_fmt(info.pending)} (ready at block {info.readyAt})" if info.pending else "0",
+        ),
+        ("jailed", f"until block {info.jailedUntil}" if p.is_jailed() else "no"),
+        ("juror", "yes" if info.juror else "no"),
+        ("token balance", _fmt(p.balance())),
+        ("jury payouts owed", _fmt(p.owed())),
+    ):
         t.add_row(k, v)
     con.print(t)
     journal_path = workdir / "journal.sqlite"
@@ -36,18 +45,33 @@ def render_status(p: Any, workdir: Path, con: Any) -> None:
         return
     j = Journal(journal_path)
     tasks = Table(title="tasks")
-    for col in ("task", "journal", "chain", "segments (ours/committed/final/total)", "reward", "claimable now"):
+    for col in (
+        "task",
+        "journal",
+        "chain",
+        "segments (ours/committed/final/total)",
+        "reward",
+        "claimable now",
+    ):
         tasks.add_column(col)
     for row in j.tasks():
         task = p.task(row.task_id)
         n = p.segment_count(row.task_id)
         final = int(p.market.call("finalSegmentCount", row.task_id))
         ours = len([s for s in j.segments(row.task_id) if s.state == SegmentState.COMMITTED])
-        claimable = (int(task.status) == TaskStatus.CLAIMED and str(task.node).lower() == p.me.lower()
-                     and final == n)
-        tasks.add_row(str(row.task_id), row.state.value + (f" ({row.reason[:60]})" if row.reason else ""),
-                      TaskStatus(int(task.status)).name, f"{ours}/{int(task.nextSegment)}/{final}/{n}",
-                      _fmt(task.reward), "yes" if claimable else "")
+        claimable = (
+            int(task.status) == TaskStatus.CLAIMED
+            and str(task.node).lower() == p.me.lower()
+            and final == n
+        )
+        tasks.add_row(
+            str(row.task_id),
+            row.state.value + (f" ({row.reason[:60]})" if row.reason else ""),
+            TaskStatus(int(task.status)).name,
+            f"{ours}/{int(task.nextSegment)}/{final}/{n}",
+            _fmt(task.reward),
+            "yes" if claimable else "",
+        )
     con.print(tasks)
     disputes = j.open_disputes()
     if disputes:
@@ -69,8 +93,10 @@ def check_one(p: Any, workdir: Path, task_id: int, con: Any) -> None:
         spec = daemon.check_task(task_id, str(events[-1]["args"]["specCid"]))
     finally:
         daemon.close()
-    con.print(f"task {task_id}: servable ({spec.num_segments()} segments of {spec.segment_steps} steps, "
-              f"profile {spec.profile.name})")
+    con.print(
+        f"task {task_id}: servable ({spec.num_segments()} segments of {spec.segment_steps} steps, "
+        f"profile {spec.profile.name})"
+    )
 
 
 def render_task(p: Any, task_id: int, con: Any) -> None:
@@ -85,14 +111,23 @@ def render_task(p: Any, task_id: int, con: Any) -> None:
     params = task.params
     head = Table(title=f"task {task_id} at block {p.chain.block_number()}", show_header=False)
     created = p.market.events("TaskCreated", from_block=p.addresses.deployBlock, taskId=task_id)
-    for k, v in (("status", TaskStatus(int(task.status)).name), ("requester", task.requester),
-                 ("node", task.node), ("epoch", task.epoch), ("reward", _fmt(task.reward)),
-                 ("spec", created[-1]["args"]["specCid"] if created else "?"),
-                 ("spec hash", "0x" + bytes(task.specHash).hex()),
-                 ("steps", f"{params.totalSteps} in segments of {params.segmentSteps}"),
-                 ("next segment", f"{task.nextSegment} (due block {task.segmentDueBlock})"),
-                 ("windows", f"challenge {params.challengeWindow}, deadline {params.segmentDeadline} blocks"),
-                 ("node stake", _fmt(params.nodeStake)), ("open disputes", task.openDisputes)):
+    for k, v in (
+        ("status", TaskStatus(int(task.status)).name),
+        ("requester", task.requester),
+        ("node", task.node),
+        ("epoch", task.epoch),
+        ("reward", _fmt(task.reward)),
+        ("spec", created[-1]["args"]["specCid"] if created else "?"),
+        ("spec hash", "0x" + bytes(task.specHash).hex()),
+        ("steps", f"{params.totalSteps} in segments of {params.segmentSteps}"),
+        ("next segment", f"{task.nextSegment} (due block {task.segmentDueBlock})"),
+        (
+            "windows",
+            f"challenge {params.challengeWindow}, deadline {params.segmentDeadline} blocks",
+        ),
+        ("node stake", _fmt(params.nodeStake)),
+        ("open disputes", task.openDisputes),
+    ):
         head.add_row(k, str(v))
     con.print(head)
     segs = Table(title="segments")
@@ -102,8 +137,14 @@ def render_task(p: Any, task_id: int, con: Any) -> None:
         s = p.segment(task_id, i)
         if not s.committed:
             continue
-        segs.add_row(str(i), "0x" + bytes(s.traceRoot).hex()[:16] + "…", "0x" + bytes(s.endStateHash).hex()[:16] + "…",
-                     str(s.committedAt), str(s.openDisputes), "yes" if s.isFinal else "no")
+        segs.add_row(
+            str(i),
+            "0x" + bytes(s.traceRoot).hex()[:16] + "…",
+            "0x" + bytes(s.endStateHash).hex()[:16] + "…",
+            str(s.committedAt),
+            str(s.openDisputes),
+            "yes" if s.isFinal else "no",
+        )
     con.print(segs)
     opened = p.jury.events("DisputeOpened", from_block=p.addresses.deployBlock, taskId=task_id)
     if opened:

@@ -1,1 +1,2 @@
-"""prover: the verifiable computation (spec, data schedule, KD step, state hash, Merkle, replay). No chain or network code."""
+"""prover: the verifiable computation (spec, data schedule, KD step, state hash, Merkle, replay).
+No chain or network code."""

@@ -12,7 +12,6 @@ gets a config.json rebuilt from the spec (:func:`export_model`). The dtype polic
 from __future__ import annotations
 
 import enum
-import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,15 +138,21 @@ def _load_tensors(d: Path, name: str) -> dict[str, Any]:
     return tensors
 
 
-@functools.lru_cache(maxsize=8)
-def _student_shapes(config_json: str) -> dict[str, tuple[int, ...]]:
+_SHAPES: dict[str, dict[str, tuple[int, ...]]] = {}
+
+
+def _student_shapes(spec: TaskSpec) -> dict[str, tuple[int, ...]]:
     """Parameter names and shapes of the spec's student (built on the meta device: no memory)."""
     import torch
-    from transformers import BertConfig, BertModel
 
-    with torch.device("meta"):
-        student = BertModel(BertConfig(**json.loads(config_json)), add_pooling_layer=True)
-    return {n: tuple(t.shape) for n, t in student.state_dict().items()}
+    from prover import model
+
+    key = spec.spec_hash_hex()
+    if key not in _SHAPES:
+        with torch.device("meta"):
+            student = model.new_student(spec)
+        _SHAPES[key] = {n: tuple(t.shape) for n, t in student.state_dict().items()}
+    return _SHAPES[key]
 
 
 def _check_names(d: Path, params: dict[str, Any], optim: dict[str, Any],
@@ -203,7 +208,7 @@ def held_state(ckpt_dir: str | Path, spec: TaskSpec, task_id: int,
                                   defect=Defect.LABEL)
     params = _load_tensors(d, "model.safetensors")
     optim = _load_tensors(d, "optimizer.safetensors")
-    _check_names(d, params, optim, _student_shapes(json.dumps(_config_doc(spec), sort_keys=True)))
+    _check_names(d, params, optim, _student_shapes(spec))
     at = int(state["step"])
     p_list, o_list = sorted(params.items()), sorted(optim.items())
     chunks = statehash.serialize_chunks(p_list, o_list, at, rng_state(spec, task_id),
@@ -225,20 +230,11 @@ def require_state(ckpt_dir: str | Path, spec: TaskSpec, task_id: int, expected: 
     return held
 
 
-def _config_doc(spec: TaskSpec) -> dict[str, Any]:
-    cfg = dict(spec.student.config)
-    cfg.pop("model_type", None)
-    return cfg
-
-
 def load_student(held: HeldState, spec: TaskSpec) -> Any:
     """The spec's student holding exactly ``held``'s parameters (train mode)."""
-    from transformers import BertModel
-
     from prover import model
 
-    student = BertModel(model.student_config(spec), add_pooling_layer=True)
-    student.config._attn_implementation = model.ATTN_IMPL
+    student = model.new_student(spec)
     student.load_state_dict(dict(held.params), strict=True)
     student.train()
     return student
@@ -262,7 +258,7 @@ def export_model(held: HeldState, spec: TaskSpec, out_dir: str | Path) -> Path:
     d = Path(out_dir)
     d.mkdir(parents=True, exist_ok=True)
     cfg = model.student_config(spec)
-    cfg.architectures = ["BertModel"]
+    cfg.architectures = ["ElectraModel" if cfg.model_type == "electra" else "BertModel"]
     cfg.save_pretrained(str(d))
     save_file({n: t.contiguous() for n, t in held.params}, str(d / "model.safetensors"),
               metadata={"format": "pt"})

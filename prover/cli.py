@@ -68,19 +68,29 @@ def spec_env(file: Path) -> None:
 # ---- dataset ---------------------------------------------------------------------------------
 @dataset_app.command("build")
 def dataset_build(
-    text_files: list[Path] = typer.Argument(None, help="Text files (default: gensim's Lee corpus)."),
+    sources: list[Path] = typer.Argument(None, help="Text, .jsonl/.json, .csv, .parquet files or "
+                                                    "saved HF dataset dirs (default: gensim's "
+                                                    "lee_background corpus)."),
     out: Path = typer.Option(..., "--out", help="Manifest directory to write."),
     seq_len: int = typer.Option(32, help="Tokens per sample."),
     tokenizer: Path | None = typer.Option(None, help="HF model/tokenizer dir (default: the teacher)."),
     shard_size: int = typer.Option(4096, help="Samples per shard."),
+    text_field: str = typer.Option("text", "--text-field",
+                                   help="Field holding the text in JSONL/CSV/Parquet/HF sources."),
+    split: str | None = typer.Option(None, "--split", help="Split of a saved HF DatasetDict."),
+    held_out: float = typer.Option(0.0, "--held-out",
+                                   help="Fraction of documents held out (chosen by text hash) "
+                                        "into heldout.jsonl, never trained on."),
 ) -> None:
-    """Tokenize text files into fixed-length shards and write manifest.json."""
+    """Tokenize documents (deduplicated) into fixed-length shards and write manifest.json."""
     from prover.dataset import build_manifest
     from prover.presets import default_teacher_dir, default_text_files, home
 
-    doc = build_manifest(text_files or default_text_files(), tokenizer or default_teacher_dir(),
-                         seq_len, out, shard_size, cache_dir=home() / "hf-datasets-cache")
-    _echo_json({k: doc[k] for k in ("numSamples", "seqLen", "sampleRoot")} | {"dir": str(out)})
+    doc = build_manifest(sources or default_text_files(), tokenizer or default_teacher_dir(),
+                         seq_len, out, shard_size, cache_dir=home() / "hf-datasets-cache",
+                         text_field=text_field, split=split, held_out_fraction=held_out)
+    _echo_json({k: doc[k] for k in ("numSamples", "seqLen", "sampleRoot", "documents")}
+               | {"dir": str(out)})
 
 
 # ---- training and replay ---------------------------------------------------------------------

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
+#: Held-out documents of a manifest (JSON lines of {"text": ...}), never in its samples.
+HELD_OUT = "heldout.jsonl"
 
 
 def _sha256_file(path: Path) -> str:
@@ -39,15 +41,6 @@ def _sha256_file(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return "0x" + h.hexdigest()
-
-
-def _encoding(path: Path) -> str:
-    """utf-8 when the file decodes as such, else latin-1 (every byte is a character)."""
-    try:
-        path.read_bytes().decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError:
-        return "latin-1"
 
 
 def sample_root(rows: Any) -> bytes:
@@ -65,20 +58,22 @@ def sample_root(rows: Any) -> bytes:
 
 def build_manifest(text_files: Sequence[str | Path], tokenizer_dir: str | Path, seq_len: int,
                    out_dir: str | Path, shard_size: int = 4096,
-                   cache_dir: str | Path | None = None) -> dict[str, Any]:
-    """Tokenize ``text_files`` with the tokenizer in ``tokenizer_dir`` and write a manifest dir."""
+                   cache_dir: str | Path | None = None, text_field: str = "text",
+                   split: str | None = None, held_out_fraction: float = 0.0) -> dict[str, Any]:
+    """Tokenize the documents of ``text_files`` (any prover.sources format) with the tokenizer
+    in ``tokenizer_dir`` and write a manifest dir; held-out documents go to heldout.jsonl."""
     import numpy as np
     from safetensors.numpy import save_file
 
+    from prover import sources as src
+
     if seq_len < 3:
         raise DatasetError(f"seqLen must be at least 3, got {seq_len}")
-    files = [Path(f).resolve() for f in text_files]
-    for f in files:
-        if not f.is_file():
-            raise DatasetError(f"text file {f} does not exist")
-    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    if not text_files:
+        raise DatasetError("no sources given", hint=f"pass files: {src.SUPPORTED}")
+    read = [src.read_source(f, text_field, split, cache_dir) for f in text_files]
+    docs = src.prepare(read, held_out_fraction)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from datasets import load_dataset
     from transformers import AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(str(tokenizer_dir))
@@ -87,18 +82,13 @@ def build_manifest(text_files: Sequence[str | Path], tokenizer_dir: str | Path, 
                            hint="v1 manifests frame samples for BERT-style encoders")
     tok.model_max_length = 1 << 30  # we window the stream ourselves
     stream: list[int] = []
-    encodings = [_encoding(f) for f in files]
-    for f, enc in zip(files, encodings, strict=True):  # one file at a time: explicit order
-        ds = load_dataset("text", data_files=[str(f)], split="train", encoding=enc,
-                          cache_dir=str(cache_dir) if cache_dir else None)
-        lines = [line for line in ds["text"] if line.strip()]
-        for ids in tok(lines, add_special_tokens=False)["input_ids"]:
-            stream.extend(ids)
-            stream.append(tok.sep_token_id)
+    for ids in tok(docs.train, add_special_tokens=False)["input_ids"]:  # source order
+        stream.extend(ids)
+        stream.append(tok.sep_token_id)
     win = seq_len - 2
     n = len(stream) // win
     if n == 0:
-        raise DatasetError(f"the text files give {len(stream)} tokens, fewer than one sample of {seq_len}")
+        raise DatasetError(f"the sources give {len(stream)} tokens, fewer than one sample of {seq_len}")
     body = np.asarray(stream[: n * win], dtype="<i4").reshape(n, win)
     rows = np.empty((n, seq_len), dtype="<i4")
     rows[:, 0] = tok.cls_token_id
@@ -112,6 +102,11 @@ def build_manifest(text_files: Sequence[str | Path], tokenizer_dir: str | Path, 
         save_file({"input_ids": np.ascontiguousarray(rows[lo: lo + shard_size])}, str(out / name))
         shards.append({"file": name, "numSamples": int(min(shard_size, n - lo)),
                        "sha256": _sha256_file(out / name)})
+    held = None
+    if docs.held_out:
+        (out / HELD_OUT).write_text("".join(json.dumps({"text": t}) + "\n" for t in docs.held_out))
+        held = {"file": HELD_OUT, "numDocuments": len(docs.held_out),
+                "fraction": held_out_fraction, "sha256": _sha256_file(out / HELD_OUT)}
     tok_json = Path(tokenizer_dir) / "tokenizer.json"
     doc = {
         "version": MANIFEST_VERSION, "seqLen": seq_len, "numSamples": int(n),
@@ -119,8 +114,11 @@ def build_manifest(text_files: Sequence[str | Path], tokenizer_dir: str | Path, 
         "sampleRoot": merkle.hex32(sample_root(rows)),
         "tokenizer": {"vocabSize": len(tok), "clsId": tok.cls_token_id, "sepId": tok.sep_token_id,
                       "sha256": _sha256_file(tok_json) if tok_json.is_file() else None},
-        "sources": [{"name": f.name, "sha256": _sha256_file(f), "encoding": enc}
-                    for f, enc in zip(files, encodings, strict=True)],
+        "sources": [{"name": s.path.name, "sha256": _sha256_file(s.path) if s.path.is_file()
+                     else None, "encoding": s.encoding, "kind": s.kind,
+                     "numDocuments": len(s.documents)} for s in read],
+        "documents": {"train": len(docs.train), "duplicatesRemoved": docs.duplicates,
+                      "heldOut": held},
     }
     (out / MANIFEST).write_text(json.dumps(doc, sort_keys=True, indent=1))
     return doc

@@ -40,11 +40,23 @@ def uniform(seed: int, name: str, shape: tuple[int, ...], bound: float) -> torch
 
 
 def student_config(spec: TaskSpec) -> Any:
-    from transformers import BertConfig
+    """The student's transformers config: a BertConfig, or an ElectraConfig (narrow embeddings)."""
+    from transformers import BertConfig, ElectraConfig
 
     cfg = dict(spec.student.config)
-    cfg.pop("model_type", None)
-    return BertConfig(**cfg)
+    arch = cfg.pop("model_type", "bert")
+    return ElectraConfig(**cfg) if arch == "electra" else BertConfig(**cfg)
+
+
+def new_student(spec: TaskSpec) -> Any:
+    """An (uninitialised) student model of the spec's architecture, eager attention."""
+    from transformers import BertModel, ElectraModel
+
+    cfg = student_config(spec)
+    model = (ElectraModel(cfg) if cfg.model_type == "electra"
+             else BertModel(cfg, add_pooling_layer=True))
+    model.config._attn_implementation = ATTN_IMPL
+    return model
 
 
 def load_teacher(teacher_dir: str | Path) -> Any:
@@ -55,9 +67,10 @@ def load_teacher(teacher_dir: str | Path) -> Any:
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
+    from prover.teacher import validate_teacher_dir
+
     d = Path(teacher_dir)
-    if not (d / "config.json").is_file():
-        raise TeacherError(f"no config.json in teacher dir {d}", hint="pass a Hugging Face model directory")
+    validate_teacher_dir(d)
     try:
         model = AutoModel.from_pretrained(str(d), attn_implementation=ATTN_IMPL, dtype=torch.float32)
     except Exception as exc:  # transformers raises many kinds here
@@ -72,10 +85,8 @@ def load_teacher(teacher_dir: str | Path) -> Any:
 def build_student(spec: TaskSpec, teacher: Any | None = None) -> Any:
     """The initial student (state 0) the spec describes."""
     import torch
-    from transformers import BertModel
 
-    model = BertModel(student_config(spec), add_pooling_layer=True)
-    model.config._attn_implementation = ATTN_IMPL
+    model = new_student(spec)
     std = float(spec.student.config.get("initializer_range", 0.02))
     bound = float(round(std * math.sqrt(3.0), 12))
     with torch.no_grad():
@@ -88,6 +99,10 @@ def build_student(spec: TaskSpec, teacher: Any | None = None) -> Any:
                 p.copy_(uniform(spec.seed, "student." + name, tuple(p.shape), bound))
         if spec.student.init.method == "teacher":
             _copy_teacher_layers(spec, model, teacher)
+            if model.config.model_type == "electra":
+                from prover.teacher_init import init_narrow_embeddings
+
+                init_narrow_embeddings(spec, model, teacher)
     model.train()
     return model
 
@@ -97,6 +112,7 @@ def _copy_teacher_layers(spec: TaskSpec, student: Any, teacher: Any) -> None:
         raise TeacherError("student.init.method 'teacher' needs the teacher model")
     sc, tc = student.config, teacher.config
     for key in ("hidden_size", "intermediate_size", "num_attention_heads", "vocab_size"):
+        # an electra student's embeddings are narrower by design: teacher_init fills them
         if getattr(sc, key) != getattr(tc, key):
             raise SpecValidationError(f"student.init.method 'teacher' needs student.config.{key} == "
                                       f"teacher's ({getattr(tc, key)}), got {getattr(sc, key)}")
@@ -106,6 +122,8 @@ def _copy_teacher_layers(spec: TaskSpec, student: Any, teacher: Any) -> None:
                                   f"layer indices below {tc.num_hidden_layers}, got {layers}")
     sd, td = student.state_dict(), teacher.state_dict()
     for name, t in sd.items():
+        if name.startswith("embeddings.") and sc.model_type == "electra":
+            continue
         if name.startswith("encoder.layer."):
             idx = int(name.split(".")[2])
             src = name.replace(f"encoder.layer.{idx}.", f"encoder.layer.{layers[idx]}.", 1)

@@ -12,7 +12,9 @@ needed); schedules in exact arithmetic; every RNG derived from the spec seed.
 
 ``repcpu-2`` needs none of the pins: every reduction of its KD step (layers, attention, losses,
 clipping, AdamW) runs on prover.kernels' fixed-order kernels, so its ``env`` is empty and any
-thread count and ATen capability give the same bits (docs/kernels.md).
+thread count and ATen capability give the same bits (docs/kernels.md). ``repfma-1`` (the
+default) is ``repcpu-2`` on the repfma kernel family: GEMM steps are IEEE fused multiply-adds
+(hardware FMA, or the exact software fma on CPUs without it) and sums use the blocked-sum kernel.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from prover.errors import KernelsUnavailableError, ProfileMismatchError, UnknownProfileError
+from prover.kernels.family import Family
 
 if TYPE_CHECKING:
     from prover.spec import TaskSpec
@@ -54,6 +57,8 @@ class Profile:
     fixed_train_ops: bool = False
     #: The spec's thread count must be in effect (OMP/MKL variables and torch threads).
     pins_threads: bool = True
+    #: Which prover.kernels family the kernels run (for profiles with ``kernels``).
+    kernel_family: Family = Family.REPCPU
 
 
 _STOCK_AVX2 = {
@@ -93,7 +98,14 @@ register(Profile(
     description="prover.kernels for every reduction of the KD step (layers, attention, losses, "
                 "clipping, AdamW): no environment pins, any thread count, any x86-64 CPU"))
 
-DEFAULT_PROFILE = "repcpu-2"
+register(Profile(
+    name="repfma-1", env={}, cpu_capability="", cpu_flags=(), kernels=True, fixed_train_ops=True,
+    pins_threads=False, kernel_family=Family.REPFMA,
+    description="repcpu-2 on the repfma kernels: GEMM by IEEE fused multiply-add in a fixed order "
+                "(hardware FMA; exact software fma on CPUs without it), blocked-sum kernel for "
+                "sums and the clip norm: no pins, any thread count, any x86-64 CPU"))
+
+DEFAULT_PROFILE = "repfma-1"
 
 
 def get(name: str) -> Profile:
@@ -204,7 +216,8 @@ def reexec_if_needed(spec: TaskSpec, argv: list[str] | None = None) -> None:
 
 
 def enable_kernels(spec: TaskSpec, *models: object) -> None:
-    """For profiles with ``kernels``: route the models through prover.kernels (lazy import)."""
+    """For profiles with ``kernels``: route the models through prover.kernels (lazy import)
+    and select the profile's kernel family."""
     if not get(spec.profile.name).kernels:
         return
     try:
@@ -213,5 +226,16 @@ def enable_kernels(spec: TaskSpec, *models: object) -> None:
         raise KernelsUnavailableError(
             f"profile {spec.profile.name} needs prover.kernels, which cannot be imported: {exc}",
             hint="build the fixed-order kernels or use profile stock-avx2-1") from None
+    select_kernels(spec)
     for m in models:
         enable(m)
+
+
+def select_kernels(spec: TaskSpec) -> None:
+    """Point prover.kernels at the spec's kernel family (cheap; the Trainer calls it per step
+    so that trainers of different profiles in one process never mix families)."""
+    prof = get(spec.profile.name)
+    if prof.kernels:
+        from prover.kernels._lib import use_family
+
+        use_family(prof.kernel_family)

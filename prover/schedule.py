@@ -99,6 +99,8 @@ def lr_at(spec: TaskSpec, step: int) -> float:
         return float(peak * step / o.warmup_steps)
     if o.decay == "constant" or spec.total_steps == o.warmup_steps:
         return float(peak)
-    progress = Fraction(min(step, spec.total_steps) - o.warmup_steps, spec.total_steps - o.warmup_steps)
+    progress = Fraction(
+        min(step, spec.total_steps) - o.warmup_steps, spec.total_steps - o.warmup_steps
+    )
     floor = peak * Fraction(o.min_lr_ratio)
     return float(floor + (peak - floor) * (1 + cos_pi(progress)) / 2)

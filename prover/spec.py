@@ -74,15 +74,24 @@ class TeacherSpec(_Model):
     arch: Literal["BertModel"] = "BertModel"
 
 
+#: Student architectures (``student.config.model_type``; absent means "bert"). "electra" is a
+#: BERT encoder whose token embeddings are ``embedding_size`` wide with a learned projection up
+#: to ``hidden_size``: a narrow vocabulary table, most of a small student's parameters.
+STUDENT_ARCHS = ("bert", "electra")
+
+
 class StudentInit(_Model):
-    #: "random": uniform init from the spec seed; "teacher": copy teacher layers (same width).
+    #: "random": uniform init from the spec seed; "teacher": copy the chosen teacher layers (same
+    #: width); an electra student's narrow embeddings start from the teacher's tables projected
+    #: on their top singular subspace (prover.teacher_init).
     method: Literal["random", "teacher"] = "random"
     #: Teacher layer indices copied into the student's layers (method "teacher").
     layers: list[int] = Field(default_factory=list)
 
 
 class StudentSpec(_Model):
-    #: Hugging Face BertConfig fields of the student (dropout must be 0: no hidden RNG draws).
+    #: Hugging Face BertConfig fields of the student (dropout must be 0: no hidden RNG draws);
+    #: ``model_type: "electra"`` plus ``embedding_size`` selects a narrow-embedding student.
     config: dict[str, Any]
     #: How the student's weights start.
     init: StudentInit = Field(default_factory=StudentInit)
@@ -94,6 +103,14 @@ class StudentSpec(_Model):
                     "intermediate_size", "vocab_size", "max_position_embeddings"):
             if not isinstance(cfg.get(key), int) or cfg[key] <= 0:
                 raise ValueError(f"student.config.{key} must be a positive integer, got {cfg.get(key)!r}")
+        arch = cfg.get("model_type", "bert")
+        if arch not in STUDENT_ARCHS:
+            raise ValueError(f"student.config.model_type must be one of {', '.join(STUDENT_ARCHS)}, "
+                             f"got {arch!r}")
+        if arch == "electra" and (not isinstance(cfg.get("embedding_size"), int)
+                                  or cfg["embedding_size"] <= 0):
+            raise ValueError("student.config.embedding_size must be a positive integer for an "
+                             f"electra student, got {cfg.get('embedding_size')!r}")
         if cfg["hidden_size"] % cfg["num_attention_heads"]:
             raise ValueError("student.config.hidden_size must be a multiple of num_attention_heads, "
                              f"got {cfg['hidden_size']} and {cfg['num_attention_heads']}")

@@ -135,6 +135,7 @@ class Trainer:
         import torch
 
         t = self.step_no + 1
+        profile.select_kernels(self.spec)
         ids = schedule.batch(self.spec, self.task_id, t, self.manifest.input_ids)
         swapped = hooks.on_batch(t, ids)
         if swapped is not None:
@@ -161,6 +162,7 @@ class Trainer:
         if profile.get(self.spec.profile.name).fixed_train_ops:  # repcpu-2: no stock reductions
             from prover import kernels
 
+            profile.select_kernels(self.spec)
             if clip > 0 and grads:
                 kernels.clip_grad_norm_(grads, clip)
             kernels.adamw_step(self.optimizer)

@@ -1,1 +1,2 @@
-"""store: IPFS (a client that verifies what it fetches, and an embedded Kubo-RPC-compatible store)."""
+"""store: IPFS (a client that verifies what it fetches, and an embedded Kubo-RPC-compatible
+store)."""

@@ -120,7 +120,9 @@ class Blockstore:
         self._staged_bytes = 0
         self._cond = threading.Condition()
         self._dirsync = threading.Lock()
-        self._sync_pool = ThreadPoolExecutor(max_workers=SYNC_THREADS, thread_name_prefix="blocksync")
+        self._sync_pool = ThreadPoolExecutor(
+            max_workers=SYNC_THREADS, thread_name_prefix="blocksync"
+        )
 
     def path(self, cid: CID) -> Path:
         key = cid.block_key()
@@ -309,8 +311,11 @@ class RepoLock:
             fcntl.flock(self._fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             self._fh.close()
-            raise RepoError(f"repo {root} is in use by another process", repo=str(root),
-                            hint="stop the other `veritrain store serve` or use another --repo") from None
+            raise RepoError(
+                f"repo {root} is in use by another process",
+                repo=str(root),
+                hint="stop the other `veritrain store serve` or use another --repo",
+            ) from None
 
     def release(self) -> None:
         with contextlib.suppress(OSError):

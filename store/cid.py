@@ -108,7 +108,8 @@ class CID:
 
     @classmethod
     def parse(cls, text: str) -> CID:
-        """Parse a CID string (CIDv0 ``Qm...`` or multibase ``b...`` base32 CIDv1), or /ipfs/ path."""
+        """Parse a CID string (CIDv0 ``Qm...`` or multibase ``b...`` base32 CIDv1), or /ipfs/
+        path."""
         s = text.strip()
         if s.startswith("/ipfs/"):
             s = s[len("/ipfs/"):]

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import typer
 
-store_app = typer.Typer(help="IPFS: run the embedded Kubo-compatible store, add and fetch verified content.",
-                        no_args_is_help=True)
+store_app = typer.Typer(
+    help="IPFS: run the embedded Kubo-compatible store, add and fetch verified content.",
+    no_args_is_help=True,
+)
 
 API_HELP = "Kubo RPC API (multiaddr or URL); default: settings' ipfs_api (VERITRAIN_IPFS_API)."
 PROGRESS_MIN = 16 << 20  # show progress bars for transfers above 16 MiB
@@ -22,7 +24,9 @@ def _size(path: Path) -> int:
 @store_app.command("serve")
 def serve_cmd(
     repo: Path = typer.Option(..., "--repo", help="Repo directory (created if missing)."),
-    api: str = typer.Option("127.0.0.1:5001", "--api", help="HOST:PORT to listen on (loopback by default)."),
+    api: str = typer.Option(
+        "127.0.0.1:5001", "--api", help="HOST:PORT to listen on (loopback by default)."
+    ),
 ) -> None:
     """Serve the embedded store (Kubo RPC subset) until interrupted."""
     from store.server import main
@@ -53,7 +57,9 @@ def add_cmd(
         if size < PROGRESS_MIN:
             cid = client.put_dir(path)
         elif path.is_file():
-            with Progress(BarColumn(), DownloadColumn(), TransferSpeedColumn(), transient=True) as bar:
+            with Progress(
+                BarColumn(), DownloadColumn(), TransferSpeedColumn(), transient=True
+            ) as bar:
                 task = bar.add_task("add", total=size)
                 cid = client.put_file(path, progress=lambda n: bar.advance(task, n))
         else:
@@ -84,7 +90,9 @@ def get_cmd(
 
 
 @store_app.command("pin")
-def pin_cmd(cid: str = typer.Argument(...), api: str = typer.Option(None, "--api", help=API_HELP)) -> None:
+def pin_cmd(
+    cid: str = typer.Argument(...), api: str = typer.Option(None, "--api", help=API_HELP)
+) -> None:
     """Pin CID (recursively) on the node."""
     from store.client import Client
 

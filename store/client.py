@@ -38,7 +38,12 @@ from store.verify import VerifiedReader
 warnings.filterwarnings("ignore", message=".*'strict' parameter.*", category=FutureWarning)
 
 T = TypeVar("T")
-ADD_OPTS = {"cid-version": 1, "raw-leaves": True, "chunker": f"size-{DEFAULT_CHUNK_SIZE}", "pin": True}
+ADD_OPTS = {
+    "cid-version": 1,
+    "raw-leaves": True,
+    "chunker": f"size-{DEFAULT_CHUNK_SIZE}",
+    "pin": True,
+}
 
 
 def to_url(multiaddr: str) -> str:
@@ -125,17 +130,29 @@ class Client:
                 if attempt == self.retries:
                     raise StoreUnavailableError(
                         f"no IPFS RPC API reachable at {self.api} ({endpoint}, "
-                        f"{self.retries + 1} attempts): {type(exc).__name__}", api=self.api) from None
+                        f"{self.retries + 1} attempts): {type(exc).__name__}",
+                        api=self.api,
+                    ) from None
             except self._exc.TimeoutError:
-                raise StoreTimeoutError(f"IPFS RPC API at {self.api} did not answer {endpoint} "
-                                        f"within {self.timeout}s", api=self.api,
-                                        timeout=self.timeout) from None
+                raise StoreTimeoutError(
+                    f"IPFS RPC API at {self.api} did not answer {endpoint} within {self.timeout}s",
+                    api=self.api,
+                    timeout=self.timeout,
+                ) from None
             except self._exc.ErrorResponse as exc:
-                raise StoreRequestError(f"IPFS RPC {endpoint} failed: {exc}", api=self.api,
-                                        endpoint=endpoint, detail=str(exc)) from None
+                raise StoreRequestError(
+                    f"IPFS RPC {endpoint} failed: {exc}",
+                    api=self.api,
+                    endpoint=endpoint,
+                    detail=str(exc),
+                ) from None
             except self._exc.Error as exc:
-                raise StoreRequestError(f"IPFS RPC {endpoint} failed: {exc}", api=self.api,
-                                        endpoint=endpoint, detail=str(exc)) from None
+                raise StoreRequestError(
+                    f"IPFS RPC {endpoint} failed: {exc}",
+                    api=self.api,
+                    endpoint=endpoint,
+                    detail=str(exc),
+                ) from None
             time.sleep(delay)
             delay *= 2
         raise StoreUnavailableError(f"no IPFS RPC API reachable at {self.api}", api=self.api)

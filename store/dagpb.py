@@ -1,8 +1,10 @@
 """DAG-PB nodes and UnixFS data: encoding in the canonical form Kubo writes, and strict decoding.
 
 DAG-PB (spec: ipld/specs dag-pb): ``PBNode { repeated PBLink Links = 2; optional bytes Data = 1; }``
-serialised links first, then data; ``PBLink { bytes Hash = 1; string Name = 2; uint64 Tsize = 3; }``.
-UnixFS (spec: ipfs/specs unixfs): ``Data { Type = 1; Data = 2; filesize = 3; repeated blocksizes = 4;
+serialised links first, then data; ``PBLink { bytes Hash = 1; string Name = 2; uint64 Tsize = 3;
+}``.
+UnixFS (spec: ipfs/specs unixfs): ``Data { Type = 1; Data = 2; filesize = 3; repeated blocksizes =
+4;
 hashType = 5; fanout = 6; mode = 7; mtime = 8 }`` with Type Raw=0, Directory=1, File=2, Metadata=3,
 Symlink=4, HAMTShard=5.
 """

@@ -57,7 +57,11 @@ class BodyReader:
             pieces.append(piece)
             got += len(piece)
             self.remaining -= len(piece)
-            if self.remaining == 0 and self.chunked and self.rfile.readline(8) not in (b"\r\n", b"\n"):
+            if (
+                self.remaining == 0
+                and self.chunked
+                and self.rfile.readline(8) not in (b"\r\n", b"\n")
+            ):
                 raise BadRequestError("malformed chunked body", reason="chunked")
         self.total += got
         if self.total > self.limit:
@@ -78,7 +82,9 @@ class Part:
         disp = headers.get("content-disposition", "")
         match = re.search(r'filename\*?="([^"]*)"', disp) or re.search(r"filename\*?=([^;]*)", disp)
         self.filename = urllib.parse.unquote(match.group(1).strip()) if match else ""
-        self.content_type = headers.get("content-type", "application/octet-stream").split(";")[0].strip()
+        self.content_type = (
+            headers.get("content-type", "application/octet-stream").split(";")[0].strip()
+        )
         self.finished = False
 
     @property

@@ -103,7 +103,9 @@ class Repo:
         if cid.codec == RAW:
             return Entry(cid, "raw-file", len(block), [])
         if cid.codec != DAG_PB:
-            raise UnsupportedDagError(f"{cid} has codec 0x{cid.codec:x}", cid=str(cid), feature="codec")
+            raise UnsupportedDagError(
+                f"{cid} has codec 0x{cid.codec:x}", cid=str(cid), feature="codec"
+            )
         try:
             node = decode_node(block)
             u = decode_unixfs(node.data or b"")
@@ -113,9 +115,13 @@ class Repo:
         if u.type == DIRECTORY:
             return Entry(cid, "directory", 0, node.links)
         if u.type in (FILE, RAW_T):
-            return Entry(cid, "file", u.filesize if u.filesize is not None else len(u.data), node.links)
+            return Entry(
+                cid, "file", u.filesize if u.filesize is not None else len(u.data), node.links
+            )
         feature = "HAMT-sharded directory" if u.type == HAMT_SHARD else f"UnixFS type {u.type}"
-        raise UnsupportedDagError(f"{cid}: {feature} is not supported", cid=str(cid), feature=feature)
+        raise UnsupportedDagError(
+            f"{cid}: {feature} is not supported", cid=str(cid), feature=feature
+        )
 
     def resolve(self, path: str) -> Entry:
         """Resolve ``CID[/name/...]`` (or ``/ipfs/CID/...``) to an entry."""
@@ -126,7 +132,9 @@ class Repo:
         entry = self.entry(CID.parse(head))
         for name in [s for s in rest.split("/") if s]:
             if entry.kind != "directory":
-                raise BadRequestError(f"{path}: {entry.cid} is not a directory", reason="not-directory")
+                raise BadRequestError(
+                    f"{path}: {entry.cid} is not a directory", reason="not-directory"
+                )
             match = [lk for lk in entry.links if lk.name == name]
             if not match:
                 raise BadRequestError(f"no link named {name!r} under {entry.cid}", reason="no-link")
@@ -140,7 +148,9 @@ class Repo:
 
     def _read(self, cid: CID, start: int, end: int | None, depth: int) -> Iterator[bytes]:
         if depth > 64:
-            raise UnsupportedDagError(f"{cid}: DAG deeper than 64 levels", cid=str(cid), feature="depth")
+            raise UnsupportedDagError(
+                f"{cid}: DAG deeper than 64 levels", cid=str(cid), feature="depth"
+            )
         block = self.blocks.get(cid)
         if cid.codec == RAW:
             yield block[start:end]
@@ -189,7 +199,8 @@ class Repo:
                     continue
 
     def require_dag(self, cid: CID) -> int:
-        """Raise BlockNotFoundError unless every block of ``cid``'s DAG is present; returns count."""
+        """Raise BlockNotFoundError unless every block of ``cid``'s DAG is present; returns
+        count."""
         seen: set[str] = set()
         stack = [cid]
         while stack:

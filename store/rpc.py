@@ -90,7 +90,9 @@ def add_params(req: Request) -> Params:
         raise BadRequestError(f"chunker size must be in 1..{MAX_CHUNK_SIZE}", reason="bad-option")
     for name in ("trickle", "nocopy", "fscache", "inline"):
         if req.flag(name, False):
-            raise BadRequestError(f"option {name!r} is not supported by this store", reason="bad-option")
+            raise BadRequestError(
+                f"option {name!r} is not supported by this store", reason="bad-option"
+            )
     if req.args.get("hash", ["sha2-256"])[-1] != "sha2-256":
         raise BadRequestError("only the sha2-256 hash is supported", reason="bad-option")
     return Params(cid_version=version, raw_leaves=raw_leaves, chunk_size=size)
@@ -269,7 +271,9 @@ def block_put(req: Request) -> Reply:
         codec_name = {"v0": "dag-pb", "": "raw"}.get(fmt, fmt)
         version = 0 if fmt == "v0" else 1
     if codec_name not in CODECS_BY_NAME:
-        raise BadRequestError(f"unsupported codec {codec_name!r} (raw, dag-pb)", reason="bad-option")
+        raise BadRequestError(
+            f"unsupported codec {codec_name!r} (raw, dag-pb)", reason="bad-option"
+        )
     if req.args.get("mhtype", ["sha2-256"])[-1] != "sha2-256":
         raise BadRequestError("only the sha2-256 hash is supported", reason="bad-option")
     out = []

@@ -257,8 +257,11 @@ def start_subprocess(repo: str | Path, host: str = "127.0.0.1", port: int | None
     Path(repo).mkdir(parents=True, exist_ok=True)
     log = Path(repo) / "server.log"  # a file, not a pipe: a full pipe would stall the server
     with open(log, "ab") as log_fh:
-        proc = subprocess.Popen([sys.executable, *entry, "--repo", str(repo), "--api", f"{host}:{port}"],
-                                stdout=log_fh, stderr=log_fh)
+        proc = subprocess.Popen(
+            [sys.executable, *entry, "--repo", str(repo), "--api", f"{host}:{port}"],
+            stdout=log_fh,
+            stderr=log_fh,
+        )
     handle = SubprocessHandle(host, port, proc)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -319,7 +322,9 @@ def main(argv: list[str] | None = None) -> int:
     host, port = parse_api(ns.api)
     r = Repo(ns.repo)
     server = make_server(r, host, port)
-    print(f"veritrain store: repo {ns.repo}, API http://{host}:{server.server_address[1]}", flush=True)
+    print(
+        f"veritrain store: repo {ns.repo}, API http://{host}:{server.server_address[1]}", flush=True
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:

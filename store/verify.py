@@ -59,8 +59,9 @@ MAX_DEPTH = 64
 def check_block(cid: CID, data: bytes) -> bytes:
     """Return ``data`` if it hashes to ``cid``, else raise ContentMismatchError(cid=...)."""
     if not cid.matches(data):
-        raise ContentMismatchError(f"block {cid} does not hash to its CID: the node served wrong bytes",
-                                   cid=str(cid))
+        raise ContentMismatchError(
+            f"block {cid} does not hash to its CID: the node served wrong bytes", cid=str(cid)
+        )
     return data
 
 
@@ -75,7 +76,9 @@ def _decode(cid: CID, block: bytes) -> tuple[PBNode, UnixFSData]:
 
 def _check_depth(cid: CID, depth: int) -> None:
     if depth > MAX_DEPTH:
-        raise UnsupportedDagError(f"{cid}: DAG deeper than {MAX_DEPTH}", cid=str(cid), feature="depth")
+        raise UnsupportedDagError(
+            f"{cid}: DAG deeper than {MAX_DEPTH}", cid=str(cid), feature="depth"
+        )
 
 
 def _file_node(cid: CID, block: bytes, expect: int | None) -> tuple[PBNode, UnixFSData]:
@@ -93,8 +96,11 @@ def _file_node(cid: CID, block: bytes, expect: int | None) -> tuple[PBNode, Unix
 
 def safe_name(cid: CID, name: str) -> str:
     if name in ("", ".", "..") or "/" in name or "\\" in name or "\0" in name:
-        raise UnsupportedDagError(f"directory {cid} has an unsafe entry name {name!r}", cid=str(cid),
-                                  feature="unsafe name")
+        raise UnsupportedDagError(
+            f"directory {cid} has an unsafe entry name {name!r}",
+            cid=str(cid),
+            feature="unsafe name",
+        )
     return name
 
 
@@ -109,7 +115,9 @@ class VerifiedReader:
 
     def block(self, cid: CID) -> bytes:
         if cid.codec not in (RAW, DAG_PB):
-            raise UnsupportedDagError(f"{cid} has codec 0x{cid.codec:x}", cid=str(cid), feature="codec")
+            raise UnsupportedDagError(
+                f"{cid} has codec 0x{cid.codec:x}", cid=str(cid), feature="codec"
+            )
         return check_block(cid, self.source(cid))
 
     def kind(self, cid: CID) -> tuple[str, bytes]:
@@ -122,7 +130,9 @@ class VerifiedReader:
         if u.type in (FILE, RAW_T):
             return "file", block
         feature = "HAMT-sharded directory" if u.type == HAMT_SHARD else f"UnixFS type {u.type}"
-        raise UnsupportedDagError(f"{cid}: {feature} is not supported", cid=str(cid), feature=feature)
+        raise UnsupportedDagError(
+            f"{cid}: {feature} is not supported", cid=str(cid), feature=feature
+        )
 
     def read_file(self, cid: CID, block: bytes | None = None) -> Iterator[bytes]:
         """Yield the file's bytes, in order, each piece verified before it is yielded.
@@ -176,8 +186,11 @@ class VerifiedReader:
         _check_depth(cid, depth)
         if cid.codec == RAW:
             if expect is not None and len(block) != expect:
-                raise UnsupportedDagError(f"{cid}: leaf has {len(block)} bytes, parent says {expect}",
-                                          cid=str(cid), feature="malformed")
+                raise UnsupportedDagError(
+                    f"{cid}: leaf has {len(block)} bytes, parent says {expect}",
+                    cid=str(cid),
+                    feature="malformed",
+                )
             yield block
             return
         node, u = _file_node(cid, block, expect)
@@ -189,7 +202,8 @@ class VerifiedReader:
             yield from self._file(child, data, size, depth + 1, pool)
 
     def materialize(self, cid: CID, target: Path) -> None:
-        """Write the file or tree of ``cid`` at ``target`` (which must not exist), all or nothing."""
+        """Write the file or tree of ``cid`` at ``target`` (which must not exist), all or
+        nothing."""
         target = Path(target)
         if target.exists():
             raise FileExistsError(f"{target} already exists")

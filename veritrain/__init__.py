@@ -1,4 +1,5 @@
-"""veritrain: blockchain-anchored proof-of-learning (shared root: version, errors, settings, CLI)."""
+"""veritrain: blockchain-anchored proof-of-learning (shared root: version, errors, settings,
+CLI)."""
 
 from importlib.metadata import PackageNotFoundError, version
 

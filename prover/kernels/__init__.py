@@ -1,6 +1,8 @@
-"""Reproducible CPU kernels (profile "repcpu-1"): fixed-order GEMM, softmax, layer norm and
-GELU in plain C, loaded with ctypes, wrapped in autograd functions, and ``enable(model)`` to
-route a BERT-style model through them. Same bits on every x86 CPU, SIMD build and thread count.
+"""Reproducible CPU kernels (profiles "repfma-1", "repcpu-1", "repcpu-2"): fixed-order GEMM,
+softmax, layer norm, GELU and sums in plain C, loaded with ctypes, wrapped in autograd
+functions, and ``enable(model)`` to route a BERT-style model through them. Two families from
+one source: ``repfma`` (GEMM steps are IEEE fused multiply-adds) and ``repkern`` (no FMA); each
+gives the same bits on every x86 CPU, SIMD build and thread count.
 
 Public API::
 
@@ -12,6 +14,7 @@ Public API::
     kernels.kd_loss(spec, h_s, h_t, fixed); kernels.clip_grad_norm_(grads, clip)
     kernels.adamw_step(optimizer)    # AdamW update on torch.optim.AdamW's own state
     kernels.active_isa()             # "sse" | "avx2" | "avx512" (VERITRAIN_KERNELS_ISA)
+    kernels.use_family(Family.REPFMA)  # which family later calls use (the profile sets it)
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ _EXPORTS = {
     "matmul": "functions", "softmax": "functions", "log_softmax": "functions",
     "sum_last": "functions", "enable": "patch",
     "is_enabled": "patch", "kd_loss": "training", "clip_grad_norm_": "training",
-    "adamw_step": "training",
+    "adamw_step": "training", "use_family": "_lib", "Family": "family",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -1,8 +1,10 @@
 """Loading the kernel library with ctypes and calling it on raw tensor buffers.
 
-The build is picked once per process from ``VERITRAIN_KERNELS_ISA`` (``auto`` by default:
-the widest build this CPU runs, asked through cpuid so an emulated CPU model is honoured).
-Every build gives the same bits; the switch exists so tests can force each one.
+The family (``repkern``: no FMA, profiles repcpu-1/2; ``repfma``: GEMM by fused multiply-add,
+profile repfma-1) is set by :func:`use_family` (``prover.profile.select_kernels`` does it from
+the spec); the build is picked from ``VERITRAIN_KERNELS_ISA`` (``auto`` by default: the widest
+build this CPU runs, asked through cpuid so an emulated CPU model is honoured).
+Every build of a family gives the same bits; the switch exists so tests can force each one.
 The thread count is ``VERITRAIN_KERNELS_THREADS`` if set, else ``torch.get_num_threads()``;
 it changes speed only, never results.
 """
@@ -17,6 +19,7 @@ import torch
 
 from prover.kernels.build import ISAS, library_path
 from prover.kernels.errors import KernelInputError, KernelLoadError
+from prover.kernels.family import Family
 
 ENV_ISA = "VERITRAIN_KERNELS_ISA"
 ENV_THREADS = "VERITRAIN_KERNELS_THREADS"
@@ -37,11 +40,24 @@ _SIGNATURES: dict[str, list[type]] = {
     "rk_logsoftmax": [_i64, _i64, _p, _p, _i32],
     "rk_logsoftmax_backward": [_i64, _i64, _p, _p, _p, _i32],
     "rk_adamw": [_i64, _p, _p, _p, _p, _f32, _f32, _f32, _f32, _f32, _f32, _f32, _f32, _i32],
+    "rk_fsum": [_i64, _i64, _p, _p, _i32, _i32],
+    "rk_fma_buf": [_i64, _p, _p, _p, _p, _i32],
 }
+_family = [Family.REPCPU]
 
 
-def _open(isa: str) -> ctypes.CDLL:
-    path = library_path(isa)
+def use_family(family: Family) -> None:
+    """Route every following kernel call of this process to ``family``'s libraries."""
+    _family[0] = Family(family)
+
+
+def family() -> Family:
+    """The family kernel calls go to (``Family.REPCPU`` until :func:`use_family`)."""
+    return _family[0]
+
+
+def _open(isa: str, fam: Family) -> ctypes.CDLL:
+    path = library_path(isa, fam)
     if not path.exists():
         from prover.kernels.build import build
 
@@ -54,34 +70,51 @@ def _open(isa: str) -> ctypes.CDLL:
         fn = getattr(lib, name)
         fn.argtypes = argtypes
         fn.restype = None
-    lib.rk_cpu_level.restype = ctypes.c_int
-    lib.rk_vector_width.restype = ctypes.c_int
+    for name in ("rk_cpu_level", "rk_vector_width", "rk_has_fma_ops"):
+        getattr(lib, name).restype = ctypes.c_int
     return lib
 
 
 @cache
-def cpu_level() -> str:
-    """The widest of our builds this CPU can run (``sse``, ``avx2`` or ``avx512``)."""
-    level = _open("sse").rk_cpu_level()
+def _cpu_level(fam: Family) -> str:
+    level = _open("sse", fam).rk_cpu_level()
     return {v: k for k, v in _LEVELS.items()}[level]
 
 
-def load(isa: str | None = None) -> ctypes.CDLL:
-    """The library for ``isa`` (default: from ``VERITRAIN_KERNELS_ISA``, ``auto`` if unset)."""
-    want = (isa or os.environ.get(ENV_ISA, "auto")).strip().lower()
-    if want == "auto":
-        want = cpu_level()
-    return _load_resolved(want)
+def cpu_level(fam: Family | None = None) -> str:
+    """The widest of ``fam``'s builds this CPU can run (``sse``, ``avx2`` or ``avx512``)."""
+    return _cpu_level(fam or family())
+
+
+#: os.environ's own bytes mapping (CPython on POSIX): a lookup there costs ~0.05 us where
+#: ``os.environ.get`` costs ~3 us (key encoding); every kernel call reads two variables.
+_ENV_DATA = getattr(os.environ, "_data", None)
+
+
+def _env(name: str) -> str | None:
+    if isinstance(_ENV_DATA, dict):
+        raw = _ENV_DATA.get(name.encode())
+        return None if raw is None else os.fsdecode(raw)
+    return os.environ.get(name)
+
+
+def load(isa: str | None = None, fam: Family | None = None) -> ctypes.CDLL:
+    """The library for ``isa`` (default: from ``VERITRAIN_KERNELS_ISA``, ``auto`` if unset)
+    of ``fam`` (default: :func:`family`)."""
+    return _load_resolved(isa or _env(ENV_ISA) or "auto", fam or _family[0])
 
 
 @cache
-def _load_resolved(want: str) -> ctypes.CDLL:
+def _load_resolved(want: str, fam: Family) -> ctypes.CDLL:
+    want = want.strip().lower()
+    if want == "auto":
+        want = cpu_level(fam)
     if want not in ISAS:
         raise KernelLoadError(f"{ENV_ISA}={want!r} is not one of auto, {', '.join(ISAS)}", isa=want)
-    if _LEVELS[want] > _LEVELS[cpu_level()]:
-        raise KernelLoadError(f"this CPU cannot run the {want} kernels (it supports {cpu_level()})",
-                              isa=want)
-    return _open(want)
+    if _LEVELS[want] > _LEVELS[cpu_level(fam)]:
+        raise KernelLoadError(f"this CPU cannot run the {fam.value} {want} kernels (it supports "
+                              f"{cpu_level(fam)})", isa=want)
+    return _open(want, fam)
 
 
 def active_isa() -> str:
@@ -92,7 +125,7 @@ def active_isa() -> str:
 
 def threads() -> int:
     """Threads the kernels use: ``VERITRAIN_KERNELS_THREADS`` or torch's intra-op count."""
-    env = os.environ.get(ENV_THREADS)
+    env = _env(ENV_THREADS)
     if env:
         return max(1, int(env))
     return max(1, torch.get_num_threads())
@@ -105,6 +138,6 @@ def ptr(t: torch.Tensor | None) -> int | None:
 
 def check(t: torch.Tensor, name: str) -> None:
     """Raise unless ``t`` is a float32 CPU tensor."""
-    if t.dtype != torch.float32 or t.device.type != "cpu":
+    if t.dtype is not torch.float32 or not t.is_cpu:
         raise KernelInputError(f"{name} must be a float32 CPU tensor, got {t.dtype} on {t.device}",
                                name=name)

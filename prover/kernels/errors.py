@@ -12,7 +12,8 @@ class KernelError(ProverError):
 class KernelBuildError(KernelError):
     """The C compiler failed or produced a library with forbidden instructions."""
 
-    hint = "install a C compiler (Debian: apt-get install gcc) and run `python -m prover.kernels.build`"
+    hint = ("install a C compiler (Debian: apt-get install gcc) and run `python -m "
+            "prover.kernels.build`")
 
     def __init__(self, message: str, *, isa: str | None = None, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)

@@ -5,11 +5,13 @@ graph of a routed layer has one fixed reduction order, whatever the CPU or threa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
 
-from prover.kernels import ops
+from prover.kernels import _lib, ops
+from prover.kernels.family import Family
 
 
 def _f32(t: torch.Tensor) -> torch.Tensor:
@@ -60,19 +62,30 @@ class MatmulFn(torch.autograd.Function):
         return da, db
 
 
-class SoftmaxFn(torch.autograd.Function):
-    """Softmax over the last dim with a fixed-polynomial exp and ascending sums."""
+def _from_output(fwd: Callable[[torch.Tensor], torch.Tensor],
+                 bwd: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+                 doc: str) -> type[torch.autograd.Function]:
+    """An autograd function of one tensor whose backward needs only its output ``y = fwd(x)``:
+    ``dx = bwd(y, dy)`` (softmax and log-softmax)."""
 
-    @staticmethod
-    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
-        y = ops.softmax(x)
-        ctx.save_for_backward(y)
-        return y
+    class _Fn(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
+            y = fwd(x)
+            ctx.save_for_backward(y)
+            return y
 
-    @staticmethod
-    def backward(ctx: Any, dy: torch.Tensor) -> torch.Tensor:
-        (y,) = ctx.saved_tensors
-        return ops.softmax_backward(y, _f32(dy))
+        @staticmethod
+        def backward(ctx: Any, dy: torch.Tensor) -> torch.Tensor:
+            (y,) = ctx.saved_tensors
+            return bwd(y, _f32(dy))
+
+    _Fn.__doc__ = doc
+    return _Fn
+
+
+SoftmaxFn = _from_output(ops.softmax, ops.softmax_backward,
+                         "Softmax over the last dim with a fixed-polynomial exp and ascending sums.")
 
 
 class LayerNormFn(torch.autograd.Function):
@@ -108,11 +121,16 @@ class GeluFn(torch.autograd.Function):
 
 
 class SumLastFn(torch.autograd.Function):
-    """Sum over the last dim in ascending order (for losses); its grad is an exact broadcast."""
+    """Sum over the last dim in a fixed order (for losses); its grad is an exact broadcast.
+
+    repkern family: ascending (a ones-GEMM); repfma family: the blocked-sum kernel.
+    """
 
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
         ctx.shape = x.shape
+        if _lib.family() is Family.REPFMA:
+            return ops.fsum(x)
         return ops.sum_last(x)
 
     @staticmethod
@@ -120,19 +138,9 @@ class SumLastFn(torch.autograd.Function):
         return dy.unsqueeze(-1).expand(ctx.shape).contiguous()
 
 
-class LogSoftmaxFn(torch.autograd.Function):
-    """Log-softmax over the last dim with fixed-polynomial exp and log and ascending sums."""
-
-    @staticmethod
-    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
-        y = ops.log_softmax(x)
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx: Any, dy: torch.Tensor) -> torch.Tensor:
-        (y,) = ctx.saved_tensors
-        return ops.log_softmax_backward(y, _f32(dy))
+LogSoftmaxFn = _from_output(ops.log_softmax, ops.log_softmax_backward,
+                            "Log-softmax over the last dim with fixed-polynomial exp and log and "
+                            "ascending sums.")
 
 
 def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:

@@ -42,7 +42,7 @@ def gemm(a: torch.Tensor, b: torch.Tensor, bias: torch.Tensor | None = None) -> 
         if bias.shape != (n,):
             raise KernelInputError(f"bias must have shape ({n},), got {tuple(bias.shape)}",
                                    name="bias")
-    out = torch.empty((*a.shape[:-2], m, n), dtype=torch.float32)
+    out = a.new_empty((*a.shape[:-2], m, n))  # float32 on the CPU, as checked
     _lib.load().rk_gemm(nb1, nb2, m, n, k,
                         a.data_ptr(), sa1, sa2, a.stride(-2), a.stride(-1),
                         b.data_ptr(), sb1, sb2, b.stride(-2), b.stride(-1),
@@ -61,6 +61,18 @@ def sum_last(x: torch.Tensor) -> torch.Tensor:
     flat = x.reshape(-1, x.shape[-1])
     ones = torch.ones(1, dtype=torch.float32).expand(x.shape[-1], 1)
     return gemm(flat, ones).reshape(x.shape[:-1])
+
+
+def fsum(x: torch.Tensor, square: bool = False) -> torch.Tensor:
+    """Sums over the last dim (``[..., K] -> [...]``) by the blocked-sum kernel ``rk_fsum``:
+    16 fixed lanes per block of 4096, the lanes then the blocks added in ascending order
+    (of squares, each ``fma(x, x, lane)``, with ``square``). Used by the repfma family."""
+    x = _rows(x, "x")
+    n = x.shape[-1] if x.dim() else 1
+    out = torch.empty(x.shape[:-1], dtype=torch.float32)
+    _lib.load().rk_fsum(out.numel(), n, x.data_ptr(), out.data_ptr(), int(square),
+                        _lib.threads())
+    return out
 
 
 def _rows(x: torch.Tensor, name: str) -> torch.Tensor:

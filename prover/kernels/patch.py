@@ -77,7 +77,9 @@ def enable(model: nn.Module) -> nn.Module:
         elif type(mod) is nn.LayerNorm:
             mod.__class__ = RepLayerNorm
         elif type(mod) in gelus and _is_erf_gelu(mod):
-            mod.__class__ = type(f"Rep{type(mod).__name__}", (type(mod),), {"forward": _rep_gelu_forward})
+            mod.__class__ = type(
+                f"Rep{type(mod).__name__}", (type(mod),), {"forward": _rep_gelu_forward}
+            )
     config = getattr(model, "config", None)
     if config is not None and hasattr(config, "_attn_implementation"):
         _register_attention()

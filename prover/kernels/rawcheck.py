@@ -1,13 +1,15 @@
 """The kernel workload without torch or numpy: ctypes and the standard library only.
 
 For CPUs where numpy's wheels no longer run (numpy 2.4 stops at Nehalem under qemu), this
-still checks our own code on them: ``python -m prover.kernels.rawcheck`` prints
-``{"isa": ..., "digest": ...}`` for GEMM (several shapes and strides), softmax, layer norm and
-GELU, forward and backward, on inputs from a fixed integer generator.
+still checks our own code on them: ``python -m prover.kernels.rawcheck [--family repfma]``
+prints ``{"isa": ..., "digest": ...}`` for GEMM (several shapes and strides), softmax, layer
+norm and GELU, forward and backward, and the blocked sums, on inputs from a fixed integer
+generator.
 """
 
 from __future__ import annotations
 
+import argparse
 import array
 import ctypes
 import hashlib
@@ -15,16 +17,17 @@ import json
 import os
 
 from prover.kernels.build import library_path
+from prover.kernels.family import Family
 
 _LEVEL_NAMES = ["sse", "avx2", "avx512"]
 
 
-def _lib() -> tuple[str, ctypes.CDLL]:
+def _lib(family: Family) -> tuple[str, ctypes.CDLL]:
     isa = os.environ.get("VERITRAIN_KERNELS_ISA", "auto")
     if isa == "auto":
-        probe = ctypes.CDLL(str(library_path("sse")))
+        probe = ctypes.CDLL(str(library_path("sse", family)))
         isa = _LEVEL_NAMES[probe.rk_cpu_level()]
-    return isa, ctypes.CDLL(str(library_path(isa)))
+    return isa, ctypes.CDLL(str(library_path(isa, family)))
 
 
 def _values(n: int, state: list[int], scale: float = 1.0) -> array.array:
@@ -40,9 +43,9 @@ def _p(a: array.array) -> ctypes.c_void_p:
     return ctypes.c_void_p(a.buffer_info()[0])
 
 
-def workload() -> tuple[str, str]:
-    """(isa, sha256 hex digest of every output)."""
-    isa, lib = _lib()
+def workload(family: Family = Family.REPCPU) -> tuple[str, str]:
+    """(isa, sha256 hex digest of every output) for ``family``'s library."""
+    isa, lib = _lib(family)
     i64, thr = ctypes.c_int64, ctypes.c_int(int(os.environ.get("VERITRAIN_KERNELS_THREADS", "2")))
     state = [12345]
     h = hashlib.sha256()
@@ -70,9 +73,17 @@ def workload() -> tuple[str, str]:
     lib.rk_gelu(i64(rows * n), _p(x), _p(y), thr)
     lib.rk_gelu_backward(i64(rows * n), _p(x), _p(dy), _p(dx), thr)
     h.update(y.tobytes() + dx.tobytes())
+    big = _values(3 * 5000, state, 3.0)
+    sums = array.array("f", bytes(4 * 3))
+    for square in (0, 1):
+        lib.rk_fsum(i64(3), i64(5000), _p(big), _p(sums), ctypes.c_int(square), thr)
+        h.update(sums.tobytes())
     return isa, h.hexdigest()
 
 
 if __name__ == "__main__":
-    isa, digest = workload()
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--family", type=Family, default=Family.REPCPU,
+                        choices=list(Family), help="kernel family (default repkern)")
+    isa, digest = workload(parser.parse_args().family)
     print(json.dumps({"digest": digest, "isa": isa}, sort_keys=True))

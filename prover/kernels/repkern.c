@@ -1,13 +1,22 @@
-/* Reproducible CPU kernels for veritrain (profile "repcpu-1").
+/* Reproducible CPU kernels for veritrain: two families from this one source.
  *
- * Every output element is a fixed sequence of IEEE-754 single-precision operations:
+ * Family "repcpu" (profiles repcpu-1, repcpu-2; built without -DRK_FMA): every output element
+ * is a fixed sequence of IEEE-754 single-precision operations without fused multiply-add:
  *   GEMM:      acc = 0; for k = 0..K-1 ascending: acc = acc + (a[k] * b[k])   (two roundings)
  *              then acc = acc + bias  (when a bias is given)
+ * Family "repfma" (profile repfma-1; built with -DRK_FMA=1): the same kernels except that
+ *   GEMM:      acc = 0; for k = 0..K-1 ascending: acc = fma(a[k], b[k], acc)   (one rounding)
+ *              then acc = acc + bias
+ * and the blocked sums rk_fsum (16 fixed lanes per block of 4096, see there). fma is the
+ * IEEE-754 fusedMultiplyAdd (one rounding of the exact a*b + c): the avx2/avx512 builds issue
+ * it by intrinsic (vfmadd231ps), the sse build computes it exactly in software (rk_vfma_soft),
+ * so all three give the same bits. Every other kernel is the same C in both families.
  * SIMD is used only across independent output elements (columns of a tile), never inside one
  * sum, so builds for SSE, AVX2 and AVX-512 give the same bits; threads split output rows and
- * columns only, so any thread count gives the same bits. Built with -ffp-contract=off (no FMA
- * contraction) and never with -ffast-math (no reassociation, no rcpps/rsqrtps). Blocking over
- * k stores the partial sum as a float and reloads it, which is exact, so it keeps the order.
+ * columns only, so any thread count gives the same bits. Built with -ffp-contract=off (the
+ * compiler fuses nothing itself) and never with -ffast-math (no reassociation, no
+ * rcpps/rsqrtps). Blocking over k stores the partial sum as a float and reloads it, which is
+ * exact, so it keeps the order.
  *
  * The build is selected by -DRK_VW (floats per vector: 4 sse, 8 avx2, 16 avx512).
  */
@@ -20,20 +29,34 @@
 #ifndef RK_VW
 #define RK_VW 4
 #endif
+#ifndef RK_FMA
+#define RK_FMA 0
+#endif
+#include <immintrin.h>
 #if RK_VW == 16
 #define RK_MR 12
 #define RK_NV 2
 #elif RK_VW == 8
 #define RK_MR 6
 #define RK_NV 2
+#elif RK_FMA /* sse with the software fma: a smaller tile keeps its temporaries in registers */
+#define RK_MR 4
+#define RK_NV 1
 #else
 #define RK_MR 6
 #define RK_NV 2
 #endif
 #define RK_NR (RK_VW * RK_NV)
+#ifndef RK_KC
 #define RK_KC 256
+#endif
+#if RK_FMA /* larger tiles: less packing per flop (tiles never change any element's order) */
+#define RK_MC (RK_MR * 16)
+#define RK_NCP 8
+#else
 #define RK_MC (RK_MR * 8)
 #define RK_NCP 4 /* panels of RK_NR columns per tile */
+#endif
 #define RK_NC (RK_NR * RK_NCP)
 
 typedef float vf __attribute__((vector_size(RK_VW * 4)));
@@ -42,499 +65,22 @@ static inline vf vload(const float *p) { vf v; memcpy(&v, p, sizeof v); return v
 static inline void vstore(float *p, vf v) { memcpy(p, &v, sizeof v); }
 
 int rk_vector_width(void) { return RK_VW; }
+int rk_has_fma_ops(void) { return RK_FMA; }
 
-/* ---------------------------------------------------------------- threads */
-typedef void (*rk_task_fn)(void *ctx, int64_t begin, int64_t end);
-typedef struct { rk_task_fn fn; void *ctx; int64_t begin, end; } rk_job;
+/* The kernels, in dependency order (a unity build: build.py compiles this file alone). */
+#include "repkern_fma.h"
+#include "repkern_threads.h"
+#include "repkern_gemm.h"
+#include "repkern_math.h"
+#include "repkern_rows.h"
 
-static void *rk_run_job(void *p) { rk_job *j = p; if (j->end > j->begin) j->fn(j->ctx, j->begin, j->end); return NULL; }
-
-/* Runs fn over [0, n) split into `threads` contiguous ranges; the split never changes results
- * because every task writes outputs that no other task touches, computed the same way. */
-static void rk_parallel(int threads, int64_t n, rk_task_fn fn, void *ctx) {
-    if (threads < 1) threads = 1;
-    if (threads > n) threads = (int)(n > 0 ? n : 1);
-    if (threads == 1) { if (n > 0) fn(ctx, 0, n); return; }
-    rk_job jobs[64];
-    pthread_t tid[64];
-    if (threads > 64) threads = 64;
-    for (int t = 0; t < threads; t++) {
-        jobs[t].fn = fn; jobs[t].ctx = ctx;
-        jobs[t].begin = n * t / threads; jobs[t].end = n * (t + 1) / threads;
-    }
-    int started[64] = {0};
-    for (int t = 1; t < threads; t++) started[t] = pthread_create(&tid[t], NULL, rk_run_job, &jobs[t]) == 0;
-    rk_run_job(&jobs[0]);
-    for (int t = 1; t < threads; t++) { if (started[t]) pthread_join(tid[t], NULL); else rk_run_job(&jobs[t]); }
-}
-
-/* ---------------------------------------------------------------- GEMM */
-typedef struct {
-    int64_t nb1, nb2, M, N, K;
-    const float *A; int64_t sa1, sa2, sam, sak;
-    const float *B; int64_t sb1, sb2, sbk, sbn;
-    const float *bias;
-    float *C; /* contiguous [nb1, nb2, M, N] */
-    int64_t tiles_m, tiles_n;
-} rk_gemm_args;
-
-/* acc tile (MR x NR) at c (row stride ldc) <- (first ? 0 : c) + sum_k pa[k][r] * pb[k][j]. */
-static void rk_micro(int64_t kc, const float *pa, const float *pb, float *c, int64_t ldc, int first) {
-    vf acc[RK_MR][RK_NV];
-#pragma GCC unroll 16
-    for (int r = 0; r < RK_MR; r++)
-#pragma GCC unroll 4
-        for (int v = 0; v < RK_NV; v++) acc[r][v] = first ? (vf){0} : vload(c + r * ldc + v * RK_VW);
-    for (int64_t k = 0; k < kc; k++) {
-        vf b[RK_NV];
-#pragma GCC unroll 4
-        for (int v = 0; v < RK_NV; v++) b[v] = vload(pb + k * RK_NR + v * RK_VW);
-#pragma GCC unroll 16
-        for (int r = 0; r < RK_MR; r++) {
-            float a = pa[k * RK_MR + r];
-#pragma GCC unroll 4
-            for (int v = 0; v < RK_NV; v++) { vf p = a * b[v]; acc[r][v] = acc[r][v] + p; }
-        }
-    }
-#pragma GCC unroll 16
-    for (int r = 0; r < RK_MR; r++)
-#pragma GCC unroll 4
-        for (int v = 0; v < RK_NV; v++) vstore(c + r * ldc + v * RK_VW, acc[r][v]);
-}
-
-static void rk_gemm_tiles(void *vctx, int64_t begin, int64_t end) {
-    const rk_gemm_args *g = vctx;
-    float *pa = aligned_alloc(64, sizeof(float) * RK_MC * RK_KC);
-    float *pb = aligned_alloc(64, sizeof(float) * RK_NC * RK_KC);
-    float ct[RK_MR * RK_NR] __attribute__((aligned(64)));
-    const int64_t per_batch = g->tiles_m * g->tiles_n;
-    for (int64_t t = begin; t < end; t++) {
-        int64_t b = t / per_batch, rem = t % per_batch;
-        int64_t jt = rem / g->tiles_m, it = rem % g->tiles_m; /* row tiles inner */
-        int64_t b1 = b / g->nb2, b2 = b % g->nb2;
-        const float *A = g->A + b1 * g->sa1 + b2 * g->sa2;
-        const float *B = g->B + b1 * g->sb1 + b2 * g->sb2;
-        float *C = g->C + b * g->M * g->N;
-        int64_t i0 = it * RK_MC, mc = g->M - i0 < RK_MC ? g->M - i0 : RK_MC;
-        int64_t j0 = jt * RK_NC, nc = g->N - j0 < RK_NC ? g->N - j0 : RK_NC;
-        int64_t mpan = (mc + RK_MR - 1) / RK_MR, npan = (nc + RK_NR - 1) / RK_NR;
-        for (int64_t k0 = 0; k0 < g->K || k0 == 0; k0 += RK_KC) {
-            int64_t kc = g->K - k0 < RK_KC ? g->K - k0 : RK_KC;
-            int first = k0 == 0;
-            /* pack B[k0:k0+kc, j0:j0+nc] as panels [npan][kc][NR], zero padded */
-            for (int64_t p = 0; p < npan; p++)
-                for (int64_t k = 0; k < kc; k++) {
-                    float *dst = pb + (p * kc + k) * RK_NR;
-                    const float *src = B + (k0 + k) * g->sbk;
-                    for (int64_t j = 0; j < RK_NR; j++) {
-                        int64_t jj = j0 + p * RK_NR + j;
-                        dst[j] = jj < j0 + nc ? src[jj * g->sbn] : 0.0f;
-                    }
-                }
-            /* pack A[i0:i0+mc, k0:k0+kc] as panels [mpan][kc][MR], zero padded */
-            for (int64_t p = 0; p < mpan; p++) {
-                int64_t rows = i0 + mc - (i0 + p * RK_MR);
-                if (rows > RK_MR) rows = RK_MR;
-                float *dst = pa + p * kc * RK_MR;
-                const float *src = A + (i0 + p * RK_MR) * g->sam + k0 * g->sak;
-                if (g->sak == 1 && rows == RK_MR) {
-                    for (int64_t r = 0; r < RK_MR; r++)
-                        for (int64_t k = 0; k < kc; k++) dst[k * RK_MR + r] = src[r * g->sam + k];
-                } else {
-                    for (int64_t k = 0; k < kc; k++)
-                        for (int64_t r = 0; r < RK_MR; r++)
-                            dst[k * RK_MR + r] = r < rows ? src[r * g->sam + k * g->sak] : 0.0f;
-                }
-            }
-            for (int64_t q = 0; q < npan; q++)
-                for (int64_t p = 0; p < mpan; p++) {
-                    int64_t ib = i0 + p * RK_MR, jb = j0 + q * RK_NR;
-                    int64_t mr = g->M - ib < RK_MR ? g->M - ib : RK_MR;
-                    int64_t nr = g->N - jb < RK_NR ? g->N - jb : RK_NR;
-                    float *c = C + ib * g->N + jb;
-                    if (mr == RK_MR && nr == RK_NR) {
-                        rk_micro(kc, pa + p * kc * RK_MR, pb + q * kc * RK_NR, c, g->N, first);
-                    } else {
-                        if (!first)
-                            for (int64_t r = 0; r < mr; r++) memcpy(ct + r * RK_NR, c + r * g->N, sizeof(float) * nr);
-                        rk_micro(kc, pa + p * kc * RK_MR, pb + q * kc * RK_NR, ct, RK_NR, first);
-                        for (int64_t r = 0; r < mr; r++) memcpy(c + r * g->N, ct + r * RK_NR, sizeof(float) * nr);
-                    }
-                }
-            if (g->K == 0) break;
-        }
-        if (g->bias)
-            for (int64_t i = i0; i < i0 + mc; i++) {
-                float *c = C + i * g->N;
-                for (int64_t j = j0; j < j0 + nc; j++) c[j] = c[j] + g->bias[j];
-            }
-    }
-    free(pa);
-    free(pb);
-}
-
-/* C[b1,b2] (M x N, contiguous) = A[b1,b2] (M x K) @ B[b1,b2] (K x N) (+ bias[N]); any strides. */
-void rk_gemm(int64_t nb1, int64_t nb2, int64_t M, int64_t N, int64_t K,
-             const float *A, int64_t sa1, int64_t sa2, int64_t sam, int64_t sak,
-             const float *B, int64_t sb1, int64_t sb2, int64_t sbk, int64_t sbn,
-             const float *bias, float *C, int threads) {
-    rk_gemm_args g = {nb1, nb2, M, N, K, A, sa1, sa2, sam, sak, B, sb1, sb2, sbk, sbn, bias, C, 0, 0};
-    if (M <= 0 || N <= 0 || nb1 <= 0 || nb2 <= 0) return;
-    g.tiles_m = (M + RK_MC - 1) / RK_MC;
-    g.tiles_n = (N + RK_NC - 1) / RK_NC;
-    rk_parallel(threads, nb1 * nb2 * g.tiles_m * g.tiles_n, rk_gemm_tiles, &g);
-}
-
-/* ---------------------------------------------------------------- exp, erf (fixed polynomials) */
-static inline float rk_bits_to_float(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
-static inline uint32_t rk_float_to_bits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
-
-/* exp(x): Cody-Waite reduction by ln2 and a degree-6 Cephes polynomial; 0 below -87.33654 and
- * +inf above 88.72283. Only add, sub, mul, selects and bit moves, written without branches so
- * the compiler vectorizes loops over it: the same bits in every build and in the scalar tail. */
-static inline float rk_exp(float x) {
-    const float lo = -87.33654f, hi = 88.72283f;
-    float xc = x < lo ? lo : x;
-    xc = xc > hi ? hi : xc;
-    const float magic = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
-    float t = xc * 1.44269504088896341f + magic;
-    float n = t - magic;
-    float r = xc - n * 0.693359375f;
-    r = r - n * -2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    float y = p * (r * r) + r + 1.0f;
-    int32_t ni = (int32_t)n;               /* in [-126, 128] after the clamp */
-    int32_t n1 = ni / 2, n2 = ni - n1;     /* 2^n as 2^n1 * 2^n2: both in normal range */
-    y = y * rk_bits_to_float((uint32_t)(n1 + 127) << 23);
-    y = y * rk_bits_to_float((uint32_t)(n2 + 127) << 23);
-    y = x < lo ? 0.0f : y;
-    y = x > hi ? INFINITY : y;
-    return x != x ? x : y;
-}
-
-/* erf(x): Taylor series to x^17 for |x| < 0.84375; above, Abramowitz & Stegun 7.1.26,
- * 1 - t*q(t)*exp(-x*x) with t = 1/(1 + 0.3275911|x|); 1 from |x| >= 4. |error| < 3e-7.
- * Both branches are computed and one selected (no jumps, so loops vectorize). */
-static inline float rk_erf(float x) {
-    float ax = fabsf(x);
-    float z = x * x;
-    float p = 1.64621144e-06f;
-    p = p * z + -1.49256504e-05f;
-    p = p * z + 1.20553330e-04f;
-    p = p * z + -8.54832702e-04f;
-    p = p * z + 5.22397763e-03f;
-    p = p * z + -2.68661706e-02f;
-    p = p * z + 1.12837917e-01f;
-    p = p * z + -3.76126389e-01f;
-    p = p * z + 1.12837917e+00f;
-    float small = x * p;
-    float t = 1.0f / (1.0f + 0.3275911f * ax);
-    float q = 1.061405429f;
-    q = q * t + -1.453152027f;
-    q = q * t + 1.421413741f;
-    q = q * t + -0.284496736f;
-    q = q * t + 0.254829592f;
-    float big = 1.0f - (q * t) * rk_exp(-z);
-    big = ax >= 4.0f ? 1.0f : big;
-    big = x < 0.0f ? -big : big;
-    return ax < 0.84375f ? small : big;
-}
-
-/* ---------------------------------------------------------------- softmax over the last dim */
-typedef struct { const float *x; float *y; const float *dy; int64_t n; } rk_rows_args;
-
-static void rk_softmax_rows(void *vctx, int64_t begin, int64_t end) {
-    const rk_rows_args *a = vctx;
-    const int64_t n = a->n;
-    for (int64_t i = begin; i < end; i++) {
-        const float *x = a->x + i * n;
-        float *y = a->y + i * n;
-        float m = -INFINITY;
-        for (int64_t j = 0; j < n; j++) m = x[j] > m ? x[j] : m; /* max is exact in any order */
-        if (m == -INFINITY) m = 0.0f;
-        for (int64_t j = 0; j < n; j++) y[j] = rk_exp(x[j] - m);
-        float s = 0.0f;
-        for (int64_t j = 0; j < n; j++) s = s + y[j]; /* ascending */
-        for (int64_t j = 0; j < n; j++) y[j] = y[j] / s;
-    }
-}
-
-/* y[rows, n] = softmax(x) along n; x and y contiguous. */
-void rk_softmax(int64_t rows, int64_t n, const float *x, float *y, int threads) {
-    rk_rows_args a = {x, y, NULL, n};
-    rk_parallel(threads, rows, rk_softmax_rows, &a);
-}
-
-static void rk_softmax_bwd_rows(void *vctx, int64_t begin, int64_t end) {
-    const rk_rows_args *a = vctx;
-    const int64_t n = a->n;
-    for (int64_t i = begin; i < end; i++) {
-        const float *y = a->x + i * n, *dy = a->dy + i * n;
-        float *dx = a->y + i * n;
-        float s = 0.0f;
-        for (int64_t j = 0; j < n; j++) s = s + dy[j] * y[j]; /* ascending */
-        for (int64_t j = 0; j < n; j++) dx[j] = y[j] * (dy[j] - s);
-    }
-}
-
-/* dx = y * (dy - sum(dy * y)) along n; all contiguous. */
-void rk_softmax_backward(int64_t rows, int64_t n, const float *y, const float *dy, float *dx, int threads) {
-    rk_rows_args a = {y, dx, dy, n};
-    rk_parallel(threads, rows, rk_softmax_bwd_rows, &a);
-}
-
-/* ---------------------------------------------------------------- layer norm over the last dim */
-typedef struct {
-    const float *x, *w, *b, *dy; float *y, *mean, *rstd, *dx; float eps; int64_t n;
-} rk_ln_args;
-
-static void rk_ln_rows(void *vctx, int64_t begin, int64_t end) {
-    const rk_ln_args *a = vctx;
-    const int64_t n = a->n;
-    for (int64_t i = begin; i < end; i++) {
-        const float *x = a->x + i * n;
-        float *y = a->y + i * n;
-        float s = 0.0f;
-        for (int64_t j = 0; j < n; j++) s = s + x[j];
-        float mu = s / (float)n;
-        float v = 0.0f;
-        for (int64_t j = 0; j < n; j++) { float d = x[j] - mu; v = v + d * d; }
-        float rs = 1.0f / sqrtf(v / (float)n + a->eps); /* sqrtss + divss: correctly rounded */
-        a->mean[i] = mu;
-        a->rstd[i] = rs;
-        for (int64_t j = 0; j < n; j++) {
-            float h = (x[j] - mu) * rs;
-            y[j] = a->w ? h * a->w[j] + a->b[j] : h;
-        }
-    }
-}
-
-/* y = (x - mean) * rstd * w + b per row; saves mean and rstd (one per row). */
-void rk_layernorm(int64_t rows, int64_t n, const float *x, const float *w, const float *b, float eps,
-                  float *y, float *mean, float *rstd, int threads) {
-    rk_ln_args a = {x, w, b, NULL, y, mean, rstd, NULL, eps, n};
-    rk_parallel(threads, rows, rk_ln_rows, &a);
-}
-
-static void rk_ln_bwd_rows(void *vctx, int64_t begin, int64_t end) {
-    const rk_ln_args *a = vctx;
-    const int64_t n = a->n;
-    for (int64_t i = begin; i < end; i++) {
-        const float *x = a->x + i * n, *dy = a->dy + i * n;
-        float *dx = a->dx + i * n;
-        const float mu = a->mean[i], rs = a->rstd[i];
-        float s1 = 0.0f, s2 = 0.0f;
-        for (int64_t j = 0; j < n; j++) {
-            float g = a->w ? dy[j] * a->w[j] : dy[j];
-            float h = (x[j] - mu) * rs;
-            s1 = s1 + g;
-            s2 = s2 + g * h;
-        }
-        float m1 = s1 / (float)n, m2 = s2 / (float)n;
-        for (int64_t j = 0; j < n; j++) {
-            float g = a->w ? dy[j] * a->w[j] : dy[j];
-            float h = (x[j] - mu) * rs;
-            dx[j] = (g - m1 - h * m2) * rs;
-        }
-    }
-}
-
-/* Column sums for dw, db: split by column blocks, rows ascending inside. */
-typedef struct { const float *x, *dy, *mean, *rstd; float *dw, *db; int64_t rows, n; } rk_ln_cols_args;
-#define RK_COLBLK 64
-static void rk_ln_bwd_cols(void *vctx, int64_t begin, int64_t end) {
-    const rk_ln_cols_args *a = vctx;
-    for (int64_t cb = begin; cb < end; cb++) {
-        int64_t j0 = cb * RK_COLBLK, j1 = j0 + RK_COLBLK < a->n ? j0 + RK_COLBLK : a->n;
-        for (int64_t j = j0; j < j1; j++) { a->dw[j] = 0.0f; a->db[j] = 0.0f; }
-        for (int64_t i = 0; i < a->rows; i++) {
-            const float *x = a->x + i * a->n, *dy = a->dy + i * a->n;
-            const float mu = a->mean[i], rs = a->rstd[i];
-            for (int64_t j = j0; j < j1; j++) {
-                float h = (x[j] - mu) * rs;
-                a->dw[j] = a->dw[j] + dy[j] * h;
-                a->db[j] = a->db[j] + dy[j];
-            }
-        }
-    }
-}
-
-/* dx (and dw, db when w is given) of rk_layernorm. */
-void rk_layernorm_backward(int64_t rows, int64_t n, const float *x, const float *w, const float *mean,
-                           const float *rstd, const float *dy, float *dx, float *dw, float *db, int threads) {
-    rk_ln_args a = {x, w, NULL, dy, NULL, (float *)mean, (float *)rstd, dx, 0.0f, n};
-    rk_parallel(threads, rows, rk_ln_bwd_rows, &a);
-    if (dw) {
-        rk_ln_cols_args c = {x, dy, mean, rstd, dw, db, rows, n};
-        rk_parallel(threads, (n + RK_COLBLK - 1) / RK_COLBLK, rk_ln_bwd_cols, &c);
-    }
-}
-
-/* ---------------------------------------------------------------- GELU (erf form) */
-typedef struct { const float *x, *dy; float *y; } rk_ew_args;
-#define RK_EWBLK 4096
-static void rk_gelu_blk(void *vctx, int64_t begin, int64_t end) {
-    const rk_ew_args *a = vctx;
-    for (int64_t i = begin; i < end; i++) {
-        float v = a->x[i];
-        a->y[i] = 0.5f * v * (1.0f + rk_erf(v * 0.70710678118654752f));
-    }
-}
-static void rk_gelu_bwd_blk(void *vctx, int64_t begin, int64_t end) {
-    const rk_ew_args *a = vctx;
-    for (int64_t i = begin; i < end; i++) {
-        float v = a->x[i];
-        float cdf = 0.5f * (1.0f + rk_erf(v * 0.70710678118654752f));
-        float pdf = rk_exp(-0.5f * (v * v)) * 0.39894228040143268f;
-        a->y[i] = a->dy[i] * (cdf + v * pdf);
-    }
-}
-static void rk_ew_chunks(void *vctx, int64_t begin, int64_t end);
-typedef struct { rk_task_fn fn; void *inner; int64_t n; } rk_chunk_args;
-static void rk_ew_chunks(void *vctx, int64_t begin, int64_t end) {
-    const rk_chunk_args *c = vctx;
-    for (int64_t b = begin; b < end; b++) {
-        int64_t i0 = b * RK_EWBLK, i1 = i0 + RK_EWBLK < c->n ? i0 + RK_EWBLK : c->n;
-        c->fn(c->inner, i0, i1);
-    }
-}
-
-void rk_gelu(int64_t n, const float *x, float *y, int threads) {
-    rk_ew_args a = {x, NULL, y};
-    rk_chunk_args c = {rk_gelu_blk, &a, n};
-    rk_parallel(threads, (n + RK_EWBLK - 1) / RK_EWBLK, rk_ew_chunks, &c);
-}
-
-void rk_gelu_backward(int64_t n, const float *x, const float *dy, float *dx, int threads) {
-    rk_ew_args a = {x, dy, dx};
-    rk_chunk_args c = {rk_gelu_bwd_blk, &a, n};
-    rk_parallel(threads, (n + RK_EWBLK - 1) / RK_EWBLK, rk_ew_chunks, &c);
-}
-
-/* exp over a buffer (exposed for tests and for the loss code). */
-void rk_exp_buf(int64_t n, const float *x, float *y) { for (int64_t i = 0; i < n; i++) y[i] = rk_exp(x[i]); }
-void rk_erf_buf(int64_t n, const float *x, float *y) { for (int64_t i = 0; i < n; i++) y[i] = rk_erf(x[i]); }
-
-/* ---------------------------------------------------------------- log, log-softmax (repcpu-2) */
-/* log(x): exponent by bit moves, mantissa m in [sqrt(1/2), sqrt(2)), Cephes' degree-9
- * polynomial in f = m - 1 and ln2 split in two (relative error < 2e-7). Subnormals are scaled
- * by 2^23 first; log(0) = -inf, log(x < 0) = NaN, log(inf) = inf. Branch-free like rk_exp. */
-static inline float rk_log(float x) {
-    int sub = x < 1.17549435e-38f;
-    float xs = sub ? x * 8388608.0f : x;
-    uint32_t u = rk_float_to_bits(xs);
-    int32_t e = (int32_t)((u >> 23) & 0xff) - 127 - (sub ? 23 : 0);
-    float m = rk_bits_to_float((u & 0x007fffffu) | 0x3f800000u); /* [1, 2) */
-    int big = m > 1.41421356f;
-    m = big ? m * 0.5f : m;
-    e = big ? e + 1 : e;
-    float f = m - 1.0f;
-    float z = f * f;
-    float y = 7.0376836292e-2f;
-    y = y * f + -1.1514610310e-1f;
-    y = y * f + 1.1676998740e-1f;
-    y = y * f + -1.2420140846e-1f;
-    y = y * f + 1.4249322787e-1f;
-    y = y * f + -1.6668057665e-1f;
-    y = y * f + 2.0000714765e-1f;
-    y = y * f + -2.4999993993e-1f;
-    y = y * f + 3.3333331174e-1f;
-    y = (y * f) * z;
-    float fe = (float)e;
-    y = y + fe * -2.12194440e-4f;
-    y = y - 0.5f * z;
-    float r = f + y;
-    r = r + fe * 0.693359375f;
-    r = x == 0.0f ? -INFINITY : r;
-    r = x < 0.0f ? NAN : r;
-    r = x == INFINITY ? x : r;
-    return x != x ? x : r;
-}
-
-void rk_log_buf(int64_t n, const float *x, float *y) { for (int64_t i = 0; i < n; i++) y[i] = rk_log(x[i]); }
-
-static void rk_logsoftmax_rows(void *vctx, int64_t begin, int64_t end) {
-    const rk_rows_args *a = vctx;
-    const int64_t n = a->n;
-    for (int64_t i = begin; i < end; i++) {
-        const float *x = a->x + i * n;
-        float *y = a->y + i * n;
-        float m = -INFINITY;
-        for (int64_t j = 0; j < n; j++) m = x[j] > m ? x[j] : m;
-        if (m == -INFINITY) m = 0.0f;
-        for (int64_t j = 0; j < n; j++) y[j] = rk_exp(x[j] - m);
-        float s = 0.0f;
-        for (int64_t j = 0; j < n; j++) s = s + y[j]; /* ascending */
-        float l = rk_log(s);
-        for (int64_t j = 0; j < n; j++) y[j] = (x[j] - m) - l;
-    }
-}
-
-/* y[rows, n] = x - max - log(sum exp(x - max)) along n; contiguous. */
-void rk_logsoftmax(int64_t rows, int64_t n, const float *x, float *y, int threads) {
-    rk_rows_args a = {x, y, NULL, n};
-    rk_parallel(threads, rows, rk_logsoftmax_rows, &a);
-}
-
-static void rk_logsoftmax_bwd_rows(void *vctx, int64_t begin, int64_t end) {
-    const rk_rows_args *a = vctx;
-    const int64_t n = a->n;
-    for (int64_t i = begin; i < end; i++) {
-        const float *y = a->x + i * n, *dy = a->dy + i * n;
-        float *dx = a->y + i * n;
-        float s = 0.0f;
-        for (int64_t j = 0; j < n; j++) s = s + dy[j]; /* ascending */
-        for (int64_t j = 0; j < n; j++) dx[j] = dy[j] - rk_exp(y[j]) * s;
-    }
-}
-
-/* dx = dy - exp(y) * sum(dy) along n, y the log-softmax output; contiguous. */
-void rk_logsoftmax_backward(int64_t rows, int64_t n, const float *y, const float *dy, float *dx,
-                            int threads) {
-    rk_rows_args a = {y, dx, dy, n};
-    rk_parallel(threads, rows, rk_logsoftmax_bwd_rows, &a);
-}
-
-/* ---------------------------------------------------------------- AdamW update (repcpu-2) */
-/* Per element, in this order (every scalar computed by the caller in double, rounded once):
- *   p = p * decay;  m = m * b1 + g * omb1;  v = v * b2 + (g * g) * omb2;
- *   p = p - step_size * (m / (sqrt(v) / bc2_sqrt + eps))
- * sqrt is the correctly rounded instruction (sqrtss/sqrtps): same bits in every build. */
-typedef struct {
-    float *p, *m, *v; const float *g; float decay, b1, omb1, b2, omb2, step_size, bc2_sqrt, eps;
-} rk_adamw_args;
-
-static void rk_adamw_blk(void *vctx, int64_t begin, int64_t end) {
-    const rk_adamw_args *a = vctx;
-    for (int64_t i = begin; i < end; i++) {
-        float g = a->g[i];
-        float p = a->p[i] * a->decay;
-        float m = a->m[i] * a->b1 + g * a->omb1;
-        float v = a->v[i] * a->b2 + (g * g) * a->omb2;
-        float d = sqrtf(v) / a->bc2_sqrt + a->eps;
-        a->p[i] = p - a->step_size * (m / d);
-        a->m[i] = m;
-        a->v[i] = v;
-    }
-}
-
-void rk_adamw(int64_t n, float *p, float *m, float *v, const float *g, float decay, float b1,
-              float omb1, float b2, float omb2, float step_size, float bc2_sqrt, float eps,
-              int threads) {
-    rk_adamw_args a = {p, m, v, g, decay, b1, omb1, b2, omb2, step_size, bc2_sqrt, eps};
-    rk_chunk_args c = {rk_adamw_blk, &a, n};
-    rk_parallel(threads, (n + RK_EWBLK - 1) / RK_EWBLK, rk_ew_chunks, &c);
-}
-
-/* Which of our builds this CPU (and OS) can run: 0 sse, 1 avx2, 2 avx512. Uses cpuid, so an
- * emulator's CPU model is honoured. */
+/* Which of our builds this CPU (and OS) can run: 0 sse, 1 avx2, 2 avx512 (repfma: avx2 and
+ * avx512 also need FMA). Uses cpuid, so an emulator's CPU model is honoured. */
 int rk_cpu_level(void) {
     __builtin_cpu_init();
+#if RK_FMA
+    if (!__builtin_cpu_supports("fma")) return 0; /* the repfma sse build: software fma */
+#endif
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq"))
         return 2;

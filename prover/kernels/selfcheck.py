@@ -1,6 +1,7 @@
 """A small fixed workload over every kernel (forward and backward) and a digest of its bits.
 
-``python -m prover.kernels.selfcheck [--bert]`` prints ``{"isa": ..., "threads": ..., "digest": ...}``.
+``python -m prover.kernels.selfcheck [--bert] [--family repfma]`` prints
+``{"isa": ..., "threads": ..., "kernels": ..., "bert": ...}``.
 The digest must be the same on every x86 CPU, SIMD build and thread count; the cross-CPU test
 runs this under ``qemu-x86_64 -cpu MODEL`` and compares it with the native one. Inputs come from
 ``torch.rand`` with a seeded generator (uniform integers scaled: exact on every CPU), never from
@@ -16,6 +17,7 @@ import json
 import torch
 
 from prover.kernels import _lib, functions, ops
+from prover.kernels.family import Family
 
 SHAPES = [(1, 1, 1), (1, 7, 33), (5, 3, 1), (13, 17, 19), (70, 129, 45), (64, 96, 200)]
 
@@ -55,6 +57,9 @@ def kernel_tensors(seed: int = 0) -> list[torch.Tensor]:
     y = functions.gelu(x)
     y.backward(_u(gen, 3001))
     out += [y.detach(), _g(x), ops.exp(_u(gen, 999, scale=90.0)), ops.erf(_u(gen, 999, scale=5.0))]
+    if _lib.family() is Family.REPFMA:
+        big = _u(gen, 3, 9000, scale=3.0)
+        out += [ops.fsum(big), ops.fsum(big, square=True)]
     return out
 
 
@@ -94,7 +99,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--bert", action="store_true", help="also a tiny BertModel step")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--family", type=Family, default=Family.REPCPU, choices=list(Family),
+                        help="kernel family (default repkern)")
     args = parser.parse_args(argv)
+    _lib.use_family(args.family)
     tensors = kernel_tensors(args.seed)
     result = {"isa": _lib.active_isa(), "threads": _lib.threads(), "kernels": digest(tensors)}
     if args.bert:

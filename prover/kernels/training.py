@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from prover.kernels import _lib, ops
 from prover.kernels import functions as F
-from prover.kernels import ops
 from prover.kernels.errors import KernelInputError
+from prover.kernels.family import Family
 
 if TYPE_CHECKING:
     from prover.spec import TaskSpec
@@ -36,9 +37,12 @@ def fixed_sum(x: torch.Tensor) -> torch.Tensor:
     summed ascending, then the block sums the same way until one block is left. The order
     depends only on the element count; the rounding error grows with the block size plus the
     block count instead of with the element count (one plain ascending float32 sum over the
-    ~800k terms of a loss drifted 6e-5 relative from torch's pairwise sum).
+    ~800k terms of a loss drifted 6e-5 relative from torch's pairwise sum). Under the repfma
+    family it is one call of the blocked-sum kernel (``ops.fsum``: its own fixed blocking).
     """
     flat = x.reshape(-1)
+    if _lib.family() is Family.REPFMA:  # rk_fsum blocks and sums the blocks itself
+        return F.sum_last(flat)
     while flat.numel() > SUM_BLOCK:
         pad = -flat.numel() % SUM_BLOCK
         if pad:
@@ -90,13 +94,16 @@ def kd_loss(spec: TaskSpec, h_s: torch.Tensor, h_t: torch.Tensor,
 def clip_grad_norm_(grads: list[torch.Tensor], clip: float) -> float:
     """Scale ``grads`` in place so their global L2 norm is at most ``clip``; returns the norm.
 
-    Squares summed by :func:`fixed_sum` within each gradient, then over the gradients in list
-    order;
+    Squares summed by :func:`fixed_sum` within each gradient (repfma: ``ops.fsum`` with
+    ``square``, each square an ``fma`` into its lane), then over the gradients in list order;
     ``coef = min(clip / (sqrt(total) + 1e-6), 1)`` in double (``math.sqrt`` is correctly
     rounded), applied as one float32 multiply per element.
     """
     with torch.no_grad():
-        parts = torch.stack([fixed_sum(g * g) for g in grads])
+        if _lib.family() is Family.REPFMA:  # squares fused into the blocked-sum kernel
+            parts = torch.stack([ops.fsum(g.reshape(-1), square=True) for g in grads])
+        else:
+            parts = torch.stack([fixed_sum(g * g) for g in grads])
         total = float(fixed_sum(parts))
         norm = math.sqrt(total)
         coef = min(clip / (norm + 1e-6), 1.0)

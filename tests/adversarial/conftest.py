@@ -17,8 +17,9 @@ from tests.support.chain import accounts, from_snapshot, snapshot_base
 
 @pytest.fixture(scope="module")
 def world_base(anvil_node: Any, deployed_addresses: Any) -> Iterator[tuple[World, list[str]]]:
-    yield from snapshot_base(anvil_node,
-                             lambda: make_world(anvil_node, accounts(anvil_node, deployed_addresses)))
+    yield from snapshot_base(
+        anvil_node, lambda: make_world(anvil_node, accounts(anvil_node, deployed_addresses))
+    )
 
 
 @pytest.fixture

@@ -29,7 +29,9 @@ def original(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def test_same_spec_other_task_id_has_another_data_schedule(original: dict[str, Any]) -> None:
     spec = original["spec"]
     for step in range(1, spec.segment_steps + 1):
-        assert schedule.batch_indices(spec, ORIGINAL, step) != schedule.batch_indices(spec, COPY, step)
+        assert schedule.batch_indices(spec, ORIGINAL, step) != schedule.batch_indices(
+            spec, COPY, step
+        )
 
 
 def test_copied_leaves_do_not_verify_under_the_copying_task(original: dict[str, Any]) -> None:
@@ -55,7 +57,9 @@ def test_copied_trajectory_fails_replay_at_the_first_step(original: dict[str, An
     assert same.first_mismatch is None and same.leaves[0] == run.leaves[0]
 
 
-def test_copied_checkpoint_is_refused_as_a_start_state(original: dict[str, Any], tmp_path: Path) -> None:
+def test_copied_checkpoint_is_refused_as_a_start_state(
+    original: dict[str, Any], tmp_path: Path
+) -> None:
     """The copier cannot start segment 1 of its task from the original's checkpoint either."""
     from prover.errors import CheckpointError
 

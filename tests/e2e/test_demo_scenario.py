@@ -18,18 +18,22 @@ def test_demo_scenario_catches_the_cheat_pays_the_honest_node_and_pulls_a_verifi
     from transformers import AutoModel, AutoTokenizer
 
     from deploy.demo import DemoConfig, run_demo
+    from deploy.deployer import MarketConfig
 
     buf = io.StringIO()
     cfg = DemoConfig(student="tiny", total_steps=16, segment_steps=8, cheat_step=11, keystores=False)
     summary = run_demo(out=tmp_path, config=cfg, console=Console(file=buf, width=140, highlight=False))
     text = buf.getvalue()
+    # a lost dispute slashes disputeSlashBps of the task's stake; the requester gets its share
+    slash = cfg.node_stake * MarketConfig().dispute_slash_bps // 10_000
+    to_requester = slash * MarketConfig().requester_share_bps // 10_000
 
     assert summary["cheatFired"] is True
     (dispute,) = summary["disputes"]
     assert (dispute["task"], dispute["k"], dispute["step"]) == (2, 1, 11)
     assert dispute["node"] == "node-cheater" and dispute["outcome"] == "NODE WRONG"
     assert sorted(dispute["votes"].values()) == ["honest"] * 3
-    assert summary["slashed"] == [{"task": 2, "node": "node-cheater", "amount": 500 * 10**18}]
+    assert summary["slashed"] == [{"task": 2, "node": "node-cheater", "amount": slash}]
     # reopened from its last final segment: 1 if segment 0's window had passed by then, else 0
     assert summary["reopened"][0]["task"] == 2 and summary["reopened"][0]["from"] in (0, 1)
     assert sorted((r["task"], r["node"]) for r in summary["rewards"]) == [(1, "node-honest"), (2, "node-honest")]
@@ -38,9 +42,9 @@ def test_demo_scenario_catches_the_cheat_pays_the_honest_node_and_pulls_a_verifi
 
     bal = {n: (int(v["before"][0]) + int(v["before"][1]), int(v["after"][0]) + int(v["after"][1]))
            for n, v in summary["balances"].items()}
-    assert bal["node-cheater"][1] - bal["node-cheater"][0] == -500 * 10**18
+    assert bal["node-cheater"][1] - bal["node-cheater"][0] == -slash
     assert bal["node-honest"][1] - bal["node-honest"][0] == 2_000 * 10**18
-    assert bal["requester"][1] - bal["requester"][0] == -2_000 * 10**18
+    assert bal["requester"][1] - bal["requester"][0] == -2_000 * 10**18 + to_requester
     assert bal["challenger"][1] > bal["challenger"][0]
     assert all(bal[f"juror-{i}"][1] > bal[f"juror-{i}"][0] for i in (1, 2, 3))
     assert all(summary["gas"][n]["gasUsed"] > 0 for n in bal)
@@ -51,12 +55,17 @@ def test_demo_scenario_catches_the_cheat_pays_the_honest_node_and_pulls_a_verifi
     assert json.loads((student / "provenance.json").read_text())["endStateHash"] == prov["endStateHash"]
     AutoModel.from_pretrained(str(student))
     AutoTokenizer.from_pretrained(str(student))
+    q = summary["quality"]
+    assert q["teacher"]["pearson"] > 0.65 and q["teacher"]["params"] == 22_713_216
+    assert q["untrained"]["heldout_kd_loss"] > q["distilled"]["heldout_kd_loss"] > 0
+    assert all(-1 < q[m]["pearson"] < 1 for m in q)
     png = Path(summary["plot"])
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
 
     for line in ("challenger disputes node-cheater's leaf at step 11", "node-cheater slashed",
                  "task 2 reopened from segment", "node-honest paid", "= on-chain endStateHash",
-                 "Does the pulled student work?", "Accounts: VERI held",
+                 "Does the pulled student work?", "Accounts: VERI held", "Quality: Lee et al.",
+                 "Pearson with human ratings", "distilled student (step 16)",
                  "challenger replayed task 1 segment 0: no dispute (all 8 leaves"):
         assert line in text, line
     assert not any(Path(tmp_path, "devnet", f"{p}.pid").exists() for p in ("anvil", "store"))

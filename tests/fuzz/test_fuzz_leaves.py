@@ -25,9 +25,14 @@ GOOD = {"taskId": 7, "segment": 1, "steps": list(range(9, 17)),
         "stateHashes": ["0x" + bytes([i]).hex() * 32 for i in range(8)]}
 
 # Small ints only: bytes(n) of a huge int allocates n bytes (KNOWN_BUGS below).
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-300, 300), st.floats(allow_nan=False),
-                    st.text(max_size=70), st.sampled_from(["0x" + "ab" * 32, "ab" * 32, "0x" + "g" * 64,
-                                                           "0x" + "ab" * 31, "0x"]))
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-300, 300),
+    st.floats(allow_nan=False),
+    st.text(max_size=70),
+    st.sampled_from(["0x" + "ab" * 32, "ab" * 32, "0x" + "g" * 64, "0x" + "ab" * 31, "0x"]),
+)
 values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=9),
                       st.dictionaries(st.text(max_size=12), inner, max_size=4)), max_leaves=20)
 
@@ -66,7 +71,9 @@ def _check(path: Path, tolerate: tuple[type[BaseException], ...] = ()) -> None:
     for h in doc["stateHashes"]:
         assert isinstance(h, str) and len(h) == 66 and h.startswith("0x")
     try:  # the reader does not range-check taskId/steps (negative ones pass); use then refuses them
-        merkle.leaves_for(doc["taskId"], doc["steps"][0] - 1 if doc["steps"] else 0, doc["stateHashes"])
+        merkle.leaves_for(
+            doc["taskId"], doc["steps"][0] - 1 if doc["steps"] else 0, doc["stateHashes"]
+        )
     except MerkleError as exc:
         assert "out of range" in str(exc)
 
@@ -86,7 +93,11 @@ def test_fuzz_leaves_mutated(tmp_path: Path, doc: Any) -> None:
 
 
 @LIGHT
-@given(data=st.one_of(st.text(max_size=200).map(str.encode), values.map(lambda v: json.dumps(v).encode())))
+@given(
+    data=st.one_of(
+        st.text(max_size=200).map(str.encode), values.map(lambda v: json.dumps(v).encode())
+    )
+)
 def test_fuzz_leaves_arbitrary(tmp_path: Path, data: bytes) -> None:
     p = tmp_path / "leaves.json"
     p.write_bytes(data)

@@ -23,8 +23,16 @@ from prover.spec import loads_spec, parse_spec
 SAMPLE: dict[str, Any] = json.loads(
     (Path(__file__).parents[1] / "unit" / "prover" / "spec_sample.json").read_text())
 
-LIGHT = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
-HEAVY = settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+LIGHT = settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+HEAVY = settings(
+    max_examples=3000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 
 scalars = st.one_of(
     st.none(), st.booleans(),
@@ -129,7 +137,8 @@ def test_fuzz_spec_mutated_sample(doc: dict[str, Any]) -> None:
 
 
 def _doc(**edits: Any) -> bytes:
-    """The sample with top-level or ``section__field`` edits, as JSON text (NaN/Infinity allowed)."""
+    """The sample with top-level or ``section__field`` edits, as JSON text (NaN/Infinity
+    allowed)."""
     doc = copy.deepcopy(SAMPLE)
     for key, value in edits.items():
         section, _, field = key.partition("__")
@@ -202,7 +211,9 @@ def test_spec_nan_in_student_config_is_canonicalised_to_null() -> None:
     NaN and the doc with null have one spec hash). Harmless: both parties hash the same bytes."""
     cfg = {**SAMPLE["student"]["config"], "layer_norm_eps": float("nan")}
     with_nan = loads_spec(_doc(student={**SAMPLE["student"], "config": cfg}))
-    with_null = loads_spec(_doc(student={**SAMPLE["student"], "config": {**cfg, "layer_norm_eps": None}}))
+    with_null = loads_spec(
+        _doc(student={**SAMPLE["student"], "config": {**cfg, "layer_norm_eps": None}})
+    )
     assert with_nan.spec_hash() == with_null.spec_hash()
 
 

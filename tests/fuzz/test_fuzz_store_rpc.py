@@ -46,7 +46,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
                "pins": {cid: "recursive" for cid in cids.values()}}
 
 
-def exchange(url: str, raw: bytes, timeout: float = ANSWER_WITHIN) -> tuple[int, dict[str, str], bytes]:
+def exchange(
+    url: str, raw: bytes, timeout: float = ANSWER_WITHIN
+) -> tuple[int, dict[str, str], bytes]:
     """Send raw bytes, half-close, read to EOF; (status, headers, body)."""
     host, port = urllib.parse.urlsplit(url).hostname, urllib.parse.urlsplit(url).port
     deadline = time.monotonic() + timeout
@@ -138,10 +140,18 @@ cids = st.one_of(st.sampled_from([HELLO, "Qm123", "bafy", "", "/ipfs/" + HELLO, 
 query_keys = ["arg", "cid-version", "raw-leaves", "chunker", "pin", "offset", "length", "type",
               "recursive", "cid-codec", "format", "mhtype", "wrap-with-directory", "only-hash",
               "quieter", "hash", "quiet", "stream-channels", "\x00", "arg"]
-query = st.lists(st.tuples(st.sampled_from(query_keys),
-                           st.one_of(cids, st.sampled_from(["true", "false", "-1", "99999999999999999999",
-                                                            "size-0", "size-1048577", "1", "0"]))),
-                 max_size=5)
+query = st.lists(
+    st.tuples(
+        st.sampled_from(query_keys),
+        st.one_of(
+            cids,
+            st.sampled_from(
+                ["true", "false", "-1", "99999999999999999999", "size-0", "size-1048577", "1", "0"]
+            ),
+        ),
+    ),
+    max_size=5,
+)
 
 
 @st.composite
@@ -175,7 +185,9 @@ def any_request(draw: st.DrawFn) -> bytes:
 
 @LIGHT
 @given(raw=any_request())
-def test_fuzz_store_rpc_requests(served: dict[str, Any], repo_check: Callable[..., Any], raw: bytes) -> None:
+def test_fuzz_store_rpc_requests(
+    served: dict[str, Any], repo_check: Callable[..., Any], raw: bytes
+) -> None:
     check_answer(*exchange(served["handle"].url, raw))
     still_serving_and_consistent(served, repo_check)
 
@@ -186,7 +198,9 @@ def test_fuzz_store_add_directory_paths(served: dict[str, Any], repo_check: Call
                                        parts: list[tuple[str, str, bytes]], wrap: bool) -> None:
     body, ctype = multipart(parts)
     q = [("cid-version", "1"), ("wrap-with-directory", str(wrap).lower())]
-    status, headers, answer = exchange(served["handle"].url, request("add", q, body, {"Content-Type": ctype}))
+    status, headers, answer = exchange(
+        served["handle"].url, request("add", q, body, {"Content-Type": ctype})
+    )
     check_answer(status, headers, answer)
     for name, _, _ in parts:  # an escaping path must never be accepted
         segs = name.split("/")
@@ -195,19 +209,44 @@ def test_fuzz_store_add_directory_paths(served: dict[str, Any], repo_check: Call
     still_serving_and_consistent(served, repo_check)
 
 
-@pytest.mark.parametrize("raw", [
-    pytest.param(b"POST /api/v0/version HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 200_000 + b"\r\n\r\n", id="200k-header"),
-    pytest.param(b"POST /api/v0/version HTTP/1.1\r\n" + b"X-H: 1\r\n" * 500 + b"\r\n", id="500-headers"),
-    pytest.param(b"POST /api/v0/cat?arg=" + b"A" * 100_000 + b" HTTP/1.1\r\n\r\n", id="100k-url"),
-    pytest.param(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 64, id="tls-hello"),
-    pytest.param(b"GARBAGE\r\n\r\n", id="garbage-line"),
-    pytest.param(b"POST /api/v0/add HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n", id="huge-length"),
-    pytest.param(b"POST /api/v0/add HTTP/1.1\r\nContent-Length: -5\r\n\r\n", id="negative-length"),
-    pytest.param(b"POST /api/v0/add HTTP/1.1\r\nContent-Type: multipart/form-data; boundary=b\r\n"
-                 b"Content-Length: 40000\r\n\r\n--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"x\"\r\n"
-                 + b"X-Pad: " + b"p" * 30_000 + b"\r\n\r\nbody\r\n--b--\r\n", id="huge-part-header"),
-])
-def test_store_hostile_requests(served: dict[str, Any], repo_check: Callable[..., Any], raw: bytes) -> None:
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param(
+            b"POST /api/v0/version HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 200_000 + b"\r\n\r\n",
+            id="200k-header",
+        ),
+        pytest.param(
+            b"POST /api/v0/version HTTP/1.1\r\n" + b"X-H: 1\r\n" * 500 + b"\r\n", id="500-headers"
+        ),
+        pytest.param(
+            b"POST /api/v0/cat?arg=" + b"A" * 100_000 + b" HTTP/1.1\r\n\r\n", id="100k-url"
+        ),
+        pytest.param(
+            b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 64, id="tls-hello"
+        ),
+        pytest.param(b"GARBAGE\r\n\r\n", id="garbage-line"),
+        pytest.param(
+            b"POST /api/v0/add HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n",
+            id="huge-length",
+        ),
+        pytest.param(
+            b"POST /api/v0/add HTTP/1.1\r\nContent-Length: -5\r\n\r\n", id="negative-length"
+        ),
+        pytest.param(
+            b"POST /api/v0/add HTTP/1.1\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+            b'Content-Length: 40000\r\n\r\n--b\r\nContent-Disposition: form-data; name="f"; '
+            b'filename="x"\r\n'
+            + b"X-Pad: "
+            + b"p" * 30_000
+            + b"\r\n\r\nbody\r\n--b--\r\n",
+            id="huge-part-header",
+        ),
+    ],
+)
+def test_store_hostile_requests(
+    served: dict[str, Any], repo_check: Callable[..., Any], raw: bytes
+) -> None:
     try:
         answer = exchange(served["handle"].url, raw)
     except AssertionError as exc:
@@ -248,7 +287,9 @@ def test_store_earlier_content_intact_after_fuzz(served: dict[str, Any], tmp_pat
     """After everything above (module order), the first uploads still read back verified."""
     with Client(served["handle"].url) as c:
         out = c.get_dir(served["cids"]["dir"], tmp_path / "back")
-        assert (out / "sub" / "b.bin").read_bytes() == (served["src"] / "sub" / "b.bin").read_bytes()
+        assert (out / "sub" / "b.bin").read_bytes() == (
+            served["src"] / "sub" / "b.bin"
+        ).read_bytes()
         assert c.get_bytes(served["cids"]["hello"]) == b"hello world\n"
         assert all(c.is_pinned(cid) for cid in served["cids"].values())
     still_serving_and_consistent(served, repo_check)

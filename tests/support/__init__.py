@@ -1,1 +1,2 @@
-"""Shared test actors (requester, honest and dishonest nodes) for integration and adversarial tests."""
+"""Shared test actors (requester, honest and dishonest nodes) for integration and adversarial
+tests."""

@@ -1,4 +1,5 @@
-"""Chain helpers the suites share: funded accounts, snapshot isolation, driving bots block by block."""
+"""Chain helpers the suites share: funded accounts, snapshot isolation, driving bots block by
+block."""
 
 from __future__ import annotations
 

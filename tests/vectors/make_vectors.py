@@ -76,7 +76,8 @@ def build() -> dict:
             }
         )
     return {
-        "description": "veritrain trace-root vectors (PROTOCOL.md Leaf / Trace root); regenerate with make_vectors.py",
+        "description": "veritrain trace-root vectors (PROTOCOL.md Leaf / Trace root); regenerate "
+        "with make_vectors.py",
         "cases": cases,
     }
 

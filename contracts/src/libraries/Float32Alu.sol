@@ -41,27 +41,8 @@ library Float32Alu {
                 e := and(shr(23, x), 0xFF)
                 e := add(add(e, iszero(e)), 362)
             }
-            // index of the highest set bit of m < 2^128 (binary search)
-            function msb(m) -> top {
-                top := shl(6, gt(m, 0xFFFFFFFFFFFFFFFF))
-                let t := shr(top, m)
-                let f := shl(5, gt(t, 0xFFFFFFFF))
-                top := or(top, f)
-                t := shr(f, t)
-                f := shl(4, gt(t, 0xFFFF))
-                top := or(top, f)
-                t := shr(f, t)
-                f := shl(3, gt(t, 0xFF))
-                top := or(top, f)
-                t := shr(f, t)
-                f := shl(2, gt(t, 0xF))
-                top := or(top, f)
-                t := shr(f, t)
-                f := shl(1, gt(t, 0x3))
-                top := or(or(top, f), gt(shr(f, t), 1))
-            }
-            // the same for m < 2^25 (a difference of two significands)
-            function msb25(m) -> top {
+            // index of the highest set bit of m < 2^32 (binary search)
+            function msb32(m) -> top {
                 top := shl(4, gt(m, 0xFFFF))
                 let t := shr(top, m)
                 let f := shl(3, gt(t, 0xFF))
@@ -72,6 +53,13 @@ library Float32Alu {
                 t := shr(f, t)
                 f := shl(1, gt(t, 0x3))
                 top := or(or(top, f), gt(shr(f, t), 1))
+            }
+            // the same for m < 2^128: two more halving steps first
+            function msb(m) -> top {
+                top := shl(6, gt(m, 0xFFFFFFFFFFFFFFFF))
+                let t := shr(top, m)
+                let f := shl(5, gt(t, 0xFFFFFFFF))
+                top := add(or(top, f), msb32(shr(f, t)))
             }
             // s * m * 2^(e - BIAS) rounded to nearest even, m < 2^128 with its highest set bit
             // at `top`. The rounded significand is added to the exponent field, so a carry (or a
@@ -209,7 +197,7 @@ library Float32Alu {
                                     s := and(b, 0x80000000)
                                 }
                                 if iszero(m) { s := 0 }
-                                r := pack(s, m, add(eb, 362), msb25(m))
+                                r := pack(s, m, add(eb, 362), msb32(m))
                             }
                         }
                     }

@@ -4,8 +4,9 @@ pragma solidity ^0.8.24;
 import {Float32} from "./Float32.sol";
 
 /// @title Float32Math
-/// @notice The kernels' own exp, log, erf and GELU (`prover/kernels/repkern.c`, profile repcpu-2)
-///         as the same sequence of binary32 operations, so every result has the C code's bits.
+/// @notice The kernels' own exp, log, erf (`prover/kernels/repkern_math.h`) and GELU
+///         (`repkern_rows.h`) as the same sequence of binary32 operations, so every result has
+///         the C code's bits.
 /// @dev Each function follows its C twin line by line, operands in the C source's order (that
 ///      order decides which NaN propagates). The C code computes both sides of every select and
 ///      picks one; here a side whose result is thrown away is not computed at all, which cannot

@@ -30,7 +30,9 @@ def published(store_handle: Any) -> Any:
 
 
 @pytest.fixture(scope="session")
-def shared_cache(tmp_path_factory: pytest.TempPathFactory, store_handle: Any, published: Any) -> Path:
+def shared_cache(
+    tmp_path_factory: pytest.TempPathFactory, store_handle: Any, published: Any
+) -> Path:
     """Teacher and dataset fetched (verified) once per session."""
     from materials import Materials
     from store.client import Client
@@ -83,8 +85,13 @@ class World:
     def juror(self, account: int, opt_in: bool = True) -> Any:
         from challenger.juror import Juror
 
-        j = Juror(self.protocol(account), self.client, self.tmp / f"juror{account}", cache_dir=self.cache,
-                  stake=100 * E18)
+        j = Juror(
+            self.protocol(account),
+            self.client,
+            self.tmp / f"juror{account}",
+            cache_dir=self.cache,
+            stake=100 * E18,
+        )
         if opt_in:
             j.opt_in()
         return j
@@ -100,4 +107,6 @@ def world(anvil: Any, protocol: Any, store_handle: Any, published: Any, shared_c
     from store.client import Client
 
     with Client(store_handle.url) as client:
-        yield World(anvil, protocol, client, published, _test_cache(shared_cache, tmp_path), tmp_path)
+        yield World(
+            anvil, protocol, client, published, _test_cache(shared_cache, tmp_path), tmp_path
+        )

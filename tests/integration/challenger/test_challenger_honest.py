@@ -18,7 +18,9 @@ E18 = 10**18
     (2, 6),
     pytest.param((2, 6, 7, 8, 9), marks=pytest.mark.heavy),
 ])
-def test_honest_node_audited_many_times_is_never_disputed(world: Any, accounts: tuple[int, ...]) -> None:
+def test_honest_node_audited_many_times_is_never_disputed(
+    world: Any, accounts: tuple[int, ...]
+) -> None:
     task_id = world.post_task(challenge_window=30)
     node = world.node()
     node.claim(task_id)
@@ -31,9 +33,12 @@ def test_honest_node_audited_many_times_is_never_disputed(world: Any, accounts: 
         s = a.status()
         assert s["audits"] == {"ok": 2}, [dict(r) for r in a.journal.rows("SELECT * FROM audits")]
         assert s["disputes"]["open"] == 0 and s["bond_at_risk"] == 0
-        reasons = [r["reason"] for r in a.journal.decisions("audit") if r["decision"] == "no dispute"]
-        assert len(reasons) == 2 and all("all 8 leaves, the end state and the end checkpoint match" in r
-                                         for r in reasons), [dict(r) for r in a.journal.decisions()]
+        reasons = [
+            r["reason"] for r in a.journal.decisions("audit") if r["decision"] == "no dispute"
+        ]
+        assert len(reasons) == 2 and all(
+            "all 8 leaves, the end state and the end checkpoint match" in r for r in reasons
+        ), [dict(r) for r in a.journal.decisions()]
     p = node.protocol
     assert p.dispute_count() == 0
     world.anvil.mine(31)
@@ -68,7 +73,9 @@ def test_dishonest_challenger_loses_its_bond(world: Any) -> None:
     assert node.protocol.balance() == node_before + node_share
     assert int(node.protocol.stake_info().staked) == stake_before and not node.protocol.is_jailed()
     # the majority jurors were paid (claimed by the bots) and each revealed the node's own leaf
-    paid = sum(int(r["amount"]) for j in jurors for r in j.journal.rows("SELECT amount FROM payouts"))
+    paid = sum(
+        int(r["amount"]) for j in jurors for r in j.journal.rows("SELECT amount FROM payouts")
+    )
     assert paid == bond * fee_bps // 10_000
     for j in jurors:
         v = j.journal.one("SELECT * FROM votes WHERE dispute_id = ?", did)

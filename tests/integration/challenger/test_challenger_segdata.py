@@ -22,7 +22,11 @@ def test_checks_against_the_chain(world: Any) -> None:
     c = node.commit(task_id, 0)
     data = SegmentData(world.protocol(2), Materials(world.client, world.cache))
     claim = data.claim(task_id, 0)
-    assert (claim.checkpoint_cid, claim.leaves_cid, claim.trace_root) == (c.checkpoint_cid, c.leaves_cid, c.trace_root)
+    assert (claim.checkpoint_cid, claim.leaves_cid, claim.trace_root) == (
+        c.checkpoint_cid,
+        c.leaves_cid,
+        c.trace_root,
+    )
     spec = data.spec(task_id)
     assert data.node_leaves(claim, spec.segment_steps) == c.result.leaves
     honest = data.checkpoint_state_hash(spec, task_id, c.result.checkpoint_dir)

@@ -32,7 +32,9 @@ def test_restart_resumes_from_the_cursor(world: Any) -> None:
         _commit(node, task, k, b"a")
     a = world.auditor(policy=AuditPolicy(probability=0.0, fresh_probability=0.0))
     a.ingest()
-    assert [r["status"] for r in a.journal.rows("SELECT status FROM audits ORDER BY k")] == ["skipped"] * 3
+    assert [r["status"] for r in a.journal.rows("SELECT status FROM audits ORDER BY k")] == [
+        "skipped"
+    ] * 3
     n_decisions = len(a.journal.decisions())
     a.journal.close()
     _commit(node, task, 3, b"a")
@@ -60,14 +62,17 @@ def test_reorg_replacing_a_commit_is_picked_up(world: Any) -> None:
     # a queued audit of the replaced commit is dropped as stale, never replayed
     with a.journal.tx() as db:
         db.execute("UPDATE audits SET status = 'queued' WHERE trace_root = ?", (merkle.hex32(old),))
-        db.execute("UPDATE audits SET status = 'skipped' WHERE trace_root = ?", (merkle.hex32(new),))
+        db.execute(
+            "UPDATE audits SET status = 'skipped' WHERE trace_root = ?", (merkle.hex32(new),)
+        )
     assert a.audit_next() is False
     (row,) = a.journal.rows("SELECT status FROM audits WHERE trace_root = ?", merkle.hex32(old))
     assert row["status"] == "stale"
 
 
 def test_run_loops_until_stopped(world: Any) -> None:
-    """The daemons' `run(stop_event)` (what the CLI and the demo call) iterate and return on stop."""
+    """The daemons' `run(stop_event)` (what the CLI and the demo call) iterate and return on
+    stop."""
     import threading
     import time
 
@@ -92,7 +97,8 @@ def test_run_loops_until_stopped(world: Any) -> None:
 
 def test_recommit_of_the_same_root_after_a_reopen_is_a_new_audit(world: Any) -> None:
     """After a reopen (here a stall), another node commits the very same root: a new commitment,
-    queued on its own coin; the first node's queued row is stale (the segment's committedAt moved)."""
+    queued on its own coin; the first node's queued row is stale (the segment's committedAt
+    moved)."""
     req, first, second = world.protocol(0), world.protocol(1), world.protocol(6)
     task = req.create_task("bafy-fake", b"\x01" * 32, E18, total_steps=2, segment_steps=1,
                            challenge_window=1000, segment_deadline=3, node_stake=E18)
@@ -108,7 +114,9 @@ def test_recommit_of_the_same_root_after_a_reopen_is_a_new_audit(world: Any) -> 
     assert _commit(second, task, 0, b"same") == root
     a.ingest()
     a.ingest()  # re-delivery is idempotent
-    rows = a.journal.rows("SELECT node, committed_block, status FROM audits ORDER BY committed_block")
+    rows = a.journal.rows(
+        "SELECT node, committed_block, status FROM audits ORDER BY committed_block"
+    )
     assert [(r["node"].lower(), r["status"]) for r in rows] == [(first.me.lower(), "queued"),
                                                                 (second.me.lower(), "queued")]
     assert rows[1]["committed_block"] == int(req.segment(task, 0).committedAt)

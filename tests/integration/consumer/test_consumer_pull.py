@@ -80,7 +80,8 @@ def test_pull_refuses_unfinal_then_writes_a_loadable_verified_model(world) -> No
 
     w["addresses"].save(w["tmp"] / "addresses.json")
     common = ["--rpc", w["anvil"].url, "--ipfs", w["store_url"], "--addresses", str(w["tmp"] / "addresses.json")]
-    assert main(["pull", "--task", str(tid), "--segment", "0", "--out", str(w["tmp"] / "cli"), *common]) == 0
+    assert main(["pull", "--task", str(tid), "--segment", "0", "--out", str(w["tmp"] / "cli"),
+                 "--no-eval", *common]) == 0
     assert json.loads((w["tmp"] / "cli" / "provenance.json").read_text())["segment"] == 0
     assert main(["pull", "--task", "999", "--out", str(w["tmp"] / "cli2"), *common]) == 2
     assert not (w["tmp"] / "cli2").exists()
@@ -108,3 +109,34 @@ def test_pull_rejects_a_checkpoint_that_is_not_the_committed_state(world) -> Non
     with pytest.raises(OutputExistsError):
         pull(w["node"], w["client"], tid, out)
     assert (out / "x").read_text() == "keep me"
+
+
+def test_pull_writes_a_sentence_transformer_with_a_model_card_and_eval_scores(world) -> None:  # type: ignore[no-untyped-def]
+    from sentence_transformers import SentenceTransformer
+
+    from consumer.pull import pull
+    from consumer.quality import embed, load
+
+    w = world
+    tid = _task(w, window=1)
+    _commit(w, tid, 1, _commit(w, tid, 0, None))
+    w["anvil"].mine(3)
+    out = w["tmp"] / "ready"
+    res = pull(w["node"], w["client"], tid, out, evaluate=True)
+    # the tiny student is 64 wide: its projection to the teacher's 384 is a Dense module
+    assert json.loads((out / "2_Dense" / "config.json").read_text())["out_features"] == 384
+    sentences = ["The striker scored twice in the final minutes.", "Rain flooded the towns."]
+    ours = embed(load(out), sentences)
+    st = SentenceTransformer(str(out), device="cpu")
+    theirs = st.encode(sentences, convert_to_tensor=True)
+    assert ours.shape == theirs.shape == (2, 384)
+    assert float((ours - theirs).abs().max()) < 1e-4
+    scores = json.loads((out / "quality.json").read_text())
+    assert [s["model"] for s in scores] == ["teacher", "this student"]
+    assert abs(scores[0]["pearson"] - 0.654) < 0.002 and scores[0]["heldout_kd_loss"] < 1e-6
+    assert scores[1]["heldout_kd_loss"] > 0.0 and -1 < scores[1]["pearson"] < scores[0]["pearson"]
+    card = (out / "README.md").read_text()
+    p = res.provenance
+    for text in (f"task {tid}, step 16", p["checkpointCid"], p["specCid"], p["teacherCid"],
+                 p["txHash"], f"| {scores[1]['pearson']:.3f} |", "SentenceTransformer("):
+        assert text in card

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -47,12 +48,18 @@ def test_devnet_up_down_up_keeps_state_and_stops_only_its_pids(tmp_path: Path) -
         Devnet(tmp_path / "elsewhere").info()
     from veritrain.cli.main import main
 
-    assert main(["devnet", "status", "--dir", str(tmp_path / "dn")]) == DevnetNotRunningError.exit_code != 0
+    assert (
+        main(["devnet", "status", "--dir", str(tmp_path / "dn")])
+        == DevnetNotRunningError.exit_code
+        != 0
+    )
 
     assert main(["devnet", "up", "--dir", str(tmp_path / "dn")]) == 0  # the CLI path, second start
     info2 = net.info()
     try:
-        assert json.loads(info2.addresses_file.read_text()) == json.loads(info.addresses_file.read_text())
+        assert json.loads(info2.addresses_file.read_text()) == json.loads(
+            info.addresses_file.read_text()
+        )
         assert info2.doc["pids"]["anvil"] != anvil_pid
         p2 = Protocol(Chain(info2.rpc_url), Addresses.load(info2.addresses_file))
         assert p2.stake_info(info.address("node-honest")).staked == 123 * 10**18
@@ -60,13 +67,22 @@ def test_devnet_up_down_up_keeps_state_and_stops_only_its_pids(tmp_path: Path) -
             assert c.get_bytes(cid) == b"survives restarts"
         # mixed mining: blocks advance on their own, transactions still mine at once
         b0 = p2.chain.block_number()
-        import time
-
-        time.sleep(2.2)
-        assert p2.chain.block_number() >= b0 + 1
+        assert _waits_for(lambda: p2.chain.block_number() >= b0 + 1, 30), "no block mined itself"
     finally:
         assert main(["devnet", "down", "--dir", str(tmp_path / "dn")]) == 0
     assert not any(net.running().values())
+
+
+def _waits_for(cond: Callable[[], bool], timeout: float) -> bool:
+    """True as soon as ``cond()`` holds; False after ``timeout`` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
 
 
 def test_deploy_command_writes_a_verified_addresses_file(fresh_anvil, tmp_path: Path,

@@ -165,3 +165,38 @@ def test_indexer_resumes_from_its_cursor(anvil: Any, protocol: Any, deployed_add
     scratch = Indexer(Chain(anvil.url), deployed_addresses, tmp_path / "scratch.sqlite")
     scratch.sync()
     assert _tables(again.conn) == _tables(scratch.conn)
+
+
+def test_metadata_fetcher_keeps_losses_and_marks_missing_and_invalid_content(
+        anvil: Any, protocol: Any, deployed_addresses: Any, tmp_path: Path) -> None:
+    from explorer.indexer import MetadataFetcher
+    from store.client import Client
+    from store.server import serve
+
+    w = make_world(anvil, protocol)
+    task = w.post()  # its spec CID, "bafyspec", is not a CID
+    w.node.claim_task(task)
+    steps = list(range(1, SEG + 1))
+    hashes = [honest_hash(task, t) for t in steps]
+    losses = [3.0 - 0.125 * i for i in range(SEG)]
+    with serve(tmp_path / "repo") as store, Client(store.url, timeout=5.0, retries=0) as client:
+        good = client.put_file(merkle.write_leaves_file(tmp_path / "l0.json", task, 0, steps, hashes, losses))
+        gone = client.put_bytes(b"leaves that were never pinned for long")
+        client.unpin(gone)
+        client.gc()
+        for k, cid in ((0, good), (1, gone)):
+            leaves = merkle.leaves_for(task, k * SEG, hashes)
+            w.node.commit_segment(task, k, merkle.trace_root(leaves), keccak(b"end"), "bafyckpt", cid)
+        db = tmp_path / "index.sqlite"
+        ix = Indexer(Chain(anvil.url), deployed_addresses, db)
+        ix.sync()
+        fetcher = MetadataFetcher(db, client)
+        assert fetcher.fetch_metadata() == 3
+        states = dict(fetcher.conn.execute("SELECT cid, state FROM leaves").fetchall())
+        assert states == {good: "ok", gone: "missing"}
+        assert fetcher.conn.execute("SELECT state FROM specs").fetchone()[0] == "invalid"
+        assert fetcher.fetch_metadata() == 0  # missing: later; invalid: never again
+        curve = queries.task(ix.conn, task, ACCESS).lossCurve
+        assert curve.steps == steps and curve.losses == losses
+        fetcher.close()
+        ix.close()

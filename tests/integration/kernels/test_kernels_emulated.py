@@ -5,6 +5,8 @@ environment already set (``VERITRAIN_KERNELS_ISA=auto``: every CPU picks its wid
 build through cpuid). numpy 2.4 no longer starts on Nehalem, so there the torch-free
 ``rawcheck`` workload checks our own code; SandyBridge (no AVX2: the sse build) and Haswell /
 EPYC-Milan (avx2 build) run the full workload with a tiny BertModel step. ~20-40 s per CPU.
+Both kernel families: repkern (no FMA) and repfma (GEMM by fma: the FMA instruction on Haswell
+and EPYC-Milan, the exact software fma on SandyBridge and Nehalem).
 """
 
 from __future__ import annotations
@@ -42,21 +44,24 @@ def _run(cpu: str | None, module: str, *args: str) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-@pytest.fixture(scope="module")
-def native() -> dict:
-    return _run(None, "prover.kernels.selfcheck", "--bert")
+@pytest.fixture(scope="module", params=["repkern", "repfma"])
+def native(request: pytest.FixtureRequest) -> tuple[str, dict]:
+    return request.param, _run(None, "prover.kernels.selfcheck", "--bert", "--family",
+                               request.param)
 
 
 @pytest.mark.parametrize("cpu", sorted(FULL))
 def test_emulated_cpu_matches_native(cpu, native):
-    got = _run(cpu, "prover.kernels.selfcheck", "--bert")
+    family, want = native
+    got = _run(cpu, "prover.kernels.selfcheck", "--bert", "--family", family)
     assert got["isa"] == FULL[cpu]
-    assert got["kernels"] == native["kernels"]
-    assert got["bert"] == native["bert"]
+    assert got["kernels"] == want["kernels"]
+    assert got["bert"] == want["bert"]
 
 
 def test_nehalem_raw_kernels_match_native():
-    want = _run(None, "prover.kernels.rawcheck")
-    got = _run("Nehalem", "prover.kernels.rawcheck")
-    assert got["isa"] == "sse"
-    assert got["digest"] == want["digest"]
+    for family in ("repkern", "repfma"):
+        want = _run(None, "prover.kernels.rawcheck", "--family", family)
+        got = _run("Nehalem", "prover.kernels.rawcheck", "--family", family)
+        assert got["isa"] == "sse"
+        assert got["digest"] == want["digest"], family

@@ -1,6 +1,7 @@
-"""Profile ``repcpu-2``: a KD replay of the tiny preset gives the same state hashes with any
-kernel build, any thread count and no environment pins at all; under ``-m emulated`` also on
-qemu-emulated Haswell, EPYC-Milan and SandyBridge (an SSE-only CPU the stock profiles refuse).
+"""Profiles ``repcpu-2`` and ``repfma-1``: a KD replay of the tiny preset gives the same state
+hashes with any kernel build, any thread count and no environment pins at all; under
+``-m emulated`` also on qemu-emulated Haswell, EPYC-Milan and SandyBridge (an SSE-only CPU the
+stock profiles refuse; under repfma-1 it runs the exact software fma).
 """
 
 from __future__ import annotations
@@ -31,20 +32,23 @@ def _with_threads(spec: TaskSpec, threads: int) -> TaskSpec:
     return spec.model_copy(update={"profile": spec.profile.model_copy(update={"threads": threads})})
 
 
-@pytest.fixture(scope="module")
-def native(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, TaskSpec, list[str]]:
-    root = tmp_path_factory.mktemp("kd-repcpu2")
+@pytest.fixture(scope="module", params=["repcpu-2", "repfma-1"])
+def native(tmp_path_factory: pytest.TempPathFactory,
+           request: pytest.FixtureRequest) -> tuple[Path, Path, TaskSpec, list[str]]:
+    root = tmp_path_factory.mktemp(f"kd-{request.param}")
     build_manifest(default_text_files(), default_teacher_dir(), 32, root / "data")
-    spec = preset_spec("tiny", seed=5, dataset_dir=root / "data", profile_name="repcpu-2")
+    spec = preset_spec("tiny", seed=5, dataset_dir=root / "data", profile_name=request.param)
     (root / "spec.json").write_bytes(spec.canonical_bytes())
     r = segment.replay(spec, 1, None, STEPS, default_teacher_dir(), root / "data")
     return root / "spec.json", root / "data", spec, [merkle.hex32(h) for h in r.state_hashes]
 
 
-def test_repcpu2_pins_nothing() -> None:
-    prof = profile.get("repcpu-2")
+@pytest.mark.parametrize("name", ["repcpu-2", "repfma-1"])
+def test_kernel_profiles_pin_nothing(name: str) -> None:
+    prof = profile.get(name)
     assert prof.kernels and prof.fixed_train_ops and not prof.pins_threads
-    assert profile.env_for("repcpu-2", 3) == {}
+    assert profile.env_for(name, 3) == {}
+    assert profile.DEFAULT_PROFILE == "repfma-1"
     # the profiles specs already reference keep their pins
     assert profile.env_for("repcpu-1", 1)["ATEN_CPU_CAPABILITY"] == "avx2"
     assert not profile.get("repcpu-1").fixed_train_ops
@@ -83,6 +87,6 @@ def test_unpinned_process_with_sse_aten_replays_the_same_hashes(native):
 @pytest.mark.emulated
 @pytest.mark.skipif(QEMU is None, reason="qemu-user is not installed (apt-get install qemu-user)")
 @pytest.mark.parametrize("cpu", ["Haswell", "EPYC-Milan", "SandyBridge"])
-def test_emulated_cpu_replays_the_native_hashes_under_repcpu2(native, cpu):
+def test_emulated_cpu_replays_the_native_hashes(native, cpu):
     spec_file, data, _, hashes = native
     assert _replay(spec_file, data, [str(QEMU), "-cpu", cpu]) == hashes

@@ -29,7 +29,10 @@ def state(task: int, t: int, wrong_from: int = 0) -> bytes:
 
 
 def leaves(task: int, k: int, wrong_from: int = 0) -> list[bytes]:
-    return [merkle.leaf(task, t, state(task, t, wrong_from)) for t in range(k * SEG + 1, (k + 1) * SEG + 1)]
+    return [
+        merkle.leaf(task, t, state(task, t, wrong_from))
+        for t in range(k * SEG + 1, (k + 1) * SEG + 1)
+    ]
 
 
 def setup_segment(protocol: Any, wrong_from: int) -> tuple[Any, int]:
@@ -39,9 +42,16 @@ def setup_segment(protocol: Any, wrong_from: int) -> tuple[Any, int]:
         protocol(j).opt_in_juror()
     node = protocol(NODE)
     node.deposit(2 * NODE_STAKE)
-    task = protocol(REQUESTER).create_task("bafy-spec", b"\x11" * 32, 50 * E18, total_steps=TOTAL,
-                                           segment_steps=SEG, challenge_window=WINDOW, segment_deadline=200,
-                                           node_stake=NODE_STAKE)
+    task = protocol(REQUESTER).create_task(
+        "bafy-spec",
+        b"\x11" * 32,
+        50 * E18,
+        total_steps=TOTAL,
+        segment_steps=SEG,
+        challenge_window=WINDOW,
+        segment_deadline=200,
+        node_stake=NODE_STAKE,
+    )
     node.claim_task(task)
     ls = leaves(task, 0, wrong_from)
     node.commit_segment(task, 0, merkle.trace_root(ls), state(task, SEG, wrong_from),
@@ -73,14 +83,18 @@ def test_withheld_leaves_wrong_end_state_is_slashed(protocol: Any, anvil: Any) -
     assert challenger.balance() == before - challenger.jury.call("challengeBond")
     view = challenger.dispute(d)
     assert view.step == SEG
-    assert view.nodeLeaf == merkle.leaf(task, SEG, state(task, SEG, 3)), "claim computed from endStateHash"
+    assert view.nodeLeaf == merkle.leaf(task, SEG, state(task, SEG, 3)), (
+        "claim computed from endStateHash"
+    )
     assert view.phase == DisputePhase.AWAITING_DRAW
     assert challenger.end_state_dispute_of(task, 0) == d
     (ev,) = challenger.jury.events("EndStateDisputeOpened", from_block=0, to_block="latest")
     assert ev["args"]["disputeId"] == d and ev["args"]["endStateHash"] == state(task, SEG, 3)
 
     # Jurors replay the segment and reveal the honest leaf of its last step.
-    assert run_jury(protocol, anvil, d, merkle.leaf(task, SEG, state(task, SEG))) == Outcome.NODE_WRONG
+    assert (
+        run_jury(protocol, anvil, d, merkle.leaf(task, SEG, state(task, SEG))) == Outcome.NODE_WRONG
+    )
     assert node.is_jailed()
     assert node.task(task).status == TaskStatus.OPEN
     assert challenger.owed() > int(challenger.jury.call("challengeBond"))
@@ -94,7 +108,9 @@ def test_honest_end_state_wins_and_second_open_is_refused(protocol: Any, anvil: 
     assert info.value.error_args["disputeId"] == d
     with pytest.raises(revert_error("ChallengerIsNode")):
         node.open_end_state_dispute(task, 0)
-    assert run_jury(protocol, anvil, d, merkle.leaf(task, SEG, state(task, SEG))) == Outcome.NODE_RIGHT
+    assert (
+        run_jury(protocol, anvil, d, merkle.leaf(task, SEG, state(task, SEG))) == Outcome.NODE_RIGHT
+    )
     assert not node.is_jailed()
     assert protocol(CHALLENGER).owed() == 0
     anvil.mine(WINDOW + 1)

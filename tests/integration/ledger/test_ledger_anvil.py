@@ -23,7 +23,9 @@ def test_deploy_transact_and_read_event(chain):
     probe = chain.deploy("Probe")
     receipt = probe.transact("store", 42)
     assert receipt["status"] == 1
-    events = probe.events("Stored", from_block=receipt["blockNumber"], to_block=receipt["blockNumber"])
+    events = probe.events(
+        "Stored", from_block=receipt["blockNumber"], to_block=receipt["blockNumber"]
+    )
     assert [(e["args"]["who"], e["args"]["value"]) for e in events] == [(chain.address, 42)]
     assert probe.decode_events(receipt, "Stored")[0]["args"]["value"] == 42
 
@@ -40,7 +42,8 @@ def test_custom_error_revert_is_decoded_with_arguments(chain):
 
 
 def test_mined_failure_is_decoded_too(chain):
-    """A tx sent with a fixed gas limit (no estimate) fails on-chain; the reason is still recovered."""
+    """A tx sent with a fixed gas limit (no estimate) fails on-chain; the reason is still
+    recovered."""
     probe = chain.deploy("Probe")
     with pytest.raises(revert_error("TooBig")):
         probe.transact("store", 1001, gas=100_000)
@@ -88,8 +91,12 @@ def test_cli_errors_are_one_line_not_tracebacks(tmp_path):
     key = tmp_path / "key.json"
     key.write_text(json.dumps(Account.encrypt(Account.create().key, "pw")))
     env = {"VERITRAIN_PASSWORD": "not-it", "PATH": "/usr/bin:/bin"}
-    proc = subprocess.run([sys.executable, "-m", "veritrain.cli.main", "account", "show", "--keystore", str(key)],
-                          capture_output=True, text=True, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "veritrain.cli.main", "account", "show", "--keystore", str(key)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert proc.returncode != 0
     assert "wrong password" in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -101,13 +108,20 @@ def test_broken_solidity_is_a_one_line_build_error(tmp_path):
 
     (tmp_path / "contracts" / "src").mkdir(parents=True)
     (tmp_path / "contracts" / "src" / "Broken.sol").write_text(
-        "// SPDX-License-Identifier: MIT\npragma solidity ^0.8.24;\ncontract Broken { function f( }\n")
+        "// SPDX-License-Identifier: MIT\npragma solidity ^0.8.24;\ncontract Broken { function f( "
+        "}\n"
+    )
     (tmp_path / "foundry.toml").write_text(
-        '[profile.default]\nsrc = "contracts/src"\nout = "out"\nsolc = "tools/solc"\noffline = true\n')
+        '[profile.default]\nsrc = "contracts/src"\nout = "out"\nsolc = "tools/solc"\noffline = '
+        'true\n'
+    )
     (tmp_path / "tools").symlink_to(ROOT / "tools")
     (tmp_path / "node_modules").symlink_to(ROOT / "node_modules")
-    proc = subprocess.run([sys.executable, "-m", "veritrain.cli.main", "contracts", "build", "--root", str(tmp_path)],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "veritrain.cli.main", "contracts", "build", "--root", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 1
     assert "forge build failed" in proc.stderr
     assert "Traceback" not in proc.stderr

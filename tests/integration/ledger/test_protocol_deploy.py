@@ -21,8 +21,16 @@ def test_deploy_wires_everything(protocol, deployed_addresses):
 
 def test_task_round_trip_and_named_revert(protocol, anvil):
     requester, node = protocol(1), protocol(2)
-    task_id = requester.create_task("bafy-spec", b"\x11" * 32, 50 * E18, total_steps=16, segment_steps=8,
-                                    challenge_window=5, segment_deadline=100, node_stake=1000 * E18)
+    task_id = requester.create_task(
+        "bafy-spec",
+        b"\x11" * 32,
+        50 * E18,
+        total_steps=16,
+        segment_steps=8,
+        challenge_window=5,
+        segment_deadline=100,
+        node_stake=1000 * E18,
+    )
     assert requester.task(task_id).status == TaskStatus.OPEN
     node.deposit(2000 * E18)
     node.claim_task(task_id)

@@ -25,7 +25,9 @@ def test_dropped_transaction_is_rebroadcast_and_mined_once(fresh_anvil):
     fresh_anvil.rpc("anvil_dropTransaction", pending[0])  # gone, as after a node restart
     while time.monotonic() < deadline + 10:
         content = fresh_anvil.rpc("txpool_content")["pending"]
-        if any(tx["hash"] == pending[0] for by_nonce in content.values() for tx in by_nonce.values()):
+        if any(
+            tx["hash"] == pending[0] for by_nonce in content.values() for tx in by_nonce.values()
+        ):
             break
         time.sleep(0.1)
     else:

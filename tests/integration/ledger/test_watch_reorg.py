@@ -1,4 +1,5 @@
-"""EventWatcher against a real anvil: ordered delivery, confirmations, and re-delivery after a reorg."""
+"""EventWatcher against a real anvil: ordered delivery, confirmations, and re-delivery after a
+reorg."""
 
 from __future__ import annotations
 

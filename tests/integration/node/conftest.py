@@ -54,9 +54,18 @@ def client(node_store: Any) -> Any:
 def create_task(requester: Any, published: Any, *, segments: int = 4, reward: int = 64 * E18,
                 window: int = 10, deadline: int = 500, stake: int = 1000 * E18,
                 spec_cid: str | None = None, spec_hash: bytes | None = None) -> int:
-    return int(requester.create_task(spec_cid or published.spec_cid, spec_hash or published.spec_hash, reward,
-                                     total_steps=segments * SEG, segment_steps=SEG, challenge_window=window,
-                                     segment_deadline=deadline, node_stake=stake))
+    return int(
+        requester.create_task(
+            spec_cid or published.spec_cid,
+            spec_hash or published.spec_hash,
+            reward,
+            total_steps=segments * SEG,
+            segment_steps=SEG,
+            challenge_window=window,
+            segment_deadline=deadline,
+            node_stake=stake,
+        )
+    )
 
 
 @pytest.fixture
@@ -87,9 +96,28 @@ def replay_roots_in_subprocess(published: Any, task_id: int, total_steps: int, t
 
     spec_file = tmp / "spec.json"
     spec_file.write_bytes(published.spec.canonical_bytes())
-    out = subprocess.run([sys.executable, "-m", "veritrain.cli.main", "replay", "--spec", str(spec_file),
-                          "--upto", str(total_steps), "--task-id", str(task_id), "--teacher", str(teacher),
-                          "--dataset", str(dataset)], capture_output=True, text=True, timeout=300, check=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "veritrain.cli.main",
+            "replay",
+            "--spec",
+            str(spec_file),
+            "--upto",
+            str(total_steps),
+            "--task-id",
+            str(task_id),
+            "--teacher",
+            str(teacher),
+            "--dataset",
+            str(dataset),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
     doc = json.loads(out.stdout[out.stdout.index("{"):])
     leaves = [bytes.fromhex(x[2:]) for x in doc["leaves"]]
     return ["0x" + merkle.trace_root(leaves[i:i + SEG]).hex() for i in range(0, len(leaves), SEG)]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 from node.journal import SegmentState
 from tests.integration.node.conftest import E18, create_task, drive, wait_for
@@ -26,7 +25,9 @@ def _deploy(anvil):
     return addresses, make
 
 
-def test_reorg_that_drops_a_commitment_is_committed_again(fresh_anvil, client, tiny2_published, tmp_path, caplog):
+def test_reorg_that_drops_a_commitment_is_committed_again(
+    fresh_anvil, client, tiny2_published, tmp_path, caplog
+):
     from node.daemon import NodeDaemon
 
     _, make = _deploy(fresh_anvil)
@@ -34,8 +35,14 @@ def test_reorg_that_drops_a_commitment_is_committed_again(fresh_anvil, client, t
     node.deposit(2000 * E18)
     task_id = create_task(make(1), tiny2_published, segments=2, window=5)
     daemon = NodeDaemon(node, client, tmp_path / "node")
-    drive(daemon, lambda: (s := daemon.journal.segment(task_id, 0)) is not None and s.state == SegmentState.COMMITTED
-          and not daemon._busy())
+    drive(
+        daemon,
+        lambda: (
+            (s := daemon.journal.segment(task_id, 0)) is not None
+            and s.state == SegmentState.COMMITTED
+            and not daemon._busy()
+        ),
+    )
     committed_at = daemon.journal.segment(task_id, 0).commit_block
     head = node.chain.block_number()
     fresh_anvil.rpc("anvil_reorg", head - committed_at + 1, [])  # the commit's block is replaced
@@ -65,12 +72,15 @@ def test_rpc_down_for_a_while_then_back(client, tiny2_published, tmp_path, caplo
         daemon = NodeDaemon(node, client, tmp_path / "node")
         caplog.set_level("INFO", logger="node.outage")
         stop = threading.Event()
-        thread = threading.Thread(target=daemon.run, args=(stop, 0.2), kwargs={"stop_after_tasks": 1})
+        thread = threading.Thread(
+            target=daemon.run, args=(stop, 0.2), kwargs={"stop_after_tasks": 1}
+        )
         thread.start()
         try:
             wait_for(lambda: int(node.task(task_id).nextSegment) >= 1, 120, "segment 0 committed")
             anvil.stop()  # the RPC is gone (state dumped to disk)
-            time.sleep(4)
+            wait_for(lambda: any(r.getMessage().startswith("waiting") for r in caplog.records), 60,
+                     "the daemon waits for the RPC")
             assert thread.is_alive()
             anvil = start_anvil(port=anvil.port, state=state)  # back, same chain
             wait_for(lambda: int(node.task(task_id).nextSegment) == 2, 120, "segment 1 committed")

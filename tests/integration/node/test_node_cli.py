@@ -5,8 +5,9 @@ from __future__ import annotations
 from tests.integration.node.conftest import E18
 
 
-def test_task_create_show_node_stake_status_check(protocol, anvil, node_store, deployed_addresses, tmp_path,
-                                                   monkeypatch, capsys):
+def test_task_create_show_node_stake_status_check(
+    protocol, anvil, node_store, deployed_addresses, tmp_path, monkeypatch, capsys
+):
     from prover.presets import default_dataset_dir, preset_spec
     from veritrain.cli.main import main
 
@@ -14,12 +15,18 @@ def test_task_create_show_node_stake_status_check(protocol, anvil, node_store, d
     dataset = default_dataset_dir(32)  # the cached corpus, before VERITRAIN_HOME moves
     addresses_file = tmp_path / "addresses.json"
     deployed_addresses.save(addresses_file)
-    for k, v in {"VERITRAIN_RPC_URL": anvil.url, "VERITRAIN_IPFS_API": node_store.multiaddr,
-                 "VERITRAIN_ADDRESSES": str(addresses_file), "VERITRAIN_HOME": str(tmp_path / "home")}.items():
+    for k, v in {
+        "VERITRAIN_RPC_URL": anvil.url,
+        "VERITRAIN_IPFS_API": node_store.multiaddr,
+        "VERITRAIN_ADDRESSES": str(addresses_file),
+        "VERITRAIN_HOME": str(tmp_path / "home"),
+    }.items():
         monkeypatch.setenv(k, v)
     monkeypatch.delenv("VERITRAIN_KEYSTORE", raising=False)
     spec_file = tmp_path / "spec.json"
-    spec_file.write_bytes(preset_spec("tiny").canonical_bytes())  # 64 steps; --total-steps overrides
+    spec_file.write_bytes(
+        preset_spec("tiny").canonical_bytes()
+    )  # 64 steps; --total-steps overrides
 
     def cli(*args: str, key=None) -> tuple[int, str]:
         monkeypatch.setenv("VERITRAIN_PRIVATE_KEY", "0x" + bytes(key.key).hex())
@@ -28,12 +35,31 @@ def test_task_create_show_node_stake_status_check(protocol, anvil, node_store, d
         cli.stdout = out.out
         return rc, out.out + out.err
 
-    rc, out = cli("task", "create", "--spec", str(spec_file), "--reward", "16", "--total-steps", "16", "--challenge-window", "5",
-                  "--node-stake", "1000", "--dataset", str(dataset), key=anvil.accounts[1])
+    rc, out = cli(
+        "task",
+        "create",
+        "--spec",
+        str(spec_file),
+        "--reward",
+        "16",
+        "--total-steps",
+        "16",
+        "--challenge-window",
+        "5",
+        "--node-stake",
+        "1000",
+        "--dataset",
+        str(dataset),
+        key=anvil.accounts[1],
+    )
     assert rc == 0, out
     task_id = int(cli.stdout.strip().splitlines()[-1])
     task = requester.task(task_id)
-    assert int(task.reward) == 16 * E18 and int(task.params.totalSteps) == 16 and int(task.params.challengeWindow) == 5
+    assert (
+        int(task.reward) == 16 * E18
+        and int(task.params.totalSteps) == 16
+        and int(task.params.challengeWindow) == 5
+    )
 
     rc, out = cli("task", "show", str(task_id), key=anvil.accounts[1])
     assert rc == 0 and "OPEN" in out and "16 in segments of 8" in out

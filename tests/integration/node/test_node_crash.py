@@ -20,7 +20,9 @@ import pytest
 from tests.integration.node.conftest import E18, create_task
 
 
-def _env(anvil, node_store, addresses_file: Path, home: Path, key: str, crash: str | None) -> dict[str, str]:
+def _env(
+    anvil, node_store, addresses_file: Path, home: Path, key: str, crash: str | None
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
     env.update({"VERITRAIN_RPC_URL": anvil.url, "VERITRAIN_IPFS_API": node_store.multiaddr,
                 "VERITRAIN_ADDRESSES": str(addresses_file), "VERITRAIN_HOME": str(home),
@@ -46,7 +48,9 @@ def _check_after_crash(point: str, node, journal, task_id: int) -> None:
     rows = {s.k: s.state for s in journal.segments(task_id)}
     if name == "after-claim":
         assert str(node.task(task_id).node).lower() == node.me.lower()
-        assert journal.task(task_id) is None  # claimed on-chain, not journaled: the restart adopts it
+        assert (
+            journal.task(task_id) is None
+        )  # claimed on-chain, not journaled: the restart adopts it
     elif name == "mid-step":
         assert k not in rows
     elif name == "after-train":
@@ -54,7 +58,9 @@ def _check_after_crash(point: str, node, journal, task_id: int) -> None:
     elif name == "after-upload":
         assert rows[k] == "uploaded" and int(node.task(task_id).nextSegment) == k
     elif name == "after-commit":
-        assert rows[k] == "committing" and int(node.task(task_id).nextSegment) == k + 1  # mined, not journaled
+        assert (
+            rows[k] == "committing" and int(node.task(task_id).nextSegment) == k + 1
+        )  # mined, not journaled
 
 
 def _crash_and_resume(points, segments, published, protocol, anvil, node_store, node_account,
@@ -67,8 +73,21 @@ def _crash_and_resume(points, segments, published, protocol, anvil, node_store, 
     home = tmp_path / "home"
     key = "0x" + bytes(anvil.accounts[2].key).hex()
     before = node_account.balance()
-    cmd = [sys.executable, "-m", "veritrain.cli.main", "node", "run", "--task", str(task_id), "--no-progress",
-           "--json-logs", "--poll", "0.2", "--stop-after-tasks", "1"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "veritrain.cli.main",
+        "node",
+        "run",
+        "--task",
+        str(task_id),
+        "--no-progress",
+        "--json-logs",
+        "--poll",
+        "0.2",
+        "--stop-after-tasks",
+        "1",
+    ]
     trained: list[int] = []
 
     def run(crash: str | None, timeout: float = 180) -> subprocess.CompletedProcess[str]:
@@ -101,14 +120,34 @@ def _crash_and_resume(points, segments, published, protocol, anvil, node_store, 
     assert node_account.balance() == before + 64 * E18
 
 
-def test_kill9_mid_step_after_upload_after_commit_then_resume(protocol, anvil, node_store, node_account,
-                                                              tiny2_published, deployed_addresses, tmp_path):
-    _crash_and_resume(["mid-step@0", "after-upload@0", "after-commit@1"], 2, tiny2_published, protocol, anvil,
-                      node_store, node_account, deployed_addresses, tmp_path)
+def test_kill9_mid_step_after_upload_after_commit_then_resume(
+    protocol, anvil, node_store, node_account, tiny2_published, deployed_addresses, tmp_path
+):
+    _crash_and_resume(
+        ["mid-step@0", "after-upload@0", "after-commit@1"],
+        2,
+        tiny2_published,
+        protocol,
+        anvil,
+        node_store,
+        node_account,
+        deployed_addresses,
+        tmp_path,
+    )
 
 
 @pytest.mark.heavy
-def test_kill9_at_every_crash_point_on_a_longer_task(protocol, anvil, node_store, node_account, tiny_published,
-                                                     deployed_addresses, tmp_path):
-    _crash_and_resume(["after-claim", "mid-step@0", "after-upload@1", "after-commit@2", "after-train@3"], 4,
-                      tiny_published, protocol, anvil, node_store, node_account, deployed_addresses, tmp_path)
+def test_kill9_at_every_crash_point_on_a_longer_task(
+    protocol, anvil, node_store, node_account, tiny_published, deployed_addresses, tmp_path
+):
+    _crash_and_resume(
+        ["after-claim", "mid-step@0", "after-upload@1", "after-commit@2", "after-train@3"],
+        4,
+        tiny_published,
+        protocol,
+        anvil,
+        node_store,
+        node_account,
+        deployed_addresses,
+        tmp_path,
+    )

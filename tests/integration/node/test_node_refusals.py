@@ -44,12 +44,16 @@ def test_spec_cid_whose_content_does_not_match_the_onchain_hash_is_refused(
     caplog.set_level("ERROR", logger="node.daemon")
     assert daemon.run_once() == Iteration(Activity.IDLE)
     assert daemon.journal.task(task_id).state == TaskState.REFUSED
-    assert any("task-refused" in r.getMessage() and "hashes to" in r.getMessage() for r in caplog.records)
+    assert any(
+        "task-refused" in r.getMessage() and "hashes to" in r.getMessage() for r in caplog.records
+    )
     assert int(node_account.task(task_id).status) == 1
     daemon.close()
 
 
-def test_policy_refuses_a_low_reward_and_waits_for_stake(protocol, client, tiny_published, tmp_path):
+def test_policy_refuses_a_low_reward_and_waits_for_stake(
+    protocol, client, tiny_published, tmp_path
+):
     from node.daemon import NodeDaemon
     from node.policy import Policy
 
@@ -60,7 +64,9 @@ def test_policy_refuses_a_low_reward_and_waits_for_stake(protocol, client, tiny_
     assert daemon.run_once() == Iteration(Activity.IDLE)
     assert daemon.journal.task(cheap).reason.startswith(f"task {cheap} pays")
     rich = create_task(requester, tiny_published, segments=4, reward=640 * E18)
-    assert daemon.run_once() == Iteration(Activity.IDLE)  # not enough free stake: skipped, not refused
+    assert daemon.run_once() == Iteration(
+        Activity.IDLE
+    )  # not enough free stake: skipped, not refused
     assert daemon.journal.task(rich) is None
     poor.deposit(1000 * E18)
     assert daemon.run_once() == Iteration(Activity.CLAIMED, rich)

@@ -1,4 +1,5 @@
-"""A node serves a whole task: claim, 4 segments trained/uploaded/committed, reward after the windows."""
+"""A node serves a whole task: claim, 4 segments trained/uploaded/committed, reward after the
+windows."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ from node.daemon import Activity, Iteration
 from tests.integration.node.conftest import E18, create_task, drive, replay_roots_in_subprocess
 
 
-def test_node_serves_a_whole_task_and_every_commitment_replays(protocol, anvil, node_account, client,
-                                                                 tiny_published, tmp_path):
+def test_node_serves_a_whole_task_and_every_commitment_replays(
+    protocol, anvil, node_account, client, tiny_published, tmp_path
+):
     from node.daemon import NodeDaemon
     from prover import merkle
 
@@ -25,14 +27,24 @@ def test_node_serves_a_whole_task_and_every_commitment_replays(protocol, anvil, 
     events = node_account.market.events("SegmentCommitted", from_block=0, taskId=task_id)
     assert sorted(int(e["args"]["k"]) for e in events) == [0, 1, 2, 3]
     for e in events:
-        assert client.is_pinned(e["args"]["checkpointCid"]) and client.is_pinned(e["args"]["leavesCid"])
+        assert client.is_pinned(e["args"]["checkpointCid"]) and client.is_pinned(
+            e["args"]["leavesCid"]
+        )
         doc = daemon.materials.leaves(e["args"]["leavesCid"])
-        lv = [merkle.leaf(task_id, t, h) for t, h in zip(doc["steps"], doc["stateHashes"], strict=True)]
+        lv = [
+            merkle.leaf(task_id, t, h)
+            for t, h in zip(doc["steps"], doc["stateHashes"], strict=True)
+        ]
         assert merkle.trace_root(lv) == bytes(e["args"]["traceRoot"])
     spec = tiny_published.spec
-    replayed = replay_roots_in_subprocess(tiny_published, task_id, 32,
-                                          daemon.materials.teacher_dir(spec), daemon.materials.dataset_dir(spec),
-                                          tmp_path)
+    replayed = replay_roots_in_subprocess(
+        tiny_published,
+        task_id,
+        32,
+        daemon.materials.teacher_dir(spec),
+        daemon.materials.dataset_dir(spec),
+        tmp_path,
+    )
     assert replayed == roots
 
     # Not final yet: no reward. After the challenge window: the reward is paid and the task done.

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from prover.dataset import load_manifest
-from prover.presets import default_text_files
+from prover.presets import gensim_test_data
 from prover.spec import loads_spec
 
 
@@ -23,13 +23,13 @@ def test_spec_init_validate_env(tmp_path: Path) -> None:
     r = cli(["spec", "init", "--preset", "tiny", "--seed", "9"], tmp_path)
     assert r.returncode == 0, r.stderr
     spec = loads_spec(r.stdout)
-    assert spec.seed == 9 and spec.seq_len == 32 and spec.profile.name == "repcpu-2"
+    assert spec.seed == 9 and spec.seq_len == 32 and spec.profile.name == "repfma-1"
     assert r.stdout.strip().encode() == spec.canonical_bytes()
     (tmp_path / "spec.json").write_text(r.stdout)
     v = cli(["spec", "validate", str(tmp_path / "spec.json")], tmp_path)
     assert json.loads(v.stdout) == {"valid": True, "specHash": spec.spec_hash_hex(), "canonical": True}
     e = cli(["spec", "env", str(tmp_path / "spec.json")], tmp_path)
-    assert e.returncode == 0 and e.stdout.strip() == ""  # repcpu-2 pins nothing
+    assert e.returncode == 0 and e.stdout.strip() == ""  # repfma-1 pins nothing
     stock = cli(["spec", "init", "--preset", "tiny", "--profile", "stock-avx2-1"], tmp_path)
     (tmp_path / "stock.json").write_text(stock.stdout)
     e = cli(["spec", "env", str(tmp_path / "stock.json")], tmp_path)
@@ -43,7 +43,7 @@ def test_spec_init_validate_env(tmp_path: Path) -> None:
 
 
 def test_dataset_build_is_reproducible(tmp_path: Path) -> None:
-    lee = [str(p) for p in default_text_files() if p.name == "lee.cor"]
+    lee = [str(gensim_test_data() / "lee.cor")]  # any small real text
     outs = []
     for name in ("a", "b"):
         r = cli(["dataset", "build", *lee, "--out", str(tmp_path / name), "--seq-len", "16",

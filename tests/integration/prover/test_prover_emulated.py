@@ -33,16 +33,37 @@ def native(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[s
 
 @pytest.mark.skipif(QEMU is None, reason="qemu-user is not installed (apt-get install qemu-user)")
 @pytest.mark.parametrize("cpu", ["Haswell", "EPYC-Milan"])
-def test_emulated_cpu_replays_the_native_hashes(native: tuple[Path, Path, list[str]], cpu: str) -> None:
+def test_emulated_cpu_replays_the_native_hashes(
+    native: tuple[Path, Path, list[str]], cpu: str
+) -> None:
     spec_file, data, hashes = native
     from prover.spec import load_spec
 
     # qemu-user does not follow the CLI's re-exec: start the emulated process under the profile
     env = {k: v for k, v in os.environ.items() if k != profile.REEXEC_GUARD}
     env |= profile.env(load_spec(spec_file))
-    r = subprocess.run([str(QEMU), "-cpu", cpu, sys.executable, "-m", "veritrain.cli.main", "replay",
-                        "--spec", str(spec_file), "--upto", str(STEPS), "--task-id", "1",
-                        "--dataset", str(data)],
-                       env=env, capture_output=True, text=True, timeout=900)
+    r = subprocess.run(
+        [
+            str(QEMU),
+            "-cpu",
+            cpu,
+            sys.executable,
+            "-m",
+            "veritrain.cli.main",
+            "replay",
+            "--spec",
+            str(spec_file),
+            "--upto",
+            str(STEPS),
+            "--task-id",
+            "1",
+            "--dataset",
+            str(data),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     assert json.loads(r.stdout)["stateHashes"] == hashes

@@ -128,7 +128,9 @@ class OtherLr(BaseStepHooks):
 
 @pytest.mark.parametrize(("hooks", "step"), [(OneUlp(5), 5), (SwapBatch(3), 3), (OtherLr(6), 6)],
                          ids=["one-ulp-weight", "swapped-batch", "different-lr"])
-def test_a_fault_changes_the_leaf_exactly_at_its_step(env: dict[str, Any], hooks: Any, step: int) -> None:
+def test_a_fault_changes_the_leaf_exactly_at_its_step(
+    env: dict[str, Any], hooks: Any, step: int
+) -> None:
     run = env["run"]
     r = segment.replay(env["spec"], TASK, None, 8, default_teacher_dir(), env["data"],
                        expected_leaves=run.leaves, hooks=hooks)
@@ -137,7 +139,9 @@ def test_a_fault_changes_the_leaf_exactly_at_its_step(env: dict[str, Any], hooks
     assert r.leaves[step - 1] != run.leaves[step - 1]
 
 
-def test_checkpoint_loads_with_automodel_and_embeddings_match(env: dict[str, Any], tmp_path: Path) -> None:
+def test_checkpoint_loads_with_automodel_and_embeddings_match(
+    env: dict[str, Any], tmp_path: Path
+) -> None:
     from transformers import AutoModel
 
     spec = env["spec"]
@@ -181,7 +185,9 @@ def test_trace_cli_root_and_proof(env: dict[str, Any]) -> None:
     assert merkle.verify(run.trace_root, out["leaf"], out["index"], out["proof"])
 
 
-def test_a_kernels_profile_routes_student_and_teacher_through_prover_kernels(env: dict[str, Any]) -> None:
+def test_a_kernels_profile_routes_student_and_teacher_through_prover_kernels(
+    env: dict[str, Any],
+) -> None:
     from prover.errors import KernelsUnavailableError
 
     spec = preset_spec("tiny", seed=11, dataset_dir=env["data"], profile_name="repcpu-1")

@@ -50,12 +50,23 @@ def test_malformed_requests_are_400_code_1(store: ServerHandle, cmd: str, params
     kubo_error(post(store, cmd, params=params, files={"file": ("x", b"x")}), 400, 1, contains)
 
 
-@pytest.mark.parametrize(("cmd", "params", "contains"), [
-    ("cat", {"arg": "not-a-cid"}, "invalid CID"),
-    ("block/stat", {"arg": "Qm123"}, "invalid CID"),
-    ("pin/rm", {"arg": "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"}, "not pinned"),
-    ("pin/ls", {"arg": "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"}, "not pinned"),
-])
+@pytest.mark.parametrize(
+    ("cmd", "params", "contains"),
+    [
+        ("cat", {"arg": "not-a-cid"}, "invalid CID"),
+        ("block/stat", {"arg": "Qm123"}, "invalid CID"),
+        (
+            "pin/rm",
+            {"arg": "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"},
+            "not pinned",
+        ),
+        (
+            "pin/ls",
+            {"arg": "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"},
+            "not pinned",
+        ),
+    ],
+)
 def test_failing_commands_are_500_code_0(store: ServerHandle, cmd: str, params: dict[str, str],
                                          contains: str) -> None:
     kubo_error(post(store, cmd, params=params), 500, 0, contains)
@@ -81,8 +92,17 @@ def test_add_refuses_escaping_paths(store: ServerHandle, name: str) -> None:
 
 
 def test_malformed_multipart(store: ServerHandle) -> None:
-    kubo_error(post(store, "add", data=b"--B\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nno end",
-                    headers={"Content-Type": "multipart/form-data; boundary=B"}), 400, 1, "ended")
+    kubo_error(
+        post(
+            store,
+            "add",
+            data=b'--B\r\nContent-Disposition: form-data; name="file"\r\n\r\nno end',
+            headers={"Content-Type": "multipart/form-data; boundary=B"},
+        ),
+        400,
+        1,
+        "ended",
+    )
     kubo_error(post(store, "add", data=b"plain", headers={"Content-Type": "text/plain"}),
                400, 1, "multipart")
 

@@ -88,8 +88,12 @@ def test_gc_removes_only_unpinned(tmp_path: Path) -> None:
     b = shared + os.urandom(262144)      # unpinned
     with serve(tmp_path / "repo") as handle, Client(handle.url) as client:
         cid_a = client.put_bytes(a)
-        resp = requests.post(f"{handle.url}/api/v0/add", params={"cid-version": "1", "pin": "false"},
-                             files={"file": ("b", b)}, timeout=10)
+        resp = requests.post(
+            f"{handle.url}/api/v0/add",
+            params={"cid-version": "1", "pin": "false"},
+            files={"file": ("b", b)},
+            timeout=10,
+        )
         cid_b = resp.json()["Hash"]
         assert not client.is_pinned(cid_b)
         assert client.gc() == 2  # b's own leaf and b's root; the shared leaf stays

@@ -1,4 +1,5 @@
-"""Verified fetch: a node serving wrong bytes is caught per block and nothing lands at the target."""
+"""Verified fetch: a node serving wrong bytes is caught per block and nothing lands at the
+target."""
 
 from __future__ import annotations
 
@@ -39,10 +40,13 @@ def make_tree(root: Path) -> Path:
 
 def file_and_leaf(handle: ServerHandle, root: str, path: str) -> tuple[str, str]:
     """CIDs of the file at ``root/path`` and of its second chunk (read from the store's blocks)."""
-    file_cid = requests.post(f"{handle.url}/api/v0/ls", params={"arg": f"{root}/{path.rsplit('/', 1)[0]}"},
-                             timeout=10).json()["Objects"][0]["Links"]
+    file_cid = requests.post(
+        f"{handle.url}/api/v0/ls", params={"arg": f"{root}/{path.rsplit('/', 1)[0]}"}, timeout=10
+    ).json()["Objects"][0]["Links"]
     file_cid = next(lk["Hash"] for lk in file_cid if lk["Name"] == path.rsplit("/", 1)[1])
-    block = requests.post(f"{handle.url}/api/v0/block/get", params={"arg": file_cid}, timeout=10).content
+    block = requests.post(
+        f"{handle.url}/api/v0/block/get", params={"arg": file_cid}, timeout=10
+    ).content
     return file_cid, str(decode_node(block).links[1].cid)
 
 
@@ -52,12 +56,16 @@ def store(tmp_path: Path) -> Iterator[ServerHandle]:
         yield handle
 
 
-def test_corrupted_block_on_disk_is_refused_and_nothing_written(store: ServerHandle, tmp_path: Path) -> None:
+def test_corrupted_block_on_disk_is_refused_and_nothing_written(
+    store: ServerHandle, tmp_path: Path
+) -> None:
     src = make_tree(tmp_path)
     with Client(store.url) as client:
         root = client.put_dir(src)
         _, bad = file_and_leaf(store, root, "sub/weights.bin")
-        block_file = next((tmp_path / "repo" / "blocks").glob(f"*/{CID.parse(bad).block_key()}.data"))
+        block_file = next(
+            (tmp_path / "repo" / "blocks").glob(f"*/{CID.parse(bad).block_key()}.data")
+        )
         data = bytearray(block_file.read_bytes())
         data[1000] ^= 0xFF
         block_file.write_bytes(bytes(data))
@@ -119,7 +127,9 @@ class LyingNode(ThreadingHTTPServer):
 
 
 @pytest.mark.parametrize("fault", list(Fault))
-def test_lying_node_gets_content_mismatch(store: ServerHandle, tmp_path: Path, fault: Fault) -> None:
+def test_lying_node_gets_content_mismatch(
+    store: ServerHandle, tmp_path: Path, fault: Fault
+) -> None:
     src = make_tree(tmp_path)
     with Client(store.url) as honest:
         root = honest.put_dir(src)
@@ -145,4 +155,6 @@ def test_lying_node_gets_content_mismatch(store: ServerHandle, tmp_path: Path, f
         liar.server_close()
     with Client(store.url) as honest:
         good = honest.get_dir(root, tmp_path / "good")
-        assert (good / "sub" / "weights.bin").read_bytes() == (src / "sub" / "weights.bin").read_bytes()
+        assert (good / "sub" / "weights.bin").read_bytes() == (
+            src / "sub" / "weights.bin"
+        ).read_bytes()

@@ -82,11 +82,19 @@ def test_command_with_a_bad_value_is_a_usage_error(command: str,
     assert "report it" not in err
 
 
-@pytest.mark.parametrize(("argv", "says"), [
-    (["pull", "--task", "abc", "--out", "o"],
-     "Invalid value for '--task': Input should be a valid integer"),
-    (["store", "add", "/nonexistent"], "Invalid value for 'path': path '/nonexistent' does not exist"),
-])
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (
+            ["pull", "--task", "abc", "--out", "o"],
+            "Invalid value for '--task': Input should be a valid integer",
+        ),
+        (
+            ["store", "add", "/nonexistent"],
+            "Invalid value for 'path': path '/nonexistent' does not exist",
+        ),
+    ],
+)
 def test_issue_examples_keep_clicks_message(argv: list[str], says: str,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 2

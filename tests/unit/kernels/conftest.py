@@ -6,6 +6,7 @@ import pytest
 
 from prover.kernels import _lib
 from prover.kernels.build import build
+from prover.kernels.family import Family
 
 build(quiet=True)
 
@@ -19,3 +20,11 @@ def force(monkeypatch: pytest.MonkeyPatch):
         monkeypatch.setenv(_lib.ENV_THREADS, str(threads))
 
     return _force
+
+
+@pytest.fixture(params=list(Family), ids=lambda f: f.value)
+def each_family(request: pytest.FixtureRequest):
+    """Run the test once per kernel family (repkern: no FMA; repfma: GEMM by fma)."""
+    _lib.use_family(request.param)
+    yield request.param
+    _lib.use_family(Family.REPCPU)

@@ -10,6 +10,9 @@ from prover.kernels import _lib, enable, is_enabled, selfcheck
 from prover.kernels.patch import RepLayerNorm, RepLinear
 from tests.support.kernels import RUNNABLE
 
+#: Every test here runs once per kernel family (conftest.each_family).
+pytestmark = pytest.mark.usefixtures("each_family")
+
 transformers = pytest.importorskip("transformers")
 
 

@@ -9,6 +9,9 @@ import torch
 from prover.kernels import _lib, functions, ops
 from tests.support.kernels import RUNNABLE, across, bits
 
+#: Every test here runs once per kernel family (conftest.each_family).
+pytestmark = pytest.mark.usefixtures("each_family")
+
 GEMM_SHAPES = [(1, 1, 1), (1, 384, 7), (1, 9, 1536), (7, 1, 5), (5, 3, 1), (13, 17, 19),
                (97, 257, 61), (130, 300, 67), (49, 520, 33)]
 

@@ -11,6 +11,9 @@ import torch
 from prover.kernels import functions, ops, training
 from tests.support.kernels import across
 
+#: Every test here runs once per kernel family (conftest.each_family).
+pytestmark = pytest.mark.usefixtures("each_family")
+
 
 def test_log_is_close_to_torch_and_handles_special_values(force):
     x = torch.cat([torch.logspace(-44, 38, 20011), torch.rand(4097) * 3,

@@ -46,8 +46,10 @@ def test_addresses_bad_file_is_a_config_error(tmp_path: Path, content: str | Non
     assert info.value.exit_code == 2
 
 
-@pytest.mark.parametrize(("wei", "shown"), [(0, "0"), (10**18, "1"), (1_234_500 * 10**15, "1,234.5"),
-                                            (1, "0"), (10**14, "0.0001")])
+@pytest.mark.parametrize(
+    ("wei", "shown"),
+    [(0, "0"), (10**18, "1"), (1_234_500 * 10**15, "1,234.5"), (1, "0"), (10**14, "0.0001")],
+)
 def test_format_amount_trims_trailing_zeros(wei: int, shown: str) -> None:
     assert format_amount(wei) == shown
 

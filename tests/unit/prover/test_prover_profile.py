@@ -46,7 +46,9 @@ def test_guard_names_the_missing_setting(monkeypatch: pytest.MonkeyPatch) -> Non
     assert "veritrain spec env" in exc.value.hint
     monkeypatch.setenv("ATEN_CPU_CAPABILITY", "avx2")
     monkeypatch.setenv("MKL_CBWR", "AUTO")
-    with pytest.raises(ProfileMismatchError, match="needs MKL_CBWR=COMPATIBLE, this process has MKL_CBWR=AUTO"):
+    with pytest.raises(
+        ProfileMismatchError, match="needs MKL_CBWR=COMPATIBLE, this process has MKL_CBWR=AUTO"
+    ):
         profile.ensure(spec())
 
 
@@ -66,12 +68,21 @@ def test_setting_variables_after_start_does_not_fool_the_guard(tmp_path: Path) -
         "if torch.backends.cpu.get_cpu_capability() == 'AVX2': print('SKIP'); sys.exit(0)\n"
         "profile.ensure(s)\n"
     )
-    env = {k: v for k, v in os.environ.items() if k not in profile.env(spec()) and k != profile.REEXEC_GUARD}
-    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in profile.env(spec()) and k != profile.REEXEC_GUARD
+    }
+    r = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
     if r.stdout.strip() == "SKIP":
         pytest.skip("this CPU runs AVX2 kernels by default")
     assert r.returncode != 0
-    assert "ProfileMismatchError: determinism profile stock-avx2-1 needs cpu capability=AVX2" in r.stderr
+    assert (
+        "ProfileMismatchError: determinism profile stock-avx2-1 needs cpu capability=AVX2"
+        in r.stderr
+    )
 
 
 def test_unknown_profile_is_refused() -> None:

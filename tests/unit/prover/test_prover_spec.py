@@ -59,7 +59,9 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
     (("stateHash",), "md5", "stateHash: Input should be 'sha256' or 'blake3'"),
     (("batchSize",), 0, "batchSize: Input should be greater than 0"),
 ])
-def test_validation_errors_name_field_and_rule(path: tuple[str, ...], value: Any, message: str) -> None:
+def test_validation_errors_name_field_and_rule(
+    path: tuple[str, ...], value: Any, message: str
+) -> None:
     d = copy.deepcopy(doc())
     target = d
     for key in path[:-1]:

@@ -27,8 +27,17 @@ BOUNDARY = b"3f1c2a9e8b7d6c5f"
 def multipart(parts: list[tuple[str, str, bytes]]) -> bytes:
     out = b""
     for name, ctype, data in parts:
-        out += (b"--" + BOUNDARY + b"\r\nContent-Disposition: form-data; name=\"file\"; filename=\""
-                + name.encode() + b"\"\r\nContent-Type: " + ctype.encode() + b"\r\n\r\n" + data + b"\r\n")
+        out += (
+            b"--"
+            + BOUNDARY
+            + b'\r\nContent-Disposition: form-data; name="file"; filename="'
+            + name.encode()
+            + b'"\r\nContent-Type: '
+            + ctype.encode()
+            + b"\r\n\r\n"
+            + data
+            + b"\r\n"
+        )
     return out + b"--" + BOUNDARY + b"--\r\n"
 
 
@@ -41,7 +50,9 @@ def chunked(body: bytes, sizes: list[int]) -> bytes:
     return out + b"0\r\n\r\n"
 
 
-def parse(raw: bytes, *, is_chunked: bool, read_size: int | None = None) -> list[tuple[str, bool, bytes]]:
+def parse(
+    raw: bytes, *, is_chunked: bool, read_size: int | None = None
+) -> list[tuple[str, bool, bytes]]:
     body = BodyReader(io.BufferedReader(io.BytesIO(raw)), None if is_chunked else len(raw),
                       is_chunked, 1 << 30)
     reader = MultipartReader(body, f"multipart/form-data; boundary={BOUNDARY.decode()}")
@@ -51,14 +62,18 @@ def parse(raw: bytes, *, is_chunked: bool, read_size: int | None = None) -> list
 @settings(max_examples=60, deadline=None)
 @given(datas=st.lists(st.binary(max_size=3000), min_size=1, max_size=4),
        sizes=st.lists(st.integers(1, 5000), min_size=1, max_size=5), use_chunked=st.booleans())
-def test_multipart_round_trip_any_split(datas: list[bytes], sizes: list[int], use_chunked: bool) -> None:
+def test_multipart_round_trip_any_split(
+    datas: list[bytes], sizes: list[int], use_chunked: bool
+) -> None:
     # Data that contains pieces of the delimiter must still come back exactly.
     parts = [(f"d/f%2F{i}", "application/octet-stream", d + b"\r\n--" + BOUNDARY[:5])
              for i, d in enumerate(datas)]
     raw = multipart([("d", "application/x-directory", b""), *parts])
     got = parse(chunked(raw, sizes) if use_chunked else raw, is_chunked=use_chunked)
     assert got[0] == ("d", True, b"")
-    assert [(n, data) for n, _, data in got[1:]] == [(f"d/f/{i}", p[2]) for i, p in enumerate(parts)]
+    assert [(n, data) for n, _, data in got[1:]] == [
+        (f"d/f/{i}", p[2]) for i, p in enumerate(parts)
+    ]
 
 
 def test_truncated_and_oversized_bodies_are_refused() -> None:
@@ -81,12 +96,19 @@ def test_varint_round_trip(n: int) -> None:
 @given(names=st.lists(st.text(max_size=10), max_size=5), payload=st.binary(max_size=100),
        sizes=st.lists(st.integers(0, 2**40), max_size=5))
 def test_dagpb_unixfs_round_trip(names: list[str], payload: bytes, sizes: list[int]) -> None:
-    links = [Link(CID.of(n.encode(), RAW if i % 2 else DAG_PB), n, i * 7) for i, n in enumerate(names)]
+    links = [
+        Link(CID.of(n.encode(), RAW if i % 2 else DAG_PB), n, i * 7) for i, n in enumerate(names)
+    ]
     data = encode_unixfs(UnixFSData(FILE, payload, len(payload) + sum(sizes), sizes))
     node = decode_node(encode_node(links, data))
     assert node.links == links
     u = decode_unixfs(node.data or b"")
-    assert (u.type, u.data, u.filesize, u.blocksizes) == (FILE, payload, len(payload) + sum(sizes), sizes)
+    assert (u.type, u.data, u.filesize, u.blocksizes) == (
+        FILE,
+        payload,
+        len(payload) + sum(sizes),
+        sizes,
+    )
 
 
 @pytest.mark.parametrize("junk", [b"\x0a\xff", b"\x12\x05abc", b"\x08\x01\x13"])

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import sys
 
+import float32_reference as ref
 import make_vectors as mv
 import numpy as np
-import reference as ref
 from eth_abi import encode
 
 

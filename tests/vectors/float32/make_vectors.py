@@ -3,10 +3,10 @@
 Every operation gets every class of edge case the library must get right (exact ties, carries
 into the exponent, overflow to infinity, underflow to subnormal, subnormal x normal, 0 x inf,
 inf - inf, sqrt of negatives and of subnormals, NaN payloads, quiet and signalling) plus seeded
-random operands. Results come from ``reference.py`` (SSE instructions with a fixed operand order,
-the compiled kernels for exp/log/erf/GELU, glibc fmaf for fma); forge reads the file in
-contracts/test/libraries/Float32Vectors.t.sol. The file is reproducible: same seed, same bytes
-(tests/unit/test_float32_vectors.py checks that).
+random operands. Results come from ``float32_reference.py`` (SSE instructions with a fixed
+operand order, the compiled kernels for exp/log/erf/GELU, glibc fmaf for fma); forge reads the
+file in contracts/test/libraries/Float32Vectors.t.sol. The file is reproducible: same seed, same
+bytes (tests/unit/float32/test_float32_vectors.py checks that).
 
 Run: .venv/bin/python tests/vectors/float32/make_vectors.py [--random N]
 """
@@ -17,8 +17,8 @@ import argparse
 import json
 from pathlib import Path
 
+import float32_reference as ref
 import numpy as np
-import reference as ref
 
 OUT = Path(__file__).with_name("vectors.json")
 SEED = 20261201

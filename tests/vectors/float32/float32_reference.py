@@ -3,9 +3,10 @@
 - Scalar instructions (addss, subss, mulss, divss, sqrtss, maxss, minss, cvtsi2ss, cvttss2si)
   run through ``sse_ops.c``, a tiny C harness whose inline assembly fixes the operand order.
 - exp, log, erf and GELU run through the kernels the prover trains with
-  (``build/kernels/librepkern_<isa>.so``, built from ``prover/kernels/repkern.c``), called via
-  ctypes on whole buffers as the training code does; every ISA build this CPU runs is called
-  and they must agree (the SSE build is the reference when they do not, see ``kernel``).
+  (``build/kernels/librepkern_<isa>.so``, built from ``prover/kernels/repkern.c`` and its
+  headers), called via ctypes on whole buffers as the training code does; every ISA build this
+  CPU runs is called and they must agree (the SSE build is the reference when they do not, see
+  ``kernel``).
 - fma has no scalar instruction in the kernels' build: its values come from glibc's ``fmaf``
   (correctly rounded) and its NaN rule (first NaN of a, b, c, quieted) is written out here.
 - numpy's float32 arithmetic is a second opinion on every non-NaN result of add, sub, mul, div

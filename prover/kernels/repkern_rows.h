@@ -1,0 +1,245 @@
+/* Part of repkern.c (one translation unit, included once): row and elementwise kernels: layer norm, GELU, softmax, AdamW. */
+#ifndef RK_ROWS_H
+#define RK_ROWS_H
+
+/* ---------------------------------------------------------------- layer norm over the last dim */
+typedef struct { const float *x, *w, *b; float *y, *mean, *rstd; float eps; int64_t n; } rk_ln_args;
+typedef struct { const float *x, *w, *mean, *rstd, *dy; float *dx; int64_t n; } rk_ln_bwd_args;
+
+static void rk_ln_rows(void *vctx, int64_t begin, int64_t end) {
+    const rk_ln_args *a = vctx;
+    const int64_t n = a->n;
+    for (int64_t i = begin; i < end; i++) {
+        const float *x = a->x + i * n;
+        float *y = a->y + i * n;
+        float s = 0.0f;
+        for (int64_t j = 0; j < n; j++) s = s + x[j];
+        float mu = s / (float)n;
+        float v = 0.0f;
+        for (int64_t j = 0; j < n; j++) { float d = x[j] - mu; v = v + d * d; }
+        float rs = 1.0f / sqrtf(v / (float)n + a->eps); /* sqrtss + divss: correctly rounded */
+        a->mean[i] = mu;
+        a->rstd[i] = rs;
+        for (int64_t j = 0; j < n; j++) {
+            float h = (x[j] - mu) * rs;
+            y[j] = a->w ? h * a->w[j] + a->b[j] : h;
+        }
+    }
+}
+
+/* y = (x - mean) * rstd * w + b per row; saves mean and rstd (one per row). */
+void rk_layernorm(int64_t rows, int64_t n, const float *x, const float *w, const float *b, float eps,
+                  float *y, float *mean, float *rstd, int threads) {
+    rk_ln_args a = {x, w, b, y, mean, rstd, eps, n};
+    rk_parallel(threads, rows, rk_ln_rows, &a);
+}
+
+static void rk_ln_bwd_rows(void *vctx, int64_t begin, int64_t end) {
+    const rk_ln_bwd_args *a = vctx;
+    const int64_t n = a->n;
+    for (int64_t i = begin; i < end; i++) {
+        const float *x = a->x + i * n, *dy = a->dy + i * n;
+        float *dx = a->dx + i * n;
+        const float mu = a->mean[i], rs = a->rstd[i];
+        float s1 = 0.0f, s2 = 0.0f;
+        for (int64_t j = 0; j < n; j++) {
+            float g = a->w ? dy[j] * a->w[j] : dy[j];
+            float h = (x[j] - mu) * rs;
+            s1 = s1 + g;
+            s2 = s2 + g * h;
+        }
+        float m1 = s1 / (float)n, m2 = s2 / (float)n;
+        for (int64_t j = 0; j < n; j++) {
+            float g = a->w ? dy[j] * a->w[j] : dy[j];
+            float h = (x[j] - mu) * rs;
+            dx[j] = (g - m1 - h * m2) * rs;
+        }
+    }
+}
+
+/* Column sums for dw, db: split by column blocks, rows ascending inside. */
+typedef struct { const float *x, *dy, *mean, *rstd; float *dw, *db; int64_t rows, n; } rk_ln_cols_args;
+#define RK_COLBLK 64
+static void rk_ln_bwd_cols(void *vctx, int64_t begin, int64_t end) {
+    const rk_ln_cols_args *a = vctx;
+    for (int64_t cb = begin; cb < end; cb++) {
+        int64_t j0 = cb * RK_COLBLK, j1 = j0 + RK_COLBLK < a->n ? j0 + RK_COLBLK : a->n;
+        for (int64_t j = j0; j < j1; j++) { a->dw[j] = 0.0f; a->db[j] = 0.0f; }
+        for (int64_t i = 0; i < a->rows; i++) {
+            const float *x = a->x + i * a->n, *dy = a->dy + i * a->n;
+            const float mu = a->mean[i], rs = a->rstd[i];
+            for (int64_t j = j0; j < j1; j++) {
+                float h = (x[j] - mu) * rs;
+                a->dw[j] = a->dw[j] + dy[j] * h;
+                a->db[j] = a->db[j] + dy[j];
+            }
+        }
+    }
+}
+
+/* dx (and dw, db when w is given) of rk_layernorm. */
+void rk_layernorm_backward(int64_t rows, int64_t n, const float *x, const float *w, const float *mean,
+                           const float *rstd, const float *dy, float *dx, float *dw, float *db, int threads) {
+    rk_ln_bwd_args a = {x, w, mean, rstd, dy, dx, n};
+    rk_parallel(threads, rows, rk_ln_bwd_rows, &a);
+    if (dw) {
+        rk_ln_cols_args c = {x, dy, mean, rstd, dw, db, rows, n};
+        rk_parallel(threads, (n + RK_COLBLK - 1) / RK_COLBLK, rk_ln_bwd_cols, &c);
+    }
+}
+
+/* ---------------------------------------------------------------- GELU (erf form) */
+typedef struct { const float *x, *dy; float *y, *dx; } rk_ew_args; /* y forward, dx backward */
+#define RK_EWBLK 4096
+static void rk_gelu_blk(void *vctx, int64_t begin, int64_t end) {
+    const rk_ew_args *a = vctx;
+    for (int64_t i = begin; i < end; i++) {
+        float v = a->x[i];
+        a->y[i] = 0.5f * v * (1.0f + rk_erf(v * 0.70710678118654752f));
+    }
+}
+static void rk_gelu_bwd_blk(void *vctx, int64_t begin, int64_t end) {
+    const rk_ew_args *a = vctx;
+    for (int64_t i = begin; i < end; i++) {
+        float v = a->x[i];
+        float cdf = 0.5f * (1.0f + rk_erf(v * 0.70710678118654752f));
+        float pdf = rk_exp(-0.5f * (v * v)) * 0.39894228040143268f;
+        a->dx[i] = a->dy[i] * (cdf + v * pdf);
+    }
+}
+typedef struct { rk_task_fn fn; void *inner; int64_t n; } rk_chunk_args;
+static void rk_ew_chunks(void *vctx, int64_t begin, int64_t end) {
+    const rk_chunk_args *c = vctx;
+    for (int64_t b = begin; b < end; b++) {
+        int64_t i0 = b * RK_EWBLK, i1 = i0 + RK_EWBLK < c->n ? i0 + RK_EWBLK : c->n;
+        c->fn(c->inner, i0, i1);
+    }
+}
+
+void rk_gelu(int64_t n, const float *x, float *y, int threads) {
+    rk_ew_args a = {x, NULL, y, NULL};
+    rk_chunk_args c = {rk_gelu_blk, &a, n};
+    rk_parallel(threads, (n + RK_EWBLK - 1) / RK_EWBLK, rk_ew_chunks, &c);
+}
+
+void rk_gelu_backward(int64_t n, const float *x, const float *dy, float *dx, int threads) {
+    rk_ew_args a = {x, dy, NULL, dx};
+    rk_chunk_args c = {rk_gelu_bwd_blk, &a, n};
+    rk_parallel(threads, (n + RK_EWBLK - 1) / RK_EWBLK, rk_ew_chunks, &c);
+}
+
+/* exp over a buffer (exposed for tests and for the loss code). */
+void rk_exp_buf(int64_t n, const float *x, float *y) { for (int64_t i = 0; i < n; i++) y[i] = rk_exp(x[i]); }
+void rk_erf_buf(int64_t n, const float *x, float *y) { for (int64_t i = 0; i < n; i++) y[i] = rk_erf(x[i]); }
+
+/* ---------------------------------------------------------------- softmax, log-softmax */
+/* One row kernel for both, over the last dim of contiguous [rows, n] buffers:
+ *   m = max_j x[j] (exact in any order; 0 if every x is -inf); e[j] = exp(x[j] - m);
+ *   s = e[0] + e[1] + ... ascending;
+ *   softmax: y[j] = e[j] / s           log-softmax: y[j] = (x[j] - m) - log(s)
+ * Backward, from the forward output y and the incoming gradient dy:
+ *   softmax: s = sum_j dy[j] * y[j] ascending;  dx[j] = y[j] * (dy[j] - s)
+ *   log-softmax: s = sum_j dy[j] ascending;     dx[j] = dy[j] - exp(y[j]) * s */
+typedef enum { RK_ROW_SOFTMAX = 0, RK_ROW_LOGSOFTMAX = 1 } rk_row_kind;
+typedef struct { const float *x; float *y; int64_t n; rk_row_kind kind; } rk_row_fwd_args;
+typedef struct { const float *y, *dy; float *dx; int64_t n; rk_row_kind kind; } rk_row_bwd_args;
+
+static void rk_softmax_fwd_rows(void *vctx, int64_t begin, int64_t end) {
+    const rk_row_fwd_args *a = vctx;
+    const int64_t n = a->n;
+    for (int64_t i = begin; i < end; i++) {
+        const float *x = a->x + i * n;
+        float *y = a->y + i * n;
+        float m = -INFINITY;
+        for (int64_t j = 0; j < n; j++) m = x[j] > m ? x[j] : m;
+        if (m == -INFINITY) m = 0.0f;
+        for (int64_t j = 0; j < n; j++) y[j] = rk_exp(x[j] - m);
+        float s = 0.0f;
+        for (int64_t j = 0; j < n; j++) s = s + y[j]; /* ascending */
+        if (a->kind == RK_ROW_LOGSOFTMAX) {
+            float l = rk_log(s);
+            for (int64_t j = 0; j < n; j++) y[j] = (x[j] - m) - l;
+        } else {
+            for (int64_t j = 0; j < n; j++) y[j] = y[j] / s;
+        }
+    }
+}
+
+static void rk_softmax_bwd_rows(void *vctx, int64_t begin, int64_t end) {
+    const rk_row_bwd_args *a = vctx;
+    const int64_t n = a->n;
+    for (int64_t i = begin; i < end; i++) {
+        const float *y = a->y + i * n, *dy = a->dy + i * n;
+        float *dx = a->dx + i * n;
+        float s = 0.0f;
+        if (a->kind == RK_ROW_LOGSOFTMAX) {
+            for (int64_t j = 0; j < n; j++) s = s + dy[j]; /* ascending */
+            for (int64_t j = 0; j < n; j++) dx[j] = dy[j] - rk_exp(y[j]) * s;
+        } else {
+            for (int64_t j = 0; j < n; j++) s = s + dy[j] * y[j]; /* ascending */
+            for (int64_t j = 0; j < n; j++) dx[j] = y[j] * (dy[j] - s);
+        }
+    }
+}
+
+static void rk_row_forward(rk_row_kind kind, int64_t rows, int64_t n, const float *x, float *y,
+                           int threads) {
+    rk_row_fwd_args a = {x, y, n, kind};
+    rk_parallel(threads, rows, rk_softmax_fwd_rows, &a);
+}
+
+static void rk_row_backward(rk_row_kind kind, int64_t rows, int64_t n, const float *y,
+                            const float *dy, float *dx, int threads) {
+    rk_row_bwd_args a = {y, dy, dx, n, kind};
+    rk_parallel(threads, rows, rk_softmax_bwd_rows, &a);
+}
+
+void rk_softmax(int64_t rows, int64_t n, const float *x, float *y, int threads) {
+    rk_row_forward(RK_ROW_SOFTMAX, rows, n, x, y, threads);
+}
+
+void rk_softmax_backward(int64_t rows, int64_t n, const float *y, const float *dy, float *dx,
+                         int threads) {
+    rk_row_backward(RK_ROW_SOFTMAX, rows, n, y, dy, dx, threads);
+}
+
+void rk_logsoftmax(int64_t rows, int64_t n, const float *x, float *y, int threads) {
+    rk_row_forward(RK_ROW_LOGSOFTMAX, rows, n, x, y, threads);
+}
+
+void rk_logsoftmax_backward(int64_t rows, int64_t n, const float *y, const float *dy, float *dx,
+                            int threads) {
+    rk_row_backward(RK_ROW_LOGSOFTMAX, rows, n, y, dy, dx, threads);
+}
+
+/* ---------------------------------------------------------------- AdamW update (repcpu-2) */
+/* Per element, in this order (every scalar computed by the caller in double, rounded once):
+ *   p = p * decay;  m = m * b1 + g * omb1;  v = v * b2 + (g * g) * omb2;
+ *   p = p - step_size * (m / (sqrt(v) / bc2_sqrt + eps))
+ * sqrt is the correctly rounded instruction (sqrtss/sqrtps): same bits in every build. */
+typedef struct {
+    float *p, *m, *v; const float *g; float decay, b1, omb1, b2, omb2, step_size, bc2_sqrt, eps;
+} rk_adamw_args;
+
+static void rk_adamw_blk(void *vctx, int64_t begin, int64_t end) {
+    const rk_adamw_args *a = vctx;
+    for (int64_t i = begin; i < end; i++) {
+        float g = a->g[i];
+        float p = a->p[i] * a->decay;
+        float m = a->m[i] * a->b1 + g * a->omb1;
+        float v = a->v[i] * a->b2 + (g * g) * a->omb2;
+        float d = sqrtf(v) / a->bc2_sqrt + a->eps;
+        a->p[i] = p - a->step_size * (m / d);
+        a->m[i] = m;
+        a->v[i] = v;
+    }
+}
+
+void rk_adamw(int64_t n, float *p, float *m, float *v, const float *g, float decay, float b1,
+              float omb1, float b2, float omb2, float step_size, float bc2_sqrt, float eps,
+              int threads) {
+    rk_adamw_args a = {p, m, v, g, decay, b1, omb1, b2, omb2, step_size, bc2_sqrt, eps};
+    rk_chunk_args c = {rk_adamw_blk, &a, n};
+    rk_parallel(threads, (n + RK_EWBLK - 1) / RK_EWBLK, rk_ew_chunks, &c);
+}
+#endif
