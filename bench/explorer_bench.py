@@ -211,8 +211,8 @@ def ingest(tasks: int, segments: int) -> dict[str, float]:
         # one fake leaf per step; commitSegment checks the leaves rebuild the root (#14)
         leaves = {k: [merkle.keccak(bytes([1 + k % 200, i % 256])) for i in range(SEG_STEPS)]
                   for k in range(segments)}
-        txs += [tx(market, worker, "commitSegment", first + t, k, merkle.trace_root(leaves[k]), b"\x22" * 32,
-                   f"bafyckpt{t}-{k}", f"bafyleaves{t}-{k}", leaves[k])
+        txs += [tx(market, worker, "commitSegment", first + t, k, merkle.trace_root(leaves[k]),
+                   b"\x22" * 32, f"bafyckpt{t}-{k}", f"bafyleaves{t}-{k}", leaves[k])
                 for t in range(tasks) for k in range(segments)]
         t0 = time.perf_counter()
         node.rpc("evm_setAutomine", False)  # queue everything, then mine the pool block by block

@@ -1,10 +1,10 @@
 """Bounded retries with reports: outages of the store or the RPC, and a task's unavailable inputs.
 
-An outage is never looped on silently or forever at full speed: the wait between retries doubles
-from ``base_s`` up to ``cap_s``, the start of an outage is reported once (a WARNING log event),
-while it lasts it is reported again at the 2nd, 4th, 8th, ... failure, and its end is reported with its
-length. A task whose inputs cannot be fetched or do not verify is retried the same way, at most
-``tries`` times, and then given up (the caller decides what giving up means).
+An outage is never looped on silently or forever at full speed: the wait between retries
+doubles from ``base_s`` up to ``cap_s``; the start of an outage is reported once (a WARNING log
+event), while it lasts it is reported again at the 2nd, 4th, 8th, ... failure, and its end is
+reported with its length. A task whose inputs cannot be fetched or do not verify is retried the
+same way, at most ``tries`` times, and then given up (the caller decides what giving up means).
 """
 
 from __future__ import annotations

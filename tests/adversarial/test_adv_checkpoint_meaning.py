@@ -31,8 +31,6 @@ from tests.adversarial.test_adv_node_faults import (
     WINDOW,
     drive,
     play,
-    published,  # noqa: F401  (module fixture)
-    store_url,  # noqa: F401  (module fixture)
 )
 from tests.adversarial.world import Book
 from tests.support.actors import DishonestNode, Fault, Requester
@@ -40,6 +38,7 @@ from tests.support.actors import DishonestNode, Fault, Requester
 
 def _consumer_refuses(protocol: Any, out: Path) -> Any:
     """``play``'s after_commit: a consumer pulling the float64 checkpoint gets a clear refusal."""
+
     def check(client: Any, task: int) -> None:
         from consumer.errors import CheckpointMismatchError
         from consumer.pull import pull
@@ -48,16 +47,27 @@ def _consumer_refuses(protocol: Any, out: Path) -> Any:
             pull(protocol(REQUESTER), client, task, out, segment=0, allow_unfinalized=True)
         assert exc.value.reason == "dtype"
         assert not out.exists() or not any(out.iterdir())
+
     return check
 
 
 @pytest.mark.heavy
 def test_float64_copy_of_the_right_weights_is_no_state_for_anyone(
-        anvil: Any, protocol: Any, store_url: str, published: Any, tmp_path: Path) -> None:  # noqa: F811
+    anvil: Any, protocol: Any, store_url: str, published: Any, tmp_path: Path
+) -> None:
     """The consumer refuses it (it used to cast and accept), the auditor disputes the end state,
     the jury slashes the node, the honest takeover is paid; books exact (``play``)."""
-    play(Fault.FLOAT64_CHECKPOINT, 1, anvil, protocol, store_url, published, tmp_path, tmp_path / "cache",
-         after_commit=_consumer_refuses(protocol, tmp_path / "pulled"))
+    play(
+        Fault.FLOAT64_CHECKPOINT,
+        1,
+        anvil,
+        protocol,
+        store_url,
+        published,
+        tmp_path,
+        tmp_path / "cache",
+        after_commit=_consumer_refuses(protocol, tmp_path / "pulled"),
+    )
 
 
 def _same_outputs(pulled: Path, spec: Any, task: int, trained: Path) -> None:
@@ -71,7 +81,9 @@ def _same_outputs(pulled: Path, spec: Any, task: int, trained: Path) -> None:
     ref = checkpoint.load_student(checkpoint.held_state(trained, spec, task), spec).eval()
     ids = torch.arange(3, 3 + 2 * 16).reshape(2, 16) % int(spec.student.config["vocab_size"])
     with torch.no_grad():
-        assert torch.equal(got(input_ids=ids).last_hidden_state, ref(input_ids=ids).last_hidden_state)
+        assert torch.equal(
+            got(input_ids=ids).last_hidden_state, ref(input_ids=ids).last_hidden_state
+        )
 
 
 def _spec_config(spec: Any, pulled: Path) -> dict[str, Any]:
@@ -81,8 +93,13 @@ def _spec_config(spec: Any, pulled: Path) -> dict[str, Any]:
     return dict(cfg)
 
 
-def test_changed_config_json_semantics_reach_nobody(anvil: Any, protocol: Any, store_url: str,  # noqa: F811
-                                                    published: Any, tmp_path: Path) -> None:  # noqa: F811
+def test_changed_config_json_semantics_reach_nobody(
+    anvil: Any,
+    protocol: Any,
+    store_url: str,
+    published: Any,
+    tmp_path: Path,
+) -> None:
     """A node publishes the right state with a config.json saying relu and layer_norm_eps 0.5:
     the state is right (audited ok, no dispute, paid), and the consumer's model is built from the
     spec, computing what was trained (it used to copy the node's config.json)."""
@@ -93,22 +110,44 @@ def test_changed_config_json_semantics_reach_nobody(anvil: Any, protocol: Any, s
 
     cache, spec = tmp_path / "cache", published.spec
     with Client(store_url) as client:
-        auditor = Auditor(protocol(CHALLENGER), client, tmp_path / "auditor", AuditPolicy(probability=1.0),
-                          cache_dir=cache)
-        node = DishonestNode(protocol(CHEATER), client, tmp_path / "node", fault=Fault.CONFIG_SEMANTICS,
-                             segment=1, cache_dir=cache)
+        auditor = Auditor(
+            protocol(CHALLENGER),
+            client,
+            tmp_path / "auditor",
+            AuditPolicy(probability=1.0),
+            cache_dir=cache,
+        )
+        node = DishonestNode(
+            protocol(CHEATER),
+            client,
+            tmp_path / "node",
+            fault=Fault.CONFIG_SEMANTICS,
+            segment=1,
+            cache_dir=cache,
+        )
         node.protocol.deposit(NODE_STAKE)
         p = protocol(0)
-        book = Book(p, {"requester": protocol(REQUESTER).me, "node": node.protocol.me,
-                        "challenger": auditor.protocol.me})
+        book = Book(
+            p,
+            {
+                "requester": protocol(REQUESTER).me,
+                "node": node.protocol.me,
+                "challenger": auditor.protocol.me,
+            },
+        )
         book.snap()
-        task = Requester(protocol(REQUESTER), client).post(published, reward=REWARD, challenge_window=WINDOW,
-                                                          node_stake=NODE_STAKE)
+        task = Requester(protocol(REQUESTER), client).post(
+            published, reward=REWARD, challenge_window=WINDOW, node_stake=NODE_STAKE
+        )
         node.claim(task)
         committed = [node.commit(task, k) for k in range(spec.num_segments())]
         uploaded = client.get_dir(committed[-1].checkpoint_cid, tmp_path / "uploaded")
-        assert json.loads((uploaded / "config.json").read_text())["hidden_act"] == "relu"  # the attack is live
-        drive(anvil, [auditor], lambda: all(p.is_final(task, k) for k in range(spec.num_segments())))
+        assert (
+            json.loads((uploaded / "config.json").read_text())["hidden_act"] == "relu"
+        )  # the attack is live
+        drive(
+            anvil, [auditor], lambda: all(p.is_final(task, k) for k in range(spec.num_segments()))
+        )
         ok = auditor.journal.one("SELECT COUNT(*) AS n FROM audits WHERE status = 'ok'")["n"]
         assert ok == spec.num_segments() and p.dispute_count() == 0
         node.protocol.claim_reward(task)
@@ -120,9 +159,13 @@ def test_changed_config_json_semantics_reach_nobody(anvil: Any, protocol: Any, s
 
 
 @pytest.mark.heavy
-def test_unloadable_config_json_does_not_poison_the_final_prefix(anvil: Any, protocol: Any,
-                                                                  store_url: str, published: Any,  # noqa: F811
-                                                                  tmp_path: Path) -> None:
+def test_unloadable_config_json_does_not_poison_the_final_prefix(
+    anvil: Any,
+    protocol: Any,
+    store_url: str,
+    published: Any,
+    tmp_path: Path,
+) -> None:
     """A node commits segment 0 with a config.json that is not JSON, then stalls. Segment 0 is
     audited ok and final; after the stall timeout the real node daemon of another operator
     continues from that checkpoint (fetched from IPFS), finishes and is paid; the consumer pulls
@@ -135,19 +178,41 @@ def test_unloadable_config_json_does_not_poison_the_final_prefix(anvil: Any, pro
 
     cache, spec = tmp_path / "cache", published.spec
     with Client(store_url) as client:
-        auditor = Auditor(protocol(CHALLENGER), client, tmp_path / "auditor", AuditPolicy(probability=1.0),
-                          cache_dir=cache)
-        staller = DishonestNode(protocol(CHEATER), client, tmp_path / "staller", fault=Fault.CONFIG_UNLOADABLE,
-                                cache_dir=cache)
+        auditor = Auditor(
+            protocol(CHALLENGER),
+            client,
+            tmp_path / "auditor",
+            AuditPolicy(probability=1.0),
+            cache_dir=cache,
+        )
+        staller = DishonestNode(
+            protocol(CHEATER),
+            client,
+            tmp_path / "staller",
+            fault=Fault.CONFIG_UNLOADABLE,
+            cache_dir=cache,
+        )
         staller.protocol.deposit(NODE_STAKE)
         second = protocol(HONEST)
         second.deposit(NODE_STAKE)
         p = protocol(0)
-        book = Book(p, {"requester": protocol(REQUESTER).me, "staller": staller.protocol.me,
-                        "second": second.me, "challenger": auditor.protocol.me})
+        book = Book(
+            p,
+            {
+                "requester": protocol(REQUESTER).me,
+                "staller": staller.protocol.me,
+                "second": second.me,
+                "challenger": auditor.protocol.me,
+            },
+        )
         book.snap()
-        task = Requester(protocol(REQUESTER), client).post(published, reward=REWARD, challenge_window=WINDOW,
-                                                          segment_deadline=40, node_stake=NODE_STAKE)
+        task = Requester(protocol(REQUESTER), client).post(
+            published,
+            reward=REWARD,
+            challenge_window=WINDOW,
+            segment_deadline=40,
+            node_stake=NODE_STAKE,
+        )
         staller.claim(task)
         staller.commit(task, 0)
         drive(anvil, [auditor], lambda: p.is_final(task, 0))
@@ -166,5 +231,8 @@ def test_unloadable_config_json_does_not_poison_the_final_prefix(anvil: Any, pro
         result = pull(protocol(REQUESTER), client, task, tmp_path / "pulled")
         _spec_config(spec, result.out_dir)
         stall = NODE_STAKE * int(p.market.call("stallSlashBps")) // 10_000
-        book.check(requester={"wallet": -REWARD + stall}, staller={"staked": -stall},
-                   second={"wallet": REWARD})
+        book.check(
+            requester={"wallet": -REWARD + stall},
+            staller={"staked": -stall},
+            second={"wallet": REWARD},
+        )

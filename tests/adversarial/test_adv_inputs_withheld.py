@@ -46,7 +46,8 @@ def _publish(client: Any, totalSteps: int = 16) -> Any:
 
 
 def test_withheld_teacher_is_never_claimed_and_pays_the_requester_nothing(
-        anvil: Any, protocol: Any, store: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    anvil: Any, protocol: Any, store: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     from node.daemon import NodeDaemon
     from store.client import Client
 
@@ -71,13 +72,17 @@ def test_withheld_teacher_is_never_claimed_and_pays_the_requester_nothing(
             daemon.close()
         assert int(req.task(task).status) == 1 and req.task(task).node == "0x" + "0" * 40
         fails = [r for r in caplog.records if "task-inputs-unavailable" in r.getMessage()]
-        assert len(fails) >= 1 and any("inputs-unavailable" in r.getMessage() and r.levelno == logging.ERROR
-                                       for r in caplog.records)
+        assert len(fails) >= 1 and any(
+            "inputs-unavailable" in r.getMessage() and r.levelno == logging.ERROR
+            for r in caplog.records
+        )
         req.market.transact("cancelTask", task)
         book.check()  # nobody gained or lost anything: the requester's escrow came back
 
 
-def test_daemon_never_reclaims_a_task_it_lost(anvil: Any, protocol: Any, store: Any, tmp_path: Path) -> None:
+def test_daemon_never_reclaims_a_task_it_lost(
+    anvil: Any, protocol: Any, store: Any, tmp_path: Path
+) -> None:
     from node.daemon import NodeDaemon
     from store.client import Client
 
@@ -88,7 +93,9 @@ def test_daemon_never_reclaims_a_task_it_lost(anvil: Any, protocol: Any, store: 
         p = protocol(0)
         book = Book(p, {"requester": req.me, "node": node.me})
         book.snap()
-        task = Requester(req, client).post(pub, reward=REWARD, node_stake=NODE_STAKE, segment_deadline=20)
+        task = Requester(req, client).post(
+            pub, reward=REWARD, node_stake=NODE_STAKE, segment_deadline=20
+        )
         daemon = NodeDaemon(node, client, tmp_path / "node")
         try:
             assert daemon.run_once() == f"claimed {task}"
@@ -105,7 +112,8 @@ def test_daemon_never_reclaims_a_task_it_lost(anvil: Any, protocol: Any, store: 
 
 
 def test_store_outage_is_retried_with_bounded_backoff_and_reported(
-        anvil: Any, protocol: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    anvil: Any, protocol: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     from node.daemon import NodeDaemon
     from store.client import Client
     from store.server import serve
@@ -131,8 +139,10 @@ def test_store_outage_is_retried_with_bounded_backoff_and_reported(
             again = serve(tmp_path / "repo", port=port)  # it comes back on the same address
             try:
                 assert daemon.run_once() != "waiting"
-                assert any("store-recovered" in r.getMessage() and "failures=9" in r.getMessage()
-                           for r in caplog.records)
+                assert any(
+                    "store-recovered" in r.getMessage() and "failures=9" in r.getMessage()
+                    for r in caplog.records
+                )
             finally:
                 again.stop()
         finally:

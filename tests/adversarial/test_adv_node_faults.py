@@ -10,7 +10,7 @@ Default run: the lazy node; ``-m heavy``: every fault of tests/support/actors.py
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,25 +22,9 @@ from ledger.protocol import DisputePhase, Outcome, TaskStatus
 from tests.adversarial.world import Book
 from tests.support import chain
 from tests.support.actors import E18, DishonestNode, Fault, HonestNode, Requester
-from tests.support.store import publish_tiny, serving
 
 REQUESTER, CHEATER, HONEST, CHALLENGER, JURORS = 1, 2, 3, 4, (6, 7, 8)
 REWARD, NODE_STAKE, JUROR_STAKE, WINDOW = 100 * E18, 1000 * E18, 100 * E18, 12
-
-
-@pytest.fixture(scope="module")
-def store_handle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    yield from serving(tmp_path_factory.mktemp("advstore") / "repo")
-
-
-@pytest.fixture(scope="module")
-def store_url(store_handle: Any) -> str:
-    return str(store_handle.url)
-
-
-@pytest.fixture(scope="module")
-def published(store_url: str) -> Any:
-    return publish_tiny(store_url, seed=17, totalSteps=16)
 
 
 def drive(anvil: Any, bots: list[Any], until: Callable[[], bool], max_blocks: int = 150) -> None:

@@ -40,8 +40,8 @@ def test_task_round_trip_and_named_revert(protocol, anvil):
     assert info.value.error_args["k"] == 1 and info.value.error_args["expected"] == 0
     for k in range(2):
         ls = merkle.leaves_for(task_id, 8 * k, [bytes([k + 1]) * 32] * 8)
-        node.commit_segment(task_id, k, merkle.trace_root(ls), bytes([k + 9]) * 32, f"ckpt{k}", f"leaves{k}",
-                            leaves=ls)
+        node.commit_segment(task_id, k, merkle.trace_root(ls), bytes([k + 9]) * 32, f"ckpt{k}",
+                            f"leaves{k}", leaves=ls)
     anvil.mine(6)
     assert node.is_final(task_id, 1)
     before = node.balance()
