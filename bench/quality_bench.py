@@ -72,8 +72,10 @@ def plot(doc: dict[str, Any], png: Path) -> None:
     a.plot(steps, [p["pearson"] for p in doc["points"]], "o-", label="student (Pearson)")
     a.plot(steps, [p["spearman"] for p in doc["points"]], "s--", alpha=0.6,
            label="student (Spearman)")
-    a.axhline(teacher, color="k", label=f"teacher {teacher:.3f} ({doc['teacherParams'] / 1e6:.1f}M)")
-    a.axhline(TARGET_SHARE * teacher, color="g", ls=":", label=f"target {TARGET_SHARE:.0%} of teacher")
+    size = f"{doc['teacherParams'] / 1e6:.1f}M"
+    a.axhline(teacher, color="k", label=f"teacher {teacher:.3f} ({size})")
+    a.axhline(TARGET_SHARE * teacher, color="g", ls=":",
+              label=f"target {TARGET_SHARE:.0%} of teacher")
     a.set(xlabel="training step", ylabel="correlation with human ratings",
           title=f"Lee benchmark: {doc['studentParams'] / 1e6:.2f}M student, preset {doc['preset']}")
     a.legend(fontsize=8)

@@ -53,7 +53,8 @@ def _encoding(path: Path) -> str:
 def _column(ds: object, path: Path, text_field: str) -> list[str]:
     names = list(getattr(ds, "column_names", []) or [])
     if text_field not in names:
-        raise DatasetError(f"{path} has no field {text_field!r} (fields: {', '.join(names) or 'none'})",
+        fields = ", ".join(names) or "none"
+        raise DatasetError(f"{path} has no field {text_field!r} (fields: {fields})",
                            hint="pick the text column with --text-field")
     return [str(v) for v in ds[text_field] if v is not None]  # type: ignore[index]
 

@@ -54,7 +54,8 @@ def validate_teacher_dir(teacher_dir: str | Path) -> TeacherInfo:
         raise _refuse(d, f"config.json lacks positive integers {', '.join(bad)}")
     if not (d / "model.safetensors").is_file():
         pickled = (d / "pytorch_model.bin").is_file()
-        raise _refuse(d, "weights are a pickled pytorch_model.bin; convert them to model.safetensors"
+        raise _refuse(d, "weights are a pickled pytorch_model.bin; convert them to "
+                      "model.safetensors"
                       if pickled else "no model.safetensors")
     _check_weights(d, cfg)
     _check_tokenizer(d, cfg)
@@ -72,8 +73,8 @@ def _check_weights(d: Path, cfg: dict[str, int]) -> None:
     want = (cfg["vocab_size"], cfg["hidden_size"])
     got = shapes.get("embeddings.word_embeddings.weight")
     if got != want:
-        raise _refuse(d, f"model.safetensors embeddings.word_embeddings.weight is {got}, config.json "
-                      f"says {want}")
+        raise _refuse(d, f"model.safetensors embeddings.word_embeddings.weight is {got}, "
+                      f"config.json says {want}")
     last = f"encoder.layer.{cfg['num_hidden_layers'] - 1}.output.dense.weight"
     if last not in shapes:
         raise _refuse(d, f"model.safetensors lacks {last} (config.json says "

@@ -85,6 +85,7 @@ def test_unpinned_process_with_sse_aten_replays_the_same_hashes(native):
 
 
 @pytest.mark.emulated
+@pytest.mark.timeout(3600)  # SandyBridge under repfma-1: the software fma, emulated (slow)
 @pytest.mark.skipif(QEMU is None, reason="qemu-user is not installed (apt-get install qemu-user)")
 @pytest.mark.parametrize("cpu", ["Haswell", "EPYC-Milan", "SandyBridge"])
 def test_emulated_cpu_replays_the_native_hashes(native, cpu):

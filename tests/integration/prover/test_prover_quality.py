@@ -28,7 +28,8 @@ TASK = 4
 
 def electra_spec(seed: int = 13) -> Any:
     """The tiny preset's schedule with the default preset's kind of student (64-token positions)."""
-    student = {"config": _narrow_student(64, 2, 64), "init": {"method": "teacher", "layers": [0, 5]}}
+    init = {"method": "teacher", "layers": [0, 5]}
+    student = {"config": _narrow_student(64, 2, 64), "init": init}
     return preset_spec("tiny", seed=seed, totalSteps=16, student=student)
 
 
@@ -97,8 +98,9 @@ def test_electra_teacher_init_other_seed_changes_only_the_start_basis_succeeds()
     teacher = model.load_teacher(default_teacher_dir())
     a = model.build_student(electra_spec(), teacher).state_dict()
     b = model.build_student(electra_spec(seed=14), teacher).state_dict()
-    assert torch.equal(a["encoder.layer.1.output.dense.weight"], b["encoder.layer.1.output.dense.weight"])
-    assert not torch.equal(a["embeddings.word_embeddings.weight"], b["embeddings.word_embeddings.weight"])
+    layer, table = "encoder.layer.1.output.dense.weight", "embeddings.word_embeddings.weight"
+    assert torch.equal(a[layer], b[layer])
+    assert not torch.equal(a[table], b[table])
 
 
 def test_eval_cli_teacher_scores_the_measured_correlation_succeeds(tmp_path: Path) -> None:

@@ -67,7 +67,8 @@ def test_build_manifest_every_format_same_documents_same_root_succeeds(
     assert len(set(roots.values())) == 1, roots
     m = load_manifest(tmp_path / "m-parquet")
     assert m.sample_root == roots["text"] and tuple(m.input_ids.shape[1:]) == (SEQ,)
-    assert json.loads((tmp_path / "m-csv" / "manifest.json").read_text())["sources"][0]["kind"] == "csv"
+    csv_doc = json.loads((tmp_path / "m-csv" / "manifest.json").read_text())
+    assert csv_doc["sources"][0]["kind"] == "csv"
     small = _build(tmp_path, "m-val", files["hfdict"], text_field="body", split="validation")
     assert small["documents"]["train"] == 3 and small["numSamples"] < m.num_samples
 
