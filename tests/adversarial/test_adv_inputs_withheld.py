@@ -64,7 +64,7 @@ def test_withheld_teacher_is_never_claimed_and_pays_the_requester_nothing(
         daemon = NodeDaemon(node, client, tmp_path / "node")
         daemon.inputs.base_s = 0.0  # no real waiting in the test; the bound on tries is what counts
         try:
-            did = [daemon.run_once() for _ in range(daemon.inputs.tries + 2)]
+            did = [str(daemon.run_once()) for _ in range(daemon.inputs.tries + 2)]
             assert all(d == "idle" for d in did), did
             assert daemon.journal.task(task).state == "refused"
             assert "teacher" in str(daemon.journal.task(task).reason)
@@ -98,12 +98,12 @@ def test_daemon_never_reclaims_a_task_it_lost(
         )
         daemon = NodeDaemon(node, client, tmp_path / "node")
         try:
-            assert daemon.run_once() == f"claimed {task}"
+            assert str(daemon.run_once()) == f"claimed {task}"
             anvil.mine(25)  # the node does not deliver in time; anyone times it out
             req.timeout_stall(task)
             assert int(p.task(task).status) == 1  # open again
-            assert daemon.run_once() == f"lost {task}"
-            assert [daemon.run_once() for _ in range(3)] == ["idle"] * 3
+            assert str(daemon.run_once()) == f"lost {task}"
+            assert [str(daemon.run_once()) for _ in range(3)] == ["idle"] * 3
             assert int(p.task(task).status) == 1 and int(p.task(task).epoch) == 1
         finally:
             daemon.close()
@@ -114,7 +114,7 @@ def test_daemon_never_reclaims_a_task_it_lost(
 def test_store_outage_is_retried_with_bounded_backoff_and_reported(
     anvil: Any, protocol: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from node.daemon import NodeDaemon
+    from node.daemon import Activity, NodeDaemon
     from store.client import Client
     from store.server import serve
 
@@ -131,14 +131,14 @@ def test_store_outage_is_retried_with_bounded_backoff_and_reported(
         try:
             waits = []
             for _ in range(9):
-                assert daemon.run_once() == "waiting"
+                assert daemon.run_once().activity is Activity.WAITING
                 waits.append(daemon.wait_s)
             assert waits == [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0, 60.0]  # doubling, capped
             downs = [r for r in caplog.records if "store-unavailable" in r.getMessage()]
             assert len(downs) == 4  # failures 1, 2, 4, 8 are reported, not every retry
             again = serve(tmp_path / "repo", port=port)  # it comes back on the same address
             try:
-                assert daemon.run_once() != "waiting"
+                assert daemon.run_once().activity is not Activity.WAITING
                 assert any(
                     "store-recovered" in r.getMessage() and "failures=9" in r.getMessage()
                     for r in caplog.records
