@@ -121,8 +121,9 @@ def test_store_outage_is_retried_with_bounded_backoff_and_reported(
     caplog.set_level(logging.INFO)
     handle = serve(tmp_path / "repo")
     port = handle.port
+    with Client(handle.url) as publisher:  # the requester's side, before the outage
+        pub = _publish(publisher)
     with Client(handle.url, retries=1, backoff=0.01, timeout=5) as client:
-        pub = _publish(client)
         node = protocol(NODE)
         node.deposit(NODE_STAKE)
         Requester(protocol(REQUESTER), client).post(pub, reward=REWARD, node_stake=NODE_STAKE)
