@@ -230,7 +230,7 @@ def test_unloadable_config_json_does_not_poison_the_final_prefix(
         assert p.dispute_count() == 0
         result = pull(protocol(REQUESTER), client, task, tmp_path / "pulled")
         _spec_config(spec, result.out_dir)
-        stall = NODE_STAKE * int(p.market.call("stallSlashBps")) // 10_000
+        stall = NODE_STAKE * int(p.market_params().stallSlashBps) // 10_000
         book.check(
             requester={"wallet": -REWARD + stall},
             staller={"staked": -stall},

@@ -107,7 +107,7 @@ def test_daemon_never_reclaims_a_task_it_lost(
             assert int(p.task(task).status) == 1 and int(p.task(task).epoch) == 1
         finally:
             daemon.close()
-        stall = NODE_STAKE * int(p.market.call("stallSlashBps")) // 10_000
+        stall = NODE_STAKE * int(p.market_params().stallSlashBps) // 10_000
         book.check(requester={"wallet": -REWARD + stall}, node={"staked": -stall})
 
 
