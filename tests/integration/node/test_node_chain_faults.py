@@ -79,7 +79,8 @@ def test_rpc_down_for_a_while_then_back(client, tiny2_published, tmp_path, caplo
         try:
             wait_for(lambda: int(node.task(task_id).nextSegment) >= 1, 120, "segment 0 committed")
             anvil.stop()  # the RPC is gone (state dumped to disk)
-            wait_for(lambda: any(r.getMessage().startswith("waiting") for r in caplog.records), 60,
+            wait_for(lambda: any(r.getMessage().startswith("rpc-unavailable")
+                                 for r in caplog.records), 60,
                      "the daemon waits for the RPC")
             assert thread.is_alive()
             anvil = start_anvil(port=anvil.port, state=state)  # back, same chain
