@@ -115,7 +115,7 @@ def simulate(n: int, trials: int, fractions: list[float]) -> list[dict[str, floa
             for k in range(n):
                 tag = b"fake" if k in fakes else b"real"
                 root = merkle.keccak(tag + k.to_bytes(32, "big"))
-                node.commit_segment(task, k, root, root, f"ckpt-{k}", f"leaves-{k}")
+                node.commit_segment(task, k, root, root, f"ckpt-{k}", f"leaves-{k}", leaves=[root])
             start = req.chain.block_number() - n - 2
             caught = 0
             with tempfile.TemporaryDirectory(dir=base) as tmp:

@@ -285,6 +285,13 @@ def ingest(tasks: int, segments: int) -> dict[str, float]:
             for t in range(tasks)
         ]
         txs += [tx(market, worker, "claimTask", first + t) for t in range(tasks)]
+        from prover import merkle
+
+        # one fake leaf per step; commitSegment checks the leaves rebuild the root (#14)
+        leaves = {
+            k: [merkle.keccak(bytes([1 + k % 200, i % 256])) for i in range(SEG_STEPS)]
+            for k in range(segments)
+        }
         txs += [
             tx(
                 market,
@@ -292,10 +299,11 @@ def ingest(tasks: int, segments: int) -> dict[str, float]:
                 "commitSegment",
                 first + t,
                 k,
-                bytes([1 + k % 200]) * 32,
+                merkle.trace_root(leaves[k]),
                 b"\x22" * 32,
                 f"bafyckpt{t}-{k}",
                 f"bafyleaves{t}-{k}",
+                leaves[k],
             )
             for t in range(tasks)
             for k in range(segments)

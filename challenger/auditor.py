@@ -198,13 +198,14 @@ class Auditor:
                                       "this process runs another"), None
         try:
             teacher, data = self.data.inputs(spec)
-            start_ckpt = self.data.start_checkpoint(spec, claim.task_id, claim.k)
+            start_ckpt, start_hash = self.data.start_checkpoint(spec, claim.task_id, claim.k)
         except DataUnavailableError as exc:
             return unavailable(f"segment inputs unavailable: {exc}"), leaves
         t0 = time.process_time()
         try:
             result = replay(spec, claim.task_id, start_ckpt, last, teacher, data,
-                            expected_leaves=leaves, stop_on_mismatch=True)
+                            expected_leaves=leaves, stop_on_mismatch=True,
+                            start_state_hash=start_hash)
         except CheckpointError as exc:
             return unavailable(f"start checkpoint does not load: {exc}"), leaves
         cpu = time.process_time() - t0
@@ -222,7 +223,8 @@ class Auditor:
                                       f"replay ends at {merkle.hex32(end)}", last, n, cpu, DisputeKind.END_STATE), leaves
         try:
             got = self.data.checkpoint_state_hash(spec, claim.task_id,
-                                                  self.data.checkpoint_dir(claim.checkpoint_cid))
+                                                  self.data.checkpoint_dir(claim.checkpoint_cid),
+                                                  last)
         except DataUnavailableError as exc:
             return Finding(Verdict.DISPUTE, f"{no_leaves}end checkpoint unavailable: {exc}", last, n, cpu,
                            DisputeKind.END_STATE), leaves

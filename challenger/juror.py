@@ -183,14 +183,15 @@ class Juror:
             if profile.env_mismatches(spec):
                 return None, f"spec needs profile {spec.profile.name}, this process runs another"
             teacher, data = self.data.inputs(spec)
-            start = self.data.start_checkpoint(spec, task_id, k, at)
+            start, start_hash = self.data.start_checkpoint(spec, task_id, k, at)
             t0 = time.process_time()
-            r = replay(spec, task_id, start, step, teacher, data)
+            r = replay(spec, task_id, start, step, teacher, data, start_state_hash=start_hash)
             leaf = r.leaves[-1]
             reason = f"replayed {len(r.steps)} steps in {time.process_time() - t0:.2f}s cpu"
             if step == (k + 1) * S:
                 claim = self.data.claim(task_id, k, at)
-                got = self.data.checkpoint_state_hash(spec, task_id, self.data.checkpoint_dir(claim.checkpoint_cid))
+                got = self.data.checkpoint_state_hash(spec, task_id, self.data.checkpoint_dir(claim.checkpoint_cid),
+                                                      step)
                 if got != r.state_hashes[-1]:
                     return ZERO, f"end checkpoint {claim.checkpoint_cid} does not hold the replayed end state"
             return leaf, reason

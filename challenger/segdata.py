@@ -2,10 +2,10 @@
 
 A segment ``k`` of a task is checked from: the spec (its keccak256 must equal the task's
 ``specHash``), the teacher and dataset named by the spec, the segment-start checkpoint (segment
-``k-1``'s ``checkpointCid``; ``k == 0`` starts from the spec's initial state) whose state hash
-must equal segment ``k-1``'s committed ``endStateHash``, and the node's leaves file, whose leaves
-must rebuild the committed ``traceRoot``. Anything that cannot be fetched, or is not what the
-chain committed, raises :class:`DataUnavailableError`; only our own IPFS API being down
+``k-1``'s ``checkpointCid``; ``k == 0`` starts from the spec's initial state), which must hold
+segment ``k-1``'s committed ``endStateHash`` as prover.checkpoint.held_state judges it, and the
+node's leaves file, whose leaves must rebuild the committed ``traceRoot``. Anything that cannot
+be fetched, or is not what the chain committed, raises :class:`DataUnavailableError`; only our own IPFS API being down
 (``StoreUnavailableError``) propagates, because that is not the node's fault.
 """
 
@@ -42,12 +42,16 @@ class SegmentClaim:
     leaves_cid: str
     node: str
     block: int
+    #: The segment's leaves as the event published them (the contract checked they rebuild
+    #: traceRoot); empty only for a claim built by hand.
+    leaves: tuple[bytes, ...] = ()
 
     @classmethod
     def from_event(cls, ev: Any) -> SegmentClaim:
         a = ev["args"]
         return cls(int(a["taskId"]), int(a["k"]), bytes(a["traceRoot"]), bytes(a["endStateHash"]),
-                   str(a["checkpointCid"]), str(a["leavesCid"]), str(a["node"]), int(ev["blockNumber"]))
+                   str(a["checkpointCid"]), str(a["leavesCid"]), str(a["node"]), int(ev["blockNumber"]),
+                   tuple(bytes(x) for x in a.get("leaves", ())))
 
 
 class SegmentData:
@@ -114,26 +118,26 @@ class SegmentData:
     def checkpoint_dir(self, cid: str) -> Path:
         return _guard("checkpoint", cid, lambda: self.materials.directory(cid))
 
-    def start_checkpoint(self, spec: TaskSpec, task_id: int, k: int, at_block: int | None = None) -> Path | None:
-        """Segment k's start checkpoint (None for k == 0), its recorded state hash checked against
-        segment k-1's committed endStateHash (the replay re-hashes it against that record);
-        ``at_block`` as in :meth:`claim`."""
+    def start_checkpoint(self, spec: TaskSpec, task_id: int, k: int,
+                         at_block: int | None = None) -> tuple[Path | None, bytes | None]:
+        """Segment k's start checkpoint and the state it must hold (segment k-1's committed
+        endStateHash); (None, None) for k == 0. The replay judges the directory against that
+        state (prover.checkpoint.require_state); ``at_block`` as in :meth:`claim`."""
         if k == 0:
-            return None
+            return None, None
         prev = self.claim(task_id, k - 1, at_block)
-        d = self.checkpoint_dir(prev.checkpoint_cid)
-        from prover import checkpoint
-
-        state = _guard("checkpoint", prev.checkpoint_cid, lambda: checkpoint.read_state(d))
-        if str(state.get("stateHash")) != merkle.hex32(prev.end_state_hash):
-            raise DataUnavailableError(
-                f"checkpoint {prev.checkpoint_cid} records state {state.get('stateHash')}, segment "
-                f"{k - 1} committed {merkle.hex32(prev.end_state_hash)}", what="checkpoint",
-                cid=prev.checkpoint_cid, reason="state hash differs from the committed endStateHash")
-        return d
+        return self.checkpoint_dir(prev.checkpoint_cid), prev.end_state_hash
 
     def node_leaves(self, claim: SegmentClaim, segment_steps: int) -> list[bytes]:
-        """The node's leaves of the segment, from its leaves file, checked against traceRoot."""
+        """The node's leaves of the segment, checked against traceRoot: from the SegmentCommitted
+        event (on chain, so no node can withhold them), else from the node's leaves file."""
+        if claim.leaves:
+            leaves = list(claim.leaves)
+            if len(leaves) != segment_steps or merkle.trace_root(leaves) != claim.trace_root:
+                raise DataUnavailableError(f"the leaves published with segment {claim.k} of task "
+                                           f"{claim.task_id} do not rebuild its traceRoot", what="leaves",
+                                           cid="", reason="root mismatch")
+            return leaves
         doc = _guard("leaves", claim.leaves_cid, lambda: self.materials.leaves(claim.leaves_cid))
         start = claim.k * segment_steps
         try:
@@ -155,31 +159,14 @@ class SegmentData:
                                        reason="root mismatch")
         return leaves
 
-    def checkpoint_state_hash(self, spec: TaskSpec, task_id: int, ckpt_dir: Path) -> bytes:
-        """Hash the state a checkpoint really holds (its tensors, not its state.json label).
+    def checkpoint_state_hash(self, spec: TaskSpec, task_id: int, ckpt_dir: Path,
+                              step: int | None = None) -> bytes:
+        """The state a checkpoint really holds, as prover.checkpoint.held_state (the one judge)
+        defines it; a directory that holds no state is unavailable (DataUnavailableError)."""
+        from prover import checkpoint
 
-        The canonical state hash reads the parameters (state_dict), the AdamW tensors, the step,
-        the RNG scheme and the data cursor; the checkpoint's two safetensors files hold exactly
-        those tensors under those names, so they are hashed as stored, without building a model.
-        A file with other or missing tensors hashes to another state, which is what we check.
-        """
-        from prover import checkpoint, schedule, statehash
-        from prover.train import rng_state
-
-        def rehash() -> bytes:
-            from safetensors.torch import load_file
-
-            state = checkpoint.read_state(ckpt_dir)
-            if state.get("specHash") != spec.spec_hash_hex() or int(state.get("taskId", -1)) != task_id:
-                raise ValueError(f"checkpoint is for spec {state.get('specHash')} task {state.get('taskId')}")
-            step = int(state["step"])
-            params = sorted(load_file(str(ckpt_dir / "model.safetensors")).items())
-            optim = sorted(load_file(str(ckpt_dir / "optimizer.safetensors")).items())
-            chunks = statehash.serialize_chunks(params, optim, step, rng_state(spec, task_id),
-                                                schedule.cursor_after(spec, step))
-            return statehash.digest_chunks(spec.state_hash, chunks)
-
-        return _guard("checkpoint", str(ckpt_dir.name), rehash)
+        return _guard("checkpoint", str(ckpt_dir.name),
+                      lambda: checkpoint.held_state(ckpt_dir, spec, task_id, step).state_hash)
 
 
 def _guard(what: str, cid: str, fn: Any) -> Any:

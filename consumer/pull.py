@@ -2,9 +2,11 @@
 
 Trust path: the segment's ``traceRoot``/``endStateHash`` come from the TaskMarket's state; the
 checkpoint CID from the ``SegmentCommitted`` event whose roots equal them; every block of the
-checkpoint is checked against that CID (verified fetch); the checkpoint's training state is
-re-hashed with the prover's canonical state hash and must equal ``endStateHash``; the spec must
-hash to the task's ``specHash``, and the tokenizer files come from the spec's teacher CID.
+checkpoint is checked against that CID (verified fetch); the state the checkpoint holds, as
+``prover.checkpoint.held_state`` defines it for auditors and jurors too, must be ``endStateHash``;
+the spec must hash to the task's ``specHash``. Nothing the node wrote is handed over as is: the
+weights are re-serialized from the checked tensors, config.json is rebuilt from the spec, and
+the tokenizer files and projection come from the spec's teacher.
 Everything is built in a staging directory beside ``--out`` and renamed into place at the end,
 so a failed pull leaves nothing behind.
 """
@@ -33,6 +35,7 @@ from consumer.quality import MAX_TOKENS, SPEC_FILE
 
 if TYPE_CHECKING:
     from ledger.protocol import Protocol, Record
+    from prover.checkpoint import HeldState
     from prover.spec import TaskSpec
     from store.client import Client
 
@@ -132,25 +135,6 @@ def spec_cid_of(protocol: Protocol, task_id: int) -> str:
     return str(created[-1]["args"]["specCid"])
 
 
-def recompute_state_hash(spec: TaskSpec, task_id: int, ckpt_dir: Path) -> tuple[bytes, int]:
-    """The canonical state hash of a checkpoint directory, recomputed from its tensors (and step)."""
-    from safetensors.torch import load_file
-
-    from prover import checkpoint, schedule, statehash
-    from prover.train import rng_state
-
-    student, step = checkpoint.load_student(ckpt_dir, spec, task_id)
-    params = {n for n, _ in student.named_parameters()}
-    optim = sorted(load_file(str(Path(ckpt_dir) / "optimizer.safetensors")).items())
-    unknown = [n for n, _ in optim if n.rpartition("/")[0] not in params]
-    if unknown:
-        raise CheckpointMismatchError(f"optimizer state names unknown parameters {unknown[:3]}",
-                                      cid="", reason="optimizer")
-    chunks = statehash.serialize_chunks(statehash.param_tensors(student), optim, step,
-                                        rng_state(spec, task_id), schedule.cursor_after(spec, step))
-    return statehash.digest_chunks(spec.state_hash, chunks), step
-
-
 def dir_entries(client: Client, cid: str) -> dict[str, str]:
     """Names and CIDs of a directory's entries, from its verified root block."""
     from store.dagpb import decode_node
@@ -166,6 +150,7 @@ def pull(protocol: Protocol, client: Client, task_id: int, out_dir: str | Path, 
     """Pull segment ``segment`` (default: the latest final one) of ``task_id`` into ``out_dir``;
     ``evaluate``: fetch the teacher (verified) and score the student for the model card."""
     from materials import Materials
+    from prover import checkpoint
 
     say = log or (lambda _m: None)
     out = Path(out_dir)
@@ -185,12 +170,11 @@ def pull(protocol: Protocol, client: Client, task_id: int, out_dir: str | Path, 
         spec = Materials(client, cache).spec(spec_cid, bytes(task.specHash))
         ckpt = client.get_dir(ckpt_cid, staging / "checkpoint")
         say("checkpoint fetched; every block matched its CID")
-        _check_state(spec, task_id, k, ckpt, ckpt_cid, bytes(seg.endStateHash))
+        held = _check_state(spec, task_id, k, ckpt, ckpt_cid, bytes(seg.endStateHash))
         say(f"state hash recomputed: {hex32(seg.endStateHash)} = on-chain endStateHash")
-        model = staging / "model"
-        model.mkdir()
-        for name in ("config.json", "model.safetensors"):
-            shutil.copy2(ckpt / name, model / name)
+        # nothing of the node's files is copied: config.json is rebuilt from the spec and the
+        # weights re-serialized from the tensors that hashed to endStateHash
+        model = checkpoint.export_model(held, spec, staging / "model")
         teacher_hidden = _copy_tokenizer(client, spec.teacher.cid, model)
         proj = _write_projection(spec, teacher_hidden, model / PROJECTION_FILE)
         (model / SPEC_FILE).write_bytes(spec.canonical_bytes())
@@ -223,26 +207,26 @@ def pull(protocol: Protocol, client: Client, task_id: int, out_dir: str | Path, 
     return PullResult(out, task_id, k, bool(seg.isFinal), prov)
 
 
-def _check_state(spec: TaskSpec, task_id: int, k: int, ckpt: Path, cid: str, on_chain: bytes) -> None:
+def _check_state(spec: TaskSpec, task_id: int, k: int, ckpt: Path, cid: str,
+                 on_chain: bytes) -> HeldState:
+    """The checkpoint's state, judged by prover.checkpoint.held_state (what the jury uses)."""
     from prover import checkpoint
     from prover.errors import CheckpointError
 
-    try:
-        state = checkpoint.read_state(ckpt)
-        got, step = recompute_state_hash(spec, task_id, ckpt)
-    except CheckpointError as exc:
-        raise CheckpointMismatchError(f"checkpoint {cid} does not fit the task: {exc}", cid=cid,
-                                      reason="spec") from None
     want_step = (k + 1) * spec.segment_steps
-    if step != want_step:
-        raise CheckpointMismatchError(f"checkpoint {cid} is at step {step}, segment {k} ends at "
+    try:
+        held = checkpoint.held_state(ckpt, spec, task_id)
+    except CheckpointError as exc:
+        raise CheckpointMismatchError(f"checkpoint {cid} holds no state of the task: {exc}", cid=cid,
+                                      reason=getattr(exc.defect, "value", "spec")) from None
+    if held.step != want_step:
+        raise CheckpointMismatchError(f"checkpoint {cid} is at step {held.step}, segment {k} ends at "
                                       f"step {want_step}", cid=cid, reason="step")
-    if got != on_chain:
-        raise CheckpointMismatchError(f"checkpoint {cid} re-hashes to {hex32(got)}, the chain's "
-                                      f"endStateHash is {hex32(on_chain)}", cid=cid, reason="state hash")
-    if state.get("stateHash") != hex32(got):
-        raise CheckpointMismatchError(f"checkpoint {cid}'s state.json names hash {state.get('stateHash')}, "
-                                      f"its tensors hash to {hex32(got)}", cid=cid, reason="state.json")
+    if held.state_hash != on_chain:
+        raise CheckpointMismatchError(f"checkpoint {cid} holds state {hex32(held.state_hash)}, the "
+                                      f"chain's endStateHash is {hex32(on_chain)}", cid=cid,
+                                      reason="state hash")
+    return held
 
 
 def _copy_tokenizer(client: Client, teacher_cid: str, model_dir: Path) -> int:

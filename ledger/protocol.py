@@ -8,6 +8,7 @@ attribute access, keys named as in the Solidity structs). Token approvals that a
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from enum import IntEnum
 from pathlib import Path
@@ -199,9 +200,11 @@ class Protocol:
         return self.market.transact("claimTask", task_id)
 
     def commit_segment(self, task_id: int, k: int, trace_root: bytes, end_state_hash: bytes,
-                       checkpoint_cid: str, leaves_cid: str) -> Any:
+                       checkpoint_cid: str, leaves_cid: str, *, leaves: Sequence[bytes]) -> Any:
+        """Commit segment k with its ``leaves`` (published in the event; they must rebuild
+        ``trace_root``, or the contract reverts TraceRootMismatch)."""
         return self.market.transact("commitSegment", task_id, k, trace_root, end_state_hash,
-                                    checkpoint_cid, leaves_cid)
+                                    checkpoint_cid, leaves_cid, [bytes(x) for x in leaves])
 
     def timeout_stall(self, task_id: int) -> Any:
         return self.market.transact("timeoutStall", task_id)

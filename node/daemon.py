@@ -25,9 +25,10 @@ from ledger.disputes import DisputeAction, advance_dispute
 from ledger.errors import ContractRevertError, RpcUnavailableError
 from ledger.protocol import Outcome, TaskStatus
 from node.crashpoints import CrashPoints
-from node.errors import TaskRefusedError
+from node.errors import CheckpointUnavailableError, InputsUnavailableError, TaskRefusedError
 from node.journal import Journal, SegmentState, TaskRow, TaskState
 from node.logs import log_event
+from node.outage import Backoff, TaskInputRetries
 from node.policy import Policy, check_spec, check_terms
 from node.work import PublishResult, SegmentWorker, TaskContext, h32
 from store.errors import StoreRequestError, StoreTimeoutError, StoreUnavailableError
@@ -116,6 +117,12 @@ class NodeDaemon:
         self._contexts: dict[int, TaskContext] = {}
         self._noted: set[tuple[int, str]] = set()
         self._check_owed = True
+        #: Outages of our own store API and RPC: bounded backoff, reported (node/outage.py).
+        self.outages = {"store": Backoff("store"), "rpc": Backoff("rpc")}
+        #: Tasks whose inputs failed to fetch or verify: retried with backoff, then given up.
+        self.inputs = TaskInputRetries()
+        #: Seconds the run loop waits before the next iteration (0: its poll interval).
+        self.wait_s = 0.0
         #: Tasks whose reward this daemon claimed (in order).
         self.rewarded: list[int] = []
 
@@ -123,19 +130,26 @@ class NodeDaemon:
     def run_once(self) -> Iteration:
         """One reconcile iteration; returns what it did (``Activity.IDLE``: nothing to do)."""
         try:
-            self._collect_publisher()
-            block = self.protocol.chain.block_number()
-            self._poll_events()
-            self._advance_disputes(block)
-            self._unpin_due(block)
-            active = self.journal.tasks(TaskState.ACTIVE)
-            if active:
-                return self._work(active[0], block)
-            self._watch_lost(block)
-            return self._claim_next() or Iteration(Activity.IDLE)
-        except _TRANSIENT as exc:
-            log_event(log, "waiting", logging.WARNING, reason=type(exc).__name__, detail=str(exc))
-            return Iteration(Activity.WAITING)
+            did = self._iterate()
+        except _TRANSIENT as exc:  # our own RPC or store API is down: bounded backoff, reported
+            kind = "rpc" if isinstance(exc, RpcUnavailableError) else "store"
+            self.wait_s = self.outages[kind].failed(str(exc), error=type(exc).__name__)
+            return Iteration(Activity.WAITING, detail=f"{kind} unavailable")
+        for outage in self.outages.values():
+            outage.recovered()
+        return did
+
+    def _iterate(self) -> Iteration:
+        self._collect_publisher()
+        block = self.protocol.chain.block_number()
+        self._poll_events()
+        self._advance_disputes(block)
+        self._unpin_due(block)
+        active = self.journal.tasks(TaskState.ACTIVE)
+        if active:
+            return self._work(active[0], block)
+        self._watch_lost(block)
+        return self._claim_next() or Iteration(Activity.IDLE)
 
     def run(self, stop_event: threading.Event, poll_interval: float = 1.0, *,
             stop_after_tasks: int | None = None) -> None:
@@ -152,7 +166,8 @@ class NodeDaemon:
             if stop_after_tasks is not None and len(self.rewarded) >= stop_after_tasks:
                 break
             if did.waits:
-                stop_event.wait(poll_interval)
+                stop_event.wait(max(poll_interval, self.wait_s))
+            self.wait_s = 0.0
         self.close()
 
     def close(self) -> None:
@@ -197,7 +212,9 @@ class NodeDaemon:
         me = self.protocol.me.lower()
         for task_id, spec_cid in self.journal.candidates():
             row = self.journal.task(task_id)
-            if row is not None and row.state in (TaskState.DONE, TaskState.REFUSED, TaskState.ACTIVE):
+            # INVARIANT: a task this node lost (reopened, taken over) is never claimed again
+            if row is not None and row.state in (TaskState.DONE, TaskState.REFUSED, TaskState.ACTIVE,
+                                                 TaskState.LOST):
                 continue
             task = self.protocol.task(task_id)
             if int(task.status) == TaskStatus.CLAIMED and str(task.node).lower() == me:
@@ -206,8 +223,10 @@ class NodeDaemon:
                 return Iteration(Activity.ADOPTED, task_id)
             if int(task.status) != TaskStatus.OPEN:
                 continue
+            if not self.inputs.due(task_id):
+                continue
             try:
-                self.check_task(task_id, spec_cid, task)
+                spec = self.check_task(task_id, spec_cid, task)
             except (TaskRefusedError, SpecHashMismatchError) as exc:
                 self.journal.set_task(task_id, int(task.epoch), spec_cid, TaskState.REFUSED, str(exc))
                 log_event(log, "task-refused", logging.ERROR, task=task_id,
@@ -218,6 +237,8 @@ class NodeDaemon:
                 self._note(task_id, "store", f"cannot fetch the spec: {exc}")
                 continue
             if not self._can_stake(task_id, int(task.params.nodeStake)):
+                continue
+            if not self._inputs_ready(task_id, spec_cid, spec, task):
                 continue
             try:
                 self.protocol.claim_task(task_id)
@@ -232,6 +253,21 @@ class NodeDaemon:
                       reward=int(task.reward), stale_segments_dropped=dropped)
             return Iteration(Activity.CLAIMED, task_id)
         return None
+
+    def _inputs_ready(self, task_id: int, spec_cid: str, spec: Any, task: Any) -> bool:
+        """Teacher, dataset and start checkpoint fetched and verified BEFORE claiming; a task
+        whose inputs keep failing is given up after ``self.inputs.tries`` tries."""
+        try:
+            teacher, data = self.worker.check_inputs(task_id, spec, int(task.nextSegment))
+        except InputsUnavailableError as exc:
+            if self.inputs.failed(task_id, str(exc)):
+                self.journal.set_task(task_id, int(task.epoch), spec_cid, TaskState.REFUSED, str(exc))
+                log_event(log, "task-refused", logging.ERROR, task=task_id, reason="inputs-unavailable",
+                          error=str(exc))
+            return False
+        self.inputs.ok(task_id)
+        self._contexts[task_id] = TaskContext(task_id, spec, teacher, data, self.workdir)
+        return True
 
     def _can_stake(self, task_id: int, needed: int) -> bool:
         if self.protocol.is_jailed():
@@ -253,8 +289,9 @@ class NodeDaemon:
         ctx = self._contexts.get(row.task_id)
         if ctx is None:
             spec = self.materials.spec(row.spec_cid, spec_hash)
-            ctx = TaskContext(row.task_id, spec, self.materials.teacher_dir(spec),
-                              self.materials.dataset_dir(spec), self.workdir)
+            nxt = int(self.protocol.task(row.task_id).nextSegment)
+            teacher, data = self.worker.check_inputs(row.task_id, spec, nxt)
+            ctx = TaskContext(row.task_id, spec, teacher, data, self.workdir)
             self._contexts[row.task_id] = ctx
         return ctx
 
@@ -295,8 +332,22 @@ class NodeDaemon:
             log_event(log, "task-lost", logging.WARNING, task=row.task_id, status=TaskStatus(status).name,
                       epoch=int(task.epoch))
             return Iteration(Activity.LOST, row.task_id)
-        ctx = self._context(row, bytes(task.specHash))
-        n, nxt = ctx.num_segments, int(task.nextSegment)
+        if not self.inputs.due(row.task_id):
+            return Iteration(Activity.WAITING, row.task_id, "inputs")
+        try:
+            ctx = self._context(row, bytes(task.specHash))
+            did = self._advance(row, ctx, int(task.nextSegment), block)
+        except (InputsUnavailableError, CheckpointUnavailableError, StoreRequestError) as exc:
+            # after the claim the inputs went away (unpinned): retry with backoff, report
+            if self.inputs.failed(row.task_id, str(exc)):
+                log_event(log, "inputs-unavailable-after-claim", logging.ERROR, task=row.task_id,
+                          error=str(exc))
+            return Iteration(Activity.WAITING, row.task_id, "inputs")
+        self.inputs.ok(row.task_id)
+        return did
+
+    def _advance(self, row: TaskRow, ctx: TaskContext, nxt: int, block: int) -> Iteration:
+        n = ctx.num_segments
         busy = self._busy()
         if not busy:
             self._reconcile(ctx, nxt)

@@ -43,3 +43,17 @@ class InsufficientStakeError(NodeError):
         super().__init__(message, hint=hint)
         self.free = free
         self.needed = needed
+
+
+class InputsUnavailableError(NodeError):
+    """A task's teacher, dataset or start checkpoint cannot be fetched or does not verify.
+    Checked before claiming; a node that cannot get them does not claim the task."""
+
+    hint = ("the requester (teacher, dataset) or the previous node (checkpoint) must keep the "
+            "content pinned; the node retries with backoff and then gives the task up")
+
+    def __init__(self, message: str, *, task_id: int, what: str, cid: str) -> None:
+        super().__init__(message)
+        self.task_id = task_id
+        self.what = what
+        self.cid = cid

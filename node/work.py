@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from node.crashpoints import CrashPoints
-from node.errors import CheckpointUnavailableError
+from node.errors import CheckpointUnavailableError, InputsUnavailableError
 from node.journal import Journal, SegmentRow, SegmentState
 from node.logs import log_event
 
@@ -42,6 +42,14 @@ class PublishResult(Enum):
     NOT_DUE = "not-due"
     #: The commit transaction reverted (logged; the next iteration retries).
     REVERTED = "reverted"
+
+
+def _leaves_of(row: SegmentRow) -> list[bytes]:
+    """The leaves of a trained segment, from its leaves file (they go on chain with the commit)."""
+    from prover import merkle
+
+    doc = merkle.read_leaves_file(row.leaves_file)
+    return merkle.leaves_for(row.task_id, int(doc["steps"][0]) - 1, doc["stateHashes"])
 
 
 def h32(value: bytes) -> str:
@@ -94,23 +102,29 @@ class SegmentWorker:
         self.ui = ui
 
     # --- training ------------------------------------------------------------------------------
-    def start_checkpoint(self, ctx: TaskContext, k: int) -> Path | None:
-        """Segment k's start state: our own copy of k-1, else k-1's committed checkpoint from IPFS."""
+    def start_checkpoint(self, ctx: TaskContext, k: int) -> tuple[Path | None, bytes | None]:
+        """Segment k's start state and the state hash it must hold: our own copy of k-1, else
+        k-1's committed checkpoint from IPFS; (None, None) for k == 0. Training loads it through
+        prover.checkpoint.require_state (the one judge of what a checkpoint holds)."""
         if k == 0:
-            return None
+            return None, None
         own = self.journal.segment(ctx.task_id, k - 1)
         if own is not None and (own.checkpoint_dir / "state.json").is_file():
+            mine = bytes.fromhex(own.end_state_hash[2:])
             if own.state != SegmentState.COMMITTED:
-                return own.checkpoint_dir
+                return own.checkpoint_dir, mine
             onchain = self.protocol.segment(ctx.task_id, k - 1)
             if h32(onchain.traceRoot) == own.trace_root:
-                return own.checkpoint_dir
-        return self.fetch_committed_checkpoint(ctx.task_id, k - 1)
+                return own.checkpoint_dir, mine
+        path = self.fetch_committed_checkpoint(ctx.task_id, k - 1, ctx.spec)
+        return path, bytes(self.protocol.segment(ctx.task_id, k - 1).endStateHash)
 
-    def fetch_committed_checkpoint(self, task_id: int, k: int) -> Path:
+    def fetch_committed_checkpoint(self, task_id: int, k: int, spec: TaskSpec) -> Path:
         """The checkpoint of on-chain segment k: from the latest SegmentCommitted event whose
-        traceRoot is the one the chain holds now, fetched verified, checked against endStateHash."""
-        from prover.checkpoint import read_state
+        traceRoot is the one the chain holds now, fetched verified, and holding the committed
+        endStateHash (prover.checkpoint.require_state)."""
+        from prover.checkpoint import require_state
+        from prover.errors import CheckpointError
 
         seg = self.protocol.segment(task_id, k)
         if not seg.committed:
@@ -126,19 +140,49 @@ class SegmentWorker:
         cid = str(matching[-1]["args"]["checkpointCid"])
         log_event(log, "fetch-checkpoint", task=task_id, k=k, cid=cid)
         path = self.materials.directory(cid)
-        state = read_state(path)
-        if str(state.get("stateHash", "")).lower() != h32(seg.endStateHash):
+        try:
+            require_state(path, spec, task_id, bytes(seg.endStateHash), (k + 1) * spec.segment_steps)
+        except CheckpointError as exc:
             raise CheckpointUnavailableError(
-                f"checkpoint {cid} of task {task_id} segment {k} has state hash {state.get('stateHash')}, "
-                f"the chain's endStateHash is {h32(seg.endStateHash)}", task_id=task_id, k=k,
-                hint="the previous node published a checkpoint that does not match its commitment")
+                f"checkpoint {cid} of task {task_id} segment {k} does not hold the chain's endStateHash "
+                f"{h32(seg.endStateHash)}: {exc}", task_id=task_id, k=k,
+                hint="the previous node published a checkpoint that does not match its commitment") from None
         return path
+
+    def check_inputs(self, task_id: int, spec: TaskSpec, next_segment: int) -> tuple[Path, Path]:
+        """Fetch (verified) and check everything segment ``next_segment`` starts from, so a node
+        claims only what it can train: the teacher loads and fits the spec, the dataset manifest
+        is the spec's, and the start checkpoint (k > 0) holds the committed endStateHash. Store
+        API outages propagate (retry later); anything else is InputsUnavailableError. Returns
+        the local (teacher, dataset) directories."""
+        from prover import dataset, model
+        from prover.errors import ProverError
+        from store.errors import StoreTimeoutError, StoreUnavailableError
+        from veritrain.errors import StoreError
+
+        what, cid = "teacher", spec.teacher.cid
+        try:
+            teacher = self.materials.teacher_dir(spec)
+            if int(model.load_teacher(teacher).config.hidden_size) <= 0:
+                raise ProverError(f"teacher {cid} has no hidden size")
+            what, cid = "dataset", spec.dataset.manifest_cid
+            data = self.materials.dataset_dir(spec)
+            dataset.check_against_spec(dataset.load_manifest(data), spec)
+            if next_segment > 0:
+                what, cid = "checkpoint", f"segment {next_segment - 1}"
+                self.fetch_committed_checkpoint(task_id, next_segment - 1, spec)
+        except (StoreUnavailableError, StoreTimeoutError):
+            raise
+        except (StoreError, ProverError, CheckpointUnavailableError, OSError) as exc:
+            raise InputsUnavailableError(f"task {task_id}: the {what} ({cid}) is unavailable: {exc}",
+                                         task_id=task_id, what=what, cid=cid) from None
+        return teacher, data
 
     def train(self, ctx: TaskContext, k: int) -> SegmentRow:
         """Train segment k into its directory (atomically: a partial run leaves nothing behind)."""
         from prover.segment import run_segment
 
-        start = self.start_checkpoint(ctx, k)
+        start, start_hash = self.start_checkpoint(ctx, k)
         final = ctx.segment_dir(k)
         partial = final.with_name(final.name + ".partial")
         for stale in (partial, final):
@@ -149,7 +193,7 @@ class SegmentWorker:
         try:
             result = run_segment(ctx.spec, ctx.task_id, k, start, ctx.teacher_dir, ctx.dataset_dir, partial,
                                  observer=_MidStep(self.crash, k, self.observer), hooks=self.hooks,
-                                 progress=progress)
+                                 progress=progress, start_state_hash=start_hash)
         finally:
             if self.ui:
                 self.ui.done_steps()
@@ -204,7 +248,8 @@ class SegmentWorker:
         try:
             receipt = self.protocol.commit_segment(row.task_id, row.k, bytes.fromhex(row.trace_root[2:]),
                                                    bytes.fromhex(row.end_state_hash[2:]),
-                                                   str(row.checkpoint_cid), str(row.leaves_cid))
+                                                   str(row.checkpoint_cid), str(row.leaves_cid),
+                                                   leaves=_leaves_of(row))
         except ContractRevertError as exc:
             log_event(log, "commit-reverted", logging.WARNING, task=row.task_id, k=row.k, error=str(exc))
             return PublishResult.REVERTED

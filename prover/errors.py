@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -56,13 +57,15 @@ class DatasetError(ProverError):
 
 
 class CheckpointError(ProverError):
-    """A checkpoint directory is missing files or does not match the spec."""
+    """A checkpoint directory holds no state, or not the expected one (fields: path, step, and
+    ``defect``, a prover.checkpoint.Defect saying why)."""
 
     def __init__(self, message: str, *, path: str | None = None, step: int | None = None,
-                 hint: str | None = None) -> None:
+                 hint: str | None = None, defect: enum.Enum | None = None) -> None:
         super().__init__(message, hint=hint)
         self.path = path
         self.step = step
+        self.defect = defect
 
 
 class MerkleError(ProverError):

@@ -108,16 +108,18 @@ def run_segment(spec: TaskSpec, task_id: int, k: int, start_checkpoint_dir: str 
                 teacher_dir: str | Path, dataset_dir: str | Path, out_dir: str | Path,
                 observer: StepObserver | None = None, hooks: StepHooks | None = None,
                 check_profile: bool = True, hash_threads: int = 1,
-                progress: Any = None) -> SegmentResult:
-    """Train segment ``k`` from its start checkpoint (None for k == 0); write
-    ``out_dir/checkpoint`` (end state) and ``out_dir/leaves.json``."""
+                progress: Any = None, start_state_hash: bytes | None = None) -> SegmentResult:
+    """Train segment ``k`` from its start checkpoint (None for k == 0), which must hold
+    ``start_state_hash`` (None: its state.json label); write ``out_dir/checkpoint`` (end state)
+    and ``out_dir/leaves.json``."""
     start = k * spec.segment_steps
     if not 0 <= k < spec.num_segments():
         raise CheckpointError(f"segment {k} is outside the task's 0..{spec.num_segments() - 1}")
     if start_checkpoint_dir is None and k != 0:
         raise CheckpointError(f"segment {k} needs the checkpoint of step {start}",
                               hint="only segment 0 starts from the spec's initial state")
-    trainer = Trainer(spec, task_id, teacher_dir, dataset_dir, start_checkpoint_dir, check_profile)
+    trainer = Trainer(spec, task_id, teacher_dir, dataset_dir, start_checkpoint_dir, check_profile,
+                      start_state_hash)
     if trainer.step_no != start:
         raise CheckpointError(f"checkpoint is at step {trainer.step_no}, segment {k} starts at {start}",
                               step=trainer.step_no)
@@ -144,17 +146,19 @@ def replay(spec: TaskSpec, task_id: int, start_checkpoint_dir: str | Path | None
            teacher_dir: str | Path, dataset_dir: str | Path,
            expected_leaves: Sequence[bytes | str] | Mapping[int, bytes | str] | None = None,
            stop_on_mismatch: bool = True, observer: StepObserver | None = None,
-           hooks: StepHooks | None = None, check_profile: bool = True, hash_threads: int = 1, progress: Any = None) -> ReplayResult:
-    """Replay from a checkpoint (None: the initial state) up to state ``upto_step``.
+           hooks: StepHooks | None = None, check_profile: bool = True, hash_threads: int = 1,
+           progress: Any = None, start_state_hash: bytes | None = None) -> ReplayResult:
+    """Replay from a checkpoint (None: the initial state) up to state ``upto_step``; the
+    checkpoint must hold ``start_state_hash`` (None: its state.json label).
 
     ``expected_leaves``: a list aligned with steps start+1.. or a {step: leaf} map; the result's
     ``first_mismatch`` is the first step whose leaf differs (the replay stops there unless
     ``stop_on_mismatch`` is False).
     """
-    trainer = Trainer(spec, task_id, teacher_dir, dataset_dir, start_checkpoint_dir, check_profile)
+    # the Trainer loads the start checkpoint through checkpoint.require_state (the one judge)
+    trainer = Trainer(spec, task_id, teacher_dir, dataset_dir, start_checkpoint_dir, check_profile,
+                      start_state_hash)
     start = trainer.step_no
-    if start_checkpoint_dir is not None:
-        checkpoint.verify(start_checkpoint_dir, trainer)
     if not start < upto_step <= spec.total_steps:
         raise CheckpointError(f"replay must end after the start step {start} and at most at "
                               f"totalSteps {spec.total_steps}, got {upto_step}", step=upto_step)

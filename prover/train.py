@@ -86,7 +86,9 @@ class Trainer:
 
     def __init__(self, spec: TaskSpec, task_id: int, teacher_dir: str | Path,
                  dataset_dir: str | Path, start_checkpoint: str | Path | None = None,
-                 check_profile: bool = True) -> None:
+                 check_profile: bool = True, start_state_hash: bytes | None = None) -> None:
+        """``start_checkpoint`` must hold ``start_state_hash`` (None: its state.json label),
+        as :func:`prover.checkpoint.require_state` judges it."""
         import torch
 
         from prover import checkpoint
@@ -103,7 +105,8 @@ class Trainer:
             self.student = model.build_student(spec, self.teacher)
             self.step_no = 0
         else:
-            self.student, self.step_no = checkpoint.load_student(start_checkpoint, spec, task_id)
+            held = checkpoint.require_state(start_checkpoint, spec, task_id, start_state_hash)
+            self.student, self.step_no = checkpoint.load_student(held, spec), held.step
         decay = [p for n, p in self.student.named_parameters() if p.dim() >= 2]
         no_decay = [p for n, p in self.student.named_parameters() if p.dim() < 2]
         o = spec.optimizer
@@ -112,7 +115,7 @@ class Trainer:
              {"params": no_decay, "weight_decay": 0.0}],
             lr=schedule.lr_at(spec, max(self.step_no, 1)), betas=o.betas, eps=o.eps, fused=True)
         if start_checkpoint is not None:
-            checkpoint.load_optimizer(start_checkpoint, self.student, self.optimizer)
+            checkpoint.load_optimizer(held, self.student, self.optimizer)
         profile.enable_kernels(spec, self.student, self.teacher)
         self.rng = rng_state(spec, task_id)
         self.params = list(self.student.parameters())

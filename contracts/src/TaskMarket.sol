@@ -11,6 +11,7 @@ import {IStepAdjudicator} from "./interfaces/IStepAdjudicator.sol";
 import {Bounds} from "./libraries/Bounds.sol";
 import {TokenPull} from "./libraries/TokenPull.sol";
 import {SegmentLedger} from "./libraries/SegmentLedger.sol";
+import {TraceMerkle} from "./libraries/TraceMerkle.sol";
 import {
     TaskId, DisputeId, Outcome, TaskParams, TaskStatus, TaskView, SegmentView, MarketParams
 } from "./types/Ids.sol";
@@ -149,7 +150,8 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
         bytes32 traceRoot,
         bytes32 endStateHash,
         string calldata checkpointCid,
-        string calldata leavesCid
+        string calldata leavesCid,
+        bytes32[] calldata leaves
     ) external {
         Task storage t = _task(taskId);
         if (t.status != TaskStatus.Claimed) revert WrongStatus(taskId, t.status);
@@ -159,6 +161,10 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
         if (k != next || k >= _segmentCount(t)) revert SegmentOutOfOrder(taskId, k, next);
         if (block.number > t.segmentDueBlock) revert SegmentDeadlinePassed(taskId, t.segmentDueBlock);
         if (traceRoot == bytes32(0) || endStateHash == bytes32(0)) revert ZeroHash();
+        // INVARIANT: every leaf of a commitment is published with it (data availability of the trace).
+        if (leaves.length != t.params.segmentSteps) revert LeafCount(leaves.length, t.params.segmentSteps);
+        bytes32 rootOfLeaves = TraceMerkle.rootCalldata(leaves);
+        if (rootOfLeaves != traceRoot) revert TraceRootMismatch(taskId, k, rootOfLeaves);
         SegmentLedger.Segment storage seg = _segments[taskId][k];
         seg.traceRoot = traceRoot;
         seg.endStateHash = endStateHash;
@@ -166,7 +172,7 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
         seg.committedAt = SafeCast.toUint64(block.number);
         t.nextSegment = uint32(k + 1);
         t.segmentDueBlock = SafeCast.toUint64(block.number + t.params.segmentDeadline);
-        emit SegmentCommitted(taskId, k, traceRoot, endStateHash, checkpointCid, leavesCid, msg.sender);
+        emit SegmentCommitted(taskId, k, traceRoot, endStateHash, checkpointCid, leavesCid, msg.sender, leaves);
     }
 
     /// @inheritdoc ITaskMarket

@@ -13,6 +13,7 @@ import pytest
 
 from tests.adversarial.world import World, make_world
 from tests.support.chain import accounts, from_snapshot, snapshot_base
+from tests.support.store import publish_tiny, serving
 
 
 @pytest.fixture(scope="module")
@@ -25,3 +26,19 @@ def world_base(anvil_node: Any, deployed_addresses: Any) -> Iterator[tuple[World
 @pytest.fixture
 def world(anvil_node: Any, world_base: tuple[World, list[str]]) -> Iterator[World]:
     yield from from_snapshot(anvil_node, world_base)
+
+
+@pytest.fixture(scope="module")
+def store_handle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """An embedded store over HTTP per module (the class tests publish the tiny spec on it)."""
+    yield from serving(tmp_path_factory.mktemp("advstore") / "repo")
+
+
+@pytest.fixture(scope="module")
+def store_url(store_handle: Any) -> str:
+    return str(store_handle.url)
+
+
+@pytest.fixture(scope="module")
+def published(store_url: str) -> Any:
+    return publish_tiny(store_url, seed=17, totalSteps=16)

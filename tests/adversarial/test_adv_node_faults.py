@@ -10,7 +10,7 @@ Default run: the lazy node; ``-m heavy``: every fault of tests/support/actors.py
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,25 +22,9 @@ from ledger.protocol import DisputePhase, Outcome, TaskStatus
 from tests.adversarial.world import Book
 from tests.support import chain
 from tests.support.actors import E18, DishonestNode, Fault, HonestNode, Requester
-from tests.support.store import publish_tiny, serving
 
 REQUESTER, CHEATER, HONEST, CHALLENGER, JURORS = 1, 2, 3, 4, (6, 7, 8)
 REWARD, NODE_STAKE, JUROR_STAKE, WINDOW = 100 * E18, 1000 * E18, 100 * E18, 12
-
-
-@pytest.fixture(scope="module")
-def store_handle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    yield from serving(tmp_path_factory.mktemp("advstore") / "repo")
-
-
-@pytest.fixture(scope="module")
-def store_url(store_handle: Any) -> str:
-    return str(store_handle.url)
-
-
-@pytest.fixture(scope="module")
-def published(store_url: str) -> Any:
-    return publish_tiny(store_url, seed=17, totalSteps=16)
 
 
 def drive(anvil: Any, bots: list[Any], until: Callable[[], bool], max_blocks: int = 150) -> None:
@@ -48,7 +32,10 @@ def drive(anvil: Any, bots: list[Any], until: Callable[[], bool], max_blocks: in
 
 
 def play(fault: Fault, step: int, anvil: Any, protocol: Callable[[int], Any], store_url: str,
-         published: Any, tmp: Path, cache: Path, withhold_leaves: bool = False) -> None:
+         published: Any, tmp: Path, cache: Path, withhold_leaves: bool = False,
+         after_commit: Callable[[Any, int], None] | None = None) -> None:
+    """The cheater commits segment 0 with ``fault`` (``after_commit(client, task)`` then runs,
+    e.g. a consumer trying to pull it), is disputed, slashed; an honest node finishes, paid."""
     from challenger.auditor import Auditor
     from challenger.juror import Juror
     from challenger.policy import AuditPolicy
@@ -75,6 +62,8 @@ def play(fault: Fault, step: int, anvil: Any, protocol: Callable[[int], Any], st
                                                           node_stake=NODE_STAKE)
         cheater.claim(task)
         cheater.commit(task, 0)
+        if after_commit is not None:
+            after_commit(client, task)
         auditor.run_once()
         (row,) = auditor.journal.rows("SELECT * FROM disputes")
         S = published.spec.segment_steps
@@ -139,54 +128,23 @@ def test_cheater_slashed_and_honest_takeover_paid_heavy(fault: Fault, step: int,
     play(fault, step, anvil, protocol, store_url, published, tmp_path, tmp_path / "cache")
 
 
-class _WithholdLeaves(HonestNode):
-    """Commits a wrong leaf, then makes its leaves file unavailable (unpinned, collected)."""
-
-    def upload(self, task_id: int, k: int, result: Any) -> tuple[str, str]:
-        ckpt, leaves = super().upload(task_id, k, result)
-        self.client.unpin(leaves)
-        self.client.gc()
-        return ckpt, leaves
-
-
-def _withholding_world(protocol: Any, client: Any, tmp: Path, fault: Fault, step: int) -> tuple[Any, Any]:
-    from challenger.auditor import Auditor
-    from challenger.policy import AuditPolicy
-
-    auditor = Auditor(protocol(CHALLENGER), client, tmp / "auditor", AuditPolicy(probability=1.0),
-                      cache_dir=tmp / "cache")
-    cheater = _WithholdLeaves(protocol(CHEATER), client, tmp / "cheater", fault=fault, step=step,
-                              cache_dir=tmp / "cache")
-    cheater.protocol.deposit(NODE_STAKE)
-    return auditor, cheater
-
-
 @pytest.mark.heavy
-def test_withheld_leaves_lazy_node_is_caught_by_an_end_state_dispute(anvil: Any, protocol: Any, store_url: str,
-                                                                    published: Any, tmp_path: Path) -> None:
-    """Without its leaves no leaf can be proven, but a lazy node's end state is wrong: the auditor
-    opens an end-state dispute (no proof needed), the jury finds the node wrong; it is slashed and
-    jailed, the challenger paid, the honest takeover paid, every balance exact (``play``)."""
+def test_withheld_leaves_lazy_node_is_caught(anvil: Any, protocol: Any, store_url: str, published: Any,
+                                            tmp_path: Path) -> None:
+    """The leaves file is withheld, but the leaves are on chain with the commit (#14): the lazy
+    node's first frozen step is disputed with its proof, the jury finds the node wrong; it is
+    slashed and jailed, the challenger paid, the honest takeover paid, every balance exact."""
     play(Fault.SKIPPED_STEPS, 3, anvil, protocol, store_url, published, tmp_path, tmp_path / "cache",
          withhold_leaves=True)
 
 
-@pytest.mark.xfail(strict=True, reason="RESIDUAL WEAKNESS: a wrong leaf mid-segment with an honest end "
-                   "state and the leaves file withheld cannot be disputed (no proof, end state right), so "
-                   "the wrong trace becomes final; the committed result itself is correct")
 def test_withheld_leaves_wrong_mid_leaf_is_caught(anvil: Any, protocol: Any, store_url: str, published: Any,
                                                   tmp_path: Path) -> None:
-    from store.client import Client
-
-    with Client(store_url) as client:
-        auditor, cheater = _withholding_world(protocol, client, tmp_path, Fault.WRONG_LEAF_AT_STEP, 2)
-        task = Requester(protocol(REQUESTER), client).post(published, reward=REWARD, challenge_window=WINDOW,
-                                                          node_stake=NODE_STAKE)
-        cheater.claim(task)
-        cheater.commit(task, 0)
-        auditor.run_once()
-        anvil.mine(WINDOW + 1)
-        assert not cheater.protocol.is_final(task, 0), "a wrong, unprovable segment became final"
+    """Formerly the residual weakness (a strict xfail): a made-up leaf mid-segment, an honest end
+    state and a withheld leaves file. The leaves are published on chain with the commit, so the
+    auditor proves the wrong leaf; NodeWrong, slashed, jailed; honest takeover paid; books exact."""
+    play(Fault.WRONG_LEAF_AT_STEP, 2, anvil, protocol, store_url, published, tmp_path, tmp_path / "cache",
+         withhold_leaves=True)
 
 
 @pytest.mark.heavy

@@ -104,7 +104,8 @@ class World:
     def commit(self, who: Any, task: int, k: int, wrong_from: int = 0,
                leaves: list[bytes] | None = None) -> list[bytes]:
         leaves = leaves if leaves is not None else trace(task, k, wrong_from)
-        who.commit_segment(task, k, merkle.trace_root(leaves), keccak(b"end%d" % k), "bafyckpt", "bafyleaves")
+        who.commit_segment(task, k, merkle.trace_root(leaves), keccak(b"end%d" % k), "bafyckpt", "bafyleaves",
+                           leaves=leaves)
         return leaves
 
     def dispute(self, who: Any, task: int, k: int, step: int, leaves: list[bytes]) -> int:

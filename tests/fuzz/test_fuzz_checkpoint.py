@@ -121,7 +121,7 @@ def _write(name: str, data: bytes) -> Callable[[Path], None]:
 
 MODEL, OPT = "model.safetensors", "optimizer.safetensors"
 HANDLED: dict[str, Callable[[Path], None]] = {
-    **{f"missing-{n}": _rm(n) for n in checkpoint.FILES},
+    **{f"missing-{n}": _rm(n) for n in checkpoint.REQUIRED},
     "one-ulp-weight": _edit_tensors(MODEL, _one_ulp),
     "one-ulp-adam-moment": _edit_tensors(OPT, _one_ulp),
     "state-step-plus-one": _state(lambda s: s.__setitem__("step", s["step"] + 1)),
@@ -149,7 +149,13 @@ BUGS: dict[str, tuple[Callable[[Path], None], str]] = {
     "state-a-list": (_write("state.json", b"[8]"), "TypeError"),
     "state-missing-stepHash": (_state(lambda s: s.pop("stateHash")), "KeyError"),
     "state-step-text": (_state(lambda s: s.__setitem__("step", "eight")), "ValueError"),
-    "config-not-json": (_write("config.json", b"\x00garbage"), "never read: passes"),
+}
+#: What the node wrote besides the state: never read by anyone (prover.checkpoint.held_state),
+#: so these load and hold the committed state (a consumer's config.json comes from the spec).
+NOT_READ: dict[str, Callable[[Path], None]] = {
+    "config-not-json": _write("config.json", b"\x00garbage"),
+    "config-other-activation": _write("config.json", b'{"model_type": "bert", "hidden_act": "relu"}'),
+    "missing-config.json": _rm("config.json"),
 }
 
 
@@ -178,13 +184,22 @@ def test_checkpoint_known_bugs(good: dict[str, Any], tmp_path: Path, name: str) 
     assert _outcome(good, d) == "refused"
 
 
-def test_checkpoint_float64_copy_of_same_weights_is_the_same_state(good: dict[str, Any],
-                                                                   tmp_path: Path) -> None:
-    """Widening a weight to float64 keeps its value exactly; the loader casts back and the state
-    re-hashes to the committed one, so accepting it is right (no state can be smuggled in)."""
+@pytest.mark.parametrize("name", sorted(NOT_READ))
+def test_checkpoint_config_json_is_never_read(good: dict[str, Any], tmp_path: Path, name: str) -> None:
+    d = _copy(good, tmp_path)
+    NOT_READ[name](d)
+    assert _outcome(good, d) == "ok"
+
+
+def test_checkpoint_float64_copy_of_same_weights_is_no_state(good: dict[str, Any], tmp_path: Path) -> None:
+    """Dtype policy (prover.checkpoint.STATE_DTYPE): a state is float32 only. A float64 copy of
+    the same weights is refused by the one judge, so the jury and the consumer agree on it."""
     d = _copy(good, tmp_path)
     _edit_tensors(MODEL, _set("", lambda v: v.double()))(d)
-    assert _outcome(good, d) == "ok"
+    assert _outcome(good, d) == "refused"
+    with pytest.raises(CheckpointError) as exc:
+        checkpoint.held_state(d, good["spec"], TASK)
+    assert exc.value.defect is checkpoint.Defect.DTYPE
 
 
 #: Non-CheckpointError exceptions the byte-flip fuzz tolerates today (see BUGS); the property it

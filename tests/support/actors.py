@@ -53,27 +53,39 @@ class Fault(enum.Enum):
     WITHHELD_LEAVES = "withheld_leaves"
     #: Honest leaves and checkpoint, but a made-up committed endStateHash.
     WRONG_END_STATE = "wrong_end_state"
+    #: Honest work; the checkpoint's weights are a float64 copy of the right ones.
+    FLOAT64_CHECKPOINT = "float64_checkpoint"
+    #: Honest work; the checkpoint's config.json says another activation and layer-norm epsilon.
+    CONFIG_SEMANTICS = "config_semantics"
+    #: Honest work; the checkpoint's config.json is not JSON.
+    CONFIG_UNLOADABLE = "config_unloadable"
 
     @property
     def breaks_leaves(self) -> bool:
         return self not in (Fault.NONE, Fault.CHECKPOINT_MISMATCH, Fault.WITHHELD_CHECKPOINT,
-                            Fault.WITHHELD_LEAVES, Fault.WRONG_END_STATE)
+                            Fault.WITHHELD_LEAVES, Fault.WRONG_END_STATE, *_CONFIG_FAULTS,
+                            Fault.FLOAT64_CHECKPOINT)
 
     @property
     def breaks_end_state(self) -> bool:
         """The committed end state or end checkpoint is wrong (WRONG_LEAF_AT_STEP only fakes a
         published leaf: its training, end state and checkpoint are honest)."""
-        return self not in (Fault.NONE, Fault.WITHHELD_LEAVES, Fault.WRONG_LEAF_AT_STEP)
+        return self not in (Fault.NONE, Fault.WITHHELD_LEAVES, Fault.WRONG_LEAF_AT_STEP, *_CONFIG_FAULTS)
 
     def end_state_disputed(self, leaves_withheld: bool = False) -> bool:
-        """Whether an honest auditor disputes this fault with openEndStateDispute (else openDispute)."""
-        return not self.breaks_leaves or leaves_withheld
+        """Whether an honest auditor disputes this fault with openEndStateDispute (else openDispute).
+        A withheld leaves file changes nothing: the leaves are on chain with the commit (#14)."""
+        return not self.breaks_leaves
 
     def disputed_step(self, k: int, segment_steps: int, step: int, leaves_withheld: bool = False) -> int:
         """The absolute step an honest auditor disputes for this fault in segment ``k`` (an
         end-state dispute is on the segment's last step)."""
         start = k * segment_steps
         return start + segment_steps if self.end_state_disputed(leaves_withheld) else start + step
+
+
+#: Faults in the checkpoint's config.json only: the state (which nobody reads config.json for) is right.
+_CONFIG_FAULTS = (Fault.CONFIG_SEMANTICS, Fault.CONFIG_UNLOADABLE)
 
 
 class _FaultHooks(BaseStepHooks):
@@ -210,7 +222,7 @@ class HonestNode:
     def upload(self, task_id: int, k: int, result: SegmentResult) -> tuple[str, str]:
         ckpt = result.checkpoint_dir
         faulty = k == self.segment
-        if faulty and self.fault is Fault.CHECKPOINT_MISMATCH:
+        if faulty and self.fault in (Fault.CHECKPOINT_MISMATCH, Fault.FLOAT64_CHECKPOINT, *_CONFIG_FAULTS):
             ckpt = self._tampered_copy(ckpt)
         ckpt_cid = self.client.put_dir(ckpt)
         leaves_cid = self.client.put_file(result.leaves_file)
@@ -224,7 +236,8 @@ class HonestNode:
         return ckpt_cid, leaves_cid
 
     def _tampered_copy(self, ckpt: Path) -> Path:
-        """The checkpoint with one weight moved by an ulp, its state.json left claiming the end state."""
+        """The checkpoint changed as the fault says, its state.json left claiming the end state:
+        one weight moved by an ulp (CHECKPOINT_MISMATCH), the weights as float64, or config.json."""
         import torch
         from safetensors.torch import load_file, save_file
 
@@ -232,7 +245,19 @@ class HonestNode:
         if fake.exists():
             shutil.rmtree(fake)
         shutil.copytree(ckpt, fake)
+        if self.fault is Fault.CONFIG_SEMANTICS:
+            cfg = json.loads((fake / "config.json").read_text())
+            cfg.update(hidden_act="relu", layer_norm_eps=0.5)
+            (fake / "config.json").write_text(json.dumps(cfg))
+            return fake
+        if self.fault is Fault.CONFIG_UNLOADABLE:
+            (fake / "config.json").write_bytes(b'{"model_type": "bert", "hidden_size": ')
+            return fake
         tensors = load_file(str(fake / "model.safetensors"))
+        if self.fault is Fault.FLOAT64_CHECKPOINT:
+            save_file({n: t.double() for n, t in tensors.items()}, str(fake / "model.safetensors"),
+                      metadata={"format": "pt"})
+            return fake
         name = sorted(tensors)[0]
         flat = tensors[name].view(-1)
         flat[0] = torch.nextafter(flat[0], torch.tensor(float("inf")))
@@ -246,7 +271,8 @@ class HonestNode:
         end_state = result.end_state_hash
         if k == self.segment and self.fault is Fault.WRONG_END_STATE:
             end_state = merkle.keccak(b"made up end state" + end_state)
-        self.protocol.commit_segment(task_id, k, result.trace_root, end_state, ckpt_cid, leaves_cid)
+        self.protocol.commit_segment(task_id, k, result.trace_root, end_state, ckpt_cid, leaves_cid,
+                                     leaves=result.leaves)
         c = Committed(task_id, k, result, ckpt_cid, leaves_cid, result.trace_root)
         self.committed.append(c)
         return c

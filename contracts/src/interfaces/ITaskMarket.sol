@@ -16,6 +16,8 @@ interface ITaskMarket {
     error TooManySegments(uint256 count, uint256 max);
     error ZeroParam();
     error ZeroHash();
+    error LeafCount(uint256 got, uint256 segmentSteps);
+    error TraceRootMismatch(TaskId taskId, uint256 k, bytes32 rootOfLeaves);
     error NotRequester(TaskId taskId, address caller);
     error NotTaskNode(TaskId taskId, address caller);
     error NodeJailed(address node, uint256 jailedUntil);
@@ -46,7 +48,7 @@ interface ITaskMarket {
     event TaskCancelled(TaskId indexed taskId, uint256 refunded, uint256 paid);
     /// @notice `node` claimed the task (locking `stake`); segment `nextSegment` is due at `dueBlock`.
     event TaskClaimed(TaskId indexed taskId, address indexed node, uint256 stake, uint256 nextSegment, uint256 dueBlock);
-    /// @notice `node` committed segment `k` (steps k*S+1 .. (k+1)*S).
+    /// @notice `node` committed segment `k` (steps k*S+1 .. (k+1)*S); `leaves` rebuild `traceRoot`.
     event SegmentCommitted(
         TaskId indexed taskId,
         uint256 indexed k,
@@ -54,7 +56,8 @@ interface ITaskMarket {
         bytes32 endStateHash,
         string checkpointCid,
         string leavesCid,
-        address indexed node
+        address indexed node,
+        bytes32[] leaves
     );
     /// @notice `node` lost `amount` of stake on this task (`disputeId` 0: it stalled).
     event NodeSlashed(TaskId indexed taskId, address indexed node, uint256 amount, DisputeId disputeId);
@@ -77,14 +80,18 @@ interface ITaskMarket {
     function cancelTask(TaskId taskId) external;
     /// @notice Claims an open task; locks `params.nodeStake` of the caller's stake. Jailed nodes cannot.
     function claimTask(TaskId taskId) external;
-    /// @notice Commits segment `k` (must be the next one, before its due block). CIDs go to the event only.
+    /// @notice Commits segment `k` (must be the next one, before its due block). CIDs go to the event
+    ///         only, and so do the segment's `leaves` (one per step, in step order), which must rebuild
+    ///         `traceRoot`: every leaf of every commitment is on chain, so a challenger can prove any
+    ///         step without the node's leaves file.
     function commitSegment(
         TaskId taskId,
         uint256 k,
         bytes32 traceRoot,
         bytes32 endStateHash,
         string calldata checkpointCid,
-        string calldata leavesCid
+        string calldata leavesCid,
+        bytes32[] calldata leaves
     ) external;
     /// @notice Anyone: the node missed the segment deadline. Slashes `stallSlashBps` of its stake to the
     ///         requester, keeps locked what the task's open disputes can still slash, unlocks the

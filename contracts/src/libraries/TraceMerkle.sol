@@ -23,6 +23,29 @@ library TraceMerkle {
         }
     }
 
+    /// @notice Root of `leaves` (a power-of-two count >= 1, checked by the caller). The first level
+    ///         hashes pairs straight from calldata into scratch memory; the levels above reuse it.
+    function rootCalldata(bytes32[] calldata leaves) internal pure returns (bytes32 root) {
+        assembly ("memory-safe") {
+            let n := leaves.length
+            switch n
+            case 1 { root := calldataload(leaves.offset) }
+            default {
+                let buf := mload(0x40)
+                for { let i := 0 } lt(i, n) { i := add(i, 2) } {
+                    calldatacopy(0x00, add(leaves.offset, shl(5, i)), 0x40)
+                    mstore(add(buf, shl(4, i)), keccak256(0x00, 0x40))
+                }
+                for { n := shr(1, n) } gt(n, 1) { n := shr(1, n) } {
+                    for { let i := 0 } lt(i, n) { i := add(i, 2) } {
+                        mstore(add(buf, shl(4, i)), keccak256(add(buf, shl(5, i)), 0x40))
+                    }
+                }
+                root := mload(buf)
+            }
+        }
+    }
+
     /// @notice Root obtained by walking `proof` up from `leafHash` at `index`.
     function processProofCalldata(bytes32[] calldata proof, bytes32 leafHash, uint256 index)
         internal

@@ -193,7 +193,8 @@ contract EconomicsTest is Fixture {
         vm.prank(node);
         market.claimTask(id);
         vm.prank(node);
-        market.commitSegment(id, 0, keccak256("root"), keccak256("end"), "c", "l");
+        bytes32[] memory l = Traces.leaves(TaskId.unwrap(id), 0, p.segmentSteps, 0);
+        market.commitSegment(id, 0, TraceMerkleBuilder.computeRoot(l), keccak256("end"), "c", "l", l);
         DisputeId d = _openEndState(id, 0);
         _draw(d);
         uint256 replay = p.segmentSteps / dp.jury.replayStepsPerBlock;

@@ -68,7 +68,7 @@ contract ReentrancyTest is Fixture {
     function _attackerCommits(TaskId id, uint256 k) internal {
         bytes32[] memory l = Traces.leaves(TaskId.unwrap(id), k, SEG, 0);
         a.exec(address(market), abi.encodeCall(market.commitSegment,
-            (id, k, TraceMerkleBuilder.computeRoot(l), keccak256(abi.encode("end", k)), "bafyckpt", "bafyleaves")));
+            (id, k, TraceMerkleBuilder.computeRoot(l), keccak256(abi.encode("end", k)), "bafyckpt", "bafyleaves", l)));
     }
 
     // ------------------------------------------------------------ StakeManager

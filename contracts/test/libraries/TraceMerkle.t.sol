@@ -14,6 +14,10 @@ contract MerkleHarness {
     {
         return TraceMerkle.verifyCalldata(proof, root, leafHash, index);
     }
+
+    function root(bytes32[] calldata leaves) external pure returns (bytes32) {
+        return TraceMerkle.rootCalldata(leaves);
+    }
 }
 
 contract TraceMerkleTest is Test {
@@ -43,6 +47,7 @@ contract TraceMerkleTest is Test {
                 assertEq(TraceMerkle.leaf(taskId, start + i + 1, shs[i]), leaves[i], "leaf");
             }
             assertEq(TraceMerkleBuilder.computeRoot(leaves), root, "root");
+            assertEq(h.root(leaves), root, "rootCalldata (commitSegment) agrees with the vectors");
             for (uint256 i; i < s; ++i) {
                 bytes32[] memory proof = s == 1
                     ? new bytes32[](0)
@@ -55,6 +60,14 @@ contract TraceMerkleTest is Test {
     }
 
     // ------------------------------------------------------------ unit
+
+    /// @dev The assembly root commitSegment uses equals the reference root for every power-of-two size.
+    function testFuzz_rootCalldata_matchesReference(uint256 seed, uint8 logN) public view {
+        uint256 n = 1 << bound(uint256(logN), 0, 8);
+        bytes32[] memory l = new bytes32[](n);
+        for (uint256 i; i < n; ++i) l[i] = keccak256(abi.encode(seed, i));
+        assertEq(h.root(l), TraceMerkleBuilder.computeRoot(l));
+    }
 
     /// @dev leaf isOpenZeppelinDoubleHash succeeds.
     function test_leaf_isOpenZeppelinDoubleHash_succeeds() public pure {

@@ -160,7 +160,7 @@ abstract contract Fixture is Test {
         bytes32 root = TraceMerkleBuilder.computeRoot(l);
         bytes32 end = Traces.stateHashOf(TaskId.unwrap(id), (k + 1) * SEG, wrongFrom);
         vm.prank(who);
-        market.commitSegment(id, k, root, end, "bafyckpt", "bafyleaves");
+        market.commitSegment(id, k, root, end, "bafyckpt", "bafyleaves", l);
     }
 
     /// @dev The challenger opens an end-state dispute on segment k.

@@ -189,9 +189,10 @@ contract EndStateDisputeTest is Fixture {
     /// @dev The node is bound by its endStateHash, not only by its root.
     function test_resolve_endStateHashWrongRootHonest_succeeds() public {
         id = _createAndClaim();
-        bytes32 root = TraceMerkleBuilder.computeRoot(Traces.leaves(1, 0, SEG, 0));
+        bytes32[] memory l = Traces.leaves(1, 0, SEG, 0);
         vm.prank(node);
-        market.commitSegment(id, 0, root, keccak256("not the end state"), "bafyckpt", "bafyleaves");
+        market.commitSegment(id, 0, TraceMerkleBuilder.computeRoot(l), keccak256("not the end state"), "bafyckpt",
+            "bafyleaves", l);
         DisputeId d = _openEndState(id, 0);
         assertEq(jury.dispute(d).nodeLeaf, TraceMerkle.leaf(1, SEG, keccak256("not the end state")));
         address[] memory js = _draw(d);
@@ -205,8 +206,9 @@ contract EndStateDisputeTest is Fixture {
         id = _createAndClaim();
         uint256 k = uint256(kSeed) % (TOTAL / SEG);
         for (uint256 j; j < k; ++j) _commit(id, j, 0, node);
+        bytes32[] memory l = Traces.leaves(1, k, SEG, 0);
         vm.prank(node);
-        market.commitSegment(id, k, keccak256("root"), end, "c", "l");
+        market.commitSegment(id, k, TraceMerkleBuilder.computeRoot(l), end, "c", "l", l);
         DisputeId d = _openEndState(id, k);
         assertEq(jury.dispute(d).step, (k + 1) * SEG);
         assertEq(jury.dispute(d).nodeLeaf, keccak256(bytes.concat(keccak256(abi.encode(uint256(1), (k + 1) * SEG, end)))));

@@ -231,11 +231,12 @@ contract TaskMarketTest is Fixture {
     /// @dev A commitment is stored and emitted, not final yet.
     function test_commitSegment_stores_succeeds() public {
         TaskId id = _createAndClaim();
-        bytes32 root = TraceMerkleBuilder.computeRoot(Traces.leaves(1, 0, SEG, 0));
+        bytes32[] memory l = Traces.leaves(1, 0, SEG, 0);
+        bytes32 root = TraceMerkleBuilder.computeRoot(l);
         vm.expectEmit(true, true, true, true, address(market));
-        emit ITaskMarket.SegmentCommitted(id, 0, root, keccak256("end0"), "bafyckpt0", "bafyleaves0", node);
+        emit ITaskMarket.SegmentCommitted(id, 0, root, keccak256("end0"), "bafyckpt0", "bafyleaves0", node, l);
         vm.prank(node);
-        market.commitSegment(id, 0, root, keccak256("end0"), "bafyckpt0", "bafyleaves0");
+        market.commitSegment(id, 0, root, keccak256("end0"), "bafyckpt0", "bafyleaves0", l);
         SegmentView memory s = market.segment(id, 0);
         assertEq(s.traceRoot, root);
         assertEq(s.committedAt, block.number);
@@ -249,7 +250,7 @@ contract TaskMarketTest is Fixture {
         TaskId id = _createAndClaim();
         vm.expectRevert(abi.encodeWithSelector(ITaskMarket.NotTaskNode.selector, id, node2));
         vm.prank(node2);
-        market.commitSegment(id, 0, bytes32("r"), bytes32("e"), "", "");
+        market.commitSegment(id, 0, bytes32("r"), bytes32("e"), "", "", new bytes32[](0));
     }
 
     /// @dev Segments are committed in order.
@@ -257,16 +258,17 @@ contract TaskMarketTest is Fixture {
         TaskId id = _createAndClaim();
         vm.expectRevert(abi.encodeWithSelector(ITaskMarket.SegmentOutOfOrder.selector, id, 1, 0));
         vm.prank(node);
-        market.commitSegment(id, 1, bytes32("r"), bytes32("e"), "", "");
+        market.commitSegment(id, 1, bytes32("r"), bytes32("e"), "", "", new bytes32[](0));
     }
 
     /// @dev A segment is committed once.
     function test_commitSegment_twice_reverts() public {
         TaskId id = _createAndClaim();
+        bytes32[] memory l = Traces.leaves(1, 0, SEG, 0);
         vm.startPrank(node);
-        market.commitSegment(id, 0, bytes32("r"), bytes32("e"), "", "");
+        market.commitSegment(id, 0, TraceMerkleBuilder.computeRoot(l), bytes32("e"), "", "", l);
         vm.expectRevert(abi.encodeWithSelector(ITaskMarket.SegmentOutOfOrder.selector, id, 0, 1));
-        market.commitSegment(id, 0, bytes32("r2"), bytes32("e"), "", "");
+        market.commitSegment(id, 0, bytes32("r2"), bytes32("e"), "", "", l);
         vm.stopPrank();
     }
 
@@ -275,7 +277,7 @@ contract TaskMarketTest is Fixture {
         TaskId id = _createAndClaim();
         vm.expectRevert(ITaskMarket.ZeroHash.selector);
         vm.prank(node);
-        market.commitSegment(id, 0, bytes32(0), bytes32("e"), "", "");
+        market.commitSegment(id, 0, bytes32(0), bytes32("e"), "", "", new bytes32[](0));
     }
 
     /// @dev A commit after the deadline is refused.
@@ -285,7 +287,28 @@ contract TaskMarketTest is Fixture {
         vm.roll(due + 1);
         vm.expectRevert(abi.encodeWithSelector(ITaskMarket.SegmentDeadlinePassed.selector, id, due));
         vm.prank(node);
-        market.commitSegment(id, 0, bytes32("r"), bytes32("e"), "", "");
+        market.commitSegment(id, 0, bytes32("r"), bytes32("e"), "", "", new bytes32[](0));
+    }
+
+    /// @dev A commitment carries one leaf per step.
+    function test_commitSegment_wrongLeafCount_reverts() public {
+        TaskId id = _createAndClaim();
+        bytes32[] memory l = Traces.leaves(1, 0, SEG / 2, 0);
+        vm.expectRevert(abi.encodeWithSelector(ITaskMarket.LeafCount.selector, SEG / 2, SEG));
+        vm.prank(node);
+        market.commitSegment(id, 0, TraceMerkleBuilder.computeRoot(l), bytes32("e"), "", "", l);
+    }
+
+    /// @dev The published leaves must rebuild the committed root (no leaf can be withheld or faked).
+    function test_commitSegment_leavesNotOfRoot_reverts() public {
+        TaskId id = _createAndClaim();
+        bytes32[] memory l = Traces.leaves(1, 0, SEG, 0);
+        bytes32 root = TraceMerkleBuilder.computeRoot(l);
+        l[3] = keccak256("another leaf");
+        bytes32 other = TraceMerkleBuilder.computeRoot(l);
+        vm.expectRevert(abi.encodeWithSelector(ITaskMarket.TraceRootMismatch.selector, id, 0, other));
+        vm.prank(node);
+        market.commitSegment(id, 0, root, bytes32("e"), "", "", l);
     }
 
     // ------------------------------------------------------------ finality, claimReward

@@ -39,6 +39,9 @@ def test_checks_against_the_chain(world: Any) -> None:
                                      [merkle.keccak(h) for h in c.result.state_hashes])
     from dataclasses import replace
 
+    assert list(claim.leaves) == c.result.leaves  # published on chain with the commit
+    claim = replace(claim, leaves=())  # the leaves file path (a claim built by hand)
+    assert data.node_leaves(claim, spec.segment_steps) == c.result.leaves
     bad = replace(claim, leaves_cid=world.client.put_file(other))
     with pytest.raises(DataUnavailableError, match="does not rebuild the committed traceRoot"):
         data.node_leaves(bad, spec.segment_steps)

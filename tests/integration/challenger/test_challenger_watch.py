@@ -22,7 +22,8 @@ def _fake_task(world: Any, segments: int) -> tuple[Any, int]:
 
 def _commit(node: Any, task: int, k: int, tag: bytes) -> bytes:
     root = merkle.keccak(tag + bytes([k]))
-    node.commit_segment(task, k, root, root, f"ckpt-{k}", f"leaves-{k}")
+    # one step a segment: the root is the leaf
+    node.commit_segment(task, k, root, root, f"ckpt-{k}", f"leaves-{k}", leaves=[root])
     return root
 
 

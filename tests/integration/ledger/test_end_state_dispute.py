@@ -53,14 +53,9 @@ def setup_segment(protocol: Any, wrong_from: int) -> tuple[Any, int]:
         node_stake=NODE_STAKE,
     )
     node.claim_task(task)
-    node.commit_segment(
-        task,
-        0,
-        merkle.trace_root(leaves(task, 0, wrong_from)),
-        state(task, SEG, wrong_from),
-        "bafy-ckpt",
-        "bafy-leaves-withheld",
-    )
+    ls = leaves(task, 0, wrong_from)
+    node.commit_segment(task, 0, merkle.trace_root(ls), state(task, SEG, wrong_from),
+                        "bafy-ckpt", "bafy-leaves-withheld", leaves=ls)
     return node, task
 
 

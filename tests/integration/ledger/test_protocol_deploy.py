@@ -6,6 +6,7 @@ import pytest
 
 from ledger.errors import revert_error
 from ledger.protocol import TaskStatus
+from prover import merkle
 
 E18 = 10**18
 
@@ -35,12 +36,12 @@ def test_task_round_trip_and_named_revert(protocol, anvil):
     node.claim_task(task_id)
     assert node.task(task_id).node == node.me
     with pytest.raises(revert_error("SegmentOutOfOrder")) as info:
-        node.commit_segment(task_id, 1, b"\x01" * 32, b"\x02" * 32, "cid", "leaves")
+        node.commit_segment(task_id, 1, b"\x01" * 32, b"\x02" * 32, "cid", "leaves", leaves=[])
     assert info.value.error_args["k"] == 1 and info.value.error_args["expected"] == 0
     for k in range(2):
-        node.commit_segment(
-            task_id, k, bytes([k + 1]) * 32, bytes([k + 9]) * 32, f"ckpt{k}", f"leaves{k}"
-        )
+        ls = merkle.leaves_for(task_id, 8 * k, [bytes([k + 1]) * 32] * 8)
+        node.commit_segment(task_id, k, merkle.trace_root(ls), bytes([k + 9]) * 32, f"ckpt{k}",
+                            f"leaves{k}", leaves=ls)
     anvil.mine(6)
     assert node.is_final(task_id, 1)
     before = node.balance()

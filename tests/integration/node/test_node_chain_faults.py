@@ -70,7 +70,7 @@ def test_rpc_down_for_a_while_then_back(client, tiny2_published, tmp_path, caplo
         node.deposit(2000 * E18)
         task_id = create_task(make(1), tiny2_published, segments=2, window=5)
         daemon = NodeDaemon(node, client, tmp_path / "node")
-        caplog.set_level("WARNING", logger="node.daemon")
+        caplog.set_level("INFO", logger="node.outage")
         stop = threading.Event()
         thread = threading.Thread(
             target=daemon.run, args=(stop, 0.2), kwargs={"stop_after_tasks": 1}
@@ -79,7 +79,8 @@ def test_rpc_down_for_a_while_then_back(client, tiny2_published, tmp_path, caplo
         try:
             wait_for(lambda: int(node.task(task_id).nextSegment) >= 1, 120, "segment 0 committed")
             anvil.stop()  # the RPC is gone (state dumped to disk)
-            wait_for(lambda: any(r.getMessage().startswith("waiting") for r in caplog.records), 60,
+            wait_for(lambda: any(r.getMessage().startswith("rpc-unavailable")
+                                 for r in caplog.records), 60,
                      "the daemon waits for the RPC")
             assert thread.is_alive()
             anvil = start_anvil(port=anvil.port, state=state)  # back, same chain
@@ -91,7 +92,9 @@ def test_rpc_down_for_a_while_then_back(client, tiny2_published, tmp_path, caplo
             stop.set()
             thread.join(timeout=60)
         assert daemon.rewarded == [task_id]
-        assert any(r.getMessage().startswith("waiting") for r in caplog.records)
+        # reported once it began and once it ended (bounded backoff in between: node/outage.py)
+        assert any(r.getMessage().startswith("rpc-unavailable") for r in caplog.records)
+        assert any(r.getMessage().startswith("rpc-recovered") for r in caplog.records)
         events = node.market.events("SegmentCommitted", from_block=0, taskId=task_id)
         assert sorted(int(e["args"]["k"]) for e in events) == [0, 1]
     finally:

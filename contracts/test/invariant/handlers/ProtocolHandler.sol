@@ -169,10 +169,11 @@ contract ProtocolHandler is Test {
         if (market.task(tid).status != TaskStatus.Claimed) return;
         uint256 k = market.task(tid).nextSegment;
         uint256 wf = wrongFromOf[id];
-        bytes32 root = TraceMerkleBuilder.computeRoot(Traces.leaves(id, k, S, wf));
+        bytes32[] memory l = Traces.leaves(id, k, S, wf);
+        bytes32 root = TraceMerkleBuilder.computeRoot(l);
         vm.prank(market.task(tid).node);
         bytes32 end = Traces.stateHashOf(id, (k + 1) * S, wf);
-        try market.commitSegment(tid, k, root, end, "ckpt", "leaves") {
+        try market.commitSegment(tid, k, root, end, "ckpt", "leaves", l) {
             segWrongFrom[id][k] = wf;
             c.commits++;
         } catch {}
