@@ -61,8 +61,10 @@ def test_copied_checkpoint_is_refused_as_a_start_state(
     original: dict[str, Any], tmp_path: Path
 ) -> None:
     """The copier cannot start segment 1 of its task from the original's checkpoint either."""
+    from prover.checkpoint import Defect
     from prover.errors import CheckpointError
 
-    with pytest.raises(CheckpointError, match="belongs to task"):
+    with pytest.raises(CheckpointError, match=r"says taskId \d+, expected \d+") as refused:
         segment.run_segment(original["spec"], COPY, 1, original["run"].checkpoint_dir,
                             default_teacher_dir(), original["data"], tmp_path / "seg1")
+    assert refused.value.defect is Defect.LABEL
