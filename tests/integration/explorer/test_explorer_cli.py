@@ -83,7 +83,10 @@ def test_hostile_strings_in_events_are_shown_escaped(
         node_stake=10**18,
     )
     node.claim_task(task)
-    node.commit_segment(task, 0, keccak(b"root"), keccak(b"end"), hostile, hostile)
+    from prover import merkle
+
+    ls = merkle.leaves_for(task, 0, [bytes(32)] * 8)
+    node.commit_segment(task, 0, merkle.trace_root(ls), keccak(b"end"), hostile, hostile, leaves=ls)
     # A specCid that is not UTF-8 at all (web3 cannot even encode it: raw calldata).
     from eth_abi import encode
 

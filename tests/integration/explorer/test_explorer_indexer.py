@@ -258,7 +258,7 @@ def test_metadata_fetcher_keeps_losses_and_marks_missing_and_invalid_content(
         for k, cid in ((0, good), (1, gone)):
             leaves = merkle.leaves_for(task, k * SEG, hashes)
             w.node.commit_segment(
-                task, k, merkle.trace_root(leaves), keccak(b"end"), "bafyckpt", cid
+                task, k, merkle.trace_root(leaves), keccak(b"end"), "bafyckpt", cid, leaves=leaves
             )
         db = tmp_path / "index.sqlite"
         ix = Indexer(Chain(anvil.url), deployed_addresses, db)
