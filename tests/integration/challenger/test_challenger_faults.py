@@ -82,10 +82,10 @@ def test_dishonest_node_is_caught_heavy(world: Any, fault: Fault, step: int, wit
     catch(world, fault, step, withhold_leaves)
 
 
-def test_withheld_leaves_of_honest_work_are_recorded_unprovable_not_disputed(world: Any) -> None:
-    """Honest training whose leaves file is withheld: the auditor replays the whole segment, finds
-    the committed end state and the end checkpoint right (an end-state dispute would lose), records
-    the segment as unprovable, with the reason, and opens nothing."""
+def test_withheld_leaves_file_of_honest_work_is_audited_from_the_chain(world: Any) -> None:
+    """Honest training whose leaves file is withheld: the leaves are in SegmentCommitted (#14), so
+    the auditor checks every leaf, the end state and the end checkpoint against its replay, records
+    the segment as ok and opens nothing (before #14 it could only record it as unprovable)."""
     task_id = world.post_task()
     node = world.node(DishonestNode, fault=Fault.WITHHELD_LEAVES)
     node.claim(task_id)
@@ -93,11 +93,11 @@ def test_withheld_leaves_of_honest_work_are_recorded_unprovable_not_disputed(wor
     auditor = world.auditor()
     auditor.run_once()
     (row,) = auditor.journal.rows("SELECT * FROM audits")
-    assert row["status"] == "unprovable" and "leaves" in row["reason"] and "match the replay of all 8 steps" \
-        in row["reason"], row["reason"]
+    assert row["status"] == "ok", row["reason"]
+    assert "all 8 leaves" in row["reason"], row["reason"]
     assert int(row["steps"]) == 8
-    assert auditor.journal.rows("SELECT * FROM disputes") == [] and auditor.protocol.dispute_count() == 0
-    assert auditor.journal.decisions("audit")[-1]["decision"] == "no dispute (unprovable)"
+    assert auditor.journal.rows("SELECT * FROM disputes") == []
+    assert auditor.protocol.dispute_count() == 0
 
 
 @pytest.mark.heavy
