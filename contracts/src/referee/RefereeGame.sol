@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {IOneStepAdjudicator} from "../interfaces/IOneStepAdjudicator.sol";
+import {TensorCommit} from "../libraries/TensorCommit.sol";
+import {TraceMerkle} from "../libraries/TraceMerkle.sol";
+import {StepOp, StepOps} from "./StepOp.sol";
+import {Programs} from "./Programs.sol";
+import {DisputeId, Outcome} from "../types/Ids.sol";
+import {StepGraph, GamePhase} from "../types/RefereeTypes.sol";
+
+/// @title RefereeGame
+/// @notice The referee game's state and its bisection moves (docs/referee.md "The game"). A move
+///         returns Outcome.None while the game goes on, or the outcome it decides.
+library RefereeGame {
+    /// @dev Most levels of a chunk bisection: outputs up to 2^28 elements (2^20 chunks).
+    uint256 internal constant MAX_CHUNK_DEPTH = 20;
+
+    struct Game {
+        address challenger;
+        uint64 step;
+        uint32 k;
+        address node;
+        uint64 deadline;
+        uint32 epoch;
+        uint64 taskId;
+        GamePhase phase;
+        uint8 depthLeft;
+        uint32 index;
+        uint32 opIndex;
+        uint64 element;
+        uint32 bits;
+        Outcome outcome;
+        uint64 numel;
+        uint32 programLength;
+        // Leaf t-1 is proven at anchorIndex (depth anchorDepth) of the trace root kept in
+        // stateBefore until the node posts its trace.
+        uint32 anchorIndex;
+        uint8 anchorDepth;
+        bool inChunks;
+        bytes32 nodeLeaf;
+        bytes32 stateBefore;
+        bytes32 stateAfter;
+        bytes32 opRoot;
+        bytes32 cursor;
+        bytes32 left;
+        bytes32 right;
+        // keccak of the output dims after revealShape, of the op after nameElement.
+        bytes32 opId;
+        bytes32 resultsHash;
+    }
+
+    /// @notice Whether the node is the party to move in `phase`.
+    function nodeToMove(GamePhase phase) internal pure returns (bool) {
+        return phase == GamePhase.Trace || phase == GamePhase.OpSplit || phase == GamePhase.Shape
+            || phase == GamePhase.ChunkSplit || phase == GamePhase.Chunk || phase == GamePhase.Program;
+    }
+
+    /// @notice Reverts unless `before` is the node's state hash of step t-1 (its leaf t-1, proven
+    ///         by `proof` in the trace root kept at open; or the task's initial state for t = 1).
+    function checkBefore(Game storage g, DisputeId id, bytes32 initialState, bytes32 before, bytes32[] calldata proof)
+        internal
+        view
+    {
+        uint256 t = g.step;
+        // INVARIANT: the state before the step is the node's own leaf t-1 (or the task's start).
+        bool ok = t == 1
+            ? before == initialState && proof.length == 0
+            : proof.length == g.anchorDepth
+                && TraceMerkle.verifyCalldata(proof, g.stateBefore, TraceMerkle.leaf(g.taskId, t - 1, before), g.anchorIndex);
+        if (!ok) revert IOneStepAdjudicator.StateBeforeNotProven(id, t - 1);
+    }
+
+    /// @notice The node's trace of step t: state hashes v2 before (checked by checkBefore) and
+    ///         after (it must give the disputed leaf; its leaves must rebuild it), and its opRoot.
+    function postTrace(
+        Game storage g,
+        DisputeId id,
+        StepGraph storage graph,
+        bytes32 before,
+        bytes32 afterState,
+        bytes32[] calldata afterLeaves,
+        bytes32 opRoot
+    ) internal {
+        bytes32 leaf = TraceMerkle.leaf(g.taskId, g.step, afterState);
+        if (leaf != g.nodeLeaf) revert IOneStepAdjudicator.NotCommitted(id, g.nodeLeaf, leaf);
+        // INVARIANT: the state after is published tensor by tensor (its leaves rebuild it).
+        if (afterLeaves.length != uint256(graph.nState) + 1 || TensorCommit.rootOf(afterLeaves) != afterState) {
+            revert IOneStepAdjudicator.StateLeavesMismatch(id, afterState);
+        }
+        g.stateBefore = before;
+        g.stateAfter = afterState;
+        g.opRoot = opRoot;
+        g.cursor = opRoot;
+        g.depthLeft = uint8(TensorCommit.depthOf(graph.nOps));
+        g.phase = GamePhase.OpSplit;
+    }
+
+    /// @notice The node reveals the children of the tree node under dispute.
+    function split(Game storage g, DisputeId id, bytes32 left, bytes32 right) internal {
+        bytes32 h = TensorCommit.hashPair(left, right);
+        if (h != g.cursor) revert IOneStepAdjudicator.NotCommitted(id, g.cursor, h);
+        g.left = left;
+        g.right = right;
+        g.phase = g.inChunks ? GamePhase.ChunkPick : GamePhase.OpPick;
+    }
+
+    /// @notice The challenger descends into one child. At a leaf that is tree padding the node's
+    ///         value must be zero: a non-zero one loses it the game.
+    function pick(Game storage g, DisputeId id, StepGraph storage graph, bool right) internal returns (Outcome) {
+        bytes32 child = right ? g.right : g.left;
+        uint256 index = (uint256(g.index) << 1) | (right ? 1 : 0);
+        uint256 depth = g.depthLeft - 1;
+        g.cursor = child;
+        g.index = uint32(index);
+        g.depthLeft = uint8(depth);
+        if (depth != 0) {
+            g.phase = g.inChunks ? GamePhase.ChunkSplit : GamePhase.OpSplit;
+            return Outcome.None;
+        }
+        uint256 count = g.inChunks ? TensorCommit.chunkCount(g.numel) : graph.nOps;
+        if (index >= count) {
+            // INVARIANT: padding leaves are zero hashes; a node that put anything there is wrong.
+            if (child != bytes32(0)) return Outcome.NodeWrong;
+            revert IOneStepAdjudicator.PaddingAgrees(id, index);
+        }
+        if (g.inChunks) {
+            g.phase = GamePhase.Chunk;
+        } else {
+            g.opIndex = uint32(index);
+            g.phase = GamePhase.Shape;
+        }
+        return Outcome.None;
+    }
+
+    /// @notice Reverts unless `op` is leaf `index` of the graph.
+    function checkOp(DisputeId id, StepGraph storage graph, StepOp calldata op, bytes32[] calldata proof, uint256 index)
+        internal
+        view
+    {
+        if (op.index != index || !TensorCommit.verify(proof, graph.graphRoot, StepOps.leaf(op), index, graph.nOps)) {
+            revert IOneStepAdjudicator.OpNotInGraph(id, index);
+        }
+    }
+
+    /// @notice After the last op pick: op i is a STATE_OUT op and slot attrs[0] of the state after
+    ///         the step holds `stateLeaf`, not op i's output (the cursor): the node is wrong.
+    function stateOut(
+        Game storage g,
+        DisputeId id,
+        StepGraph storage graph,
+        StepOp calldata op,
+        bytes32 stateLeaf,
+        bytes32[] calldata stateProof
+    ) internal view returns (uint256 slot) {
+        if (op.kind != Programs.STATE_OUT || op.attrs.length != 1) {
+            revert IOneStepAdjudicator.NotStateOut(id, g.opIndex);
+        }
+        slot = uint64(op.attrs[0]);
+        if (slot >= graph.nState) revert IOneStepAdjudicator.NotStateOut(id, g.opIndex);
+        if (!TensorCommit.verify(stateProof, g.stateAfter, stateLeaf, slot, uint256(graph.nState) + 1)) {
+            revert IOneStepAdjudicator.NotCommitted(id, g.stateAfter, stateLeaf);
+        }
+        if (stateLeaf == g.cursor) revert IOneStepAdjudicator.StateOutAgrees(id, slot);
+    }
+
+    /// @notice The node opens op i's output commitment (the cursor) to its chunk root and shape.
+    function revealShape(Game storage g, DisputeId id, bytes32 root, uint32[] calldata dims) internal {
+        bytes32 c = TensorCommit.bindShape(root, dims);
+        if (c != g.cursor) revert IOneStepAdjudicator.NotCommitted(id, g.cursor, c);
+        uint256 n = TensorCommit.numel(dims);
+        uint256 depth = TensorCommit.depthOf(TensorCommit.chunkCount(n));
+        if (depth > MAX_CHUNK_DEPTH) revert TensorCommit.ShapeTooLarge(dims.length);
+        g.numel = uint64(n);
+        g.opId = keccak256(abi.encode(dims));
+        g.cursor = root;
+        g.index = 0;
+        g.depthLeft = uint8(depth);
+        g.inChunks = true;
+        g.phase = depth == 0 ? GamePhase.Chunk : GamePhase.ChunkSplit;
+    }
+
+    /// @notice The challenger names element `lane` of the revealed chunk and reveals op i. A shape
+    ///         other than the graph's, or a non-zero padding element, decides against the node.
+    function nameElement(Game storage g, DisputeId id, uint256 lane, bytes calldata chunk, StepOp calldata op)
+        internal
+        returns (Outcome)
+    {
+        bytes32 h = TensorCommit.chunkLeaf(chunk);
+        if (h != g.cursor) revert IOneStepAdjudicator.NotCommitted(id, g.cursor, h);
+        uint32 bits = TensorCommit.element(chunk, lane);
+        // INVARIANT: the node's output has the graph's shape.
+        if (keccak256(abi.encode(op.dims)) != g.opId) return Outcome.NodeWrong;
+        uint256 e = uint256(g.index) * TensorCommit.CHUNK_ELEMS + lane;
+        if (e >= g.numel) {
+            // INVARIANT: the last chunk is zero-padded.
+            if (bits != 0) return Outcome.NodeWrong;
+            revert IOneStepAdjudicator.PaddingAgrees(id, e);
+        }
+        g.element = uint64(e);
+        g.bits = bits;
+        g.programLength = uint32(Programs.length(op));
+        g.opId = StepOps.id(op);
+        g.phase = GamePhase.Program;
+        return Outcome.None;
+    }
+
+    /// @notice The node posts its program results; the last must be the element it revealed.
+    function postProgram(Game storage g, DisputeId id, bytes calldata results) internal {
+        uint256 n = g.programLength;
+        if (results.length != 4 * n || resultAt(results, n - 1) != g.bits) {
+            revert IOneStepAdjudicator.ProgramMismatch(id, 4 * n, results.length);
+        }
+        g.resultsHash = keccak256(results);
+        g.phase = GamePhase.Step;
+    }
+
+    /// @notice Result `s` of a program posted as 4 big-endian bytes per step.
+    function resultAt(bytes calldata results, uint256 s) internal pure returns (uint32 r) {
+        assembly ("memory-safe") {
+            r := shr(224, calldataload(add(results.offset, shl(2, s))))
+        }
+    }
+}

@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {RefereeFixture, Fault} from "./RefereeFixture.sol";
+import {Opening} from "../../src/interfaces/IOneStepAdjudicator.sol";
+import {TraceMerkleBuilder} from "../support/TraceMerkleBuilder.sol";
+import {TensorTrees} from "../support/TensorTrees.sol";
+import {Float32} from "../../src/libraries/Float32.sol";
+import {StepOp} from "../../src/referee/StepOp.sol";
+import {Programs} from "../../src/referee/Programs.sol";
+import {DisputeId, Outcome} from "../../src/types/Ids.sol";
+import {GamePhase, GameView} from "../../src/types/RefereeTypes.sol";
+
+/// @notice The two players of the referee game as bots would play them: the node answers every
+///         move from its own trace (honest or with a Fault); the honest challenger descends into
+///         what differs from the honest trace and checks the first wrong step. Each move returns
+///         the gas it used (execution gas of the call, as forge measures it).
+abstract contract RefereePlayers is RefereeFixture {
+    /// @dev Gas of each move of the last game played, in order.
+    uint256[] internal moveGas;
+    string[] internal moveName;
+
+    function _record(string memory name, uint256 gasBefore) internal {
+        moveGas.push(gasBefore - gasleft());
+        moveName.push(name);
+    }
+
+    /// @notice The challenger disputes leaf T of segment 1.
+    function _open() internal returns (DisputeId d) {
+        bytes32[] memory l = _segmentLeaves(1, nodeAfter);
+        bytes32[] memory proof = TraceMerkleBuilder.buildProof(l, T - SEG - 1);
+        vm.prank(challenger);
+        uint256 g0 = gasleft();
+        d = referee.openDispute(taskId, 1, T, l[T - SEG - 1], proof);
+        _record("open", g0);
+    }
+
+    function _nodeAfterLeaves() internal view returns (bytes32[] memory) {
+        return _stateLeaves(fault == Fault.StaleState ? stateT[0] : nodeOut[2], T);
+    }
+
+    /// @notice The node's answer to the move at hand, from its own trace. Returns false when it
+    ///         has no answer that the contract accepts (its trace cannot back its claim).
+    function _nodeMove(DisputeId d) internal returns (bool) {
+        GameView memory g = referee.game(d);
+        if (g.phase == GamePhase.Trace) {
+            bytes32[] memory proof = TraceMerkleBuilder.buildProof(_segmentLeaves(1, nodeAfter), T - SEG - 2);
+            bytes32[] memory afterLeaves = _nodeAfterLeaves();
+            bytes32 opRoot = TensorTrees.root(nodeOpCommits());
+            vm.prank(node);
+            uint256 g0 = gasleft();
+            referee.postTrace(d, stateBefore, proof, nodeAfter, afterLeaves, opRoot);
+            _record("postTrace", g0);
+        } else if (g.phase == GamePhase.OpSplit || g.phase == GamePhase.ChunkSplit) {
+            bool ops = g.phase == GamePhase.OpSplit;
+            bytes32[][] memory lv =
+                TensorTrees.levels(ops ? nodeOpCommits() : TensorTrees.leaves(nodeOut[g.opIndex]));
+            (bytes32 l, bytes32 r) = (lv[g.depthLeft - 1][2 * g.index], lv[g.depthLeft - 1][2 * g.index + 1]);
+            vm.prank(node);
+            uint256 g0 = gasleft();
+            referee.split(d, l, r);
+            _record(ops ? "split(op)" : "split(chunk)", g0);
+        } else if (g.phase == GamePhase.Shape) {
+            bytes32 root = TensorTrees.root(TensorTrees.leaves(nodeOut[g.opIndex]));
+            uint32[] memory dims = op(g.opIndex).dims;
+            vm.prank(node);
+            uint256 g0 = gasleft();
+            referee.revealShape(d, root, dims);
+            _record("revealShape", g0);
+        } else if (g.phase == GamePhase.Chunk) {
+            bytes memory chunk = TensorTrees.chunk(nodeOut[g.opIndex], g.index);
+            vm.prank(node);
+            uint256 g0 = gasleft();
+            referee.revealChunk(d, chunk);
+            _record("revealChunk", g0);
+        } else if (g.phase == GamePhase.Program) {
+            bytes memory results = _pack(_nodeProgram(g.opIndex, g.element));
+            vm.prank(node);
+            uint256 g0 = gasleft();
+            referee.postProgram(d, results);
+            _record("postProgram", g0);
+        } else {
+            return false;
+        }
+        return true;
+    }
+
+    function _nodeProgram(uint256 i, uint256 e) internal view returns (uint32[] memory) {
+        return program(i, e, fault == Fault.StaleState ? Fault.None : fault);
+    }
+
+    function _pack(uint32[] memory r) internal pure returns (bytes memory b) {
+        for (uint256 i; i < r.length; ++i) b = bytes.concat(b, bytes4(r[i]));
+    }
+
+    /// @notice The honest challenger's move: returns false when it has nothing to do.
+    function _challengerMove(DisputeId d) internal returns (bool) {
+        GameView memory g = referee.game(d);
+        if (g.phase == GamePhase.OpPick) {
+            if (g.opRoot == TensorTrees.root(honestOpCommits())) {
+                // Every op agrees: the state after must fail to hold one of them.
+                return _towardStateOut(d, g);
+            }
+            bytes32[] memory below = TensorTrees.levels(honestOpCommits())[g.depthLeft - 1];
+            _pick(d, below[2 * g.index] == g.left, "pick(op)");
+        } else if (g.phase == GamePhase.ChunkPick) {
+            bytes32[] memory below =
+                TensorTrees.levels(TensorTrees.leaves(honestOut[g.opIndex]))[g.depthLeft - 1];
+            _pick(d, below[2 * g.index] == g.left, "pick(chunk)");
+        } else if (g.phase == GamePhase.Element) {
+            uint256 lane = _firstWrongLane(g.opIndex, g.index);
+            _nameElement(d, g, lane);
+        } else if (g.phase == GamePhase.Step) {
+            uint32[] memory r = _nodeProgram(g.opIndex, g.element);
+            _checkStep(d, g, _firstWrongStep(g.opIndex, g.element, r), r);
+        } else {
+            return false;
+        }
+        return true;
+    }
+
+    function _pick(DisputeId d, bool right, string memory name) internal {
+        vm.prank(challenger);
+        uint256 g0 = gasleft();
+        referee.pick(d, right);
+        _record(name, g0);
+    }
+
+    /// @notice Descends toward the STATE_OUT op (3 + j) of the first slot j where the node's
+    ///         posted state after differs from the honest one; at the last level, disputes it.
+    function _towardStateOut(DisputeId d, GameView memory g) internal returns (bool) {
+        bytes32[] memory mine = _stateLeaves(honestOut[2], T);
+        bytes32[] memory theirs = _nodeAfterLeaves();
+        uint256 j;
+        while (j < 3 && mine[j] == theirs[j]) ++j;
+        if (j == 3) return false;
+        uint256 i = 3 + j;
+        bool right = (i >> (g.depthLeft - 1)) & 1 == 1;
+        if (g.depthLeft > 1) {
+            _pick(d, right, "pick(op)");
+            return true;
+        }
+        StepOp memory o = op(i);
+        bytes32[] memory graphProof = TensorTrees.proof(graphLeaves(), i);
+        bytes32[] memory stateProof = TensorTrees.proof(theirs, j);
+        vm.prank(challenger);
+        uint256 g0 = gasleft();
+        referee.pickStateOut(d, right, o, graphProof, theirs[j], stateProof);
+        _record("pickStateOut", g0);
+        return true;
+    }
+
+    function _firstWrongLane(uint256 i, uint256 c) internal view returns (uint256) {
+        for (uint256 l; l < 256; ++l) {
+            uint256 e = c * 256 + l;
+            if (e < honestOut[i].length && honestOut[i][e] != nodeOut[i][e]) return l;
+        }
+        return 0;
+    }
+
+    function _nameElement(DisputeId d, GameView memory g, uint256 lane) internal {
+        bytes memory chunk = TensorTrees.chunk(nodeOut[g.opIndex], g.index);
+        StepOp memory o = op(g.opIndex);
+        bytes32[] memory graphProof = TensorTrees.proof(graphLeaves(), g.opIndex);
+        vm.prank(challenger);
+        uint256 g0 = gasleft();
+        referee.nameElement(d, lane, chunk, o, graphProof);
+        _record("nameElement", g0);
+    }
+
+    /// @notice The first step whose result differs from binary32 on honest inputs and the node's
+    ///         own earlier results (the last step when none does).
+    function _firstWrongStep(uint256 i, uint256 e, uint32[] memory r) internal view returns (uint256) {
+        if (i != 0) return 0;
+        (uint256 m, uint256 n) = (e / 300, e % 300);
+        for (uint256 k; k < 4; ++k) {
+            uint32 want = Float32.fma(stateT[1][m * 4 + k], stateT[2][k * 300 + n], k == 0 ? 0 : r[k - 1]);
+            if (want != r[k]) return k;
+        }
+        return 4;
+    }
+
+    function _checkStep(DisputeId d, GameView memory g, uint256 s, uint32[] memory r)
+        internal
+        returns (Outcome result)
+    {
+        Opening[] memory w = _openings(g.opIndex, g.element, s);
+        StepOp memory o = op(g.opIndex);
+        bytes memory packed = _pack(r);
+        vm.prank(challenger);
+        uint256 g0 = gasleft();
+        result = referee.checkStep(d, s, o, packed, w);
+        _record("checkStep", g0);
+    }
+
+    /// @notice Openings of step s's input operands, in operand order.
+    function _openings(uint256 i, uint256 e, uint256 s) internal view returns (Opening[] memory w) {
+        if (i == 0) {
+            (uint256 m, uint256 n) = (e / 300, e % 300);
+            if (s == 4) {
+                w = new Opening[](1);
+                w[0] = _teacherOpening(n);
+            } else {
+                w = new Opening[](2);
+                w[0] = _stateOpening(1, m * 4 + s);
+                w[1] = _stateOpening(2, s * 300 + n);
+            }
+        } else if (i == 1) {
+            w = new Opening[](2);
+            w[0] = _opOpening(0, e);
+            w[1] = _scalarOpening();
+        } else if (i == 2) {
+            w = new Opening[](2);
+            w[0] = _opOpening(1, e);
+            w[1] = _stateOpening(0, e);
+        } else {
+            w = new Opening[](1);
+            w[0] = i == 3 ? _opOpening(2, e) : _stateOpening(i - 3, e);
+        }
+    }
+
+    function _opening(uint32[] memory vals, uint32[] memory dims, bytes32[] memory commitProof, uint256 idx)
+        internal
+        pure
+        returns (Opening memory w)
+    {
+        w.root = TensorTrees.root(TensorTrees.leaves(vals));
+        w.dims = dims;
+        w.commitProof = commitProof;
+        w.chunk = TensorTrees.chunk(vals, idx >> 8);
+        w.chunkProof = TensorTrees.chunkProof(vals, idx >> 8);
+    }
+
+    function _stateOpening(uint256 j, uint256 idx) internal view returns (Opening memory) {
+        bytes32[] memory proof = TensorTrees.proof(_stateLeaves(stateT[0], T - 1), j);
+        return _opening(stateT[j], stateDims(j), proof, idx);
+    }
+
+    function _opOpening(uint256 j, uint256 idx) internal view returns (Opening memory) {
+        return _opening(nodeOut[j], op(j).dims, TensorTrees.proof(nodeOpCommits(), j), idx);
+    }
+
+    function _teacherOpening(uint256 idx) internal view returns (Opening memory) {
+        return _opening(bias, _u32(300, 0), new bytes32[](0), idx);
+    }
+
+    function _scalarOpening() internal view returns (Opening memory) {
+        return _opening(scalars, _u32(TOTAL, 1), new bytes32[](0), T - 1);
+    }
+
+    /// @notice Plays the game to its end (or until a party has no move): returns the outcome.
+    function _play(DisputeId d) internal returns (Outcome) {
+        for (uint256 moves; moves < 64; ++moves) {
+            GameView memory g = referee.game(d);
+            if (g.phase == GamePhase.Resolved) break;
+            bool moved = g.nodeToMove ? _nodeMove(d) : _challengerMove(d);
+            if (!moved) {
+                vm.roll(g.deadline + 1);
+                uint256 g0 = gasleft();
+                referee.resolve(d);
+                _record("resolve(timeout)", g0);
+                break;
+            }
+        }
+        return referee.outcome(d);
+    }
+
+    function _totalGas() internal view returns (uint256 total, uint256 most) {
+        for (uint256 i; i < moveGas.length; ++i) {
+            total += moveGas[i];
+            if (moveGas[i] > most) most = moveGas[i];
+        }
+    }
+}
