@@ -4,7 +4,7 @@ pragma solidity ^0.8.24;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IStepAdjudicator} from "./interfaces/IStepAdjudicator.sol";
 import {IOneStepAdjudicator, Opening} from "./interfaces/IOneStepAdjudicator.sol";
 import {IStakeManager} from "./interfaces/IStakeManager.sol";
@@ -22,7 +22,7 @@ import {StepGraph, RefereeParams, GamePhase, GameView} from "./types/RefereeType
 
 /// @title OneStepAdjudicator
 /// @notice Disputes settled by the referee game, no jury. See IOneStepAdjudicator.
-contract OneStepAdjudicator is IOneStepAdjudicator, ReentrancyGuard {
+contract OneStepAdjudicator is IOneStepAdjudicator, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
     using RefereeGame for RefereeGame.Game;
 
@@ -116,23 +116,23 @@ contract OneStepAdjudicator is IOneStepAdjudicator, ReentrancyGuard {
     }
 
     /// @inheritdoc IOneStepAdjudicator
-    function split(DisputeId disputeId, bytes32 left, bytes32 right) external {
-        _turn(disputeId, GamePhase.OpSplit, GamePhase.ChunkSplit).split(disputeId, left, right);
-        emit Split(disputeId, left, right);
+    function split(DisputeId disputeId, bytes32[] calldata nodes) external {
+        _turn(disputeId, GamePhase.OpSplit, GamePhase.ChunkSplit).split(disputeId, nodes);
+        emit Split(disputeId, nodes);
     }
 
     /// @inheritdoc IOneStepAdjudicator
-    function pick(DisputeId disputeId, bool right) external nonReentrant {
+    function pick(DisputeId disputeId, bytes32[] calldata nodes, uint256 which) external nonReentrant {
         RefereeGame.Game storage g = _turn(disputeId, GamePhase.OpPick, GamePhase.ChunkPick);
-        Outcome result = g.pick(disputeId, _graphs[TaskId.wrap(g.taskId)], right);
-        emit Picked(disputeId, right, g.index, g.depthLeft);
+        Outcome result = g.pick(disputeId, _graphs, nodes, which);
+        emit Picked(disputeId, which, g.index, g.depthLeft);
         if (result != Outcome.None) _settle(disputeId, g, result);
     }
 
     /// @inheritdoc IOneStepAdjudicator
     function pickStateOut(
         DisputeId disputeId,
-        bool right,
+        bytes32[] calldata nodes,
         StepOp calldata op,
         bytes32[] calldata graphProof,
         bytes32 stateLeaf,
@@ -140,9 +140,11 @@ contract OneStepAdjudicator is IOneStepAdjudicator, ReentrancyGuard {
     ) external nonReentrant {
         RefereeGame.Game storage g = _turn(disputeId, GamePhase.OpPick, GamePhase.OpPick);
         StepGraph storage graph = _graphs[TaskId.wrap(g.taskId)];
-        if (g.depthLeft != 1) revert WrongPhase(disputeId, g.phase);
-        Outcome result = g.pick(disputeId, graph, right);
-        emit Picked(disputeId, right, g.index, g.depthLeft);
+        uint256 w = g.width();
+        if (g.depthLeft != w) revert WrongPhase(disputeId, g.phase);
+        uint256 which = op.index & ((1 << w) - 1);
+        Outcome result = g.pick(disputeId, _graphs, nodes, which);
+        emit Picked(disputeId, which, g.index, g.depthLeft);
         if (result == Outcome.None) {
             RefereeGame.checkOp(disputeId, graph, op, graphProof, g.opIndex);
             uint256 slot = g.stateOut(disputeId, graph, op, stateLeaf, stateProof);
@@ -198,7 +200,8 @@ contract OneStepAdjudicator is IOneStepAdjudicator, ReentrancyGuard {
         Opening[] calldata openings
     ) external nonReentrant returns (Outcome result) {
         RefereeGame.Game storage g = _turn(disputeId, GamePhase.Step, GamePhase.Step);
-        result = StepCheck.check(_alu, g, disputeId, _graphs[TaskId.wrap(g.taskId)], s, op, results, openings);
+        StepGraph storage graph = _graphs[TaskId.wrap(g.taskId)];
+        result = StepCheck.check(_alu, g, disputeId, graph, s, op, results, openings);
         _settle(disputeId, g, result);
     }
 
@@ -238,12 +241,13 @@ contract OneStepAdjudicator is IOneStepAdjudicator, ReentrancyGuard {
     }
 
     /// @inheritdoc IStepAdjudicator
-    /// @dev Every move: the trace, two per level of the op and chunk bisections at their largest
-    ///      (MAX_OPS, RefereeGame.MAX_CHUNK_DEPTH), the shape, the chunk, the element, the program
-    ///      and the step, each within moveBlocks.
+    /// @dev Every move: the trace, two per round of the op and chunk bisections at their largest
+    ///      (MAX_OPS, RefereeGame.MAX_CHUNK_DEPTH, ROUND_LEVELS levels a round), the shape, the
+    ///      chunk, the element, the program and the step, each within moveBlocks.
     function longestDispute() external view returns (uint256) {
-        uint256 moves = 6 + 2 * (TensorCommit.depthOf(MAX_OPS) + RefereeGame.MAX_CHUNK_DEPTH);
-        return moves * _params.moveBlocks;
+        uint256 r = RefereeGame.ROUND_LEVELS;
+        uint256 rounds = (TensorCommit.depthOf(MAX_OPS) + r - 1) / r + (RefereeGame.MAX_CHUNK_DEPTH + r - 1) / r;
+        return (6 + 2 * rounds) * _params.moveBlocks;
     }
 
     /// @inheritdoc IStepAdjudicator
@@ -278,8 +282,6 @@ contract OneStepAdjudicator is IOneStepAdjudicator, ReentrancyGuard {
         v.stateAfter = g.stateAfter;
         v.opRoot = g.opRoot;
         v.cursor = g.cursor;
-        v.left = g.left;
-        v.right = g.right;
         v.depthLeft = g.depthLeft;
         v.index = g.index;
         v.opIndex = g.opIndex;

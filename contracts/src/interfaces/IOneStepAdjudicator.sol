@@ -47,6 +47,8 @@ interface IOneStepAdjudicator is IStepAdjudicator {
     error NotCommitted(DisputeId disputeId, bytes32 expected, bytes32 got);
     /// @notice The node's state before the step is not proven at step `step` of its trace.
     error StateBeforeNotProven(DisputeId disputeId, uint256 step);
+    /// @notice A round reveals `expected` nodes (2^min(3, levels left)); `got` were given or named.
+    error NodeCount(DisputeId disputeId, uint256 got, uint256 expected);
     /// @notice The picked leaf is tree padding and the node's value there is zero, as it must be.
     error PaddingAgrees(DisputeId disputeId, uint256 index);
     /// @notice `op` is not the graph's op `index`.
@@ -70,10 +72,10 @@ interface IOneStepAdjudicator is IStepAdjudicator {
     event TracePosted(
         DisputeId indexed disputeId, bytes32 stateBefore, bytes32 stateAfter, bytes32 opRoot, bytes32[] afterLeaves
     );
-    /// @notice The node revealed the children of the tree node under dispute.
-    event Split(DisputeId indexed disputeId, bytes32 left, bytes32 right);
-    /// @notice The challenger picked a child; `index` is the path so far, `depthLeft` the levels left.
-    event Picked(DisputeId indexed disputeId, bool right, uint256 index, uint256 depthLeft);
+    /// @notice The node revealed the nodes up to three levels below the tree node under dispute.
+    event Split(DisputeId indexed disputeId, bytes32[] nodes);
+    /// @notice The challenger picked node `which`; `index` is the path so far, `depthLeft` the levels left.
+    event Picked(DisputeId indexed disputeId, uint256 which, uint256 index, uint256 depthLeft);
     /// @notice The node revealed op `opIndex`'s output chunk root and shape.
     event ShapeRevealed(DisputeId indexed disputeId, uint256 opIndex, bytes32 root, uint32[] dims);
     /// @notice The node revealed chunk `chunkIndex` of the op's output.
@@ -108,16 +110,19 @@ interface IOneStepAdjudicator is IStepAdjudicator {
         bytes32[] calldata afterLeaves,
         bytes32 opRoot
     ) external;
-    /// @notice Node (OpSplit, ChunkSplit): the two children of the tree node under dispute.
-    function split(DisputeId disputeId, bytes32 left, bytes32 right) external;
-    /// @notice Challenger (OpPick, ChunkPick): the child that differs from its honest trace.
-    function pick(DisputeId disputeId, bool right) external;
-    /// @notice Challenger (OpPick, last level): picks a STATE_OUT op (`op`, proven under graphRoot)
-    ///         whose slot of stateAfter holds `stateLeaf` (proven by `stateProof`, built from the
-    ///         posted afterLeaves), not the op's output: the node loses the game.
+    /// @notice Node (OpSplit, ChunkSplit): the 2^w nodes w = min(3, levels left) levels below the
+    ///         tree node under dispute, left to right (they must rebuild it).
+    function split(DisputeId disputeId, bytes32[] calldata nodes) external;
+    /// @notice Challenger (OpPick, ChunkPick): descends into node `which`, the first that differs
+    ///         from its honest trace. `nodes` repeats what the node revealed (Split event), which
+    ///         the contract checks against the node under dispute rather than storing it.
+    function pick(DisputeId disputeId, bytes32[] calldata nodes, uint256 which) external;
+    /// @notice Challenger (OpPick, last round): picks leaf op.index, a STATE_OUT op (`op`, proven
+    ///         under graphRoot) whose slot of stateAfter holds `stateLeaf` (proven by `stateProof`,
+    ///         built from the posted afterLeaves), not the op's output: the node loses the game.
     function pickStateOut(
         DisputeId disputeId,
-        bool right,
+        bytes32[] calldata nodes,
         StepOp calldata op,
         bytes32[] calldata graphProof,
         bytes32 stateLeaf,

@@ -6,7 +6,7 @@ import {TensorCommit} from "../libraries/TensorCommit.sol";
 import {TraceMerkle} from "../libraries/TraceMerkle.sol";
 import {StepOp, StepOps} from "./StepOp.sol";
 import {Programs} from "./Programs.sol";
-import {DisputeId, Outcome} from "../types/Ids.sol";
+import {TaskId, DisputeId, Outcome} from "../types/Ids.sol";
 import {StepGraph, GamePhase} from "../types/RefereeTypes.sol";
 
 /// @title RefereeGame
@@ -15,36 +15,40 @@ import {StepGraph, GamePhase} from "../types/RefereeTypes.sol";
 library RefereeGame {
     /// @dev Most levels of a chunk bisection: outputs up to 2^28 elements (2^20 chunks).
     uint256 internal constant MAX_CHUNK_DEPTH = 20;
+    /// @dev Tree levels per bisection round (the node reveals up to 2^3 = 8 nodes per round).
+    uint256 internal constant ROUND_LEVELS = 3;
 
+    /// @dev Packed so that a bisection move reads and writes few slots: the header (phase, path,
+    ///      deadline) is one slot, the tree node under dispute (cursor) another.
     struct Game {
         address challenger;
         uint64 step;
         uint32 k;
         address node;
-        uint64 deadline;
         uint32 epoch;
         uint64 taskId;
+        // header
         GamePhase phase;
         uint8 depthLeft;
+        bool inChunks;
         uint32 index;
         uint32 opIndex;
-        uint64 element;
-        uint32 bits;
+        uint64 deadline;
         Outcome outcome;
+        // the element under dispute
         uint64 numel;
         uint32 programLength;
         // Leaf t-1 is proven at anchorIndex (depth anchorDepth) of the trace root kept in
         // stateBefore until the node posts its trace.
         uint32 anchorIndex;
         uint8 anchorDepth;
-        bool inChunks;
+        uint64 element;
+        uint32 bits;
         bytes32 nodeLeaf;
         bytes32 stateBefore;
         bytes32 stateAfter;
         bytes32 opRoot;
         bytes32 cursor;
-        bytes32 left;
-        bytes32 right;
         // keccak of the output dims after revealShape, of the op after nameElement.
         bytes32 opId;
         bytes32 resultsHash;
@@ -96,35 +100,57 @@ library RefereeGame {
         g.phase = GamePhase.OpSplit;
     }
 
-    /// @notice The node reveals the children of the tree node under dispute.
-    function split(Game storage g, DisputeId id, bytes32 left, bytes32 right) internal {
-        bytes32 h = TensorCommit.hashPair(left, right);
+    /// @notice Levels a bisection round descends: the node reveals the 2^width nodes that many
+    ///         levels below the cursor, the challenger picks one (fewer levels near the bottom).
+    function width(Game storage g) internal view returns (uint256) {
+        uint256 d = g.depthLeft;
+        return d < ROUND_LEVELS ? d : ROUND_LEVELS;
+    }
+
+    /// @notice Reverts unless `nodes` are the 2^width nodes below the tree node under dispute.
+    function checkNodes(Game storage g, DisputeId id, bytes32[] calldata nodes) internal view returns (uint256 w) {
+        w = width(g);
+        if (nodes.length != 1 << w) revert IOneStepAdjudicator.NodeCount(id, nodes.length, 1 << w);
+        bytes32 h = TensorCommit.rootOf(nodes);
         if (h != g.cursor) revert IOneStepAdjudicator.NotCommitted(id, g.cursor, h);
-        g.left = left;
-        g.right = right;
+    }
+
+    /// @notice The node revealed the nodes below the cursor (checked, logged, not stored: the pick
+    ///         repeats them).
+    function split(Game storage g, DisputeId id, bytes32[] calldata nodes) internal {
+        checkNodes(g, id, nodes);
         g.phase = g.inChunks ? GamePhase.ChunkPick : GamePhase.OpPick;
     }
 
-    /// @notice The challenger descends into one child. At a leaf that is tree padding the node's
-    ///         value must be zero: a non-zero one loses it the game.
-    function pick(Game storage g, DisputeId id, StepGraph storage graph, bool right) internal returns (Outcome) {
-        bytes32 child = right ? g.right : g.left;
-        uint256 index = (uint256(g.index) << 1) | (right ? 1 : 0);
-        uint256 depth = g.depthLeft - 1;
+    /// @notice The challenger descends into revealed node `which`. At a leaf that is tree padding
+    ///         the node's value must be zero: a non-zero one loses it the game.
+    function pick(
+        Game storage g,
+        DisputeId id,
+        mapping(TaskId => StepGraph) storage graphs,
+        bytes32[] calldata nodes,
+        uint256 which
+    ) internal returns (Outcome) {
+        uint256 w = checkNodes(g, id, nodes);
+        if (which >= nodes.length) revert IOneStepAdjudicator.NodeCount(id, which, nodes.length);
+        bytes32 child = nodes[which];
+        uint256 index = (uint256(g.index) << w) | which;
+        uint256 depth = g.depthLeft - w;
         g.cursor = child;
         g.index = uint32(index);
         g.depthLeft = uint8(depth);
+        bool chunks = g.inChunks;
         if (depth != 0) {
-            g.phase = g.inChunks ? GamePhase.ChunkSplit : GamePhase.OpSplit;
+            g.phase = chunks ? GamePhase.ChunkSplit : GamePhase.OpSplit;
             return Outcome.None;
         }
-        uint256 count = g.inChunks ? TensorCommit.chunkCount(g.numel) : graph.nOps;
+        uint256 count = chunks ? TensorCommit.chunkCount(g.numel) : graphs[TaskId.wrap(g.taskId)].nOps;
         if (index >= count) {
             // INVARIANT: padding leaves are zero hashes; a node that put anything there is wrong.
             if (child != bytes32(0)) return Outcome.NodeWrong;
             revert IOneStepAdjudicator.PaddingAgrees(id, index);
         }
-        if (g.inChunks) {
+        if (chunks) {
             g.phase = GamePhase.Chunk;
         } else {
             g.opIndex = uint32(index);

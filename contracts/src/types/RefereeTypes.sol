@@ -75,8 +75,6 @@ struct GameView {
     bytes32 opRoot;
     /// @dev The tree node under dispute (op-tree or chunk-tree), or the op's output commitment.
     bytes32 cursor;
-    bytes32 left;
-    bytes32 right;
     /// @dev Levels left in the current bisection; index is the path so far (top bit first).
     uint256 depthLeft;
     uint256 index;

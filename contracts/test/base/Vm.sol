@@ -17,6 +17,8 @@ interface Vm {
     function roll(uint256 newHeight) external;
     function prevrandao(bytes32 newPrevrandao) external;
     function deal(address account, uint256 newBalance) external;
+    /// @notice Marks `target`'s account and storage cold (gas of the next call as in a new transaction).
+    function cool(address target) external;
     function getBlockNumber() external view returns (uint256);
 
     // --- callers ---

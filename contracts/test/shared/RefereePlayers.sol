@@ -16,19 +16,68 @@ import {GamePhase, GameView} from "../../src/types/RefereeTypes.sol";
 ///         what differs from the honest trace and checks the first wrong step. Each move returns
 ///         the gas it used (execution gas of the call, as forge measures it).
 abstract contract RefereePlayers is RefereeFixture {
-    /// @dev Gas of each move of the last game played, in order.
+    /// @dev Gas of each move of the last game played, in order: execution gas, and an estimate of
+    ///      the whole transaction (+ 21,000 base + calldata at 4 gas per zero byte and 16 per other
+    ///      byte, the Cancun rules).
     uint256[] internal moveGas;
+    uint256[] internal moveTxGas;
     string[] internal moveName;
+    uint256 private _pendingCalldataGas;
+    /// @dev The nodes the node revealed last (what a bot reads from the Split event).
+    bytes32[] internal revealed;
+
+    /// @notice Levels of the round at `depthLeft` (RefereeGame.ROUND_LEVELS at most).
+    function _width(uint256 depthLeft) internal pure returns (uint256) {
+        return depthLeft < 3 ? depthLeft : 3;
+    }
+
+    /// @notice Which revealed node leads to leaf `target` from `depthLeft` levels above it.
+    function _toward(uint256 target, uint256 depthLeft) internal pure returns (uint256) {
+        uint256 w = _width(depthLeft);
+        return (target >> (depthLeft - w)) & ((1 << w) - 1);
+    }
+
+    /// @notice The 2^w nodes of `lv` below node `index` at `depthLeft`.
+    function _below(bytes32[][] memory lv, uint256 depthLeft, uint256 index)
+        internal
+        pure
+        returns (bytes32[] memory nodes)
+    {
+        uint256 w = _width(depthLeft);
+        nodes = new bytes32[](1 << w);
+        for (uint256 i; i < nodes.length; ++i) nodes[i] = lv[depthLeft - w][(index << w) + i];
+    }
+
+    /// @notice The first of `nodes` that differs from `mine` (the last when none does).
+    function _firstDiffering(bytes32[] memory mine, bytes32[] memory nodes) internal pure returns (uint256 i) {
+        while (i + 1 < nodes.length && mine[i] == nodes[i]) ++i;
+    }
+
+    /// @dev Prices the calldata of the move about to be sent, and makes every contract's account
+    ///      and storage cold, as they are at the start of a transaction.
+    function _calldata(bytes memory cd) internal {
+        vm.cool(address(referee));
+        vm.cool(address(market));
+        vm.cool(address(stakes));
+        vm.cool(address(token));
+        uint256 cost;
+        for (uint256 i; i < cd.length; ++i) cost += cd[i] == 0 ? 4 : 16;
+        _pendingCalldataGas = cost;
+    }
 
     function _record(string memory name, uint256 gasBefore) internal {
-        moveGas.push(gasBefore - gasleft());
+        uint256 used = gasBefore - gasleft();
+        moveGas.push(used);
+        moveTxGas.push(used + 21_000 + _pendingCalldataGas);
         moveName.push(name);
+        _pendingCalldataGas = 0;
     }
 
     /// @notice The challenger disputes leaf T of segment 1.
     function _open() internal returns (DisputeId d) {
         bytes32[] memory l = _segmentLeaves(1, nodeAfter);
         bytes32[] memory proof = TraceMerkleBuilder.buildProof(l, T - SEG - 1);
+        _calldata(abi.encodeCall(referee.openDispute, (taskId, 1, T, l[T - SEG - 1], proof)));
         vm.prank(challenger);
         uint256 g0 = gasleft();
         d = referee.openDispute(taskId, 1, T, l[T - SEG - 1], proof);
@@ -47,6 +96,7 @@ abstract contract RefereePlayers is RefereeFixture {
             bytes32[] memory proof = TraceMerkleBuilder.buildProof(_segmentLeaves(1, nodeAfter), T - SEG - 2);
             bytes32[] memory afterLeaves = _nodeAfterLeaves();
             bytes32 opRoot = TensorTrees.root(nodeOpCommits());
+            _calldata(abi.encodeCall(referee.postTrace, (d, stateBefore, proof, nodeAfter, afterLeaves, opRoot)));
             vm.prank(node);
             uint256 g0 = gasleft();
             referee.postTrace(d, stateBefore, proof, nodeAfter, afterLeaves, opRoot);
@@ -55,26 +105,31 @@ abstract contract RefereePlayers is RefereeFixture {
             bool ops = g.phase == GamePhase.OpSplit;
             bytes32[][] memory lv =
                 TensorTrees.levels(ops ? nodeOpCommits() : TensorTrees.leaves(nodeOut[g.opIndex]));
-            (bytes32 l, bytes32 r) = (lv[g.depthLeft - 1][2 * g.index], lv[g.depthLeft - 1][2 * g.index + 1]);
+            bytes32[] memory nodes = _below(lv, g.depthLeft, g.index);
+            _calldata(abi.encodeCall(referee.split, (d, nodes)));
             vm.prank(node);
             uint256 g0 = gasleft();
-            referee.split(d, l, r);
+            referee.split(d, nodes);
             _record(ops ? "split(op)" : "split(chunk)", g0);
+            revealed = nodes;
         } else if (g.phase == GamePhase.Shape) {
             bytes32 root = TensorTrees.root(TensorTrees.leaves(nodeOut[g.opIndex]));
             uint32[] memory dims = op(g.opIndex).dims;
+            _calldata(abi.encodeCall(referee.revealShape, (d, root, dims)));
             vm.prank(node);
             uint256 g0 = gasleft();
             referee.revealShape(d, root, dims);
             _record("revealShape", g0);
         } else if (g.phase == GamePhase.Chunk) {
             bytes memory chunk = TensorTrees.chunk(nodeOut[g.opIndex], g.index);
+            _calldata(abi.encodeCall(referee.revealChunk, (d, chunk)));
             vm.prank(node);
             uint256 g0 = gasleft();
             referee.revealChunk(d, chunk);
             _record("revealChunk", g0);
         } else if (g.phase == GamePhase.Program) {
             bytes memory results = _pack(_nodeProgram(g.opIndex, g.element));
+            _calldata(abi.encodeCall(referee.postProgram, (d, results)));
             vm.prank(node);
             uint256 g0 = gasleft();
             referee.postProgram(d, results);
@@ -101,12 +156,11 @@ abstract contract RefereePlayers is RefereeFixture {
                 // Every op agrees: the state after must fail to hold one of them.
                 return _towardStateOut(d, g);
             }
-            bytes32[] memory below = TensorTrees.levels(honestOpCommits())[g.depthLeft - 1];
-            _pick(d, below[2 * g.index] == g.left, "pick(op)");
+            bytes32[] memory mine = _below(TensorTrees.levels(honestOpCommits()), g.depthLeft, g.index);
+            _pick(d, _firstDiffering(mine, revealed), "pick(op)");
         } else if (g.phase == GamePhase.ChunkPick) {
-            bytes32[] memory below =
-                TensorTrees.levels(TensorTrees.leaves(honestOut[g.opIndex]))[g.depthLeft - 1];
-            _pick(d, below[2 * g.index] == g.left, "pick(chunk)");
+            bytes32[][] memory lv = TensorTrees.levels(TensorTrees.leaves(honestOut[g.opIndex]));
+            _pick(d, _firstDiffering(_below(lv, g.depthLeft, g.index), revealed), "pick(chunk)");
         } else if (g.phase == GamePhase.Element) {
             uint256 lane = _firstWrongLane(g.opIndex, g.index);
             _nameElement(d, g, lane);
@@ -119,10 +173,12 @@ abstract contract RefereePlayers is RefereeFixture {
         return true;
     }
 
-    function _pick(DisputeId d, bool right, string memory name) internal {
+    function _pick(DisputeId d, uint256 which, string memory name) internal {
+        bytes32[] memory nodes = revealed;
+        _calldata(abi.encodeCall(referee.pick, (d, nodes, which)));
         vm.prank(challenger);
         uint256 g0 = gasleft();
-        referee.pick(d, right);
+        referee.pick(d, nodes, which);
         _record(name, g0);
     }
 
@@ -135,17 +191,18 @@ abstract contract RefereePlayers is RefereeFixture {
         while (j < 3 && mine[j] == theirs[j]) ++j;
         if (j == 3) return false;
         uint256 i = 3 + j;
-        bool right = (i >> (g.depthLeft - 1)) & 1 == 1;
-        if (g.depthLeft > 1) {
-            _pick(d, right, "pick(op)");
+        if (g.depthLeft > _width(g.depthLeft)) {
+            _pick(d, _toward(i, g.depthLeft), "pick(op)");
             return true;
         }
         StepOp memory o = op(i);
         bytes32[] memory graphProof = TensorTrees.proof(graphLeaves(), i);
         bytes32[] memory stateProof = TensorTrees.proof(theirs, j);
+        bytes32[] memory nodes = revealed;
+        _calldata(abi.encodeCall(referee.pickStateOut, (d, nodes, o, graphProof, theirs[j], stateProof)));
         vm.prank(challenger);
         uint256 g0 = gasleft();
-        referee.pickStateOut(d, right, o, graphProof, theirs[j], stateProof);
+        referee.pickStateOut(d, nodes, o, graphProof, theirs[j], stateProof);
         _record("pickStateOut", g0);
         return true;
     }
@@ -162,6 +219,7 @@ abstract contract RefereePlayers is RefereeFixture {
         bytes memory chunk = TensorTrees.chunk(nodeOut[g.opIndex], g.index);
         StepOp memory o = op(g.opIndex);
         bytes32[] memory graphProof = TensorTrees.proof(graphLeaves(), g.opIndex);
+        _calldata(abi.encodeCall(referee.nameElement, (d, lane, chunk, o, graphProof)));
         vm.prank(challenger);
         uint256 g0 = gasleft();
         referee.nameElement(d, lane, chunk, o, graphProof);
@@ -187,6 +245,7 @@ abstract contract RefereePlayers is RefereeFixture {
         Opening[] memory w = _openings(g.opIndex, g.element, s);
         StepOp memory o = op(g.opIndex);
         bytes memory packed = _pack(r);
+        _calldata(abi.encodeCall(referee.checkStep, (d, s, o, packed, w)));
         vm.prank(challenger);
         uint256 g0 = gasleft();
         result = referee.checkStep(d, s, o, packed, w);
@@ -256,6 +315,7 @@ abstract contract RefereePlayers is RefereeFixture {
             bool moved = g.nodeToMove ? _nodeMove(d) : _challengerMove(d);
             if (!moved) {
                 vm.roll(g.deadline + 1);
+                _calldata(abi.encodeCall(referee.resolve, (d)));
                 uint256 g0 = gasleft();
                 referee.resolve(d);
                 _record("resolve(timeout)", g0);
@@ -265,10 +325,11 @@ abstract contract RefereePlayers is RefereeFixture {
         return referee.outcome(d);
     }
 
+    /// @notice Transaction gas (estimate, see moveTxGas) of the whole game and of its largest move.
     function _totalGas() internal view returns (uint256 total, uint256 most) {
-        for (uint256 i; i < moveGas.length; ++i) {
-            total += moveGas[i];
-            if (moveGas[i] > most) most = moveGas[i];
+        for (uint256 i; i < moveTxGas.length; ++i) {
+            total += moveTxGas[i];
+            if (moveTxGas[i] > most) most = moveTxGas[i];
         }
     }
 }
