@@ -15,7 +15,7 @@ import {TokenPull} from "./libraries/TokenPull.sol";
 import {TensorCommit} from "./libraries/TensorCommit.sol";
 import {RefereeGame} from "./referee/RefereeGame.sol";
 import {StepCheck} from "./referee/StepCheck.sol";
-import {ScalarAlu} from "./referee/ScalarAlu.sol";
+import {StepEvaluator} from "./referee/StepEvaluator.sol";
 import {StepOp} from "./referee/StepOp.sol";
 import {TaskId, DisputeId, Outcome, TaskStatus, TaskView} from "./types/Ids.sol";
 import {StepGraph, RefereeParams, GamePhase, GameView} from "./types/RefereeTypes.sol";
@@ -32,7 +32,7 @@ contract OneStepAdjudicator is IOneStepAdjudicator, ReentrancyGuardTransient {
     IERC20 private immutable _token;
     IStakeManager private immutable _stakes;
     ITaskMarket private immutable _market;
-    ScalarAlu private immutable _alu;
+    StepEvaluator private immutable _evaluator;
     RefereeParams private _params;
     uint256 private _disputeCount;
     uint256 private _held;
@@ -46,7 +46,7 @@ contract OneStepAdjudicator is IOneStepAdjudicator, ReentrancyGuardTransient {
         _token = IERC20(token_);
         _stakes = IStakeManager(stakeManager_);
         _market = ITaskMarket(market_);
-        _alu = new ScalarAlu();
+        _evaluator = new StepEvaluator();
         _params = p;
     }
 
@@ -60,7 +60,7 @@ contract OneStepAdjudicator is IOneStepAdjudicator, ReentrancyGuardTransient {
         ) revert GraphNotRegistrable(taskId);
         if (
             graph.graphRoot == bytes32(0) || graph.nOps < 2 || graph.nOps > MAX_OPS || graph.nState == 0
-                || graph.initialState == bytes32(0)
+                || graph.initialState == bytes32(0) || graph.finalRoot == bytes32(0)
         ) revert BadGraph(taskId);
         _graphs[taskId] = graph;
         emit StepGraphRegistered(taskId, graph);
@@ -130,27 +130,24 @@ contract OneStepAdjudicator is IOneStepAdjudicator, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IOneStepAdjudicator
-    function pickStateOut(
+    function pickFinal(
         DisputeId disputeId,
         bytes32[] calldata nodes,
-        StepOp calldata op,
-        bytes32[] calldata graphProof,
+        uint256 which,
+        uint256 slot,
+        bytes32[] calldata finalProof,
         bytes32 stateLeaf,
         bytes32[] calldata stateProof
     ) external nonReentrant {
         RefereeGame.Game storage g = _turn(disputeId, GamePhase.OpPick, GamePhase.OpPick);
-        StepGraph storage graph = _graphs[TaskId.wrap(g.taskId)];
-        uint256 w = g.width();
-        if (g.depthLeft != w) revert WrongPhase(disputeId, g.phase);
-        uint256 which = op.index & ((1 << w) - 1);
+        if (g.depthLeft != g.width()) revert WrongPhase(disputeId, g.phase);
         Outcome result = g.pick(disputeId, _graphs, nodes, which);
         emit Picked(disputeId, which, g.index, g.depthLeft);
         if (result == Outcome.None) {
-            RefereeGame.checkOp(disputeId, graph, op, graphProof, g.opIndex);
-            uint256 slot = g.stateOut(disputeId, graph, op, stateLeaf, stateProof);
-            emit StateOutMismatch(disputeId, g.opIndex, slot, stateLeaf);
+            g.finalMismatch(disputeId, _graphs[TaskId.wrap(g.taskId)], slot, finalProof, stateLeaf, stateProof);
+            emit FinalStateMismatch(disputeId, g.opIndex, slot, stateLeaf);
         }
-        // INVARIANT: a state after the step that does not hold a STATE_OUT op's output loses the node.
+        // INVARIANT: a state after the step that does not hold its final ops' outputs loses the node.
         _settle(disputeId, g, Outcome.NodeWrong);
     }
 
@@ -201,7 +198,7 @@ contract OneStepAdjudicator is IOneStepAdjudicator, ReentrancyGuardTransient {
     ) external nonReentrant returns (Outcome result) {
         RefereeGame.Game storage g = _turn(disputeId, GamePhase.Step, GamePhase.Step);
         StepGraph storage graph = _graphs[TaskId.wrap(g.taskId)];
-        result = StepCheck.check(_alu, g, disputeId, graph, s, op, results, openings);
+        result = StepCheck.check(_evaluator, g, disputeId, graph, s, op, results, openings);
         _settle(disputeId, g, result);
     }
 

@@ -53,8 +53,8 @@ interface IOneStepAdjudicator is IStepAdjudicator {
     error PaddingAgrees(DisputeId disputeId, uint256 index);
     /// @notice `op` is not the graph's op `index`.
     error OpNotInGraph(DisputeId disputeId, uint256 index);
-    /// @notice The op at the leaf is not a STATE_OUT op.
-    error NotStateOut(DisputeId disputeId, uint256 index);
+    /// @notice The graph's final refs do not make state tensor `slot` the output of op `opIndex`.
+    error NotFinalOutput(DisputeId disputeId, uint256 slot, uint256 opIndex);
     /// @notice The state after the step holds op i's output at `slot`: nothing to dispute there.
     error StateOutAgrees(DisputeId disputeId, uint256 slot);
     /// @notice The state tensors' commits posted with the trace are not `nState + 1` leaves of stateAfter.
@@ -87,7 +87,7 @@ interface IOneStepAdjudicator is IStepAdjudicator {
     /// @notice Step `s` recomputed: `computed` by Float32, `claimed` by the node.
     event StepChecked(DisputeId indexed disputeId, uint256 s, uint8 opcode, uint32 computed, uint32 claimed);
     /// @notice The state after the step holds `stateLeaf` at `slot`, not op `opIndex`'s output.
-    event StateOutMismatch(DisputeId indexed disputeId, uint256 opIndex, uint256 slot, bytes32 stateLeaf);
+    event FinalStateMismatch(DisputeId indexed disputeId, uint256 opIndex, uint256 slot, bytes32 stateLeaf);
     /// @notice The party to move missed its deadline in `phase`.
     event MoveTimedOut(DisputeId indexed disputeId, GamePhase phase, bool nodeLost);
     /// @notice `account` may pull `amount` more with claimPayout().
@@ -117,14 +117,16 @@ interface IOneStepAdjudicator is IStepAdjudicator {
     ///         from its honest trace. `nodes` repeats what the node revealed (Split event), which
     ///         the contract checks against the node under dispute rather than storing it.
     function pick(DisputeId disputeId, bytes32[] calldata nodes, uint256 which) external;
-    /// @notice Challenger (OpPick, last round): picks leaf op.index, a STATE_OUT op (`op`, proven
-    ///         under graphRoot) whose slot of stateAfter holds `stateLeaf` (proven by `stateProof`,
-    ///         built from the posted afterLeaves), not the op's output: the node loses the game.
-    function pickStateOut(
+    /// @notice Challenger (OpPick, last round): picks op i (node `which`) whose output is state
+    ///         tensor `slot` after the step by the graph's final refs (`finalProof` under
+    ///         finalRoot), while stateAfter holds `stateLeaf` there (`stateProof`, built from the
+    ///         posted afterLeaves), not op i's output commitment: the node loses the game.
+    function pickFinal(
         DisputeId disputeId,
         bytes32[] calldata nodes,
-        StepOp calldata op,
-        bytes32[] calldata graphProof,
+        uint256 which,
+        uint256 slot,
+        bytes32[] calldata finalProof,
         bytes32 stateLeaf,
         bytes32[] calldata stateProof
     ) external;

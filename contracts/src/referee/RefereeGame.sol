@@ -169,25 +169,27 @@ library RefereeGame {
         }
     }
 
-    /// @notice After the last op pick: op i is a STATE_OUT op and slot attrs[0] of the state after
-    ///         the step holds `stateLeaf`, not op i's output (the cursor): the node is wrong.
-    function stateOut(
+    /// @notice After the last op pick: state tensor j after the step is op i's output (the
+    ///         graph's final refs say so) but the state after holds `stateLeaf` there, not op i's
+    ///         output commitment (the cursor): reverts unless that is proven.
+    function finalMismatch(
         Game storage g,
         DisputeId id,
         StepGraph storage graph,
-        StepOp calldata op,
+        uint256 j,
+        bytes32[] calldata finalProof,
         bytes32 stateLeaf,
         bytes32[] calldata stateProof
-    ) internal view returns (uint256 slot) {
-        if (op.kind != Programs.STATE_OUT || op.attrs.length != 1) {
-            revert IOneStepAdjudicator.NotStateOut(id, g.opIndex);
+    ) internal view {
+        uint256 i = g.opIndex;
+        bytes32 leaf = sha256(abi.encodePacked(uint32(j), StepOps.REF_OP, uint32(i)));
+        if (!TensorCommit.verify(finalProof, graph.finalRoot, leaf, j, graph.nState)) {
+            revert IOneStepAdjudicator.NotFinalOutput(id, j, i);
         }
-        slot = uint64(op.attrs[0]);
-        if (slot >= graph.nState) revert IOneStepAdjudicator.NotStateOut(id, g.opIndex);
-        if (!TensorCommit.verify(stateProof, g.stateAfter, stateLeaf, slot, uint256(graph.nState) + 1)) {
+        if (!TensorCommit.verify(stateProof, g.stateAfter, stateLeaf, j, uint256(graph.nState) + 1)) {
             revert IOneStepAdjudicator.NotCommitted(id, g.stateAfter, stateLeaf);
         }
-        if (stateLeaf == g.cursor) revert IOneStepAdjudicator.StateOutAgrees(id, slot);
+        if (stateLeaf == g.cursor) revert IOneStepAdjudicator.StateOutAgrees(id, j);
     }
 
     /// @notice The node opens op i's output commitment (the cursor) to its chunk root and shape.

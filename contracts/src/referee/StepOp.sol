@@ -5,14 +5,14 @@ pragma solidity ^0.8.24;
 struct StepOp {
     /// @dev Position in the graph (the leaf index under graphRoot and opRoot).
     uint32 index;
-    /// @dev Op kind (Programs.sol constants, prover/trace/kinds.py).
+    /// @dev Op kind (Programs.sol constants = prover/trace/kinds.py OpKind).
     uint16 kind;
     /// @dev Input references: kind (StepOps.REF_*) and index, one pair per input slot.
     uint8[] refKinds;
     uint32[] refIndices;
     /// @dev Output shape.
     uint32[] dims;
-    /// @dev Integer attributes (sizes, strides of the folded index map, state slot, ...).
+    /// @dev The kind's attrs, then per input slot its logical shape and index map (IndexMaps).
     int64[] attrs;
 }
 
@@ -27,6 +27,8 @@ library StepOps {
     uint8 internal constant REF_TEACHER = 2;
     uint8 internal constant REF_SCALAR = 3;
     uint8 internal constant REF_OP = 4;
+    /// @dev Every element is the float32 whose bits are the ref index.
+    uint8 internal constant REF_CONST = 5;
 
     /// @notice The op's input lists differ in length, or a list is longer than its length field.
     error MalformedOp(uint256 index);

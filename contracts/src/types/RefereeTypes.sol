@@ -12,6 +12,10 @@ struct StepGraph {
     bytes32 scalarRoot;
     /// @dev State hash v2 of the state before step 1 (what leaf 0 would hold).
     bytes32 initialState;
+    /// @dev Where each state tensor after the step comes from: the sha256 tree over
+    ///      sha256(abi.encodePacked(uint32 j, uint8 refKind, uint32 refIndex)), j < nState
+    ///      (prover/trace/graph.py StepGraph.final).
+    bytes32 finalRoot;
     /// @dev Ops per step (>= 2; the op tree is padded with zero hashes to a power of two).
     uint32 nOps;
     /// @dev State tensors per state (the state tree has nState + 1 leaves).
@@ -37,7 +41,7 @@ enum GamePhase {
     Trace,
     /// @dev Node: reveal the two children of the current op-tree node.
     OpSplit,
-    /// @dev Challenger: pick the child that differs (or, at the last level, pickStateOut).
+    /// @dev Challenger: pick the node that differs (or, in the last round, pickFinal).
     OpPick,
     /// @dev Node: reveal the chunk root and shape behind op i's output commitment.
     Shape,

@@ -31,15 +31,16 @@ enum Fault {
 /// @notice A synthetic step graph with real binary32 arithmetic, its honest trace, and a node
 ///         whose trace has one Fault, on a real market + OneStepAdjudicator deployment.
 ///         State: Y [2,300], A [2,4], B [4,300]; teacher: bias [300]; scalar table [64,1] (lr).
-///         op0 = A @ B + bias (GEMM, fma chain K=4), op1 = op0 * lr, op2 = op1 + Y,
-///         op3..op5 = STATE_OUT of op2, A, B (the new state is Y' = op2, A, B).
+///         op0 = A @ B + bias (GEMM, fma chain K=4), op1 = op0 * lr (lr broadcast by a stride-0
+///         index map), op2 = op1 + Y, op3..op8 = COPY chain of op2 (so the op bisection takes
+///         two rounds); the new state is (op8, A, B). Kinds and attrs as prover/trace/kinds.py.
 abstract contract RefereeFixture is Test {
     uint256 internal constant NODE_STAKE = 1000e18;
     uint256 internal constant REWARD = 5000e18;
     uint64 internal constant SEG = 16;
     uint64 internal constant TOTAL = 64;
     uint256 internal constant BPS = 10_000;
-    uint256 internal constant N_OPS = 6;
+    uint256 internal constant N_OPS = 9;
     /// @dev The disputed step (segment 1, its second step) and the element the faults hit.
     uint256 internal constant T = 18;
     uint256 internal constant E = 345;
@@ -128,46 +129,67 @@ abstract contract RefereeFixture is Test {
         if (b != 0) d[1] = uint32(b);
     }
 
-    function _attrs(int64 a, int64 b, int64 c, int64 d, int64 e, int64 f, int64 g, uint256 n)
-        internal
-        pure
-        returns (int64[] memory x)
-    {
-        int64[7] memory all = [a, b, c, d, e, f, g];
-        x = new int64[](n);
-        for (uint256 i; i < n; ++i) x[i] = all[i];
+    function _a19(int64[19] memory x) internal pure returns (int64[] memory a) {
+        a = new int64[](19);
+        for (uint256 i; i < 19; ++i) a[i] = x[i];
     }
 
-    /// @notice Op i of the graph.
+    function _a15(int64[15] memory x) internal pure returns (int64[] memory a) {
+        a = new int64[](15);
+        for (uint256 i; i < 15; ++i) a[i] = x[i];
+    }
+
+    /// @dev attrs of an elementwise op over [2, 300] with `slots` plain input slots.
+    function _plain(uint256 slots) internal pure returns (int64[] memory a) {
+        a = new int64[](4 * slots);
+        for (uint256 i; i < slots; ++i) (a[4 * i], a[4 * i + 1], a[4 * i + 2]) = (2, 2, 300);
+    }
+
+    function _refs(uint8 k0, uint32 i0, uint8 k1, uint32 i1, uint256 n)
+        internal
+        pure
+        returns (uint8[] memory kinds, uint32[] memory idx)
+    {
+        kinds = new uint8[](n);
+        idx = new uint32[](n);
+        kinds[0] = k0;
+        idx[0] = i0;
+        if (n > 1) (kinds[1], idx[1]) = (k1, i1);
+    }
+
+    /// @notice Op i of the graph (prover/trace/graph.py encoding: kind attrs, then per slot its
+    ///         logical rank, dims, nLevels and levels).
     function op(uint256 i) public pure returns (StepOp memory o) {
         o.index = uint32(i);
+        o.dims = _u32(2, 300);
         if (i == 0) {
             o.kind = Programs.GEMM;
-            o.refKinds = new uint8[](3);
-            o.refKinds[2] = 2; // teacher
-            o.refIndices = new uint32[](3);
-            o.refIndices[0] = 1; // A
-            o.refIndices[1] = 2; // B
-            o.dims = _u32(2, 300);
-            o.attrs = _attrs(2, 300, 4, 4, 1, 300, 1, 7);
-        } else if (i <= 2) {
-            o.kind = i == 1 ? Programs.MUL : Programs.ADD;
-            o.refKinds = new uint8[](2);
-            o.refKinds[0] = 4; // op
-            o.refKinds[1] = i == 1 ? 3 : 0; // scalar lr | state Y
-            o.refIndices = new uint32[](2);
-            o.refIndices[0] = uint32(i - 1);
-            o.dims = _u32(2, 300);
-            o.attrs = i == 1 ? _attrs(0, 1, 0, 0, 0, 0, 0, 2) : new int64[](0);
+            (o.refKinds, o.refIndices) = _refs(0, 1, 0, 2, 3);
+            (o.refKinds[2], o.refIndices[2]) = (2, 0); // teacher bias
+            // nb, M, N, K, fused, hasBias; A [1,2,4]; B [1,4,300]; bias [300]; no index maps.
+            o.attrs = _a19([int64(1), 2, 300, 4, 1, 1, 3, 1, 2, 4, 0, 3, 1, 4, 300, 0, 1, 300, 0]);
+        } else if (i == 1) {
+            o.kind = Programs.MUL;
+            (o.refKinds, o.refIndices) = _refs(4, 0, 3, 0, 2);
+            // lr is expanded over [2, 300] by a STRIDED level with strides 0.
+            o.attrs = _a15([int64(2), 2, 300, 0, 2, 2, 300, 1, 0, 0, 2, 2, 300, 0, 0]);
+        } else if (i == 2) {
+            o.kind = Programs.ADD;
+            (o.refKinds, o.refIndices) = _refs(4, 1, 0, 0, 2);
+            o.attrs = _plain(2);
         } else {
-            o.kind = Programs.STATE_OUT;
-            o.refKinds = new uint8[](1);
-            o.refKinds[0] = i == 3 ? 4 : 0;
-            o.refIndices = new uint32[](1);
-            o.refIndices[0] = i == 3 ? 2 : uint32(i - 3);
-            o.dims = i == 3 ? _u32(2, 300) : (i == 4 ? _u32(2, 4) : _u32(4, 300));
-            o.attrs = _attrs(int64(uint64(i - 3)), 0, 0, 0, 0, 0, 0, 1);
+            o.kind = Programs.COPY;
+            (o.refKinds, o.refIndices) = _refs(4, uint32(i - 1), 0, 0, 1);
+            o.attrs = _plain(1);
         }
+    }
+
+    /// @notice The graph's final refs: state tensor 0 after the step is op 8, 1 and 2 are A and B.
+    function finalLeaves() public pure returns (bytes32[] memory l) {
+        l = new bytes32[](3);
+        l[0] = sha256(abi.encodePacked(uint32(0), uint8(4), uint32(N_OPS - 1)));
+        l[1] = sha256(abi.encodePacked(uint32(1), uint8(0), uint32(1)));
+        l[2] = sha256(abi.encodePacked(uint32(2), uint8(0), uint32(2)));
     }
 
     /// @notice The op leaf, through the contract's own encoder (StepOps.leaf; its bytes are
@@ -188,6 +210,7 @@ abstract contract RefereeFixture is Test {
         g.teacherRoot = TensorTrees.root(t);
         g.scalarRoot = TensorTrees.commit(scalars, _u32(TOTAL, 1));
         g.initialState = keccak256("initial state");
+        g.finalRoot = TensorTrees.root(finalLeaves());
         g.nOps = uint32(N_OPS);
         g.nState = 3;
         g.nTeacher = 1;
@@ -219,7 +242,7 @@ abstract contract RefereeFixture is Test {
             honestOut[0].push(p[p.length - 1]);
         }
         _downstream(honestOut);
-        honestAfter = _stateRoot(honestOut[2], T);
+        honestAfter = _stateRoot(honestOut[N_OPS - 1], T);
     }
 
     /// @dev Ops 1..5 from op 0 (the same code for the honest node and a faulty one).
@@ -229,9 +252,7 @@ abstract contract RefereeFixture is Test {
             out[1].push(Float32.mul(out[0][e], lr));
             out[2].push(Float32.add(out[1][e], stateT[0][e]));
         }
-        out[3] = out[2];
-        out[4] = stateT[1];
-        out[5] = stateT[2];
+        for (uint256 i = 3; i < N_OPS; ++i) out[i] = out[2];
     }
 
     /// @notice State hash v2 of (Y, A, B) after step `t` (the scalar leaf is a stand-in).
@@ -276,7 +297,7 @@ abstract contract RefereeFixture is Test {
             nodeOut[0].push(p[p.length - 1]);
         }
         _downstream(nodeOut);
-        nodeAfter = f == Fault.StaleState ? _stateRoot(stateT[0], T) : _stateRoot(nodeOut[2], T);
+        nodeAfter = f == Fault.StaleState ? _stateRoot(stateT[0], T) : _stateRoot(nodeOut[N_OPS - 1], T);
         _commitSegment(0, bytes32(0));
         _commitSegment(1, nodeAfter);
     }

@@ -7,7 +7,6 @@ import {TraceMerkleBuilder} from "../support/TraceMerkleBuilder.sol";
 import {TensorTrees} from "../support/TensorTrees.sol";
 import {Float32} from "../../src/libraries/Float32.sol";
 import {StepOp} from "../../src/referee/StepOp.sol";
-import {Programs} from "../../src/referee/Programs.sol";
 import {DisputeId, Outcome} from "../../src/types/Ids.sol";
 import {GamePhase, GameView} from "../../src/types/RefereeTypes.sol";
 
@@ -85,7 +84,7 @@ abstract contract RefereePlayers is RefereeFixture {
     }
 
     function _nodeAfterLeaves() internal view returns (bytes32[] memory) {
-        return _stateLeaves(fault == Fault.StaleState ? stateT[0] : nodeOut[2], T);
+        return _stateLeaves(fault == Fault.StaleState ? stateT[0] : nodeOut[N_OPS - 1], T);
     }
 
     /// @notice The node's answer to the move at hand, from its own trace. Returns false when it
@@ -182,28 +181,28 @@ abstract contract RefereePlayers is RefereeFixture {
         _record(name, g0);
     }
 
-    /// @notice Descends toward the STATE_OUT op (3 + j) of the first slot j where the node's
-    ///         posted state after differs from the honest one; at the last level, disputes it.
+    /// @notice Descends toward the op that the graph's final refs make state tensor j after the
+    ///         step, for the first j where the node's posted state after differs from the honest
+    ///         one (only tensor 0 comes from an op here: op N_OPS - 1); in the last round,
+    ///         disputes it with pickFinal.
     function _towardStateOut(DisputeId d, GameView memory g) internal returns (bool) {
-        bytes32[] memory mine = _stateLeaves(honestOut[2], T);
+        bytes32[] memory mine = _stateLeaves(honestOut[N_OPS - 1], T);
         bytes32[] memory theirs = _nodeAfterLeaves();
-        uint256 j;
-        while (j < 3 && mine[j] == theirs[j]) ++j;
-        if (j == 3) return false;
-        uint256 i = 3 + j;
+        if (mine[0] == theirs[0]) return false;
+        uint256 i = N_OPS - 1;
+        uint256 which = _toward(i, g.depthLeft);
         if (g.depthLeft > _width(g.depthLeft)) {
-            _pick(d, _toward(i, g.depthLeft), "pick(op)");
+            _pick(d, which, "pick(op)");
             return true;
         }
-        StepOp memory o = op(i);
-        bytes32[] memory graphProof = TensorTrees.proof(graphLeaves(), i);
-        bytes32[] memory stateProof = TensorTrees.proof(theirs, j);
         bytes32[] memory nodes = revealed;
-        _calldata(abi.encodeCall(referee.pickStateOut, (d, nodes, o, graphProof, theirs[j], stateProof)));
+        bytes32[] memory finalProof = TensorTrees.proof(finalLeaves(), 0);
+        bytes32[] memory stateProof = TensorTrees.proof(theirs, 0);
+        _calldata(abi.encodeCall(referee.pickFinal, (d, nodes, which, 0, finalProof, theirs[0], stateProof)));
         vm.prank(challenger);
         uint256 g0 = gasleft();
-        referee.pickStateOut(d, nodes, o, graphProof, theirs[j], stateProof);
-        _record("pickStateOut", g0);
+        referee.pickFinal(d, nodes, which, 0, finalProof, theirs[0], stateProof);
+        _record("pickFinal", g0);
         return true;
     }
 
@@ -274,7 +273,7 @@ abstract contract RefereePlayers is RefereeFixture {
             w[1] = _stateOpening(0, e);
         } else {
             w = new Opening[](1);
-            w[0] = i == 3 ? _opOpening(2, e) : _stateOpening(i - 3, e);
+            w[0] = _opOpening(i - 1, e);
         }
     }
 

@@ -83,11 +83,11 @@ contract OneStepAdjudicatorTest is RefereePlayers {
         _assertBooks(result);
     }
 
-    /// @dev Every op is right but the state after keeps the old Y: pickStateOut settles it.
+    /// @dev Every op is right but the state after keeps the old Y: pickFinal settles it.
     function test_game_staleState_succeeds() public {
         (DisputeId d, Outcome result) = _game(Fault.StaleState);
         assertEq(uint256(result), uint256(Outcome.NodeWrong));
-        assertEq(referee.game(d).opIndex, 3);
+        assertEq(referee.game(d).opIndex, N_OPS - 1);
         _assertBooks(result);
     }
 
@@ -123,20 +123,34 @@ contract OneStepAdjudicatorTest is RefereePlayers {
         }
     }
 
-    /// @dev The state after holds op 3's output: disputing it reverts StateOutAgrees.
-    function test_pickStateOut_honestState_reverts() public {
+    /// @dev The state after holds op 8's output: disputing it reverts StateOutAgrees.
+    function test_pickFinal_honestState_reverts() public {
         _nodeCommits(Fault.None);
         DisputeId d = _open();
         _nodeMove(d);
-        _walkOps(d, 3, 3);
+        _walkOps(d, N_OPS - 1, 1);
         bytes32[] memory theirs = _nodeAfterLeaves();
-        StepOp memory o = op(3);
-        bytes32[] memory gp = TensorTrees.proof(graphLeaves(), 3);
+        bytes32[] memory fp = TensorTrees.proof(finalLeaves(), 0);
         bytes32[] memory sp = TensorTrees.proof(theirs, 0);
         bytes32[] memory nodes = revealed;
         vm.prank(challenger);
         vm.expectRevert(abi.encodeWithSelector(IOneStepAdjudicator.StateOutAgrees.selector, d, 0));
-        referee.pickStateOut(d, nodes, o, gp, theirs[0], sp);
+        referee.pickFinal(d, nodes, 0, 0, fp, theirs[0], sp);
+    }
+
+    /// @dev A final ref the graph does not have (tensor 1 is A, not op 8) is refused.
+    function test_pickFinal_wrongSlot_reverts() public {
+        _nodeCommits(Fault.StaleState);
+        DisputeId d = _open();
+        _nodeMove(d);
+        _walkOps(d, N_OPS - 1, 1);
+        bytes32[] memory theirs = _nodeAfterLeaves();
+        bytes32[] memory fp = TensorTrees.proof(finalLeaves(), 1);
+        bytes32[] memory sp = TensorTrees.proof(theirs, 1);
+        bytes32[] memory nodes = revealed;
+        vm.prank(challenger);
+        vm.expectRevert(abi.encodeWithSelector(IOneStepAdjudicator.NotFinalOutput.selector, d, 1, N_OPS - 1));
+        referee.pickFinal(d, nodes, 0, 1, fp, theirs[1], sp);
     }
 
     /// @dev The challenger picks ops down to leaf `target`, stopping `stopAt` levels above it.

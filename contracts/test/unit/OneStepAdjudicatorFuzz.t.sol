@@ -4,7 +4,6 @@ pragma solidity ^0.8.24;
 import {RefereePlayers} from "../shared/RefereePlayers.sol";
 import {Fault} from "../shared/RefereeFixture.sol";
 import {TensorTrees} from "../support/TensorTrees.sol";
-import {StepOp} from "../../src/referee/StepOp.sol";
 import {DisputeId, Outcome} from "../../src/types/Ids.sol";
 import {GamePhase, GameView} from "../../src/types/RefereeTypes.sol";
 
@@ -56,17 +55,14 @@ contract OneStepAdjudicatorFuzzTest is RefereePlayers {
     }
 
     /// @dev Claims the state after does not hold the picked op's output (always false here).
-    function _tryStateOut(DisputeId d, GameView memory g, uint256 which) internal returns (bool) {
-        uint256 i = (g.index << _width(g.depthLeft)) + which;
-        if (i < 3 || i > 5) return false;
+    function _tryStateOut(DisputeId d, GameView memory, uint256 which) internal returns (bool) {
         bytes32[] memory theirs = _nodeAfterLeaves();
-        uint256 j = _draw(4);
-        StepOp memory o = op(i);
-        bytes32[] memory gp = TensorTrees.proof(graphLeaves(), i);
+        uint256 j = _draw(3);
+        bytes32[] memory fp = TensorTrees.proof(finalLeaves(), j);
         bytes32[] memory sp = TensorTrees.proof(theirs, j);
         bytes32[] memory nodes = revealed;
         vm.prank(challenger);
-        try referee.pickStateOut(d, nodes, o, gp, theirs[j], sp) {
+        try referee.pickFinal(d, nodes, which, j, fp, theirs[j], sp) {
             return true;
         } catch {
             return false;

@@ -68,14 +68,16 @@ def _tensor(rng: np.random.Generator, shape: tuple[int, ...]) -> tuple[np.ndarra
     }
 
 
-# Op leaves (docs/referee.md "Step graph"): the GEMM + bias, a broadcast MUL and a STATE_OUT of
-# the synthetic graph in contracts/test/shared/RefereeFixture.sol (kinds: Programs.sol).
+# Op leaves (docs/referee.md "Step graph"): the GEMM + bias, the broadcast MUL and a COPY of the
+# synthetic graph in contracts/test/shared/RefereeFixture.sol (kinds and attrs layout:
+# prover/trace/kinds.py and graph.py: kind attrs, then per slot rank, dims, nLevels, levels).
 OPS = [
     {"index": 0, "kind": 1, "refKinds": [0, 0, 2], "refIndices": [1, 2, 0], "dims": [2, 300],
-     "attrs": [2, 300, 4, 4, 1, 300, 1]},
-    {"index": 1, "kind": 4, "refKinds": [4, 3], "refIndices": [0, 0], "dims": [2, 300],
-     "attrs": [0, 1]},
-    {"index": 3, "kind": 15, "refKinds": [4], "refIndices": [2], "dims": [2, 300], "attrs": [0]},
+     "attrs": [1, 2, 300, 4, 1, 1, 3, 1, 2, 4, 0, 3, 1, 4, 300, 0, 1, 300, 0]},
+    {"index": 1, "kind": 21, "refKinds": [4, 3], "refIndices": [0, 0], "dims": [2, 300],
+     "attrs": [2, 2, 300, 0, 2, 2, 300, 1, 0, 0, 2, 2, 300, 0, 0]},
+    {"index": 3, "kind": 33, "refKinds": [4], "refIndices": [2], "dims": [2, 300],
+     "attrs": [2, 2, 300, 0]},
 ]
 
 
