@@ -41,9 +41,11 @@ abstract contract RefereeFixture is Test {
     uint64 internal constant TOTAL = 64;
     uint256 internal constant BPS = 10_000;
     uint256 internal constant N_OPS = 9;
-    /// @dev The disputed step (segment 1, its second step) and the element the faults hit.
-    uint256 internal constant T = 18;
+    /// @dev The element the faults hit.
     uint256 internal constant E = 345;
+    /// @dev The disputed step: segment 1's second step unless a test moves it (before
+    ///      _nodeCommits) to the first step of a segment, of the task, or a segment's last step.
+    uint256 internal T = 18;
 
     DeployParams internal dp;
     RefereeParams internal rp;
@@ -209,7 +211,7 @@ abstract contract RefereeFixture is Test {
         g.graphRoot = TensorTrees.root(graphLeaves());
         g.teacherRoot = TensorTrees.root(t);
         g.scalarRoot = TensorTrees.commit(scalars, _u32(TOTAL, 1));
-        g.initialState = keccak256("initial state");
+        g.initialState = _stateRoot(stateT[0], 0);
         g.finalRoot = TensorTrees.root(finalLeaves());
         g.nOps = uint32(N_OPS);
         g.nState = 3;
@@ -236,12 +238,17 @@ abstract contract RefereeFixture is Test {
         _fill(stateT[2], 1200, 3);
         _fill(bias, 300, 4);
         for (uint256 i; i < TOTAL; ++i) scalars.push(Float32.div(Float32.fromInt(int64(int256(i + 1))), 0x42C80000));
-        stateBefore = _stateRoot(stateT[0], T - 1);
         for (uint256 e; e < 600; ++e) {
             uint32[] memory p = program(0, e, Fault.None);
             honestOut[0].push(p[p.length - 1]);
         }
+    }
+
+    /// @dev The honest trace of step T (op 0 does not depend on the step; lr does).
+    function _honestStep() internal {
+        for (uint256 i = 1; i < N_OPS; ++i) delete honestOut[i];
         _downstream(honestOut);
+        stateBefore = _stateRoot(stateT[0], T - 1);
         honestAfter = _stateRoot(honestOut[N_OPS - 1], T);
     }
 
@@ -290,6 +297,7 @@ abstract contract RefereeFixture is Test {
 
     /// @notice Builds the node's trace with fault `f` and commits segments 0 and 1 with it.
     function _nodeCommits(Fault f) internal {
+        _honestStep();
         fault = f;
         for (uint256 i; i < N_OPS; ++i) delete nodeOut[i];
         for (uint256 e; e < 600; ++e) {
@@ -298,14 +306,14 @@ abstract contract RefereeFixture is Test {
         }
         _downstream(nodeOut);
         nodeAfter = f == Fault.StaleState ? _stateRoot(stateT[0], T) : _stateRoot(nodeOut[N_OPS - 1], T);
-        _commitSegment(0, bytes32(0));
+        _commitSegment(0, nodeAfter);
         _commitSegment(1, nodeAfter);
     }
 
     /// @dev Commits segment k; leaf `T-1` holds stateBefore and leaf T `afterHash` when in it.
     function _commitSegment(uint256 k, bytes32 afterHash) internal {
         bytes32[] memory l = _segmentLeaves(k, afterHash);
-        bytes32 end = keccak256(abi.encode("state", (k + 1) * SEG));
+        bytes32 end = _stateHashAt((k + 1) * SEG, afterHash);
         vm.prank(node);
         market.commitSegment(taskId, k, TraceMerkleBuilder.computeRoot(l), end, "ckpt", "leaves", l);
     }
@@ -315,11 +323,30 @@ abstract contract RefereeFixture is Test {
         l = new bytes32[](SEG);
         for (uint256 i; i < SEG; ++i) {
             uint256 t = k * SEG + i + 1;
-            bytes32 h = keccak256(abi.encode("state", t));
-            if (t == T - 1) h = stateBefore;
-            if (t == T && afterHash != bytes32(0)) h = afterHash;
-            l[i] = TraceMerkle.leaf(id, t, h);
+            l[i] = TraceMerkle.leaf(id, t, _stateHashAt(t, afterHash));
         }
+    }
+
+    /// @dev The node's state hash after step t: stateBefore at T-1, `afterHash` at T, filler else.
+    function _stateHashAt(uint256 t, bytes32 afterHash) internal view returns (bytes32) {
+        if (t == T - 1) return stateBefore;
+        if (t == T && afterHash != bytes32(0)) return afterHash;
+        return keccak256(abi.encode("state", t));
+    }
+
+    /// @dev Segment of step t and its leaf's index there.
+    function _seg(uint256 t) internal pure returns (uint256) {
+        return (t - 1) / SEG;
+    }
+
+    function _idx(uint256 t) internal pure returns (uint256) {
+        return (t - 1) % SEG;
+    }
+
+    /// @dev The proof of the node's leaf T-1 (none for T = 1: the task's initial state).
+    function _beforeProof() internal view returns (bytes32[] memory) {
+        if (T == 1) return new bytes32[](0);
+        return TraceMerkleBuilder.buildProof(_segmentLeaves(_seg(T - 1), nodeAfter), _idx(T - 1));
     }
 
     /// @notice The node's op output commitments for the step (the leaves of its opRoot).

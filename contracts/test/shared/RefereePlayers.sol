@@ -72,14 +72,15 @@ abstract contract RefereePlayers is RefereeFixture {
         _pendingCalldataGas = 0;
     }
 
-    /// @notice The challenger disputes leaf T of segment 1.
+    /// @notice The challenger disputes the node's leaf T.
     function _open() internal returns (DisputeId d) {
-        bytes32[] memory l = _segmentLeaves(1, nodeAfter);
-        bytes32[] memory proof = TraceMerkleBuilder.buildProof(l, T - SEG - 1);
-        _calldata(abi.encodeCall(referee.openDispute, (taskId, 1, T, l[T - SEG - 1], proof)));
+        (uint256 k, uint256 i) = (_seg(T), _idx(T));
+        bytes32[] memory l = _segmentLeaves(k, nodeAfter);
+        bytes32[] memory proof = TraceMerkleBuilder.buildProof(l, i);
+        _calldata(abi.encodeCall(referee.openDispute, (taskId, k, T, l[i], proof)));
         vm.prank(challenger);
         uint256 g0 = gasleft();
-        d = referee.openDispute(taskId, 1, T, l[T - SEG - 1], proof);
+        d = referee.openDispute(taskId, k, T, l[i], proof);
         _record("open", g0);
     }
 
@@ -92,7 +93,7 @@ abstract contract RefereePlayers is RefereeFixture {
     function _nodeMove(DisputeId d) internal returns (bool) {
         GameView memory g = referee.game(d);
         if (g.phase == GamePhase.Trace) {
-            bytes32[] memory proof = TraceMerkleBuilder.buildProof(_segmentLeaves(1, nodeAfter), T - SEG - 2);
+            bytes32[] memory proof = _beforeProof();
             bytes32[] memory afterLeaves = _nodeAfterLeaves();
             bytes32 opRoot = TensorTrees.root(nodeOpCommits());
             _calldata(abi.encodeCall(referee.postTrace, (d, stateBefore, proof, nodeAfter, afterLeaves, opRoot)));

@@ -91,6 +91,50 @@ contract OneStepAdjudicatorTest is RefereePlayers {
         _assertBooks(result);
     }
 
+    /// @dev The first step of a segment: the state before is the last leaf of the segment before.
+    function test_game_firstStepOfSegment_succeeds() public {
+        T = SEG + 1;
+        (DisputeId d, Outcome result) = _game(Fault.WrongFma);
+        assertEq(uint256(result), uint256(Outcome.NodeWrong));
+        assertEq(referee.game(d).element, E);
+        _assertBooks(result);
+    }
+
+    /// @dev The task's first step: the state before is the graph's initial state (no proof).
+    function test_game_firstStepOfTask_succeeds() public {
+        T = 1;
+        (, Outcome result) = _game(Fault.WrongInput);
+        assertEq(uint256(result), uint256(Outcome.NodeWrong));
+        _assertBooks(result);
+    }
+
+    /// @dev An end-state dispute (the leaf computed from the committed end state hash) runs the
+    ///      same game: a state after that keeps the old tensor loses.
+    function test_game_endStateDispute_succeeds() public {
+        T = 2 * SEG;
+        _nodeCommits(Fault.StaleState);
+        _snapshotBooks();
+        vm.prank(challenger);
+        DisputeId d = referee.openEndStateDispute(taskId, 1);
+        assertEq(referee.game(d).step, T);
+        Outcome result = _play(d);
+        assertEq(uint256(result), uint256(Outcome.NodeWrong));
+        _assertBooks(result);
+        // The lost segment reopened the task: the node's commitment is gone with it.
+        assertFalse(market.segment(taskId, 1).committed);
+    }
+
+    /// @dev One unresolved end-state dispute per commitment.
+    function test_openEndStateDispute_secondWhileOpen_reverts() public {
+        T = 2 * SEG;
+        _nodeCommits(Fault.None);
+        vm.prank(challenger);
+        DisputeId d = referee.openEndStateDispute(taskId, 1);
+        vm.prank(challenger);
+        vm.expectRevert(abi.encodeWithSelector(IStepAdjudicator.EndStateDisputeOpen.selector, taskId, 1, d));
+        referee.openEndStateDispute(taskId, 1);
+    }
+
     /// @dev A challenger disputing an honest leaf and checking every kind of step loses its bond.
     function test_game_griefingChallenger_succeeds() public {
         _nodeCommits(Fault.None);
@@ -283,7 +327,7 @@ contract OneStepAdjudicatorTest is RefereePlayers {
     function test_postTrace_otherStateAfter_reverts() public {
         _nodeCommits(Fault.WrongFma);
         DisputeId d = _open();
-        bytes32[] memory proof = TraceMerkleBuilder.buildProof(_segmentLeaves(1, nodeAfter), T - SEG - 2);
+        bytes32[] memory proof = _beforeProof();
         bytes32[] memory leaves = _stateLeaves(honestOut[2], T);
         bytes32 claimed = referee.game(d).nodeLeaf;
         bytes32 got = TraceMerkle.leaf(TaskId.unwrap(taskId), T, honestAfter);
@@ -296,7 +340,7 @@ contract OneStepAdjudicatorTest is RefereePlayers {
     function test_postTrace_otherStateBefore_reverts() public {
         _nodeCommits(Fault.WrongFma);
         DisputeId d = _open();
-        bytes32[] memory proof = TraceMerkleBuilder.buildProof(_segmentLeaves(1, nodeAfter), T - SEG - 2);
+        bytes32[] memory proof = _beforeProof();
         bytes32[] memory leaves = _nodeAfterLeaves();
         vm.prank(node);
         vm.expectRevert(abi.encodeWithSelector(IOneStepAdjudicator.StateBeforeNotProven.selector, d, T - 1));
