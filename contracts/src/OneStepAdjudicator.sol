@@ -367,8 +367,7 @@ contract OneStepAdjudicator is IOneStepAdjudicator, ReentrancyGuardTransient {
     function _settle(DisputeId disputeId, RefereeGame.Game storage g, Outcome result) private {
         g.phase = GamePhase.Resolved;
         g.outcome = result;
-        uint256 slashed =
-            _market.noteDisputeResolved(disputeId, TaskId.wrap(g.taskId), g.k, g.epoch, g.node, result);
+        uint256 slashed = _market.noteDisputeResolved(disputeId, TaskId.wrap(g.taskId), g.k, g.epoch, g.node, result);
         if (result == Outcome.NodeWrong) {
             _held += slashed;
             _stakes.jail(g.node, block.number + _params.jailBlocks);

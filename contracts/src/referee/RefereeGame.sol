@@ -71,7 +71,9 @@ library RefereeGame {
         bool ok = t == 1
             ? before == initialState && proof.length == 0
             : proof.length == g.anchorDepth
-                && TraceMerkle.verifyCalldata(proof, g.stateBefore, TraceMerkle.leaf(g.taskId, t - 1, before), g.anchorIndex);
+                && TraceMerkle.verifyCalldata(
+                    proof, g.stateBefore, TraceMerkle.leaf(g.taskId, t - 1, before), g.anchorIndex
+                );
         if (!ok) revert IOneStepAdjudicator.StateBeforeNotProven(id, t - 1);
     }
 

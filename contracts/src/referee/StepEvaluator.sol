@@ -101,8 +101,7 @@ contract StepEvaluator {
             ok = TensorCommit.verify(w.commitProof, c.teacherRoot, commit, j, c.nTeacher);
         } else if (ref == StepOps.REF_SCALAR) {
             // The table is [totalSteps, nScalars]: scalar j of step t is row t-1, column j.
-            ok = commit == c.scalarRoot && w.commitProof.length == 0 && w.dims.length == 2 && idx == 0
-                && j < w.dims[1];
+            ok = commit == c.scalarRoot && w.commitProof.length == 0 && w.dims.length == 2 && idx == 0 && j < w.dims[1];
             if (ok) idx = (c.step - 1) * w.dims[1] + j;
         } else {
             revert IOneStepAdjudicator.UnsupportedInput(c.id, ref);

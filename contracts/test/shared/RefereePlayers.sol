@@ -44,7 +44,9 @@ abstract contract RefereePlayers is RefereeFixture {
     {
         uint256 w = _width(depthLeft);
         nodes = new bytes32[](1 << w);
-        for (uint256 i; i < nodes.length; ++i) nodes[i] = lv[depthLeft - w][(index << w) + i];
+        for (uint256 i; i < nodes.length; ++i) {
+            nodes[i] = lv[depthLeft - w][(index << w) + i];
+        }
     }
 
     /// @notice The first of `nodes` that differs from `mine` (the last when none does).
@@ -60,7 +62,9 @@ abstract contract RefereePlayers is RefereeFixture {
         vm.cool(address(stakes));
         vm.cool(address(token));
         uint256 cost;
-        for (uint256 i; i < cd.length; ++i) cost += cd[i] == 0 ? 4 : 16;
+        for (uint256 i; i < cd.length; ++i) {
+            cost += cd[i] == 0 ? 4 : 16;
+        }
         _pendingCalldataGas = cost;
     }
 
@@ -103,8 +107,7 @@ abstract contract RefereePlayers is RefereeFixture {
             _record("postTrace", g0);
         } else if (g.phase == GamePhase.OpSplit || g.phase == GamePhase.ChunkSplit) {
             bool ops = g.phase == GamePhase.OpSplit;
-            bytes32[][] memory lv =
-                TensorTrees.levels(ops ? nodeOpCommits() : TensorTrees.leaves(nodeOut[g.opIndex]));
+            bytes32[][] memory lv = TensorTrees.levels(ops ? nodeOpCommits() : TensorTrees.leaves(nodeOut[g.opIndex]));
             bytes32[] memory nodes = _below(lv, g.depthLeft, g.index);
             _calldata(abi.encodeCall(referee.split, (d, nodes)));
             vm.prank(node);
@@ -145,7 +148,9 @@ abstract contract RefereePlayers is RefereeFixture {
     }
 
     function _pack(uint32[] memory r) internal pure returns (bytes memory b) {
-        for (uint256 i; i < r.length; ++i) b = bytes.concat(b, bytes4(r[i]));
+        for (uint256 i; i < r.length; ++i) {
+            b = bytes.concat(b, bytes4(r[i]));
+        }
     }
 
     /// @notice The honest challenger's move: returns false when it has nothing to do.
