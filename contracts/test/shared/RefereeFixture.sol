@@ -25,7 +25,10 @@ enum Fault {
     WrongInput,
     /// @dev Every op is right but the state after the step keeps the old Y: its hash is not the
     ///      state the ops produce.
-    StaleState
+    StaleState,
+    /// @dev Every op is right but the state after changes A, which the step keeps (final ref
+    ///      State(1)).
+    AlteredKept
 }
 
 /// @notice A synthetic step graph with real binary32 arithmetic, its honest trace, and a node
@@ -323,7 +326,7 @@ abstract contract RefereeFixture is Test {
             nodeOut[0].push(p[p.length - 1]);
         }
         _downstream(nodeOut);
-        nodeAfter = f == Fault.StaleState ? _stateRoot(stateT[0], T) : _stateRoot(nodeOut[N_OPS - 1], T);
+        nodeAfter = TensorTrees.root(_nodeAfterLeaves());
         _commitSegment(0, nodeAfter);
         _commitSegment(1, nodeAfter);
     }
@@ -365,6 +368,16 @@ abstract contract RefereeFixture is Test {
     function _beforeProof() internal view returns (bytes32[] memory) {
         if (T == 1) return new bytes32[](0);
         return TraceMerkleBuilder.buildProof(_segmentLeaves(_seg(T - 1), nodeAfter), _idx(T - 1));
+    }
+
+    /// @notice The leaves of the node's state after the step (what it posts with its trace).
+    function _nodeAfterLeaves() internal view returns (bytes32[] memory l) {
+        l = _stateLeaves(fault == Fault.StaleState ? stateT[0] : nodeOut[N_OPS - 1], T);
+        if (fault == Fault.AlteredKept) {
+            uint32[] memory a = stateT[1];
+            a[0] += 1;
+            l[1] = TensorTrees.commit(a, stateDims(1));
+        }
     }
 
     /// @notice The node's op output commitments for the step (the leaves of its opRoot).

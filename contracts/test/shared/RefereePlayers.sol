@@ -2,7 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {RefereeFixture, Fault} from "./RefereeFixture.sol";
-import {Opening} from "../../src/interfaces/IOneStepAdjudicator.sol";
+import {Opening, KeptProof} from "../../src/interfaces/IOneStepAdjudicator.sol";
 import {TraceMerkleBuilder} from "../support/TraceMerkleBuilder.sol";
 import {TensorTrees} from "../support/TensorTrees.sol";
 import {Float32} from "../../src/libraries/Float32.sol";
@@ -86,10 +86,6 @@ abstract contract RefereePlayers is RefereeFixture {
         uint256 g0 = gasleft();
         d = referee.openDispute(taskId, k, T, l[i], proof);
         _record("open", g0);
-    }
-
-    function _nodeAfterLeaves() internal view returns (bytes32[] memory) {
-        return _stateLeaves(fault == Fault.StaleState ? stateT[0] : nodeOut[N_OPS - 1], T);
     }
 
     /// @notice The node's answer to the move at hand, from its own trace. Returns false when it
@@ -194,7 +190,7 @@ abstract contract RefereePlayers is RefereeFixture {
     function _towardStateOut(DisputeId d, GameView memory g) internal returns (bool) {
         bytes32[] memory mine = _stateLeaves(honestOut[N_OPS - 1], T);
         bytes32[] memory theirs = _nodeAfterLeaves();
-        if (mine[0] == theirs[0]) return false;
+        if (mine[0] == theirs[0]) return _disputeKept(d, mine, theirs);
         uint256 i = N_OPS - 1;
         uint256 which = _toward(i, g.depthLeft);
         if (g.depthLeft > _width(g.depthLeft)) {
@@ -209,6 +205,26 @@ abstract contract RefereePlayers is RefereeFixture {
         uint256 g0 = gasleft();
         referee.pickFinal(d, nodes, which, 0, finalProof, theirs[0], stateProof);
         _record("pickFinal", g0);
+        return true;
+    }
+
+    /// @notice Tensors 1 and 2 (A, B) are kept by the step: the first that the node's state after
+    ///         changes is disputed with disputeKept.
+    function _disputeKept(DisputeId d, bytes32[] memory mine, bytes32[] memory theirs) internal returns (bool) {
+        uint256 j = 1;
+        while (j < 3 && mine[j] == theirs[j]) ++j;
+        if (j == 3) return false;
+        KeptProof memory p;
+        (p.slot, p.from) = (j, j);
+        p.finalProof = TensorTrees.proof(finalLeaves(), j);
+        (p.afterLeaf, p.afterProof) = (theirs[j], TensorTrees.proof(theirs, j));
+        bytes32[] memory before = _stateLeaves(stateT[0], T - 1);
+        (p.beforeLeaf, p.beforeProof) = (before[j], TensorTrees.proof(before, j));
+        _calldata(abi.encodeCall(referee.disputeKept, (d, p)));
+        vm.prank(challenger);
+        uint256 g0 = gasleft();
+        referee.disputeKept(d, p);
+        _record("disputeKept", g0);
         return true;
     }
 
