@@ -389,23 +389,23 @@ def _consume(viewer: Any, client: Any, task_id: int, spec: Any, teacher_dir: Pat
     with con.status("scoring teacher, untrained and distilled student on the Lee benchmark"):
         from consumer.quality import evaluate, load
 
-        t = load(teacher_dir)
-        quality = {name: evaluate(d, teacher_dir, t).to_doc() for name, d in
+        bench = load(teacher_dir)
+        quality = {name: evaluate(d, teacher_dir, bench).to_doc() for name, d in
                    (("teacher", teacher_dir), ("untrained", initial), ("distilled", student))}
     from rich.table import Table
 
-    t = Table(title="Does the pulled student work? (6 held-out sentence pairs)",
-              title_justify="left")
-    t.add_column("")
-    t.add_column("untrained student", justify="right")
-    t.add_column(f"distilled student (step {p['step']})", justify="right")
-    t.add_row("mean cosine(student, teacher) embedding", f"{r0.mean_cosine:.3f}",
-              f"{r1.mean_cosine:.3f}")
-    t.add_row("paraphrase found as nearest neighbour", f"{r0.nn_correct}/{len(PAIRS)}",
-              f"{r1.nn_correct}/{len(PAIRS)}")
-    t.add_row("nearest neighbour same as the teacher's", f"{r0.nn_agree}/{len(PAIRS)}",
-              f"{r1.nn_agree}/{len(PAIRS)}")
-    con.print(t)
+    table = Table(title="Does the pulled student work? (6 held-out sentence pairs)",
+                  title_justify="left")
+    table.add_column("")
+    table.add_column("untrained student", justify="right")
+    table.add_column(f"distilled student (step {p['step']})", justify="right")
+    table.add_row("mean cosine(student, teacher) embedding", f"{r0.mean_cosine:.3f}",
+                  f"{r1.mean_cosine:.3f}")
+    table.add_row("paraphrase found as nearest neighbour", f"{r0.nn_correct}/{len(PAIRS)}",
+                  f"{r1.nn_correct}/{len(PAIRS)}")
+    table.add_row("nearest neighbour same as the teacher's", f"{r0.nn_agree}/{len(PAIRS)}",
+                  f"{r1.nn_agree}/{len(PAIRS)}")
+    con.print(table)
     q = 1
     con.print(f"  nearest-neighbour example: [italic]\"{PAIRS[q][0]}\"[/]\n"
               f"    distilled student picks: \"{PAIRS[r1.nn_student[q]][1]}\"\n"
