@@ -22,18 +22,17 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from veritrain.errors import DeployError
+from veritrain.errors import DeployError, leaf
 
 E18 = 10**18
 
 
+@leaf
 class DemoTimeoutError(DeployError):
     """The demo's story did not finish in time."""
 
-    def __init__(self, message: str, *, waiting_for: str, hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
-        #: What the story was still waiting for.
-        self.waiting_for = waiting_for
+    #: What the story was still waiting for.
+    waiting_for: str
 
 
 @dataclass(frozen=True)

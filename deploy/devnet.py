@@ -33,7 +33,7 @@ from typing import Any
 
 from deploy.anvil import dev_accounts, free_port, pid_alive, start_anvil
 from deploy.deployer import DeployConfig, deploy_all
-from veritrain.errors import DeployError
+from veritrain.errors import DeployError, leaf
 
 #: Named dev accounts and their anvil mnemonic index (0 is the deployer and token holder).
 ACCOUNTS: dict[str, int] = {
@@ -48,12 +48,11 @@ STORE_CMD_MARK = "store.server"
 EXPLORER_CMD_MARK = "explorer"
 
 
+@leaf
 class DevnetNotRunningError(DeployError):
     """The devnet directory has no running devnet."""
 
-    def __init__(self, message: str, *, dir: str, hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.dir = dir
+    dir: str
 
 
 @dataclass
