@@ -4,7 +4,7 @@
 auditor, the jurors, a node continuing from a checkpoint and the consumer's pull all use it. Each
 test plays the attack on the real stack (anvil, the real contracts, the embedded store over HTTP,
 real training, the real auditor/juror bots and node daemon) and checks every party's books to the
-wei (tests/adversarial/world.py ``Book``):
+wei (tests/support/cast.py ``Book``):
 
 - a config.json with other semantics (activation, layer-norm epsilon) or one that is not JSON
   changes nothing anybody loads: the state is right, the node is paid, the consumer's config is
@@ -32,8 +32,8 @@ from tests.adversarial.test_adv_node_faults import (
     drive,
     play,
 )
-from tests.adversarial.world import Book
 from tests.support.actors import DishonestNode, Fault, Requester
+from tests.support.cast import Book
 
 
 def _consumer_refuses(protocol: Any, out: Path) -> Any:

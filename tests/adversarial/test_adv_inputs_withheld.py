@@ -9,7 +9,7 @@ On the real stack (anvil, the real contracts, the embedded store over HTTP, the 
 - the daemon never claims again a task it has lost;
 - an outage of the node's own store API is retried with a bounded, doubling wait and reported
   (start and end), not looped on.
-Every party's books are checked to the wei (tests/adversarial/world.py ``Book``).
+Every party's books are checked to the wei (tests/support/cast.py ``Book``).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
-from tests.adversarial.world import Book
 from tests.support.actors import E18, Requester
+from tests.support.cast import Book
 
 REQUESTER, NODE = 1, 2
 REWARD, NODE_STAKE = 100 * E18, 1000 * E18
