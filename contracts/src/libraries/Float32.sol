@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
+import {Float32Add} from "./Float32Add.sol";
 import {Float32Alu} from "./Float32Alu.sol";
+import {Float32Fma} from "./Float32Fma.sol";
+import {Float32Mul} from "./Float32Mul.sol";
 
 /// @title Float32
 /// @notice IEEE-754 binary32 arithmetic on raw `uint32` bit patterns, bit-exact with x86 SSE
@@ -12,7 +15,8 @@ import {Float32Alu} from "./Float32Alu.sol";
 ///      `a op b`), quieted by setting bit 22; an invalid operation on non-NaN operands
 ///      (inf - inf, 0 * inf, 0 / 0, inf / inf, sqrt of a negative) gives the default NaN
 ///      0xFFC00000. `neg` and `abs` are bit moves (xorps / andps) and never quiet a NaN.
-///      The rounding operations are computed by Float32Alu.
+///      The rounding operations are computed by Float32Add (add, sub), Float32Mul (mul),
+///      Float32Fma (fma's fast path) and Float32Alu (the rest).
 library Float32 {
     uint32 internal constant SIGN = 0x80000000;
     uint32 internal constant POS_INF = 0x7F800000;
@@ -100,17 +104,17 @@ library Float32 {
 
     /// @notice a + b (`addss a, b`).
     function add(uint32 a, uint32 b) internal pure returns (uint32) {
-        return Float32Alu.run(Float32Alu.OP_ADD, a, b, 0);
+        return Float32Add.add(a, b, 0);
     }
 
     /// @notice a - b (`subss a, b`): a + (-b), except that a NaN b propagates with its own sign.
     function sub(uint32 a, uint32 b) internal pure returns (uint32) {
-        return Float32Alu.run(Float32Alu.OP_SUB, a, b, 0);
+        return Float32Add.add(a, b, SIGN);
     }
 
     /// @notice a * b (`mulss a, b`).
     function mul(uint32 a, uint32 b) internal pure returns (uint32) {
-        return Float32Alu.run(Float32Alu.OP_MUL, a, b, 0);
+        return Float32Mul.mul(a, b);
     }
 
     /// @notice a / b (`divss a, b`).
@@ -126,7 +130,7 @@ library Float32 {
     /// @notice a * b + c with one rounding. NaN operands propagate in the order a, b, c; 0 * inf
     ///         and inf - inf are invalid (default NaN) unless an operand is a NaN.
     function fma(uint32 a, uint32 b, uint32 c) internal pure returns (uint32) {
-        return Float32Alu.run(Float32Alu.OP_FMA, a, b, c);
+        return Float32Fma.fma(a, b, c);
     }
 
     // ------------------------------------------------------------------ conversions
