@@ -111,11 +111,11 @@ static inline uint64_t m_round_at(uint64_t m, int64_t sh) {
     return q + ((rest + (q & 1)) > half);
 }
 
-/* add (Float32Add.sol): specials first; then |a| >= |b| by swapping; two operands with
+/* add (Float32.add): specials first; then |a| >= |b| by swapping; two operands with
  * exponent fields <= 1 add as integers; else a is normal, b normal, subnormal or zero with the
  * scale of field max(eb, 1). */
-static inline uint32_t m_add_flip(uint32_t a, uint32_t b, uint32_t flip) {
-    uint32_t nb = b ^ flip;
+static inline uint32_t m_add(uint32_t a, uint32_t b) {
+    uint32_t nb = b;
     uint32_t ea = (a >> 23) & 0xFF, eb = (nb >> 23) & 0xFF;
     if (ea == 0xFF || eb == 0xFF) {
         uint32_t r = nb;
@@ -167,11 +167,11 @@ static inline uint32_t m_add_flip(uint32_t a, uint32_t b, uint32_t flip) {
     return sa | (uint32_t)(((uint64_t)(lim - k) << 23) + (m << k));
 }
 
-static inline uint32_t m_add(uint32_t a, uint32_t b) { return m_add_flip(a, b, 0); }
+static inline uint32_t m_sub(uint32_t a, uint32_t b) {
+    return m_add(a, m_isnan(b) ? b : b ^ F_SIGN);
+}
 
-static inline uint32_t m_sub(uint32_t a, uint32_t b) { return m_add_flip(a, b, F_SIGN); }
-
-/* mul (Float32Mul.sol): a subnormal operand is normalized first (shifted up to bit 23, its
+/* mul (Float32.mul): a subnormal operand is normalized first (shifted up to bit 23, its
  * exponent field 1 - the shift), so the product's top bit is at 46 + cy; a subnormal result
  * drops 1 - field more bits (at most 60 in all). */
 static inline uint64_t m_norm(uint64_t m, int64_t *e) {
@@ -265,40 +265,40 @@ static inline uint32_t m_fma_general(uint32_t a, uint32_t b, uint32_t c) {
     return m_pack(r.s, r.m, r.e);
 }
 
-/* fma (Float32Fma.sol): three normal operands and a normal result in one frame whose unit is
- * 2^-23 of the product's unit (c shifted by s, a sticky 1 past either edge); the sum stays under
- * 2^98. Anything else goes to the general path. */
+/* fma (Float32.fma): three normal operands, c's shift s in [0, 100] in the frame whose unit
+ * is 2^-40 of the product's unit (the sum stays under 2^125), a normal result; else c = ±0 with
+ * a, b nonzero is a multiply, and anything else takes the general path. */
 static inline uint32_t m_fma(uint32_t a, uint32_t b, uint32_t c) {
     uint32_t ea = (a >> 23) & 0xFF, eb = (b >> 23) & 0xFF, ec = (c >> 23) & 0xFF;
-    if (ea - 1 < 254 && eb - 1 < 254 && ec - 1 < 254) {
+    int64_t s = (int64_t)ec + 190 - (int64_t)ea - (int64_t)eb;
+    if (s >= 0 && s <= 100 && ea - 1 < 254 && eb - 1 < 254 && ec - 1 < 254) {
         uint64_t mp = (uint64_t)((a & 0x7FFFFFu) | 0x800000u) * ((b & 0x7FFFFFu) | 0x800000u);
-        int64_t s = (int64_t)ec + 173 - (int64_t)ea - (int64_t)eb;
-        u128 xp = (u128)mp << 23, xc = 1;
-        int64_t t = 69 + (int64_t)(mp >> 47);
-        if (s >= 0) {
-            if (s > 73) { xp = 1; t = 0; s = 73; }
-            xc = (u128)((c & 0x7FFFFFu) | 0x800000u) << s;
-            if (s + 23 > t) t = s + 23;
-        }
+        u128 xc = (u128)((c & 0x7FFFFFu) | 0x800000u) << s, xp;
+        int64_t t = 86 + (int64_t)(mp >> 47);
+        if (s + 23 > t) t = s + 23;
+        xp = (u128)mp << 40;
         uint32_t sg = (a ^ b) & F_SIGN;
         u128 m = xp + xc;
-        if ((sg ^ c) >> 31) {
+        if (((sg ^ c) >> 31) == 0) {
+            t += (m >> (t + 1)) != 0;  /* a carry */
+        } else {
             m = xp - xc;
             if (xp < xc) { m = xc - xp; sg = c & F_SIGN; }
-        }
-        if (m >> (t + 1)) t++;
-        if (!(m >> t)) {
-            t--;
-            if (!(m >> t)) t = m ? msb128(m) : 0;
+            if (!(m >> t)) {  /* one place down, or a cancellation: search */
+                t--;
+                if (!(m >> t)) t = m ? msb128(m) : 512;
+            }
         }
         int64_t field = t + (int64_t)ec - (s + 23);
-        if (t > 23 && (uint64_t)(field - 1) < 254) {
-            int64_t sh = t - 23;
-            u128 q = m >> sh, rest = m & (((u128)1 << sh) - 1);
-            q += (rest + (q & 1)) > ((u128)1 << (sh - 1));
+        if ((uint64_t)(field - 1) < 254) {
+            /* the EVM adds 2^103 - 1 + lsb and shifts, in 256 bits; the same in 128 */
+            m <<= 127 - t;
+            u128 q = m >> 104, rest = m & (((u128)1 << 104) - 1);
+            q += (rest + (q & 1)) > ((u128)1 << 103);
             return sg | (uint32_t)(((u128)(field - 1) << 23) + q);
         }
     }
+    if ((c & 0x7FFFFFFFu) == 0 && (a & 0x7FFFFFFFu) && (b & 0x7FFFFFFFu)) return m_mul(a, b);
     return m_fma_general(a, b, c);
 }
 

@@ -208,8 +208,8 @@ static int random_run(const char *op, uint64_t n, uint64_t seed) {
         if (kind == 2) b = with_field(b, fa + t);                    /* any overlap */
         if (kind == 3) { a = with_field(a, t + 8); b = with_field(b, (r >> 20) % 40); }
         if (fma && kind >= 4) {
-            /* c at the frame edges (s = -1..1, 72..74), at cancellation, or near underflow */
-            static const int64_t gap[4] = {173, 173, 127, 100};
+            /* c at the frame edges (s = -1..2, 99..102), at cancellation, or near underflow */
+            static const int64_t gap[4] = {190, 190, 127, 90};
             static const uint32_t low[6] = {0, 1, 0x3FFFFF, 0x200000, 0x1FFFFF, 0x200001};
             if (kind == 5) {
                 /* a product whose low 22 bits sit at or next to a rounding boundary: b's

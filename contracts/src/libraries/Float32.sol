@@ -1,10 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-import {Float32Add} from "./Float32Add.sol";
 import {Float32Alu} from "./Float32Alu.sol";
-import {Float32Fma} from "./Float32Fma.sol";
-import {Float32Mul} from "./Float32Mul.sol";
 
 /// @title Float32
 /// @notice IEEE-754 binary32 arithmetic on raw `uint32` bit patterns, bit-exact with x86 SSE
@@ -15,8 +12,8 @@ import {Float32Mul} from "./Float32Mul.sol";
 ///      `a op b`), quieted by setting bit 22; an invalid operation on non-NaN operands
 ///      (inf - inf, 0 * inf, 0 / 0, inf / inf, sqrt of a negative) gives the default NaN
 ///      0xFFC00000. `neg` and `abs` are bit moves (xorps / andps) and never quiet a NaN.
-///      The rounding operations are computed by Float32Add (add, sub), Float32Mul (mul),
-///      Float32Fma (fma's fast path) and Float32Alu (the rest).
+///      add, mul and fma's fast path are computed here; div, sqrt, the conversions and fma off
+///      its fast path by Float32Alu.
 library Float32 {
     uint32 internal constant SIGN = 0x80000000;
     uint32 internal constant POS_INF = 0x7F800000;
@@ -24,6 +21,8 @@ library Float32 {
     /// @notice The NaN SSE returns for an invalid operation (sign set, quiet bit set).
     uint32 internal constant DEFAULT_NAN = 0xFFC00000;
     uint32 internal constant ONE = 0x3F800000;
+    /// @dev Never a result of fma's fast path (a NaN pattern): "not handled there".
+    uint32 private constant UNHANDLED = 0xFFFFFFFF;
 
     // ------------------------------------------------------------------ classification
 
@@ -101,20 +100,192 @@ library Float32 {
     }
 
     // ------------------------------------------------------------------ arithmetic
+    // add, mul and fma are written out here in assembly (not behind another library call, which
+    // costs ~55 gas a call): they are the operations a dispute replays most.
 
     /// @notice a + b (`addss a, b`).
-    function add(uint32 a, uint32 b) internal pure returns (uint32) {
-        return Float32Add.add(a, b, 0);
+    /// @dev After the specials, the operands are ordered by magnitude (|a| >= |b|), so a
+    ///      difference is never negative and takes a's sign (an exact zero is +0). Then:
+    ///      - both exponent fields at most 1 (zeros, subnormals, the lowest binade): the
+    ///        magnitudes are integers in one unit, 2^-149, and add exactly; a sum past 2^24 drops
+    ///        one bit;
+    ///      - else a is normal and b (normal, subnormal or zero) is aligned d binades under it:
+    ///        past d = 25 the sum rounds to a; a sum, or a difference with d >= 2, has its top
+    ///        bit at a known place and rounds in place; a difference with d < 2 whose top bit
+    ///        falls below a's last place is exact (normalized, or stopped at the subnormal scale).
+    function add(uint32 a, uint32 b) internal pure returns (uint32 r) {
+        assembly ("memory-safe") {
+            // m >> sh (sh >= 1) rounded to nearest even: up when the dropped bits are over half,
+            // or exactly half with an odd quotient
+            function roundAt(m, sh) -> q {
+                q := shr(sh, m)
+                q := add(q, gt(add(and(m, sub(shl(sh, 1), 1)), and(q, 1)), shl(sub(sh, 1), 1)))
+            }
+
+            a := and(a, 0xFFFFFFFF)
+            let nb := and(b, 0xFFFFFFFF)
+            let ea := and(shr(23, a), 0xFF)
+            let eb := and(shr(23, nb), 0xFF)
+            switch or(eq(ea, 0xFF), eq(eb, 0xFF))
+            case 0 {
+                if lt(and(a, 0x7FFFFFFF), and(nb, 0x7FFFFFFF)) {
+                    let t := a
+                    a := nb
+                    nb := t
+                    t := ea
+                    ea := eb
+                    eb := t
+                }
+                let sa := and(a, 0x80000000)
+                switch lt(ea, 2)
+                case 1 {
+                    // one unit: the magnitudes add as integers
+                    switch shr(31, xor(a, nb))
+                    case 0 {
+                        r := add(a, and(nb, 0x7FFFFFFF))
+                        // past field 1 the sum has 25 bits: drop one (the unit doubles)
+                        if shr(24, and(r, 0x7FFFFFFF)) {
+                            r := or(sa, add(0x800000, roundAt(and(r, 0x7FFFFFFF), 1)))
+                        }
+                    }
+                    default {
+                        r := sub(a, and(nb, 0x7FFFFFFF))
+                        if iszero(and(r, 0x7FFFFFFF)) { r := 0 }
+                    }
+                }
+                default {
+                    // b's significand and the scale of its field (a subnormal's is field 1)
+                    let mb := or(and(nb, 0x7FFFFF), shl(23, iszero(iszero(eb))))
+                    let d := sub(ea, add(eb, iszero(eb)))
+                    // past 25, |b| < 2^-26 of a's unit: under half of even the unit below a
+                    // power of two, so the sum rounds to a
+                    r := a
+                    if lt(d, 26) {
+                        let m := shl(d, or(and(a, 0x7FFFFF), 0x800000))
+                        switch shr(31, xor(a, nb))
+                        case 0 {
+                            // same signs: the top bit is at 23 + d + cy; drop d + cy >= 1 bits
+                            m := add(m, mb)
+                            let cy := shr(add(24, d), m)
+                            r := add(shl(23, sub(add(ea, cy), 1)), roundAt(m, add(d, cy)))
+                            if gt(r, 0x7F7FFFFF) { r := 0x7F800000 }
+                            r := or(r, sa)
+                        }
+                        default {
+                            // the difference has its top bit at 23 + d or 22 + d (lo = 1)
+                            m := sub(m, mb)
+                            let lo := iszero(shr(add(23, d), m))
+                            switch gt(d, lo)
+                            case 1 {
+                                r := add(shl(23, sub(sub(ea, lo), 1)), roundAt(m, sub(d, lo)))
+                                r := or(r, sa)
+                            }
+                            default {
+                                // d < 2 and m < 2^24: exact. Shift the top bit (found by a
+                                // binary search, the last two bits from a nibble table) up
+                                // to bit 23, or only as far as the subnormal scale allows.
+                                r := 0
+                                if m {
+                                    let t := shl(4, gt(m, 0xFFFF))
+                                    let y := shr(t, m)
+                                    let f := shl(3, gt(y, 0xFF))
+                                    y := shr(f, y)
+                                    t := or(t, f)
+                                    f := shl(2, gt(y, 0xF))
+                                    y := and(shr(shl(2, shr(f, y)), 0x3333333322221100), 0xF)
+                                    let k := sub(23, or(or(t, f), y))
+                                    let lim := sub(sub(ea, d), 1)
+                                    if gt(k, lim) { k := lim }
+                                    r := or(sa, add(shl(23, sub(lim, k)), shl(k, m)))
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            default {
+                // an infinity or a NaN: inf - inf is invalid, the first NaN wins (quieted)
+                r := nb
+                if eq(and(a, 0x7FFFFFFF), 0x7F800000) {
+                    r := a
+                    // INVARIANT: inf - inf is invalid
+                    if and(eq(and(nb, 0x7F800000), 0x7F800000), iszero(eq(a, nb))) {
+                        r := 0xFFC00000
+                    }
+                }
+                if gt(and(nb, 0x7FFFFFFF), 0x7F800000) { r := or(nb, 0x400000) }
+                if gt(and(a, 0x7FFFFFFF), 0x7F800000) { r := or(a, 0x400000) }
+            }
+        }
     }
 
     /// @notice a - b (`subss a, b`): a + (-b), except that a NaN b propagates with its own sign.
     function sub(uint32 a, uint32 b) internal pure returns (uint32) {
-        return Float32Add.add(a, b, SIGN);
+        return add(a, isNaN(b) ? b : b ^ SIGN);
     }
 
     /// @notice a * b (`mulss a, b`).
-    function mul(uint32 a, uint32 b) internal pure returns (uint32) {
-        return Float32Mul.mul(a, b);
+    /// @dev A subnormal operand is first normalized (its significand shifted up to bit 23, its
+    ///      exponent lowered to match, below 1), so the 48-bit product always has its top bit at
+    ///      46 or 47. The result drops 23 or 24 bits, and where it is subnormal as many more as
+    ///      its exponent is under 1 (at most 60: past 48 every product rounds to zero); the
+    ///      rounded significand is added to the exponent field, so a carry moves the exponent by
+    ///      itself and anything at or past 0x7F800000 is infinity.
+    function mul(uint32 a, uint32 b) internal pure returns (uint32 r) {
+        assembly ("memory-safe") {
+            // a subnormal significand 0 < m < 2^23 shifted up to bit 23, and the exponent field
+            // that keeps its value (1 - the shift); the shift comes from the top bit of m, by a
+            // binary search whose last two bits come from a table of nibbles
+            function norm(m) -> n, e {
+                let t := shl(4, gt(m, 0xFFFF))
+                let y := shr(t, m)
+                let f := shl(3, gt(y, 0xFF))
+                y := shr(f, y)
+                t := or(t, f)
+                f := shl(2, gt(y, 0xF))
+                t := or(or(t, f), and(shr(shl(2, shr(f, y)), 0x3333333322221100), 0xF))
+                n := shl(sub(23, t), m)
+                e := sub(t, 22)
+            }
+
+            r := and(xor(a, b), 0x80000000)
+            let ea := and(shr(23, a), 0xFF)
+            let eb := and(shr(23, b), 0xFF)
+            switch or(eq(ea, 0xFF), eq(eb, 0xFF))
+            case 0 {
+                // a zero operand leaves the signed zero r
+                if mul(and(a, 0x7FFFFFFF), and(b, 0x7FFFFFFF)) {
+                    let ma := or(and(a, 0x7FFFFF), 0x800000)
+                    let mb := or(and(b, 0x7FFFFF), 0x800000)
+                    if iszero(ea) { ma, ea := norm(and(a, 0x7FFFFF)) }
+                    if iszero(eb) { mb, eb := norm(and(b, 0x7FFFFF)) }
+                    let m := mul(ma, mb)
+                    let cy := shr(47, m)
+                    // the result's exponent field (signed), and the bits to drop
+                    let field := sub(add(add(ea, eb), cy), 127)
+                    let sh := add(23, cy)
+                    if slt(field, 1) {
+                        sh := sub(add(sh, 1), field)
+                        field := 1
+                        if gt(sh, 60) { sh := 60 }
+                    }
+                    // round to nearest even: up when the dropped bits are over half, or
+                    // exactly half with an odd quotient
+                    let q := shr(sh, m)
+                    q := add(q, gt(add(and(m, sub(shl(sh, 1), 1)), and(q, 1)), shl(sub(sh, 1), 1)))
+                    q := add(shl(23, sub(field, 1)), q)
+                    if gt(q, 0x7F7FFFFF) { q := 0x7F800000 }
+                    r := or(r, q)
+                }
+            }
+            default {
+                r := or(r, 0x7F800000)
+                // INVARIANT: 0 * inf is invalid
+                if iszero(mul(and(a, 0x7FFFFFFF), and(b, 0x7FFFFFFF))) { r := 0xFFC00000 }
+                if gt(and(b, 0x7FFFFFFF), 0x7F800000) { r := or(and(b, 0xFFFFFFFF), 0x400000) }
+                if gt(and(a, 0x7FFFFFFF), 0x7F800000) { r := or(and(a, 0xFFFFFFFF), 0x400000) }
+            }
+        }
     }
 
     /// @notice a / b (`divss a, b`).
@@ -129,8 +300,88 @@ library Float32 {
 
     /// @notice a * b + c with one rounding. NaN operands propagate in the order a, b, c; 0 * inf
     ///         and inf - inf are invalid (default NaN) unless an operand is a NaN.
-    function fma(uint32 a, uint32 b, uint32 c) internal pure returns (uint32) {
-        return Float32Fma.fma(a, b, c);
+    /// @dev The fast path takes three normal operands whose terms are within about 2^60 of each
+    ///      other and a normal result, the case the GEMM kernels (`acc = fma(a[k], b[k], acc)`)
+    ///      hit almost always; c = ±0 is a multiply; everything else (zeros, subnormals,
+    ///      infinities, NaNs, far apart terms, a subnormal or overflowing result, an exact zero)
+    ///      goes to Float32Alu's general path. The exact product mp * 2^P (mp < 2^48) and
+    ///      c = mc * 2^C (mc < 2^24) go into one word whose unit is 2^(P - 40): the product
+    ///      shifted up by 40, c by s = C - P + 40, taken when 0 <= s <= 100, so the exact sum is
+    ///      under 2^125. Its top bit is the higher term's top bit or one above or below it,
+    ///      except when the terms nearly cancel (then a binary search finds it). The sum is
+    ///      shifted to put its top bit at bit 127 and rounded once, to nearest even, at bit 104.
+    function fma(uint32 a, uint32 b, uint32 c) internal pure returns (uint32 r) {
+        assembly ("memory-safe") {
+            // the index of the highest set bit of 0 < m < 2^128: five halving steps, then the
+            // last two bits from a table of nibbles (nibble y holds the top bit of y < 16)
+            function top128(m) -> t {
+                t := shl(6, gt(m, 0xFFFFFFFFFFFFFFFF))
+                let y := shr(t, m)
+                let f := shl(5, gt(y, 0xFFFFFFFF))
+                y := shr(f, y)
+                t := or(t, f)
+                f := shl(4, gt(y, 0xFFFF))
+                y := shr(f, y)
+                t := or(t, f)
+                f := shl(3, gt(y, 0xFF))
+                y := shr(f, y)
+                t := or(t, f)
+                f := shl(2, gt(y, 0xF))
+                t := or(t, or(f, and(shr(shl(2, shr(f, y)), 0x3333333322221100), 0xF)))
+            }
+
+            let ea := and(shr(23, a), 0xFF)
+            let eb := and(shr(23, b), 0xFF)
+            let ec := and(shr(23, c), 0xFF)
+            // s = C - P + 40 with P = ea + eb - 300, C = ec - 150 (negative wraps: out of range)
+            let eab := add(ea, eb)
+            let s := sub(add(ec, 190), eab)
+            r := UNHANDLED
+            if and(lt(s, 101), and(and(lt(sub(ea, 1), 254), lt(sub(eb, 1), 254)),
+                lt(sub(ec, 1), 254))) {
+                let mp := mul(or(and(a, 0x7FFFFF), 0x800000), or(and(b, 0x7FFFFF), 0x800000))
+                let xc := shl(s, or(and(c, 0x7FFFFF), 0x800000))
+                // t: the top bit of the larger term (the product's is 86 + its carry)
+                let t := add(86, shr(47, mp))
+                if gt(add(s, 23), t) { t := add(s, 23) }
+                mp := shl(40, mp)
+                let sg := and(xor(a, b), 0x80000000)
+                // a carry moves the top bit up one; a difference moves it down one at most
+                // unless the terms' top bits are within one of each other
+                let m := add(mp, xc)
+                switch and(xor(sg, c), 0x80000000)
+                case 0 { if shr(add(t, 1), m) { t := add(t, 1) } }
+                default {
+                    m := sub(mp, xc)
+                    if lt(mp, xc) {
+                        m := sub(xc, mp)
+                        sg := and(c, 0x80000000)
+                    }
+                    if iszero(shr(t, m)) {
+                        t := sub(t, 1)
+                        if iszero(shr(t, m)) {
+                            t := top128(m)
+                            // an exact zero: leave it to the general path (its sign rules)
+                            if iszero(m) { t := 512 }
+                        }
+                    }
+                }
+                // the result's exponent field: top bit t in the frame whose unit is 2^(P - 40)
+                let field := sub(add(t, eab), 213)
+                if lt(sub(field, 1), 254) {
+                    // top bit to 127, then round at 104: add half less one, plus the last bit
+                    m := shl(sub(127, t), m)
+                    m := shr(104, add(add(m, 0x7FFFFFFFFFFFFFFFFFFFFFFFFF), and(shr(104, m), 1)))
+                    r := or(sg, add(shl(23, sub(field, 1)), m))
+                }
+            }
+        }
+        if (r == UNHANDLED) {
+            // a * b + ±0 with a, b nonzero is the product rounded once
+            r = c & 0x7FFFFFFF == 0 && abs(a) != 0 && abs(b) != 0
+                ? mul(a, b)
+                : Float32Alu.run(Float32Alu.OP_FMA, a, b, c);
+        }
     }
 
     // ------------------------------------------------------------------ conversions

@@ -138,7 +138,7 @@ library Float32Alu {
             let s := and(xor(a, b), 0x80000000)
             switch op
             case 5 {
-                // fma off its fast path (Float32Fma): zeros, subnormals, specials, a
+                // fma off its fast path (Float32.fma): zeros, subnormals, specials, a
                 // subnormal or overflowing result, deep cancellation
                 switch or(or(special(a), special(b)), special(c))
                 case 0 {

@@ -239,10 +239,10 @@ contract Float32Test is Test {
         assertEq(Float32.fma(a, b, c), Ref.fma(a, b, c));
     }
 
-    /// @dev fma around the edges of its fast path (Float32Fma): c's unit 23 binades under the
-    ///      product's (under it, c becomes a sticky bit) or 50 over it (over it, the product
-    ///      does), c's top bit level with the product's (cancellation), and products near the
-    ///      subnormal range (a subnormal result leaves the fast path).
+    /// @dev fma around the edges of its fast path (Float32Fma): c's unit 40 binades under the
+    ///      product's or 60 over it (past either, the general path), c's top bit level with the
+    ///      product's (cancellation), and products near the subnormal range (a subnormal result
+    ///      leaves the fast path).
     function testFuzz_fma_alignmentEdges_succeeds(uint32 a, uint32 b, uint32 c, uint8 k)
         public
         pure
@@ -251,7 +251,7 @@ contract Float32Test is Test {
         int256 fa = int256(bound((a >> 23) & 0xFF, 1, 254));
         int256 fb = int256(bound((b >> 23) & 0xFF, 1, 254));
         if ((k >> 4) % 4 == 3) fb = _field(128 - fa + t);
-        int256[3] memory gap = [int256(173), 100, 127];
+        int256[3] memory gap = [int256(190), 90, 127];
         int256 fc = _field(fa + fb - gap[(k >> 4) % 3] + t);
         a = _withField(a, fa);
         b = _withField(b, fb);
