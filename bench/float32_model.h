@@ -275,7 +275,7 @@ static inline uint32_t m_fma(uint32_t a, uint32_t b, uint32_t c) {
         uint64_t mp = (uint64_t)((a & 0x7FFFFFu) | 0x800000u) * ((b & 0x7FFFFFu) | 0x800000u);
         u128 xc = (u128)((c & 0x7FFFFFu) | 0x800000u) << s, xp;
         int64_t t = 86 + (int64_t)(mp >> 47);
-        if (s + 23 > t) t = s + 23;
+        if (s > 63) t = s + 23;  /* c's top bit is the higher */
         xp = (u128)mp << 40;
         uint32_t sg = (a ^ b) & F_SIGN;
         u128 m = xp + xc;

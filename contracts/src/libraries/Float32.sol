@@ -21,8 +21,6 @@ library Float32 {
     /// @notice The NaN SSE returns for an invalid operation (sign set, quiet bit set).
     uint32 internal constant DEFAULT_NAN = 0xFFC00000;
     uint32 internal constant ONE = 0x3F800000;
-    /// @dev Never a result of fma's fast path (a NaN pattern): "not handled there".
-    uint32 private constant UNHANDLED = 0xFFFFFFFF;
 
     // ------------------------------------------------------------------ classification
 
@@ -336,15 +334,15 @@ library Float32 {
             // s = C - P + 40 with P = ea + eb - 300, C = ec - 150 (negative wraps: out of range)
             let eab := add(ea, eb)
             let s := sub(add(ec, 190), eab)
-            r := UNHANDLED
             if and(lt(s, 101), and(and(lt(sub(ea, 1), 254), lt(sub(eb, 1), 254)),
                 lt(sub(ec, 1), 254))) {
-                let mp := mul(or(and(a, 0x7FFFFF), 0x800000), or(and(b, 0x7FFFFF), 0x800000))
+                // the product shifted up by 40: its top bit t is at 86 + its carry
+                let mp := mul(or(and(a, 0x7FFFFF), 0x800000),
+                    shl(40, or(and(b, 0x7FFFFF), 0x800000)))
                 let xc := shl(s, or(and(c, 0x7FFFFF), 0x800000))
-                // t: the top bit of the larger term (the product's is 86 + its carry)
-                let t := add(86, shr(47, mp))
-                if gt(add(s, 23), t) { t := add(s, 23) }
-                mp := shl(40, mp)
+                // t: the top bit of the larger term (c's, 23 + s, is the higher past s = 63)
+                let t := add(86, shr(87, mp))
+                if gt(s, 63) { t := add(s, 23) }
                 let sg := and(xor(a, b), 0x80000000)
                 // a carry moves the top bit up one; a difference moves it down one at most
                 // unless the terms' top bits are within one of each other
@@ -366,17 +364,19 @@ library Float32 {
                         }
                     }
                 }
-                // the result's exponent field: top bit t in the frame whose unit is 2^(P - 40)
-                let field := sub(add(t, eab), 213)
-                if lt(sub(field, 1), 254) {
+                // the result's exponent field less one: top bit t in the frame whose unit is
+                // 2^(P - 40); a normal result has field 1 to 254 (any other r stays 0)
+                let f1 := sub(add(t, eab), 214)
+                if lt(f1, 254) {
                     // top bit to 127, then round at 104: add half less one, plus the last bit
                     m := shl(sub(127, t), m)
                     m := shr(104, add(add(m, 0x7FFFFFFFFFFFFFFFFFFFFFFFFF), and(shr(104, m), 1)))
-                    r := or(sg, add(shl(23, sub(field, 1)), m))
+                    r := or(sg, add(shl(23, f1), m))
                 }
             }
         }
-        if (r == UNHANDLED) {
+        // the fast path never gives a zero: 0 means "not handled there"
+        if (r == 0) {
             // a * b + ±0 with a, b nonzero is the product rounded once
             r = c & 0x7FFFFFFF == 0 && abs(a) != 0 && abs(b) != 0
                 ? mul(a, b)
