@@ -21,6 +21,8 @@ library Float32 {
     /// @notice The NaN SSE returns for an invalid operation (sign set, quiet bit set).
     uint32 internal constant DEFAULT_NAN = 0xFFC00000;
     uint32 internal constant ONE = 0x3F800000;
+    /// @dev 2^199 - 1: half a unit less one at bit 200, for rounding there (add, sub).
+    uint256 private constant HALF200 = (1 << 199) - 1;
 
     // ------------------------------------------------------------------ classification
 
@@ -113,18 +115,12 @@ library Float32 {
     ///        falls below a's last place is exact (normalized, or stopped at the subnormal scale).
     function add(uint32 a, uint32 b) internal pure returns (uint32 r) {
         assembly ("memory-safe") {
-            // m >> sh (sh >= 1) rounded to nearest even: up when the dropped bits are over half,
-            // or exactly half with an odd quotient
-            function roundAt(m, sh) -> q {
-                q := shr(sh, m)
-                q := add(q, gt(add(and(m, sub(shl(sh, 1), 1)), and(q, 1)), shl(sub(sh, 1), 1)))
-            }
-
-            a := and(a, 0xFFFFFFFF)
-            let nb := and(b, 0xFFFFFFFF)
+            // a and b may carry dirty bits above bit 31: everything below masks them off
+            let nb := b
             let ea := and(shr(23, a), 0xFF)
             let eb := and(shr(23, nb), 0xFF)
-            switch or(eq(ea, 0xFF), eq(eb, 0xFF))
+            // an exponent field of 255 (an infinity or a NaN) makes field + 1 reach bit 8
+            switch shr(8, or(add(ea, 1), add(eb, 1)))
             case 0 {
                 if lt(and(a, 0x7FFFFFFF), and(nb, 0x7FFFFFFF)) {
                     let t := a
@@ -138,12 +134,15 @@ library Float32 {
                 switch lt(ea, 2)
                 case 1 {
                     // one unit: the magnitudes add as integers
-                    switch shr(31, xor(a, nb))
+                    a := and(a, 0xFFFFFFFF)
+                    switch shr(31, xor(a, and(nb, 0xFFFFFFFF)))
                     case 0 {
                         r := add(a, and(nb, 0x7FFFFFFF))
                         // past field 1 the sum has 25 bits: drop one (the unit doubles)
                         if shr(24, and(r, 0x7FFFFFFF)) {
-                            r := or(sa, add(0x800000, roundAt(and(r, 0x7FFFFFFF), 1)))
+                            // (ties to even: up when the dropped bit and the last kept are 1)
+                            let m := and(r, 0x7FFFFFFF)
+                            r := or(sa, add(0x800000, shr(1, add(m, and(shr(1, m), 1)))))
                         }
                     }
                     default {
@@ -157,15 +156,18 @@ library Float32 {
                     let d := sub(ea, add(eb, iszero(eb)))
                     // past 25, |b| < 2^-26 of a's unit: under half of even the unit below a
                     // power of two, so the sum rounds to a
-                    r := a
+                    r := and(a, 0xFFFFFFFF)
                     if lt(d, 26) {
                         let m := shl(d, or(and(a, 0x7FFFFF), 0x800000))
-                        switch shr(31, xor(a, nb))
+                        switch and(xor(a, nb), 0x80000000)
                         case 0 {
-                            // same signs: the top bit is at 23 + d + cy; drop d + cy >= 1 bits
+                            // same signs: the top bit is at 23 + d + cy; move it to bit 223
+                            // and round at bit 200 (add half less one, plus the last bit)
                             m := add(m, mb)
                             let cy := shr(add(24, d), m)
-                            r := add(shl(23, sub(add(ea, cy), 1)), roundAt(m, add(d, cy)))
+                            m := shl(sub(200, add(d, cy)), m)
+                            m := shr(200, add(add(m, HALF200), and(shr(200, m), 1)))
+                            r := add(shl(23, sub(add(ea, cy), 1)), m)
                             if gt(r, 0x7F7FFFFF) { r := 0x7F800000 }
                             r := or(r, sa)
                         }
@@ -175,8 +177,9 @@ library Float32 {
                             let lo := iszero(shr(add(23, d), m))
                             switch gt(d, lo)
                             case 1 {
-                                r := add(shl(23, sub(sub(ea, lo), 1)), roundAt(m, sub(d, lo)))
-                                r := or(r, sa)
+                                m := shl(sub(200, sub(d, lo)), m)
+                                m := shr(200, add(add(m, HALF200), and(shr(200, m), 1)))
+                                r := or(add(shl(23, sub(sub(ea, lo), 1)), m), sa)
                             }
                             default {
                                 // d < 2 and m < 2^24: exact. Shift the top bit (found by a
@@ -203,6 +206,8 @@ library Float32 {
             }
             default {
                 // an infinity or a NaN: inf - inf is invalid, the first NaN wins (quieted)
+                a := and(a, 0xFFFFFFFF)
+                nb := and(nb, 0xFFFFFFFF)
                 r := nb
                 if eq(and(a, 0x7FFFFFFF), 0x7F800000) {
                     r := a
@@ -219,7 +224,12 @@ library Float32 {
 
     /// @notice a - b (`subss a, b`): a + (-b), except that a NaN b propagates with its own sign.
     function sub(uint32 a, uint32 b) internal pure returns (uint32) {
-        return add(a, isNaN(b) ? b : b ^ SIGN);
+        uint32 nb;
+        assembly ("memory-safe") {
+            // flip b's sign unless b is a NaN
+            nb := xor(b, shl(31, iszero(gt(and(b, 0x7FFFFFFF), 0x7F800000))))
+        }
+        return add(a, nb);
     }
 
     /// @notice a * b (`mulss a, b`).
