@@ -38,25 +38,15 @@ library Float32Alu {
                 e := and(shr(23, x), 0xFF)
                 e := add(add(e, iszero(e)), 362)
             }
-            // index of the highest set bit of m < 2^32 (binary search)
-            function msb32(m) -> top {
-                top := shl(4, gt(m, 0xFFFF))
-                let t := shr(top, m)
-                let f := shl(3, gt(t, 0xFF))
-                top := or(top, f)
-                t := shr(f, t)
-                f := shl(2, gt(t, 0xF))
-                top := or(top, f)
-                t := shr(f, t)
-                f := shl(1, gt(t, 0x3))
-                top := or(or(top, f), gt(shr(f, t), 1))
-            }
-            // the same for m < 2^128: two more halving steps first
+            // index of the highest set bit of m < 2^128 (0 for 0): a binary search, one halving
+            // step a line, then the top bit of the last two from a table of nibbles
             function msb(m) -> top {
-                top := shl(6, gt(m, 0xFFFFFFFFFFFFFFFF))
-                let t := shr(top, m)
-                let f := shl(5, gt(t, 0xFFFFFFFF))
-                top := add(or(top, f), msb32(shr(f, t)))
+                if shr(64, m) { m := shr(64, m) top := 64 }
+                if shr(32, m) { m := shr(32, m) top := add(top, 32) }
+                if shr(16, m) { m := shr(16, m) top := add(top, 16) }
+                if shr(8, m) { m := shr(8, m) top := add(top, 8) }
+                if shr(4, m) { m := shr(4, m) top := add(top, 4) }
+                top := add(top, and(shr(shl(2, m), 0x3333333322221100), 0xF))
             }
             // s * m * 2^(e - BIAS) rounded to nearest even, m < 2^128 with its highest set bit
             // at `top`. The rounded significand is added to the exponent field, so a carry (or a
