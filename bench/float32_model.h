@@ -329,8 +329,8 @@ static inline uint32_t m_exp(uint32_t x) {
     static const uint32_t c[6] = {0x39506967, 0x3AB743CE, 0x3C088908, 0x3D2AA9C1, 0x3E2AAAAA,
                                   0x3F000000};
     if (m_isnan(x)) return x;
-    if (m_lt(x, 0xC2AEAC4Fu)) return 0;
-    if (m_gt(x, 0x42B17217u)) return F_INF;
+    if (x > 0xC2AEAC4Fu) return 0;                     /* x < EXP_LO, as integers */
+    if (x > 0x42B17217u && x < F_SIGN) return F_INF;  /* x > EXP_HI, as integers */
     uint32_t n = m_sub(m_add(m_mul(x, 0x3FB8AA3Bu), 0x4B400000u), 0x4B400000u);
     uint32_t r = m_sub(x, m_mul(n, 0x3F318000u));
     r = m_sub(r, m_mul(n, 0xB95E8083u));
@@ -369,11 +369,13 @@ static inline uint32_t m_erf(uint32_t x) {
                                   0xBCDC1672, 0x3DE71791, 0xBEC093A3, 0x3F906EBB};
     static const uint32_t q[5] = {0x3F87DC22, 0xBFBA00E3, 0x3FB5F0E3, 0xBE91A98E, 0x3E827906};
     uint32_t ax = m_abs(x), z = m_mul(x, x);
-    if (m_lt(ax, 0x3F580000u)) return m_mul(x, m_horner(z, c, 9));
-    if (m_ge(ax, 0x40800000u)) return m_lt(x, 0) ? 0xBF800000u : F_ONE;
+    /* the compares of |x| as integer compares; x < 0 as the sign bit of a non-NaN x */
+    if (ax < 0x3F580000u) return m_mul(x, m_horner(z, c, 9));
+    int negative = (x & F_SIGN) != 0 && ax <= F_INF;
+    if (ax >= 0x40800000u && ax <= F_INF) return negative ? 0xBF800000u : F_ONE;
     uint32_t t = m_div(F_ONE, m_add(F_ONE, m_mul(0x3EA7BA05u, ax)));
     uint32_t big = m_sub(F_ONE, m_mul(m_mul(m_horner(t, q, 5), t), m_exp(m_neg(z))));
-    return m_lt(x, 0) ? m_neg(big) : big;
+    return negative ? m_neg(big) : big;
 }
 
 static inline uint32_t m_gelu(uint32_t v) {
