@@ -128,11 +128,18 @@ static void *worker(void *arg) {
 }
 
 /* The model alone, for checking it against the committed vectors: unary operations read one
- * uint32 per case, add/sub/mul/div read two. */
+ * uint32 per case, add/sub/mul/div read two, fma three. */
 static int model_stdin(const char *op) {
     static const struct { const char *name; uint32_t (*fn)(uint32_t, uint32_t); } bin[] = {
         {"add", m_add}, {"sub", m_sub}, {"mul", m_mul}, {"div", m_div}};
-    uint32_t x[2], y;
+    uint32_t x[3], y;
+    if (strcmp(op, "fma") == 0) {
+        while (fread(x, 4, 3, stdin) == 3) {
+            y = m_fma(x[0], x[1], x[2]);
+            fwrite(&y, 4, 1, stdout);
+        }
+        return 0;
+    }
     for (size_t k = 0; k < sizeof bin / sizeof bin[0]; k++) {
         if (strcmp(op, bin[k].name) != 0) continue;
         while (fread(x, 4, 2, stdin) == 2) {
