@@ -104,15 +104,10 @@ library Float32 {
     // costs ~55 gas a call): they are the operations a dispute replays most.
 
     /// @notice a + b (`addss a, b`).
-    /// @dev After the specials, the operands are ordered by magnitude (|a| >= |b|), so a
-    ///      difference is never negative and takes a's sign (an exact zero is +0). Then:
-    ///      - both exponent fields at most 1 (zeros, subnormals, the lowest binade): the
-    ///        magnitudes are integers in one unit, 2^-149, and add exactly; a sum past 2^24 drops
-    ///        one bit;
-    ///      - else a is normal and b (normal, subnormal or zero) is aligned d binades under it:
-    ///        past d = 25 the sum rounds to a; a sum, or a difference with d >= 2, has its top
-    ///        bit at a known place and rounds in place; a difference with d < 2 whose top bit
-    ///        falls below a's last place is exact (normalized, or stopped at the subnormal scale).
+    /// @dev Operands ordered by magnitude (a difference is never negative); fields <= 1 add as
+    ///      integers in units of 2^-149; else b sits d binades under a normal a: d > 25 gives a,
+    ///      a sum or a difference with d >= 2 rounds at a known place, a difference with d < 2
+    ///      that loses its top bit is exact. docs/referee.md ("How it is built") has the rest.
     function add(uint32 a, uint32 b) internal pure returns (uint32 r) {
         assembly ("memory-safe") {
             // a and b may carry dirty bits above bit 31: everything below masks them off
@@ -233,12 +228,10 @@ library Float32 {
     }
 
     /// @notice a * b (`mulss a, b`).
-    /// @dev A subnormal operand is first normalized (its significand shifted up to bit 23, its
-    ///      exponent lowered to match, below 1), so the 48-bit product always has its top bit at
-    ///      46 or 47. The result drops 23 or 24 bits, and where it is subnormal as many more as
-    ///      its exponent is under 1 (at most 60: past 48 every product rounds to zero); the
-    ///      rounded significand is added to the exponent field, so a carry moves the exponent by
-    ///      itself and anything at or past 0x7F800000 is infinity.
+    /// @dev A subnormal operand is normalized first, so the 48-bit product's top bit is at 46 or
+    ///      47; a subnormal result drops as many more bits as its exponent is under 1 (at most
+    ///      60: past 48 every product rounds to zero). The rounded significand is added to the
+    ///      exponent field: a carry moves the exponent, and past 0x7F7FFFFF is infinity.
     function mul(uint32 a, uint32 b) internal pure returns (uint32 r) {
         assembly ("memory-safe") {
             // a subnormal significand 0 < m < 2^23 shifted up to bit 23, and the exponent field
@@ -308,16 +301,12 @@ library Float32 {
 
     /// @notice a * b + c with one rounding. NaN operands propagate in the order a, b, c; 0 * inf
     ///         and inf - inf are invalid (default NaN) unless an operand is a NaN.
-    /// @dev The fast path takes three normal operands whose terms are within about 2^60 of each
-    ///      other and a normal result, the case the GEMM kernels (`acc = fma(a[k], b[k], acc)`)
-    ///      hit almost always; c = ±0 is a multiply; everything else (zeros, subnormals,
-    ///      infinities, NaNs, far apart terms, a subnormal or overflowing result, an exact zero)
-    ///      goes to Float32Alu's general path. The exact product mp * 2^P (mp < 2^48) and
-    ///      c = mc * 2^C (mc < 2^24) go into one word whose unit is 2^(P - 40): the product
-    ///      shifted up by 40, c by s = C - P + 40, taken when 0 <= s <= 100, so the exact sum is
-    ///      under 2^125. Its top bit is the higher term's top bit or one above or below it,
-    ///      except when the terms nearly cancel (then a binary search finds it). The sum is
-    ///      shifted to put its top bit at bit 127 and rounded once, to nearest even, at bit 104.
+    /// @dev Fast path (the GEMM's `acc = fma(a[k], b[k], acc)`): three normal operands, the
+    ///      exact product mp * 2^P and c = mc * 2^C in one word with unit 2^(P - 40) (c shifted
+    ///      by s = C - P + 40, 0 <= s <= 100: the sum is under 2^125), a normal result; the sum's
+    ///      top bit goes to bit 127 and it rounds at 104. c = ±0 is a multiply; anything else
+    ///      (zeros, subnormals, specials, far apart terms, subnormal or overflowing results, an
+    ///      exact zero) takes Float32Alu's general path.
     function fma(uint32 a, uint32 b, uint32 c) internal pure returns (uint32 r) {
         assembly ("memory-safe") {
             // the index of the highest set bit of 0 < m < 2^128: five halving steps, then the
