@@ -165,6 +165,39 @@ contract Float32Test is Test {
         assertEq(int256(Float32.toInt(SNAN)), type(int32).min);
     }
 
+    /// @dev A uint32 argument may carry dirty bits above bit 31 into the assembly (the compiler
+    ///      cleans lazily, e.g. after `uint32(x) << 23`): add, sub, mul and fma ignore them and
+    ///      return clean patterns, on their fast paths, their far-apart path and their specials.
+    function test_arithmetic_dirtyHighBits_succeeds() public pure {
+        uint32 one;
+        uint32 two;
+        uint32 tiny;
+        uint32 nan;
+        assembly {
+            one := 0xABCD3F800000
+            two := 0x123440000000
+            tiny := 0xFFFF30800000 // 2^-30: 31 binades under 1
+            nan := 0x5A5A7F800001
+        }
+        assertEq(_raw(Float32.add(one, two)), 0x40400000);
+        assertEq(_raw(Float32.sub(one, two)), 0xBF800000);
+        assertEq(_raw(Float32.add(one, tiny)), ONE);
+        assertEq(_raw(Float32.add(nan, one)), 0x7FC00001);
+        assertEq(_raw(Float32.sub(one, nan)), 0x7FC00001);
+        assertEq(_raw(Float32.mul(one, two)), TWO);
+        assertEq(_raw(Float32.mul(nan, two)), 0x7FC00001);
+        assertEq(_raw(Float32.fma(one, two, one)), 0x40400000);
+        assertEq(_raw(Float32.fma(one, two, tiny)), TWO);
+        assertEq(_raw(Float32.fma(nan, two, one)), 0x7FC00001);
+    }
+
+    /// @dev The word as it sits on the stack, high bits included (no conversion cleans it).
+    function _raw(uint32 r) private pure returns (uint256 w) {
+        assembly {
+            w := r
+        }
+    }
+
     // ------------------------------------------------------------------ fuzz vs the reference
 
     /// @dev add on random bit patterns.
