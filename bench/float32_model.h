@@ -162,7 +162,8 @@ static inline uint32_t m_add(uint32_t a, uint32_t b) {
     }
     /* close exponents: m < 2^24, exact; normalize, or stop at the subnormal scale */
     if (m == 0) return 0;
-    int64_t k = 23 - msb128(m), lim = (int64_t)fb - 1;
+    int64_t k = 1 - (int64_t)(m >> 23), lim = (int64_t)fb - 1;  /* one bit lost, usually */
+    if (!(m >> 22)) k = 23 - msb128(m);
     if (k > lim) k = lim;
     return sa | (uint32_t)(((uint64_t)(lim - k) << 23) + (m << k));
 }

@@ -182,14 +182,18 @@ library Float32 {
                                 // to bit 23, or only as far as the subnormal scale allows.
                                 r := 0
                                 if m {
-                                    let t := shl(4, gt(m, 0xFFFF))
-                                    let y := shr(t, m)
-                                    let f := shl(3, gt(y, 0xFF))
-                                    y := shr(f, y)
-                                    t := or(t, f)
-                                    f := shl(2, gt(y, 0xF))
-                                    y := and(shr(shl(2, shr(f, y)), 0x3333333322221100), 0xF)
-                                    let k := sub(23, or(or(t, f), y))
+                                    // the usual case first: one bit lost (top bit at 22 or 23)
+                                    let k := sub(1, shr(23, m))
+                                    if iszero(shr(22, m)) {
+                                        let t := shl(4, gt(m, 0xFFFF))
+                                        let y := shr(t, m)
+                                        let f := shl(3, gt(y, 0xFF))
+                                        y := shr(f, y)
+                                        t := or(t, f)
+                                        f := shl(2, gt(y, 0xF))
+                                        y := and(shr(shl(2, shr(f, y)), 0x3333333322221100), 0xF)
+                                        k := sub(23, or(or(t, f), y))
+                                    }
                                     let lim := sub(sub(ea, d), 1)
                                     if gt(k, lim) { k := lim }
                                     r := or(sa, add(shl(23, sub(lim, k)), shl(k, m)))

@@ -155,7 +155,7 @@ contract Float32GasTest is Test {
 
     /// @dev add: worst case under its regression ceiling.
     function test_add_gas_succeeds() public {
-        _measure(Float32.add, "add", 750);
+        _measure(Float32.add, "add", 650);
     }
 
     /// @dev sub: worst case under its regression ceiling.
