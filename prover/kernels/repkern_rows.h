@@ -95,7 +95,8 @@ static void rk_gelu_blk(void *vctx, int64_t begin, int64_t end) {
     const rk_ew_args *a = vctx;
     for (int64_t i = begin; i < end; i++) {
         float v = a->x[i];
-        a->y[i] = 0.5f * v * (1.0f + rk_erf(v * 0.70710678118654752f));
+        float y = 0.5f * v * (1.0f + rk_erf(v * 0.70710678118654752f));
+        a->y[i] = v != v ? rk_nan_quiet(v) : y;
     }
 }
 static void rk_gelu_bwd_blk(void *vctx, int64_t begin, int64_t end) {
@@ -104,7 +105,9 @@ static void rk_gelu_bwd_blk(void *vctx, int64_t begin, int64_t end) {
         float v = a->x[i];
         float cdf = 0.5f * (1.0f + rk_erf(v * 0.70710678118654752f));
         float pdf = rk_exp(-0.5f * (v * v)) * 0.39894228040143268f;
-        a->dx[i] = a->dy[i] * (cdf + v * pdf);
+        float g = a->dy[i], dx = g * (cdf + v * pdf);
+        /* source order under SSE rules: dy's NaN first, else cdf's (erf's |v|, quieted) */
+        a->dx[i] = g != g ? rk_nan_quiet(g) : v != v ? rk_nan_erf(v) : dx;
     }
 }
 typedef struct { rk_task_fn fn; void *inner; int64_t n; } rk_chunk_args;
