@@ -11,7 +11,9 @@ the kernels (torch's own ops, autograd, Python) is one more row.
 The "critical path" column is max(main CPU, workers' CPU) per kernel: the wall time the kernel
 would take on a quiet machine with a core per thread (barrier waits and wake-ups excluded, so
 it is a lower bound); its sum over the step, divided by the 1-thread CPU time, estimates the
-2-thread/1-thread ratio on a quiet machine. Each thread count runs in a fresh process.
+2-thread/1-thread ratio on a quiet machine. Each thread count runs in a fresh process, with
+``OMP_WAIT_POLICY=PASSIVE`` so that waiting threads sleep: OpenMP's default spin-wait would
+count as CPU time (on a loaded machine, a lot of it). Use ``kernels_bench.py`` for wall times.
 
 Usage:
     .venv/bin/python bench/kernels_profile.py [--preset default] [--profile repfma-1]
@@ -86,7 +88,10 @@ def worker(preset: str, profile_name: str, threads: int, steps: int) -> dict[str
 
 
 def _run(preset: str, profile_name: str, threads: int, steps: int) -> dict[str, Any]:
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    # Waiting threads sleep instead of spinning (OpenMP's default spins a while): a spinning
+    # wait counts as CPU time, and on a loaded machine it spins long, which would bury the work.
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads),
+               OMP_WAIT_POLICY="PASSIVE")
     env.pop("VERITRAIN_KERNELS_THREADS", None)
     proc = subprocess.run([sys.executable, __file__, "--worker", preset, profile_name,
                            str(threads), "--steps", str(steps)], env=env, capture_output=True,
