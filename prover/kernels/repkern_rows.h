@@ -227,12 +227,17 @@ typedef struct {
 static void rk_adamw_blk(void *vctx, int64_t begin, int64_t end) {
     const rk_adamw_args *a = vctx;
     for (int64_t i = begin; i < end; i++) {
-        float g = a->g[i];
-        float p = a->p[i] * a->decay;
-        float m = a->m[i] * a->b1 + g * a->omb1;
-        float v = a->v[i] * a->b2 + (g * g) * a->omb2;
+        float g = a->g[i], p0 = a->p[i], m0 = a->m[i], v0 = a->v[i];
+        float p = p0 * a->decay;
+        float m = m0 * a->b1 + g * a->omb1;
+        float v = v0 * a->b2 + (g * g) * a->omb2;
         float d = sqrtf(v) / a->bc2_sqrt + a->eps;
-        a->p[i] = p - a->step_size * (m / d);
+        float pn = p - a->step_size * (m / d);
+        /* NaN operands in source order under SSE rules (see rk_nan_erf): m and v take their
+         * old value's NaN, else g's; p its old value's, else m's, else v's (through d) */
+        m = m0 != m0 ? rk_nan_quiet(m0) : g != g ? rk_nan_quiet(g) : m;
+        v = v0 != v0 ? rk_nan_quiet(v0) : g != g ? rk_nan_quiet(g) : v;
+        a->p[i] = p0 != p0 ? rk_nan_quiet(p0) : m != m ? m : v != v ? v : pn;
         a->m[i] = m;
         a->v[i] = v;
     }

@@ -100,3 +100,36 @@ def test_nan_bits_agree_across_builds_and_threads_succeeds(force, each_family):
         force(isa, threads)
         for name, got in _run_all(x, dy).items():
             assert np.array_equal(got, want[name]), f"{name}: {isa} {threads} threads vs sse"
+
+
+def _adamw(p: np.ndarray, m: np.ndarray, v: np.ndarray, g: np.ndarray) -> list[np.ndarray]:
+    tp, tm, tv = _t(p), _t(m), _t(v)
+    ops.adamw_(tp, tm, tv, _t(g), decay=0.999, beta1=0.9, beta2=0.999, step_size=1e-3,
+               bc2_sqrt=0.03, eps=1e-8)
+    return [_bits(tp), _bits(tm), _bits(tv)]
+
+
+def test_adamw_nan_bits_follow_sse_source_order_in_every_build_succeeds(force, each_family):
+    """p, m, v take their own NaN first, else the gradient's; p then m's, then v's."""
+    rng = np.random.default_rng(17)
+    p, m, v, g = (rng.standard_normal(N).astype(np.float32).view(np.uint32) for _ in range(4))
+    v &= ABS  # second moments are never negative
+    for arr in (p, m, v, g):
+        pick = rng.random(N) < 0.2
+        arr[pick] = _nans(rng, int(pick.sum()))
+    q = {name: arr | QUIET for name, arr in (("p", p), ("m", m), ("v", v), ("g", g))}
+    want_m = np.where(_is_nan(m), q["m"], q["g"])
+    want_v = np.where(_is_nan(v), q["v"], q["g"])
+    nm, nv = _is_nan(m) | _is_nan(g), _is_nan(v) | _is_nan(g)
+    want_p = np.where(_is_nan(p), q["p"], np.where(nm, want_m, want_v))
+    force("sse", 1)
+    first = _adamw(p, m, v, g)
+    for isa, threads in SETTINGS:
+        force(isa, threads)
+        got = _adamw(p, m, v, g)
+        for name, out, ref, where, want in (("p", got[0], first[0], _is_nan(p) | nm | nv, want_p),
+                                            ("m", got[1], first[1], nm, want_m),
+                                            ("v", got[2], first[2], nv, want_v)):
+            assert np.array_equal(out, ref), f"adamw {name}: {isa} {threads} threads vs sse"
+            bad = np.nonzero(where & (out != want))[0]
+            assert bad.size == 0, f"adamw {name} ({isa}, {threads}): index {bad[0]}"
