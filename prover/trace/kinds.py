@@ -34,7 +34,8 @@ class RefKind(IntEnum):
     #: parameters by sorted name, then optimizer tensors ``<param>/<key>`` sorted).
     STATE = 0
     #: ``Batch(j)``: j = 0 the batch's ``input_ids`` ``[B, L]`` (int ids held exactly in
-    #: float32, ids < 2^24), j = 1 its attention mask (all ones; v1 samples are unpadded).
+    #: float32, ids < 2^24), j = 1 its attention mask (all ones; v1 samples are unpadded),
+    #: j = 2 the position ids ``0 .. L-1`` (float32).
     BATCH = 1
     #: ``Teacher(j)``: the j-th teacher tensor (teacher parameters by sorted name), then the
     #: spec's fixed tensors (``fixed/proj``, ``fixed/head``) after them; teacherRoot covers all.
@@ -93,6 +94,8 @@ class Opcode(IntEnum):
     NINF_TO_ZERO = 14
     #: ``a >= b ? c : +0`` (the clamp_min backward: gradient where ``x >= min``, else zero).
     SEL_GE = 15
+    #: ``a`` itself (bits unchanged): copies, stacks, an empty sum (``MOV(C(0))``).
+    MOV = 16
     #: binary64 steps of the clip coefficient (``CLIP_COEF`` only): ``TO_F64`` widens a binary32
     #: exactly; ``*_F64`` are IEEE binary64 with one rounding; ``TO_F32`` rounds to binary32.
     #: Their results are 8 bytes (the program's other results 4).
@@ -100,6 +103,7 @@ class Opcode(IntEnum):
     SQRT_F64 = 33
     ADD_F64 = 34
     DIV_F64 = 35
+    #: ``b < a ? b : a`` (Python's ``min(a, b)``).
     MIN_F64 = 36
     TO_F32 = 37
 
@@ -140,6 +144,7 @@ class OpKind(IntEnum):
     ADAMW_M = 31
     ADAMW_V = 32
     COPY = 33
+    STACK = 34
 
 
 _DOCS: dict[OpKind, str] = {
@@ -210,9 +215,11 @@ _DOCS: dict[OpKind, str] = {
     OpKind.CLAMP_MIN_BWD: """``where(x >= min, g, 0)``: slots x, min, g:
     ``out = SEL_GE(X0[e], X1[e], X2[e])``.""",
     OpKind.EMBED_BWD: """Embedding gradient (``embedding_dense_backward``): attrs ``V, H,
-    nPos``; slots ids ``[nPos]``, grad ``[nPos, H]``; output ``[V, H]``. ``v, c = divmod(e, H)``;
+    nPos, paddingIdx`` (row paddingIdx stays +0; -1: none); slots ids ``[nPos]``, grad
+    ``[nPos, H]``; output ``[V, H]``. ``v, c = divmod(e, H)``;
     ``acc = ADD(acc, grad[p, c])`` from ``acc = 0`` for every position p ascending with
-    ``ids[p] == v`` (no step: +0). The positions are data: the game proves each from the ids.""",
+    ``ids[p] == v`` (none, or v == paddingIdx: ``MOV(C(0))``). The positions are data: the
+    game proves each from the ids.""",
     OpKind.CLIP_COEF: """The clip coefficient as ``clip_grad_norm_`` computes it in binary64:
     attrs ``clipBits64``; slot 0 the total of squares ``[1]``. ``t = TO_F64(X[0]);
     n = SQRT_F64(t); d = ADD_F64(n, C64(1e-6)); q = DIV_F64(C64(clip), d);
@@ -227,8 +234,9 @@ _DOCS: dict[OpKind, str] = {
     b = MUL(g, omb1); out = ADD(a, b)``.""",
     OpKind.ADAMW_V: """AdamW second moment: ``c = MUL(v, b2); q = MUL(g, g);
     d = MUL(q, omb2); out = ADD(c, d)``.""",
-    OpKind.COPY: """A materialised copy the index maps cannot fold (a zero-step program:
-    ``out = X0[e]``, checked by comparing the two elements).""",
+    OpKind.COPY: """A materialised copy the index maps cannot fold: ``out = MOV(X0[e])``.""",
+    OpKind.STACK: """One-element inputs stacked (the clip's per-gradient sums): slot k is a
+    one-element tensor; ``out = MOV(X_e[0])``.""",
 }
 
 
