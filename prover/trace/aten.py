@@ -72,6 +72,8 @@ class AtenTap(TorchDispatchMode):
                 raise TraceError(f"aten.{name} overwrote a traced tensor")
             return
         tensors = [a for a in args if isinstance(a, torch.Tensor)]
+        if name == "stack":
+            tensors = list(args[0])
         if not any(rec.lookup(t) is not None for t in tensors if _is_f32(t)) and pre is None:
             return  # values made from constants only: checked as constants where used
         if out.untyped_storage().data_ptr() in {t.untyped_storage().data_ptr()
@@ -105,6 +107,13 @@ class AtenTap(TorchDispatchMode):
                               label, zero=args[2])
         elif name == "sum" and len(args) >= 2:
             self._sum(out, args[0], list(args[1]), label)
+        elif name == "constant_pad_nd":
+            pads = list(args[1])
+            if args[0].dim() != 1 or pads[0] != 0 or (len(args) > 2 and args[2] != 0):
+                raise TraceError(f"{label} other than zeros after a 1-D tensor is not traced")
+            rec.add_op(OpKind.PAD, out, [rec.slot(args[0])], (args[0].shape[0],), label)
+        elif name == "stack" and all(t.dim() == 0 for t in args[0]):
+            rec.add_op(OpKind.STACK, out, [rec.slot(t) for t in args[0]], (), label)
         elif name == "embedding_dense_backward":
             self._embed_bwd(out, args, label)
         else:  # fine while nothing the step keeps reads it (the pooler's tanh)
@@ -123,10 +132,8 @@ class AtenTap(TorchDispatchMode):
             if i == 0 and pre is not None:
                 slots.append(pre)
                 continue
-            if isinstance(x, torch.Tensor) and x.dim() > 0:
+            if isinstance(x, torch.Tensor):  # a 0-dim operand becomes a stride-0 view
                 x = x.expand(out.shape).permute(perm)
-            elif isinstance(x, torch.Tensor):
-                x = float(x)
             slots.append(rec.slot(x))
         if pre is not None and pre.ref.kind is not RefKind.CONST and pre.levels:
             raise TraceError(f"{label}: an in-place op on a view is not traced")

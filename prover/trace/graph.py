@@ -24,7 +24,7 @@ KIND_ATTRS: dict[OpKind, int] = {
     OpKind.GEMM: 6, OpKind.SUM: 2, OpKind.FSUM: 4, OpKind.FSUM_SQ: 4, OpKind.SOFTMAX: 2,
     OpKind.SOFTMAX_BWD: 2, OpKind.LOGSOFTMAX: 2, OpKind.LOGSOFTMAX_BWD: 2, OpKind.LN_MEAN: 2,
     OpKind.LN_RSTD: 3, OpKind.LN_OUT: 3, OpKind.LN_BWD_DX: 3, OpKind.LN_BWD_DW: 2,
-    OpKind.LN_BWD_DB: 2, OpKind.EMBED_BWD: 4, OpKind.CLIP_COEF: 1,
+    OpKind.LN_BWD_DB: 2, OpKind.EMBED_BWD: 4, OpKind.CLIP_COEF: 1, OpKind.PAD: 1,
 }
 
 

@@ -145,6 +145,7 @@ class OpKind(IntEnum):
     ADAMW_V = 32
     COPY = 33
     STACK = 34
+    PAD = 35
 
 
 _DOCS: dict[OpKind, str] = {
@@ -237,6 +238,8 @@ _DOCS: dict[OpKind, str] = {
     OpKind.COPY: """A materialised copy the index maps cannot fold: ``out = MOV(X0[e])``.""",
     OpKind.STACK: """One-element inputs stacked (the clip's per-gradient sums): slot k is a
     one-element tensor; ``out = MOV(X_e[0])``.""",
+    OpKind.PAD: """Zero padding at the end (the repcpu blocked sums): attrs ``n``; slot 0
+    ``[n]``: ``out = MOV(X0[e])`` for e < n, else ``MOV(C(0))``.""",
 }
 
 

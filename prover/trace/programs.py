@@ -234,6 +234,8 @@ def _elementwise(p: _P, op: Op, e: int, read: SlotReader | None) -> None:
         p(Opcode.SEL_GE, _x(0, e), _x(1, e), _x(2, e))
     elif k is OpKind.STACK:
         p(Opcode.MOV, _x(e, 0))
+    elif k is OpKind.PAD:
+        p(Opcode.MOV, _x(0, e) if e < op.kattrs[0] else ZERO)
 
 
 def _embed_bwd(p: _P, op: Op, e: int, read: SlotReader | None) -> None:
@@ -281,5 +283,5 @@ _BUILDERS: dict[OpKind, Callable[[_P, Op, int, SlotReader | None], None]] = {
                         OpKind.LN_BWD_DW, OpKind.LN_BWD_DB)},
     **{k: _adamw for k in (OpKind.ADAMW_P, OpKind.ADAMW_M, OpKind.ADAMW_V)},
     **{k: _elementwise for k in (*_UNARY, *_BINARY, OpKind.RSQRT, OpKind.CUBE,
-                                 OpKind.CLAMP_MIN_BWD, OpKind.STACK)},
+                                 OpKind.CLAMP_MIN_BWD, OpKind.STACK, OpKind.PAD)},
 }

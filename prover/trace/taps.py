@@ -202,14 +202,26 @@ class KernelTaps:
         from prover.kernels import ops
 
         rec = self.rec
-        if not rec.fused:
-            raise TraceError("the clip is traced under the repfma family only")
         pre = [rec.slot(g) for g in grads]
-        parts = [self.fsum_ops(ops.fsum, g.reshape(-1), True, "clip/squares") for g in grads]
-        total_t = torch.tensor([float(rec.values[r.index][0]) for r in parts],
-                               dtype=torch.float32)
-        rec.add_op(OpKind.STACK, total_t, [Slot(r, ()) for r in parts], (), "clip/stack")
-        total = self.fsum_ops(ops.fsum, total_t, False, "clip/total")
+        if rec.fused:
+            parts = [self.fsum_ops(ops.fsum, g.reshape(-1), True, "clip/squares")
+                     for g in grads]
+            total_t = torch.tensor([float(rec.values[r.index][0]) for r in parts],
+                                   dtype=torch.float32)
+            rec.add_op(OpKind.STACK, total_t, [Slot(r, ()) for r in parts], (), "clip/stack")
+            total = self.fsum_ops(ops.fsum, total_t, False, "clip/total")
+        else:  # repcpu: the clip's own ATen ops and ascending block sums, recorded as they run
+            from prover.kernels.training import fixed_sum
+
+            rec.depth -= 1
+            try:
+                total_t = fixed_sum(torch.stack([fixed_sum(g * g) for g in grads]))
+            finally:
+                rec.depth += 1
+            entry = rec.lookup(total_t)
+            if entry is None:
+                raise TraceError("the clip's total comes from no op")
+            total = entry.ref
         norm = orig(grads, clip)
         tval = float(rec.values[total.index][0])
         if math.sqrt(tval) != norm:
