@@ -15,6 +15,7 @@ import struct
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from prover.trace.commit import TraceError, root_of
 from prover.trace.kinds import MapLevel, OpKind, RefKind
@@ -153,6 +154,49 @@ class StepGraph:
             lines.append(f"largest program: {longest[0]:,} steps (op {op.index} {op.kind.name} "
                          f"{op.label})")
         return "\n".join(lines)
+
+
+def _ref_doc(r: Ref) -> list[int]:
+    return [int(r.kind), r.index]
+
+
+def _ref_of(d: Sequence[int]) -> Ref:
+    return Ref(RefKind(d[0]), int(d[1]))
+
+
+def graph_to_json(g: StepGraph) -> dict[str, Any]:
+    """Everything of the graph as JSON (``graph_from_json`` reads it back)."""
+    return {
+        "graphRoot": "0x" + g.root().hex(),
+        "stateNames": g.state_names, "teacherNames": g.teacher_names,
+        "scalarNames": g.scalar_names,
+        "final": [[n, _ref_doc(r)] for n, r in g.final],
+        "ops": [{"kind": op.kind.name, "shape": list(op.shape), "kattrs": list(op.kattrs),
+                 "label": op.label,
+                 "slots": [{"ref": _ref_doc(s.ref), "shape": list(s.shape),
+                            "levels": [lv.encode() for lv in s.levels]} for s in op.slots]}
+                for op in g.ops],
+    }
+
+
+def _level_of(code: Sequence[int]) -> Level:
+    if code[0] == MapLevel.GATHER:
+        return Level(MapLevel.GATHER, ids_slot=int(code[1]), row_len=int(code[2]))
+    rank = int(code[2])
+    return Level(MapLevel.STRIDED, int(code[1]), tuple(code[3:3 + rank]),
+                 tuple(code[3 + rank:3 + 2 * rank]))
+
+
+def graph_from_json(doc: dict[str, Any]) -> StepGraph:
+    ops = [Op(i, OpKind[o["kind"]], tuple(o["shape"]),
+              tuple(Slot(_ref_of(s["ref"]), tuple(s["shape"]),
+                         tuple(_level_of(lv) for lv in s["levels"])) for s in o["slots"]),
+              tuple(o["kattrs"]), o["label"]) for i, o in enumerate(doc["ops"])]
+    g = StepGraph(ops, list(doc["stateNames"]), list(doc["teacherNames"]),
+                  list(doc["scalarNames"]), [(n, _ref_of(r)) for n, r in doc["final"]])
+    if "0x" + g.root().hex() != doc["graphRoot"]:
+        raise TraceError("the graph file does not hash to the graphRoot it names")
+    return g
 
 
 def graph_root(ops: Sequence[Op]) -> bytes:

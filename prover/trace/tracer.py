@@ -20,7 +20,7 @@ import numpy as np
 from prover.trace import commit
 from prover.trace.commit import TraceError
 from prover.trace.evaluate import Tensors
-from prover.trace.graph import Ref, StepGraph
+from prover.trace.graph import Ref, StepGraph, graph_from_json, graph_to_json
 from prover.trace.kinds import RefKind
 
 if TYPE_CHECKING:
@@ -184,26 +184,18 @@ def write_trace(r: Recorded, out: str | Path) -> dict[str, Any]:
         "final": {name: str(ref) for name, ref in r.graph.final},
     }
     (d / "trace.json").write_text(json.dumps(doc, indent=1))
-    _save_graph(r.graph, d / "graph.pkl")
+    (d / "graph.json").write_text(json.dumps(graph_to_json(r.graph)))
     return doc
-
-
-def _save_graph(g: StepGraph, path: Path) -> None:
-    import pickle
-
-    path.write_bytes(pickle.dumps(g))
 
 
 def load_trace(d: str | Path) -> tuple[StepGraph, Tensors, dict[str, Any]]:
     """The graph, the values and trace.json of a directory ``write_trace`` wrote."""
-    import pickle
-
     p = Path(d)
     if not (p / "trace.json").is_file():
         raise TraceError(f"{p} holds no trace (trace.json missing)",
                          hint="write one with: veritrain step trace ... --out DIR")
     doc = json.loads((p / "trace.json").read_text())
-    g: StepGraph = pickle.loads((p / "graph.pkl").read_bytes())
+    g = graph_from_json(json.loads((p / "graph.json").read_text()))
     ops = [np.fromfile(p / "ops" / f"{op.index:05d}.f32", dtype="<f4") for op in g.ops]
 
     def arrays(name: str) -> list[np.ndarray]:
