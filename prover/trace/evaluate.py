@@ -255,21 +255,23 @@ class Tensors:
         return self.base(ref)[at]
 
 
+def operand(op: Op, code: Opcode, o: tuple[int, ...], results: Sequence[Value],
+            tensors: Tensors) -> Value:
+    """The value of operand ``o`` of a step with opcode ``code``."""
+    if o[0] == PREV:
+        return results[o[1]]
+    if o[0] == IN:
+        return tensors.read(op, o[1], o[2])
+    if code in _F64_CONST:
+        return float(np.array([o[1]], dtype=np.uint64).view(np.float64)[0])
+    return from_bits(o[1])
+
+
 def run(op: Op, steps: list[Step], tensors: Tensors) -> list[Value]:
     """Every step's result, in order (the last is the element)."""
     out: list[Value] = []
     for code, operands in steps:
-        vals: list[Value] = []
-        for o in operands:
-            if o[0] == PREV:
-                vals.append(out[o[1]])
-            elif o[0] == IN:
-                vals.append(tensors.read(op, o[1], o[2]))
-            elif code in _F64_CONST:
-                vals.append(float(np.array([o[1]], dtype=np.uint64).view(np.float64)[0]))
-            else:
-                vals.append(from_bits(o[1]))
-        out.append(apply(code, vals))
+        out.append(apply(code, [operand(op, code, o, out, tensors) for o in operands]))
     return out
 
 

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     import torch
 
     from prover.spec import TaskSpec
-    from prover.train import Trainer
+    from prover.train import StepHooks, Trainer
 
 #: A change to the trainer before the step (tests inject faults with it).
 Mutation = Callable[["Trainer"], None]
@@ -58,8 +58,9 @@ def _flat(t: torch.Tensor) -> np.ndarray:
 
 
 def record_trainer_step(trainer: Trainer, mutate: Mutation | None = None,
-                        batch_hook: Callable[[int, Any], Any] | None = None) -> Recorded:
-    """Record the trainer's next step (it is taken: the trainer ends one step later)."""
+                        hooks: StepHooks | None = None) -> Recorded:
+    """Record the trainer's next step (it is taken: the trainer ends one step later).
+    ``mutate`` changes the trainer first and ``hooks`` see the step (faults in tests)."""
 
     from prover import statehash
     from prover.kernels import _lib
@@ -88,13 +89,17 @@ def record_trainer_step(trainer: Trainer, mutate: Mutation | None = None,
 
     class _Hooks(BaseStepHooks):
         def on_batch(self, step: int, input_ids: torch.Tensor) -> torch.Tensor | None:
-            ids = input_ids if batch_hook is None else batch_hook(step, input_ids)
+            ids = None if hooks is None else hooks.on_batch(step, input_ids)
             ids = input_ids if ids is None else ids
             rec.register(ids, Ref(RefKind.BATCH, 0))
             seq = ids.shape[-1]
             batch.extend([_flat(ids), np.ones(ids.numel(), np.float32),
                           np.arange(seq, dtype=np.float32)])
             return ids
+
+        def on_before_update(self, step: int, student: Any, optimizer: Any) -> None:
+            if hooks is not None:
+                hooks.on_before_update(step, student, optimizer)
 
     with rec.active():
         loss, _ = trainer.step(_Hooks())
