@@ -115,3 +115,14 @@ def test_evaluate_a_changed_operand_gives_other_bits(traced: Any) -> None:
         assert bits(evaluate(op, e, r.tensors)) != before
     finally:
         src[at] = saved
+
+
+@pytest.mark.heavy
+def test_evaluate_default_preset_every_kind_gives_kernel_bits() -> None:
+    """The benchmark task's step (repfma-1): 200 elements of every kind."""
+    spec = preset_spec("default")
+    tr = Trainer(spec, TASK, default_teacher_dir(), default_dataset_dir(spec.seq_len))
+    tr.step()
+    r = record_trainer_step(tr)
+    assert {op.kind for op in r.graph.ops} == KINDS["repfma-1"]
+    assert _check(r, 200)["wrong"] == []
