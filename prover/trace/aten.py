@@ -47,6 +47,8 @@ class AtenTap(TorchDispatchMode):
         rec = self.rec
         name = func.overloadpacket.__name__
         pre: Slot | None = None
+        if rec.depth == 0 and name.endswith("_") and _is_f32(args[0]):
+            rec.freeze(args[0])
         if rec.depth == 0 and name.endswith("_") and _is_f32(args[0]) and name != "copy_":
             with rec.quiet():
                 pre = rec.slot(args[0]) if rec.lookup(args[0]) is not None else \

@@ -85,6 +85,14 @@ class Recorder:
         self._keep.append(t)
         self._reg[_key(t)] = entry
 
+    def freeze(self, t: torch.Tensor) -> None:
+        """``t`` is about to be written in place: give the op that holds it its own copy."""
+        entry = self.lookup(t)
+        if entry is not None and entry.ref.kind is RefKind.OP:
+            v = self.values[entry.ref.index]
+            if not v.flags.owndata or v.base is not None:
+                self.values[entry.ref.index] = v.copy()
+
     def keep(self, t: torch.Tensor) -> None:
         self._keep.append(t)
 
@@ -156,7 +164,8 @@ class Recorder:
         arr = out if isinstance(out, np.ndarray) else out.detach().contiguous().numpy()
         shp = tuple(arr.shape) if shape is None else shape
         self.graph.ops.append(Op(index, kind, shp, tuple(full + extra), kattrs, label))
-        self.values.append(np.array(arr, dtype=np.float32).reshape(-1))
+        # no copy: the tensor is kept alive, and ``freeze`` copies it before anything writes it
+        self.values.append(np.asarray(arr, dtype=np.float32).reshape(-1))
         ref = Ref(RefKind.OP, index)
         if isinstance(out, torch.Tensor):
             if not out.is_contiguous():

@@ -193,6 +193,8 @@ class KernelTaps:
                           ("beta2", beta2), ("omb2", 1.0 - beta2), ("stepSize", step_size),
                           ("bc2Sqrt", bc2_sqrt), ("eps", eps)):
             slots.append(rec.scalar(name, val))
+        for t in (p, m, v):
+            rec.freeze(t)
         orig(p, m, v, g, decay=decay, beta1=beta1, beta2=beta2, step_size=step_size,
              bc2_sqrt=bc2_sqrt, eps=eps)
         for kind, t in ((OpKind.ADAMW_M, m), (OpKind.ADAMW_V, v), (OpKind.ADAMW_P, p)):
@@ -222,6 +224,8 @@ class KernelTaps:
             if entry is None:
                 raise TraceError("the clip's total comes from no op")
             total = entry.ref
+        for g in grads:
+            rec.freeze(g)
         norm = orig(grads, clip)
         tval = float(rec.values[total.index][0])
         if math.sqrt(tval) != norm:

@@ -106,6 +106,7 @@ def record_trainer_step(trainer: Trainer, mutate: Mutation | None = None,
     after_state = statehash.param_tensors(trainer.student) + \
         statehash.optimizer_tensors(trainer.student, trainer.optimizer)
     for name, t in after_state:
+        rec.freeze(t)  # the trainer's next step writes these tensors in place
         entry = rec.lookup(t)
         if entry is None or entry.levels:
             raise TraceError(f"state tensor {name} after the step comes from no op")
