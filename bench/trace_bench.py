@@ -5,8 +5,8 @@ The trainer takes one step first (so the traced step reads real optimizer moment
 steps and traced steps alternate (``--rounds`` of each), so both see the same machine load.
 A traced step is split into recording (the step itself with the taps; this includes the
 trace's start and end state checks: four state hashes), committing every op output and writing
-the directory. Peak memory is the process's peak RSS (``ru_maxrss``), read after the plain
-steps and again after the traced ones. Results go to ``bench/results/trace_bench.json``.
+the directory. Peak memory is the process's peak RSS (``ru_maxrss``), read after the first plain
+step (before any tracing) and again at the end. Results go to ``bench/results/trace_bench.json``.
 
     .venv/bin/python bench/trace_bench.py [--preset default|tiny] [--profile repfma-1]
                                           [--rounds 2] [--threads 1]
@@ -55,7 +55,8 @@ def run(preset: str, profile: str, rounds: int, threads: int) -> dict[str, Any]:
         t0 = time.perf_counter()
         tr.step()
         plain.append(time.perf_counter() - t0)
-        rss_plain = max(rss_plain, _rss_mib())
+        if not record:  # before anything was traced
+            rss_plain = _rss_mib()
         t0 = time.perf_counter()
         r = record_trainer_step(tr)
         record.append(time.perf_counter() - t0)
