@@ -77,7 +77,6 @@ def run(preset: str, profile: str, rounds: int, threads: int) -> dict[str, Any]:
     traced = med(record) + med(commit)
     return {
         "preset": preset, "profile": profile, "threads": threads, "rounds": rounds,
-        "loadavg": list(os.getloadavg()),
         "ops": len(graph.ops), "opElements": sum(op.numel for op in graph.ops),
         "graphRoot": "0x" + graph.root().hex(),
         "trainStepSeconds": med(plain), "recordSeconds": med(record),
@@ -99,8 +98,9 @@ def main() -> None:
     load = os.getloadavg()[0]
     if load > 1:
         print(f"WARNING: load average {load:.1f} > 1: figures are measured under load")
-    res = run(a.preset, a.profile, a.rounds, a.threads)
-    res["loadavgAfter"] = list(os.getloadavg())
+    before = list(os.getloadavg())
+    res = {"loadavgBefore": before, **run(a.preset, a.profile, a.rounds, a.threads),
+           "loadavgAfter": list(os.getloadavg())}
     print(json.dumps(res, indent=1))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     doc = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}

@@ -128,7 +128,7 @@ class AtenTap(TorchDispatchMode):
         rec = self.rec
         if zero is not None and not (isinstance(zero, torch.Tensor) and float(zero) == 0.0):
             raise TraceError(f"{label}: the else-branch is not zero")
-        perm = sorted(range(out.dim()), key=lambda d: -out.stride(d))
+        perm = sorted(range(out.dim()), key=lambda d: -out.stride()[d])
         slots = []
         for i, x in enumerate(xs):
             if i == 0 and pre is not None:

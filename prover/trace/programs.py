@@ -10,6 +10,7 @@ referenced tensor), ``(CONST, bits)`` a float32 literal (64-bit bits for the ``*
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -21,7 +22,7 @@ PREV, IN, CONST = 0, 1, 2
 Operand = tuple[int, ...]
 Step = tuple[Opcode, tuple[Operand, ...]]
 #: Reads slot ``slot``'s element at ``position`` of an op (EMBED_BWD needs the ids' values).
-SlotReader = Callable[[Op, int, int], float]
+SlotReader = Callable[[Op, int, int], float | np.floating[Any]]
 
 LANES = 16
 ZERO: Operand = (CONST, 0)

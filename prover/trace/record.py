@@ -78,7 +78,7 @@ class Recorder:
 
     # ---- refs ---------------------------------------------------------------------------
     def register(self, t: torch.Tensor, ref: Ref) -> None:
-        self._set(t, _Entry(ref, t.storage_offset()))
+        self._set(t, _Entry(ref, int(t.storage_offset())))
 
     def _set(self, t: torch.Tensor, entry: _Entry) -> None:
         self.poison.pop(_key(t), None)
@@ -139,7 +139,7 @@ class Recorder:
                 raise TraceError(f"an input of shape {shape} is neither derived from the state, "
                                  "batch, teacher or an earlier op nor a uniform constant")
             return Slot(Ref(RefKind.CONST, f32_bits(float(first[0]))), shape)
-        view = Level(MapLevel.STRIDED, t.storage_offset() - entry.start, shape,
+        view = Level(MapLevel.STRIDED, int(t.storage_offset()) - entry.start, shape,
                      tuple(t.stride()))
         levels = tuple(lv for lv in (view, *entry.levels) if not _is_identity(lv))
         slot = Slot(entry.ref, shape, levels)
@@ -178,14 +178,14 @@ class Recorder:
         entry = self.lookup(src)
         if entry is None:
             return
-        perm = sorted(range(out.dim()), key=lambda d: -out.stride(d))
+        perm = sorted(range(out.dim()), key=lambda d: -out.stride()[d])
         sizes = tuple(out.shape[d] for d in perm)
         if tuple(out.stride(d) for d in perm) != _row_major(sizes):
             raise TraceError(f"a copy of shape {tuple(out.shape)} is not dense")
-        view = Level(MapLevel.STRIDED, src.storage_offset() - entry.start, sizes,
+        view = Level(MapLevel.STRIDED, int(src.storage_offset()) - entry.start, sizes,
                      tuple(src.stride(d) for d in perm))
         levels = tuple(lv for lv in (view, *entry.levels) if not _is_identity(lv))
-        self._set(out, _Entry(entry.ref, out.storage_offset(), levels, entry.ids))
+        self._set(out, _Entry(entry.ref, int(out.storage_offset()), levels, entry.ids))
 
     def gather(self, out: torch.Tensor, weight: torch.Tensor, ids: torch.Tensor) -> None:
         """``out = weight[ids]`` (an embedding lookup): a GATHER or STRIDED level."""
@@ -193,7 +193,7 @@ class Recorder:
         if entry is None:
             raise TraceError("an embedding table that is not a state or teacher tensor")
         h = weight.shape[-1]
-        base = Level(MapLevel.STRIDED, weight.storage_offset() - entry.start,
+        base = Level(MapLevel.STRIDED, int(weight.storage_offset()) - entry.start,
                      tuple(weight.shape), tuple(weight.stride()))
         flat = ids.reshape(-1)
         n = flat.numel()
@@ -203,7 +203,7 @@ class Recorder:
             ids_slot = self.slot(ids.reshape(-1) if ids.is_contiguous() else ids)
             ids_slot = Slot(ids_slot.ref, (n,), ids_slot.levels)
             levels = tuple(x for x in (lv, base, *entry.levels) if not _is_identity(x))
-            self._set(out, _Entry(entry.ref, out.storage_offset(), levels, ids_slot))
+            self._set(out, _Entry(entry.ref, int(out.storage_offset()), levels, ids_slot))
             return
         v0 = int(flat[0])
         if bool((flat == v0).all()):
@@ -214,7 +214,7 @@ class Recorder:
             raise TraceError("embedding ids that are neither the batch, uniform nor a range")
         lv = Level(MapLevel.STRIDED, v0 * h, (n, h), (step, 1))
         levels = tuple(x for x in (lv, base, *entry.levels) if not _is_identity(x))
-        self._set(out, _Entry(entry.ref, out.storage_offset(), levels))
+        self._set(out, _Entry(entry.ref, int(out.storage_offset()), levels))
 
     # ---- recording ----------------------------------------------------------------------
     @contextlib.contextmanager
