@@ -35,6 +35,7 @@ def spec_graph(
     spec = load_spec(file)
     profile.reexec_if_needed(spec)
     from prover.trace.graph import graph_to_json
+    from prover.trace.roots import scalar_root, teacher_root
     from prover.trace.tracer import record_trainer_step
     from prover.train import Trainer
 
@@ -44,6 +45,8 @@ def spec_graph(
     later = record_trainer_step(trainer)
     typer.echo(later.graph.summary())
     typer.echo(f"graphRoot of step 1 (zero moments): 0x{first.graph.root().hex()}")
+    typer.echo(f"teacherRoot: 0x{teacher_root(later.tensors.teacher).hex()}")
+    typer.echo(f"scalarRoot:  0x{scalar_root(spec).hex()}")
     if out is not None:
         out.write_text(json.dumps(graph_to_json(later.graph)))
         typer.echo(f"graph written to {out}")

@@ -73,6 +73,8 @@ class Recorder:
         #: bool tensors of ``x >= bound`` (storage -> (x, bound)): the clamp_min backward.
         self.bools: dict[int, tuple[torch.Tensor, float]] = {}
         self._keep: list[torch.Tensor] = []
+        #: the optimizer's parameter group of each parameter (storage -> index).
+        self.group_of: dict[int, int] = {}
         #: outputs of ATen ops without an op kind (storage -> op name): an error when read.
         self.poison: dict[int, str] = {}
 

@@ -188,8 +188,8 @@ class KernelTaps:
                bc2_sqrt: float, eps: float) -> None:
         rec = self.rec
         slots = [rec.slot(t) for t in (p, m, v, g)]
-        group = "nowd" if decay == 1.0 else "wd"
-        for name, val in ((f"decay.{group}", decay), ("beta1", beta1), ("omb1", 1.0 - beta1),
+        group = rec.group_of.get(p.untyped_storage().data_ptr(), 0)
+        for name, val in ((f"decay.g{group}", decay), ("beta1", beta1), ("omb1", 1.0 - beta1),
                           ("beta2", beta2), ("omb2", 1.0 - beta2), ("stepSize", step_size),
                           ("bc2Sqrt", bc2_sqrt), ("eps", eps)):
             slots.append(rec.scalar(name, val))

@@ -75,6 +75,9 @@ def record_trainer_step(trainer: Trainer, mutate: Mutation | None = None,
     g = rec.graph
     state = statehash.param_tensors(trainer.student) + \
         statehash.optimizer_tensors(trainer.student, trainer.optimizer)
+    for gi, group in enumerate(trainer.optimizer.param_groups):
+        for p in group["params"]:
+            rec.group_of[p.untyped_storage().data_ptr()] = gi
     for j, (name, t) in enumerate(state):
         rec.register(t, Ref(RefKind.STATE, j))
         g.state_names.append(name)

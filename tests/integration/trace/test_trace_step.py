@@ -14,6 +14,7 @@ from prover.presets import default_dataset_dir, default_teacher_dir, preset_spec
 from prover.trace.evaluate import bits, evaluate
 from prover.trace.graph import Op
 from prover.trace.kinds import OpKind, RefKind
+from prover.trace.roots import SCALAR_NAMES, scalar_leaf, scalar_root, scalar_table
 from prover.trace.tracer import Recorded, record_trainer_step
 from prover.train import Trainer
 
@@ -80,6 +81,18 @@ def test_record_step_covers_every_kind_of_the_profile(traced: Any) -> None:
     # every state tensor after the step comes from an op, or is a state tensor left as it was
     assert all(ref.kind in (RefKind.OP, RefKind.STATE) for _, ref in r.graph.final)
     assert sum(ref.kind is RefKind.OP for _, ref in r.graph.final) == 4 * 37  # p, m, v, step
+
+
+def test_scalar_table_from_spec_equals_recorded_scalars(traced: Any) -> None:
+    profile, r2, r3 = traced
+    spec = preset_spec("tiny", profile_name=profile)
+    for r in (r2, r3):
+        assert tuple(r.graph.scalar_names) == SCALAR_NAMES
+        table = scalar_table(spec, r.step)
+        assert np.array_equal(np.array(r.tensors.scalars, dtype=np.float32).view(np.uint32),
+                              table.view(np.uint32))
+    assert scalar_leaf(scalar_table(spec, 2)) != scalar_leaf(scalar_table(spec, 3))
+    assert len(scalar_root(spec)) == 32
 
 
 def test_graph_root_depends_on_shapes_not_values(traced: Any) -> None:
