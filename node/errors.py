@@ -57,3 +57,15 @@ class InputsUnavailableError(NodeError):
         self.task_id = task_id
         self.what = what
         self.cid = cid
+
+
+class CancelRefusedError(NodeError):
+    """The requester's task cannot be cancelled now (not ours, in progress, finished, disputed)."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, *, task_id: int, reason: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.task_id = task_id
+        #: A short tag of the rule ("not-requester", "in-progress", "finished", "disputes-open").
+        self.reason = reason
