@@ -60,6 +60,8 @@ def test_inputs_withheld_after_the_claim_are_released_for_free(
     anvil: Any, protocol: Any, store: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     from node.daemon import Activity, NodeDaemon
+    from node.errors import CancelRefusedError
+    from node.requester import cancel_task
     from store.client import Client
 
     caplog.set_level(logging.INFO)
@@ -71,6 +73,9 @@ def test_inputs_withheld_after_the_claim_are_released_for_free(
         book.snap()
         task = Requester(req, client).post(pub, reward=REWARD, node_stake=NODE_STAKE)
         node.claim_task(task)  # claimed (say, before a crash that lost the node's cache)
+        with pytest.raises(CancelRefusedError) as refused:  # a node is within its deadline
+            cancel_task(req, task)
+        assert refused.value.reason == "in-progress"
         client.unpin(pub.teacher_cid)  # then the requester withholds its teacher
         client.gc()
         daemon = NodeDaemon(node, client, tmp_path / "node")
@@ -92,8 +97,6 @@ def test_inputs_withheld_after_the_claim_are_released_for_free(
         assert p.has_released(task, node.me)
         assert any("task-released" in r.getMessage() for r in caplog.records)
         book.check(requester={"wallet": -REWARD})  # the node lost nothing: no stall slash
-        from node.requester import cancel_task
-
         done = cancel_task(req, task)
         assert (done.refunded, done.paid, done.forfeited) == (REWARD, 0, 0)
         book.check()  # nobody gained or lost anything; the requester has exactly its reward back
