@@ -204,6 +204,34 @@ contract TaskReleaseTest is Fixture {
         assertEq(token.balanceOf(treasury), 2 * STALL_SLASH, "two stall slashes, nothing forfeited");
     }
 
+    // ------------------------------------------------------------ gas
+
+    function _gas(address who, bytes memory call) internal returns (uint256 used) {
+        uint256 g = gasleft();
+        vm.prank(who);
+        (bool ok,) = address(market).call(call);
+        used = g - gasleft();
+        assertTrue(ok, "call failed");
+    }
+
+    /// @dev Gas of the #14 calls, per transaction (run with --isolate for cold storage and 21k).
+    function test_gas_releaseAndStrandedCancel_succeeds() public {
+        TaskId id = _twoFinalThenStall();
+        uint256 claim = _gas(node2, abi.encodeCall(market.claimTask, (id)));
+        uint256 rel = _gas(node2, abi.encodeCall(market.releaseTask, (id, ReleaseReason.StartCheckpointUnavailable)));
+        _claim(id, node3);
+        uint256 relIn = _gas(node3, abi.encodeCall(market.releaseTask, (id, ReleaseReason.InputsUnavailable)));
+        _claim(id, node);
+        vm.roll(market.task(id).segmentDueBlock + 1);
+        uint256 cancel = _gas(requester, abi.encodeCall(market.cancelTask, (id)));
+        emit log_named_uint("claimTask", claim);
+        emit log_named_uint("releaseTask (start checkpoint, rollback)", rel);
+        emit log_named_uint("releaseTask (inputs)", relIn);
+        emit log_named_uint("cancelTask (stranded: stall + forfeit + 2 payouts)", cancel);
+        assertLe(rel, 110_000, "releaseTask (per transaction, --isolate)");
+        assertLe(cancel, 200_000, "cancelTask of a stranded task");
+    }
+
     // ------------------------------------------------------------ parameters
 
     /// @dev The deployment refuses zero free releases by name.
