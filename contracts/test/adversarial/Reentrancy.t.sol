@@ -14,7 +14,7 @@ import {JuryAdjudicator} from "../../src/JuryAdjudicator.sol";
 import {PrevrandaoRandomness} from "../../src/PrevrandaoRandomness.sol";
 import {VeriToken} from "../../src/VeriToken.sol";
 import {TraceMerkle} from "../../src/libraries/TraceMerkle.sol";
-import {TaskId, DisputeId, TaskStatus, Outcome} from "../../src/types/Ids.sol";
+import {TaskId, DisputeId, TaskStatus, Outcome, ReleaseReason} from "../../src/types/Ids.sol";
 
 /// @notice Reentrancy through a hostile ERC20: the protocol deployed on `ReentrantToken`, and an
 ///         `Attacker` contract that re-enters StakeManager / TaskMarket / JuryAdjudicator from inside
@@ -176,6 +176,29 @@ contract ReentrancyTest is Fixture {
         a.exec(address(market), abi.encodeCall(market.cancelTask, (id)));
         _blocked(GUARD);
         assertEq(token.balanceOf(address(a)), start, "refunded exactly once");
+        assertEq(market.totalEscrow(), 0);
+        _conserved();
+    }
+
+    /// @dev #14: the last free release ends the task and refunds the requester (attacker), whose
+    ///      token hook re-enters cancelTask: the market's guard stops it; refunded once.
+    function test_releaseTask_requesterReentersCancel_refundsOnce_succeeds() public {
+        address node3 = _actor("node3", 3 * NODE_STAKE);
+        uint256 start = token.balanceOf(address(a));
+        bytes memory ret = a.exec(address(market), abi.encodeCall(market.createTask,
+            ("bafyspec", keccak256("spec"), REWARD, taskParams())));
+        TaskId id = abi.decode(ret, (TaskId));
+        address[3] memory nodes = [node, node2, node3];
+        for (uint256 i; i < 3; ++i) {
+            vm.prank(nodes[i]);
+            market.claimTask(id);
+            if (i == 2) a.arm(address(market), abi.encodeCall(market.cancelTask, (id)), false);
+            vm.prank(nodes[i]);
+            market.releaseTask(id, ReleaseReason.InputsUnavailable);
+        }
+        _blocked(GUARD);
+        assertEq(token.balanceOf(address(a)), start, "refunded exactly once");
+        assertEq(uint256(market.task(id).status), uint256(TaskStatus.Cancelled));
         assertEq(market.totalEscrow(), 0);
         _conserved();
     }
