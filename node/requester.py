@@ -77,7 +77,7 @@ def cancel_task(protocol: Protocol, task_id: int) -> CancelledTask:
     if str(task.requester).lower() != protocol.me.lower():
         raise CancelRefusedError(f"task {task_id} was posted by {task.requester}, not by you",
                                task_id=task_id, reason="not-requester",
-                               hint="cancel with the requester's key (VERITRAIN_KEY)")
+                               hint="cancel with the requester's key (VERITRAIN_KEYSTORE)")
     status = TaskStatus(int(task.status))
     due = int(task.segmentDueBlock)
     if status == TaskStatus.CLAIMED and protocol.chain.block_number() + 1 <= due:
