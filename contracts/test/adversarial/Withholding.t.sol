@@ -209,4 +209,31 @@ contract WithholdingTest is Fixture {
         int256 q = R / 4;
         _books([-2 * q, q, 0, 0, 0, 0, STALL + q], [int256(0), -STALL, 0, 0, 0, 0, 0]);
     }
+
+    /// @dev Any number of rollbacks (lied or true) of any prefix, then the task ends: the requester
+    ///      gets back exactly the reward less the pay of the longest prefix ever final, whoever
+    ///      serves it at the end; every token of the reward goes somewhere (committers, treasury,
+    ///      requester).
+    function testFuzz_rollbacks_requesterRefundFixedByLongestPrefix(uint256 committed, uint256 rollbacks) public {
+        committed = bound(committed, 1, 3);
+        rollbacks = bound(rollbacks, 1, dp.market.maxReleases);
+        TaskId id = _createAndClaim();
+        _commitRange(id, 0, committed, node);
+        vm.roll(market.task(id).segmentDueBlock + 1);
+        market.timeoutStall(id);
+        address[3] memory sybils = [node2, node3, puppet];
+        for (uint256 i; i < rollbacks && market.task(id).nextSegment > 0; ++i) {
+            _claim(id, sybils[i]);
+            _release(id, sybils[i], ReleaseReason.StartCheckpointUnavailable);
+        }
+        if (market.task(id).status == TaskStatus.Open) _cancel(id);
+        assertEq(uint256(market.task(id).status), uint256(TaskStatus.Cancelled));
+        int256 q = R / 4;
+        int256 kept = int256(uint256(market.task(id).nextSegment));
+        int256 lost = int256(committed) - kept;
+        _books(
+            [-int256(committed) * q, kept * q, 0, 0, 0, 0, STALL + lost * q],
+            [int256(0), -STALL, 0, 0, 0, 0, 0]
+        );
+    }
 }
