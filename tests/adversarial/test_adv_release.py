@@ -153,3 +153,26 @@ def test_withheld_final_prefix_checkpoint_is_rolled_back_and_the_task_completes(
         stall = NODE_STAKE * int(p.market_params().stallSlashBps) // 10_000
         book.check(requester={"wallet": -REWARD}, withholder={"staked": -stall},
                    third={"wallet": REWARD}, treasury={"wallet": stall})
+
+
+def test_a_stranded_task_is_cancelled_in_one_call(world: Any) -> None:
+    """The node claimed and went silent past its due block: the requester's cancel times the
+    stall out (slash to the treasury) and refunds exactly the reward; books exact."""
+    from node.errors import CancelRefusedError
+    from node.requester import cancel_task
+    from tests.adversarial.world import DEADLINE
+    from tests.adversarial.world import NODE_STAKE as STAKE
+    from tests.adversarial.world import REWARD as PAID
+
+    w = world
+    w.book.snap()
+    task = w.post()
+    w.node.claim_task(task)
+    with pytest.raises(CancelRefusedError):  # within its deadline the node is working
+        cancel_task(w.requester, task)
+    w.anvil.mine(DEADLINE + 1)
+    done = cancel_task(w.requester, task)
+    assert (done.refunded, done.paid, done.forfeited) == (PAID, 0, 0)
+    assert int(w.requester.task(task).status) == TaskStatus.CANCELLED
+    stall = STAKE * int(w.deployer.market_params().stallSlashBps) // 10_000
+    w.book.check(node={"staked": -stall}, treasury={"wallet": stall})
