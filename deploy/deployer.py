@@ -83,7 +83,7 @@ class JuryConfig:
 class MarketConfig:
     """Task-market parameters (MarketParams): slash shares and the bounds createTask enforces."""
 
-    #: Share of nodeStake slashed to the requester on a stall.
+    #: Share of nodeStake slashed on a stall (to the treasury: never the requester).
     stall_slash_bps: int = _default("market", "stallSlashBps")
     #: Share of nodeStake slashed when a dispute is lost.
     dispute_slash_bps: int = _default("market", "disputeSlashBps")
@@ -97,6 +97,10 @@ class MarketConfig:
     max_segment_deadline: int = _default("market", "maxSegmentDeadline")
     #: Smallest nodeStake a task may ask for.
     min_node_stake: int = _default("market", "minNodeStake")
+    #: Free releases per task (distinct nodes whose inputs are unavailable); the last ends it.
+    max_releases: int = _default("market", "maxReleases")
+    #: Blocks after a claim during which the node may release the task for free.
+    release_window: int = _default("market", "releaseWindow")
 
 
 @dataclass(frozen=True)
@@ -112,7 +116,7 @@ class DeployConfig:
     unbonding_blocks: int = _default("stake", "unbondingBlocks")
     #: Stake a juror needs to join and stay in the pool.
     min_juror_stake: int = _default("stake", "minJurorStake")
-    #: Receives juror penalties; None: the deployer.
+    #: Receives juror penalties, stall slashes and forfeited segment pay; None: the deployer.
     treasury: str | None = None
     #: Task-market parameters.
     market: MarketConfig = field(default_factory=MarketConfig)
@@ -135,11 +139,12 @@ def deploy_all(chain: Chain, config: DeployConfig | None = None) -> Addresses:
                               hint="pass the address of a deployed ERC20, or omit "
                                    "--token to deploy one")
     stake = chain.deploy("StakeManager", token, config.unbonding_blocks, config.min_juror_stake)
-    market = chain.deploy("TaskMarket", token, stake.address, _struct("TaskMarket", config.market))
+    treasury = config.treasury or chain.address
+    market = chain.deploy("TaskMarket", token, stake.address,
+                          _struct("TaskMarket", config.market, treasury=treasury))
     randomness = chain.deploy("PrevrandaoRandomness")
     jury = chain.deploy("JuryAdjudicator", token, stake.address, market.address, randomness.address,
-                        _struct("JuryAdjudicator", config.jury,
-                                treasury=config.treasury or chain.address))
+                        _struct("JuryAdjudicator", config.jury, treasury=treasury))
     stake.transact("wire", market.address, jury.address)
     market.transact("setAdjudicator", jury.address)
     return Addresses(chainId=chain.chain_id, token=token, stakeManager=stake.address,

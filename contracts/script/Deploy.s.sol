@@ -16,7 +16,8 @@ import {DeployParams, DeployParamsFile} from "./DeployParams.sol";
 ///         forge script contracts/script/Deploy.s.sol --rpc-url $RPC --broadcast
 ///         Env: VERITRAIN_DEPLOYER_KEY (else forge's --private-key/--account), VERITRAIN_TOKEN (an
 ///         existing ERC20; else a VeriToken is deployed), VERITRAIN_INITIAL_SUPPLY,
-///         VERITRAIN_TREASURY (receives juror penalties; default: the deployer).
+///         VERITRAIN_TREASURY (receives juror penalties, stall slashes and forfeited segment pay;
+///         default: the deployer).
 contract Deploy {
     bool public constant IS_SCRIPT = true;
     Vm internal constant vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));

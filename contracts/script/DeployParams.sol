@@ -16,16 +16,16 @@ struct DeployParams {
 library DeployParamsFile {
     string internal constant PATH = "deploy/params.json";
 
-    /// @notice The parameters in deploy/params.json; the jury's treasury is `treasury`.
+    /// @notice The parameters in deploy/params.json; the jury's and the market's treasury is `treasury`.
     function load(Vm vm, address treasury) internal view returns (DeployParams memory p) {
         string memory json = vm.readFile(string.concat(vm.projectRoot(), "/", PATH));
         p.unbondingBlocks = vm.parseJsonUint(json, ".stake.unbondingBlocks");
         p.minJurorStake = vm.parseJsonUint(json, ".stake.minJurorStake");
-        p.market = _market(vm, json);
+        p.market = _market(vm, json, treasury);
         p.jury = _jury(vm, json, treasury);
     }
 
-    function _market(Vm vm, string memory json) private pure returns (MarketParams memory) {
+    function _market(Vm vm, string memory json, address treasury) private pure returns (MarketParams memory) {
         return MarketParams({
             stallSlashBps: uint16(vm.parseJsonUint(json, ".market.stallSlashBps")),
             disputeSlashBps: uint16(vm.parseJsonUint(json, ".market.disputeSlashBps")),
@@ -33,7 +33,10 @@ library DeployParamsFile {
             maxSegmentSteps: uint64(vm.parseJsonUint(json, ".market.maxSegmentSteps")),
             maxChallengeWindow: uint64(vm.parseJsonUint(json, ".market.maxChallengeWindow")),
             maxSegmentDeadline: uint64(vm.parseJsonUint(json, ".market.maxSegmentDeadline")),
-            minNodeStake: uint128(vm.parseJsonUint(json, ".market.minNodeStake"))
+            minNodeStake: uint128(vm.parseJsonUint(json, ".market.minNodeStake")),
+            maxReleases: uint8(vm.parseJsonUint(json, ".market.maxReleases")),
+            releaseWindow: uint64(vm.parseJsonUint(json, ".market.releaseWindow")),
+            treasury: treasury
         });
     }
 

@@ -203,6 +203,7 @@ def test_unloadable_config_json_does_not_poison_the_final_prefix(
                 "staller": staller.protocol.me,
                 "second": second.me,
                 "challenger": auditor.protocol.me,
+                "treasury": p.me,
             },
         )
         book.snap()
@@ -232,7 +233,8 @@ def test_unloadable_config_json_does_not_poison_the_final_prefix(
         _spec_config(spec, result.out_dir)
         stall = NODE_STAKE * int(p.market_params().stallSlashBps) // 10_000
         book.check(
-            requester={"wallet": -REWARD + stall},
+            requester={"wallet": -REWARD},
+            treasury={"wallet": stall},  # never the requester (#14)
             staller={"staked": -stall},
             second={"wallet": REWARD},
         )
