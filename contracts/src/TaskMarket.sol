@@ -282,7 +282,8 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
             committedAt: seg.committedAt,
             openDisputes: seg.openDisputes,
             committed: k < t.nextSegment,
-            isFinal: _isFinal(taskId, t, k)
+            isFinal: _isFinal(taskId, t, k),
+            node: seg.node
         });
     }
 
