@@ -86,3 +86,18 @@ class OutputExistsError(ConsumerError):
     def __init__(self, message: str, *, path: str, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.path = path
+
+
+class UnauditedError(ConsumerError):
+    """A segment behind the checkpoint has no audit attested on chain."""
+
+    exit_code = 5
+    hint = ("wait for an auditor to replay it (`veritrain challenger run` audits and attests), or "
+            "pass --allow-unaudited to take a checkpoint nobody independent has checked")
+
+    def __init__(self, message: str, *, task_id: int, segments: list[int],
+                 hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.task_id = task_id
+        #: The segments with no Ok attestation.
+        self.segments = segments

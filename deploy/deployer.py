@@ -111,6 +111,8 @@ class DeployConfig:
     unbonding_blocks: int = _default("stake", "unbondingBlocks")
     #: Stake a juror needs to join and stay in the pool.
     min_juror_stake: int = _default("stake", "minJurorStake")
+    #: Stake an account needs to attest audits in the AuditRegistry.
+    min_auditor_stake: int = _default("audit", "minAuditorStake")
     #: Receives juror penalties; None: the deployer.
     treasury: str | None = None
     #: Task-market parameters.
@@ -120,8 +122,9 @@ class DeployConfig:
 
 
 def deploy_all(chain: Chain, config: DeployConfig | None = None) -> Addresses:
-    """Deploy token (unless given), StakeManager, TaskMarket, randomness and JuryAdjudicator, then
-    wire. A parameter outside the documented bounds reverts ParamOutOfBounds(name, value, min, max)."""
+    """Deploy token (unless given), StakeManager, TaskMarket, randomness and JuryAdjudicator, wire
+    them, then deploy the AuditRegistry over the market and the stakes. A parameter outside the
+    documented bounds reverts ParamOutOfBounds(name, value, min, max)."""
     config = config or DeployConfig()
     start = chain.block_number()
     if config.token is None:
@@ -138,9 +141,11 @@ def deploy_all(chain: Chain, config: DeployConfig | None = None) -> Addresses:
                         _struct("JuryAdjudicator", config.jury, treasury=config.treasury or chain.address))
     stake.transact("wire", market.address, jury.address)
     market.transact("setAdjudicator", jury.address)
+    audits = chain.deploy("AuditRegistry", market.address, stake.address, config.min_auditor_stake)
     return Addresses(chainId=chain.chain_id, token=token, stakeManager=stake.address,
                      taskMarket=market.address, adjudicator=jury.address,
-                     randomness=randomness.address, deployBlock=start)
+                     randomness=randomness.address, deployBlock=start,
+                     auditRegistry=audits.address)
 
 
 def verify_code(chain: Chain, addresses: Addresses) -> None:
@@ -148,7 +153,8 @@ def verify_code(chain: Chain, addresses: Addresses) -> None:
     if addresses.chainId != chain.chain_id:
         raise DeployError(f"addresses are for chain {addresses.chainId}, the RPC serves chain {chain.chain_id}",
                           hint="use the addresses file written for this chain")
-    for name in ("token", "stakeManager", "taskMarket", "adjudicator", "randomness"):
+    names = ("token", "stakeManager", "taskMarket", "adjudicator", "randomness")
+    for name in names + (("auditRegistry",) if addresses.auditRegistry else ()):
         addr = chain.w3.to_checksum_address(getattr(addresses, name))
         if not chain.retry(partial(chain.w3.eth.get_code, addr)):
             raise DeployError(f"no contract code at {name} address {addr} on chain {chain.chain_id}",
