@@ -9,7 +9,7 @@ names here are the Solidity names in snake case; structs are sent to the contrac
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -141,11 +141,21 @@ def deploy_all(chain: Chain, config: DeployConfig | None = None) -> Addresses:
                         _struct("JuryAdjudicator", config.jury, treasury=config.treasury or chain.address))
     stake.transact("wire", market.address, jury.address)
     market.transact("setAdjudicator", jury.address)
-    audits = chain.deploy("AuditRegistry", market.address, stake.address, config.min_auditor_stake)
-    return Addresses(chainId=chain.chain_id, token=token, stakeManager=stake.address,
-                     taskMarket=market.address, adjudicator=jury.address,
-                     randomness=randomness.address, deployBlock=start,
-                     auditRegistry=audits.address)
+    return with_audit_registry(chain, Addresses(
+        chainId=chain.chain_id, token=token, stakeManager=stake.address, taskMarket=market.address,
+        adjudicator=jury.address, randomness=randomness.address, deployBlock=start), config)
+
+
+def with_audit_registry(chain: Chain, addresses: Addresses,
+                        config: DeployConfig | None = None) -> Addresses:
+    """``addresses`` with an AuditRegistry over its market and stakes (deployed unless it names
+    one already): what an addresses file written before audit attestations gains."""
+    if addresses.auditRegistry:
+        return addresses
+    config = config or DeployConfig()
+    audits = chain.deploy("AuditRegistry", addresses.taskMarket, addresses.stakeManager,
+                          config.min_auditor_stake)
+    return replace(addresses, auditRegistry=audits.address)
 
 
 def verify_code(chain: Chain, addresses: Addresses) -> None:
