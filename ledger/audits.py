@@ -104,6 +104,12 @@ def segment_audits(protocol: Protocol, task_id: int, k: int, seg: Record,
 
 
 def attestation_logs(protocol: Protocol, task_id: int) -> list[Any]:
-    """Every AuditAttested event of ``task_id`` since the deployment, in chain order."""
-    return registry(protocol).events("AuditAttested", protocol.addresses.deployBlock,
-                                     taskId=task_id)
+    """Every AuditAttested event of ``task_id`` since the deployment, in chain order, from a
+    registry that attests this deployment's market (ConfigError otherwise)."""
+    reg = registry(protocol)
+    market = str(reg.call("market"))
+    if market.lower() != protocol.addresses.taskMarket.lower():
+        raise ConfigError(f"the auditRegistry {reg.address} attests the market {market}, not this "
+                          f"deployment's {protocol.addresses.taskMarket}",
+                          hint="fix \"auditRegistry\" in the addresses file")
+    return reg.events("AuditAttested", protocol.addresses.deployBlock, taskId=task_id)

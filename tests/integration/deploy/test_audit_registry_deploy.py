@@ -28,6 +28,9 @@ def test_an_old_addresses_file_gains_a_registry_and_pull_refuses_without_one(
     assert audit_report(Protocol(chain, old), 1, 0, allow_unaudited=True, say=said.append) == []
     assert "--allow-unaudited" in said[0]
 
+    alien = replace(deployed_addresses, taskMarket=deployed_addresses.stakeManager)
+    with pytest.raises(UnauditedError, match="attests the market"):
+        audit_report(Protocol(chain, alien), 1, 0, allow_unaudited=False, say=lambda _m: None)
     new = with_audit_registry(chain, old)
     verify_code(chain, new)
     reg = chain.contract("AuditRegistry", new.auditRegistry)
