@@ -9,7 +9,7 @@ names here are the Solidity names in snake case; structs are sent to the contrac
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -116,6 +116,8 @@ class DeployConfig:
     unbonding_blocks: int = _default("stake", "unbondingBlocks")
     #: Stake a juror needs to join and stay in the pool.
     min_juror_stake: int = _default("stake", "minJurorStake")
+    #: Stake an account needs to attest audits in the AuditRegistry.
+    min_auditor_stake: int = _default("audit", "minAuditorStake")
     #: Receives juror penalties, stall slashes and forfeited segment pay; None: the deployer.
     treasury: str | None = None
     #: Task-market parameters.
@@ -125,9 +127,9 @@ class DeployConfig:
 
 
 def deploy_all(chain: Chain, config: DeployConfig | None = None) -> Addresses:
-    """Deploy token (unless given), StakeManager, TaskMarket, randomness and JuryAdjudicator, then
-    wire. A parameter outside the documented bounds reverts ParamOutOfBounds(name, value, min,
-    max)."""
+    """Deploy token (unless given), StakeManager, TaskMarket, randomness and JuryAdjudicator, wire
+    them, then deploy the AuditRegistry over the market and the stakes. A parameter outside the
+    documented bounds reverts ParamOutOfBounds(name, value, min, max)."""
     config = config or DeployConfig()
     start = chain.block_number()
     if config.token is None:
@@ -147,9 +149,21 @@ def deploy_all(chain: Chain, config: DeployConfig | None = None) -> Addresses:
                         _struct("JuryAdjudicator", config.jury, treasury=treasury))
     stake.transact("wire", market.address, jury.address)
     market.transact("setAdjudicator", jury.address)
-    return Addresses(chainId=chain.chain_id, token=token, stakeManager=stake.address,
-                     taskMarket=market.address, adjudicator=jury.address,
-                     randomness=randomness.address, deployBlock=start)
+    return with_audit_registry(chain, Addresses(
+        chainId=chain.chain_id, token=token, stakeManager=stake.address, taskMarket=market.address,
+        adjudicator=jury.address, randomness=randomness.address, deployBlock=start), config)
+
+
+def with_audit_registry(chain: Chain, addresses: Addresses,
+                        config: DeployConfig | None = None) -> Addresses:
+    """``addresses`` with an AuditRegistry over its market and stakes (deployed unless it names
+    one already): what an addresses file written before audit attestations gains."""
+    if addresses.auditRegistry:
+        return addresses
+    config = config or DeployConfig()
+    audits = chain.deploy("AuditRegistry", addresses.taskMarket, addresses.stakeManager,
+                          config.min_auditor_stake)
+    return replace(addresses, auditRegistry=audits.address)
 
 
 def verify_code(chain: Chain, addresses: Addresses) -> None:
@@ -158,7 +172,8 @@ def verify_code(chain: Chain, addresses: Addresses) -> None:
         raise DeployError(f"addresses are for chain {addresses.chainId}, the RPC serves "
                           f"chain {chain.chain_id}",
                           hint="use the addresses file written for this chain")
-    for name in ("token", "stakeManager", "taskMarket", "adjudicator", "randomness"):
+    names = ("token", "stakeManager", "taskMarket", "adjudicator", "randomness")
+    for name in names + (("auditRegistry",) if addresses.auditRegistry else ()):
         addr = chain.w3.to_checksum_address(getattr(addresses, name))
         if not chain.retry(partial(chain.w3.eth.get_code, addr)):
             raise DeployError(f"no contract code at {name} address {addr} on chain "

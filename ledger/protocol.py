@@ -83,6 +83,8 @@ class Addresses:
     adjudicator: str
     randomness: str
     deployBlock: int = 0
+    #: AuditRegistry (audit attestations); "" in files written before it existed.
+    auditRegistry: str = ""
 
     @classmethod
     def load(cls, path: Path) -> Addresses:

@@ -9,6 +9,7 @@ import {JuryParams, MarketParams} from "../src/types/Ids.sol";
 struct DeployParams {
     uint256 unbondingBlocks;
     uint256 minJurorStake;
+    uint256 minAuditorStake;
     MarketParams market;
     JuryParams jury;
 }
@@ -21,6 +22,7 @@ library DeployParamsFile {
         string memory json = vm.readFile(string.concat(vm.projectRoot(), "/", PATH));
         p.unbondingBlocks = vm.parseJsonUint(json, ".stake.unbondingBlocks");
         p.minJurorStake = vm.parseJsonUint(json, ".stake.minJurorStake");
+        p.minAuditorStake = vm.parseJsonUint(json, ".audit.minAuditorStake");
         p.market = _market(vm, json, treasury);
         p.jury = _jury(vm, json, treasury);
     }

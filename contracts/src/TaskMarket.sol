@@ -251,7 +251,8 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
             committedAt: seg.committedAt,
             openDisputes: seg.openDisputes,
             committed: k < t.nextSegment,
-            isFinal: k < _finalPrefix(taskId, t, k + 1)
+            isFinal: k < _finalPrefix(taskId, t, k + 1),
+            node: seg.node
         });
     }
 

@@ -12,7 +12,7 @@ real training):
   third operator redoes it from the spec, finishes and is paid. The withholder pays its stall (to
   the treasury, never the requester) and earns nothing; the task is never stranded.
 
-Every party's books are checked to the wei (tests/adversarial/world.py ``Book``), the treasury
+Every party's books are checked to the wei (tests/support/cast.py ``Book``), the treasury
 (the deployer) included.
 """
 
@@ -26,8 +26,8 @@ from typing import Any
 import pytest
 
 from ledger.protocol import ReleaseReason, TaskStatus
-from tests.adversarial.world import Book
 from tests.support.actors import E18, HonestNode, Requester
+from tests.support.cast import Book
 from tests.support.chain import drive
 
 REQUESTER, NODE, NODE2, NODE3 = 1, 2, 3, 5
@@ -160,9 +160,9 @@ def test_a_stranded_task_is_cancelled_in_one_call(world: Any) -> None:
     stall out (slash to the treasury) and refunds exactly the reward; books exact."""
     from node.errors import CancelRefusedError
     from node.requester import cancel_task
-    from tests.adversarial.world import DEADLINE
-    from tests.adversarial.world import NODE_STAKE as STAKE
-    from tests.adversarial.world import REWARD as PAID
+    from tests.support.cast import DEADLINE
+    from tests.support.cast import NODE_STAKE as STAKE
+    from tests.support.cast import REWARD as PAID
 
     w = world
     w.book.snap()

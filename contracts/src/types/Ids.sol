@@ -68,6 +68,17 @@ struct SegmentView {
     uint32 openDisputes;
     bool committed;
     bool isFinal;
+    /// @dev The node that committed it (zero if never committed).
+    address node;
+}
+
+/// @notice What an auditor found when it replayed a segment commitment (IAuditRegistry).
+enum AuditResult {
+    None,
+    /// @dev Every leaf, the end state and the end checkpoint match the replay.
+    Ok,
+    /// @dev The replay found the segment wrong (the auditor disputed it).
+    Fault
 }
 
 /// @notice Result of a dispute (IStepAdjudicator).
