@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -24,16 +25,26 @@ LIBRARY = ROOT / "build" / "trace" / "libvtcommit.so"
 FLAGS = ["-O2", "-fPIC", "-shared", "-std=c11", "-march=x86-64", "-mtune=generic"]
 
 
+def _stamp() -> tuple[list[str], str]:
+    """The compile command (without the output path) and the digest its stamp must hold."""
+    cmd = [_compiler(), *FLAGS, str(SOURCE), "-o"]
+    return cmd, hashlib.sha256(SOURCE.read_bytes() + " ".join(cmd[1:]).encode()).hexdigest()
+
+
+def stale() -> bool:
+    """Whether :func:`build` would compile (library missing or built from other source)."""
+    stamp = LIBRARY.with_suffix(".stamp")
+    return not (LIBRARY.exists() and stamp.exists() and stamp.read_text() == _stamp()[1])
+
+
 def build(force: bool = False, quiet: bool = False) -> Path:
     """Build the library unless its stamp says it is current; returns its path."""
-    cc = _compiler()
-    cmd = [cc, *FLAGS, str(SOURCE), "-o"]
-    digest = hashlib.sha256(SOURCE.read_bytes() + " ".join(cmd[1:]).encode()).hexdigest()
-    stamp = LIBRARY.with_suffix(".stamp")
-    if not force and LIBRARY.exists() and stamp.exists() and stamp.read_text() == digest:
+    if not force and not stale():
         return LIBRARY
+    cmd, digest = _stamp()
     LIBRARY.parent.mkdir(parents=True, exist_ok=True)
-    tmp = LIBRARY.with_suffix(f".so.{digest[:8]}.tmp")
+    # a per-build temporary name: two processes building at once never write one file
+    tmp = LIBRARY.with_suffix(f".so.{os.getpid()}.tmp")
     if not quiet:
         print(f"[trace] {' '.join(cmd)} {LIBRARY}", file=sys.stderr)
     proc = subprocess.run([*cmd, str(tmp)], capture_output=True, text=True, check=False)
@@ -41,32 +52,21 @@ def build(force: bool = False, quiet: bool = False) -> Path:
         raise TraceError(f"compiling {SOURCE.name} failed:\n{proc.stderr.strip()}",
                          hint="install a C compiler (scripts/bootstrap needs one anyway)")
     tmp.replace(LIBRARY)
-    stamp.write_text(digest)
+    LIBRARY.with_suffix(".stamp").write_text(digest)
     return LIBRARY
 
 
-def stale() -> bool:
-    """Whether :func:`build` would compile (library missing or built from other source)."""
-    stamp = LIBRARY.with_suffix(".stamp")
-    if not LIBRARY.exists() or not stamp.exists():
-        return True
-    cmd = [_compiler(), *FLAGS, str(SOURCE), "-o"]
-    return stamp.read_text() != hashlib.sha256(
-        SOURCE.read_bytes() + " ".join(cmd[1:]).encode()).hexdigest()
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quiet", action="store_true", help="print nothing when all is current")
-    parser.add_argument("--force", action="store_true", help="rebuild even when the stamp matches")
-    args = parser.parse_args(argv)
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--quiet", action="store_true", help="print nothing when all is current")
+    ap.add_argument("--force", action="store_true", help="rebuild even when the stamp matches")
+    opts = ap.parse_args(argv)
     try:
-        lib = build(force=args.force, quiet=args.quiet)
+        path = build(force=opts.force, quiet=opts.quiet)
     except TraceError as exc:
-        print(f"error: {exc}\nhint: {exc.hint}", file=sys.stderr)
+        sys.stderr.write(f"error: {exc}\nhint: {exc.hint}\n")
         return 1
-    if not args.quiet:
-        print(lib)
+    print("" if opts.quiet else path, end="" if opts.quiet else "\n")
     return 0
 
 
