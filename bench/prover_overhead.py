@@ -41,7 +41,8 @@ def _worker(args: argparse.Namespace) -> None:
         torch.set_num_threads(spec.profile.threads)
     tr = Trainer(spec, 1, default_teacher_dir(), args.dataset, None, check_profile=pinned)
     times: dict[str, list[float]] = {}  # wall seconds per step
-    cpu: dict[str, list[float]] = {}    # process CPU seconds per step (all threads: hashing included)
+    # process CPU seconds per step (all threads: hashing included)
+    cpu: dict[str, list[float]] = {}
 
     def timed(name: str, fn: Any) -> None:
         t0, c0 = time.perf_counter(), time.process_time()
@@ -61,7 +62,8 @@ def _worker(args: argparse.Namespace) -> None:
         tr.step()
     modes = {"plain": tr.step}
     if pinned:
-        modes |= {"inline-sha256": lambda: inline("sha256"), "inline-blake3": lambda: inline("blake3"),
+        modes |= {"inline-sha256": lambda: inline("sha256"),
+                  "inline-blake3": lambda: inline("blake3"),
                   "inline-tree-v2": lambda: inline("tree-v2"),
                   # the hash alone (no step): its CPU against a step's is the overhead's floor
                   # when no core is idle, and far less noisy than a difference of two step times
@@ -84,8 +86,10 @@ def _worker(args: argparse.Namespace) -> None:
                 times.setdefault(name, []).extend([(time.perf_counter() - t0) / block] * block)
                 cpu.setdefault(name, []).extend([(time.process_time() - c0) / block] * block)
     sizes = sum(t.numel() * t.element_size() for _, t in statehash.param_tensors(tr.student))
-    sizes_opt = sum(t.numel() * t.element_size() for _, t in statehash.optimizer_tensors(tr.student, tr.optimizer))
-    print(json.dumps({"times": times, "cpu": cpu, "paramBytes": sizes, "optimizerBytes": sizes_opt}))
+    sizes_opt = sum(t.numel() * t.element_size()
+                    for _, t in statehash.optimizer_tensors(tr.student, tr.optimizer))
+    print(json.dumps({"times": times, "cpu": cpu, "paramBytes": sizes,
+                      "optimizerBytes": sizes_opt}))
 
 
 def _run_worker(kind: str, spec: Path, dataset: Path, steps: int) -> dict[str, Any]:
@@ -161,7 +165,8 @@ def main() -> None:
     print()
     print("commitment overhead, BLAKE3 overlapped with the next step + leaves: "
           f"wall {100 * (w['train-overlap'] / w['plain'] - 1):+.1f}%, "
-          f"CPU {100 * (c['train-overlap'] / c['plain'] - 1):+.1f}% (the hash's cost when no core is idle)")
+          f"CPU {100 * (c['train-overlap'] / c['plain'] - 1):+.1f}% (the hash's cost "
+          "when no core is idle)")
     print("state hash v2 (tree-v2) overlapped with the next step + leaves: wall "
           f"{100 * (w['train-overlap-tree-v2'] / w['plain'] - 1):+.1f}% (target <= 3%), CPU "
           f"{100 * (c['train-overlap-tree-v2'] / c['plain'] - 1):+.1f}%; inline tree-v2 wall "
@@ -174,7 +179,8 @@ def main() -> None:
               f"({1e3 * w[k]:.1f} ms wall = {100 * w[k] / w['plain']:.1f}% of its wall)")
     print(f"  inline: sha256 wall {100 * (w['inline-sha256'] / w['plain'] - 1):+.1f}% / CPU "
           f"{100 * (c['inline-sha256'] / c['plain'] - 1):+.1f}%, blake3 wall "
-          f"{100 * (w['inline-blake3'] / w['plain'] - 1):+.1f}% / CPU {100 * (c['inline-blake3'] / c['plain'] - 1):+.1f}%")
+          f"{100 * (w['inline-blake3'] / w['plain'] - 1):+.1f}% / CPU "
+          f"{100 * (c['inline-blake3'] / c['plain'] - 1):+.1f}%")
     print(f"determinism tax ({spec.profile.name} / stock torch unpinned, plain step, "
           f"{args.threads} thread(s)): wall {w['plain'] / uw:.2f}x, CPU {c['plain'] / uc:.2f}x")
     print(f"replay speed (replay / training step): wall {w['replay'] / w['train-overlap']:.2f}x, "

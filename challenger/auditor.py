@@ -56,7 +56,8 @@ class Auditor:
         self.policy = policy or AuditPolicy()
         self.rng = rng or secret_rng()
         self.journal = Journal(self.workdir / "auditor.sqlite")
-        self.data = SegmentData(protocol, Materials(store_client, Path(cache_dir or self.workdir / "cache")))
+        self.data = SegmentData(protocol, Materials(store_client,
+                                                    Path(cache_dir or self.workdir / "cache")))
         self.budget = Budget(self.policy.budget_steps_per_hour, self.policy.budget_burst_hours)
         start = protocol.addresses.deployBlock if start_block is None else start_block
         self.watcher = EventWatcher(protocol.chain, [(protocol.market, "SegmentCommitted")],
@@ -95,7 +96,8 @@ class Auditor:
         for ev in self.watcher.poll():
             c = SegmentClaim.from_event(ev)
             root = merkle.hex32(c.trace_root)
-            if self.journal.one("SELECT 1 FROM audits WHERE task_id=? AND k=? AND trace_root=? AND committed_block=?",
+            if self.journal.one("SELECT 1 FROM audits WHERE task_id=? AND k=? AND trace_root=? "
+                                "AND committed_block=?",
                                 c.task_id, c.k, root, c.block):
                 continue  # re-delivered after a reorg or a restart
             if c.node.lower() == self.protocol.me.lower():
@@ -106,14 +108,17 @@ class Auditor:
                 status = AuditStatus.QUEUED if hit else AuditStatus.SKIPPED
                 reason = f"coin p={p:.3f} {'hit' if hit else 'miss'}"
             with self.journal.tx() as db:
-                db.execute("INSERT INTO audits (task_id, k, trace_root, node, committed_block, checkpoint_cid, "
-                           "leaves_cid, status, reason, updated) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                db.execute("INSERT INTO audits (task_id, k, trace_root, node, "
+                           "committed_block, checkpoint_cid, leaves_cid, status, reason, updated) "
+                           "VALUES (?,?,?,?,?,?,?,?,?,?)",
                            (c.task_id, c.k, root, c.node, c.block, c.checkpoint_cid, c.leaves_cid,
                             status, reason, time.time()))
-            self._decide("selected" if status == AuditStatus.QUEUED else "skipped", reason, task_id=c.task_id, k=c.k)
+            self._decide("selected" if status == AuditStatus.QUEUED else "skipped", reason,
+                         task_id=c.task_id, k=c.k)
         self.journal.save_cursor("segments", self.watcher.cursor)
 
-    def _set(self, task_id: int, k: int, root: str, block: int, status: AuditStatus, reason: str, **extra: Any) -> None:
+    def _set(self, task_id: int, k: int, root: str, block: int, status: AuditStatus,
+             reason: str, **extra: Any) -> None:
         cols = "".join(f", {key} = ?" for key in extra)
         with self.journal.tx() as db:
             db.execute(f"UPDATE audits SET status = ?, reason = ?, updated = ?{cols} "
@@ -186,7 +191,8 @@ class Auditor:
             # Start data missing: jurors reveal 0 for any step. With the node's leaves the first
             # step is disputed (proof); without them, the end state (no proof needed).
             if leaves is None:
-                return Finding(Verdict.DISPUTE, no_leaves + reason, last, kind=DisputeKind.END_STATE)
+                return Finding(Verdict.DISPUTE, no_leaves + reason, last,
+                               kind=DisputeKind.END_STATE)
             return Finding(Verdict.DISPUTE, reason, start_step + 1)
 
         try:
@@ -194,8 +200,9 @@ class Auditor:
         except DataUnavailableError as exc:
             return unavailable(f"spec unavailable: {exc}"), leaves
         if profile.env_mismatches(spec):
-            return Finding(Verdict.REFUSED, f"spec needs profile {spec.profile.name}/{spec.profile.threads}t, "
-                                      "this process runs another"), None
+            return Finding(Verdict.REFUSED,
+                           f"spec needs profile {spec.profile.name}/{spec.profile.threads}t, "
+                           "this process runs another"), None
         try:
             teacher, data = self.data.inputs(spec)
             start_ckpt, start_hash = self.data.start_checkpoint(spec, claim.task_id, claim.k)
@@ -219,25 +226,33 @@ class Auditor:
         # contract's claim is leaf(endStateHash); jurors reveal 0 for a bad end checkpoint).
         end = result.state_hashes[-1]
         if claim.end_state_hash != end:
-            return Finding(Verdict.DISPUTE, f"{no_leaves}committed endStateHash {merkle.hex32(claim.end_state_hash)}, "
-                                      f"replay ends at {merkle.hex32(end)}", last, n, cpu, DisputeKind.END_STATE), leaves
+            return Finding(Verdict.DISPUTE,
+                           f"{no_leaves}committed endStateHash "
+                           f"{merkle.hex32(claim.end_state_hash)}, replay ends at "
+                           f"{merkle.hex32(end)}", last, n, cpu,
+                           DisputeKind.END_STATE), leaves
         try:
             got = self.data.checkpoint_state_hash(spec, claim.task_id,
                                                   self.data.checkpoint_dir(claim.checkpoint_cid),
                                                   last)
         except DataUnavailableError as exc:
-            return Finding(Verdict.DISPUTE, f"{no_leaves}end checkpoint unavailable: {exc}", last, n, cpu,
+            return Finding(Verdict.DISPUTE, f"{no_leaves}end checkpoint unavailable: {exc}", last,
+                           n, cpu,
                            DisputeKind.END_STATE), leaves
         if got != end:
-            return Finding(Verdict.DISPUTE, f"{no_leaves}end checkpoint holds state {merkle.hex32(got)}, replay ends "
-                                      f"at {merkle.hex32(end)}", last, n, cpu, DisputeKind.END_STATE), leaves
+            return Finding(Verdict.DISPUTE,
+                           f"{no_leaves}end checkpoint holds state "
+                           f"{merkle.hex32(got)}, replay ends at {merkle.hex32(end)}", last, n, cpu,
+                           DisputeKind.END_STATE), leaves
         if leaves is None:
             # An end-state dispute would lose: the training result is right, only the trace
             # (which nobody can see) is unchecked (docs/challenger.md, "Limits").
-            return Finding(Verdict.UNPROVABLE, f"{no_leaves}the committed end state and the end checkpoint match "
-                                         f"the replay of all {n} steps; the trace cannot be checked",
+            return Finding(Verdict.UNPROVABLE,
+                           f"{no_leaves}the committed end state and the end checkpoint match "
+                           f"the replay of all {n} steps; the trace cannot be checked",
                            None, n, cpu), None
-        return Finding(Verdict.OK, f"all {n} leaves, the end state and the end checkpoint match", None, n, cpu), leaves
+        ok = f"all {n} leaves, the end state and the end checkpoint match"
+        return Finding(Verdict.OK, ok, None, n, cpu), leaves
 
     def _open(self, claim: SegmentClaim, leaves: list[bytes] | None, f: Finding) -> int:
         """Send the dispute ``f`` asks for; its id."""
@@ -260,23 +275,28 @@ class Auditor:
         except revert_error("EndStateDisputeOpen") as exc:
             # another challenger's end-state dispute on this commitment asks the same question
             other = int(exc.error_args.get("disputeId", 0))
-            self._set(*key, AuditStatus.DISPUTED, f"{f.reason}; end-state dispute {other} of another "
+            self._set(*key, AuditStatus.DISPUTED,
+                      f"{f.reason}; end-state dispute {other} of another "
                       "challenger is open on this commitment", steps=f.steps, cpu_s=f.cpu_s,
                       dispute_id=other)
-            self._decide("already disputed", f"{f.reason}; end-state dispute {other} is open", **where)
+            self._decide("already disputed",
+                         f"{f.reason}; end-state dispute {other} is open", **where)
             return
         except ContractRevertError as exc:
             closed = isinstance(exc, revert_error("ChallengeWindowClosed"))
             status = AuditStatus.EXPIRED if closed else AuditStatus.ERROR
-            self._set(*key, status, f"{f.reason}; {call} reverted {exc}", steps=f.steps, cpu_s=f.cpu_s)
+            self._set(*key, status, f"{f.reason}; {call} reverted {exc}", steps=f.steps,
+                      cpu_s=f.cpu_s)
             self._decide("dispute failed", f"{f.reason}; {call} reverted: {exc}", **where)
             return
         bond = int(self.protocol.dispute(dispute_id).bond)
         with self.journal.tx() as db:
-            db.execute("INSERT OR REPLACE INTO disputes (dispute_id, task_id, k, step, node, bond, status, "
-                       "reason, updated) VALUES (?,?,?,?,?,?,?,?,?)",
-                       (dispute_id, claim.task_id, claim.k, f.step, claim.node, str(bond), DisputeStatus.OPEN, f.reason, time.time()))
-        self._set(*key, AuditStatus.DISPUTED, f.reason, steps=f.steps, cpu_s=f.cpu_s, dispute_id=dispute_id)
+            db.execute("INSERT OR REPLACE INTO disputes (dispute_id, task_id, k, "
+                       "step, node, bond, status, reason, updated) VALUES (?,?,?,?,?,?,?,?,?)",
+                       (dispute_id, claim.task_id, claim.k, f.step, claim.node, str(bond),
+                        DisputeStatus.OPEN, f.reason, time.time()))
+        self._set(*key, AuditStatus.DISPUTED, f.reason, steps=f.steps, cpu_s=f.cpu_s,
+                  dispute_id=dispute_id)
         what = "end state" if f.kind == DisputeKind.END_STATE else f"step {f.step}"
         self._decide("disputed", f"{f.reason}; dispute {dispute_id} ({call}) on the {what}",
                      dispute_id=dispute_id, **where)
@@ -293,7 +313,8 @@ class Auditor:
                 outcome = step.outcome
                 status = _DISPUTE_STATUS.get(outcome, DisputeStatus.VOID)
                 with self.journal.tx() as db:
-                    db.execute("UPDATE disputes SET status = ?, outcome = ?, updated = ? WHERE dispute_id = ?",
+                    db.execute("UPDATE disputes SET status = ?, outcome = ?, updated = "
+                               "? WHERE dispute_id = ?",
                                (status, int(outcome), time.time(), did))
                 self.journal.decide("dispute", status, f"resolved {outcome.name}", dispute_id=did,
                                     task_id=int(row["task_id"]), k=int(row["k"]))
@@ -310,7 +331,8 @@ class Auditor:
 
 def audit_status(journal: Journal, protocol: Protocol | None = None) -> dict[str, Any]:
     """Audits done, disputes open/won/lost, earnings and bond at risk (wei)."""
-    counts = {r["status"]: int(r["n"]) for r in journal.rows("SELECT status, COUNT(*) AS n FROM audits GROUP BY status")}
+    counts = {r["status"]: int(r["n"]) for r in journal.rows("SELECT status, COUNT(*) AS n FROM "
+                                                             "audits GROUP BY status")}
     disputes = journal.rows("SELECT status, bond FROM disputes")
     shown = (DisputeStatus.OPEN, DisputeStatus.WON, DisputeStatus.LOST, DisputeStatus.VOID)
     by = {s.value: sum(1 for d in disputes if d["status"] == s) for s in shown}

@@ -18,13 +18,17 @@ from veritrain.errors import ConfigError, VeritrainError
 
 E18 = 10**18
 
-challenger_app = typer.Typer(help="Auditor: replay committed segments, dispute wrong ones.", no_args_is_help=True)
-juror_app = typer.Typer(help="Juror: settle disputes by replaying the disputed step.", no_args_is_help=True)
+challenger_app = typer.Typer(help="Auditor: replay committed segments, dispute wrong ones.",
+                             no_args_is_help=True)
+juror_app = typer.Typer(help="Juror: settle disputes by replaying the disputed step.",
+                        no_args_is_help=True)
 
-PROFILE_OPT = typer.Option(DEFAULT_PROFILE, "--profile", help="Determinism profile this bot runs under; "
+PROFILE_OPT = typer.Option(DEFAULT_PROFILE, "--profile",
+                           help="Determinism profile this bot runs under; "
                            "tasks whose spec names another are refused.")
 THREADS_OPT = typer.Option(1, "--threads", help="Threads of that profile.")
-WORKDIR_OPT = typer.Option(None, "--workdir", help="Journal and cache directory (default: $VERITRAIN_HOME/<bot>).")
+WORKDIR_OPT = typer.Option(None, "--workdir",
+                           help="Journal and cache directory (default: $VERITRAIN_HOME/<bot>).")
 POLL_OPT = typer.Option(2.0, "--poll", help="Seconds between iterations.")
 ONCE_OPT = typer.Option(False, "--once", help="Run one iteration and exit.")
 
@@ -62,14 +66,18 @@ def _logging() -> None:
 
 @challenger_app.command("run")
 def challenger_run(
-    probability: float = typer.Option(0.2, "--probability", help="Audit probability per segment (established nodes)."),
-    fresh_probability: float = typer.Option(1.0, "--fresh-probability", help="Audit probability for new nodes."),
-    fresh_history: int = typer.Option(8, "--fresh-history", help="Audits after which a node is established."),
+    probability: float = typer.Option(0.2, "--probability",
+                                      help="Audit probability per segment (established nodes)."),
+    fresh_probability: float = typer.Option(1.0, "--fresh-probability",
+                                            help="Audit probability for new nodes."),
+    fresh_history: int = typer.Option(8, "--fresh-history",
+                                      help="Audits after which a node is established."),
     budget: int = typer.Option(0, "--budget-steps-per-hour", help="Replay budget (0: unlimited)."),
     workdir: Path | None = WORKDIR_OPT, poll: float = POLL_OPT, once: bool = ONCE_OPT,
     profile_name: str = PROFILE_OPT, threads: int = THREADS_OPT,
 ) -> None:
-    """Watch commits, audit by a secret coin, dispute wrong segments, follow disputes, claim payouts."""
+    """Watch commits, audit by a secret coin, dispute wrong segments, follow disputes, claim
+    payouts."""
     _under_profile(profile_name, threads)
     from challenger.auditor import Auditor
     from challenger.policy import AuditPolicy
@@ -91,14 +99,16 @@ def challenger_run(
 
 @challenger_app.command("status")
 def challenger_status(workdir: Path | None = WORKDIR_OPT,
-                      as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+                      as_json: bool = typer.Option(False, "--json",
+                                                   help="Machine-readable output.")) -> None:
     """Audits done, disputes open/won/lost, earnings, bond at risk (from the journal + chain)."""
     from challenger.auditor import audit_status
     from challenger.journal import Journal
 
     wd = _workdir(workdir, "challenger")
     if not (wd / "auditor.sqlite").is_file():
-        raise ConfigError(f"no auditor journal in {wd}", hint="run `veritrain challenger run` first, or pass --workdir")
+        raise ConfigError(f"no auditor journal in {wd}",
+                          hint="run `veritrain challenger run` first, or pass --workdir")
     try:
         p = connect(need_key=True)
     except VeritrainError:  # no key, addresses or chain: report from the journal alone
@@ -108,8 +118,10 @@ def challenger_status(workdir: Path | None = WORKDIR_OPT,
         typer.echo(json.dumps(st, default=str))
         return
     d = st["disputes"]
-    typer.echo(f"audits done     {st['audits_done']}  ({', '.join(f'{k} {v}' for k, v in sorted(st['audits'].items()))})")
-    typer.echo(f"disputes        open {d['open']}, won {d['won']}, lost {d['lost']}, void {d['void']}")
+    typer.echo(f"audits done     {st['audits_done']}  "
+               f"({', '.join(f'{k} {v}' for k, v in sorted(st['audits'].items()))})")
+    typer.echo(f"disputes        open {d['open']}, won {d['won']}, lost "
+               f"{d['lost']}, void {d['void']}")
     typer.echo(f"earnings        {fmt(st['earnings'])} (claimed {fmt(st['payouts_claimed'])}"
                + (f", owed {fmt(st['owed'])})" if "owed" in st else ")"))
     typer.echo(f"bond at risk    {fmt(st['bond_at_risk'])}")
@@ -118,15 +130,19 @@ def challenger_status(workdir: Path | None = WORKDIR_OPT,
 
 @juror_app.command("run")
 def juror_run(
-    stake: float = typer.Option(100.0, "--stake", help="Stake (tokens) to keep deposited as a juror."),
-    workdir: Path | None = WORKDIR_OPT, poll: float = typer.Option(1.0, "--poll", help="Seconds between iterations."),
+    stake: float = typer.Option(100.0, "--stake",
+                                help="Stake (tokens) to keep deposited as a juror."),
+    workdir: Path | None = WORKDIR_OPT,
+    poll: float = typer.Option(1.0, "--poll", help="Seconds between iterations."),
     once: bool = ONCE_OPT, profile_name: str = PROFILE_OPT, threads: int = THREADS_OPT,
     seconds_per_step: float | None = typer.Option(
-        None, "--seconds-per-step", help="This machine's replay time per step: refuse to join a pool "
+        None, "--seconds-per-step",
+        help="This machine's replay time per step: refuse to join a pool "
         "(or to start a replay) that cannot finish before the commit deadline."),
     block_time: float = typer.Option(12.0, "--block-time", help="Seconds per block of the chain."),
 ) -> None:
-    """Opt in with stake; commit and reveal a replayed leaf for every dispute this account is drawn for."""
+    """Opt in with stake; commit and reveal a replayed leaf for every dispute this account is
+    drawn for."""
     _under_profile(profile_name, threads)
     from challenger.budget import ReplayBudget
     from challenger.juror import Juror
@@ -137,7 +153,8 @@ def juror_run(
     s = Settings.load()
     juror = Juror(connect(), Client(s.ipfs_api), _workdir(workdir, "juror"),
                   stake=int(Decimal(str(stake)) * E18), confirmations=s.confirmations,
-                  budget=None if seconds_per_step is None else ReplayBudget(seconds_per_step, block_time))
+                  budget=None if seconds_per_step is None
+                  else ReplayBudget(seconds_per_step, block_time))
     juror.opt_in()
     if once:
         juror.run_once()
@@ -153,11 +170,14 @@ def juror_status(workdir: Path | None = WORKDIR_OPT) -> None:
 
     wd = _workdir(workdir, "juror")
     if not (wd / "juror.sqlite").is_file():
-        raise ConfigError(f"no juror journal in {wd}", hint="run `veritrain juror run` first, or pass --workdir")
+        raise ConfigError(f"no juror journal in {wd}",
+                          hint="run `veritrain juror run` first, or pass --workdir")
     j = Journal(wd / "juror.sqlite")
-    votes = {r["status"]: int(r["n"]) for r in j.rows("SELECT status, COUNT(*) AS n FROM votes GROUP BY status")}
+    votes = {r["status"]: int(r["n"]) for r in j.rows("SELECT status, COUNT(*) AS n FROM "
+                                                      "votes GROUP BY status")}
     paid = sum(int(r["amount"]) for r in j.rows("SELECT amount FROM payouts"))
-    typer.echo(f"votes           {', '.join(f'{k} {v}' for k, v in sorted(votes.items())) or 'none'}")
+    typer.echo("votes           "
+               f"{', '.join(f'{k} {v}' for k, v in sorted(votes.items())) or 'none'}")
     typer.echo(f"payouts claimed {fmt(paid)}")
 
 

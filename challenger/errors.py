@@ -38,7 +38,8 @@ class ProfileRefusedError(ChallengerError):
 
     hint = "run a bot under that profile (`veritrain challenger run --profile NAME`)"
 
-    def __init__(self, message: str, *, task_id: int, profile: str, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, task_id: int, profile: str,
+                 hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.task_id = task_id
         self.profile = profile

@@ -112,7 +112,8 @@ class Journal:
             self._migrate()
             self.db.executescript(SCHEMA)
         except (sqlite3.Error, OSError) as exc:
-            raise JournalError(f"cannot open journal {self.path}: {exc}", path=str(self.path)) from None
+            raise JournalError(f"cannot open journal {self.path}: {exc}",
+                               path=str(self.path)) from None
 
     def close(self) -> None:
         self.db.close()
@@ -155,14 +156,16 @@ class Journal:
         if cursor is None:
             return
         with self.tx() as db:
-            db.execute("INSERT OR REPLACE INTO cursors VALUES (?, ?, ?)", (name, cursor.block, cursor.block_hash))
+            db.execute("INSERT OR REPLACE INTO cursors VALUES (?, ?, ?)",
+                       (name, cursor.block, cursor.block_hash))
 
     # ---- decisions -----------------------------------------------------------------------
     def decide(self, kind: str, decision: str, reason: str, *, task_id: int | None = None,
                k: int | None = None, dispute_id: int | None = None) -> None:
         with self.tx() as db:
             db.execute("INSERT INTO decisions (at, kind, task_id, k, dispute_id, decision, reason) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?)", (time.time(), kind, task_id, k, dispute_id, decision, reason))
+                       "VALUES (?, ?, ?, ?, ?, ?, ?)", (time.time(), kind, task_id, k, dispute_id,
+                                                        decision, reason))
 
     def decisions(self, kind: str | None = None) -> list[sqlite3.Row]:
         if kind is None:

@@ -59,10 +59,13 @@ class Juror:
         self.stake = stake
         self.salt = salt
         self.journal = Journal(self.workdir / "juror.sqlite")
-        self.data = SegmentData(protocol, Materials(store_client, Path(cache_dir or self.workdir / "cache")))
+        self.data = SegmentData(protocol, Materials(store_client,
+                                                    Path(cache_dir or self.workdir / "cache")))
         start = protocol.addresses.deployBlock if start_block is None else start_block
-        self.watcher = EventWatcher(protocol.chain, [(protocol.jury, "JuryDrawn")], start_block=start,
-                                    confirmations=confirmations, cursor=self.journal.cursor("draws"))
+        self.watcher = EventWatcher(protocol.chain, [(protocol.jury, "JuryDrawn")],
+                                    start_block=start,
+                                    confirmations=confirmations,
+                                    cursor=self.journal.cursor("draws"))
 
     def close(self) -> None:
         self.journal.close()
@@ -74,10 +77,12 @@ class Juror:
         largest segment cannot be replayed within the commit window a dispute on it gets."""
         jury = self.protocol.jury_params()
         if self.budget is not None:
-            why = check_can_serve(self.budget, jury, int(self.protocol.market_params().maxSegmentSteps))
+            why = check_can_serve(self.budget, jury,
+                                  int(self.protocol.market_params().maxSegmentSteps))
             self.journal.decide("juror", "budget ok", why)
         penalty = int(jury.jurorPenalty)
-        want = max(self.stake if self.stake is not None else 10 * penalty, self.protocol.min_juror_stake())
+        want = max(self.stake if self.stake is not None else 10 * penalty,
+                   self.protocol.min_juror_stake())
         info = self.protocol.stake_info()
         free = int(info.staked) - int(info.locked)
         if free < want:
@@ -100,7 +105,8 @@ class Juror:
     def _set(self, did: int, rnd: int, status: VoteStatus, reason: str, **extra: Any) -> None:
         cols = "".join(f", {key} = ?" for key in extra)
         with self.journal.tx() as db:
-            db.execute(f"UPDATE votes SET status = ?, reason = ?, updated = ?{cols} WHERE dispute_id = ? AND round = ?",
+            db.execute(f"UPDATE votes SET status = ?, reason = ?, updated = ?{cols} WHERE "
+                       "dispute_id = ? AND round = ?",
                        (status, reason, time.time(), *extra.values(), did, rnd))
         self.journal.decide("vote", status, reason, dispute_id=did)
         log.info("juror dispute %d round %d: %s (%s)", did, rnd, status, reason)
@@ -112,18 +118,22 @@ class Juror:
             if me not in {str(j).lower() for j in a["jurors"]}:
                 continue
             with self.journal.tx() as db:
-                db.execute("INSERT OR IGNORE INTO votes (dispute_id, round, status, reason, commit_deadline, "
-                           "reveal_deadline, updated) VALUES (?,?,?,?,?,?,?)",
-                           (int(a["disputeId"]), int(a["round"]), VoteStatus.DRAWN, "drawn", int(a["commitDeadline"]),
+                db.execute("INSERT OR IGNORE INTO votes (dispute_id, round, status, "
+                           "reason, commit_deadline, reveal_deadline, updated) "
+                           "VALUES (?,?,?,?,?,?,?)",
+                           (int(a["disputeId"]), int(a["round"]), VoteStatus.DRAWN, "drawn",
+                            int(a["commitDeadline"]),
                             int(a["revealDeadline"]), time.time()))
         self.journal.save_cursor("draws", self.watcher.cursor)
 
     # ---- commit --------------------------------------------------------------------------
     def commit_due(self) -> None:
-        for row in self.journal.rows("SELECT * FROM votes WHERE status IN (?, ?) ORDER BY dispute_id", VoteStatus.DRAWN, VoteStatus.PREPARED):
+        for row in self.journal.rows("SELECT * FROM votes WHERE status IN (?, ?) ORDER BY "
+                                     "dispute_id", VoteStatus.DRAWN, VoteStatus.PREPARED):
             did, rnd = int(row["dispute_id"]), int(row["round"])
             d = self.protocol.dispute(did)
-            if int(d.round) != rnd or self.protocol.chain.block_number() > int(row["commit_deadline"]):
+            if (int(d.round) != rnd
+                    or self.protocol.chain.block_number() > int(row["commit_deadline"])):
                 self._set(did, rnd, VoteStatus.MISSED, "commit window over before we committed")
                 continue
             if row["status"] == VoteStatus.DRAWN:
@@ -137,7 +147,8 @@ class Juror:
                     continue
                 # durable BEFORE the transaction: a restart reveals exactly this vote
                 salt = self.salt()
-                self._set(did, rnd, VoteStatus.PREPARED, reason, leaf=merkle.hex32(leaf), salt=salt.hex())
+                self._set(did, rnd, VoteStatus.PREPARED, reason, leaf=merkle.hex32(leaf),
+                          salt=salt.hex())
             else:  # prepared before a restart: the journalled vote, never a new one
                 leaf, salt = bytes.fromhex(row["leaf"][2:]), bytes.fromhex(row["salt"])
             self._send_commit(did, rnd, leaf, salt)
@@ -175,7 +186,8 @@ class Juror:
         S = int(self.protocol.task(task_id).params.segmentSteps)
         # the commitment the dispute is bound to: the one in force when it was opened (another
         # dispute on the segment may have reopened the task since)
-        opened = self.protocol.jury.events("DisputeOpened", from_block=self.protocol.addresses.deployBlock,
+        opened = self.protocol.jury.events("DisputeOpened",
+                                           from_block=self.protocol.addresses.deployBlock,
                                            disputeId=did)
         at = int(opened[-1]["blockNumber"]) if opened else None
         try:
@@ -190,10 +202,12 @@ class Juror:
             reason = f"replayed {len(r.steps)} steps in {time.process_time() - t0:.2f}s cpu"
             if step == (k + 1) * S:
                 claim = self.data.claim(task_id, k, at)
-                got = self.data.checkpoint_state_hash(spec, task_id, self.data.checkpoint_dir(claim.checkpoint_cid),
+                got = self.data.checkpoint_state_hash(spec, task_id,
+                                                      self.data.checkpoint_dir(claim.checkpoint_cid),
                                                       step)
                 if got != r.state_hashes[-1]:
-                    return ZERO, f"end checkpoint {claim.checkpoint_cid} does not hold the replayed end state"
+                    return ZERO, (f"end checkpoint {claim.checkpoint_cid} does not hold the "
+                                  "replayed end state")
             return leaf, reason
         except DataUnavailableError as exc:
             return ZERO, f"data unavailable: {exc}"
@@ -208,7 +222,8 @@ class Juror:
             phase = DisputePhase(int(d.phase))
             if int(d.round) != rnd or phase in (DisputePhase.RESOLVED, DisputePhase.RESOLVABLE):
                 done = int(d.round) == rnd and self.protocol.vote(did).revealed
-                self._set(did, rnd, VoteStatus.REVEALED if done else VoteStatus.MISSED, f"phase {phase.name}")
+                self._set(did, rnd, VoteStatus.REVEALED if done else VoteStatus.MISSED,
+                          f"phase {phase.name}")
                 continue
             if phase != DisputePhase.REVEAL:
                 continue
@@ -216,7 +231,8 @@ class Juror:
                 self._set(did, rnd, VoteStatus.REVEALED, "reveal found on chain")
                 continue
             try:
-                self.protocol.reveal_vote(did, bytes.fromhex(row["leaf"][2:]), bytes.fromhex(row["salt"]))
+                self.protocol.reveal_vote(did, bytes.fromhex(row["leaf"][2:]),
+                                          bytes.fromhex(row["salt"]))
             except ContractRevertError as exc:
                 self._set(did, rnd, VoteStatus.MISSED, f"revealVote reverted: {exc}")
                 continue

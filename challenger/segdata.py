@@ -5,8 +5,9 @@ A segment ``k`` of a task is checked from: the spec (its keccak256 must equal th
 ``k-1``'s ``checkpointCid``; ``k == 0`` starts from the spec's initial state), which must hold
 segment ``k-1``'s committed ``endStateHash`` as prover.checkpoint.held_state judges it, and the
 node's leaves file, whose leaves must rebuild the committed ``traceRoot``. Anything that cannot
-be fetched, or is not what the chain committed, raises :class:`DataUnavailableError`; only our own IPFS API being down
-(``StoreUnavailableError``) propagates, because that is not the node's fault.
+be fetched, or is not what the chain committed, raises :class:`DataUnavailableError`; only our
+own IPFS API being down (``StoreUnavailableError``) propagates, because that is not the node's
+fault.
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ class SegmentClaim:
     def from_event(cls, ev: Any) -> SegmentClaim:
         a = ev["args"]
         return cls(int(a["taskId"]), int(a["k"]), bytes(a["traceRoot"]), bytes(a["endStateHash"]),
-                   str(a["checkpointCid"]), str(a["leavesCid"]), str(a["node"]), int(ev["blockNumber"]),
+                   str(a["checkpointCid"]), str(a["leavesCid"]), str(a["node"]),
+                   int(ev["blockNumber"]),
                    tuple(bytes(x) for x in a.get("leaves", ())))
 
 
@@ -72,32 +74,39 @@ class SegmentData:
         the right one after the task is reopened and segment k is cleared or recommitted.
         """
         if at_block is not None:
-            events = self.protocol.market.events("SegmentCommitted", from_block=self.protocol.addresses.deployBlock,
+            events = self.protocol.market.events("SegmentCommitted",
+                                                 from_block=self.protocol.addresses.deployBlock,
                                                  to_block=at_block, taskId=task_id, k=k)
             if not events:
-                raise DataUnavailableError(f"segment {k} of task {task_id} was not committed by block {at_block}",
+                raise DataUnavailableError(f"segment {k} of task {task_id} was not "
+                                           f"committed by block {at_block}",
                                            what="segment", cid="", reason="not committed")
             return SegmentClaim.from_event(events[-1])
         seg = self.protocol.segment(task_id, k)
         if not seg.committed:
             raise DataUnavailableError(f"segment {k} of task {task_id} is not committed",
                                        what="segment", cid="", reason="not committed")
-        events = self.protocol.market.events("SegmentCommitted", from_block=self.protocol.addresses.deployBlock,
+        events = self.protocol.market.events("SegmentCommitted",
+                                             from_block=self.protocol.addresses.deployBlock,
                                              taskId=task_id, k=k)
         for ev in reversed(events):
             c = SegmentClaim.from_event(ev)
             # the block tells a recommit of the same root and end state (after a reopen) apart
-            if c.trace_root == bytes(seg.traceRoot) and c.end_state_hash == bytes(seg.endStateHash) \
-                    and c.block == int(seg.committedAt):
+            if (c.trace_root == bytes(seg.traceRoot)
+                    and c.end_state_hash == bytes(seg.endStateHash)
+                    and c.block == int(seg.committedAt)):
                 return c
-        raise DataUnavailableError(f"no SegmentCommitted event matches segment {k} of task {task_id}",
+        raise DataUnavailableError("no SegmentCommitted event matches segment "
+                                   f"{k} of task {task_id}",
                                    what="segment", cid="", reason="event not found")
 
     def spec_cid(self, task_id: int) -> str:
-        events = self.protocol.market.events("TaskCreated", from_block=self.protocol.addresses.deployBlock,
+        events = self.protocol.market.events("TaskCreated",
+                                             from_block=self.protocol.addresses.deployBlock,
                                              taskId=task_id)
         if not events:
-            raise DataUnavailableError(f"no TaskCreated event for task {task_id}", what="spec", cid="",
+            raise DataUnavailableError(f"no TaskCreated event for task {task_id}", what="spec",
+                                       cid="",
                                        reason="event not found")
         return str(events[-1]["args"]["specCid"])
 
@@ -112,7 +121,8 @@ class SegmentData:
     def inputs(self, spec: TaskSpec) -> tuple[Path, Path]:
         """(teacher_dir, dataset_dir) of the spec."""
         teacher = _guard("teacher", spec.teacher.cid, lambda: self.materials.teacher_dir(spec))
-        data = _guard("dataset", spec.dataset.manifest_cid, lambda: self.materials.dataset_dir(spec))
+        data = _guard("dataset", spec.dataset.manifest_cid,
+                      lambda: self.materials.dataset_dir(spec))
         return teacher, data
 
     def checkpoint_dir(self, cid: str) -> Path:
@@ -135,7 +145,8 @@ class SegmentData:
             leaves = list(claim.leaves)
             if len(leaves) != segment_steps or merkle.trace_root(leaves) != claim.trace_root:
                 raise DataUnavailableError(f"the leaves published with segment {claim.k} of task "
-                                           f"{claim.task_id} do not rebuild its traceRoot", what="leaves",
+                                           f"{claim.task_id} do not rebuild its traceRoot",
+                                           what="leaves",
                                            cid="", reason="root mismatch")
             return leaves
         doc = _guard("leaves", claim.leaves_cid, lambda: self.materials.leaves(claim.leaves_cid))
@@ -145,17 +156,20 @@ class SegmentData:
             hashes = [merkle.to_bytes32(h) for h in doc["stateHashes"]]
             ok_shape = int(doc["taskId"]) == claim.task_id and int(doc["segment"]) == claim.k
         except (KeyError, TypeError, ValueError, ProverError) as exc:
-            raise DataUnavailableError(f"leaves file {claim.leaves_cid} is malformed: {exc}", what="leaves",
+            raise DataUnavailableError(f"leaves file {claim.leaves_cid} is malformed: {exc}",
+                                       what="leaves",
                                        cid=claim.leaves_cid, reason="malformed") from None
         if not ok_shape or steps != list(range(start + 1, start + segment_steps + 1)) \
                 or len(hashes) != len(steps):
-            raise DataUnavailableError(f"leaves file {claim.leaves_cid} is not segment {claim.k} of task "
-                                       f"{claim.task_id}", what="leaves", cid=claim.leaves_cid,
+            raise DataUnavailableError(f"leaves file {claim.leaves_cid} is not "
+                                       f"segment {claim.k} of task {claim.task_id}", what="leaves",
+                                       cid=claim.leaves_cid,
                                        reason="wrong task, segment or steps")
         leaves = merkle.leaves_for(claim.task_id, start, hashes)
         if merkle.trace_root(leaves) != claim.trace_root:
-            raise DataUnavailableError(f"leaves file {claim.leaves_cid} does not rebuild the committed "
-                                       f"traceRoot", what="leaves", cid=claim.leaves_cid,
+            raise DataUnavailableError(f"leaves file {claim.leaves_cid} does not "
+                                       f"rebuild the committed traceRoot", what="leaves",
+                                       cid=claim.leaves_cid,
                                        reason="root mismatch")
         return leaves
 

@@ -10,7 +10,8 @@ import typer
 def pull_cmd(
     task: int = typer.Option(..., "--task", help="Task id."),
     out: Path = typer.Option(..., "--out", help="Directory to write (must not exist or be empty)."),
-    segment: int | None = typer.Option(None, "--segment", help="Segment to pull (default: latest final)."),
+    segment: int | None = typer.Option(None, "--segment",
+                                       help="Segment to pull (default: latest final)."),
     allow_unfinalized: bool = typer.Option(False, "--allow-unfinalized",
                                            help="Accept a committed segment whose challenge window "
                                                 "has not passed (not audited yet)."),
@@ -22,7 +23,8 @@ def pull_cmd(
                                  help="Skip fetching the teacher and scoring the student for the "
                                       "model card."),
 ) -> None:
-    """Fetch a final checkpoint, check it against the chain, write a transformers model directory."""
+    """Fetch a final checkpoint, check it against the chain, write a transformers model
+    directory."""
     from consumer.pull import pull
     from ledger.chain import Chain
     from ledger.protocol import Addresses, Protocol
@@ -36,7 +38,8 @@ def pull_cmd(
         raise ConfigError("no addresses file", hint="pass --addresses or set VERITRAIN_ADDRESSES")
     protocol = Protocol(Chain(rpc or s.rpc_url), Addresses.load(addr_file))
     with Client(ipfs or s.ipfs_api) as client:
-        res = pull(protocol, client, task, out, segment=segment, allow_unfinalized=allow_unfinalized,
+        res = pull(protocol, client, task, out, segment=segment,
+                   allow_unfinalized=allow_unfinalized,
                    cache_dir=s.home / "cache", log=typer.echo, evaluate=not no_eval)
     p = res.provenance
     typer.echo(f"task {p['taskId']} segment {p['segment']} (step {p['step']}, "

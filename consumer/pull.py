@@ -40,7 +40,8 @@ if TYPE_CHECKING:
     from store.client import Client
 
 #: Teacher files that make up its tokenizer (copied next to the student).
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json")
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt",
+                   "special_tokens_map.json")
 #: Name of the fixed student->teacher-width map written beside the student.
 PROJECTION_FILE = "veritrain_projection.safetensors"
 
@@ -91,12 +92,15 @@ def choose_segment(protocol: Protocol, task_id: int, segment: int | None,
                                  task_id=task_id, hint="pick a segment in range")
     seg = protocol.segment(task_id, segment)
     if not seg.committed:
-        slashed = protocol.market.events("NodeSlashed", protocol.addresses.deployBlock, taskId=task_id)
+        slashed = protocol.market.events("NodeSlashed", protocol.addresses.deployBlock,
+                                         taskId=task_id)
         why = (" (its node was slashed and the task reopened; the old commitment no longer counts)"
                if slashed else "")
         raise SegmentNotCommittedError(
-            f"segment {segment} of task {task_id} is not committed in the task's current trace{why}",
-            task_id=task_id, segment=segment, hint="pull an earlier, final segment (omit --segment)")
+            f"segment {segment} of task {task_id} is not committed in the task's current "
+            f"trace{why}",
+            task_id=task_id, segment=segment,
+            hint="pull an earlier, final segment (omit --segment)")
     if not seg.isFinal and not allow_unfinalized:
         raise SegmentNotFinalError(f"segment {segment} of task {task_id} is not final: "
                                    f"{_why_not_final(protocol, task, seg)}",
@@ -121,8 +125,9 @@ def find_commitment(protocol: Protocol, task_id: int, k: int, seg: Record) -> An
     matching = [e for e in logs if bytes(e["args"]["traceRoot"]) == bytes(seg.traceRoot)
                 and bytes(e["args"]["endStateHash"]) == bytes(seg.endStateHash)]
     if not matching:
-        raise CommitmentNotFoundError(f"no SegmentCommitted event of task {task_id} segment {k} has the "
-                                      f"on-chain traceRoot {hex32(seg.traceRoot)}",
+        raise CommitmentNotFoundError("no SegmentCommitted event of task "
+                                      f"{task_id} segment {k} has the on-chain traceRoot "
+                                      f"{hex32(seg.traceRoot)}",
                                       task_id=task_id, segment=k)
     return matching[-1]
 
@@ -131,7 +136,8 @@ def spec_cid_of(protocol: Protocol, task_id: int) -> str:
     created = protocol.market.events("TaskCreated", protocol.addresses.deployBlock, taskId=task_id)
     if not created:
         raise CommitmentNotFoundError(f"no TaskCreated event for task {task_id} since block "
-                                      f"{protocol.addresses.deployBlock}", task_id=task_id, segment=None)
+                                      f"{protocol.addresses.deployBlock}",
+                                      task_id=task_id, segment=None)
     return str(created[-1]["args"]["specCid"])
 
 
@@ -162,7 +168,8 @@ def pull(protocol: Protocol, client: Client, task_id: int, out_dir: str | Path, 
     ckpt_cid, leaves_cid = str(args["checkpointCid"]), str(args["leavesCid"])
     task = protocol.task(task_id)
     spec_cid = spec_cid_of(protocol, task_id)
-    say(f"task {task_id} segment {k} ({'final' if seg.isFinal else 'NOT final'}): checkpoint {ckpt_cid}")
+    say(f"task {task_id} segment {k} ({'final' if seg.isFinal else 'NOT final'}): "
+        f"checkpoint {ckpt_cid}")
     staging = out.parent / f".{out.name}.pull-{uuid.uuid4().hex[:8]}"
     staging.mkdir(parents=True)
     try:
@@ -182,7 +189,8 @@ def pull(protocol: Protocol, client: Client, task_id: int, out_dir: str | Path, 
         prov = {
             "chainId": protocol.chain.chain_id, "taskMarket": protocol.addresses.taskMarket,
             "taskId": task_id, "segment": k, "final": bool(seg.isFinal),
-            "step": (k + 1) * spec.segment_steps, "txHash": "0x" + bytes(event["transactionHash"]).hex(),
+            "step": (k + 1) * spec.segment_steps,
+            "txHash": "0x" + bytes(event["transactionHash"]).hex(),
             "blockNumber": int(event["blockNumber"]), "node": str(args["node"]),
             "traceRoot": hex32(seg.traceRoot), "endStateHash": hex32(seg.endStateHash),
             "checkpointCid": ckpt_cid, "leavesCid": leaves_cid, "specCid": spec_cid,
@@ -217,11 +225,13 @@ def _check_state(spec: TaskSpec, task_id: int, k: int, ckpt: Path, cid: str,
     try:
         held = checkpoint.held_state(ckpt, spec, task_id)
     except CheckpointError as exc:
-        raise CheckpointMismatchError(f"checkpoint {cid} holds no state of the task: {exc}", cid=cid,
+        raise CheckpointMismatchError(f"checkpoint {cid} holds no state of the task: {exc}",
+                                      cid=cid,
                                       reason=getattr(exc.defect, "value", "spec")) from None
     if held.step != want_step:
-        raise CheckpointMismatchError(f"checkpoint {cid} is at step {held.step}, segment {k} ends at "
-                                      f"step {want_step}", cid=cid, reason="step")
+        raise CheckpointMismatchError(f"checkpoint {cid} is at step "
+                                      f"{held.step}, segment {k} ends at step {want_step}", cid=cid,
+                                      reason="step")
     if held.state_hash != on_chain:
         raise CheckpointMismatchError(f"checkpoint {cid} holds state {hex32(held.state_hash)}, the "
                                       f"chain's endStateHash is {hex32(on_chain)}", cid=cid,
@@ -230,13 +240,15 @@ def _check_state(spec: TaskSpec, task_id: int, k: int, ckpt: Path, cid: str,
 
 
 def _copy_tokenizer(client: Client, teacher_cid: str, model_dir: Path) -> int:
-    """Copy the teacher's tokenizer files (verified) next to the student; returns its hidden size."""
+    """Copy the teacher's tokenizer files (verified) next to the student; returns its hidden
+    size."""
     entries = dir_entries(client, teacher_cid)
     for name in TOKENIZER_FILES:
         if name in entries:
             (model_dir / name).write_bytes(client.get_bytes(entries[name]))
     if "tokenizer_config.json" not in entries and "tokenizer.json" not in entries:
-        raise CheckpointMismatchError(f"teacher {teacher_cid} has no tokenizer files", cid=teacher_cid,
+        raise CheckpointMismatchError(f"teacher {teacher_cid} has no tokenizer files",
+                                      cid=teacher_cid,
                                       reason="tokenizer")
     cfg = json.loads(client.get_bytes(entries["config.json"]))
     return int(cfg["hidden_size"])
@@ -265,5 +277,6 @@ def _write_projection(spec: TaskSpec, teacher_hidden: int, path: Path) -> Any:
     from prover import model
 
     proj = model.projections(spec, teacher_hidden)["proj"]
-    save_file({"proj": proj.contiguous()}, str(path), metadata={"format": "veritrain-projection-v1"})
+    save_file({"proj": proj.contiguous()}, str(path),
+              metadata={"format": "veritrain-projection-v1"})
     return proj

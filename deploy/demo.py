@@ -110,14 +110,16 @@ def run_demo(out: Path | None = None, keep: bool = False, config: DemoConfig | N
     finally:
         if keep:
             con.print(f"\n[bold]--keep:[/] the devnet is still running in {net.dir}; "
-                      f"`veritrain devnet status --dir {net.dir}`, `veritrain devnet down --dir {net.dir}`")
+                      f"`veritrain devnet status --dir {net.dir}`, `veritrain devnet "
+                      f"down --dir {net.dir}`")
             _keep_explorer(net, con)
         else:
             net.down(log=lambda _m: None)
             freed = _drop_bulk(out)
             if freed:
-                con.print(f"[dim]removed {freed / 2**30:.1f} GiB of intermediate checkpoints and IPFS "
-                          f"blocks (pass --keep to keep them and the devnet)[/]")
+                con.print(f"[dim]removed {freed / 2**30:.1f} GiB of "
+                          "intermediate checkpoints and IPFS blocks (pass --keep to keep "
+                          "them and the devnet)[/]")
         import logging
 
         logging.getLogger().removeHandler(handler)
@@ -146,7 +148,8 @@ def _drop_bulk(out: Path) -> int:
     freed = 0
     for d in bulky:
         if d.is_dir() and not d.is_symlink():
-            freed += sum(f.stat().st_size for f in d.rglob("*") if f.is_file() and not f.is_symlink())
+            freed += sum(f.stat().st_size for f in d.rglob("*")
+                         if f.is_file() and not f.is_symlink())
             shutil.rmtree(d, ignore_errors=True)
     return freed
 
@@ -194,13 +197,16 @@ def _story(net: Any, out: Path, cfg: DemoConfig, con: Any, t0: float) -> dict[st
     tables(con, before, after, gas, story)
     quality_table(con, pulled["quality"], p_step=pulled["provenance"]["step"])
     png = plot(out / "loss.png", losses.points, story, cfg.segment_steps,
-               f"veritrain demo: KD of all-MiniLM-L6-v2 into a {spec.student.config['hidden_size']}-wide "
-               f"student, {cfg.total_steps} steps per task")
+               "veritrain demo: KD of all-MiniLM-L6-v2 into a "
+               f"{spec.student.config['hidden_size']}-wide student, "
+               f"{cfg.total_steps} steps per task")
     elapsed = time.monotonic() - t0
     summary = {"elapsedSeconds": round(elapsed, 1), "blocks": [start_block, end_block],
-               "tasks": task_ids, "disputes": list(story.disputes.values()), "rewards": story.rewards,
+               "tasks": task_ids, "disputes": list(story.disputes.values()),
+               "rewards": story.rewards,
                "slashed": story.slashed, "reopened": story.reopened, **extra, **pulled,
-               "balances": {n: {"before": list(map(str, before[n])), "after": list(map(str, after[n]))}
+               "balances": {n: {"before": list(map(str, before[n])),
+                                "after": list(map(str, after[n]))}
                             for n in before},
                "gas": {n: {"txs": g[0], "gasUsed": g[1]} for n, g in gas.items()},
                "plot": str(png), "config": {k: (str(v) if isinstance(v, int) and v > 2**53 else v)
@@ -213,7 +219,8 @@ def _story(net: Any, out: Path, cfg: DemoConfig, con: Any, t0: float) -> dict[st
 
 
 def demo_spec(cfg: DemoConfig) -> Any:
-    """The KD spec both tasks use (teacher all-MiniLM-L6-v2, gensim's Lee corpus, 32-token samples)."""
+    """The KD spec both tasks use (teacher all-MiniLM-L6-v2, gensim's Lee corpus, 32-token
+    samples)."""
     from prover.presets import PRESETS, preset_spec
 
     over: dict[str, Any] = {"totalSteps": cfg.total_steps, "segmentSteps": cfg.segment_steps}
@@ -228,7 +235,8 @@ def demo_spec(cfg: DemoConfig) -> Any:
     return preset_spec("tiny", seed=cfg.seed, **over)
 
 
-def _post_tasks(requester: Any, client: Any, cfg: DemoConfig, con: Any) -> tuple[Any, list[int], Path]:
+def _post_tasks(requester: Any, client: Any,
+                cfg: DemoConfig, con: Any) -> tuple[Any, list[int], Path]:
     from materials import publish
     from prover.presets import default_dataset_dir, default_teacher_dir
 
@@ -239,15 +247,18 @@ def _post_tasks(requester: Any, client: Any, cfg: DemoConfig, con: Any) -> tuple
     s = spec.student.config
     init = spec.student.init
     start = (f"teacher layers {init.layers}" if init.method == "teacher" else "random init")
-    con.print(f"  spec: student BERT {s['num_hidden_layers']} layers x {s['hidden_size']} wide ({start}), "
-              f"loss {spec.loss.type}, batch {spec.batch_size} x {spec.seq_len} tokens, "
-              f"{spec.total_steps} steps in segments of {spec.segment_steps}, profile {spec.profile.name}")
+    con.print(f"  spec: student BERT {s['num_hidden_layers']} layers x "
+              f"{s['hidden_size']} wide ({start}), loss {spec.loss.type}, batch {spec.batch_size} "
+              f"x {spec.seq_len} tokens, {spec.total_steps} steps in segments of "
+              f"{spec.segment_steps}, profile {spec.profile.name}")
     with con.status("publishing teacher (all-MiniLM-L6-v2, 87 MB) and dataset to IPFS"):
         pub = publish(client, spec, teacher_dir, dataset_dir)
     con.print(f"  on IPFS: teacher {pub.teacher_cid[:16]}…  dataset {pub.dataset_cid[:16]}…  "
               f"spec {pub.spec_cid[:16]}… (keccak {pub.spec_hash.hex()[:12]}… goes on-chain)")
-    ids = [requester.create_task(pub.spec_cid, pub.spec_hash, cfg.reward, total_steps=cfg.total_steps,
-                                 segment_steps=cfg.segment_steps, challenge_window=cfg.challenge_window,
+    ids = [requester.create_task(pub.spec_cid, pub.spec_hash, cfg.reward,
+                                 total_steps=cfg.total_steps,
+                                 segment_steps=cfg.segment_steps,
+                                 challenge_window=cfg.challenge_window,
                                  segment_deadline=cfg.segment_deadline, node_stake=cfg.node_stake)
            for _ in range(2)]
     return pub.spec, ids, teacher_dir
@@ -278,7 +289,8 @@ def _run_actors(info: Any, addresses: Any, accounts: dict[str, Any], names: dict
     extra: dict[str, Any] = {}
     progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                         MofNCompleteColumn(), TimeElapsedColumn(), console=con, transient=True)
-    cast = build_cast(info.rpc_url, addresses, accounts, info.ipfs_api, out / "actors", progress, losses,
+    cast = build_cast(info.rpc_url, addresses, accounts, info.ipfs_api, out / "actors", progress,
+                      losses,
                       honest_tasks=None if cfg.takeover else frozenset(task_ids[:1]),
                       cheat_step=cfg.cheat_step)
     for i in (1, 2, 3):
@@ -296,16 +308,21 @@ def _run_actors(info: Any, addresses: Any, accounts: dict[str, Any], names: dict
                     narrator.poll()
                 if not refused_shown and narrator.story.reopened:
                     refused_shown = True
-                    extra["refusedPull"] = _show_refused_pull(viewer, client, narrator.story, out, con)
+                    extra["refusedPull"] = _show_refused_pull(viewer, client,
+                                                              narrator.story, out, con)
                 waiting = _waiting_for(viewer, cast, narrator.story, task_ids, cfg)
                 if not waiting:
                     break
                 if time.monotonic() > deadline:
-                    raise DemoTimeoutError(f"the demo did not finish in {cfg.timeout_s:.0f}s; still waiting "
-                                           f"for {waiting}", waiting_for=waiting,
-                                           hint="the machine may be overloaded; see the logs under OUT/actors")
-                if time.monotonic() - r0 < 2.0:  # nobody trained or replayed: let the devnet's clock run faster
-                    viewer.chain.w3.provider.make_request("anvil_mine", [hex(cfg.fast_forward_blocks)])
+                    raise DemoTimeoutError("the demo did not finish in "
+                                           f"{cfg.timeout_s:.0f}s; still waiting for {waiting}",
+                                           waiting_for=waiting,
+                                           hint="the machine may be overloaded; see the "
+                                           "logs under OUT/actors")
+                # nobody trained or replayed: let the devnet's clock run faster
+                if time.monotonic() - r0 < 2.0:
+                    viewer.chain.w3.provider.make_request("anvil_mine",
+                                                          [hex(cfg.fast_forward_blocks)])
     finally:
         cast.close()
     extra["cheatFired"] = cast.cheat.fired
@@ -339,7 +356,8 @@ def _show_refused_pull(viewer: Any, client: Any, story: Any, out: Path, con: Any
 
     d = next(iter(story.disputes.values()))
     try:
-        pull(viewer, client, d["task"], out / "refused-pull", segment=d["k"], allow_unfinalized=True)
+        pull(viewer, client, d["task"], out / "refused-pull", segment=d["k"],
+             allow_unfinalized=True)
     except ConsumerError as exc:
         con.print(f"  [bold]consumer[/] asks for task {d['task']} segment {d['k']}: "
                   f"[red]refused[/] — {exc}")
@@ -376,11 +394,13 @@ def _consume(viewer: Any, client: Any, task_id: int, spec: Any, teacher_dir: Pat
                    (("teacher", teacher_dir), ("untrained", initial), ("distilled", student))}
     from rich.table import Table
 
-    t = Table(title="Does the pulled student work? (6 held-out sentence pairs)", title_justify="left")
+    t = Table(title="Does the pulled student work? (6 held-out sentence pairs)",
+              title_justify="left")
     t.add_column("")
     t.add_column("untrained student", justify="right")
     t.add_column(f"distilled student (step {p['step']})", justify="right")
-    t.add_row("mean cosine(student, teacher) embedding", f"{r0.mean_cosine:.3f}", f"{r1.mean_cosine:.3f}")
+    t.add_row("mean cosine(student, teacher) embedding", f"{r0.mean_cosine:.3f}",
+              f"{r1.mean_cosine:.3f}")
     t.add_row("paraphrase found as nearest neighbour", f"{r0.nn_correct}/{len(PAIRS)}",
               f"{r1.nn_correct}/{len(PAIRS)}")
     t.add_row("nearest neighbour same as the teacher's", f"{r0.nn_agree}/{len(PAIRS)}",
@@ -391,6 +411,8 @@ def _consume(viewer: Any, client: Any, task_id: int, spec: Any, teacher_dir: Pat
               f"    distilled student picks: \"{PAIRS[r1.nn_student[q]][1]}\"\n"
               f"    teacher picks:           \"{PAIRS[r1.nn_teacher[q]][1]}\"")
     return {"studentDir": str(student), "provenance": p, "quality": quality,
-            "embedding": {"initialMeanCosine": r0.mean_cosine, "distilledMeanCosine": r1.mean_cosine,
+            "embedding": {"initialMeanCosine": r0.mean_cosine,
+                          "distilledMeanCosine": r1.mean_cosine,
                           "initialNnCorrect": r0.nn_correct, "distilledNnCorrect": r1.nn_correct,
-                          "teacherNnCorrect": sum(1 for i, j in enumerate(r1.nn_teacher) if i == j)}}
+                          "teacherNnCorrect": sum(1 for i, j in enumerate(r1.nn_teacher)
+                                                  if i == j)}}

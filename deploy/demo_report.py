@@ -1,4 +1,5 @@
-"""What the demo shows: a narrator over contract events, balances, gas, the final tables, the plot."""
+"""What the demo shows: a narrator over contract events, balances, gas, the final tables, the
+plot."""
 
 from __future__ import annotations
 
@@ -39,7 +40,8 @@ class Narrator:
               ("stake", "Jailed"), ("market", "TaskReopened"), ("market", "RewardClaimed"),
               ("jury", "PayoutClaimed"), ("stake", "JurorOptedIn"))
 
-    def __init__(self, protocol: Any, names: dict[str, str], console: Any, start_block: int) -> None:
+    def __init__(self, protocol: Any, names: dict[str, str], console: Any,
+                 start_block: int) -> None:
         from ledger.watch import EventWatcher
 
         self.p, self.console, self.story = protocol, console, Story()
@@ -63,24 +65,29 @@ class Narrator:
         if name == "TaskCreated":
             p = a["params"]
             return (f"[bold]{self.who(a['requester'])}[/] posted task {a['taskId']}: reward "
-                    f"{veri(a['reward'])} VERI, {p['totalSteps']} steps in segments of {p['segmentSteps']}, spec {short(a['specCid'], 14)}")
+                    f"{veri(a['reward'])} VERI, {p['totalSteps']} steps in segments of "
+                    f"{p['segmentSteps']}, spec {short(a['specCid'], 14)}")
         if name == "TaskClaimed":
             return (f"[bold]{self.who(a['node'])}[/] claimed task {a['taskId']} from segment "
                     f"{a['nextSegment']} (locks {veri(a['stake'])} VERI of stake)")
         if name == "SegmentCommitted":
-            s.commits.append({"task": int(a["taskId"]), "k": int(a["k"]), "node": self.who(a["node"]),
+            s.commits.append({"task": int(a["taskId"]), "k": int(a["k"]),
+                              "node": self.who(a["node"]),
                               "block": block})
-            return (f"[bold]{self.who(a['node'])}[/] committed task {a['taskId']} segment {a['k']}: "
-                    f"traceRoot {short(a['traceRoot'])} checkpoint {short(a['checkpointCid'], 14)}")
+            return (f"[bold]{self.who(a['node'])}[/] committed task "
+                    f"{a['taskId']} segment {a['k']}: traceRoot {short(a['traceRoot'])} checkpoint "
+                    f"{short(a['checkpointCid'], 14)}")
         if name == "DisputeOpened":
             s.disputes[int(a["disputeId"])] = {"id": int(a["disputeId"]), "task": int(a["taskId"]),
                                                "k": int(a["k"]), "step": int(a["step"]),
                                                "node": self.who(a["node"]), "votes": {}}
-            return (f"[bold red]{self.who(a['challenger'])} disputes[/] {self.who(a['node'])}'s leaf at "
-                    f"step {a['step']} (task {a['taskId']} segment {a['k']}); bond {veri(a['bond'])} VERI")
+            return (f"[bold red]{self.who(a['challenger'])} disputes[/] "
+                    f"{self.who(a['node'])}'s leaf at step {a['step']} (task {a['taskId']} segment "
+                    f"{a['k']}); bond {veri(a['bond'])} VERI")
         if name == "JuryDrawn":
-            return (f"jury for dispute {a['disputeId']} drawn: {', '.join(self.who(j) for j in a['jurors'])} "
-                    f"(commit until block {a['commitDeadline']}, reveal until {a['revealDeadline']})")
+            return (f"jury for dispute {a['disputeId']} drawn: "
+                    f"{', '.join(self.who(j) for j in a['jurors'])} (commit until block "
+                    f"{a['commitDeadline']}, reveal until {a['revealDeadline']})")
         if name == "VoteCommitted":
             return f"{self.who(a['juror'])} replayed the step and committed a sealed vote"
         if name == "VoteRevealed":
@@ -93,23 +100,31 @@ class Narrator:
                     f"({'same as' if same else '[red]differs from[/]'} the node's)")
         if name == "DisputeResolved":
             d = s.disputes.get(int(a["disputeId"]), {})
-            d.update(outcome=OUTCOMES.get(int(a["outcome"]), str(a["outcome"])), slashed=int(a["slashed"]))
-            return (f"[bold]dispute {a['disputeId']} resolved: {OUTCOMES.get(int(a['outcome']))}[/], "
-                    f"{veri(a['slashed'])} VERI of the slash to the challenger and jurors")
+            d.update(outcome=OUTCOMES.get(int(a["outcome"]), str(a["outcome"])),
+                     slashed=int(a["slashed"]))
+            return (f"[bold]dispute {a['disputeId']} resolved: "
+                    f"{OUTCOMES.get(int(a['outcome']))}[/], {veri(a['slashed'])} VERI of the slash "
+                    "to the challenger and jurors")
         if name == "NodeSlashed":
-            s.slashed.append({"task": int(a["taskId"]), "node": self.who(a["node"]), "amount": int(a["amount"])})
-            return f"[bold red]{self.who(a['node'])} slashed[/] {veri(a['amount'])} VERI on task {a['taskId']}"
+            s.slashed.append({"task": int(a["taskId"]), "node": self.who(a["node"]),
+                              "amount": int(a["amount"])})
+            return (f"[bold red]{self.who(a['node'])} slashed[/] {veri(a['amount'])} VERI on "
+                    f"task {a['taskId']}")
         if name == "Jailed":
             return f"[bold red]{self.who(a['account'])} jailed[/] until block {a['untilBlock']}"
         if name == "TaskReopened":
-            s.reopened.append({"task": int(a["taskId"]), "from": int(a["fromSegment"]), "block": block})
-            return f"task {a['taskId']} [bold]reopened[/] from segment {a['fromSegment']} (epoch {a['epoch']})"
+            s.reopened.append({"task": int(a["taskId"]), "from": int(a["fromSegment"]),
+                               "block": block})
+            return (f"task {a['taskId']} [bold]reopened[/] from segment {a['fromSegment']} "
+                    f"(epoch {a['epoch']})")
         if name == "RewardClaimed":
-            s.rewards.append({"task": int(a["taskId"]), "node": self.who(a["node"]), "reward": int(a["reward"])})
+            s.rewards.append({"task": int(a["taskId"]), "node": self.who(a["node"]),
+                              "reward": int(a["reward"])})
             return (f"[bold green]{self.who(a['node'])} paid[/] {veri(a['reward'])} VERI for task "
                     f"{a['taskId']} (every segment final)")
         if name == "PayoutClaimed":
-            return f"{self.who(a['account'])} collected {veri(a['amount'])} VERI from the adjudicator"
+            return (f"{self.who(a['account'])} collected {veri(a['amount'])} VERI from the "
+                    "adjudicator")
         if name == "JurorOptedIn":
             return f"{self.who(a['account'])} joined the juror pool"
         return None
@@ -120,7 +135,8 @@ def balances(p: Any, names: dict[str, str]) -> dict[str, tuple[int, int]]:
     return {n: (p.balance(a), int(p.stake_info(a).staked)) for a, n in names.items()}
 
 
-def gas_by_sender(chain: Any, names: dict[str, str], start: int, end: int) -> dict[str, tuple[int, int]]:
+def gas_by_sender(chain: Any, names: dict[str, str],
+                  start: int, end: int) -> dict[str, tuple[int, int]]:
     """(transactions, gas used) per named sender in blocks start..end."""
     out: dict[str, tuple[int, int]] = {}
     low = {a.lower(): n for a, n in names.items()}
@@ -153,7 +169,8 @@ def tables(console: Any, before: dict[str, tuple[int, int]], after: dict[str, tu
                   str(n), f"{g:,}")
     console.print(t)
     d = Table(title="Disputes", title_justify="left")
-    for col in ("id", "task", "segment", "step", "node", "jury (leaf revealed)", "outcome", "to jury"):
+    for col in ("id", "task", "segment", "step", "node", "jury (leaf revealed)",
+                "outcome", "to jury"):
         d.add_column(col, no_wrap=col != "jury (leaf revealed)")
     for x in story.disputes.values():
         votes = ", ".join(f"{k.removeprefix('juror-')}: {v}" for k, v in x["votes"].items())
@@ -192,14 +209,16 @@ def plot(path: Path, losses: dict[tuple[str, int], dict[int, float]], story: Sto
 
     colors = {"node-honest": "tab:blue", "node-cheater": "tab:orange"}
     tasks = sorted({t for _, t in losses})
-    fig, axes = plt.subplots(len(tasks), 1, figsize=(9, 3.2 * len(tasks)), sharex=True, squeeze=False)
+    fig, axes = plt.subplots(len(tasks), 1, figsize=(9, 3.2 * len(tasks)), sharex=True,
+                             squeeze=False)
     for ax, task in zip(axes[:, 0], tasks, strict=True):
         for (actor, t), pts in sorted(losses.items(), key=lambda kv: kv[0][0] != "node-cheater"):
             if t != task or not pts:
                 continue
             steps = sorted(pts)
             cheater = actor == "node-cheater"
-            ax.plot(steps, [pts[s] for s in steps], "--o" if cheater else "-o", ms=3 if cheater else 2.5,
+            ax.plot(steps, [pts[s] for s in steps], "--o" if cheater else "-o",
+                    ms=3 if cheater else 2.5,
                     lw=2.2 if cheater else 1.4, color=colors.get(actor, "gray"), label=actor,
                     alpha=0.8 if cheater else 1.0)
         for c in story.commits:
@@ -219,8 +238,10 @@ def plot(path: Path, losses: dict[tuple[str, int], dict[int, float]], story: Sto
             pts = losses.get((d["node"], task), {})
             y = pts.get(d["step"], min(pts.values()) if pts else 0.0)
             ax.plot([d["step"]], [y], "X", color="red", ms=13, zorder=5)
-            ax.annotate(f"cheat caught at step {d['step']}\n(dispute {d['id']}: {d.get('outcome', 'open')})",
-                        (d["step"], y), xytext=(12, 18), textcoords="offset points", color="red", fontsize=8,
+            ax.annotate(f"cheat caught at step {d['step']}\n(dispute {d['id']}: "
+                        f"{d.get('outcome', 'open')})",
+                        (d["step"], y), xytext=(12, 18), textcoords="offset points", color="red",
+                        fontsize=8,
                         arrowprops={"arrowstyle": "-", "color": "red", "lw": 0.8})
         ax.set_ylabel("KD loss")
         ax.set_title(f"task {task}  (dotted: committed segment ends)", fontsize=9, loc="left")
@@ -235,7 +256,8 @@ def plot(path: Path, losses: dict[tuple[str, int], dict[int, float]], story: Sto
 
 
 class AuditEcho:
-    """A logging handler that tells the console about the auditor's clean replays (no event for those)."""
+    """A logging handler that tells the console about the auditor's clean replays (no event for
+    those)."""
 
     def __init__(self, console: Any) -> None:
         import logging
@@ -243,13 +265,14 @@ class AuditEcho:
         class _H(logging.Handler):
             def emit(self, record: logging.LogRecord) -> None:
                 args = record.args if isinstance(record.args, tuple) else ()
-                if record.name != "challenger.auditor" or len(args) != 3 or not isinstance(args[0], dict):
+                if (record.name != "challenger.auditor" or len(args) != 3
+                        or not isinstance(args[0], dict)):
                     return
                 where: dict[str, Any] = args[0]
                 decision, reason = args[1], args[2]
                 if decision in ("no dispute", "expired") and "task_id" in where:
-                    console.print(f"[dim]{'':10}[/]  challenger replayed task {where['task_id']} segment "
-                                  f"{where['k']}: {decision} ({reason})")
+                    console.print(f"[dim]{'':10}[/]  challenger replayed task "
+                                  f"{where['task_id']} segment {where['k']}: {decision} ({reason})")
 
         self.handler = _H(level=logging.INFO)
 

@@ -43,7 +43,8 @@ def _struct(contract: str, config: Any, **extra: Any) -> tuple[Any, ...]:
     (arg,) = [i for i in ctor["inputs"] if i["type"] == "tuple"]
     want = [c["name"] for c in arg["components"]]
     if sorted(want) != sorted(named):
-        raise DeployError(f"{contract}'s {arg['name']} has fields {want}, the config gives {sorted(named)}",
+        raise DeployError(f"{contract}'s {arg['name']} has fields {want}, the config "
+                          f"gives {sorted(named)}",
                           hint="rebuild the contracts (`forge build`) or update deploy/deployer.py")
     return tuple(named[n] for n in want)
 
@@ -121,7 +122,8 @@ class DeployConfig:
 
 def deploy_all(chain: Chain, config: DeployConfig | None = None) -> Addresses:
     """Deploy token (unless given), StakeManager, TaskMarket, randomness and JuryAdjudicator, then
-    wire. A parameter outside the documented bounds reverts ParamOutOfBounds(name, value, min, max)."""
+    wire. A parameter outside the documented bounds reverts ParamOutOfBounds(name, value, min,
+    max)."""
     config = config or DeployConfig()
     start = chain.block_number()
     if config.token is None:
@@ -130,12 +132,14 @@ def deploy_all(chain: Chain, config: DeployConfig | None = None) -> Addresses:
         token = config.token
         if not chain.retry(lambda: chain.w3.eth.get_code(chain.w3.to_checksum_address(token))):
             raise DeployError(f"no contract at token address {token} on chain {chain.chain_id}",
-                              hint="pass the address of a deployed ERC20, or omit --token to deploy one")
+                              hint="pass the address of a deployed ERC20, or omit "
+                                   "--token to deploy one")
     stake = chain.deploy("StakeManager", token, config.unbonding_blocks, config.min_juror_stake)
     market = chain.deploy("TaskMarket", token, stake.address, _struct("TaskMarket", config.market))
     randomness = chain.deploy("PrevrandaoRandomness")
     jury = chain.deploy("JuryAdjudicator", token, stake.address, market.address, randomness.address,
-                        _struct("JuryAdjudicator", config.jury, treasury=config.treasury or chain.address))
+                        _struct("JuryAdjudicator", config.jury,
+                                treasury=config.treasury or chain.address))
     stake.transact("wire", market.address, jury.address)
     market.transact("setAdjudicator", jury.address)
     return Addresses(chainId=chain.chain_id, token=token, stakeManager=stake.address,
@@ -146,10 +150,13 @@ def deploy_all(chain: Chain, config: DeployConfig | None = None) -> Addresses:
 def verify_code(chain: Chain, addresses: Addresses) -> None:
     """Check that every address of ``addresses`` holds contract code on ``chain``."""
     if addresses.chainId != chain.chain_id:
-        raise DeployError(f"addresses are for chain {addresses.chainId}, the RPC serves chain {chain.chain_id}",
+        raise DeployError(f"addresses are for chain {addresses.chainId}, the RPC serves "
+                          f"chain {chain.chain_id}",
                           hint="use the addresses file written for this chain")
     for name in ("token", "stakeManager", "taskMarket", "adjudicator", "randomness"):
         addr = chain.w3.to_checksum_address(getattr(addresses, name))
         if not chain.retry(partial(chain.w3.eth.get_code, addr)):
-            raise DeployError(f"no contract code at {name} address {addr} on chain {chain.chain_id}",
-                              hint="the deployment did not land or the addresses file is stale; deploy again")
+            raise DeployError(f"no contract code at {name} address {addr} on chain "
+                              f"{chain.chain_id}",
+                              hint="the deployment did not land or the addresses file "
+                                   "is stale; deploy again")

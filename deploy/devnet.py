@@ -112,8 +112,10 @@ class Devnet:
         try:
             return DevnetInfo(self.dir, json.loads(self.info_file.read_text()))
         except FileNotFoundError:
-            raise DevnetNotRunningError(f"no devnet in {self.dir} (no devnet.json)", dir=str(self.dir),
-                                        hint=f"start one with `veritrain devnet up --dir {self.dir}`") from None
+            raise DevnetNotRunningError(f"no devnet in {self.dir} (no devnet.json)",
+                                        dir=str(self.dir),
+                                        hint="start one with `veritrain devnet up --dir "
+                                             f"{self.dir}`") from None
 
     def password(self) -> str:
         return self._p("password").read_text().strip()
@@ -129,7 +131,8 @@ class Devnet:
         if pid is None or not pid_alive(pid):
             return False
         try:
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+            cmd = raw.replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             return False
         return mark in cmd and str(self.dir) in cmd
@@ -160,7 +163,8 @@ class Devnet:
 
     def _start_anvil(self) -> tuple[str, int]:
         port = self._port("anvil")
-        node = start_anvil(port=port, state=self._p("anvil-state.json"), log_path=self._p("anvil.log"),
+        node = start_anvil(port=port, state=self._p("anvil-state.json"),
+                           log_path=self._p("anvil.log"),
                            block_time=1, extra_args=["--mixed-mining", "--state-interval", "5"])
         self._p("anvil.pid").write_text(f"{node.pid}\n")
         return node.url, port
@@ -180,7 +184,8 @@ class Devnet:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                raise DeployError(f"the IPFS store exited with code {proc.returncode} during start-up",
+                raise DeployError("the IPFS store exited with code "
+                                  f"{proc.returncode} during start-up",
                                   hint=f"see {self._p('store.log')}")
             if healthy(url, timeout=0.5):
                 return url, port
@@ -214,7 +219,8 @@ class Devnet:
                 store_port = int(store_url.rsplit(":", 1)[1])
             else:
                 store_url, store_port = self._start_store()
-                log(f"IPFS store: {store_url} (pid {self._pid('store')}, log {self._p('store.log')})")
+                log(f"IPFS store: {store_url} (pid {self._pid('store')}, log "
+                    f"{self._p('store.log')})")
             doc = self._provision(rpc_url, config, log, keystores)
         except BaseException:
             self.down(log=lambda *_: None)
@@ -227,7 +233,8 @@ class Devnet:
         tmp.replace(self.info_file)
         info = DevnetInfo(self.dir, doc)
         lines = [f"export {k}={v}" for k, v in info.env("requester").items()]
-        lines.append(f'export VERITRAIN_PASSWORD="$(cat {self._p("password")})"  # throwaway devnet secret')
+        lines.append(f'export VERITRAIN_PASSWORD="$(cat {self._p("password")})"  # '
+                     'throwaway devnet secret')
         self._p("env").write_text("# source this file to point veritrain at the devnet\n"
                                   + "\n".join(lines) + "\n")
         return info
@@ -270,7 +277,8 @@ class Devnet:
                 write_keystore(acct, ks, password)
             if first:
                 token.transact("transfer", acct.address, FUND_VERI * 10**18)
-            accounts[name] = {"address": acct.address, "keystore": str(ks) if ks.is_file() else None,
+            accounts[name] = {"address": acct.address,
+                              "keystore": str(ks) if ks.is_file() else None,
                               "index": index}
         if first:
             log(f"accounts: {', '.join(ACCOUNTS)} funded with {FUND_VERI:,} VERI each"
@@ -283,7 +291,8 @@ class Devnet:
         """What runs, and whether it answers (block number, store health)."""
         from store.server import healthy
 
-        out: dict[str, Any] = {"dir": str(self.dir), **{f"{k}_running": v for k, v in self.running().items()}}
+        out: dict[str, Any] = {"dir": str(self.dir),
+                               **{f"{k}_running": v for k, v in self.running().items()}}
         if not self.info_file.is_file():
             return out
         info = self.info()
@@ -294,7 +303,8 @@ class Devnet:
             import requests
 
             with contextlib.suppress(requests.RequestException, ValueError, KeyError):
-                r = requests.post(info.rpc_url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber",
+                r = requests.post(info.rpc_url, json={"jsonrpc": "2.0", "id": 1,
+                                                      "method": "eth_blockNumber",
                                                       "params": []}, timeout=5)
                 out["block"] = int(r.json()["result"], 16)
         return out
@@ -328,7 +338,8 @@ class Devnet:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                raise DeployError(f"the explorer exited with code {proc.returncode} during start-up",
+                raise DeployError(f"the explorer exited with code {proc.returncode} during "
+                                  "start-up",
                                   hint=f"see {self._p('explorer.log')}")
             with contextlib.suppress(requests.RequestException):
                 if requests.get(url + "/api/overview", timeout=1).ok:

@@ -103,7 +103,8 @@ def _named(abi_outputs: list[dict[str, Any]], value: Any) -> Any:
 def _name_one(out: dict[str, Any], value: Any) -> Any:
     typ = out["type"]
     if typ == "tuple":
-        return Record({c["name"]: _name_one(c, v) for c, v in zip(out["components"], value, strict=True)})
+        return Record({c["name"]: _name_one(c, v)
+                       for c, v in zip(out["components"], value, strict=True)})
     if typ == "tuple[]":
         inner = {**out, "type": "tuple"}
         return [_name_one(inner, v) for v in value]
@@ -142,7 +143,8 @@ class Protocol:
 
     def view(self, contract: Contract, fn: str, *args: Any) -> Any:
         """Call a view and name struct fields."""
-        abi = next(i for i in contract.artifact.abi if i.get("type") == "function" and i["name"] == fn
+        abi = next(i for i in contract.artifact.abi
+                   if i.get("type") == "function" and i["name"] == fn
                    and len(i["inputs"]) == len(args))
         return _named(abi["outputs"], contract.call(fn, *args))
 
@@ -237,18 +239,21 @@ class Protocol:
 
     # --- disputes ------------------------------------------------------------------------------
     def open_dispute(self, task_id: int, k: int, step: int, leaf: bytes, proof: list[bytes]) -> int:
-        """Open a dispute on the node's ``leaf`` at ``step`` (bond approved here); returns its id."""
+        """Open a dispute on the node's ``leaf`` at ``step`` (bond approved here); returns its
+        id."""
         self._approve(self.jury, int(self.jury.call("challengeBond")))
         receipt = self.jury.transact("openDispute", task_id, k, step, leaf, proof)
         (event,) = self.jury.decode_events(receipt, "DisputeOpened")
         return int(event["args"]["disputeId"])
 
     def open_end_state_dispute(self, task_id: int, k: int) -> int:
-        """Open a dispute on segment ``k``'s committed end state (bond approved here); returns its id.
+        """Open a dispute on segment ``k``'s committed end state (bond approved here); returns
+        its id.
 
         Needs no leaf or proof: the contract computes the node's claim, the leaf of step (k+1)*S
         from the committed endStateHash. Use it when the node's leaves are unavailable or do not
-        match its trace root. Reverts EndStateDisputeOpen while one is unresolved on this commitment.
+        match its trace root. Reverts EndStateDisputeOpen while one is unresolved on this
+        commitment.
         """
         self._approve(self.jury, int(self.jury.call("challengeBond")))
         receipt = self.jury.transact("openEndStateDispute", task_id, k)
@@ -262,7 +267,8 @@ class Protocol:
     def draw_jury(self, dispute_id: int) -> Any:
         return self.jury.transact("drawJury", dispute_id)
 
-    def vote_commitment(self, dispute_id: int, leaf: bytes, salt: bytes, juror: str | None = None) -> bytes:
+    def vote_commitment(self, dispute_id: int, leaf: bytes, salt: bytes,
+                        juror: str | None = None) -> bytes:
         return bytes(self.jury.call("voteCommitment", dispute_id, leaf, salt, juror or self.me))
 
     def commit_vote(self, dispute_id: int, commitment: bytes) -> Any:

@@ -83,7 +83,8 @@ class EventWatcher:
             rewound = True
         if rewound:
             self.reorgs += 1
-            self.next_block = (next(reversed(self._hashes)) + 1) if self._hashes else max(0, self.next_block - self.reorg_window)
+            self.next_block = ((next(reversed(self._hashes)) + 1) if self._hashes
+                               else max(0, self.next_block - self.reorg_window))
             log.warning("reorg detected; re-reading from block %d", self.next_block)
             if self.on_reorg is not None:
                 self.on_reorg(self.next_block)

@@ -1,4 +1,5 @@
-"""`veritrain node stake|unstake|status|check|run` (operators) and `veritrain task create|show` (requesters).
+"""`veritrain node stake|unstake|status|check|run` (operators) and `veritrain task create|show`
+(requesters).
 
 Configuration: veritrain.config.Settings (config file named by VERITRAIN_CONFIG, then VERITRAIN_*
 env vars); see docs/operator.md. Amounts on the command line are in tokens (``1000`` or ``0.5``).
@@ -16,7 +17,8 @@ import typer
 from prover.profile import DEFAULT_PROFILE
 from veritrain.errors import ConfigError
 
-node_app = typer.Typer(help="Node operators: stake, run the daemon, see its state.", no_args_is_help=True)
+node_app = typer.Typer(help="Node operators: stake, run the daemon, see its state.",
+                       no_args_is_help=True)
 task_app = typer.Typer(help="Requesters: post a task, look at one.", no_args_is_help=True)
 E18 = 10**18
 
@@ -26,7 +28,8 @@ def parse_amount(text: str) -> int:
     try:
         value = Decimal(text)
     except InvalidOperation:
-        raise ConfigError(f"{text!r} is not an amount", hint="write tokens as a number, e.g. 1000 or 0.5") from None
+        raise ConfigError(f"{text!r} is not an amount",
+                          hint="write tokens as a number, e.g. 1000 or 0.5") from None
     if value < 0:
         raise ConfigError(f"amount {text} is negative")
     return int(value * E18)
@@ -65,7 +68,8 @@ def node_stake(amount: str = typer.Argument(..., help="Tokens to deposit as stak
 @node_app.command("unstake")
 def node_unstake(
     amount: str | None = typer.Argument(None, help="Tokens to withdraw (default: all free stake)."),
-    withdraw: bool = typer.Option(False, "--withdraw", help="Complete a withdrawal whose unbonding ended."),
+    withdraw: bool = typer.Option(False, "--withdraw",
+                                  help="Complete a withdrawal whose unbonding ended."),
 ) -> None:
     """Request a withdrawal of free stake (ready after the unbonding delay), or complete one."""
     p = connect()
@@ -76,7 +80,8 @@ def node_unstake(
         return
     value = parse_amount(amount) if amount else int(p.stake.call("freeStake", p.me))
     if value == 0:
-        raise ConfigError("no free stake to withdraw", hint="locked stake frees up when tasks complete")
+        raise ConfigError("no free stake to withdraw",
+                          hint="locked stake frees up when tasks complete")
     p.request_withdrawal(value)
     info = p.stake_info()
     con.print(f"requested {fmt(value)}; ready at block {info.readyAt} "
@@ -103,20 +108,27 @@ def node_check(task_id: int = typer.Argument(..., help="Task id.")) -> None:
 
 @node_app.command("run")
 def node_run(
-    profile_name: str = typer.Option(DEFAULT_PROFILE, "--profile", help="Determinism profile this node runs under; "
+    profile_name: str = typer.Option(DEFAULT_PROFILE, "--profile",
+                                     help="Determinism profile this node runs under; "
                                      "tasks with another profile are refused before claiming."),
     threads: int = typer.Option(1, "--threads", help="Threads of that profile."),
     poll: float = typer.Option(2.0, "--poll", help="Seconds between iterations when idle."),
-    min_reward_per_step: str = typer.Option("0", "--min-reward-per-step", envvar="VERITRAIN_MIN_REWARD_PER_STEP",
-                                            help="Smallest reward per step (tokens) to take a task."),
+    min_reward_per_step: str = typer.Option("0", "--min-reward-per-step",
+                                            envvar="VERITRAIN_MIN_REWARD_PER_STEP",
+                                            help="Smallest reward per step (tokens) to take a "
+                                                 "task."),
     max_stake: str | None = typer.Option(None, "--max-stake", envvar="VERITRAIN_MAX_NODE_STAKE",
                                          help="Largest nodeStake (tokens) to lock for one task."),
-    task_ids: list[int] = typer.Option([], "--task", help="Serve only these task ids (repeatable)."),
-    unpin_margin: int = typer.Option(1000, "--unpin-margin", help="Blocks after completion to keep data pinned."),
-    stop_after_tasks: int | None = typer.Option(None, "--stop-after-tasks", help="Exit after this many rewards."),
+    task_ids: list[int] = typer.Option([], "--task",
+                                       help="Serve only these task ids (repeatable)."),
+    unpin_margin: int = typer.Option(1000, "--unpin-margin",
+                                     help="Blocks after completion to keep data pinned."),
+    stop_after_tasks: int | None = typer.Option(None, "--stop-after-tasks",
+                                                help="Exit after this many rewards."),
     once: bool = typer.Option(False, "--once", help="Run one iteration and exit."),
     json_logs: bool = typer.Option(False, "--json-logs", help="Structured logs as JSON lines."),
-    progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bars on stderr."),
+    progress: bool = typer.Option(True, "--progress/--no-progress",
+                                  help="Progress bars on stderr."),
 ) -> None:
     """The operator daemon: claim tasks the policy accepts, train, upload, commit, get paid."""
     from types import SimpleNamespace
@@ -124,7 +136,8 @@ def node_run(
     from prover import profile
 
     # Re-execute under the profile before torch is imported; tasks needing another one are refused.
-    profile.reexec_if_needed(SimpleNamespace(profile=SimpleNamespace(name=profile_name, threads=threads)))  # type: ignore[arg-type]
+    pinned = SimpleNamespace(profile=SimpleNamespace(name=profile_name, threads=threads))
+    profile.reexec_if_needed(pinned)  # type: ignore[arg-type]
     from node.daemon import NodeDaemon
     from node.logs import setup_logging
     from node.policy import Policy
@@ -134,7 +147,8 @@ def node_run(
     settings = Settings.load()
     policy = Policy(min_reward_per_step=parse_amount(min_reward_per_step),
                     max_node_stake=parse_amount(max_stake) if max_stake else None,
-                    task_ids=frozenset(task_ids) if task_ids else None, unpin_margin_blocks=unpin_margin)
+                    task_ids=frozenset(task_ids) if task_ids else None,
+                    unpin_margin_blocks=unpin_margin)
     ui = None
     if progress:
         from node.ui import RichUi
@@ -158,15 +172,22 @@ def node_run(
 def task_create(
     spec_file: Path = typer.Option(..., "--spec", help="Task spec JSON (`veritrain spec init`)."),
     reward: str = typer.Option(..., "--reward", help="Reward in tokens, escrowed now."),
-    total_steps: int | None = typer.Option(None, "--total-steps", help="Override the spec's totalSteps."),
-    segment_steps: int | None = typer.Option(None, "--segment-steps", help="Override the spec's segmentSteps."),
-    challenge_window: int = typer.Option(40, "--challenge-window", help="Blocks a segment stays disputable."),
-    segment_deadline: int = typer.Option(200, "--segment-deadline", help="Blocks the node has per segment."),
+    total_steps: int | None = typer.Option(None, "--total-steps",
+                                           help="Override the spec's totalSteps."),
+    segment_steps: int | None = typer.Option(None, "--segment-steps",
+                                             help="Override the spec's segmentSteps."),
+    challenge_window: int = typer.Option(40, "--challenge-window",
+                                         help="Blocks a segment stays disputable."),
+    segment_deadline: int = typer.Option(200, "--segment-deadline",
+                                         help="Blocks the node has per segment."),
     node_stake: str = typer.Option("1000", "--node-stake", help="Stake (tokens) the node locks."),
-    teacher: Path | None = typer.Option(None, "--teacher", help="Teacher dir (default: the installed MiniLM)."),
-    dataset: Path | None = typer.Option(None, "--dataset", help="Dataset manifest dir (default: the cached corpus)."),
+    teacher: Path | None = typer.Option(None, "--teacher",
+                                        help="Teacher dir (default: the installed MiniLM)."),
+    dataset: Path | None = typer.Option(None, "--dataset",
+                                        help="Dataset manifest dir (default: the cached corpus)."),
 ) -> None:
-    """Publish the spec, teacher and dataset (pinned), check the spec hash, escrow REWARD, print the id."""
+    """Publish the spec, teacher and dataset (pinned), check the spec hash, escrow REWARD, print
+    the id."""
     from node.requester import TaskTerms, create_task
     from prover.presets import default_dataset_dir, default_teacher_dir
     from prover.spec import load_spec
@@ -188,7 +209,8 @@ def task_create(
     terms = TaskTerms(parse_amount(reward), spec.total_steps, spec.segment_steps,
                       challenge_window, segment_deadline, parse_amount(node_stake))
     created = create_task(connect(), Client(settings.ipfs_api), spec, terms,
-                          teacher or default_teacher_dir(), dataset or default_dataset_dir(spec.seq_len),
+                          teacher or default_teacher_dir(),
+                          dataset or default_dataset_dir(spec.seq_len),
                           settings.home / "requester-cache")
     con = _console()
     con.print(f"spec {created.spec_cid} (hash 0x{created.spec_hash.hex()})", style="dim")

@@ -89,7 +89,8 @@ class NodeDaemon:
     ``prover.run_segment`` unchanged. ``ui`` (optional) shows progress (node.ui.RichUi).
     """
 
-    def __init__(self, protocol: Protocol, client: Client, workdir: str | Path, policy: Policy | None = None,
+    def __init__(self, protocol: Protocol, client: Client, workdir: str | Path,
+                 policy: Policy | None = None,
                  *, hooks: StepHooks | None = None, observer: StepObserver | None = None,
                  ui: Any = None,
                  crash_point: str | None = None) -> None:
@@ -153,7 +154,8 @@ class NodeDaemon:
 
     def run(self, stop_event: threading.Event, poll_interval: float = 1.0, *,
             stop_after_tasks: int | None = None) -> None:
-        """Loop over run_once until ``stop_event`` is set (or ``stop_after_tasks`` rewards claimed)."""
+        """Loop over run_once until ``stop_event`` is set (or ``stop_after_tasks`` rewards
+        claimed)."""
         log_event(log, "node-started", account=self.protocol.me, workdir=str(self.workdir))
         from veritrain.errors import VeritrainError
 
@@ -182,7 +184,8 @@ class NodeDaemon:
             if ev["event"] == "TaskCreated":
                 self.journal.add_candidate(int(args["taskId"]), str(args["specCid"]))
             elif ev["event"] == "TaskReopened":
-                log_event(log, "task-reopened", task=int(args["taskId"]), from_segment=int(args["fromSegment"]))
+                log_event(log, "task-reopened", task=int(args["taskId"]),
+                          from_segment=int(args["fromSegment"]))
             elif ev["event"] == "DisputeOpened" and str(args["node"]).lower() == me:
                 self.journal.add_dispute(int(args["disputeId"]), int(args["taskId"]))
                 log_event(log, "dispute-opened", logging.WARNING, dispute=int(args["disputeId"]),
@@ -193,7 +196,8 @@ class NodeDaemon:
 
     # --- claiming ------------------------------------------------------------------------------
     def check_task(self, task_id: int, spec_cid: str, task: Any = None) -> Any:
-        """The task's spec if this node will serve it; TaskRefusedError (or SpecHashMismatchError) if not."""
+        """The task's spec if this node will serve it; TaskRefusedError (or
+        SpecHashMismatchError) if not."""
         from prover.errors import ProverError
 
         task = task if task is not None else self.protocol.task(task_id)
@@ -201,7 +205,8 @@ class NodeDaemon:
         try:
             spec = self.materials.spec(spec_cid, bytes(task.specHash))
         except ProverError as exc:
-            raise TaskRefusedError(f"task {task_id}: the content at {spec_cid} is not a valid spec: {exc}",
+            raise TaskRefusedError(f"task {task_id}: the content at {spec_cid} is "
+                                   f"not a valid spec: {exc}",
                                    task_id=task_id, reason="bad-spec") from None
         check_spec(task_id, task, spec)
         return spec
@@ -213,12 +218,14 @@ class NodeDaemon:
         for task_id, spec_cid in self.journal.candidates():
             row = self.journal.task(task_id)
             # INVARIANT: a task this node lost (reopened, taken over) is never claimed again
-            if row is not None and row.state in (TaskState.DONE, TaskState.REFUSED, TaskState.ACTIVE,
+            if row is not None and row.state in (TaskState.DONE, TaskState.REFUSED,
+                                                 TaskState.ACTIVE,
                                                  TaskState.LOST):
                 continue
             task = self.protocol.task(task_id)
             if int(task.status) == TaskStatus.CLAIMED and str(task.node).lower() == me:
-                self.journal.set_task(task_id, int(task.epoch), spec_cid, TaskState.ACTIVE)  # claimed before a crash
+                self.journal.set_task(task_id, int(task.epoch), spec_cid,
+                                      TaskState.ACTIVE)  # claimed before a crash
                 log_event(log, "task-adopted", task=task_id, epoch=int(task.epoch))
                 return Iteration(Activity.ADOPTED, task_id)
             if int(task.status) != TaskStatus.OPEN:
@@ -228,9 +235,11 @@ class NodeDaemon:
             try:
                 spec = self.check_task(task_id, spec_cid, task)
             except (TaskRefusedError, SpecHashMismatchError) as exc:
-                self.journal.set_task(task_id, int(task.epoch), spec_cid, TaskState.REFUSED, str(exc))
+                self.journal.set_task(task_id, int(task.epoch), spec_cid,
+                                      TaskState.REFUSED, str(exc))
                 log_event(log, "task-refused", logging.ERROR, task=task_id,
-                          reason=exc.reason if isinstance(exc, TaskRefusedError) else "spec-hash-mismatch",
+                          reason=exc.reason if isinstance(exc, TaskRefusedError)
+                          else "spec-hash-mismatch",
                           error=str(exc))
                 continue
             except StoreRequestError as exc:
@@ -249,7 +258,8 @@ class NodeDaemon:
             task = self.protocol.task(task_id)
             dropped = self.journal.drop_segments(task_id, int(task.nextSegment))
             self.journal.set_task(task_id, int(task.epoch), spec_cid, TaskState.ACTIVE)
-            log_event(log, "task-claimed", task=task_id, epoch=int(task.epoch), next_segment=int(task.nextSegment),
+            log_event(log, "task-claimed", task=task_id, epoch=int(task.epoch),
+                      next_segment=int(task.nextSegment),
                       reward=int(task.reward), stale_segments_dropped=dropped)
             return Iteration(Activity.CLAIMED, task_id)
         return None
@@ -261,8 +271,10 @@ class NodeDaemon:
             teacher, data = self.worker.check_inputs(task_id, spec, int(task.nextSegment))
         except InputsUnavailableError as exc:
             if self.inputs.failed(task_id, str(exc)):
-                self.journal.set_task(task_id, int(task.epoch), spec_cid, TaskState.REFUSED, str(exc))
-                log_event(log, "task-refused", logging.ERROR, task=task_id, reason="inputs-unavailable",
+                self.journal.set_task(task_id, int(task.epoch), spec_cid,
+                                      TaskState.REFUSED, str(exc))
+                log_event(log, "task-refused", logging.ERROR, task=task_id,
+                          reason="inputs-unavailable",
                           error=str(exc))
             return False
         self.inputs.ok(task_id)
@@ -275,14 +287,16 @@ class NodeDaemon:
             return False
         free = int(self.protocol.stake.call("freeStake", self.protocol.me))
         if free < needed:
-            self._note(task_id, "stake", f"free stake {free} < nodeStake {needed}; `veritrain node stake` more")
+            self._note(task_id, "stake",
+                       f"free stake {free} < nodeStake {needed}; `veritrain node stake` more")
             return False
         return True
 
     def _note(self, task_id: int, what: str, message: str) -> None:
         if (task_id, what) not in self._noted:
             self._noted.add((task_id, what))
-            log_event(log, "task-skipped", logging.WARNING, task=task_id, reason=what, detail=message)
+            log_event(log, "task-skipped", logging.WARNING, task=task_id, reason=what,
+                      detail=message)
 
     # --- working on the active task ------------------------------------------------------------
     def _context(self, row: TaskRow, spec_hash: bytes) -> TaskContext:
@@ -306,7 +320,8 @@ class NodeDaemon:
         if exc is None:
             return
         if isinstance(exc, (*_TRANSIENT, StoreRequestError)):
-            log_event(log, "publish-retry", logging.WARNING, reason=type(exc).__name__, detail=str(exc))
+            log_event(log, "publish-retry", logging.WARNING, reason=type(exc).__name__,
+                      detail=str(exc))
         else:
             log.error("publishing failed", exc_info=exc)
             raise exc
@@ -328,8 +343,10 @@ class NodeDaemon:
         if status != TaskStatus.CLAIMED or not ours or int(task.epoch) != row.epoch:
             self._wait_publisher()
             self.journal.set_task(row.task_id, row.epoch, row.spec_cid, TaskState.LOST,
-                                  f"status {TaskStatus(status).name}, node {task.node}, epoch {task.epoch}")
-            log_event(log, "task-lost", logging.WARNING, task=row.task_id, status=TaskStatus(status).name,
+                                  f"status {TaskStatus(status).name}, node "
+                                  f"{task.node}, epoch {task.epoch}")
+            log_event(log, "task-lost", logging.WARNING, task=row.task_id,
+                      status=TaskStatus(status).name,
                       epoch=int(task.epoch))
             return Iteration(Activity.LOST, row.task_id)
         if not self.inputs.due(row.task_id):
@@ -386,7 +403,8 @@ class NodeDaemon:
             elif r.k < nxt and r.state != SegmentState.COMMITTED:
                 seg = self.protocol.segment(r.task_id, r.k)
                 if h32(seg.traceRoot) == r.trace_root:
-                    self.journal.set_segment_state(r.task_id, r.k, SegmentState.COMMITTED, int(seg.committedAt))
+                    self.journal.set_segment_state(r.task_id, r.k, SegmentState.COMMITTED,
+                                                   int(seg.committedAt))
                     log_event(log, "segment-committed-seen", task=r.task_id, k=r.k)
                 else:
                     log_event(log, "segment-conflict", logging.ERROR, task=r.task_id, k=r.k,
@@ -405,7 +423,8 @@ class NodeDaemon:
 
     # --- data availability ---------------------------------------------------------------------
     def _watch_lost(self, block: int) -> None:
-        """Keep a lost task's data pinned until the task is complete (the next node starts from it)."""
+        """Keep a lost task's data pinned until the task is complete (the next node starts from
+        it)."""
         for row in self.journal.tasks(TaskState.LOST):
             if not any(after is None for _, _, after in self.journal.pins(row.task_id)):
                 continue

@@ -1,4 +1,5 @@
-"""Which open tasks this node serves: reward per step, stake, spec profile, an optional allow-list."""
+"""Which open tasks this node serves: reward per step, stake, spec profile, an optional
+allow-list."""
 
 from __future__ import annotations
 
@@ -64,8 +65,10 @@ def check_terms(policy: Policy, task_id: int, task: Any, bounds: Any = None) -> 
                                reason="not-allowed")
     per_step = int(task.reward) // max(1, int(params.totalSteps))
     if per_step < policy.min_reward_per_step:
-        raise TaskRefusedError(f"task {task_id} pays {per_step} per step, the policy wants at least "
-                               f"{policy.min_reward_per_step}", task_id=task_id, reason="reward-too-low",
+        raise TaskRefusedError(f"task {task_id} pays {per_step} per step, the "
+                               f"policy wants at least {policy.min_reward_per_step}",
+                               task_id=task_id,
+                               reason="reward-too-low",
                                hint="lower min_reward_per_step to serve it")
     window = int(params.challengeWindow)
     if policy.max_challenge_window is not None and window > policy.max_challenge_window:
@@ -79,21 +82,25 @@ def check_terms(policy: Policy, task_id: int, task: Any, bounds: Any = None) -> 
             f"needs at least {policy.min_segment_deadline}", task_id=task_id,
             reason="deadline-too-short", hint="lower min_segment_deadline to serve it")
     if policy.max_node_stake is not None and int(params.nodeStake) > policy.max_node_stake:
-        raise TaskRefusedError(f"task {task_id} wants a stake of {params.nodeStake}, the policy allows at most "
-                               f"{policy.max_node_stake}", task_id=task_id, reason="stake-too-high")
+        raise TaskRefusedError(f"task {task_id} wants a stake of {params.nodeStake}, the "
+                               f"policy allows at most {policy.max_node_stake}", task_id=task_id,
+                               reason="stake-too-high")
 
 
 def check_spec(task_id: int, task: Any, spec: Any) -> None:
-    """Raise TaskRefusedError if the spec cannot be served here (profile) or contradicts the task."""
+    """Raise TaskRefusedError if the spec cannot be served here (profile) or contradicts the
+    task."""
     from prover import profile
     from prover.errors import ProverError
 
     params = task.params
     if spec.total_steps != int(params.totalSteps) or spec.segment_steps != int(params.segmentSteps):
         raise TaskRefusedError(
-            f"task {task_id}: the spec says {spec.total_steps} steps in segments of {spec.segment_steps}, "
-            f"the chain says {params.totalSteps} in segments of {params.segmentSteps}",
-            task_id=task_id, reason="spec-params-mismatch", hint="the requester posted inconsistent terms")
+            f"task {task_id}: the spec says {spec.total_steps} steps in segments of "
+            f"{spec.segment_steps}, the chain says {params.totalSteps} in segments of "
+            f"{params.segmentSteps}",
+            task_id=task_id, reason="spec-params-mismatch",
+            hint="the requester posted inconsistent terms")
     try:
         profile.ensure(spec)
     except ProverError as exc:
@@ -101,4 +108,5 @@ def check_spec(task_id: int, task: Any, spec: Any) -> None:
             f"task {task_id} needs determinism profile {spec.profile.name} "
             f"({spec.profile.threads} thread(s)), which this process cannot run: {exc}",
             task_id=task_id, reason="profile",
-            hint="run a node under that profile (`veritrain node run --profile NAME --threads N`)") from None
+            hint="run a node under that profile "
+                 "(`veritrain node run --profile NAME --threads N`)") from None

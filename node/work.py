@@ -1,4 +1,5 @@
-"""One task's segments: train (prover), upload (store, pinned), commit (ledger), each step journaled.
+"""One task's segments: train (prover), upload (store, pinned), commit (ledger), each step
+journaled.
 
 Every method first looks at the journal and the chain, so calling it again after a crash does the
 remaining part only: a trained segment is not trained again, an uploaded one is not uploaded
@@ -128,25 +129,30 @@ class SegmentWorker:
 
         seg = self.protocol.segment(task_id, k)
         if not seg.committed:
-            raise CheckpointUnavailableError(f"segment {k} of task {task_id} is not committed on-chain",
+            raise CheckpointUnavailableError(f"segment {k} of task {task_id} is "
+                                             "not committed on-chain",
                                              task_id=task_id, k=k)
-        events = self.protocol.market.events("SegmentCommitted", from_block=self.protocol.addresses.deployBlock,
+        events = self.protocol.market.events("SegmentCommitted",
+                                             from_block=self.protocol.addresses.deployBlock,
                                              taskId=task_id, k=k)
         matching = [e for e in events if bytes(e["args"]["traceRoot"]) == bytes(seg.traceRoot)]
         if not matching:
             raise CheckpointUnavailableError(
-                f"no SegmentCommitted event of task {task_id} segment {k} has the on-chain root {h32(seg.traceRoot)}",
+                f"no SegmentCommitted event of task {task_id} segment {k} has the on-chain "
+                f"root {h32(seg.traceRoot)}",
                 task_id=task_id, k=k, hint="the RPC may not serve old logs; use an archive node")
         cid = str(matching[-1]["args"]["checkpointCid"])
         log_event(log, "fetch-checkpoint", task=task_id, k=k, cid=cid)
         path = self.materials.directory(cid)
         try:
-            require_state(path, spec, task_id, bytes(seg.endStateHash), (k + 1) * spec.segment_steps)
+            require_state(path, spec, task_id, bytes(seg.endStateHash),
+                          (k + 1) * spec.segment_steps)
         except CheckpointError as exc:
             raise CheckpointUnavailableError(
-                f"checkpoint {cid} of task {task_id} segment {k} does not hold the chain's endStateHash "
-                f"{h32(seg.endStateHash)}: {exc}", task_id=task_id, k=k,
-                hint="the previous node published a checkpoint that does not match its commitment") from None
+                f"checkpoint {cid} of task {task_id} segment {k} does not hold "
+                f"the chain's endStateHash {h32(seg.endStateHash)}: {exc}", task_id=task_id, k=k,
+                hint="the previous node published a checkpoint that does not match its "
+                     "commitment") from None
         return path
 
     def check_inputs(self, task_id: int, spec: TaskSpec, next_segment: int) -> tuple[Path, Path]:
@@ -174,7 +180,8 @@ class SegmentWorker:
         except (StoreUnavailableError, StoreTimeoutError):
             raise
         except (StoreError, ProverError, CheckpointUnavailableError, OSError) as exc:
-            raise InputsUnavailableError(f"task {task_id}: the {what} ({cid}) is unavailable: {exc}",
+            raise InputsUnavailableError(f"task {task_id}: the {what} ({cid}) is unavailable: "
+                                         f"{exc}",
                                          task_id=task_id, what=what, cid=cid) from None
         return teacher, data
 
@@ -191,20 +198,23 @@ class SegmentWorker:
         log_event(log, "segment-training", task=ctx.task_id, k=k, steps=ctx.spec.segment_steps)
         progress = self.ui.steps(ctx.task_id, k, ctx.spec.segment_steps) if self.ui else None
         try:
-            result = run_segment(ctx.spec, ctx.task_id, k, start, ctx.teacher_dir, ctx.dataset_dir, partial,
+            result = run_segment(ctx.spec, ctx.task_id, k, start, ctx.teacher_dir, ctx.dataset_dir,
+                                 partial,
                                  observer=_MidStep(self.crash, k, self.observer), hooks=self.hooks,
                                  progress=progress, start_state_hash=start_hash)
         finally:
             if self.ui:
                 self.ui.done_steps()
         partial.rename(final)
-        self.journal.record_trained(ctx.task_id, k, h32(result.trace_root), h32(result.end_state_hash), str(final))
+        self.journal.record_trained(ctx.task_id, k, h32(result.trace_root),
+                                    h32(result.end_state_hash), str(final))
         log_event(log, "segment-trained", task=ctx.task_id, k=k, root=h32(result.trace_root),
                   loss=round(result.losses[-1], 5) if result.losses else None)
         self.crash.hit("after-train", k)
         row = self.journal.segment(ctx.task_id, k)
         if row is None:  # pragma: no cover - just written
-            raise CheckpointUnavailableError("journal lost a row it just wrote", task_id=ctx.task_id, k=k)
+            raise CheckpointUnavailableError("journal lost a row it just wrote",
+                                             task_id=ctx.task_id, k=k)
         return row
 
     # --- upload + commit -----------------------------------------------------------------------
@@ -225,7 +235,8 @@ class SegmentWorker:
         self.journal.record_uploaded(row.task_id, row.k, ckpt_cid, leaves_cid)
         if self.ui:
             self.ui.uploaded(row.task_id, row.k)
-        log_event(log, "segment-uploaded", task=row.task_id, k=row.k, checkpoint=ckpt_cid, leaves=leaves_cid)
+        log_event(log, "segment-uploaded", task=row.task_id, k=row.k, checkpoint=ckpt_cid,
+                  leaves=leaves_cid)
         self.crash.hit("after-upload", row.k)
         new = self.journal.segment(row.task_id, row.k)
         return new if new is not None else row
@@ -238,7 +249,8 @@ class SegmentWorker:
         if nxt > row.k:
             seg = self.protocol.segment(row.task_id, row.k)
             if h32(seg.traceRoot) == row.trace_root:
-                self.journal.set_segment_state(row.task_id, row.k, SegmentState.COMMITTED, int(seg.committedAt))
+                self.journal.set_segment_state(row.task_id, row.k, SegmentState.COMMITTED,
+                                               int(seg.committedAt))
                 log_event(log, "segment-already-committed", task=row.task_id, k=row.k)
                 return PublishResult.COMMITTED
             return PublishResult.CONFLICT  # the daemon's reconcile decides (chain wins)
@@ -246,12 +258,14 @@ class SegmentWorker:
             return PublishResult.NOT_DUE
         self.journal.set_segment_state(row.task_id, row.k, SegmentState.COMMITTING)
         try:
-            receipt = self.protocol.commit_segment(row.task_id, row.k, bytes.fromhex(row.trace_root[2:]),
+            receipt = self.protocol.commit_segment(row.task_id, row.k,
+                                                   bytes.fromhex(row.trace_root[2:]),
                                                    bytes.fromhex(row.end_state_hash[2:]),
                                                    str(row.checkpoint_cid), str(row.leaves_cid),
                                                    leaves=_leaves_of(row))
         except ContractRevertError as exc:
-            log_event(log, "commit-reverted", logging.WARNING, task=row.task_id, k=row.k, error=str(exc))
+            log_event(log, "commit-reverted", logging.WARNING, task=row.task_id, k=row.k,
+                      error=str(exc))
             return PublishResult.REVERTED
         self.crash.hit("after-commit", row.k)
         block = int(receipt["blockNumber"])

@@ -110,7 +110,8 @@ def read_state(ckpt_dir: str | Path) -> dict[str, Any]:
             raise CheckpointError(f"checkpoint {d} state.json lacks {key!r}", path=str(d),
                                   hint=_REWRITE, defect=Defect.LABEL)
         value = doc[key]
-        bad_int = kind is int and (isinstance(value, bool) or not isinstance(value, int) or value < 0)
+        bad_int = kind is int and (isinstance(value, bool) or not isinstance(value, int)
+                                   or value < 0)
         if bad_int or not isinstance(value, kind):
             raise CheckpointError(f"checkpoint {d} state.json {key} must be a "
                                   f"{'non-negative integer' if kind is int else kind.__name__}, "
@@ -175,7 +176,8 @@ def _check_names(d: Path, params: dict[str, Any], optim: dict[str, Any],
         if tuple(t.shape) != want:
             wrong.append(f"{key} {tuple(t.shape)} (expected {want})")
     if wrong:
-        raise CheckpointError(f"checkpoint {d} tensors have the wrong shape: {', '.join(wrong[:3])}",
+        raise CheckpointError(f"checkpoint {d} tensors have the wrong shape: "
+                              f"{', '.join(wrong[:3])}",
                               path=str(d), hint=_REWRITE, defect=Defect.SHAPE)
 
 

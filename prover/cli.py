@@ -30,13 +30,15 @@ def _echo_json(doc: Any) -> None:
 # ---- spec ------------------------------------------------------------------------------------
 @spec_app.command("init")
 def spec_init(
-    preset: str = typer.Option("tiny", help="tiny (tests, seconds) or default (the benchmark task)."),
+    preset: str = typer.Option("tiny",
+                               help="tiny (tests, seconds) or default (the benchmark task)."),
     seed: int = typer.Option(0, help="Root seed of every RNG."),
     threads: int = typer.Option(1, help="Intra-op threads pinned by the profile."),
     profile_name: str = typer.Option(DEFAULT_PROFILE, "--profile", help="Determinism profile."),
     state_hash: str = typer.Option("blake3", help="blake3, sha256 or tree-v2 (state hash v2)."),
     schedule: str = typer.Option("keccak-v1", help="Data schedule: keccak-v1 or keccak-v2."),
-    dataset: Path | None = typer.Option(None, help="Manifest dir (default: the cached Lee corpus)."),
+    dataset: Path | None = typer.Option(None,
+                                        help="Manifest dir (default: the cached Lee corpus)."),
 ) -> None:
     """Print a ready, valid spec (canonical JSON) on the real teacher and corpus."""
     from prover.presets import preset_spec
@@ -74,7 +76,8 @@ def dataset_build(
                                                     "lee_background corpus)."),
     out: Path = typer.Option(..., "--out", help="Manifest directory to write."),
     seq_len: int = typer.Option(32, help="Tokens per sample."),
-    tokenizer: Path | None = typer.Option(None, help="HF model/tokenizer dir (default: the teacher)."),
+    tokenizer: Path | None = typer.Option(None,
+                                          help="HF model/tokenizer dir (default: the teacher)."),
     shard_size: int = typer.Option(4096, help="Samples per shard."),
     text_field: str = typer.Option("text", "--text-field",
                                    help="Field holding the text in JSONL/CSV/Parquet/HF sources."),
@@ -117,9 +120,11 @@ class _Progress:
 def replay_cmd(
     spec_file: Path = typer.Option(..., "--spec", help="Task spec JSON."),
     upto: int = typer.Option(..., "--upto", help="Replay up to this state (step)."),
-    checkpoint: Path | None = typer.Option(None, "--checkpoint", help="Start checkpoint dir (default: initial state)."),
+    checkpoint: Path | None = typer.Option(None, "--checkpoint",
+                                           help="Start checkpoint dir (default: initial state)."),
     task_id: int = typer.Option(0, "--task-id"),
-    teacher: Path | None = typer.Option(None, help="Teacher model dir (default: installed MiniLM)."),
+    teacher: Path | None = typer.Option(None,
+                                        help="Teacher model dir (default: installed MiniLM)."),
     dataset: Path | None = typer.Option(None, help="Manifest dir (default: cached Lee corpus)."),
     leaves: Path | None = typer.Option(None, help="Leaves file to compare against."),
 ) -> None:
@@ -154,7 +159,8 @@ def segment_run(
     spec_file: Path = typer.Option(..., "--spec"),
     segment: int = typer.Option(..., "--segment", help="Segment index k."),
     out: Path = typer.Option(..., "--out", help="Writes OUT/checkpoint and OUT/leaves.json."),
-    checkpoint: Path | None = typer.Option(None, "--checkpoint", help="Checkpoint of step k*segmentSteps."),
+    checkpoint: Path | None = typer.Option(None, "--checkpoint",
+                                           help="Checkpoint of step k*segmentSteps."),
     task_id: int = typer.Option(0, "--task-id"),
     teacher: Path | None = typer.Option(None),
     dataset: Path | None = typer.Option(None),
@@ -193,15 +199,18 @@ def _hashes(file: Path) -> list[str]:
 @trace_app.command("root")
 def trace_root_cmd(
     task_id: int = typer.Option(..., "--task-id"),
-    segment_start: int = typer.Option(..., "--segment-start", help="State the segment starts from (k*S)."),
-    hashes: Path = typer.Option(..., "--hashes", help="JSON array of 0x state hashes, or a leaves file."),
+    segment_start: int = typer.Option(..., "--segment-start",
+                                      help="State the segment starts from (k*S)."),
+    hashes: Path = typer.Option(..., "--hashes",
+                                help="JSON array of 0x state hashes, or a leaves file."),
 ) -> None:
     """Print the segment's leaves and trace root."""
     from prover import merkle
 
     lv = merkle.leaves_for(task_id, segment_start, _hashes(hashes))
     _echo_json({"taskId": task_id, "segmentStart": segment_start,
-                "root": merkle.hex32(merkle.trace_root(lv)), "leaves": [merkle.hex32(x) for x in lv]})
+                "root": merkle.hex32(merkle.trace_root(lv)),
+                "leaves": [merkle.hex32(x) for x in lv]})
 
 
 @trace_app.command("prove")

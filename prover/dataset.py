@@ -88,7 +88,8 @@ def build_manifest(text_files: Sequence[str | Path], tokenizer_dir: str | Path, 
     win = seq_len - 2
     n = len(stream) // win
     if n == 0:
-        raise DatasetError(f"the sources give {len(stream)} tokens, fewer than one sample of {seq_len}")
+        raise DatasetError(f"the sources give {len(stream)} tokens, fewer than "
+                           f"one sample of {seq_len}")
     body = np.asarray(stream[: n * win], dtype="<i4").reshape(n, win)
     rows = np.empty((n, seq_len), dtype="<i4")
     rows[:, 0] = tok.cls_token_id
@@ -186,11 +187,14 @@ def check_against_spec(m: Manifest, spec: Any) -> None:
     ds = spec.dataset
     if m.sample_root != ds.sample_root:
         raise DatasetError(f"manifest {m.path} has sampleRoot {m.sample_root}, the spec names "
-                           f"{ds.sample_root}", hint="fetch the manifest the spec's manifestCid names")
+                           f"{ds.sample_root}",
+                           hint="fetch the manifest the spec's manifestCid names")
     if m.num_samples != ds.num_samples:
-        raise DatasetError(f"manifest {m.path} has {m.num_samples} samples, the spec says {ds.num_samples}")
+        raise DatasetError(f"manifest {m.path} has {m.num_samples} samples, the spec "
+                           f"says {ds.num_samples}")
     if m.seq_len != spec.seq_len:
-        raise DatasetError(f"manifest {m.path} has seqLen {m.seq_len}, the spec says {spec.seq_len}")
+        raise DatasetError(f"manifest {m.path} has seqLen {m.seq_len}, the spec says "
+                           f"{spec.seq_len}")
     vocab = spec.student.config["vocab_size"]
     if int(m.input_ids.max()) >= vocab:
         raise DatasetError(f"manifest {m.path} has token ids >= student vocab_size {vocab}")

@@ -1,6 +1,7 @@
 """Leaves, positional Merkle trees and proofs, exactly as PROTOCOL.md fixes them.
 
-leaf(taskId, t, stateHash) = keccak256(keccak256(abi.encode(uint256 taskId, uint256 t, bytes32 stateHash)))
+leaf(taskId, t, stateHash) = keccak256(keccak256(abi.encode(uint256 taskId, uint256 t,
+                                                            bytes32 stateHash)))
 node(left, right)          = keccak256(left ++ right)          (positional, not sorted pairs)
 A segment has segmentSteps (a power of two) leaves, for steps start+1 .. start+segmentSteps;
 a proof lists log2(n) siblings from the leaf up; bit i of the leaf index says whether the
@@ -38,7 +39,8 @@ def to_bytes32(value: bytes | str) -> bytes:
         raise MerkleError(f"expected a 0x-hex string or 32 bytes, got {type(value).__name__} "
                           f"{value!r:.40}", hint="hashes are 0x + 64 hex digits")
     if len(raw) != 32:
-        raise MerkleError(f"expected 32 bytes, got {len(raw)}", hint="hashes are 0x + 64 hex digits")
+        raise MerkleError(f"expected 32 bytes, got {len(raw)}",
+                          hint="hashes are 0x + 64 hex digits")
     return raw
 
 
@@ -58,7 +60,8 @@ def leaf(task_id: int, step: int, state_hash: bytes | str) -> bytes:
     return keccak(inner)
 
 
-def leaves_for(task_id: int, segment_start: int, state_hashes: Sequence[bytes | str]) -> list[bytes]:
+def leaves_for(task_id: int, segment_start: int,
+               state_hashes: Sequence[bytes | str]) -> list[bytes]:
     """Leaves of steps segment_start+1 .. segment_start+len(state_hashes)."""
     return [leaf(task_id, segment_start + 1 + i, h) for i, h in enumerate(state_hashes)]
 
@@ -101,7 +104,8 @@ def proof(leaves: Sequence[bytes | str], index: int) -> list[bytes]:
 def root_from_proof(leaf_value: bytes | str, index: int, siblings: Sequence[bytes | str]) -> bytes:
     node = to_bytes32(leaf_value)
     if not 0 <= index < 2 ** len(siblings):
-        raise MerkleError(f"leaf index {index} out of range for a proof of {len(siblings)} siblings")
+        raise MerkleError(f"leaf index {index} out of range for a proof of {len(siblings)} "
+                          "siblings")
     for sib in siblings:
         s = to_bytes32(sib)
         node = keccak(s + node) if index & 1 else keccak(node + s)

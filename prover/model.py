@@ -72,7 +72,8 @@ def load_teacher(teacher_dir: str | Path) -> Any:
     d = Path(teacher_dir)
     validate_teacher_dir(d)
     try:
-        model = AutoModel.from_pretrained(str(d), attn_implementation=ATTN_IMPL, dtype=torch.float32)
+        model = AutoModel.from_pretrained(str(d), attn_implementation=ATTN_IMPL,
+                                          dtype=torch.float32)
     except Exception as exc:  # transformers raises many kinds here
         raise TeacherError(f"cannot load teacher from {d}: {exc}") from None
     if type(model).__name__ != "BertModel":
@@ -114,10 +115,12 @@ def _copy_teacher_layers(spec: TaskSpec, student: Any, teacher: Any) -> None:
     for key in ("hidden_size", "intermediate_size", "num_attention_heads", "vocab_size"):
         # an electra student's embeddings are narrower by design: teacher_init fills them
         if getattr(sc, key) != getattr(tc, key):
-            raise SpecValidationError(f"student.init.method 'teacher' needs student.config.{key} == "
-                                      f"teacher's ({getattr(tc, key)}), got {getattr(sc, key)}")
+            raise SpecValidationError("student.init.method 'teacher' needs "
+                                      f"student.config.{key} == teacher's ({getattr(tc, key)}), "
+                                      f"got {getattr(sc, key)}")
     layers = spec.student.init.layers or list(range(sc.num_hidden_layers))
-    if len(layers) != sc.num_hidden_layers or any(not 0 <= i < tc.num_hidden_layers for i in layers):
+    if len(layers) != sc.num_hidden_layers or any(not 0 <= i < tc.num_hidden_layers
+                                                  for i in layers):
         raise SpecValidationError(f"student.init.layers must list {sc.num_hidden_layers} teacher "
                                   f"layer indices below {tc.num_hidden_layers}, got {layers}")
     sd, td = student.state_dict(), teacher.state_dict()
@@ -131,7 +134,8 @@ def _copy_teacher_layers(spec: TaskSpec, student: Any, teacher: Any) -> None:
             src = name
         if src in td:
             s = td[src]
-            t.copy_(s[: t.shape[0]] if s.shape != t.shape and s.dim() and s.shape[1:] == t.shape[1:] else s)
+            rows_only = s.shape != t.shape and s.dim() and s.shape[1:] == t.shape[1:]
+            t.copy_(s[: t.shape[0]] if rows_only else s)
 
 
 def projections(spec: TaskSpec, teacher_hidden: int) -> dict[str, torch.Tensor]:
@@ -143,7 +147,8 @@ def projections(spec: TaskSpec, teacher_hidden: int) -> dict[str, torch.Tensor]:
     if s_hidden == teacher_hidden:
         out["proj"] = torch.eye(s_hidden)
     else:
-        out["proj"] = uniform(spec.seed, "proj", (s_hidden, teacher_hidden), math.sqrt(3.0 / s_hidden))
+        out["proj"] = uniform(spec.seed, "proj", (s_hidden, teacher_hidden),
+                              math.sqrt(3.0 / s_hidden))
     if spec.loss.type == "kl_logits":
         out["head"] = uniform(spec.seed, "kl_head", (teacher_hidden, KL_HEAD_DIM),
                               math.sqrt(3.0 / teacher_hidden))

@@ -69,7 +69,8 @@ def default_dataset_dir(seq_len: int, build: bool = True) -> Path:
 
 def _student(hidden: int, layers: int, heads: int, max_pos: int) -> dict[str, Any]:
     return {"hidden_size": hidden, "num_hidden_layers": layers, "num_attention_heads": heads,
-            "intermediate_size": 4 * hidden, "vocab_size": 30522, "max_position_embeddings": max_pos,
+            "intermediate_size": 4 * hidden, "vocab_size": 30522,
+            "max_position_embeddings": max_pos,
             "type_vocab_size": 2, "hidden_act": "gelu", "layer_norm_eps": 1e-12,
             "initializer_range": 0.02, "pad_token_id": 0,
             "hidden_dropout_prob": 0, "attention_probs_dropout_prob": 0}

@@ -31,7 +31,8 @@ from prover.kernels.family import Family
 if TYPE_CHECKING:
     from prover.spec import TaskSpec
 
-#: Set in the environment of a re-executed CLI, so a still-mismatched child fails instead of looping.
+#: Set in the environment of a re-executed CLI, so a still-mismatched child fails instead of
+#: looping.
 REEXEC_GUARD = "VERITRAIN_PROFILE_REEXEC"
 
 
@@ -53,7 +54,8 @@ class Profile:
     description: str = ""
     #: Extra variables the profile clears (must be unset).
     unset: tuple[str, ...] = field(default_factory=tuple)
-    #: Losses, gradient clipping and AdamW through prover.kernels.training too (no stock reductions).
+    #: Losses, gradient clipping and AdamW through prover.kernels.training too (no stock
+    #: reductions).
     fixed_train_ops: bool = False
     #: The spec's thread count must be in effect (OMP/MKL variables and torch threads).
     pins_threads: bool = True
@@ -132,7 +134,8 @@ def env_for(name: str, threads_count: int) -> dict[str, str]:
     return dict(sorted(out.items()))
 
 
-def env_mismatches(spec: TaskSpec, environ: Mapping[str, str] | None = None) -> list[tuple[str, str, str | None]]:
+def env_mismatches(spec: TaskSpec,
+                   environ: Mapping[str, str] | None = None) -> list[tuple[str, str, str | None]]:
     """(variable, wanted, actual) for every pinned variable the environment gets wrong."""
     environ = os.environ if environ is None else environ
     return [(k, v, environ.get(k)) for k, v in env(spec).items() if environ.get(k) != v]
@@ -183,7 +186,8 @@ def ensure(spec: TaskSpec) -> None:
         raise _mismatch("cpu capability", prof.cpu_capability, cap, prof.name)
     missing = [f for f in prof.cpu_flags if f not in _cpu_flags()]
     if missing:
-        raise _mismatch("CPU flags", "+".join(prof.cpu_flags), "missing " + ",".join(missing), prof.name)
+        raise _mismatch("CPU flags", "+".join(prof.cpu_flags),
+                        "missing " + ",".join(missing), prof.name)
     if prof.pins_threads and torch.get_num_threads() != spec.profile.threads:
         raise _mismatch("torch threads", spec.profile.threads, torch.get_num_threads(), prof.name)
     if torch.get_default_dtype() != torch.float32:

@@ -121,7 +121,8 @@ def run_segment(spec: TaskSpec, task_id: int, k: int, start_checkpoint_dir: str 
     trainer = Trainer(spec, task_id, teacher_dir, dataset_dir, start_checkpoint_dir, check_profile,
                       start_state_hash)
     if trainer.step_no != start:
-        raise CheckpointError(f"checkpoint is at step {trainer.step_no}, segment {k} starts at {start}",
+        raise CheckpointError(f"checkpoint is at step {trainer.step_no}, segment "
+                              f"{k} starts at {start}",
                               step=trainer.step_no)
     steps, hashes, leaves, losses, _ = _loop(trainer, start + spec.segment_steps, observer, hooks,
                                              hash_threads=hash_threads, progress=progress)

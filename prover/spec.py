@@ -104,18 +104,20 @@ class StudentSpec(_Model):
         for key in ("hidden_size", "num_hidden_layers", "num_attention_heads",
                     "intermediate_size", "vocab_size", "max_position_embeddings"):
             if not isinstance(cfg.get(key), int) or cfg[key] <= 0:
-                raise ValueError(f"student.config.{key} must be a positive integer, got {cfg.get(key)!r}")
+                raise ValueError(f"student.config.{key} must be a positive "
+                                 f"integer, got {cfg.get(key)!r}")
         arch = cfg.get("model_type", "bert")
         if arch not in STUDENT_ARCHS:
-            raise ValueError(f"student.config.model_type must be one of {', '.join(STUDENT_ARCHS)}, "
-                             f"got {arch!r}")
+            raise ValueError("student.config.model_type must be one of "
+                             f"{', '.join(STUDENT_ARCHS)}, got {arch!r}")
         if arch == "electra" and (not isinstance(cfg.get("embedding_size"), int)
                                   or cfg["embedding_size"] <= 0):
             raise ValueError("student.config.embedding_size must be a positive integer for an "
                              f"electra student, got {cfg.get('embedding_size')!r}")
         if cfg["hidden_size"] % cfg["num_attention_heads"]:
-            raise ValueError("student.config.hidden_size must be a multiple of num_attention_heads, "
-                             f"got {cfg['hidden_size']} and {cfg['num_attention_heads']}")
+            raise ValueError("student.config.hidden_size must be a multiple "
+                             f"of num_attention_heads, got {cfg['hidden_size']} and "
+                             f"{cfg['num_attention_heads']}")
         for key in ("hidden_dropout_prob", "attention_probs_dropout_prob"):
             if cfg.get(key) != 0:
                 raise ValueError(f"student.config.{key} must be 0 (dropout would draw from the "
@@ -134,7 +136,8 @@ class DatasetSpec(_Model):
     @field_validator("sample_root")
     @classmethod
     def _hex32(cls, v: str) -> str:
-        if len(v) != 66 or not v.startswith("0x") or any(c not in "0123456789abcdef" for c in v[2:]):
+        if (len(v) != 66 or not v.startswith("0x")
+                or any(c not in "0123456789abcdef" for c in v[2:])):
             raise ValueError(f"dataset.sampleRoot must be 0x + 64 lowercase hex digits, got {v!r}")
         return v
 
@@ -224,11 +227,12 @@ class TaskSpec(_Model):
     @model_validator(mode="after")
     def _cross_field(self) -> TaskSpec:
         if self.total_steps % self.segment_steps:
-            raise ValueError(f"totalSteps must be a multiple of segmentSteps ({self.segment_steps}), "
-                             f"got {self.total_steps}")
+            raise ValueError("totalSteps must be a multiple of segmentSteps "
+                             f"({self.segment_steps}), got {self.total_steps}")
         if self.seq_len > self.student.config["max_position_embeddings"]:
             raise ValueError(f"seqLen must be <= student.config.max_position_embeddings "
-                             f"({self.student.config['max_position_embeddings']}), got {self.seq_len}")
+                             f"({self.student.config['max_position_embeddings']}), "
+                             f"got {self.seq_len}")
         if self.optimizer.warmup_steps > self.total_steps:
             raise ValueError(f"optimizer.warmupSteps must be <= totalSteps ({self.total_steps}), "
                              f"got {self.optimizer.warmup_steps}")
@@ -282,7 +286,8 @@ def parse_spec(doc: dict[str, Any]) -> TaskSpec:
     try:
         return TaskSpec.model_validate(doc)
     except ValidationError as exc:
-        raise SpecValidationError(f"invalid task spec: {_format(exc)}", errors=exc.errors()) from None
+        raise SpecValidationError(f"invalid task spec: {_format(exc)}",
+                                  errors=exc.errors()) from None
 
 
 def loads_spec(data: bytes | str) -> TaskSpec:
@@ -299,7 +304,8 @@ def load_spec(path: str | Path) -> TaskSpec:
     except FileNotFoundError:
         raise SpecValidationError(f"spec file {p} does not exist", hint="check the path") from None
     except OSError as exc:
-        raise SpecValidationError(f"cannot read spec file {p}: {exc}", hint="check the path") from None
+        raise SpecValidationError(f"cannot read spec file {p}: {exc}",
+                                  hint="check the path") from None
     return loads_spec(data)
 
 

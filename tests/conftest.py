@@ -30,7 +30,8 @@ def _run_under_default_profile(config: pytest.Config) -> None:
     # The default profile (repcpu-2) pins nothing; the stock profiles that tests also train under
     # in-process need their pins from process start, so the test process runs under stock-avx2-1's.
     wanted = env_for(os.environ.get("VERITRAIN_TEST_PROFILE", "stock-avx2-1"), 1)
-    if all(os.environ.get(k) == v for k, v in wanted.items()) or os.environ.get(REEXEC_GUARD) == "pytest":
+    if (all(os.environ.get(k) == v for k, v in wanted.items())
+            or os.environ.get(REEXEC_GUARD) == "pytest"):
         return
     new_env = {**os.environ, **wanted, REEXEC_GUARD: "pytest"}
     capture = config.pluginmanager.getplugin("capturemanager")

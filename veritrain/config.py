@@ -43,7 +43,8 @@ class Settings:
         """Defaults, then ``config_file`` (TOML, keys as field names), then ``VERITRAIN_*`` env."""
         env = dict(os.environ if env is None else env)
         settings = cls()
-        path = config_file or (Path(env[ENV_PREFIX + "CONFIG"]) if ENV_PREFIX + "CONFIG" in env else None)
+        named = env.get(ENV_PREFIX + "CONFIG")
+        path = config_file or (Path(named) if named is not None else None)
         if path is not None:
             try:
                 data = tomllib.loads(Path(path).read_text())

@@ -2,8 +2,8 @@
 
 Every package raises subclasses of its own base below; leaf errors carry the fields that
 describe what went wrong as typed, keyword-only constructor arguments
-(``ContentMismatchError(message, cid=...)``), stored as attributes of the same name. Each error has a
-one-line message saying what was wrong and, in ``hint``, what to do about it. Only the CLI's
+(``ContentMismatchError(message, cid=...)``), stored as attributes of the same name. Each error
+has a one-line message saying what was wrong and, in ``hint``, what to do about it. Only the CLI's
 top level catches broadly and turns these into a message and an exit code.
 """
 

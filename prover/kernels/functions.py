@@ -19,10 +19,12 @@ def _f32(t: torch.Tensor) -> torch.Tensor:
 
 
 class LinearFn(torch.autograd.Function):
-    """``y = x @ w.T + b`` with w ``[N, K]``; grads: dx = dy @ w, dw = dy.T @ x, db = sum_rows dy."""
+    """``y = x @ w.T + b`` with w ``[N, K]``; grads: dx = dy @ w, dw = dy.T @ x,
+    db = sum_rows dy."""
 
     @staticmethod
-    def forward(ctx: Any, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    def forward(ctx: Any, x: torch.Tensor, weight: torch.Tensor,
+                bias: torch.Tensor | None) -> torch.Tensor:
         k = x.shape[-1]
         x2 = x.reshape(-1, k)
         ctx.save_for_backward(x2, weight)
@@ -85,7 +87,8 @@ def _from_output(fwd: Callable[[torch.Tensor], torch.Tensor],
 
 
 SoftmaxFn = _from_output(ops.softmax, ops.softmax_backward,
-                         "Softmax over the last dim with a fixed-polynomial exp and ascending sums.")
+                         "Softmax over the last dim with a fixed-polynomial exp and ascending "
+                         "sums.")
 
 
 class LayerNormFn(torch.autograd.Function):

@@ -85,7 +85,8 @@ def _rowwise(kernel: str, x: torch.Tensor) -> torch.Tensor:
     x = _rows(x, "x")
     y = torch.empty_like(x)
     n = x.shape[-1] if x.dim() else 1
-    getattr(_lib.load(), kernel)(x.numel() // max(n, 1), n, x.data_ptr(), y.data_ptr(), _lib.threads())
+    getattr(_lib.load(), kernel)(x.numel() // max(n, 1), n, x.data_ptr(), y.data_ptr(),
+                                 _lib.threads())
     return y
 
 

@@ -31,7 +31,8 @@ def world5_base(anvil_node: Any) -> Iterator[tuple[World, list[str]]]:
 
     def build() -> World:
         addrs = deploy_all(Chain(anvil_node.url, anvil_node.accounts[0]),
-                           DeployConfig(jury=JuryConfig(commit_window=10, reveal_window=10, jury_size=5,
+                           DeployConfig(jury=JuryConfig(commit_window=10, reveal_window=10,
+                                                        jury_size=5,
                                                         quorum=3)))
         return make_world(anvil_node, accounts(anvil_node, addrs), jurors=5, first_juror=5)
 
@@ -90,10 +91,12 @@ def test_colluding_majority_breaks_the_honest_majority_assumption(world5: World)
     total = FEE
     per = total // 3
     maj = [a for a in drawn if a in colluders]
-    exp: dict[str, dict[str, int]] = {names[a]: {"staked": -PENALTY} for a in drawn if a not in colluders}
+    exp: dict[str, dict[str, int]] = {names[a]: {"staked": -PENALTY}
+                                      for a in drawn if a not in colluders}
     for a in maj:
         exp[names[a]] = {"owed": per + (total - 3 * per if a == maj[0] else 0)}
-    w.book.check(challenger={"wallet": -BOND}, node={"owed": BOND - FEE}, treasury={"owed": 2 * PENALTY},
+    w.book.check(challenger={"wallet": -BOND}, node={"owed": BOND - FEE},
+                 treasury={"owed": 2 * PENALTY},
                  **exp)
 
 

@@ -65,7 +65,8 @@ class Book:
                 raise ValueError(f"unknown components {unknown}")
             for i, c in enumerate(comps):
                 got = now[i] - self.before[name][i]
-                assert got == want.get(c, 0), f"{name}.{c}: delta {got / E18} VERI, expected {want.get(c, 0) / E18}"
+                assert got == want.get(c, 0), (f"{name}.{c}: delta {got / E18} VERI, expected "
+                                               f"{want.get(c, 0) / E18}")
         conserved(self.p)
 
 
@@ -91,7 +92,8 @@ class World:
     book: Book
 
     def by_addr(self, addr: str) -> Any:
-        for p in (self.requester, self.node, self.node2, self.challenger, self.challenger2, *self.jurors):
+        for p in (self.requester, self.node, self.node2, self.challenger,
+                  self.challenger2, *self.jurors):
             if p.me.lower() == addr.lower():
                 return p
         raise KeyError(addr)
@@ -104,7 +106,8 @@ class World:
     def commit(self, who: Any, task: int, k: int, wrong_from: int = 0,
                leaves: list[bytes] | None = None) -> list[bytes]:
         leaves = leaves if leaves is not None else trace(task, k, wrong_from)
-        who.commit_segment(task, k, merkle.trace_root(leaves), keccak(b"end%d" % k), "bafyckpt", "bafyleaves",
+        who.commit_segment(task, k, merkle.trace_root(leaves), keccak(b"end%d" % k), "bafyckpt",
+                           "bafyleaves",
                            leaves=leaves)
         return leaves
 
@@ -151,7 +154,8 @@ def make_world(anvil: Any, protocol: Callable[[int], Any], jurors: int = 3,
         j.opt_in_juror()
     names = {"requester": p[1].me, "node": p[2].me, "node2": p[3].me, "challenger": p[4].me,
              "challenger2": p[5].me}
-    names = {n: a for n, a in names.items() if a not in {j.me for j in js}}  # a juror is tracked once
+    # a juror is tracked once
+    names = {n: a for n, a in names.items() if a not in {j.me for j in js}}
     names.update({f"juror{i}": j.me for i, j in enumerate(js)})
     names["treasury"] = p[0].me  # the deployer: juror penalties are credited to it
     w = World(anvil, p[0], p[1], p[2], p[3], p[4], p[5], js, p[0].jury_params(), Book(p[0], names))

@@ -21,8 +21,10 @@ def test_demo_scenario_catches_the_cheat_pays_the_honest_node_and_pulls_a_verifi
     from deploy.deployer import MarketConfig
 
     buf = io.StringIO()
-    cfg = DemoConfig(student="tiny", total_steps=16, segment_steps=8, cheat_step=11, keystores=False)
-    summary = run_demo(out=tmp_path, config=cfg, console=Console(file=buf, width=140, highlight=False))
+    cfg = DemoConfig(student="tiny", total_steps=16, segment_steps=8, cheat_step=11,
+                     keystores=False)
+    summary = run_demo(out=tmp_path, config=cfg,
+                       console=Console(file=buf, width=140, highlight=False))
     text = buf.getvalue()
     # a lost dispute slashes disputeSlashBps of the task's stake; the requester gets its share
     slash = cfg.node_stake * MarketConfig().dispute_slash_bps // 10_000
@@ -36,7 +38,8 @@ def test_demo_scenario_catches_the_cheat_pays_the_honest_node_and_pulls_a_verifi
     assert summary["slashed"] == [{"task": 2, "node": "node-cheater", "amount": slash}]
     # reopened from its last final segment: 1 if segment 0's window had passed by then, else 0
     assert summary["reopened"][0]["task"] == 2 and summary["reopened"][0]["from"] in (0, 1)
-    assert sorted((r["task"], r["node"]) for r in summary["rewards"]) == [(1, "node-honest"), (2, "node-honest")]
+    rewarded = sorted((r["task"], r["node"]) for r in summary["rewards"])
+    assert rewarded == [(1, "node-honest"), (2, "node-honest")]
     assert summary["task2Status"] == "COMPLETED"
     assert "not committed in the task's current trace" in summary["refusedPull"]
 
@@ -52,7 +55,8 @@ def test_demo_scenario_catches_the_cheat_pays_the_honest_node_and_pulls_a_verifi
     prov = summary["provenance"]
     assert (prov["taskId"], prov["segment"], prov["final"], prov["step"]) == (1, 1, True, 16)
     student = Path(summary["studentDir"])
-    assert json.loads((student / "provenance.json").read_text())["endStateHash"] == prov["endStateHash"]
+    pulled = json.loads((student / "provenance.json").read_text())
+    assert pulled["endStateHash"] == prov["endStateHash"]
     AutoModel.from_pretrained(str(student))
     AutoTokenizer.from_pretrained(str(student))
     q = summary["quality"]

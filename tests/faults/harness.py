@@ -96,8 +96,10 @@ class Cluster:
         self.protocol(NODE).deposit(2000 * E18)  # the operator stakes before running its daemon
         with Client(self.api) as client:
             self.published = publish(client, spec, teacher, dataset)
-        for name, args in (("node", ["node", "run", "--no-progress", "--json-logs", "--poll", "0.5"]),
-                           ("challenger", ["challenger", "run", "--probability", "1", "--poll", "0.5"]),
+        for name, args in (("node", ["node", "run", "--no-progress", "--json-logs",
+                                     "--poll", "0.5"]),
+                           ("challenger", ["challenger", "run", "--probability", "1",
+                                           "--poll", "0.5"]),
                            *((f"juror{i}", ["juror", "run", "--poll", "0.5"]) for i in range(3))):
             account = {"node": NODE, "challenger": CHALLENGER}.get(name) or JURORS[int(name[-1])]
             home = self.root / name
@@ -106,7 +108,8 @@ class Cluster:
             env.update({"VERITRAIN_RPC_URL": self.anvil.url, "VERITRAIN_IPFS_API": self.api,
                         "VERITRAIN_ADDRESSES": str(self.root / "addresses.json"),
                         "VERITRAIN_HOME": str(home),
-                        "VERITRAIN_PRIVATE_KEY": "0x" + bytes(self.anvil.accounts[account].key).hex()})
+                        "VERITRAIN_PRIVATE_KEY":
+                            "0x" + bytes(self.anvil.accounts[account].key).hex()})
             env.pop("VERITRAIN_CRASH_POINT", None)
             self.procs[name] = Proc(name, [sys.executable, "-m", "veritrain.cli.main", *args], env,
                                     self.root / f"{name}.log")
@@ -157,7 +160,8 @@ class Cluster:
             raise ValueError(victim)
 
     def revive_dead(self) -> list[str]:
-        """Daemons that exited on their own (a crash we did not cause) are restarted and reported."""
+        """Daemons that exited on their own (a crash we did not cause) are restarted and
+        reported."""
         dead = [n for n, p in self.procs.items() if not p.alive() and n != "node"]
         for n in dead:
             self.procs[n].start()
@@ -172,7 +176,8 @@ class Cluster:
             except Exception:
                 pass
             time.sleep(1.0)
-        raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; logs in {self.root}")
+        raise AssertionError(f"timed out after {timeout:.0f}s waiting for "
+                             f"{what}; logs in {self.root}")
 
     def stop(self) -> None:
         for p in self.procs.values():

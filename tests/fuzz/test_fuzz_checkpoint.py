@@ -128,9 +128,12 @@ HANDLED: dict[str, Callable[[Path], None]] = {
     "state-other-hash": _state(lambda s: s.__setitem__("stateHash", "0x" + "11" * 32)),
     "state-other-spec": _state(lambda s: s.__setitem__("specHash", "0x" + "22" * 32)),
     "state-other-task": _state(lambda s: s.__setitem__("taskId", TASK + 1)),
-    "model-extra-tensor": _edit_tensors(MODEL, lambda t: t.__setitem__("bogus.weight", t[_first(t)].clone())),
+    "model-extra-tensor": _edit_tensors(MODEL,
+                                        lambda t: t.__setitem__("bogus.weight",
+                                                                t[_first(t)].clone())),
     "model-missing-tensor": _edit_tensors(MODEL, lambda t: t.pop(_first(t))),
-    "optimizer-unknown-param": _edit_tensors(OPT, lambda t: t.__setitem__("bogus/exp_avg", t[_first(t)].clone())),
+    "optimizer-unknown-param": _edit_tensors(
+        OPT, lambda t: t.__setitem__("bogus/exp_avg", t[_first(t)].clone())),
     "optimizer-missing-moment": _edit_tensors(OPT, lambda t: t.pop(_first(t))),
     "optimizer-wrong-shape": _edit_tensors(OPT, _set("", lambda v: v[:-1])),
     "model-float16": _edit_tensors(MODEL, _set("", lambda v: v.half())),
@@ -142,9 +145,11 @@ BUGS: dict[str, tuple[Callable[[Path], None], str]] = {
     "model-truncated-half": (_truncate(MODEL, 0.5), "SafetensorError"),
     "model-truncated-last-byte": (_truncate(MODEL, -1), "SafetensorError"),
     "model-empty": (_write(MODEL, b""), "SafetensorError"),
-    "model-huge-header-length": (_write(MODEL, (2**63).to_bytes(8, "little") + b"{}"), "SafetensorError"),
+    "model-huge-header-length": (_write(MODEL, (2**63).to_bytes(8, "little") + b"{}"),
+                                 "SafetensorError"),
     "optimizer-truncated-half": (_truncate(OPT, 0.5), "SafetensorError"),
-    "model-wrong-shape": (_edit_tensors(MODEL, _set("", lambda v: v[:-1])), "RuntimeError (load_state_dict size mismatch)"),
+    "model-wrong-shape": (_edit_tensors(MODEL, _set("", lambda v: v[:-1])),
+                          "RuntimeError (load_state_dict size mismatch)"),
     "state-not-json": (_write("state.json", b"{step: 8"), "JSONDecodeError"),
     "state-a-list": (_write("state.json", b"[8]"), "TypeError"),
     "state-missing-stepHash": (_state(lambda s: s.pop("stateHash")), "KeyError"),
@@ -154,7 +159,8 @@ BUGS: dict[str, tuple[Callable[[Path], None], str]] = {
 #: so these load and hold the committed state (a consumer's config.json comes from the spec).
 NOT_READ: dict[str, Callable[[Path], None]] = {
     "config-not-json": _write("config.json", b"\x00garbage"),
-    "config-other-activation": _write("config.json", b'{"model_type": "bert", "hidden_act": "relu"}'),
+    "config-other-activation": _write("config.json",
+                                      b'{"model_type": "bert", "hidden_act": "relu"}'),
     "missing-config.json": _rm("config.json"),
 }
 
@@ -185,13 +191,15 @@ def test_checkpoint_known_bugs(good: dict[str, Any], tmp_path: Path, name: str) 
 
 
 @pytest.mark.parametrize("name", sorted(NOT_READ))
-def test_checkpoint_config_json_is_never_read(good: dict[str, Any], tmp_path: Path, name: str) -> None:
+def test_checkpoint_config_json_is_never_read(good: dict[str, Any],
+                                              tmp_path: Path, name: str) -> None:
     d = _copy(good, tmp_path)
     NOT_READ[name](d)
     assert _outcome(good, d) == "ok"
 
 
-def test_checkpoint_float64_copy_of_same_weights_is_no_state(good: dict[str, Any], tmp_path: Path) -> None:
+def test_checkpoint_float64_copy_of_same_weights_is_no_state(good: dict[str, Any],
+                                                             tmp_path: Path) -> None:
     """Dtype policy (prover.checkpoint.STATE_DTYPE): a state is float32 only. A float64 copy of
     the same weights is refused by the one judge, so the jury and the consumer agree on it."""
     d = _copy(good, tmp_path)

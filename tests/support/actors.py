@@ -70,21 +70,25 @@ class Fault(enum.Enum):
     def breaks_end_state(self) -> bool:
         """The committed end state or end checkpoint is wrong (WRONG_LEAF_AT_STEP only fakes a
         published leaf: its training, end state and checkpoint are honest)."""
-        return self not in (Fault.NONE, Fault.WITHHELD_LEAVES, Fault.WRONG_LEAF_AT_STEP, *_CONFIG_FAULTS)
+        return self not in (Fault.NONE, Fault.WITHHELD_LEAVES, Fault.WRONG_LEAF_AT_STEP,
+                            *_CONFIG_FAULTS)
 
     def end_state_disputed(self, leaves_withheld: bool = False) -> bool:
-        """Whether an honest auditor disputes this fault with openEndStateDispute (else openDispute).
+        """Whether an honest auditor disputes this fault with openEndStateDispute (else
+        openDispute).
         A withheld leaves file changes nothing: the leaves are on chain with the commit (#14)."""
         return not self.breaks_leaves
 
-    def disputed_step(self, k: int, segment_steps: int, step: int, leaves_withheld: bool = False) -> int:
+    def disputed_step(self, k: int, segment_steps: int, step: int,
+                      leaves_withheld: bool = False) -> int:
         """The absolute step an honest auditor disputes for this fault in segment ``k`` (an
         end-state dispute is on the segment's last step)."""
         start = k * segment_steps
         return start + segment_steps if self.end_state_disputed(leaves_withheld) else start + step
 
 
-#: Faults in the checkpoint's config.json only: the state (which nobody reads config.json for) is right.
+#: Faults in the checkpoint's config.json only: the state (which nobody reads config.json for)
+#: is right.
 _CONFIG_FAULTS = (Fault.CONFIG_SEMANTICS, Fault.CONFIG_UNLOADABLE)
 
 
@@ -112,7 +116,8 @@ class _FaultHooks(BaseStepHooks):
             for group in optimizer.param_groups:
                 group["lr"] = group["lr"] * 1.5
         if self.fault is Fault.SKIPPED_STEPS and t >= self.at:
-            self._saved = [(p, p.detach().clone(), {k: v.clone() for k, v in optimizer.state[p].items()})
+            self._saved = [(p, p.detach().clone(),
+                            {k: v.clone() for k, v in optimizer.state[p].items()})
                            for p in student.parameters()]
 
     def on_after_update(self, t: int, student: Any, optimizer: Any) -> None:
@@ -145,7 +150,8 @@ class Requester:
              segment_deadline: int = 200, node_stake: int = 1000 * E18) -> int:
         spec = pub.spec
         return self.protocol.create_task(pub.spec_cid, pub.spec_hash, reward,
-                                         total_steps=spec.total_steps, segment_steps=spec.segment_steps,
+                                         total_steps=spec.total_steps,
+                                         segment_steps=spec.segment_steps,
                                          challenge_window=challenge_window,
                                          segment_deadline=segment_deadline, node_stake=node_stake)
 
@@ -183,9 +189,11 @@ class HonestNode:
         self.materials = Materials(self.client, Path(self.cache_dir or self.workdir / "cache"))
 
     def spec(self, task_id: int) -> Any:
-        (ev,) = self.protocol.market.events("TaskCreated", from_block=self.protocol.addresses.deployBlock,
+        (ev,) = self.protocol.market.events("TaskCreated",
+                                            from_block=self.protocol.addresses.deployBlock,
                                             taskId=task_id)[-1:]
-        return self.materials.spec(ev["args"]["specCid"], bytes(self.protocol.task(task_id).specHash))
+        return self.materials.spec(ev["args"]["specCid"],
+                                   bytes(self.protocol.task(task_id).specHash))
 
     def claim(self, task_id: int) -> None:
         stake = int(self.protocol.task(task_id).params.nodeStake)
@@ -215,18 +223,21 @@ class HonestNode:
             result.state_hashes[i] = merkle.keccak(b"made up" + result.state_hashes[i])
             result.leaves = merkle.leaves_for(task_id, k * spec.segment_steps, result.state_hashes)
             result.trace_root = merkle.trace_root(result.leaves)
-            merkle.write_leaves_file(result.leaves_file, task_id, k, result.steps, result.state_hashes,
+            merkle.write_leaves_file(result.leaves_file, task_id, k, result.steps,
+                                     result.state_hashes,
                                      result.losses)
         return result
 
     def upload(self, task_id: int, k: int, result: SegmentResult) -> tuple[str, str]:
         ckpt = result.checkpoint_dir
         faulty = k == self.segment
-        if faulty and self.fault in (Fault.CHECKPOINT_MISMATCH, Fault.FLOAT64_CHECKPOINT, *_CONFIG_FAULTS):
+        if faulty and self.fault in (Fault.CHECKPOINT_MISMATCH, Fault.FLOAT64_CHECKPOINT,
+                                     *_CONFIG_FAULTS):
             ckpt = self._tampered_copy(ckpt)
         ckpt_cid = self.client.put_dir(ckpt)
         leaves_cid = self.client.put_file(result.leaves_file)
-        withheld = {Fault.WITHHELD_CHECKPOINT: [ckpt_cid], Fault.WITHHELD_LEAVES: [leaves_cid]}.get(self.fault, [])
+        withheld = {Fault.WITHHELD_CHECKPOINT: [ckpt_cid],
+                    Fault.WITHHELD_LEAVES: [leaves_cid]}.get(self.fault, [])
         if faulty and self.withhold_leaves:
             withheld.append(leaves_cid)
         if faulty and withheld:
@@ -279,7 +290,8 @@ class HonestNode:
 
 
 class DishonestNode(HonestNode):
-    """A node with one fault: ``DishonestNode(protocol, client, workdir, fault=Fault.X, step=3)``."""
+    """A node with one fault:
+    ``DishonestNode(protocol, client, workdir, fault=Fault.X, step=3)``."""
 
     def __post_init__(self) -> None:
         if self.fault is Fault.NONE:
@@ -293,12 +305,14 @@ def leaves_json(path: Path) -> dict[str, Any]:
 
 @dataclass
 class GriefingChallenger:
-    """A dishonest challenger: disputes a segment it knows is right (a correct leaf, valid proof)."""
+    """A dishonest challenger: disputes a segment it knows is right (a correct leaf, valid
+    proof)."""
 
     protocol: Protocol
 
     def dispute(self, c: Committed, step_in_segment: int = 1) -> int:
         S = len(c.result.leaves)
         i = step_in_segment - 1
-        return self.protocol.open_dispute(c.task_id, c.k, c.k * S + step_in_segment, c.result.leaves[i],
+        return self.protocol.open_dispute(c.task_id, c.k, c.k * S + step_in_segment,
+                                          c.result.leaves[i],
                                           merkle.proof(c.result.leaves, i))

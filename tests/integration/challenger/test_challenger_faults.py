@@ -21,9 +21,11 @@ E18 = 10**18
 #: (fault, step, leaves withheld too)
 DEFAULT = [(Fault.WRONG_LEAF_AT_STEP, 3, False), (Fault.WITHHELD_CHECKPOINT, 1, False),
            (Fault.SKIPPED_STEPS, 3, True)]
-HEAVY = [(Fault.PERTURBED_WEIGHT, 5, False), (Fault.SKIPPED_STEPS, 4, False), (Fault.DIFFERENT_LR, 2, False),
+HEAVY = [(Fault.PERTURBED_WEIGHT, 5, False), (Fault.SKIPPED_STEPS, 4, False),
+         (Fault.DIFFERENT_LR, 2, False),
          (Fault.SWAPPED_BATCHES, 6, False), (Fault.CHECKPOINT_MISMATCH, 1, False),
-         (Fault.WRONG_LEAF_AT_STEP, 8, False), (Fault.WRONG_END_STATE, 1, False), (Fault.PERTURBED_WEIGHT, 8, True),
+         (Fault.WRONG_LEAF_AT_STEP, 8, False), (Fault.WRONG_END_STATE, 1, False),
+         (Fault.PERTURBED_WEIGHT, 8, True),
          (Fault.CHECKPOINT_MISMATCH, 1, True)]
 
 
@@ -63,22 +65,27 @@ def catch(world: Any, fault: Fault, step: int, withhold_leaves: bool = False) ->
     to_jury = slash - slash * int(p.market_params().requesterShareBps) // 10_000
     share = to_jury * int(params.challengerShareBps) // 10_000
     fee = int(params.challengeBond) * int(params.jurorFeeBps) // 10_000
-    assert p.balance() == balance_before + share - fee  # bond out (openDispute), bond - fee + share back
+    # bond out (openDispute), bond - fee + share back
+    assert p.balance() == balance_before + share - fee
     status = auditor.status()
     assert status["earnings"] == share - fee and status["bond_at_risk"] == 0
     votes = [j.journal.one("SELECT * FROM votes WHERE dispute_id = ?", did) for j in jurors]
     assert all(v["status"] == "revealed" for v in votes)
-    assert len({v["leaf"] for v in votes}) == 1 and votes[0]["leaf"] != "0x" + bytes(d.nodeLeaf).hex()
+    assert len({v["leaf"] for v in votes}) == 1
+    assert votes[0]["leaf"] != "0x" + bytes(d.nodeLeaf).hex()
 
 
-@pytest.mark.parametrize(("fault", "step", "withhold_leaves"), DEFAULT, ids=[_id(c) for c in DEFAULT])
-def test_dishonest_node_is_caught(world: Any, fault: Fault, step: int, withhold_leaves: bool) -> None:
+@pytest.mark.parametrize(("fault", "step", "withhold_leaves"), DEFAULT,
+                         ids=[_id(c) for c in DEFAULT])
+def test_dishonest_node_is_caught(world: Any, fault: Fault, step: int,
+                                  withhold_leaves: bool) -> None:
     catch(world, fault, step, withhold_leaves)
 
 
 @pytest.mark.heavy
 @pytest.mark.parametrize(("fault", "step", "withhold_leaves"), HEAVY, ids=[_id(c) for c in HEAVY])
-def test_dishonest_node_is_caught_heavy(world: Any, fault: Fault, step: int, withhold_leaves: bool) -> None:
+def test_dishonest_node_is_caught_heavy(world: Any, fault: Fault, step: int,
+                                        withhold_leaves: bool) -> None:
     catch(world, fault, step, withhold_leaves)
 
 
@@ -121,7 +128,8 @@ def test_end_state_dispute_judged_on_its_own_commitment_after_a_reopen(world: An
     other = world.protocol(7)
     end_did = other.open_end_state_dispute(task_id, 0)
     assert p.end_state_dispute_of(task_id, 0) == end_did and int(p.dispute(end_did).step) == 8
-    world.drive([auditor, *jurors], lambda: dispute_phase(p, leaf_did) == DisputePhase.RESOLVED)  # nobody draws end_did
+    world.drive([auditor, *jurors],
+                lambda: dispute_phase(p, leaf_did) == DisputePhase.RESOLVED)  # nobody draws end_did
     assert Outcome(int(p.dispute(leaf_did).outcome)) == Outcome.NODE_WRONG
     assert not p.segment(task_id, 0).committed  # reopened: segment 0 cleared
     staked = int(p.stake_info(node.protocol.me).staked)

@@ -11,6 +11,8 @@ from ledger.protocol import DisputePhase, Outcome
 from tests.integration.challenger.conftest import JURORS
 from tests.support.actors import DishonestNode, Fault
 
+VOTE_STATUS = "SELECT status FROM votes WHERE dispute_id = ?"
+
 
 def test_juror_restarted_after_commit_reveals_and_silent_juror_is_penalised(world: Any) -> None:
     from challenger.juror import Juror
@@ -28,14 +30,16 @@ def test_juror_restarted_after_commit_reveals_and_silent_juror_is_penalised(worl
     p = auditor.protocol
 
     world.drive([auditor, steady, restarted],
-                lambda: restarted.journal.one("SELECT status FROM votes WHERE dispute_id = ?", did) is not None
-                and restarted.journal.one("SELECT status FROM votes WHERE dispute_id = ?", did)["status"] == "committed")
+                lambda: (row := restarted.journal.one(VOTE_STATUS, did)) is not None
+                and row["status"] == "committed")
     vote = dict(restarted.journal.one("SELECT * FROM votes WHERE dispute_id = ?", did))
     assert p.dispute(did).phase == DisputePhase.COMMIT  # the silent juror has not committed
     restarted.close()  # "killed": only the journal on disk survives
-    world.anvil.mine(int(p.dispute(did).commitDeadline) - p.chain.block_number() + 1)  # the reveal phase
+    # the reveal phase
+    world.anvil.mine(int(p.dispute(did).commitDeadline) - p.chain.block_number() + 1)
     assert p.dispute(did).phase == DisputePhase.REVEAL
-    reborn = Juror(world.protocol(JURORS[1]), world.client, world.tmp / f"juror{JURORS[1]}", cache_dir=world.cache)
+    reborn = Juror(world.protocol(JURORS[1]), world.client, world.tmp / f"juror{JURORS[1]}",
+                   cache_dir=world.cache)
     reborn.run_once()
     assert p.vote(did, reborn.protocol.me).revealed
     assert bytes(p.vote(did, reborn.protocol.me).leaf).hex() == vote["leaf"][2:]
@@ -50,8 +54,8 @@ def test_juror_restarted_after_commit_reveals_and_silent_juror_is_penalised(worl
 
 
 @pytest.mark.heavy
-def test_juror_process_killed_after_commit_reveals_after_restart(world: Any, deployed_addresses: Any,
-                                                                 store_handle: Any) -> None:
+def test_juror_process_killed_after_commit_reveals_after_restart(
+        world: Any, deployed_addresses: Any, store_handle: Any) -> None:
     """`veritrain juror run` as a real process, SIGKILLed once its vote is committed; a new
     `veritrain juror run --once` in the reveal phase reveals the journalled vote."""
     import os
@@ -66,7 +70,8 @@ def test_juror_process_killed_after_commit_reveals_after_restart(world: Any, dep
     acct = world.anvil.accounts[JURORS[1]]
     world.protocol(JURORS[1])  # funded
     home = world.tmp / "juror-home"
-    env = {**os.environ, "VERITRAIN_RPC_URL": world.anvil.url, "VERITRAIN_IPFS_API": store_handle.url,
+    env = {**os.environ, "VERITRAIN_RPC_URL": world.anvil.url,
+           "VERITRAIN_IPFS_API": store_handle.url,
            "VERITRAIN_PRIVATE_KEY": acct.key.hex(), "VERITRAIN_ADDRESSES": str(addresses),
            "VERITRAIN_HOME": str(home)}
     env.pop("VERITRAIN_KEYSTORE", None)
@@ -85,7 +90,8 @@ def test_juror_process_killed_after_commit_reveals_after_restart(world: Any, dep
         p = steady.protocol
         deadline = time.monotonic() + 120
         while not p.stake_info(acct.address).juror:
-            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read().decode() if proc.stderr else ""
+            assert proc.poll() is None and time.monotonic() < deadline, (
+                proc.stderr.read().decode() if proc.stderr else "")
             time.sleep(0.3)
         task_id = world.post_task()
         node = world.node(DishonestNode, fault=Fault.WRONG_LEAF_AT_STEP, step=2)

@@ -30,19 +30,22 @@ def world(protocol, anvil, deployed_addresses, tmp_path):  # type: ignore[no-unt
 
 
 def _task(w: dict, window: int = 5) -> int:  # type: ignore[type-arg]
-    tid = w["requester"].create_task(w["pub"].spec_cid, w["pub"].spec_hash, 100 * E18, total_steps=16,
+    tid = w["requester"].create_task(w["pub"].spec_cid, w["pub"].spec_hash, 100 * E18,
+                                     total_steps=16,
                                      segment_steps=8, challenge_window=window, segment_deadline=500,
                                      node_stake=100 * E18)
     w["node"].claim_task(tid)
     return tid
 
 
-def _commit(w: dict, tid: int, k: int, start: Path | None, end_hash: bytes | None = None) -> Path:  # type: ignore[type-arg]
+def _commit(w: dict, tid: int, k: int, start: Path | None,
+            end_hash: bytes | None = None) -> Path:  # type: ignore[type-arg]
     from prover.segment import run_segment
 
     r = run_segment(w["pub"].spec, tid, k, start, w["teacher"], w["data"], w["tmp"] / f"t{tid}s{k}")
     ck, lv = w["client"].put_dir(r.checkpoint_dir), w["client"].put_file(r.leaves_file)
-    w["node"].commit_segment(tid, k, r.trace_root, end_hash or r.end_state_hash, ck, lv, leaves=r.leaves)
+    w["node"].commit_segment(tid, k, r.trace_root, end_hash or r.end_state_hash, ck, lv,
+                             leaves=r.leaves)
     return r.checkpoint_dir
 
 
@@ -79,7 +82,8 @@ def test_pull_refuses_unfinal_then_writes_a_loadable_verified_model(world) -> No
     from veritrain.cli.main import main
 
     w["addresses"].save(w["tmp"] / "addresses.json")
-    common = ["--rpc", w["anvil"].url, "--ipfs", w["store_url"], "--addresses", str(w["tmp"] / "addresses.json")]
+    common = ["--rpc", w["anvil"].url, "--ipfs", w["store_url"], "--addresses",
+              str(w["tmp"] / "addresses.json")]
     assert main(["pull", "--task", str(tid), "--segment", "0", "--out", str(w["tmp"] / "cli"),
                  "--no-eval", *common]) == 0
     assert json.loads((w["tmp"] / "cli" / "provenance.json").read_text())["segment"] == 0
@@ -100,7 +104,8 @@ def test_pull_rejects_a_checkpoint_that_is_not_the_committed_state(world) -> Non
     _commit(w, tid, 0, None, end_hash=b"\x11" * 32)  # the upload is honest, the commitment is not
     w["anvil"].mine(3)
     out = w["tmp"] / "bad"
-    with pytest.raises(CheckpointMismatchError, match=r"holds state .* the chain.s endStateHash is"):
+    with pytest.raises(CheckpointMismatchError,
+                       match=r"holds state .* the chain.s endStateHash is"):
         pull(w["node"], w["client"], tid, out)
     assert not out.exists()
     assert not [p for p in w["tmp"].iterdir() if p.name.startswith(".bad")]  # no staging left

@@ -27,7 +27,8 @@ def test_spec_init_validate_env(tmp_path: Path) -> None:
     assert r.stdout.strip().encode() == spec.canonical_bytes()
     (tmp_path / "spec.json").write_text(r.stdout)
     v = cli(["spec", "validate", str(tmp_path / "spec.json")], tmp_path)
-    assert json.loads(v.stdout) == {"valid": True, "specHash": spec.spec_hash_hex(), "canonical": True}
+    assert json.loads(v.stdout) == {"valid": True, "specHash": spec.spec_hash_hex(),
+                                    "canonical": True}
     e = cli(["spec", "env", str(tmp_path / "spec.json")], tmp_path)
     assert e.returncode == 0 and e.stdout.strip() == ""  # repfma-1 pins nothing
     stock = cli(["spec", "init", "--preset", "tiny", "--profile", "stock-avx2-1"], tmp_path)

@@ -30,7 +30,8 @@ def _step(model, ids, mask, proj):
     model.zero_grad()
     h = model(input_ids=ids, attention_mask=mask).last_hidden_state
     (h * proj).sum().backward()
-    return h.detach(), {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+    return h.detach(), {n: p.grad.clone() for n, p in model.named_parameters()
+                        if p.grad is not None}
 
 
 def test_enable_swaps_modules_in_place_and_keeps_the_state_dict():

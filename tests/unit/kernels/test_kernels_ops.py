@@ -90,7 +90,8 @@ def test_softmax_layernorm_gelu_same_bits_everywhere_and_close_to_torch(force, r
 
     runs = across(force, run)
     assert all(r == runs[0] for r in runs)
-    ref = run(lambda x: x.softmax(-1), lambda x, w, b, e: torch.nn.functional.layer_norm(x, (n,), w, b, e),
+    ref = run(lambda x: x.softmax(-1),
+              lambda x, w, b, e: torch.nn.functional.layer_norm(x, (n,), w, b, e),
               torch.nn.functional.gelu)
     for g, r in zip(run(), ref, strict=True):
         torch.testing.assert_close(g, r, rtol=1e-4, atol=1e-5)
@@ -105,7 +106,8 @@ def test_exp_and_erf_are_accurate_over_their_range():
 
 
 def test_sum_last_is_ascending_and_has_a_gradient():
-    x = torch.tensor([[2.0 ** -24, 2.0 ** -24, 1.0], [1.0, 2.0 ** -24, 2.0 ** -24]], requires_grad=True)
+    x = torch.tensor([[2.0 ** -24, 2.0 ** -24, 1.0], [1.0, 2.0 ** -24, 2.0 ** -24]],
+                     requires_grad=True)
     s = functions.sum_last(x)
     assert s.tolist() == [1.0 + 2.0 ** -23, 1.0]
     s.sum().backward()

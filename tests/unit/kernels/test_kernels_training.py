@@ -58,7 +58,8 @@ def test_kd_loss_same_bits_everywhere_and_close_to_stock(force, kind):
 
     gen = torch.Generator().manual_seed(7)
     h_s0, h_t = torch.randn(2, 9, 24, generator=gen), torch.randn(2, 9, 32, generator=gen)
-    fixed = {"proj": torch.randn(24, 32, generator=gen) / 5, "head": torch.randn(32, 40, generator=gen) / 6}
+    fixed = {"proj": torch.randn(24, 32, generator=gen) / 5,
+             "head": torch.randn(32, 40, generator=gen) / 6}
     spec = SimpleNamespace(loss=SimpleNamespace(type=kind, alpha=0.5, temperature=2.0),
                            profile=SimpleNamespace(name="stock-avx2-1"))
 

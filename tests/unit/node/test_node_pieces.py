@@ -35,9 +35,12 @@ def test_crash_points_are_inert_unless_set_and_reject_unknown_names(monkeypatch)
         CrashPoints("after-lunch")
 
 
-def _task(reward: int, total: int = 32, stake: int = 1000 * E18, window: int = 40, deadline: int = 200):
-    return SimpleNamespace(reward=reward, params=SimpleNamespace(totalSteps=total, segmentSteps=8, nodeStake=stake,
-                                                                 challengeWindow=window, segmentDeadline=deadline))
+def _task(reward: int, total: int = 32, stake: int = 1000 * E18, window: int = 40,
+          deadline: int = 200):
+    return SimpleNamespace(reward=reward,
+                           params=SimpleNamespace(totalSteps=total, segmentSteps=8, nodeStake=stake,
+                                                  challengeWindow=window,
+                                                  segmentDeadline=deadline))
 
 
 def _bounds():
@@ -45,7 +48,8 @@ def _bounds():
     from deploy.deployer import MarketConfig
 
     m = MarketConfig()
-    return SimpleNamespace(maxChallengeWindow=m.max_challenge_window, maxSegmentDeadline=m.max_segment_deadline,
+    return SimpleNamespace(maxChallengeWindow=m.max_challenge_window,
+                           maxSegmentDeadline=m.max_segment_deadline,
                            maxSegmentSteps=m.max_segment_steps, minNodeStake=m.min_node_stake)
 
 
@@ -71,8 +75,9 @@ def test_policy_terms():
     assert info.value.reason == "deadline-too-short"
 
 
-@pytest.mark.parametrize(("field", "value"), [("deadline", 2**64 - 1), ("window", 2**64 - 1), ("deadline", 0),
-                                             ("stake", 0)])
+@pytest.mark.parametrize(("field", "value"), [("deadline", 2**64 - 1), ("window", 2**64 - 1),
+                                              ("deadline", 0),
+                                              ("stake", 0)])
 def test_policy_refuses_tasks_outside_market_bounds(field: str, value: int) -> None:
     """#15 finding 2: the node checks every window, deadline and stake against the market's bounds
     before it locks stake (a 2^64-1 deadline would wrap the due block)."""

@@ -18,7 +18,8 @@ VECTORS = Path(__file__).resolve().parents[2] / "vectors" / "merkle.json"
 
 
 def _vectors() -> list[dict]:
-    assert VECTORS.is_file(), f"{VECTORS} is missing: regenerate it with tests/vectors/make_vectors.py"
+    assert VECTORS.is_file(), (f"{VECTORS} is missing: regenerate it with "
+                               "tests/vectors/make_vectors.py")
     doc = json.loads(VECTORS.read_text())
     cases = doc if isinstance(doc, list) else doc.get("cases", doc.get("vectors", [doc]))
     return list(cases)
@@ -42,7 +43,8 @@ def test_shared_vectors_leaves_roots_and_proofs() -> None:
             idx = (merkle.step_index(int(pr["step"]), start, len(leaves))
                    if isinstance(pr, dict) and "step" in pr else
                    int(pr["index"]) if isinstance(pr, dict) and "index" in pr else int(key))
-            assert [merkle.hex32(x) for x in merkle.proof(leaves, idx)] == [s.lower() for s in siblings]
+            got = [merkle.hex32(x) for x in merkle.proof(leaves, idx)]
+            assert got == [s.lower() for s in siblings]
             assert merkle.verify(root, leaves[idx], idx, siblings)
 
 
@@ -81,7 +83,8 @@ hashes32 = st.binary(min_size=32, max_size=32)
 @settings(max_examples=60, deadline=None)
 @given(st.integers(0, 5).flatmap(lambda d: st.lists(hashes32, min_size=2**d, max_size=2**d)),
        st.integers(0, 2**64), st.data())
-def test_every_proof_verifies_and_has_log2_siblings(hs: list[bytes], task_id: int, data: st.DataObject) -> None:
+def test_every_proof_verifies_and_has_log2_siblings(hs: list[bytes], task_id: int,
+                                                    data: st.DataObject) -> None:
     start = data.draw(st.integers(0, 2**20)) * len(hs)
     leaves = merkle.leaves_for(task_id, start, hs)
     root = merkle.trace_root(leaves)
