@@ -2,8 +2,9 @@
 
 Over the same bytes (a synthetic state the size of a preset's training state, or --mib MiB):
 - hashlib.sha256 of the whole buffer in one call (OpenSSL: the SHA-256 speed of this CPU);
-- the C commitment (prover/trace/vtcommit.c: per-1-KiB-chunk sha256 plus the tree), on its
-  SHA-NI path and on its portable path (VT_COMMIT_PLAIN=1, in a child process);
+- the C commitment (prover/trace/vtcommit.c: per-1-KiB-chunk sha256 plus the tree) on each of
+  its paths: the default (AVX-512, 16 chunks at a time, where the CPU has it), SHA-NI two chunks
+  at a time (VT_COMMIT_AVX512=0) and portable C (VT_COMMIT_PLAIN=1), each in a child process;
 - the pure-Python reference (hashlib per chunk, a Python loop), on a slice (it is slow);
 - BLAKE3 (the v1 state hash), one thread, over the same buffer;
 - a whole state hash: tree-v2 vs blake3 vs sha256 over a preset's real student + AdamW state.
@@ -57,15 +58,17 @@ def _state(preset: str) -> tuple[list[tuple[str, Any]], list[tuple[str, Any]], d
             statehash.optimizer_tensors(tr.student, tr.optimizer), tr.rng)
 
 
-def _plain_mbps(buf: np.ndarray, rounds: int) -> float:
-    """The C commitment's portable path, timed in a child (the dispatch is per process)."""
-    path = ROOT / "build" / "trace" / "bench-plain.npy"
+def _child_mbps(buf: np.ndarray, rounds: int, env: dict[str, str]) -> float:
+    """The C commitment under ``env`` (a path switch), timed in a child (the dispatch is per
+    process)."""
+    path = ROOT / "build" / "trace" / "bench-path.npy"
     np.save(path, buf)
     code = ("import sys, time, statistics, numpy as np; from prover.trace import fastcommit as f; "
-            f"a = np.load({str(path)!r}); assert not f.has_shani(); ts = []\n"
+            f"a = np.load({str(path)!r}); ts = []\n"
             f"for _ in range({rounds}):\n t0 = time.perf_counter(); f.tensor_root(a); "
             "ts.append(time.perf_counter() - t0)\nprint(statistics.median(ts))")
-    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "VT_COMMIT_PLAIN": "1"},
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("VT_COMMIT")}
+    out = subprocess.run([sys.executable, "-c", code], env={**clean, **env},
                          capture_output=True, text=True, check=True, cwd=ROOT)
     path.unlink()
     return buf.nbytes / float(out.stdout.strip()) / 1e6
@@ -92,9 +95,12 @@ def main() -> None:
     r = args.rounds
     rows: dict[str, float] = {}
     rows["hashlib.sha256 (one call)"] = mb / _best(lambda: hashlib.sha256(raw).digest(), r)
-    rows["C commit, SHA-NI" if fastcommit.has_shani() else "C commit (portable)"] = \
-        mb / _best(lambda: fastcommit.tensor_root(buf), r)
-    rows["C commit, portable path"] = _plain_mbps(buf, r)
+    default = ("AVX-512 x16" if fastcommit.has_avx512()
+               else "SHA-NI x2" if fastcommit.has_shani() else "portable")
+    rows[f"C commit, default ({default})"] = mb / _best(lambda: fastcommit.tensor_root(buf), r)
+    if fastcommit.has_avx512():
+        rows["C commit, SHA-NI x2"] = _child_mbps(buf, r, {"VT_COMMIT_AVX512": "0"})
+    rows["C commit, portable C"] = _child_mbps(buf, r, {"VT_COMMIT_PLAIN": "1"})
     part = buf[: 1 << 20]  # 4 MiB: the Python loop is slow
     ref_s = _best(lambda: tc.commit_reference(part), 2)
     rows["Python reference commit"] = part.nbytes / 1e6 / ref_s
@@ -119,6 +125,7 @@ def main() -> None:
     OUT.write_text(json.dumps({
         "preset": args.preset, "floats": floats, "bytes": len(raw), "rounds": r,
         "loadAverage": [load0, load1], "measuredUnderLoad": loaded, "shani": fastcommit.has_shani(),
+        "avx512": fastcommit.has_avx512(),
         "mbPerSecond": rows, "stateHashMs": {k: 1e3 * v for k, v in state.items()},
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, indent=1) + "\n")
 

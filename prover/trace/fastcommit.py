@@ -44,7 +44,8 @@ def lib() -> ctypes.CDLL:
                                     ("vt_fold", [p, n, p], ctypes.c_int),
                                     ("vt_tensor_root", [p, n, p], ctypes.c_int),
                                     ("vt_num_chunks", [n], n),
-                                    ("vt_has_shani", [], ctypes.c_int)):
+                                    ("vt_has_shani", [], ctypes.c_int),
+                                    ("vt_has_avx512", [], ctypes.c_int)):
                 fn = getattr(c, name)
                 fn.argtypes, fn.restype = args, res
             _lib.append(c)
@@ -54,6 +55,12 @@ def lib() -> ctypes.CDLL:
 def has_shani() -> bool:
     """Whether the SHA-NI path runs (``VT_COMMIT_PLAIN=1`` in the environment forces C)."""
     return bool(lib().vt_has_shani())
+
+
+def has_avx512() -> bool:
+    """Whether chunk leaves go 16 at a time through AVX-512 (``VT_COMMIT_AVX512=0`` turns it
+    off; ``VT_COMMIT_PLAIN=1`` too)."""
+    return bool(lib().vt_has_avx512())
 
 
 def as_bytes(values: Any) -> np.ndarray:

@@ -20,8 +20,9 @@ import torch
 from prover.trace import commit as tc
 from prover.trace import fastcommit
 
-#: element counts around chunk (256) and power-of-two tree boundaries
-SIZES = [0, 1, 7, 255, 256, 257, 511, 512, 513, 1024 * 3 + 1, 256 * 17, 256 * 64 + 255]
+#: element counts around chunk (256), 16-chunk group and power-of-two tree boundaries
+SIZES = [0, 1, 7, 255, 256, 257, 511, 512, 513, 1024 * 3 + 1, 256 * 16, 256 * 17,
+         256 * 64 + 255]
 
 
 @pytest.mark.parametrize("n", SIZES)
@@ -58,13 +59,23 @@ def test_sha256_matches_hashlib() -> None:
         assert fastcommit.sha256(data) == hashlib.sha256(data).digest(), n
 
 
-def test_portable_path_gives_the_same_bytes() -> None:
-    """VT_COMMIT_PLAIN=1 forces the plain C compression (the path of a CPU without SHA-NI)."""
-    code = ("import numpy as np, sys; from prover.trace import commit as tc, fastcommit as f; "
-            "a = np.random.default_rng(5).standard_normal(256 * 9 + 3).astype(np.float32); "
-            "assert not f.has_shani(); "
-            "assert tc.commit(a) == tc.commit_reference(a); print('ok')")
-    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "VT_COMMIT_PLAIN": "1"},
+@pytest.mark.parametrize(("env", "probe"), [
+    ({"VT_COMMIT_PLAIN": "1"}, "not f.has_shani() and not f.has_avx512()"),
+    ({"VT_COMMIT_AVX512": "0"}, "not f.has_avx512()"),
+    ({}, "True"),
+])
+def test_every_path_gives_the_same_bytes(env: dict[str, str], probe: str) -> None:
+    """Each C path in a process of its own (the dispatch is per process): portable C (a CPU
+    without SHA-NI), SHA-NI without AVX-512, and the default (AVX-512 16 chunks at a time where
+    the CPU has it); sizes cover whole 16-chunk groups and every remainder path."""
+    code = ("import numpy as np; from prover.trace import commit as tc, fastcommit as f; "
+            f"assert {probe}; rng = np.random.default_rng(5)\n"
+            "for n in (256 * 9 + 3, 256 * 16, 256 * 35 + 1, 256 * 48):\n"
+            "    a = rng.standard_normal(n).astype(np.float32)\n"
+            "    assert tc.commit(a) == tc.commit_reference(a), n\n"
+            "print('ok')")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("VT_COMMIT")}
+    out = subprocess.run([sys.executable, "-c", code], env={**clean, **env},
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
 
