@@ -3,6 +3,7 @@ pragma solidity ^0.8.24;
 
 import {Vm} from "../test/base/Vm.sol";
 import {JuryParams, MarketParams} from "../src/types/Ids.sol";
+import {RefereeParams} from "../src/types/RefereeTypes.sol";
 
 /// @notice The deployment parameters, read from deploy/params.json: the one file the Foundry script,
 ///         the forge fixture, the invariant suite and the Python deployer all read.
@@ -25,6 +26,14 @@ library DeployParamsFile {
         p.minAuditorStake = vm.parseJsonUint(json, ".audit.minAuditorStake");
         p.market = _market(vm, json, treasury);
         p.jury = _jury(vm, json, treasury);
+    }
+
+    /// @notice The referee's parameters (deploy/params.json "referee").
+    function referee(Vm vm) internal view returns (RefereeParams memory r) {
+        string memory json = vm.readFile(string.concat(vm.projectRoot(), "/", PATH));
+        r.challengeBond = uint128(vm.parseJsonUint(json, ".referee.challengeBond"));
+        r.moveBlocks = uint64(vm.parseJsonUint(json, ".referee.moveBlocks"));
+        r.jailBlocks = uint64(vm.parseJsonUint(json, ".referee.jailBlocks"));
     }
 
     function _market(Vm vm, string memory json, address treasury) private pure returns (MarketParams memory) {
