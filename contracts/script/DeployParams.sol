@@ -10,6 +10,7 @@ import {RefereeParams} from "../src/types/RefereeTypes.sol";
 struct DeployParams {
     uint256 unbondingBlocks;
     uint256 minJurorStake;
+    uint256 minAuditorStake;
     MarketParams market;
     JuryParams jury;
 }
@@ -17,12 +18,13 @@ struct DeployParams {
 library DeployParamsFile {
     string internal constant PATH = "deploy/params.json";
 
-    /// @notice The parameters in deploy/params.json; the jury's treasury is `treasury`.
+    /// @notice The parameters in deploy/params.json; the jury's and the market's treasury is `treasury`.
     function load(Vm vm, address treasury) internal view returns (DeployParams memory p) {
         string memory json = vm.readFile(string.concat(vm.projectRoot(), "/", PATH));
         p.unbondingBlocks = vm.parseJsonUint(json, ".stake.unbondingBlocks");
         p.minJurorStake = vm.parseJsonUint(json, ".stake.minJurorStake");
-        p.market = _market(vm, json);
+        p.minAuditorStake = vm.parseJsonUint(json, ".audit.minAuditorStake");
+        p.market = _market(vm, json, treasury);
         p.jury = _jury(vm, json, treasury);
     }
 
@@ -34,7 +36,7 @@ library DeployParamsFile {
         r.jailBlocks = uint64(vm.parseJsonUint(json, ".referee.jailBlocks"));
     }
 
-    function _market(Vm vm, string memory json) private pure returns (MarketParams memory) {
+    function _market(Vm vm, string memory json, address treasury) private pure returns (MarketParams memory) {
         return MarketParams({
             stallSlashBps: uint16(vm.parseJsonUint(json, ".market.stallSlashBps")),
             disputeSlashBps: uint16(vm.parseJsonUint(json, ".market.disputeSlashBps")),
@@ -42,7 +44,10 @@ library DeployParamsFile {
             maxSegmentSteps: uint64(vm.parseJsonUint(json, ".market.maxSegmentSteps")),
             maxChallengeWindow: uint64(vm.parseJsonUint(json, ".market.maxChallengeWindow")),
             maxSegmentDeadline: uint64(vm.parseJsonUint(json, ".market.maxSegmentDeadline")),
-            minNodeStake: uint128(vm.parseJsonUint(json, ".market.minNodeStake"))
+            minNodeStake: uint128(vm.parseJsonUint(json, ".market.minNodeStake")),
+            maxReleases: uint8(vm.parseJsonUint(json, ".market.maxReleases")),
+            releaseWindow: uint64(vm.parseJsonUint(json, ".market.releaseWindow")),
+            treasury: treasury
         });
     }
 

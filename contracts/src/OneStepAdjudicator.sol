@@ -61,6 +61,7 @@ contract OneStepAdjudicator is IOneStepAdjudicator, ReentrancyGuardTransient {
         if (
             graph.graphRoot == bytes32(0) || graph.nOps < 2 || graph.nOps > MAX_OPS || graph.nState == 0
                 || graph.initialState == bytes32(0) || graph.finalRoot == bytes32(0)
+                || graph.totalSteps != t.params.totalSteps
         ) revert BadGraph(taskId);
         _graphs[taskId] = graph;
         emit StepGraphRegistered(taskId, graph);

@@ -44,7 +44,12 @@ library TensorCommit {
     /// @notice The raw binary32 bits at `lane` of a chunk (4 little-endian bytes).
     function element(bytes calldata chunk, uint256 lane) internal pure returns (uint32 bits) {
         if (chunk.length != CHUNK_BYTES) revert ChunkLength(chunk.length);
-        if (lane >= CHUNK_ELEMS) revert LaneOutOfRange(lane);
+        bits = valueAt(chunk, lane);
+    }
+
+    /// @notice The binary32 bits at `lane` of any little-endian float32 array (a scalar-table row).
+    function valueAt(bytes calldata chunk, uint256 lane) internal pure returns (uint32 bits) {
+        if (lane >= CHUNK_ELEMS || 4 * lane + 4 > chunk.length) revert LaneOutOfRange(lane);
         uint256 w;
         assembly ("memory-safe") {
             w := shr(224, calldataload(add(chunk.offset, shl(2, lane))))

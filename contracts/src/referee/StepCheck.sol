@@ -69,6 +69,7 @@ library StepCheck {
             nState: graph.nState,
             nOps: graph.nOps,
             nTeacher: graph.nTeacher,
+            totalSteps: graph.totalSteps,
             stateBefore: g.stateBefore,
             opRoot: g.opRoot,
             teacherRoot: graph.teacherRoot,

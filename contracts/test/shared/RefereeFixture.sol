@@ -221,12 +221,27 @@ abstract contract RefereeFixture is Test {
         t[0] = TensorTrees.commit(bias, _u32(300, 0));
         g.graphRoot = TensorTrees.root(graphLeaves());
         g.teacherRoot = TensorTrees.root(t);
-        g.scalarRoot = TensorTrees.commit(scalars, _u32(TOTAL, 1));
+        g.scalarRoot = TensorTrees.root(scalarRows());
+        g.totalSteps = TOTAL;
         g.initialState = _stateRoot(stateT[0], 0);
         g.finalRoot = TensorTrees.root(finalLeaves());
         g.nOps = uint32(N_OPS);
         g.nState = 3;
         g.nTeacher = 1;
+    }
+
+    /// @notice Leaves of the scalar tree: sha256 of each step's row (one float32 here: lr).
+    function scalarRows() public view returns (bytes32[] memory l) {
+        l = new bytes32[](TOTAL);
+        for (uint256 t; t < TOTAL; ++t) {
+            l[t] = sha256(scalarRow(t + 1));
+        }
+    }
+
+    /// @notice Row of step t of the scalar table, float32 little-endian.
+    function scalarRow(uint256 t) public view returns (bytes memory) {
+        uint32 v = scalars[t - 1];
+        return abi.encodePacked(uint8(v), uint8(v >> 8), uint8(v >> 16), uint8(v >> 24));
     }
 
     function stateDims(uint256 j) internal pure returns (uint32[] memory) {

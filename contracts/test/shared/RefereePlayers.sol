@@ -324,8 +324,9 @@ abstract contract RefereePlayers is RefereeFixture {
         return _opening(bias, _u32(300, 0), new bytes32[](0), idx);
     }
 
-    function _scalarOpening() internal view returns (Opening memory) {
-        return _opening(scalars, _u32(TOTAL, 1), new bytes32[](0), T - 1);
+    function _scalarOpening() internal view returns (Opening memory w) {
+        w.chunk = scalarRow(T);
+        w.chunkProof = TensorTrees.proof(scalarRows(), T - 1);
     }
 
     /// @notice Plays the game to its end (or until a party has no move): returns the outcome.
