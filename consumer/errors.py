@@ -69,3 +69,15 @@ class OutputExistsError(ConsumerError):
     exit_code = 2
     hint = "choose a new --out directory or remove the old one"
     path: str
+
+
+@leaf
+class UnauditedError(ConsumerError):
+    """A segment behind the checkpoint has no audit attested on chain."""
+
+    exit_code = 5
+    hint = ("wait for an auditor to replay it (`veritrain challenger run` audits and attests), or "
+            "pass --allow-unaudited to take a checkpoint nobody independent has checked")
+    task_id: int
+    #: The segments with no Ok attestation.
+    segments: list[int]

@@ -52,6 +52,8 @@ class DemoConfig:
     node_stake: int = 500 * E18
     #: Stake each node deposits (enough for two tasks' nodeStake).
     node_deposit: int = 2_000 * E18
+    #: Stake the challenger deposits so its audits are attested on chain (minAuditorStake).
+    auditor_deposit: int = 100 * E18
     challenge_window: int = 60
     segment_deadline: int = 2_000
     #: The honest node takes the reopened task over and finishes it.
@@ -281,6 +283,7 @@ def _run_actors(info: Any, addresses: Any, accounts: dict[str, Any], names: dict
 
     for name in ("node-honest", "node-cheater"):
         Protocol(Chain(info.rpc_url, accounts[name]), addresses).deposit(cfg.node_deposit)
+    Protocol(Chain(info.rpc_url, accounts["challenger"]), addresses).deposit(cfg.auditor_deposit)
     narrator = Narrator(viewer, names, con, start_block)
     narrator.poll()
     losses = LossLog()

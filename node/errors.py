@@ -49,3 +49,13 @@ class InputsUnavailableError(NodeError):
     task_id: int
     what: str
     cid: str
+
+
+@leaf
+class CancelRefusedError(NodeError):
+    """The requester's task cannot be cancelled now (not ours, in progress, finished, disputed)."""
+
+    exit_code = 3
+    task_id: int
+    #: A short tag of the rule ("not-requester", "in-progress", "finished", "disputes-open").
+    reason: str

@@ -64,3 +64,7 @@ class MerkleError(ProverError):
 
 class TeacherError(ProverError):
     """The teacher model directory cannot be loaded or does not fit the spec."""
+
+
+class ScheduleError(ProverError):
+    """A data-schedule position or epoch outside the schedule's range."""

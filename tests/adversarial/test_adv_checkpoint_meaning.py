@@ -35,6 +35,9 @@ from tests.adversarial.test_adv_node_faults import (
 from tests.support.actors import DishonestNode, Fault, Requester
 from tests.support.cast import Book
 
+#: What the auditor stakes to attest its audits (deploy/params.json "audit").
+MIN_AUDITOR_STAKE = 100 * 10**18
+
 
 def _consumer_refuses(protocol: Any, out: Path) -> Any:
     """``play``'s after_commit: a consumer pulling the float64 checkpoint gets a clear refusal."""
@@ -44,7 +47,8 @@ def _consumer_refuses(protocol: Any, out: Path) -> Any:
         from consumer.pull import pull
 
         with pytest.raises(CheckpointMismatchError, match="float64") as exc:
-            pull(protocol(REQUESTER), client, task, out, segment=0, allow_unfinalized=True)
+            pull(protocol(REQUESTER), client, task, out, segment=0, allow_unfinalized=True,
+                 allow_unaudited=True)
         assert exc.value.reason == "dtype"
         assert not out.exists() or not any(out.iterdir())
 
@@ -126,6 +130,7 @@ def test_changed_config_json_semantics_reach_nobody(
             cache_dir=cache,
         )
         node.protocol.deposit(NODE_STAKE)
+        auditor.protocol.deposit(MIN_AUDITOR_STAKE)  # so its audits are attested (pull counts them)
         p = protocol(0)
         book = Book(
             p,
@@ -195,6 +200,7 @@ def test_unloadable_config_json_does_not_poison_the_final_prefix(
         staller.protocol.deposit(NODE_STAKE)
         second = protocol(HONEST)
         second.deposit(NODE_STAKE)
+        auditor.protocol.deposit(MIN_AUDITOR_STAKE)  # so its audits are attested (pull counts them)
         p = protocol(0)
         book = Book(
             p,
@@ -203,6 +209,7 @@ def test_unloadable_config_json_does_not_poison_the_final_prefix(
                 "staller": staller.protocol.me,
                 "second": second.me,
                 "challenger": auditor.protocol.me,
+                "treasury": p.me,
             },
         )
         book.snap()
@@ -232,7 +239,8 @@ def test_unloadable_config_json_does_not_poison_the_final_prefix(
         _spec_config(spec, result.out_dir)
         stall = NODE_STAKE * int(p.market_params().stallSlashBps) // 10_000
         book.check(
-            requester={"wallet": -REWARD + stall},
+            requester={"wallet": -REWARD},
+            treasury={"wallet": stall},  # never the requester (#14)
             staller={"staked": -stall},
             second={"wallet": REWARD},
         )

@@ -129,13 +129,13 @@ def test_stall_past_deadline_slashes_and_reopens(world: Cast) -> None:
     stall = NODE_STAKE * 1000 // 10_000
     t = w.node.task(task)
     assert t.status == TaskStatus.OPEN and t.nextSegment == 1 and t.epoch == 1
-    w.book.check(node={"staked": -stall}, requester={"wallet": stall})
+    w.book.check(node={"staked": -stall}, treasury={"wallet": stall})  # never the requester (#14)
     assert w.node.stake_info().locked == 0
     w.node2.claim_task(task)  # the next node continues from the final prefix
     w.commit(w.node2, task, 1)
     w.anvil.mine(WINDOW + 1)
     w.node2.claim_reward(task)
-    w.book.check(node={"staked": -stall}, requester={"wallet": stall}, node2={"wallet": REWARD})
+    w.book.check(node={"staked": -stall}, treasury={"wallet": stall}, node2={"wallet": REWARD})
 
 
 def test_lost_dispute_slashes_jails_and_jailed_node_cannot_claim(world: Cast) -> None:

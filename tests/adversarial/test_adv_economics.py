@@ -87,7 +87,7 @@ def test_stall_with_an_open_dispute_keeps_the_slash_locked(world: Cast) -> None:
     exp: dict[str, dict[str, int]] = {names[a]: {"owed": per} for a in drawn}
     exp[names[drawn[0]]]["owed"] += JURORS_WIN - per * len(drawn)
     w.book.check(node={"staked": -NODE_DEPOSIT, "pending": NODE_DEPOSIT - STALL - SLASH},
-                 requester={"wallet": -REWARD + STALL + TO_REQUESTER},
+                 requester={"wallet": -REWARD + TO_REQUESTER}, treasury={"wallet": STALL},
                  challenger={"wallet": -BOND, "owed": WIN}, **exp)
     assert int(w.node.stake_info().locked) == 0
 
@@ -106,7 +106,7 @@ def test_cancel_after_partial_progress_pays_the_final_prefix(world: Cast) -> Non
     assert int(w.node.task(task).nextSegment) == 1
     w.requester.cancel_task(task)
     per_segment = REWARD // (TOTAL // SEG)
-    w.book.check(requester={"wallet": -REWARD + STALL + (REWARD - per_segment)},
+    w.book.check(requester={"wallet": -REWARD + (REWARD - per_segment)}, treasury={"wallet": STALL},
                  node={"staked": -STALL, "wallet": per_segment})
     assert DEADLINE > WINDOW  # the segment was final before the stall
 
