@@ -35,7 +35,7 @@ def spec_graph(
     spec = load_spec(file)
     profile.reexec_if_needed(spec)
     from prover.trace.graph import graph_to_json
-    from prover.trace.roots import scalar_root, teacher_root
+    from prover.trace.roots import final_root, scalar_root, teacher_root
     from prover.trace.tracer import record_trainer_step
     from prover.train import Trainer
 
@@ -47,6 +47,7 @@ def spec_graph(
     typer.echo(f"graphRoot of step 1 (zero moments): 0x{first.graph.root().hex()}")
     typer.echo(f"teacherRoot: 0x{teacher_root(later.tensors.teacher).hex()}")
     typer.echo(f"scalarRoot:  0x{scalar_root(spec).hex()}")
+    typer.echo(f"finalRoot:   0x{final_root(later.graph.final).hex()}")
     if out is not None:
         out.write_text(json.dumps(graph_to_json(later.graph)))
         typer.echo(f"graph written to {out}")

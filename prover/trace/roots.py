@@ -7,12 +7,16 @@ doubles, rounded once to binary32 when they reach the kernel). A recorded step's
 values must equal it (tested). ``scalarRoot`` is the sha256 tree over
 ``leaf_t = sha256(the table's float32 values, little-endian)`` for t = 1..totalSteps;
 ``teacherRoot`` the sha256 tree over the tensor commitments of ``Teacher(j)`` in order.
+``finalRoot`` is the sha256 tree over ``sha256(abi.encodePacked(uint32 j, uint8 refKind,
+uint32 refIndex))``, one leaf per state tensor j after the step (``StepGraph.final``), as the
+referee's ``pickFinal`` and ``disputeKept`` check it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+import struct
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -22,6 +26,7 @@ from prover.trace import commit
 
 if TYPE_CHECKING:
     from prover.spec import TaskSpec
+    from prover.trace.graph import Ref
 
 #: Names of one step's scalars, in table order (``Scalar(j)``); group 0 decays, group 1 not.
 SCALAR_NAMES = ("decay.g0", "beta1", "omb1", "beta2", "omb2", "stepSize", "bc2Sqrt", "eps",
@@ -62,3 +67,15 @@ def teacher_root(tensors: Sequence[np.ndarray]) -> bytes:
     """The sha256 tree over the teacher tensors' commitments (``Teacher(j)`` order)."""
     return commit.root_of([commit.commit(np.ascontiguousarray(t, dtype=np.float32)).commit
                            for t in tensors])
+
+
+def final_leaf(j: int, ref: Ref) -> bytes:
+    """The leaf of state tensor ``j`` after the step: where its value comes from (``ref``)."""
+    return hashlib.sha256(struct.pack(">IBI", j, int(ref.kind), ref.index & 0xFFFFFFFF)).digest()
+
+
+def final_root(final: Sequence[tuple[str, Ref]]) -> bytes:
+    """``finalRoot`` of a step graph's final refs (``StepGraph.final``, state v2 order)."""
+    if not final:
+        raise ValueError("finalRoot of a graph without final refs: record the step graph first")
+    return commit.root_of([final_leaf(j, ref) for j, (_, ref) in enumerate(final)])

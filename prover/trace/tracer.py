@@ -22,6 +22,7 @@ from prover.trace.commit import TraceError
 from prover.trace.evaluate import Tensors
 from prover.trace.graph import Ref, StepGraph, graph_from_json, graph_to_json
 from prover.trace.kinds import RefKind
+from prover.trace.roots import final_root
 
 if TYPE_CHECKING:
     import torch
@@ -156,6 +157,7 @@ def write_trace(r: Recorded, out: str | Path) -> dict[str, Any]:
         np.savez(d / f"{name}.npz", *vals)
     doc = {
         "step": r.step, "loss": r.loss, "graphRoot": "0x" + r.graph.root().hex(),
+        "finalRoot": "0x" + final_root(r.graph.final).hex(),
         "opRoot": "0x" + commit.root_of(commits).hex(),
         "stateHashBefore": "0x" + r.state_hash_before.hex(),
         "stateHashAfter": "0x" + r.state_hash_after.hex(),

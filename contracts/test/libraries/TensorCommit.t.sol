@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {Test} from "../base/Test.sol";
 import {TensorCommit} from "../../src/libraries/TensorCommit.sol";
 import {StepOp, StepOps} from "../../src/referee/StepOp.sol";
+import {TensorTrees} from "../support/TensorTrees.sol";
 
 /// @notice External wrappers so the library's calldata functions get calldata.
 contract TensorCommitHarness {
@@ -29,6 +30,14 @@ contract TensorCommitHarness {
         returns (bool)
     {
         return TensorCommit.verifyChunk(chunk, root, index, n, proof);
+    }
+
+    function verify(bytes32[] calldata proof, bytes32 root, bytes32 leaf, uint256 index, uint256 n)
+        external
+        view
+        returns (bool)
+    {
+        return TensorCommit.verify(proof, root, leaf, index, n);
     }
 
     function verifyStateTensor(
@@ -172,5 +181,26 @@ contract TensorCommitTest is Test {
             }
             assertEq(h.opLeaf(op), vm.parseJsonBytes32(json, string.concat(p, ".leaf")));
         }
+    }
+
+    /// @dev finalRoot from the Python reference (prover/trace/roots.py final_root) for the fixture
+    ///      graph's final refs: its leaves are the referee's encoding, its tree the fixture's, and
+    ///      every leaf verifies against it the way pickFinal and disputeKept check it.
+    function test_finalRoot_vectors_succeeds() public view {
+        uint256[] memory kinds = vm.parseJsonUintArray(json, ".final.refKinds");
+        uint256[] memory idx = vm.parseJsonUintArray(json, ".final.refIndices");
+        bytes32[] memory want = vm.parseJsonBytes32Array(json, ".final.leaves");
+        bytes32 root = vm.parseJsonBytes32(json, ".final.root");
+        bytes32[] memory leaves = new bytes32[](kinds.length);
+        for (uint256 j; j < kinds.length; ++j) {
+            leaves[j] = sha256(abi.encodePacked(uint32(j), uint8(kinds[j]), uint32(idx[j])));
+            assertEq(leaves[j], want[j]);
+            string memory at = string.concat(".final.proofs[", vm.toString(j), "]");
+            bytes32[] memory proof = vm.parseJsonBytes32Array(json, at);
+            assertTrue(h.verify(proof, root, leaves[j], j, kinds.length));
+            assertFalse(h.verify(proof, root, leaves[(j + 1) % kinds.length], j, kinds.length));
+        }
+        assertEq(TensorTrees.root(leaves), root);
+        assertEq(kinds[0], StepOps.REF_OP);
     }
 }

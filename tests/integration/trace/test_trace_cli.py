@@ -12,6 +12,8 @@ import pytest
 
 from prover import checkpoint
 from prover.presets import default_dataset_dir, default_teacher_dir, preset_spec
+from prover.trace.graph import graph_from_json
+from prover.trace.roots import final_root
 from prover.train import Trainer
 
 TASK = 9
@@ -50,6 +52,8 @@ def test_step_trace_then_explain_succeeds(ck: dict[str, Any]) -> None:
     assert doc["stateHashAfter"] == ck["h2"] and doc["step"] == 2
     full = json.loads((out / "trace.json").read_text())
     assert full["opRoot"] == doc["opRoot"] and len(full["ops"]) == doc["ops"]
+    graph = graph_from_json(json.loads((out / "graph.json").read_text()))
+    assert full["finalRoot"] == "0x" + final_root(graph.final).hex()
     assert len(list((out / "ops").glob("*.f32"))) == doc["ops"]
     # op 2 of a step is a layer-norm mean over the teacher's embeddings: 384 adds and a divide
     r = cli(["step", "explain", str(out), "--op", "2", "--element", "3"])
@@ -72,3 +76,5 @@ def test_spec_graph_prints_the_traced_root(ck: dict[str, Any]) -> None:
     assert r.returncode == 0, r.stderr
     root = json.loads((ck["dir"] / "graph.json").read_text())["graphRoot"]
     assert f"graphRoot: {root}" in r.stdout and "GEMM" in r.stdout
+    graph = graph_from_json(json.loads((ck["dir"] / "graph.json").read_text()))
+    assert f"finalRoot:   0x{final_root(graph.final).hex()}" in r.stdout

@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from prover.trace.commit import CHUNK_BYTES, bind_shape, chunk_proof, commit, verify_chunk
 
@@ -82,3 +83,21 @@ def test_op_leaves_match_the_step_graph_encoder() -> None:
     vectors = json.loads(VECTORS.read_text())["ops"]
     assert ["0x" + op.leaf().hex() for op in ops] == [v["leaf"] for v in vectors]
     assert [list(op.attrs) for op in ops] == [v["attrs"] for v in vectors]
+
+
+def test_final_root_matches_the_referee_vectors() -> None:
+    """finalRoot of the fixture graph's final refs (RefereeFixture.finalLeaves: Op(8), State(1),
+    State(2)) is the root TensorCommit.t.sol rebuilds with the referee's leaf encoding; another
+    order or another ref gives another root, and a graph without final refs has none."""
+    from prover.trace.graph import Ref
+    from prover.trace.kinds import RefKind
+    from prover.trace.roots import final_root
+
+    final = [("o", Ref(RefKind.OP, 8)), ("a", Ref(RefKind.STATE, 1)),
+             ("b", Ref(RefKind.STATE, 2))]
+    vec = json.loads(VECTORS.read_text())["final"]
+    assert "0x" + final_root(final).hex() == vec["root"]
+    assert final_root(final[::-1]) != final_root(final)
+    assert final_root([*final[:2], ("b", Ref(RefKind.OP, 2))]) != final_root(final)
+    with pytest.raises(ValueError, match="without final refs"):
+        final_root([])

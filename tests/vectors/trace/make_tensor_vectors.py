@@ -26,6 +26,9 @@ from prover.trace.commit import (  # noqa: E402
     commit,
     root_of,
 )
+from prover.trace.graph import Ref  # noqa: E402
+from prover.trace.kinds import RefKind  # noqa: E402
+from prover.trace.roots import final_leaf, final_root  # noqa: E402
 
 OUT = Path(__file__).with_name("tensor_commit.json")
 # Shapes: one element, exactly one chunk, one past a chunk, a matrix over three chunks (padded
@@ -81,6 +84,22 @@ OPS = [
 ]
 
 
+# The fixture graph's final refs (RefereeFixture.finalLeaves): state tensor 0 after the step is
+# Op(8), 1 and 2 are kept (State(1), State(2)).
+FINAL = [("out", Ref(RefKind.OP, 8)), ("A", Ref(RefKind.STATE, 1)), ("B", Ref(RefKind.STATE, 2))]
+
+
+def _final() -> dict:
+    leaves = [final_leaf(j, ref) for j, (_, ref) in enumerate(FINAL)]
+    return {
+        "refKinds": [int(r.kind) for _, r in FINAL],
+        "refIndices": [r.index for _, r in FINAL],
+        "leaves": [_hex(leaf) for leaf in leaves],
+        "proofs": [[_hex(p) for p in chunk_proof(leaves, j)] for j in range(len(leaves))],
+        "root": _hex(final_root(FINAL)),
+    }
+
+
 def op_leaf(op: dict) -> bytes:
     """sha256 of (u32 index, u16 kind, u8 nInputs, (u8 refKind, u32 refIndex)*, u8 rank,
     u32 dims*, u16 nAttrs, i64 attrs*), big-endian like abi.encodePacked."""
@@ -109,7 +128,8 @@ def build() -> dict:
         "proofs": [[_hex(p) for p in chunk_proof(leaves, j)] for j in range(3)],
     }
     ops = [{**op, "leaf": _hex(op_leaf(op))} for op in OPS]
-    return {"_doc": __doc__.splitlines()[0], "tensors": tensors, "state": state, "ops": ops}
+    return {"_doc": __doc__.splitlines()[0], "tensors": tensors, "state": state, "ops": ops,
+            "final": _final()}
 
 
 def main() -> None:
