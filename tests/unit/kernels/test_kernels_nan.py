@@ -133,3 +133,67 @@ def test_adamw_nan_bits_follow_sse_source_order_in_every_build_succeeds(force, e
             assert np.array_equal(out, ref), f"adamw {name}: {isa} {threads} threads vs sse"
             bad = np.nonzero(where & (out != want))[0]
             assert bad.size == 0, f"adamw {name} ({isa}, {threads}): index {bad[0]}"
+
+
+def _nan_or(bits: int, other: int) -> int:
+    """`x op y` under SSE rules when x (bits) or y (other) is a NaN: the first NaN, quieted."""
+    for u in (bits, other):
+        if (u & 0x7FFFFFFF) > 0x7F800000:
+            return u | 0x00400000
+    raise ValueError("no NaN operand")
+
+
+def _f(u: int) -> np.float32:
+    return np.array([u], dtype=np.uint32).view(np.float32)[0]
+
+
+def _u(x: float) -> int:
+    v = np.float32(x)
+    return DEFAULT_NAN if np.isnan(v) else int(np.array([v]).view(np.uint32)[0])
+
+
+def _gemm_element(a: np.ndarray, b: np.ndarray, bias: int | None, fma: bool) -> int:
+    """One element's source order under SSE rules: repfma fma(a, b, acc) (a's NaN, b's, acc's),
+    repkern acc + a * b (acc's, a's, b's); then acc + bias. Numbers in float64 (no overflow with
+    these inputs): only which NaN comes out matters here."""
+    nan = lambda u: (u & 0x7FFFFFFF) > 0x7F800000  # noqa: E731
+    acc = 0
+    with np.errstate(all="ignore"):
+        for x, y in zip(a.tolist(), b.tolist(), strict=True):
+            if fma:
+                if nan(x) or nan(y):
+                    acc = _nan_or(x, y)
+                elif not nan(acc):
+                    acc = _u(np.float64(_f(x)) * np.float64(_f(y)) + np.float64(_f(acc)))
+            else:
+                p = _nan_or(x, y) if nan(x) or nan(y) else _u(_f(x) * _f(y))
+                acc = _nan_or(acc, p) if nan(acc) or nan(p) else _u(_f(acc) + _f(p))
+        if bias is not None:
+            acc = _nan_or(acc, bias) if nan(acc) or nan(bias) else _u(_f(acc) + _f(bias))
+    return acc
+
+
+def test_gemm_nan_bits_follow_sse_source_order_in_every_build_succeeds(force, each_family):
+    """NaNs and infinities planted in A, B and the bias (so invalid operations occur too)."""
+    rng = np.random.default_rng(18)
+    m, k, n = 29, 70, 41
+    a, b = (rng.standard_normal(s).astype(np.float32).view(np.uint32) for s in ((m, k), (k, n)))
+    bias = rng.standard_normal(n).astype(np.float32).view(np.uint32)
+    for arr, frac in ((a, 0.01), (b, 0.01), (bias, 0.1)):
+        pick = rng.random(arr.shape) < frac
+        arr[pick] = _nans(rng, int(pick.sum()))
+        pick = rng.random(arr.shape) < frac / 2
+        arr[pick] = np.where(rng.random(int(pick.sum())) < 0.5, 0x7F800000, 0xFF800000)
+    b[3, :] = 0  # inf * 0 where a row of A has an infinity: invalid operations
+    fma = each_family is Family.REPFMA
+    force("sse", 1)
+    first = _bits(ops.gemm(_t(a), _t(b), _t(bias)))
+    where = np.argwhere(_is_nan(first))
+    assert len(where) > 20
+    for i, j in where:
+        want = _gemm_element(a[i], b[:, j], int(bias[j]), fma)
+        assert first[i, j] == want, (i, j, hex(int(first[i, j])), hex(want))
+    for isa, threads in SETTINGS:
+        force(isa, threads)
+        got = _bits(ops.gemm(_t(a), _t(b), _t(bias)))
+        assert np.array_equal(got, first), f"gemm: {isa} {threads} threads vs sse"
