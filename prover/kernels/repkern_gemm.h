@@ -220,6 +220,26 @@ static float rk_block_sum(const float *x, int64_t n, int square) {
     return r;
 }
 
+/* A block sum that came out NaN, again, one scalar step at a time in the documented order with
+ * each step's NaN rule applied explicitly (SIMD code may hold a NaN operand in another
+ * position): s_l + x takes s_l's NaN, else x's; fma(x, x, s_l) takes x's, else s_l's (as
+ * Float32.fma); then r + s_l takes r's, else s_l's. The referee's order under SSE rules. */
+static float rk_block_sum_nan(const float *x, int64_t n, int square) {
+    float lanes[RK_LANES] = {0};
+    for (int64_t j = 0; j < n; j++) {
+        float *s = &lanes[j % RK_LANES], e = x[j];
+#if RK_FMA
+        if (square) { *s = rk_nan2(e, e, *s != *s ? *s : fmaf(e, e, *s)); continue; }
+#else
+        if (square) { float q = e * e; *s = rk_nan2(*s, q, *s + q); continue; }
+#endif
+        *s = rk_nan2(*s, e, *s + e);
+    }
+    float r = lanes[0];
+    for (int l = 1; l < RK_LANES; l++) r = rk_nan2(r, lanes[l], r + lanes[l]);
+    return r;
+}
+
 typedef struct { const float *x; float *partial; int64_t n, nblocks; int square; } rk_fsum_args;
 
 static void rk_fsum_blocks(void *vctx, int64_t begin, int64_t end) {
@@ -227,7 +247,8 @@ static void rk_fsum_blocks(void *vctx, int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; t++) {
         int64_t row = t / a->nblocks, blk = t % a->nblocks;
         int64_t j0 = blk * RK_SUMBLK, len = a->n - j0 < RK_SUMBLK ? a->n - j0 : RK_SUMBLK;
-        a->partial[t] = rk_block_sum(a->x + row * a->n + j0, len, a->square);
+        float r = rk_block_sum(a->x + row * a->n + j0, len, a->square);
+        a->partial[t] = r == r ? r : rk_block_sum_nan(a->x + row * a->n + j0, len, a->square);
     }
 }
 

@@ -197,3 +197,45 @@ def test_gemm_nan_bits_follow_sse_source_order_in_every_build_succeeds(force, ea
         force(isa, threads)
         got = _bits(ops.gemm(_t(a), _t(b), _t(bias)))
         assert np.array_equal(got, first), f"gemm: {isa} {threads} threads vs sse"
+
+
+def _block_sum(xs: list[int], square: bool, fma: bool) -> int:
+    """The documented 16-lane block sum, NaN rules explicit (see _gemm_element)."""
+    nan = lambda u: (u & 0x7FFFFFFF) > 0x7F800000  # noqa: E731
+    lanes = [0] * 16
+    with np.errstate(all="ignore"):
+        for j, e in enumerate(xs):
+            s = lanes[j % 16]
+            if square and fma:  # fma(e, e, s): e's NaN, else s's
+                lanes[j % 16] = (_nan_or(e, s) if nan(e) or nan(s)
+                                 else _u(np.float64(_f(e)) ** 2 + np.float64(_f(s))))
+            else:
+                q = (_nan_or(e, e) if nan(e) else _u(_f(e) * _f(e))) if square else e
+                lanes[j % 16] = _nan_or(s, q) if nan(s) or nan(q) else _u(_f(s) + _f(q))
+        r = lanes[0]
+        for s in lanes[1:]:
+            r = _nan_or(r, s) if nan(r) or nan(s) else _u(_f(r) + _f(s))
+    return r
+
+
+@pytest.mark.parametrize("square", [False, True])
+def test_fsum_nan_bits_follow_sse_source_order_in_every_build_succeeds(force, each_family, square):
+    """Rows of 5000 (two blocks of 4096: the block sums are summed again) and of 37."""
+    rng = np.random.default_rng(19)
+    fma = each_family is Family.REPFMA
+    for rows, n in ((6, 5000), (40, 37)):
+        x = rng.standard_normal((rows, n)).astype(np.float32).view(np.uint32)
+        pick = rng.random(x.shape) < 3.0 / n
+        x[pick] = _nans(rng, int(pick.sum()))
+        force("sse", 1)
+        first = _bits(ops.fsum(_t(x), square=square))
+        for i in np.nonzero(_is_nan(first))[0]:
+            blocks = [x[i, j:j + 4096].tolist() for j in range(0, n, 4096)]
+            sums = [_block_sum(b, square, fma) for b in blocks]
+            want = sums[0] if len(sums) == 1 else _block_sum(sums, False, fma)
+            assert first[i] == want, (rows, n, i, hex(int(first[i])), hex(want))
+        assert _is_nan(first).sum() >= rows // 3
+        for isa, threads in SETTINGS:
+            force(isa, threads)
+            got = _bits(ops.fsum(_t(x), square=square))
+            assert np.array_equal(got, first), f"fsum: {isa} {threads} threads vs sse"
