@@ -2,7 +2,8 @@
 times are noisy, ratios of interleaved measurements much less so).
 
 - commitment overhead: training step with state hashing + leaves vs without
-  (inline sha256, inline BLAKE3, BLAKE3 on a background thread overlapping the next step)
+  (inline sha256, inline BLAKE3, inline tree-v2; BLAKE3 and tree-v2 (state hash v2, the tensor
+  commitments of docs/referee.md) on a background thread overlapping the next step)
 - determinism tax: step time under the spec's profile (default: the default profile) vs stock
   torch (a stock profile's spec run without its pins or checks: plain torch kernels, as users
   run it), same thread count (two worker processes, alternated)
@@ -54,21 +55,34 @@ def _worker(args: argparse.Namespace) -> None:
         h = statehash.state_hash(algo, tr.student, tr.optimizer, tr.step_no, tr.rng, tr.cursor)
         merkle.leaf(1, tr.step_no, h)
 
+    def hash_only(algo: str) -> None:
+        statehash.state_hash(algo, tr.student, tr.optimizer, tr.step_no, tr.rng, tr.cursor)
+
     for _ in range(2):  # warm-up
         tr.step()
     modes = {"plain": tr.step}
     if pinned:
         modes |= {"inline-sha256": lambda: inline("sha256"),
-                  "inline-blake3": lambda: inline("blake3")}
+                  "inline-blake3": lambda: inline("blake3"),
+                  "inline-tree-v2": lambda: inline("tree-v2"),
+                  # the hash alone (no step): its CPU against a step's is the overhead's floor
+                  # when no core is idle, and far less noisy than a difference of two step times
+                  "hash-only-blake3": lambda: hash_only("blake3"),
+                  "hash-only-tree-v2": lambda: hash_only("tree-v2")}
+    # the same trainer under a tree-v2 spec (only the hash differs: same batches, same kernels)
+    v2 = spec.model_copy(update={"state_hash": "tree-v2"})
     block = 2
     for _ in range(max(1, args.steps // block)):
         for name, fn in modes.items():
             for _ in range(block):
                 timed(name, fn)
         if pinned:  # the production loop (overlapped hashing), as train and as replay
-            for name, expected in (("train-overlap", None), ("replay", {})):
+            for name, expected, sp in (("train-overlap", None, spec), ("replay", {}, spec),
+                                       ("train-overlap-tree-v2", None, v2)):
+                tr.spec = sp
                 t0, c0 = time.perf_counter(), time.process_time()
                 _loop(tr, tr.step_no + block, expected=expected)
+                tr.spec = spec
                 times.setdefault(name, []).extend([(time.perf_counter() - t0) / block] * block)
                 cpu.setdefault(name, []).extend([(time.process_time() - c0) / block] * block)
     sizes = sum(t.numel() * t.element_size() for _, t in statehash.param_tensors(tr.student))
@@ -141,7 +155,8 @@ def main() -> None:
           + ("  WARNING: above 1, figures measured under load" if os.getloadavg()[0] > 1 else ""))
     print(f"{'mode':<26}{'wall ms':>10}{'ratio':>8}{'cpu ms':>10}{'ratio':>8}")
     w, c = med["times"]["pinned"], med["cpu"]["pinned"]
-    for k in ("plain", "inline-sha256", "inline-blake3", "train-overlap", "replay"):
+    for k in ("plain", "inline-sha256", "inline-blake3", "inline-tree-v2", "train-overlap",
+              "train-overlap-tree-v2", "replay"):
         print(f"{'pinned ' + k:<26}{1e3 * w[k]:>10.1f}{w[k] / w['plain']:>8.3f}"
               f"{1e3 * c[k]:>10.1f}{c[k] / c['plain']:>8.3f}")
     uw, uc = med["times"]["unpinned"]["plain"], med["cpu"]["unpinned"]["plain"]
@@ -152,6 +167,16 @@ def main() -> None:
           f"wall {100 * (w['train-overlap'] / w['plain'] - 1):+.1f}%, "
           f"CPU {100 * (c['train-overlap'] / c['plain'] - 1):+.1f}% (the hash's cost "
           "when no core is idle)")
+    print("state hash v2 (tree-v2) overlapped with the next step + leaves: wall "
+          f"{100 * (w['train-overlap-tree-v2'] / w['plain'] - 1):+.1f}% (target <= 3%), CPU "
+          f"{100 * (c['train-overlap-tree-v2'] / c['plain'] - 1):+.1f}%; inline tree-v2 wall "
+          f"{100 * (w['inline-tree-v2'] / w['plain'] - 1):+.1f}% / CPU "
+          f"{100 * (c['inline-tree-v2'] / c['plain'] - 1):+.1f}%")
+    for algo in ("blake3", "tree-v2"):
+        k = f"hash-only-{algo}"
+        print(f"  {algo} state hash alone: {1e3 * c[k]:.1f} ms CPU = "
+              f"{100 * c[k] / c['plain']:.1f}% of a plain step's CPU "
+              f"({1e3 * w[k]:.1f} ms wall = {100 * w[k] / w['plain']:.1f}% of its wall)")
     print(f"  inline: sha256 wall {100 * (w['inline-sha256'] / w['plain'] - 1):+.1f}% / CPU "
           f"{100 * (c['inline-sha256'] / c['plain'] - 1):+.1f}%, blake3 wall "
           f"{100 * (w['inline-blake3'] / w['plain'] - 1):+.1f}% / CPU "

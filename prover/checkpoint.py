@@ -213,9 +213,9 @@ def held_state(ckpt_dir: str | Path, spec: TaskSpec, task_id: int,
     _check_names(d, params, optim, _student_shapes(spec))
     at = int(state["step"])
     p_list, o_list = sorted(params.items()), sorted(optim.items())
-    chunks = statehash.serialize_chunks(p_list, o_list, at, rng_state(spec, task_id),
-                                        schedule.cursor_after(spec, at))
-    return HeldState(at, p_list, o_list, statehash.digest_chunks(spec.state_hash, chunks))
+    digest = statehash.digest_state(spec.state_hash, p_list, o_list, at,
+                                    rng_state(spec, task_id), schedule.cursor_after(spec, at))
+    return HeldState(at, p_list, o_list, digest)
 
 
 def require_state(ckpt_dir: str | Path, spec: TaskSpec, task_id: int, expected: bytes | None,

@@ -35,7 +35,8 @@ def spec_init(
     seed: int = typer.Option(0, help="Root seed of every RNG."),
     threads: int = typer.Option(1, help="Intra-op threads pinned by the profile."),
     profile_name: str = typer.Option(DEFAULT_PROFILE, "--profile", help="Determinism profile."),
-    state_hash: str = typer.Option("blake3", help="blake3 or sha256."),
+    state_hash: str = typer.Option("blake3", help="blake3, sha256 or tree-v2 (state hash v2)."),
+    schedule: str = typer.Option("keccak-v1", help="Data schedule: keccak-v1 or keccak-v2."),
     dataset: Path | None = typer.Option(None,
                                         help="Manifest dir (default: the cached Lee corpus)."),
 ) -> None:
@@ -43,7 +44,7 @@ def spec_init(
     from prover.presets import preset_spec
 
     spec = preset_spec(preset, seed=seed, threads=threads, dataset_dir=dataset,
-                       profile_name=profile_name, state_hash=state_hash)
+                       profile_name=profile_name, state_hash=state_hash, schedule=schedule)
     typer.echo(spec.canonical_bytes().decode())
 
 
@@ -236,4 +237,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(dataset_app, name="dataset")
     app.add_typer(segment_app, name="segment")
     app.add_typer(trace_app, name="trace")
+    from prover.trace.cli import register as register_step_trace  # spec graph, step trace/explain
+
+    register_step_trace(app, spec_app)
     app.command("replay")(replay_cmd)

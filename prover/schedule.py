@@ -5,6 +5,16 @@ e = p // N at offset p % N; epoch e visits the samples in the order of their key
 keccak256("veritrain/data/v1" ‖ sampleRoot ‖ u64 seed ‖ uint256 taskId ‖ u64 e ‖ u64 i) (ties by i).
 So a node cannot choose its data, and tasks with one spec but different ids see different orders.
 
+Data v2 (``schedule: "keccak-v2"``, docs/referee.md "Data schedule v2"): the same positions and
+epochs, but epoch e visits offset o at sample perm_e(o), a keyed permutation one sample at a
+time (no sort over the epoch), which the referee evaluates in Solidity
+(contracts/src/libraries/DataSchedule.sol) from (sampleRoot, seed, taskId, p):
+    key_e    = keccak256("veritrain/data/v2" ‖ sampleRoot ‖ u64 seed ‖ uint256 taskId ‖ u64 e)
+    perm_e   = a 4-round balanced Feistel network over [0, 4^k), k >= 1 the least with 4^k >= N,
+               halves of k bits, x = (L << k) | R; round i: (L, R) <- (R, L xor F_i(R)) with
+               F_i(R) = uint256(keccak256(abi.encode(key_e, uint256 i, uint256 R))) mod 2^k;
+               cycle-walking: apply it again until the value is < N (expected < 4 times).
+
 LR: computed with integers and fractions only (no libm, no float pow/cos), rounded once to a
 float, so every machine gets the same bits.
 """
@@ -16,6 +26,8 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from eth_hash.auto import keccak
+
+from prover.errors import ScheduleError
 
 if TYPE_CHECKING:
     import torch
@@ -35,14 +47,67 @@ def epoch_order(sample_root: str, seed: int, task_id: int, epoch: int, n: int) -
     return tuple(i for _, i in keys)
 
 
+_DATA_TAG_V2 = b"veritrain/data/v2"
+#: Feistel rounds of the v2 permutation (four make a keyed pseudo-random permutation).
+FEISTEL_ROUNDS = 4
+
+
+def epoch_key(sample_root: str, seed: int, task_id: int, epoch: int) -> bytes:
+    """key_e of the v2 schedule."""
+    if not 0 <= epoch < 2**64:
+        raise ScheduleError(f"epoch {epoch} is outside the u64 range of the v2 schedule",
+                            hint="positions past numSamples * 2^64 have no v2 sample")
+    return keccak(_DATA_TAG_V2 + bytes.fromhex(sample_root.removeprefix("0x"))
+                  + seed.to_bytes(8, "big") + task_id.to_bytes(32, "big")
+                  + epoch.to_bytes(8, "big"))
+
+
+def half_bits(n: int) -> int:
+    """k of the v2 permutation over [0, n): the least k >= 1 with 4^k >= n."""
+    k = 1
+    while 4**k < n:
+        k += 1
+    return k
+
+
+def feistel(key: bytes, k: int, x: int) -> int:
+    """One pass of the v2 Feistel network over [0, 4^k)."""
+    mask = (1 << k) - 1
+    left, right = x >> k, x & mask
+    for i in range(FEISTEL_ROUNDS):
+        f = int.from_bytes(keccak(key + i.to_bytes(32, "big") + right.to_bytes(32, "big")), "big")
+        left, right = right, left ^ (f & mask)
+    return (left << k) | right
+
+
+def permute(key: bytes, n: int, offset: int) -> int:
+    """perm_e(offset) of the v2 schedule: the Feistel network cycle-walked into [0, n)."""
+    if not 0 <= offset < n:
+        raise ScheduleError(f"offset {offset} is outside the epoch's [0, {n})")
+    k, x = half_bits(n), offset
+    while True:
+        x = feistel(key, k, x)
+        if x < n:
+            return x
+
+
+def sample_at(sample_root: str, seed: int, task_id: int, n: int, position: int) -> int:
+    """The sample index at ``position`` of the v2 data stream."""
+    epoch, offset = divmod(position, n)
+    return permute(epoch_key(sample_root, seed, task_id, epoch), n, offset)
+
+
 def batch_indices(spec: TaskSpec, task_id: int, step: int) -> list[int]:
     """Sample indices of step ``step`` (1-based) of task ``task_id``."""
     n, b = spec.dataset.num_samples, spec.batch_size
+    root = spec.dataset.sample_root
     out = []
     for j in range(b):
         p = (step - 1) * b + j
-        order = epoch_order(spec.dataset.sample_root, spec.seed, task_id, p // n, n)
-        out.append(order[p % n])
+        if spec.schedule == "keccak-v2":
+            out.append(sample_at(root, spec.seed, task_id, n, p))
+        else:
+            out.append(epoch_order(root, spec.seed, task_id, p // n, n)[p % n])
     return out
 
 

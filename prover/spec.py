@@ -20,6 +20,8 @@ from prover.errors import SpecValidationError
 from veritrain.errors import ProverError
 
 SPEC_VERSION = 1
+#: The data schedule of a spec without a ``schedule`` field (every v1 task).
+DEFAULT_SCHEDULE = "keccak-v1"
 
 #: Deepest array/object nesting accepted in a JSON document the prover reads (specs, leaves
 #: files, state.json need < 10). Checked before ``json.loads``, whose C parser recurses per level
@@ -207,8 +209,13 @@ class TaskSpec(_Model):
     #: Root seed; every RNG derives from it (and the task id).
     seed: int = Field(ge=0, lt=2**63, strict=True)
     profile: ProfileSpec
-    #: Digest of the canonical state serialization.
-    state_hash: Literal["sha256", "blake3"] = "blake3"
+    #: Digest of the canonical state serialization ("sha256", "blake3"), or "tree-v2": the root
+    #: of a tree over the state tensors' commitments (docs/referee.md "State hash v2").
+    state_hash: Literal["sha256", "blake3", "tree-v2"] = "blake3"
+    #: Data schedule: "keccak-v1" (sorted keccak keys per epoch; the v1 tasks', and the
+    #: canonical form omits it) or "keccak-v2" (a keyed Feistel permutation that Solidity can
+    #: evaluate per sample: docs/referee.md "Data schedule v2").
+    schedule: Literal["keccak-v1", "keccak-v2"] = "keccak-v1"
 
     @field_validator("segment_steps")
     @classmethod
@@ -233,8 +240,12 @@ class TaskSpec(_Model):
 
     # ---- canonical form -------------------------------------------------------------------
     def to_doc(self) -> dict[str, Any]:
-        """The camelCase JSON document (plain dicts/lists)."""
-        return self.model_dump(mode="json", by_alias=True)
+        """The camelCase JSON document (plain dicts/lists). The v1 schedule is the absent
+        field, so every spec written before ``schedule`` existed keeps its bytes and hash."""
+        doc = self.model_dump(mode="json", by_alias=True)
+        if doc["schedule"] == DEFAULT_SCHEDULE:
+            del doc["schedule"]
+        return doc
 
     def canonical_bytes(self) -> bytes:
         return canonical_json(self.to_doc())

@@ -11,6 +11,11 @@ Byte layout (all integers little-endian; str = u32 byte length + UTF-8):
     u64 data cursor (samples consumed)
 The digest is sha256 or BLAKE3 (32 bytes), as the spec's ``stateHash`` names.
 
+``stateHash: "tree-v2"`` (docs/referee.md "State hash v2") hashes no byte stream: it is the root
+of a sha256 tree over one tensor commitment (prover.trace.commit) per state tensor, in the same
+canonical order, and a scalar leaf for step, RNG and cursor (:func:`tree_v2`), so one element
+of one tensor opens with two Merkle proofs (prover.trace.stateopen).
+
 Hashing reads the live tensors, so it can run on a background thread while the next step's
 forward and backward run (they never write parameters or optimizer state); the training loop
 joins it before the next optimizer update.
@@ -85,6 +90,46 @@ def serialize_chunks(params: list[tuple[str, torch.Tensor]], optim: list[tuple[s
     yield struct.pack("<Q", cursor)
 
 
+#: Every ``stateHash`` scheme; "tree-v2" is not a byte-stream digest (see :func:`tree_v2`).
+SCHEMES = ("sha256", "blake3", "tree-v2")
+TREE_V2 = "tree-v2"
+_V2_TAG = b"veritrain/state/v2"
+
+
+def scalar_leaf(step: int, rng: dict[str, Any], cursor: int) -> bytes:
+    """The last leaf of a v2 state:
+    sha256("veritrain/state/v2" ++ u64be(step) ++ sha256(canonical RNG JSON) ++ u64be(cursor))."""
+    rng_digest = hashlib.sha256(canonical_json(rng)).digest()
+    return hashlib.sha256(_V2_TAG + struct.pack(">Q", step) + rng_digest
+                          + struct.pack(">Q", cursor)).digest()
+
+
+def v2_leaves(params: list[tuple[str, torch.Tensor]], optim: list[tuple[str, torch.Tensor]],
+              step: int, rng: dict[str, Any], cursor: int) -> list[bytes]:
+    """The v2 state tree's leaves: each tensor's commitment in canonical order, then the
+    scalar leaf."""
+    from prover.trace.commit import commit
+
+    return [commit(t).commit for _, t in (*params, *optim)] + [scalar_leaf(step, rng, cursor)]
+
+
+def tree_v2(params: list[tuple[str, torch.Tensor]], optim: list[tuple[str, torch.Tensor]],
+            step: int, rng: dict[str, Any], cursor: int) -> bytes:
+    """The v2 state hash: the root of the sha256 tree over :func:`v2_leaves`."""
+    from prover.trace.commit import root_of
+
+    return root_of(v2_leaves(params, optim, step, rng, cursor))
+
+
+def digest_state(algo: str, params: list[tuple[str, torch.Tensor]],
+                 optim: list[tuple[str, torch.Tensor]], step: int, rng: dict[str, Any],
+                 cursor: int, threads: int = 1) -> bytes:
+    """The state hash of these tensors and scalars under scheme ``algo`` (any of SCHEMES)."""
+    if algo == TREE_V2:
+        return tree_v2(params, optim, step, rng, cursor)
+    return digest_chunks(algo, serialize_chunks(params, optim, step, rng, cursor), threads)
+
+
 def new_hasher(algo: str, threads: int = 1) -> Any:
     if algo == "sha256":
         return hashlib.sha256()
@@ -92,7 +137,8 @@ def new_hasher(algo: str, threads: int = 1) -> Any:
         import blake3
 
         return blake3.blake3(max_threads=threads if threads > 0 else blake3.blake3.AUTO)
-    raise ProverError(f"unknown stateHash algorithm {algo!r}", hint="use 'sha256' or 'blake3'")
+    raise ProverError(f"unknown stateHash algorithm {algo!r}",
+                      hint="use 'sha256', 'blake3' or 'tree-v2'")
 
 
 def digest_chunks(algo: str, chunks: Iterator[bytes | memoryview], threads: int = 1) -> bytes:
@@ -105,9 +151,8 @@ def digest_chunks(algo: str, chunks: Iterator[bytes | memoryview], threads: int 
 def state_hash(algo: str, model: Any, optimizer: Any, step: int, rng: dict[str, Any],
                cursor: int, threads: int = 1) -> bytes:
     """The 32-byte state hash of (student params, optimizer state, step, RNG, cursor)."""
-    return digest_chunks(algo, serialize_chunks(param_tensors(model),
-                                                optimizer_tensors(model, optimizer),
-                                                step, rng, cursor), threads)
+    return digest_state(algo, param_tensors(model), optimizer_tensors(model, optimizer),
+                        step, rng, cursor, threads)
 
 
 def state_bytes(model: Any, optimizer: Any, step: int, rng: dict[str, Any], cursor: int) -> bytes:
@@ -127,9 +172,8 @@ class BackgroundHasher:
                cursor: int) -> Future[bytes]:
         # Collect the tensor lists now (cheap references); bytes are read on the worker.
         params, optim = param_tensors(model), optimizer_tensors(model, optimizer)
-        return self._pool.submit(digest_chunks, self.algo,
-                                 serialize_chunks(params, optim, step, dict(rng), cursor),
-                                 self.threads)
+        return self._pool.submit(digest_state, self.algo, params, optim, step, dict(rng),
+                                 cursor, self.threads)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)

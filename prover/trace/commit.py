@@ -6,6 +6,10 @@ are padded with zero hashes to a power of two and folded with node = sha256(left
 (positional; a one-chunk tensor's root is its leaf). The commitment binds the shape:
     commit = sha256(root ++ u32be(rank) ++ u32be(dim_0) ++ ... ++ u32be(dim_{rank-1}))
 which is Solidity's sha256(abi.encodePacked(root, uint32(rank), uint32 dims...)).
+
+The ``*_reference`` functions are the definition in plain Python (hashlib per chunk); the public
+``chunk_leaves``, ``root_of`` and ``commit`` give the same bytes through the C library
+(:mod:`prover.trace.fastcommit`, tests compare them), about as fast as SHA-256 itself runs.
 """
 
 from __future__ import annotations
@@ -36,7 +40,14 @@ class TensorCommitment:
 
 
 def chunk_leaves(values: np.ndarray) -> list[bytes]:
-    """sha256 of each 1 KiB chunk of ``values`` (any shape, float32)."""
+    """sha256 of each 1 KiB chunk of ``values`` (any shape, float32; a torch tensor too)."""
+    from prover.trace import fastcommit
+
+    return fastcommit.chunk_leaves(values)
+
+
+def chunk_leaves_reference(values: np.ndarray) -> list[bytes]:
+    """:func:`chunk_leaves` in plain Python: the definition."""
     if values.dtype != np.float32:
         raise TraceError(f"tensor commitments hash float32 values, got {values.dtype}")
     raw = np.ascontiguousarray(values).astype("<f4", copy=False).reshape(-1).tobytes()
@@ -58,6 +69,12 @@ def _levels(leaves: Sequence[bytes]) -> list[list[bytes]]:
 
 
 def root_of(leaves: Sequence[bytes]) -> bytes:
+    from prover.trace import fastcommit
+
+    return fastcommit.fold(leaves)
+
+
+def root_of_reference(leaves: Sequence[bytes]) -> bytes:
     return _levels(leaves)[-1][0]
 
 
@@ -66,7 +83,17 @@ def bind_shape(root: bytes, shape: Sequence[int]) -> bytes:
 
 
 def commit(values: np.ndarray) -> TensorCommitment:
-    root = root_of(chunk_leaves(values))
+    """The commitment of a float32 tensor (numpy array or torch tensor): one C call."""
+    from prover.trace import fastcommit
+
+    root = fastcommit.tensor_root(values)
+    shape = tuple(int(d) for d in values.shape)
+    return TensorCommitment(shape, root, bind_shape(root, shape))
+
+
+def commit_reference(values: np.ndarray) -> TensorCommitment:
+    """:func:`commit` in plain Python: the definition."""
+    root = root_of_reference(chunk_leaves_reference(values))
     shape = tuple(int(d) for d in values.shape)
     return TensorCommitment(shape, root, bind_shape(root, shape))
 

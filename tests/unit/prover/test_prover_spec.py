@@ -56,7 +56,7 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
      "student.config.hidden_size must be a multiple of num_attention_heads, got 64 and 3"),
     (("seqLen",), 128, "seqLen must be <= student.config.max_position_embeddings (64), got 128"),
     (("dataset", "sampleRoot"), "0x12", "dataset.sampleRoot must be 0x + 64 lowercase hex digits"),
-    (("stateHash",), "md5", "stateHash: Input should be 'sha256' or 'blake3'"),
+    (("stateHash",), "md5", "stateHash: Input should be 'sha256', 'blake3' or 'tree-v2'"),
     (("batchSize",), 0, "batchSize: Input should be greater than 0"),
 ])
 def test_validation_errors_name_field_and_rule(

@@ -1,0 +1,89 @@
+"""The C tensor commitment (prover/trace/vtcommit.c) gives the reference's bytes.
+
+The reference (prover.trace.commit's ``*_reference`` functions: hashlib per chunk) is the
+definition; the C library must give the same leaves, roots and commitments on every size around
+the chunk and tree boundaries, on torch tensors and non-contiguous arrays, on both its SHA-NI
+and its portable path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from prover.trace import commit as tc
+from prover.trace import fastcommit
+
+#: element counts around chunk (256), 16-chunk group and power-of-two tree boundaries
+SIZES = [0, 1, 7, 255, 256, 257, 511, 512, 513, 1024 * 3 + 1, 256 * 16, 256 * 17,
+         256 * 64 + 255]
+
+
+@pytest.mark.parametrize("n", SIZES)
+def test_commit_matches_reference(n: int) -> None:
+    rng = np.random.default_rng(n)
+    a = rng.standard_normal(n).astype(np.float32)
+    assert fastcommit.leaves_array(a) == b"".join(tc.chunk_leaves_reference(a))
+    assert tc.chunk_leaves(a) == tc.chunk_leaves_reference(a)
+    assert tc.commit(a) == tc.commit_reference(a)
+
+
+def test_commit_binds_shape_and_accepts_tensors_and_views() -> None:
+    a = np.arange(6 * 300, dtype=np.float32).reshape(6, 300)
+    assert tc.commit(a).root == tc.commit(a.reshape(-1)).root
+    assert tc.commit(a).commit != tc.commit(a.reshape(-1)).commit  # the shape is bound
+    assert tc.commit(torch.from_numpy(a)) == tc.commit_reference(a)
+    t = a.T  # not contiguous: hashed in its own row-major order
+    assert tc.commit(t) == tc.commit_reference(np.ascontiguousarray(t))
+    assert tc.commit(torch.from_numpy(a).t()) == tc.commit_reference(np.ascontiguousarray(t))
+    scalar = torch.tensor(3.5)
+    assert tc.commit(scalar) == tc.commit_reference(np.float32(3.5).reshape(()))
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 8, 9, 33, 100])
+def test_root_of_matches_reference(n: int) -> None:
+    leaves = [hashlib.sha256(bytes([i, n])).digest() for i in range(n)]
+    assert tc.root_of(leaves) == tc.root_of_reference(leaves)
+
+
+def test_sha256_matches_hashlib() -> None:
+    rng = np.random.default_rng(1)
+    for n in [*range(130), 1023, 1024, 1025, 100_000]:
+        data = rng.integers(0, 256, n, dtype=np.uint8).tobytes()
+        assert fastcommit.sha256(data) == hashlib.sha256(data).digest(), n
+
+
+@pytest.mark.parametrize(("env", "probe"), [
+    ({"VT_COMMIT_PLAIN": "1"}, "not f.has_shani() and not f.has_avx512()"),
+    ({"VT_COMMIT_AVX512": "0"}, "not f.has_avx512()"),
+    ({}, "True"),
+])
+def test_every_path_gives_the_same_bytes(env: dict[str, str], probe: str) -> None:
+    """Each C path in a process of its own (the dispatch is per process): portable C (a CPU
+    without SHA-NI), SHA-NI without AVX-512, and the default (AVX-512 16 chunks at a time where
+    the CPU has it); sizes cover whole 16-chunk groups and every remainder path."""
+    code = ("import numpy as np; from prover.trace import commit as tc, fastcommit as f; "
+            f"assert {probe}; rng = np.random.default_rng(5)\n"
+            "for n in (256 * 9 + 3, 256 * 16, 256 * 35 + 1, 256 * 48):\n"
+            "    a = rng.standard_normal(n).astype(np.float32)\n"
+            "    assert tc.commit(a) == tc.commit_reference(a), n\n"
+            "print('ok')")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("VT_COMMIT")}
+    out = subprocess.run([sys.executable, "-c", code], env={**clean, **env},
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+
+
+def test_commit_refuses_other_dtypes() -> None:
+    with pytest.raises(tc.TraceError, match="float32"):
+        tc.commit(np.zeros(3, dtype=np.float64))
+    with pytest.raises(tc.TraceError, match="float32"):
+        tc.commit(torch.zeros(3, dtype=torch.float16))
+    with pytest.raises(tc.TraceError, match="32-byte leaf"):
+        tc.root_of([])
