@@ -168,6 +168,26 @@ static void rk_softmax_fwd_rows(void *vctx, int64_t begin, int64_t end) {
     }
 }
 
+/* A backward row that came out with a NaN, again, each step's NaN rule explicit (the SIMD
+ * loop and its scalar tail may order operands differently): SSE source order, see rk_nan2. */
+static void rk_softmax_bwd_row_nan(const rk_row_bwd_args *a, const float *y, const float *dy,
+                                   float *dx) {
+    float s = 0.0f;
+    for (int64_t j = 0; j < a->n; j++) {
+        float t = a->kind == RK_ROW_LOGSOFTMAX ? dy[j] : rk_nan2(dy[j], y[j], dy[j] * y[j]);
+        s = rk_nan2(s, t, s + t);
+    }
+    for (int64_t j = 0; j < a->n; j++) {
+        if (a->kind == RK_ROW_LOGSOFTMAX) {
+            float e = rk_exp(y[j]), t = rk_nan2(e, s, e * s);
+            dx[j] = rk_nan2(dy[j], t, dy[j] - t);
+        } else {
+            float d = rk_nan2(dy[j], s, dy[j] - s);
+            dx[j] = rk_nan2(y[j], d, y[j] * d);
+        }
+    }
+}
+
 static void rk_softmax_bwd_rows(void *vctx, int64_t begin, int64_t end) {
     const rk_row_bwd_args *a = vctx;
     const int64_t n = a->n;
@@ -182,6 +202,9 @@ static void rk_softmax_bwd_rows(void *vctx, int64_t begin, int64_t end) {
             for (int64_t j = 0; j < n; j++) s = s + dy[j] * y[j]; /* ascending */
             for (int64_t j = 0; j < n; j++) dx[j] = y[j] * (dy[j] - s);
         }
+        int nan = 0;
+        for (int64_t j = 0; j < n; j++) nan |= dx[j] != dx[j];
+        if (nan) rk_softmax_bwd_row_nan(a, y, dy, dx);
     }
 }
 

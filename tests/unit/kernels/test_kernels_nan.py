@@ -8,6 +8,8 @@ v's)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 import torch
@@ -239,3 +241,44 @@ def test_fsum_nan_bits_follow_sse_source_order_in_every_build_succeeds(force, ea
             force(isa, threads)
             got = _bits(ops.fsum(_t(x), square=square))
             assert np.array_equal(got, first), f"fsum: {isa} {threads} threads vs sse"
+
+
+def _row_backward(y: list[int], dy: list[int], log: bool) -> list[int]:
+    """softmax / log-softmax backward of one row in source order, NaN rules explicit."""
+    nan = lambda u: (u & 0x7FFFFFFF) > 0x7F800000  # noqa: E731
+
+    def op(x: int, z: int, fn: Callable[[np.float32, np.float32], np.float32]) -> int:
+        return _nan_or(x, z) if nan(x) or nan(z) else _u(fn(_f(x), _f(z)))
+
+    with np.errstate(all="ignore"):
+        s = 0
+        for a, b in zip(y, dy, strict=True):
+            s = op(s, b if log else op(b, a, np.multiply), np.add)
+        if log:  # dy - exp(y) * s, with exp(NaN y) = y itself
+            return [op(b, op(a, s, lambda p, q: np.float32(np.exp(p)) * q), np.subtract)
+                    for a, b in zip(y, dy, strict=True)]
+        return [op(a, op(b, s, np.subtract), np.multiply) for a, b in zip(y, dy, strict=True)]
+
+
+@pytest.mark.parametrize("log", [False, True])
+def test_row_backward_nan_bits_follow_sse_source_order_in_every_build_succeeds(force,
+                                                                               each_family, log):
+    rng = np.random.default_rng(20 + log)
+    rows, n = 24, 131
+    y = (rng.random((rows, n)).astype(np.float32) * (-3 if log else 0.1)).view(np.uint32)
+    dy = rng.standard_normal((rows, n)).astype(np.float32).view(np.uint32)
+    for arr in (y, dy):
+        pick = rng.random(arr.shape) < 1.0 / n
+        arr[pick] = _nans(rng, int(pick.sum()))
+    fn = ops.log_softmax_backward if log else ops.softmax_backward
+    force("sse", 1)
+    first = _bits(fn(_t(y), _t(dy)))
+    nan_rows = np.nonzero(_is_nan(first).any(axis=1))[0]
+    assert len(nan_rows) >= rows // 3
+    for i in nan_rows:  # the NaN elements (numbers: exp here is numpy's, not the kernels')
+        want = np.array(_row_backward(y[i].tolist(), dy[i].tolist(), log), dtype=np.uint32)
+        where = _is_nan(first[i])
+        assert np.array_equal(first[i][where], want[where]), i
+    for isa, threads in SETTINGS:
+        force(isa, threads)
+        assert np.array_equal(_bits(fn(_t(y), _t(dy))), first), f"{isa} {threads} threads"
