@@ -34,6 +34,34 @@ void rk_layernorm(int64_t rows, int64_t n, const float *x, const float *w, const
     rk_parallel(threads, rows, rk_ln_rows, &a);
 }
 
+/* (x - mu) * rs and dy * w with each step's NaN rule explicit (SSE source order, rk_nan2). */
+static inline float rk_ln_h_nan(float x, float mu, float rs) {
+    float d = rk_nan2(x, mu, x - mu);
+    return rk_nan2(d, rs, d * rs);
+}
+static inline float rk_ln_g_nan(const float *w, float dy, int64_t j) {
+    return w ? rk_nan2(dy, w[j], dy * w[j]) : dy;
+}
+
+/* A dx row that came out with a NaN, again, in source order with the NaN rules explicit. */
+static void rk_ln_bwd_row_nan(const rk_ln_bwd_args *a, const float *x, const float *dy,
+                              float *dx, float mu, float rs) {
+    float s1 = 0.0f, s2 = 0.0f, nf = (float)a->n;
+    for (int64_t j = 0; j < a->n; j++) {
+        float g = rk_ln_g_nan(a->w, dy[j], j), h = rk_ln_h_nan(x[j], mu, rs);
+        float gh = rk_nan2(g, h, g * h);
+        s1 = rk_nan2(s1, g, s1 + g);
+        s2 = rk_nan2(s2, gh, s2 + gh);
+    }
+    float m1 = rk_nan2(s1, nf, s1 / nf), m2 = rk_nan2(s2, nf, s2 / nf);
+    for (int64_t j = 0; j < a->n; j++) {
+        float g = rk_ln_g_nan(a->w, dy[j], j), h = rk_ln_h_nan(x[j], mu, rs);
+        float u = rk_nan2(g, m1, g - m1), v = rk_nan2(h, m2, h * m2);
+        float t = rk_nan2(u, v, u - v);
+        dx[j] = rk_nan2(t, rs, t * rs);
+    }
+}
+
 static void rk_ln_bwd_rows(void *vctx, int64_t begin, int64_t end) {
     const rk_ln_bwd_args *a = vctx;
     const int64_t n = a->n;
@@ -54,6 +82,9 @@ static void rk_ln_bwd_rows(void *vctx, int64_t begin, int64_t end) {
             float h = (x[j] - mu) * rs;
             dx[j] = (g - m1 - h * m2) * rs;
         }
+        int nan = 0;
+        for (int64_t j = 0; j < n; j++) nan |= dx[j] != dx[j];
+        if (nan) rk_ln_bwd_row_nan(a, x, dy, dx, mu, rs);
     }
 }
 
@@ -73,6 +104,19 @@ static void rk_ln_bwd_cols(void *vctx, int64_t begin, int64_t end) {
                 a->dw[j] = a->dw[j] + dy[j] * h;
                 a->db[j] = a->db[j] + dy[j];
             }
+        }
+        for (int64_t j = j0; j < j1; j++) { /* a NaN column again, NaN rules explicit */
+            if (a->dw[j] == a->dw[j] && a->db[j] == a->db[j]) continue;
+            float dw = 0.0f, db = 0.0f;
+            for (int64_t i = 0; i < a->rows; i++) {
+                float d = a->dy[i * a->n + j];
+                float h = rk_ln_h_nan(a->x[i * a->n + j], a->mean[i], a->rstd[i]);
+                float p = rk_nan2(d, h, d * h);
+                dw = rk_nan2(dw, p, dw + p);
+                db = rk_nan2(db, d, db + d);
+            }
+            a->dw[j] = dw;
+            a->db[j] = db;
         }
     }
 }

@@ -282,3 +282,56 @@ def test_row_backward_nan_bits_follow_sse_source_order_in_every_build_succeeds(f
     for isa, threads in SETTINGS:
         force(isa, threads)
         assert np.array_equal(_bits(fn(_t(y), _t(dy))), first), f"{isa} {threads} threads"
+
+
+def _op(x: int, z: int, fn: Callable[[np.float32, np.float32], np.float32]) -> int:
+    """``fn(x, z)`` on bit patterns, SSE NaN rule first (numbers in numpy float32)."""
+    if _is_nan(np.uint32(x)) or _is_nan(np.uint32(z)):
+        return _nan_or(x, z)
+    with np.errstate(all="ignore"):
+        return _u(fn(_f(x), _f(z)))
+
+
+def _ln_backward_row(x: list[int], dy: list[int], w: list[int], mu: int, rs: int) -> list[int]:
+    """dx of one layer-norm row in source order, NaN rules explicit."""
+    nf = _u(float(len(x)))
+    g = [_op(d, c, np.multiply) for d, c in zip(dy, w, strict=True)]
+    h = [_op(_op(v, mu, np.subtract), rs, np.multiply) for v in x]
+    s1 = s2 = 0
+    for gj, hj in zip(g, h, strict=True):
+        s1 = _op(s1, gj, np.add)
+        s2 = _op(s2, _op(gj, hj, np.multiply), np.add)
+    m1, m2 = _op(s1, nf, np.divide), _op(s2, nf, np.divide)
+    return [_op(_op(_op(gj, m1, np.subtract), _op(hj, m2, np.multiply), np.subtract), rs,
+                np.multiply) for gj, hj in zip(g, h, strict=True)]
+
+
+def test_layer_norm_backward_nan_bits_follow_sse_source_order_in_every_build_succeeds(
+        force, each_family):
+    rng = np.random.default_rng(22)
+    rows, n = 20, 77
+    x, dy = (rng.standard_normal((rows, n)).astype(np.float32).view(np.uint32) for _ in "ab")
+    w = rng.standard_normal(n).astype(np.float32).view(np.uint32)
+    for arr in (x, dy, w):
+        pick = rng.random(arr.shape) < 0.5 / n
+        arr[pick] = _nans(rng, int(pick.sum()))
+    force("sse", 1)
+    _, mean, rstd = ops.layer_norm(_t(x), _t(w), torch.zeros(n), 1e-5)
+    mu, rs = _bits(mean), _bits(rstd)
+
+    def run() -> list[np.ndarray]:
+        dx, dw, db = ops.layer_norm_backward(_t(x), _t(w), _t(mu), _t(rs), _t(dy))
+        return [_bits(dx), _bits(dw), _bits(db)]
+
+    first = run()
+    nan_rows = np.nonzero(_is_nan(first[0]).any(axis=1))[0]
+    assert len(nan_rows) >= 3 and _is_nan(first[1]).any()
+    for i in nan_rows:
+        want = np.array(_ln_backward_row(x[i].tolist(), dy[i].tolist(), w.tolist(), int(mu[i]),
+                                         int(rs[i])), dtype=np.uint32)
+        where = _is_nan(first[0][i])
+        assert np.array_equal(first[0][i][where], want[where]), i
+    for isa, threads in SETTINGS:
+        force(isa, threads)
+        for name, got, ref in zip(("dx", "dw", "db"), run(), first, strict=True):
+            assert np.array_equal(got, ref), f"layer norm {name}: {isa} {threads} threads"
