@@ -10,6 +10,9 @@ printed when it is above 1: figures taken on a loaded machine are not quiet-mach
    AdamW) under stock torch (unpinned, stock ops, no kernels), repcpu-2 and
    repfma-1 at 1 and 2 threads. Each (configuration, threads) runs in a fresh process; the
    configurations alternate within each round so load swings hit all of them alike.
+3. A closing block: each target of issue #16 with this run's figure (met / NOT met) and the
+   load line (the targets hold on a quiet machine only). Per-kernel CPU time at 1 vs 2 threads:
+   bench/kernels_profile.py.
 
 Usage (re-run on a quiet machine with the first line; --short finishes in under 3 minutes):
     .venv/bin/python bench/kernels_bench.py [--rounds 3] [--steps 5]

@@ -69,8 +69,8 @@ int rk_has_fma_ops(void) { return RK_FMA; }
 /* The kernels, in dependency order (a unity build: build.py compiles this file alone). */
 #include "repkern_fma.h"
 #include "repkern_threads.h"
-#include "repkern_gemm.h"
 #include "repkern_math.h"
+#include "repkern_gemm.h"
 #include "repkern_rows.h"
 
 /* Which of our builds this CPU (and OS) can run: 0 sse, 1 avx2, 2 avx512 (repfma: avx2 and

@@ -42,6 +42,34 @@ static void rk_micro(int64_t kc, const float *pa, const float *pb, float *c, int
         for (int v = 0; v < RK_NV; v++) vstore(c + r * ldc + v * RK_VW, acc[r][v]);
 }
 
+/* First NaN of (x, y), quieted, as an SSE instruction `x op y` returns it; r when neither is
+ * a NaN (a number, or the default NaN of an invalid operation: that does not depend on order). */
+static inline float rk_nan2(float x, float y, float r) {
+    return x != x ? rk_nan_quiet(x) : y != y ? rk_nan_quiet(y) : r;
+}
+
+/* Element (i, j) of a GEMM whose fast path gave a NaN, again, one scalar step at a time with
+ * each step's NaN rule applied explicitly: the fast path's SIMD code may have put a NaN operand
+ * in another position (the FMA instruction's forms take c, a, b in different orders), so its
+ * NaN bits depend on the build. Here they are the source order's under SSE rules, as the
+ * referee computes them: repfma fma(a, b, acc) takes a's NaN, else b's, else acc's
+ * (Float32.fma); repkern acc + (a * b) takes acc's, else a's, else b's; then acc + bias. */
+static float rk_gemm_nan(const rk_gemm_args *g, const float *A, const float *B, int64_t i,
+                         int64_t j) {
+    float acc = 0.0f;
+    for (int64_t k = 0; k < g->K; k++) {
+        float a = A[i * g->sam + k * g->sak], b = B[k * g->sbk + j * g->sbn];
+#if RK_FMA
+        acc = rk_nan2(a, b, acc != acc ? acc : fmaf(a, b, acc));
+#else
+        float p = a * b;
+        acc = rk_nan2(acc, rk_nan2(a, b, p), acc + p);
+#endif
+    }
+    if (g->bias) acc = rk_nan2(acc, g->bias[j], acc + g->bias[j]);
+    return acc;
+}
+
 static void rk_gemm_tiles(void *vctx, int64_t begin, int64_t end) {
     const rk_gemm_args *g = vctx;
     float *pa = aligned_alloc(64, sizeof(float) * RK_MC * RK_KC);
@@ -119,6 +147,11 @@ static void rk_gemm_tiles(void *vctx, int64_t begin, int64_t end) {
                 float *c = C + i * g->N;
                 for (int64_t j = j0; j < j0 + nc; j++) c[j] = c[j] + g->bias[j];
             }
+        for (int64_t i = i0; i < i0 + mc; i++) { /* NaNs only: rare, one compare per element */
+            float *c = C + i * g->N;
+            for (int64_t j = j0; j < j0 + nc; j++)
+                if (c[j] != c[j]) c[j] = rk_gemm_nan(g, A, B, i, j);
+        }
     }
     free(pa);
     free(pb);
@@ -187,6 +220,26 @@ static float rk_block_sum(const float *x, int64_t n, int square) {
     return r;
 }
 
+/* A block sum that came out NaN, again, one scalar step at a time in the documented order with
+ * each step's NaN rule applied explicitly (SIMD code may hold a NaN operand in another
+ * position): s_l + x takes s_l's NaN, else x's; fma(x, x, s_l) takes x's, else s_l's (as
+ * Float32.fma); then r + s_l takes r's, else s_l's. The referee's order under SSE rules. */
+static float rk_block_sum_nan(const float *x, int64_t n, int square) {
+    float lanes[RK_LANES] = {0};
+    for (int64_t j = 0; j < n; j++) {
+        float *s = &lanes[j % RK_LANES], e = x[j];
+#if RK_FMA
+        if (square) { *s = rk_nan2(e, e, *s != *s ? *s : fmaf(e, e, *s)); continue; }
+#else
+        if (square) { float q = e * e; *s = rk_nan2(*s, q, *s + q); continue; }
+#endif
+        *s = rk_nan2(*s, e, *s + e);
+    }
+    float r = lanes[0];
+    for (int l = 1; l < RK_LANES; l++) r = rk_nan2(r, lanes[l], r + lanes[l]);
+    return r;
+}
+
 typedef struct { const float *x; float *partial; int64_t n, nblocks; int square; } rk_fsum_args;
 
 static void rk_fsum_blocks(void *vctx, int64_t begin, int64_t end) {
@@ -194,7 +247,8 @@ static void rk_fsum_blocks(void *vctx, int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; t++) {
         int64_t row = t / a->nblocks, blk = t % a->nblocks;
         int64_t j0 = blk * RK_SUMBLK, len = a->n - j0 < RK_SUMBLK ? a->n - j0 : RK_SUMBLK;
-        a->partial[t] = rk_block_sum(a->x + row * a->n + j0, len, a->square);
+        float r = rk_block_sum(a->x + row * a->n + j0, len, a->square);
+        a->partial[t] = r == r ? r : rk_block_sum_nan(a->x + row * a->n + j0, len, a->square);
     }
 }
 

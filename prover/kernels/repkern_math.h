@@ -63,7 +63,9 @@ static inline float rk_nan_erf(float x) {
     return rk_bits_to_float((rk_float_to_bits(x) & 0x7fffffffu) | RK_QUIET);
 }
 /* GELU(NaN v) = (0.5f * v) * (1.0f + erf(...)): the first NaN is v, quieted (sign kept). */
-static inline float rk_nan_quiet(float x) { return rk_bits_to_float(rk_float_to_bits(x) | RK_QUIET); }
+static inline float rk_nan_quiet(float x) {
+    return rk_bits_to_float(rk_float_to_bits(x) | RK_QUIET);
+}
 
 /* erf(x): Taylor series to x^17 for |x| < 0.84375; above, Abramowitz & Stegun 7.1.26,
  * 1 - t*q(t)*exp(-x*x) with t = 1/(1 + 0.3275911|x|); 1 from |x| >= 4. |error| < 3e-7.

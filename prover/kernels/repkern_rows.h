@@ -34,6 +34,34 @@ void rk_layernorm(int64_t rows, int64_t n, const float *x, const float *w, const
     rk_parallel(threads, rows, rk_ln_rows, &a);
 }
 
+/* (x - mu) * rs and dy * w with each step's NaN rule explicit (SSE source order, rk_nan2). */
+static inline float rk_ln_h_nan(float x, float mu, float rs) {
+    float d = rk_nan2(x, mu, x - mu);
+    return rk_nan2(d, rs, d * rs);
+}
+static inline float rk_ln_g_nan(const float *w, float dy, int64_t j) {
+    return w ? rk_nan2(dy, w[j], dy * w[j]) : dy;
+}
+
+/* A dx row that came out with a NaN, again, in source order with the NaN rules explicit. */
+static void rk_ln_bwd_row_nan(const rk_ln_bwd_args *a, const float *x, const float *dy,
+                              float *dx, float mu, float rs) {
+    float s1 = 0.0f, s2 = 0.0f, nf = (float)a->n;
+    for (int64_t j = 0; j < a->n; j++) {
+        float g = rk_ln_g_nan(a->w, dy[j], j), h = rk_ln_h_nan(x[j], mu, rs);
+        float gh = rk_nan2(g, h, g * h);
+        s1 = rk_nan2(s1, g, s1 + g);
+        s2 = rk_nan2(s2, gh, s2 + gh);
+    }
+    float m1 = rk_nan2(s1, nf, s1 / nf), m2 = rk_nan2(s2, nf, s2 / nf);
+    for (int64_t j = 0; j < a->n; j++) {
+        float g = rk_ln_g_nan(a->w, dy[j], j), h = rk_ln_h_nan(x[j], mu, rs);
+        float u = rk_nan2(g, m1, g - m1), v = rk_nan2(h, m2, h * m2);
+        float t = rk_nan2(u, v, u - v);
+        dx[j] = rk_nan2(t, rs, t * rs);
+    }
+}
+
 static void rk_ln_bwd_rows(void *vctx, int64_t begin, int64_t end) {
     const rk_ln_bwd_args *a = vctx;
     const int64_t n = a->n;
@@ -54,6 +82,9 @@ static void rk_ln_bwd_rows(void *vctx, int64_t begin, int64_t end) {
             float h = (x[j] - mu) * rs;
             dx[j] = (g - m1 - h * m2) * rs;
         }
+        int nan = 0;
+        for (int64_t j = 0; j < n; j++) nan |= dx[j] != dx[j];
+        if (nan) rk_ln_bwd_row_nan(a, x, dy, dx, mu, rs);
     }
 }
 
@@ -73,6 +104,19 @@ static void rk_ln_bwd_cols(void *vctx, int64_t begin, int64_t end) {
                 a->dw[j] = a->dw[j] + dy[j] * h;
                 a->db[j] = a->db[j] + dy[j];
             }
+        }
+        for (int64_t j = j0; j < j1; j++) { /* a NaN column again, NaN rules explicit */
+            if (a->dw[j] == a->dw[j] && a->db[j] == a->db[j]) continue;
+            float dw = 0.0f, db = 0.0f;
+            for (int64_t i = 0; i < a->rows; i++) {
+                float d = a->dy[i * a->n + j];
+                float h = rk_ln_h_nan(a->x[i * a->n + j], a->mean[i], a->rstd[i]);
+                float p = rk_nan2(d, h, d * h);
+                dw = rk_nan2(dw, p, dw + p);
+                db = rk_nan2(db, d, db + d);
+            }
+            a->dw[j] = dw;
+            a->db[j] = db;
         }
     }
 }
@@ -168,6 +212,26 @@ static void rk_softmax_fwd_rows(void *vctx, int64_t begin, int64_t end) {
     }
 }
 
+/* A backward row that came out with a NaN, again, each step's NaN rule explicit (the SIMD
+ * loop and its scalar tail may order operands differently): SSE source order, see rk_nan2. */
+static void rk_softmax_bwd_row_nan(const rk_row_bwd_args *a, const float *y, const float *dy,
+                                   float *dx) {
+    float s = 0.0f;
+    for (int64_t j = 0; j < a->n; j++) {
+        float t = a->kind == RK_ROW_LOGSOFTMAX ? dy[j] : rk_nan2(dy[j], y[j], dy[j] * y[j]);
+        s = rk_nan2(s, t, s + t);
+    }
+    for (int64_t j = 0; j < a->n; j++) {
+        if (a->kind == RK_ROW_LOGSOFTMAX) {
+            float e = rk_exp(y[j]), t = rk_nan2(e, s, e * s);
+            dx[j] = rk_nan2(dy[j], t, dy[j] - t);
+        } else {
+            float d = rk_nan2(dy[j], s, dy[j] - s);
+            dx[j] = rk_nan2(y[j], d, y[j] * d);
+        }
+    }
+}
+
 static void rk_softmax_bwd_rows(void *vctx, int64_t begin, int64_t end) {
     const rk_row_bwd_args *a = vctx;
     const int64_t n = a->n;
@@ -182,6 +246,9 @@ static void rk_softmax_bwd_rows(void *vctx, int64_t begin, int64_t end) {
             for (int64_t j = 0; j < n; j++) s = s + dy[j] * y[j]; /* ascending */
             for (int64_t j = 0; j < n; j++) dx[j] = y[j] * (dy[j] - s);
         }
+        int nan = 0;
+        for (int64_t j = 0; j < n; j++) nan |= dx[j] != dx[j];
+        if (nan) rk_softmax_bwd_row_nan(a, y, dy, dx);
     }
 }
 
