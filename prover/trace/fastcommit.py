@@ -58,8 +58,8 @@ def has_shani() -> bool:
 
 
 def has_avx512() -> bool:
-    """Whether chunk leaves go 16 at a time through AVX-512 (``VT_COMMIT_AVX512=0`` turns it
-    off; ``VT_COMMIT_PLAIN=1`` too)."""
+    """Whether chunk leaves go 16 at a time through AVX-512: by default only on a CPU without
+    SHA-NI; ``VT_COMMIT_AVX512=1`` forces it (where the CPU has AVX-512), ``=0`` turns it off."""
     return bool(lib().vt_has_avx512())
 
 
