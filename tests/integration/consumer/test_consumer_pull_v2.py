@@ -1,7 +1,8 @@
 """A verified pull of a task under the v2 schemes (``stateHash: "tree-v2"``,
 ``schedule: "keccak-v2"``) on a real anvil, the real contracts, the embedded store and real
 training: the consumer's checkpoint judge recomputes the v2 state hash and accepts only the
-committed one."""
+committed one. Under ``-m heavy``: the same judge is checked by the default run in
+tests/integration/prover/test_prover_tree_v2.py, this adds the chain and the store (~80 s)."""
 
 from __future__ import annotations
 
@@ -46,6 +47,7 @@ def _commit(w: Any, end_hash: bytes | None = None) -> tuple[int, bytes]:
     return tid, r.end_state_hash
 
 
+@pytest.mark.heavy
 def test_pull_of_a_v2_task_is_verified(world: Any) -> None:
     from consumer.errors import CheckpointMismatchError
     from consumer.pull import pull
