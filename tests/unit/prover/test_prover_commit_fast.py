@@ -92,5 +92,6 @@ def test_commit_refuses_other_dtypes() -> None:
         tc.commit(np.zeros(3, dtype=np.float64))
     with pytest.raises(tc.TraceError, match="float32"):
         tc.commit(torch.zeros(3, dtype=torch.float16))
-    with pytest.raises(tc.TraceError, match="32-byte leaf"):
-        tc.root_of([])
+    with pytest.raises(tc.TraceError, match="32 bytes each"):
+        tc.root_of([b"\x01" * 31, b"\x02" * 33])
+    assert tc.root_of([]) == tc.root_of_reference([]) == tc.ZERO32
