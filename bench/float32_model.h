@@ -105,72 +105,106 @@ static inline m_num m_sum(m_num x, m_num y) {
     return r;
 }
 
-static inline uint32_t m_add_special(uint32_t a, uint32_t b) {
-    if (m_isnan(a)) return a | 0x400000u;
-    if (m_isnan(b)) return b | 0x400000u;
-    if (m_isinf(a) && m_isinf(b) && a != b) return F_DEFAULT_NAN;
-    return m_isinf(a) ? a : b;
-}
-
 /* roundAt: m >> sh (sh >= 1) rounded to nearest even. */
 static inline uint64_t m_round_at(uint64_t m, int64_t sh) {
     uint64_t q = m >> sh, rest = m & (((uint64_t)1 << sh) - 1), half = (uint64_t)1 << (sh - 1);
     return q + ((rest + (q & 1)) > half);
 }
 
+/* add (Float32.add): specials first; then |a| >= |b| by swapping; two operands with
+ * exponent fields <= 1 add as integers; else a is normal, b normal, subnormal or zero with the
+ * scale of field max(eb, 1). */
 static inline uint32_t m_add(uint32_t a, uint32_t b) {
-    uint32_t ea = (a >> 23) & 0xFF, eb = (b >> 23) & 0xFF;
-    if (!(ea - 1 < 254 && eb - 1 < 254)) {  /* unsigned: 0 and 255 fail */
-        if (ea == 0xFF || eb == 0xFF) return m_add_special(a, b);
-        int za = (a & 0x7FFFFFFFu) == 0, zb = (b & 0x7FFFFFFFu) == 0;
-        if (za || zb) return za && zb ? (a & b) : za ? b : a;
-        m_num r = m_sum(m_unpack(a), m_unpack(b));  /* a subnormal operand */
-        return m_pack(r.s, r.m, r.e);
+    uint32_t nb = b;
+    uint32_t ea = (a >> 23) & 0xFF, eb = (nb >> 23) & 0xFF;
+    if (ea == 0xFF || eb == 0xFF) {
+        uint32_t r = nb;
+        if ((a & 0x7FFFFFFFu) == F_INF) {
+            r = a;
+            if ((nb & F_INF) == F_INF && a != nb) r = F_DEFAULT_NAN;
+        }
+        if (m_isnan(b)) r = b | 0x400000u;
+        if (m_isnan(a)) r = a | 0x400000u;
+        return r;
     }
-    if (ea < eb) { uint32_t t = a; a = b; b = t; t = ea; ea = eb; eb = t; }
-    int64_t d = ea - eb;
+    if ((a & 0x7FFFFFFFu) < (nb & 0x7FFFFFFFu)) {
+        uint32_t t = a; a = nb; nb = t; t = ea; ea = eb; eb = t;
+    }
+    uint32_t sa = a & F_SIGN;
+    if (ea < 2) {  /* one scale: the magnitudes add as integers */
+        if (((a ^ nb) >> 31) == 0) {
+            uint32_t r = a + (nb & 0x7FFFFFFFu);
+            /* past field 1 the sum has 25 bits: drop one (the unit doubles at field 2) */
+            uint32_t mag = r & 0x7FFFFFFFu;
+            if (mag >> 24) r = sa | (0x800000u + (uint32_t)m_round_at(mag, 1));
+            return r;
+        }
+        uint32_t r = a - (nb & 0x7FFFFFFFu);
+        return (r & 0x7FFFFFFFu) ? r : 0;
+    }
+    uint64_t mb = (nb & 0x7FFFFFu) | ((uint32_t)(eb != 0) << 23);
+    uint32_t fb = eb + (eb == 0);
+    int64_t d = (int64_t)ea - fb;
     if (d >= 26) return a;
     uint64_t m = (uint64_t)((a & 0x7FFFFFu) | 0x800000u) << d;
-    uint64_t mb = (b & 0x7FFFFFu) | 0x800000u;
-    if (((a ^ b) >> 31) == 0) {  /* same signs: top bit at 23 + d + cy */
+    if (((a ^ nb) >> 31) == 0) {  /* same signs: top bit at 23 + d + cy, d + cy >= 1 */
         m += mb;
         uint64_t cy = m >> (24 + d);
         uint64_t r = ((uint64_t)(ea + cy - 1) << 23) + m_round_at(m, d + (int64_t)cy);
         if (r > 0x7F7FFFFFu) r = F_INF;
-        return (uint32_t)r | (a & F_SIGN);
+        return (uint32_t)r | sa;
     }
-    int64_t md = (int64_t)m - (int64_t)mb;
-    if (d >= 2) {  /* top bit at 23 + d or 22 + d, result normal */
-        uint64_t lo = ((uint64_t)md >> (23 + d)) == 0;
-        uint64_t r = ((uint64_t)(ea - lo - 1) << 23) + m_round_at((uint64_t)md, d - (int64_t)lo);
-        return (uint32_t)r | (a & F_SIGN);
+    m -= mb;
+    uint64_t lo = (m >> (23 + d)) == 0;
+    if ((uint64_t)d > lo) {  /* top bit at 23 + d - lo, a normal result */
+        uint64_t r = ((uint64_t)(ea - lo - 1) << 23) + m_round_at(m, d - (int64_t)lo);
+        return (uint32_t)r | sa;
     }
-    uint32_t s = a & F_SIGN;
-    if (md < 0) { md = -md; s = b & F_SIGN; }
-    if (md == 0) s = 0;
-    return m_pack_top(s, (u128)md, (int64_t)eb + 362, md ? msb128((u128)md) : 0);
+    /* close exponents: m < 2^24, exact; normalize, or stop at the subnormal scale */
+    if (m == 0) return 0;
+    int64_t k = 1 - (int64_t)(m >> 23), lim = (int64_t)fb - 1;  /* one bit lost, usually */
+    if (!(m >> 22)) k = 23 - msb128(m);
+    if (k > lim) k = lim;
+    return sa | (uint32_t)(((uint64_t)(lim - k) << 23) + (m << k));
 }
 
-static inline uint32_t m_sub(uint32_t a, uint32_t b) { return m_add(a, m_isnan(b) ? b : b ^ F_SIGN); }
+static inline uint32_t m_sub(uint32_t a, uint32_t b) {
+    return m_add(a, m_isnan(b) ? b : b ^ F_SIGN);
+}
+
+/* mul (Float32.mul): a subnormal operand is normalized first (shifted up to bit 23, its
+ * exponent field 1 - the shift), so the product's top bit is at 46 + cy; a subnormal result
+ * drops 1 - field more bits (at most 60 in all). */
+static inline uint64_t m_norm(uint64_t m, int64_t *e) {
+    int t = 63 - __builtin_clzll(m);
+    *e = t - 22;
+    return m << (23 - t);
+}
 
 static inline uint32_t m_mul(uint32_t a, uint32_t b) {
     uint32_t s = (a ^ b) & F_SIGN;
-    if ((a & F_INF) == F_INF || (b & F_INF) == F_INF) {
-        if (m_isnan(a)) return a | 0x400000u;
-        if (m_isnan(b)) return b | 0x400000u;
-        if ((a & 0x7FFFFFFFu) == 0 || (b & 0x7FFFFFFFu) == 0) return F_DEFAULT_NAN;
-        return s | F_INF;
-    }
-    uint64_t m = (uint64_t)((a & 0x7FFFFFu) | 0x800000u) * ((b & 0x7FFFFFu) | 0x800000u);
-    uint64_t cy = m >> 47;
-    int64_t field = (int64_t)((a >> 23) & 0xFF) + ((b >> 23) & 0xFF) + (int64_t)cy - 127;
-    if ((a & F_INF) && (b & F_INF) && (uint64_t)(field - 1) < 254) {  /* normal x normal */
-        uint64_t r = ((uint64_t)(field - 1) << 23) + m_round_at(m, 23 + (int64_t)cy);
-        return s | (uint32_t)r;
+    int64_t ea = (a >> 23) & 0xFF, eb = (b >> 23) & 0xFF;
+    if (ea == 0xFF || eb == 0xFF) {
+        uint32_t r = s | F_INF;
+        if ((a & 0x7FFFFFFFu) == 0 || (b & 0x7FFFFFFFu) == 0) r = F_DEFAULT_NAN;
+        if (m_isnan(b)) r = b | 0x400000u;
+        if (m_isnan(a)) r = a | 0x400000u;
+        return r;
     }
     if ((a & 0x7FFFFFFFu) == 0 || (b & 0x7FFFFFFFu) == 0) return s;
-    m_num x = m_unpack(a), y = m_unpack(b);  /* subnormal operand or result, or overflow */
-    return m_pack(s, x.m * y.m, x.e + y.e - F_BIAS);
+    uint64_t ma = (a & 0x7FFFFFu) | 0x800000u, mb = (b & 0x7FFFFFu) | 0x800000u;
+    if (ea == 0) ma = m_norm(a & 0x7FFFFFu, &ea);
+    if (eb == 0) mb = m_norm(b & 0x7FFFFFu, &eb);
+    uint64_t m = ma * mb, cy = m >> 47;
+    int64_t field = ea + eb + (int64_t)cy - 127, sh = 23 + (int64_t)cy;
+    if (field < 1) {
+        sh = sh + 1 - field;
+        field = 1;
+        if (sh > 60) sh = 60;
+    }
+    uint64_t r = ((uint64_t)(field - 1) << 23) + m_round_at(m, sh);
+    if (r > 0x7F7FFFFFu) r = F_INF;
+    return s | (uint32_t)r;
 }
 
 static inline uint32_t m_div(uint32_t a, uint32_t b) {
@@ -207,6 +241,68 @@ static inline uint32_t m_sqrt(uint32_t a) {
     return m_pack(0, root, e);
 }
 
+/* fma off the fast path (Float32Alu's OP_FMA): specials, then the exact sum of the product
+ * and c (a zero term gets scale 0 so it is never the larger), rounded once. */
+static inline uint32_t m_fma_general(uint32_t a, uint32_t b, uint32_t c) {
+    uint32_t s = (a ^ b) & F_SIGN;
+    if ((a & F_INF) == F_INF || (b & F_INF) == F_INF || (c & F_INF) == F_INF) {
+        uint32_t r = c;
+        if ((a & F_INF) == F_INF || (b & F_INF) == F_INF) {
+            r = s | F_INF;
+            if ((c & F_INF) == F_INF && c != r) r = F_DEFAULT_NAN;
+            if ((a & 0x7FFFFFFFu) == 0 || (b & 0x7FFFFFFFu) == 0) r = F_DEFAULT_NAN;
+        }
+        if (m_isnan(c)) r = c | 0x400000u;
+        if (m_isnan(b)) r = b | 0x400000u;
+        if (m_isnan(a)) r = a | 0x400000u;
+        return r;
+    }
+    m_num x = m_unpack(a), y = m_unpack(b), z = m_unpack(c), p;
+    p.s = s;
+    p.m = x.m * y.m;
+    p.e = p.m ? x.e + y.e - F_BIAS : 0;
+    z.e = z.m ? z.e : 0;
+    m_num r = m_sum(p, z);
+    return m_pack(r.s, r.m, r.e);
+}
+
+/* fma (Float32.fma): three normal operands, c's shift s in [0, 100] in the frame whose unit
+ * is 2^-40 of the product's unit (the sum stays under 2^125), a normal result; else c = ±0 with
+ * a, b nonzero is a multiply, and anything else takes the general path. */
+static inline uint32_t m_fma(uint32_t a, uint32_t b, uint32_t c) {
+    uint32_t ea = (a >> 23) & 0xFF, eb = (b >> 23) & 0xFF, ec = (c >> 23) & 0xFF;
+    int64_t s = (int64_t)ec + 190 - (int64_t)ea - (int64_t)eb;
+    if (s >= 0 && s <= 100 && ea - 1 < 254 && eb - 1 < 254 && ec - 1 < 254) {
+        uint64_t mp = (uint64_t)((a & 0x7FFFFFu) | 0x800000u) * ((b & 0x7FFFFFu) | 0x800000u);
+        u128 xc = (u128)((c & 0x7FFFFFu) | 0x800000u) << s, xp;
+        int64_t t = 86 + (int64_t)(mp >> 47);
+        if (s > 63) t = s + 23;  /* c's top bit is the higher */
+        xp = (u128)mp << 40;
+        uint32_t sg = (a ^ b) & F_SIGN;
+        u128 m = xp + xc;
+        if (((sg ^ c) >> 31) == 0) {
+            t += (m >> (t + 1)) != 0;  /* a carry */
+        } else {
+            m = xp - xc;
+            if (xp < xc) { m = xc - xp; sg = c & F_SIGN; }
+            if (!(m >> t)) {  /* one place down, or a cancellation: search */
+                t--;
+                if (!(m >> t)) t = m ? msb128(m) : 512;
+            }
+        }
+        int64_t field = t + (int64_t)ec - (s + 23);
+        if ((uint64_t)(field - 1) < 254) {
+            /* the EVM adds 2^103 - 1 + lsb and shifts, in 256 bits; the same in 128 */
+            m <<= 127 - t;
+            u128 q = m >> 104, rest = m & (((u128)1 << 104) - 1);
+            q += (rest + (q & 1)) > ((u128)1 << 103);
+            return sg | (uint32_t)(((u128)(field - 1) << 23) + q);
+        }
+    }
+    if ((c & 0x7FFFFFFFu) == 0 && (a & 0x7FFFFFFFu) && (b & 0x7FFFFFFFu)) return m_mul(a, b);
+    return m_fma_general(a, b, c);
+}
+
 static inline uint32_t m_from_int(int64_t i) {
     uint32_t s = i < 0 ? F_SIGN : 0;
     u128 m = i < 0 ? (u128)(-(__int128)i) : (u128)i;
@@ -234,8 +330,8 @@ static inline uint32_t m_exp(uint32_t x) {
     static const uint32_t c[6] = {0x39506967, 0x3AB743CE, 0x3C088908, 0x3D2AA9C1, 0x3E2AAAAA,
                                   0x3F000000};
     if (m_isnan(x)) return x;
-    if (m_lt(x, 0xC2AEAC4Fu)) return 0;
-    if (m_gt(x, 0x42B17217u)) return F_INF;
+    if (x > 0xC2AEAC4Fu) return 0;                     /* x < EXP_LO, as integers */
+    if (x > 0x42B17217u && x < F_SIGN) return F_INF;  /* x > EXP_HI, as integers */
     uint32_t n = m_sub(m_add(m_mul(x, 0x3FB8AA3Bu), 0x4B400000u), 0x4B400000u);
     uint32_t r = m_sub(x, m_mul(n, 0x3F318000u));
     r = m_sub(r, m_mul(n, 0xB95E8083u));
@@ -274,11 +370,13 @@ static inline uint32_t m_erf(uint32_t x) {
                                   0xBCDC1672, 0x3DE71791, 0xBEC093A3, 0x3F906EBB};
     static const uint32_t q[5] = {0x3F87DC22, 0xBFBA00E3, 0x3FB5F0E3, 0xBE91A98E, 0x3E827906};
     uint32_t ax = m_abs(x), z = m_mul(x, x);
-    if (m_lt(ax, 0x3F580000u)) return m_mul(x, m_horner(z, c, 9));
-    if (m_ge(ax, 0x40800000u)) return m_lt(x, 0) ? 0xBF800000u : F_ONE;
+    /* the compares of |x| as integer compares; x < 0 as the sign bit of a non-NaN x */
+    if (ax < 0x3F580000u) return m_mul(x, m_horner(z, c, 9));
+    int negative = (x & F_SIGN) != 0 && ax <= F_INF;
+    if (ax >= 0x40800000u && ax <= F_INF) return negative ? 0xBF800000u : F_ONE;
     uint32_t t = m_div(F_ONE, m_add(F_ONE, m_mul(0x3EA7BA05u, ax)));
     uint32_t big = m_sub(F_ONE, m_mul(m_mul(m_horner(t, q, 5), t), m_exp(m_neg(z))));
-    return m_lt(x, 0) ? m_neg(big) : big;
+    return negative ? m_neg(big) : big;
 }
 
 static inline uint32_t m_gelu(uint32_t v) {

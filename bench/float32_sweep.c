@@ -5,6 +5,7 @@
  * kernel builds differ from the SSE build.
  *   usage: float32_sweep OP THREADS LIB_DIR [START END]   (START/END: hex, END exclusive)
  *          float32_sweep model OP   (model results for little-endian uint32 operands on stdin)
+ *          float32_sweep random OP N SEED   (N random cases of add/sub/mul/div/fma vs x86)
  * Prints one JSON object; progress goes to stderr. bench/float32_sweep.py builds and runs it. */
 #include <dlfcn.h>
 #include <inttypes.h>
@@ -127,11 +128,18 @@ static void *worker(void *arg) {
 }
 
 /* The model alone, for checking it against the committed vectors: unary operations read one
- * uint32 per case, add/sub/mul/div read two. */
+ * uint32 per case, add/sub/mul/div read two, fma three. */
 static int model_stdin(const char *op) {
     static const struct { const char *name; uint32_t (*fn)(uint32_t, uint32_t); } bin[] = {
         {"add", m_add}, {"sub", m_sub}, {"mul", m_mul}, {"div", m_div}};
-    uint32_t x[2], y;
+    uint32_t x[3], y;
+    if (strcmp(op, "fma") == 0) {
+        while (fread(x, 4, 3, stdin) == 3) {
+            y = m_fma(x[0], x[1], x[2]);
+            fwrite(&y, 4, 1, stdout);
+        }
+        return 0;
+    }
     for (size_t k = 0; k < sizeof bin / sizeof bin[0]; k++) {
         if (strcmp(op, bin[k].name) != 0) continue;
         while (fread(x, 4, 2, stdin) == 2) {
@@ -148,8 +156,104 @@ static int model_stdin(const char *op) {
     return 0;
 }
 
+/* Random differential run of the model's binary operations (add, sub, mul, div, fma) against
+ * the x86 instructions (addss, subss, mulss, divss) or glibc's fmaf with SSE's NaN rule. The
+ * operands are drawn to hit the slow paths often: close exponents, cancellation, subnormals,
+ * the fma frame's edges, and plain random bit patterns. */
+static uint64_t g_rng;
+
+static uint64_t rnd(void) {
+    uint64_t z = (g_rng += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static uint32_t with_field(uint32_t x, int64_t f) {
+    f = f < 0 ? 0 : (f > 255 ? 255 : f);
+    return (x & 0x807FFFFFu) | ((uint32_t)f << 23);
+}
+
+static uint32_t sse_bin(char op, uint32_t a, uint32_t b) {
+    float x, y;
+    memcpy(&x, &a, 4);
+    memcpy(&y, &b, 4);
+    switch (op) {
+    case 'a': __asm__("addss %1, %0" : "+x"(x) : "x"(y)); break;
+    case 's': __asm__("subss %1, %0" : "+x"(x) : "x"(y)); break;
+    case 'm': __asm__("mulss %1, %0" : "+x"(x) : "x"(y)); break;
+    default: __asm__("divss %1, %0" : "+x"(x) : "x"(y)); break;
+    }
+    uint32_t r;
+    memcpy(&r, &x, 4);
+    return r;
+}
+
+static uint32_t ref_fma(uint32_t a, uint32_t b, uint32_t c) {
+    if (m_isnan(a)) return a | 0x400000u;
+    if (m_isnan(b)) return b | 0x400000u;
+    if (m_isnan(c)) return c | 0x400000u;
+    float x, y, z, r;
+    memcpy(&x, &a, 4);
+    memcpy(&y, &b, 4);
+    memcpy(&z, &c, 4);
+    r = __builtin_fmaf(x, y, z);
+    uint32_t u;
+    memcpy(&u, &r, 4);
+    return m_isnan(u) ? F_DEFAULT_NAN : u;
+}
+
+static int random_run(const char *op, uint64_t n, uint64_t seed) {
+    g_rng = seed;
+    uint64_t bad = 0;
+    int fma = strcmp(op, "fma") == 0;
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t r = rnd(), kind = r & 7;
+        uint32_t a = (uint32_t)rnd(), b = (uint32_t)(rnd() >> 32), c = (uint32_t)rnd();
+        int64_t fa = (a >> 23) & 0xFF, fb = (b >> 23) & 0xFF, t = (int64_t)((r >> 8) % 61) - 30;
+        if (kind == 1) b = with_field(b, fa + t % 3);                /* close exponents */
+        if (kind == 2) b = with_field(b, fa + t);                    /* any overlap */
+        if (kind == 3) { a = with_field(a, t + 8); b = with_field(b, (r >> 20) % 40); }
+        if (fma && kind >= 4) {
+            /* c at the frame edges (s = -1..2, 99..102), at cancellation, or near underflow */
+            static const int64_t gap[4] = {190, 190, 127, 90};
+            static const uint32_t low[6] = {0, 1, 0x3FFFFF, 0x200000, 0x1FFFFF, 0x200001};
+            if (kind == 5) {
+                /* a product whose low 22 bits sit at or next to a rounding boundary: b's
+                 * significand is low * a^-1 mod 2^22 under random top bits (a made odd) */
+                uint64_t ma = ((a & 0x7FFFFFu) | 0x800001u), inv = ma;
+                for (int k = 0; k < 5; k++) inv *= 2 - ma * inv;
+                uint64_t lo = (low[(r >> 16) % 6] * inv) & 0x3FFFFF;
+                a |= 1;
+                b = (b & 0xFFC00000u) | (uint32_t)lo;
+            }
+            if (kind == 7) b = with_field(b, 128 - fa + t % 8);
+            fb = (b >> 23) & 0xFF;
+            c = with_field(c, fa + fb - gap[kind - 4] + t % 4);
+            if (kind == 6) c = (m_mul(a, b) ^ F_SIGN) + (uint32_t)(t % 4);
+        }
+        uint32_t want, got;
+        if (fma) {
+            want = ref_fma(a, b, c);
+            got = m_fma(a, b, c);
+        } else {
+            want = sse_bin(op[0], a, b);
+            got = op[0] == 'a' ? m_add(a, b) : op[0] == 's' ? m_sub(a, b)
+                : op[0] == 'm' ? m_mul(a, b) : m_div(a, b);
+        }
+        if (got != want && bad++ < KEEP)
+            fprintf(stderr, "%s 0x%08X 0x%08X 0x%08X: want 0x%08X got 0x%08X\n", op, a, b, c,
+                    want, got);
+    }
+    printf("{\"op\": \"%s\", \"random_cases\": %" PRIu64 ", \"seed\": %" PRIu64
+           ", \"mismatches\": %" PRIu64 "}\n", op, n, seed, bad);
+    return bad != 0;
+}
+
 int main(int argc, char **argv) {
     if (argc == 3 && strcmp(argv[1], "model") == 0) return model_stdin(argv[2]);
+    if (argc == 5 && strcmp(argv[1], "random") == 0)
+        return random_run(argv[2], strtoull(argv[3], NULL, 10), strtoull(argv[4], NULL, 10));
     if (argc != 4 && argc != 6) {
         fprintf(stderr, "usage: float32_sweep OP THREADS LIB_DIR [START END]\n");
         return 2;

@@ -71,7 +71,8 @@ def _time(fn, reps: int) -> float:
     return statistics.median(best)
 
 
-def bench_gemm(reps: int, short: bool = False) -> None:
+def bench_gemm(reps: int, short: bool = False) -> dict[int, float]:
+    """Prints the table; returns {threads: repfma's share of MKL's GF/s over all shapes}."""
     import torch
 
     from prover.kernels import _lib, ops
@@ -110,6 +111,7 @@ def bench_gemm(reps: int, short: bool = False) -> None:
               f"{tot['mkl'] / tot['repfma']:.2f}x, repkern {tot['mkl'] / tot['repkern']:.2f}x "
               f"(MKL time / kernel time)")
     print(load_line())
+    return {threads: tot["mkl"] / tot["repfma"] for threads, tot in totals.items()}
 
 
 def _time_interleaved(fns: dict[str, object], reps: int) -> dict[str, float]:
@@ -150,7 +152,9 @@ def trainer_worker(config: str, spec_file: str, dataset_dir: str, steps: int) ->
                       "load": os.getloadavg()[0]}))
 
 
-def bench_trainer(rounds: int, steps: int, preset: str, configs: tuple[str, ...]) -> None:
+def bench_trainer(rounds: int, steps: int, preset: str,
+                  configs: tuple[str, ...]) -> dict[tuple[str, int], float]:
+    """Prints the table; returns the median wall time per (configuration, threads)."""
     from prover import profile
     from prover.presets import PRESETS, default_dataset_dir, home, preset_spec
     from prover.spec import load_spec
@@ -193,6 +197,27 @@ def bench_trainer(rounds: int, steps: int, preset: str, configs: tuple[str, ...]
     print(f"load average during the runs: {min(loads):.2f}-{max(loads):.2f}"
           + ("  WARNING: above 1, figures measured under load" if max(loads) > 1 else ""))
     _report_trainer(f"KD step, prover Trainer, preset {preset}", wall, cpu, configs)
+    return {k: statistics.median(v) for k, v in wall.items()}
+
+
+def report_targets(gemm: dict[int, float], step: dict[tuple[str, int], float]) -> None:
+    """Issue #16's targets, one line each, with the figure this run measured."""
+    print(f"\nTargets of issue #16 (repfma-1; valid on a quiet machine only: {load_line()})")
+    lines = []
+    for t in (1, 2):
+        if ("repfma-1", t) in step and ("stock", t) in step:
+            lines.append((f"KD step wall, repfma-1 / stock torch, {t} thread(s)",
+                          step[("repfma-1", t)] / step[("stock", t)], "<=", 1.10))
+    if ("repfma-1", 1) in step and ("repfma-1", 2) in step:
+        ref = (f" (stock {step[('stock', 2)] / step[('stock', 1)]:.2f})"
+               if ("stock", 1) in step and ("stock", 2) in step else "")
+        lines.append((f"KD step wall, 2 threads / 1 thread, repfma-1{ref}",
+                      step[("repfma-1", 2)] / step[("repfma-1", 1)], "<=", 0.60))
+    for t, share in sorted(gemm.items()):
+        lines.append((f"GEMM, repfma share of MKL's GF/s, {t} thread(s)", share, ">=", 0.85))
+    for label, value, op, goal in lines:
+        ok = value <= goal if op == "<=" else value >= goal
+        print(f"  {label:52s} {value:6.2f}  (target {op} {goal:.2f}: {'met' if ok else 'NOT met'})")
 
 
 def _report_trainer(title: str, wall: dict[tuple[str, int], list[float]],
@@ -238,10 +263,13 @@ def main() -> None:
         parser.error(f"unknown configuration(s) {unknown}; pick from {', '.join(TRAINER_CONFIGS)}")
     if args.short:
         args.rounds, args.steps, args.reps = 1, 2, 3
+    gemm: dict[int, float] = {}
+    step: dict[tuple[str, int], float] = {}
     if not args.skip_gemm:
-        bench_gemm(args.reps, short=args.short)
+        gemm = bench_gemm(args.reps, short=args.short)
     if not args.skip_trainer:
-        bench_trainer(args.rounds, args.steps, args.preset, configs)
+        step = bench_trainer(args.rounds, args.steps, args.preset, configs)
+    report_targets(gemm, step)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ committed root (when the replay or the start data shows the segment wrong) are d
 ``openEndStateDispute``, whose claim the contract computes from the committed ``endStateHash``.
 Decisions (selected, skipped, matched, disputed, unprovable, expired) are journalled with their
 reason and logged. A segment whose replay matches every leaf, the committed end state and the end
-checkpoint is never disputed.
+checkpoint is never disputed. An audit that ran to a verdict is attested on chain (AuditRegistry:
+Ok when everything matched, Fault when we disputed), so consumers can count who checked what.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from challenger.journal import AUDITED, AuditStatus, DisputeStatus, Journal
 from challenger.loop import claim_payouts, run_until
 from challenger.policy import AuditPolicy, Budget, secret_rng
 from challenger.segdata import SegmentClaim, SegmentData
+from ledger import audits
+from ledger.audits import AuditResult
 from ledger.disputes import advance_dispute
 from ledger.errors import ContractRevertError, revert_error
 from ledger.protocol import Outcome, Protocol
@@ -33,6 +36,7 @@ from ledger.watch import EventWatcher
 from materials import Materials
 from prover import merkle
 from store.client import Client
+from veritrain.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +47,8 @@ _NO_DISPUTE = {Verdict.OK: (AuditStatus.OK, "no dispute"),
                Verdict.DISPUTE: (AuditStatus.ERROR, "dispute without a step")}
 #: The journal status of a resolved dispute of ours, by outcome.
 _DISPUTE_STATUS = {Outcome.NODE_WRONG: DisputeStatus.WON, Outcome.NODE_RIGHT: DisputeStatus.LOST}
+#: Audits that end in an on-chain attestation (AuditRegistry), by journal status.
+_ATTESTED = {AuditStatus.OK: AuditResult.OK, AuditStatus.DISPUTED: AuditResult.FAULT}
 
 class Auditor:
     """One challenger account auditing every task on one deployment."""
@@ -163,12 +169,25 @@ class Auditor:
         self.budget.spend(finding.steps)
         where = {"task_id": claim.task_id, "k": claim.k}
         if finding.verdict == Verdict.DISPUTE and finding.step is not None:
-            self._dispute(claim, leaves, finding)
+            status = self._dispute(claim, leaves, finding)
         else:
             status, decision = _NO_DISPUTE[finding.verdict]
             self._set(*key, status, finding.reason, steps=finding.steps, cpu_s=finding.cpu_s)
             self._decide(decision, finding.reason, **where)
+        if status in _ATTESTED:
+            self._attest(claim, _ATTESTED[status])
         return True
+
+    def _attest(self, claim: SegmentClaim, result: AuditResult) -> None:
+        """Record the audit on chain (AuditRegistry); a refusal is journalled, never fatal."""
+        where = {"task_id": claim.task_id, "k": claim.k}
+        try:
+            audits.attest(self.protocol, claim.task_id, claim.k, claim.trace_root,
+                          claim.end_state_hash, claim.block, result)
+        except (ContractRevertError, ConfigError) as exc:
+            self._decide("attest failed", f"{result.name.lower()}: {exc}", **where)
+            return
+        self._decide("attested", result.name.lower(), **where)
 
     # ---- the audit itself ----------------------------------------------------------------
     def audit(self, claim: SegmentClaim) -> tuple[Finding, list[bytes] | None]:
@@ -266,7 +285,8 @@ class Auditor:
         return self.protocol.open_dispute(claim.task_id, claim.k, int(f.step or 0), leaves[idx],
                                           merkle.proof(leaves, idx))
 
-    def _dispute(self, claim: SegmentClaim, leaves: list[bytes] | None, f: Finding) -> None:
+    def _dispute(self, claim: SegmentClaim, leaves: list[bytes] | None, f: Finding) -> AuditStatus:
+        """Open the dispute ``f`` asks for; the audit's journal status afterwards."""
         where = {"task_id": claim.task_id, "k": claim.k}
         key = (claim.task_id, claim.k, merkle.hex32(claim.trace_root), claim.block)
         call = f.kind.call
@@ -281,14 +301,14 @@ class Auditor:
                       dispute_id=other)
             self._decide("already disputed",
                          f"{f.reason}; end-state dispute {other} is open", **where)
-            return
+            return AuditStatus.DISPUTED
         except ContractRevertError as exc:
             closed = isinstance(exc, revert_error("ChallengeWindowClosed"))
             status = AuditStatus.EXPIRED if closed else AuditStatus.ERROR
             self._set(*key, status, f"{f.reason}; {call} reverted {exc}", steps=f.steps,
                       cpu_s=f.cpu_s)
             self._decide("dispute failed", f"{f.reason}; {call} reverted: {exc}", **where)
-            return
+            return status
         bond = int(self.protocol.dispute(dispute_id).bond)
         with self.journal.tx() as db:
             db.execute("INSERT OR REPLACE INTO disputes (dispute_id, task_id, k, "
@@ -300,6 +320,7 @@ class Auditor:
         what = "end state" if f.kind == DisputeKind.END_STATE else f"step {f.step}"
         self._decide("disputed", f"{f.reason}; dispute {dispute_id} ({call}) on the {what}",
                      dispute_id=dispute_id, **where)
+        return AuditStatus.DISPUTED
 
     # ---- following disputes --------------------------------------------------------------
     def follow_disputes(self) -> None:

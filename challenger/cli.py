@@ -73,6 +73,9 @@ def challenger_run(
     fresh_history: int = typer.Option(8, "--fresh-history",
                                       help="Audits after which a node is established."),
     budget: int = typer.Option(0, "--budget-steps-per-hour", help="Replay budget (0: unlimited)."),
+    stake: float = typer.Option(0.0, "--stake",
+                                help="Stake (tokens) to keep deposited so audits are attested on "
+                                     "chain (AuditRegistry minAuditorStake; 0: deposit nothing)."),
     workdir: Path | None = WORKDIR_OPT, poll: float = POLL_OPT, once: bool = ONCE_OPT,
     profile_name: str = PROFILE_OPT, threads: int = THREADS_OPT,
 ) -> None:
@@ -90,6 +93,10 @@ def challenger_run(
                          fresh_history=fresh_history, budget_steps_per_hour=budget)
     auditor = Auditor(connect(), Client(s.ipfs_api), _workdir(workdir, "challenger"), policy,
                       confirmations=s.confirmations)
+    want = int(Decimal(str(stake)) * E18)
+    have = int(auditor.protocol.stake_info().staked)
+    if want > have:
+        auditor.protocol.deposit(want - have)
     if once:
         auditor.run_once()
         typer.echo(json.dumps(auditor.status(), default=str))

@@ -15,6 +15,9 @@ def pull_cmd(
     allow_unfinalized: bool = typer.Option(False, "--allow-unfinalized",
                                            help="Accept a committed segment whose challenge window "
                                                 "has not passed (not audited yet)."),
+    allow_unaudited: bool = typer.Option(False, "--allow-unaudited",
+                                         help="Accept a checkpoint with a segment that no "
+                                              "independent auditor attested on chain."),
     rpc: str | None = typer.Option(None, "--rpc", help="JSON-RPC URL (default VERITRAIN_RPC_URL)."),
     ipfs: str | None = typer.Option(None, "--ipfs", help="IPFS API (default VERITRAIN_IPFS_API)."),
     addresses: Path | None = typer.Option(None, "--addresses",
@@ -24,7 +27,8 @@ def pull_cmd(
                                       "model card."),
 ) -> None:
     """Fetch a final checkpoint, check it against the chain, write a transformers model
-    directory."""
+    directory. Reports how many independent audits covered each segment; refuses when one had
+    none."""
     from consumer.pull import pull
     from ledger.chain import Chain
     from ledger.protocol import Addresses, Protocol
@@ -39,7 +43,7 @@ def pull_cmd(
     protocol = Protocol(Chain(rpc or s.rpc_url), Addresses.load(addr_file))
     with Client(ipfs or s.ipfs_api) as client:
         res = pull(protocol, client, task, out, segment=segment,
-                   allow_unfinalized=allow_unfinalized,
+                   allow_unfinalized=allow_unfinalized, allow_unaudited=allow_unaudited,
                    cache_dir=s.home / "cache", log=typer.echo, evaluate=not no_eval)
     p = res.provenance
     typer.echo(f"task {p['taskId']} segment {p['segment']} (step {p['step']}, "

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from consumer.checked import audit_report
 from consumer.errors import (
     CheckpointMismatchError,
     CommitmentNotFoundError,
@@ -151,10 +152,12 @@ def dir_entries(client: Client, cid: str) -> dict[str, str]:
 
 def pull(protocol: Protocol, client: Client, task_id: int, out_dir: str | Path, *,
          segment: int | None = None, allow_unfinalized: bool = False,
-         cache_dir: str | Path | None = None, log: Any = None,
+         allow_unaudited: bool = False, cache_dir: str | Path | None = None, log: Any = None,
          evaluate: bool = False) -> PullResult:
     """Pull segment ``segment`` (default: the latest final one) of ``task_id`` into ``out_dir``;
-    ``evaluate``: fetch the teacher (verified) and score the student for the model card."""
+    ``evaluate``: fetch the teacher (verified) and score the student for the model card.
+    Refuses (UnauditedError) when a segment 0..k has no independent audit attested on chain,
+    unless ``allow_unaudited``."""
     from materials import Materials
     from prover import checkpoint
 
@@ -163,6 +166,8 @@ def pull(protocol: Protocol, client: Client, task_id: int, out_dir: str | Path, 
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise OutputExistsError(f"{out} exists and is not empty", path=str(out))
     k, seg = choose_segment(protocol, task_id, segment, allow_unfinalized)
+    say(f"how segments 0..{k} of task {task_id} were checked (audits attested on chain):")
+    audits = audit_report(protocol, task_id, k, allow_unaudited=allow_unaudited, say=say)
     event = find_commitment(protocol, task_id, k, seg)
     args = event["args"]
     ckpt_cid, leaves_cid = str(args["checkpointCid"]), str(args["leavesCid"])
@@ -196,6 +201,7 @@ def pull(protocol: Protocol, client: Client, task_id: int, out_dir: str | Path, 
             "checkpointCid": ckpt_cid, "leavesCid": leaves_cid, "specCid": spec_cid,
             "specHash": hex32(task.specHash), "teacherCid": spec.teacher.cid,
             "stateHashAlgo": spec.state_hash, "projection": PROJECTION_FILE,
+            "audits": [sa.to_doc() for sa in audits],
         }
         (model / "provenance.json").write_text(json.dumps(prov, indent=2) + "\n")
         scores = None

@@ -22,18 +22,17 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from veritrain.errors import DeployError
+from veritrain.errors import DeployError, leaf
 
 E18 = 10**18
 
 
+@leaf
 class DemoTimeoutError(DeployError):
     """The demo's story did not finish in time."""
 
-    def __init__(self, message: str, *, waiting_for: str, hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
-        #: What the story was still waiting for.
-        self.waiting_for = waiting_for
+    #: What the story was still waiting for.
+    waiting_for: str
 
 
 @dataclass(frozen=True)
@@ -52,6 +51,8 @@ class DemoConfig:
     node_stake: int = 500 * E18
     #: Stake each node deposits (enough for two tasks' nodeStake).
     node_deposit: int = 2_000 * E18
+    #: Stake the challenger deposits so its audits are attested on chain (minAuditorStake).
+    auditor_deposit: int = 100 * E18
     challenge_window: int = 60
     segment_deadline: int = 2_000
     #: The honest node takes the reopened task over and finishes it.
@@ -283,6 +284,7 @@ def _run_actors(info: Any, addresses: Any, accounts: dict[str, Any], names: dict
 
     for name in ("node-honest", "node-cheater"):
         Protocol(Chain(info.rpc_url, accounts[name]), addresses).deposit(cfg.node_deposit)
+    Protocol(Chain(info.rpc_url, accounts["challenger"]), addresses).deposit(cfg.auditor_deposit)
     narrator = Narrator(viewer, names, con, start_block)
     narrator.poll()
     losses = LossLog()
@@ -389,23 +391,23 @@ def _consume(viewer: Any, client: Any, task_id: int, spec: Any, teacher_dir: Pat
     with con.status("scoring teacher, untrained and distilled student on the Lee benchmark"):
         from consumer.quality import evaluate, load
 
-        t = load(teacher_dir)
-        quality = {name: evaluate(d, teacher_dir, t).to_doc() for name, d in
+        bench = load(teacher_dir)
+        quality = {name: evaluate(d, teacher_dir, bench).to_doc() for name, d in
                    (("teacher", teacher_dir), ("untrained", initial), ("distilled", student))}
     from rich.table import Table
 
-    t = Table(title="Does the pulled student work? (6 held-out sentence pairs)",
-              title_justify="left")
-    t.add_column("")
-    t.add_column("untrained student", justify="right")
-    t.add_column(f"distilled student (step {p['step']})", justify="right")
-    t.add_row("mean cosine(student, teacher) embedding", f"{r0.mean_cosine:.3f}",
-              f"{r1.mean_cosine:.3f}")
-    t.add_row("paraphrase found as nearest neighbour", f"{r0.nn_correct}/{len(PAIRS)}",
-              f"{r1.nn_correct}/{len(PAIRS)}")
-    t.add_row("nearest neighbour same as the teacher's", f"{r0.nn_agree}/{len(PAIRS)}",
-              f"{r1.nn_agree}/{len(PAIRS)}")
-    con.print(t)
+    table = Table(title="Does the pulled student work? (6 held-out sentence pairs)",
+                  title_justify="left")
+    table.add_column("")
+    table.add_column("untrained student", justify="right")
+    table.add_column(f"distilled student (step {p['step']})", justify="right")
+    table.add_row("mean cosine(student, teacher) embedding", f"{r0.mean_cosine:.3f}",
+                  f"{r1.mean_cosine:.3f}")
+    table.add_row("paraphrase found as nearest neighbour", f"{r0.nn_correct}/{len(PAIRS)}",
+                  f"{r1.nn_correct}/{len(PAIRS)}")
+    table.add_row("nearest neighbour same as the teacher's", f"{r0.nn_agree}/{len(PAIRS)}",
+                  f"{r1.nn_agree}/{len(PAIRS)}")
+    con.print(table)
     q = 1
     con.print(f"  nearest-neighbour example: [italic]\"{PAIRS[q][0]}\"[/]\n"
               f"    distilled student picks: \"{PAIRS[r1.nn_student[q]][1]}\"\n"

@@ -9,7 +9,7 @@ names here are the Solidity names in snake case; structs are sent to the contrac
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -83,7 +83,7 @@ class JuryConfig:
 class MarketConfig:
     """Task-market parameters (MarketParams): slash shares and the bounds createTask enforces."""
 
-    #: Share of nodeStake slashed to the requester on a stall.
+    #: Share of nodeStake slashed on a stall (to the treasury: never the requester).
     stall_slash_bps: int = _default("market", "stallSlashBps")
     #: Share of nodeStake slashed when a dispute is lost.
     dispute_slash_bps: int = _default("market", "disputeSlashBps")
@@ -97,6 +97,10 @@ class MarketConfig:
     max_segment_deadline: int = _default("market", "maxSegmentDeadline")
     #: Smallest nodeStake a task may ask for.
     min_node_stake: int = _default("market", "minNodeStake")
+    #: Free releases per task (distinct nodes whose inputs are unavailable); the last ends it.
+    max_releases: int = _default("market", "maxReleases")
+    #: Blocks after a claim during which the node may release the task for free.
+    release_window: int = _default("market", "releaseWindow")
 
 
 @dataclass(frozen=True)
@@ -112,7 +116,9 @@ class DeployConfig:
     unbonding_blocks: int = _default("stake", "unbondingBlocks")
     #: Stake a juror needs to join and stay in the pool.
     min_juror_stake: int = _default("stake", "minJurorStake")
-    #: Receives juror penalties; None: the deployer.
+    #: Stake an account needs to attest audits in the AuditRegistry.
+    min_auditor_stake: int = _default("audit", "minAuditorStake")
+    #: Receives juror penalties, stall slashes and forfeited segment pay; None: the deployer.
     treasury: str | None = None
     #: Task-market parameters.
     market: MarketConfig = field(default_factory=MarketConfig)
@@ -121,9 +127,9 @@ class DeployConfig:
 
 
 def deploy_all(chain: Chain, config: DeployConfig | None = None) -> Addresses:
-    """Deploy token (unless given), StakeManager, TaskMarket, randomness and JuryAdjudicator, then
-    wire. A parameter outside the documented bounds reverts ParamOutOfBounds(name, value, min,
-    max)."""
+    """Deploy token (unless given), StakeManager, TaskMarket, randomness and JuryAdjudicator, wire
+    them, then deploy the AuditRegistry over the market and the stakes. A parameter outside the
+    documented bounds reverts ParamOutOfBounds(name, value, min, max)."""
     config = config or DeployConfig()
     start = chain.block_number()
     if config.token is None:
@@ -135,16 +141,29 @@ def deploy_all(chain: Chain, config: DeployConfig | None = None) -> Addresses:
                               hint="pass the address of a deployed ERC20, or omit "
                                    "--token to deploy one")
     stake = chain.deploy("StakeManager", token, config.unbonding_blocks, config.min_juror_stake)
-    market = chain.deploy("TaskMarket", token, stake.address, _struct("TaskMarket", config.market))
+    treasury = config.treasury or chain.address
+    market = chain.deploy("TaskMarket", token, stake.address,
+                          _struct("TaskMarket", config.market, treasury=treasury))
     randomness = chain.deploy("PrevrandaoRandomness")
     jury = chain.deploy("JuryAdjudicator", token, stake.address, market.address, randomness.address,
-                        _struct("JuryAdjudicator", config.jury,
-                                treasury=config.treasury or chain.address))
+                        _struct("JuryAdjudicator", config.jury, treasury=treasury))
     stake.transact("wire", market.address, jury.address)
     market.transact("setAdjudicator", jury.address)
-    return Addresses(chainId=chain.chain_id, token=token, stakeManager=stake.address,
-                     taskMarket=market.address, adjudicator=jury.address,
-                     randomness=randomness.address, deployBlock=start)
+    return with_audit_registry(chain, Addresses(
+        chainId=chain.chain_id, token=token, stakeManager=stake.address, taskMarket=market.address,
+        adjudicator=jury.address, randomness=randomness.address, deployBlock=start), config)
+
+
+def with_audit_registry(chain: Chain, addresses: Addresses,
+                        config: DeployConfig | None = None) -> Addresses:
+    """``addresses`` with an AuditRegistry over its market and stakes (deployed unless it names
+    one already): what an addresses file written before audit attestations gains."""
+    if addresses.auditRegistry:
+        return addresses
+    config = config or DeployConfig()
+    audits = chain.deploy("AuditRegistry", addresses.taskMarket, addresses.stakeManager,
+                          config.min_auditor_stake)
+    return replace(addresses, auditRegistry=audits.address)
 
 
 def verify_code(chain: Chain, addresses: Addresses) -> None:
@@ -153,7 +172,8 @@ def verify_code(chain: Chain, addresses: Addresses) -> None:
         raise DeployError(f"addresses are for chain {addresses.chainId}, the RPC serves "
                           f"chain {chain.chain_id}",
                           hint="use the addresses file written for this chain")
-    for name in ("token", "stakeManager", "taskMarket", "adjudicator", "randomness"):
+    names = ("token", "stakeManager", "taskMarket", "adjudicator", "randomness")
+    for name in names + (("auditRegistry",) if addresses.auditRegistry else ()):
         addr = chain.w3.to_checksum_address(getattr(addresses, name))
         if not chain.retry(partial(chain.w3.eth.get_code, addr)):
             raise DeployError(f"no contract code at {name} address {addr} on chain "

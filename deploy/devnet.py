@@ -32,8 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from deploy.anvil import dev_accounts, free_port, pid_alive, start_anvil
-from deploy.deployer import DeployConfig, deploy_all
-from veritrain.errors import DeployError
+from deploy.deployer import DeployConfig, deploy_all, with_audit_registry
+from veritrain.errors import DeployError, leaf
 
 #: Named dev accounts and their anvil mnemonic index (0 is the deployer and token holder).
 ACCOUNTS: dict[str, int] = {
@@ -48,12 +48,11 @@ STORE_CMD_MARK = "store.server"
 EXPLORER_CMD_MARK = "explorer"
 
 
+@leaf
 class DevnetNotRunningError(DeployError):
     """The devnet directory has no running devnet."""
 
-    def __init__(self, message: str, *, dir: str, hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.dir = dir
+    dir: str
 
 
 @dataclass
@@ -257,6 +256,10 @@ class Devnet:
                     for a in (old.token, old.stakeManager, old.taskMarket, old.adjudicator)):
                 addresses = old
                 log(f"contracts: reusing the deployment in {addr_file}")
+                if not old.auditRegistry:  # written before audit attestations existed
+                    addresses = with_audit_registry(chain, old, config)
+                    addresses.save(addr_file)
+                    log(f"contracts: added an AuditRegistry ({addresses.auditRegistry})")
         first = addresses is None
         if addresses is None:
             addresses = deploy_all(chain, config)

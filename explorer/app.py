@@ -34,7 +34,7 @@ from explorer.models import (
     TaskPage,
 )
 from ledger.protocol import TaskStatus, format_amount
-from veritrain.errors import ExplorerError
+from veritrain.errors import ExplorerError, leaf
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +49,11 @@ ADDRESS_CHARS = set("0123456789abcdefABCDEF")
 MAX_ID = 2**63 - 1
 
 
+@leaf
 class BadRequestError(ExplorerError):
     """A path or query parameter is malformed."""
 
-    def __init__(self, message: str, *, param: str) -> None:
-        super().__init__(message)
-        self.param = param
+    param: str
 
 
 def _status(value: str | None) -> TaskStatus | None:

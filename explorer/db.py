@@ -17,7 +17,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from veritrain.errors import ExplorerError
+from veritrain.errors import ExplorerError, leaf
 
 SCHEMA_VERSION = "1"
 
@@ -75,14 +75,12 @@ CREATE TABLE IF NOT EXISTS losses (
 """
 
 
+@leaf
 class IndexDbError(ExplorerError):
     """The index database cannot be opened or belongs to another chain."""
 
     exit_code = 2
-
-    def __init__(self, message: str, *, path: str, hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.path = path
+    path: str
 
 
 def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:

@@ -35,18 +35,17 @@ from explorer.models import (
     TaskSummary,
 )
 from ledger.protocol import Outcome, TaskStatus, format_amount
-from veritrain.errors import ExplorerError
+from veritrain.errors import ExplorerError, leaf
 
 PAGE_SIZE = 50
 
 
+@leaf
 class NotFoundError(ExplorerError):
     """No such task, node, dispute or page in the index."""
 
-    def __init__(self, message: str, *, what: str, key: object) -> None:
-        super().__init__(message)
-        self.what = what
-        self.key = key
+    what: str
+    key: object
 
 
 @dataclass(frozen=True)

@@ -16,22 +16,20 @@ from pathlib import Path
 from typing import Any
 
 from explorer.queries import Access
-from veritrain.errors import ExplorerError
+from veritrain.errors import ExplorerError, leaf
 
 log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 8780
 
 
+@leaf
 class ServerStartError(ExplorerError):
     """The web server did not come up."""
 
     exit_code = 2
-
-    def __init__(self, message: str, *, host: str, port: int, hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.host = host
-        self.port = port
+    host: str
+    port: int
 
 
 @dataclass(frozen=True)

@@ -23,20 +23,17 @@ from hexbytes import HexBytes
 from web3.types import RPCEndpoint
 
 from ledger.chain import Chain, Contract
-from veritrain.errors import LedgerError
+from veritrain.errors import LedgerError, leaf
 
 log_ = logging.getLogger(__name__)
 
 
+@leaf
 class LogQueryError(LedgerError):
     """The node refused a log query."""
 
-    def __init__(
-        self, message: str, *, from_block: int, to_block: int, hint: str | None = None
-    ) -> None:
-        super().__init__(message, hint=hint)
-        self.from_block = from_block
-        self.to_block = to_block
+    from_block: int
+    to_block: int
 
 
 def _type(arg: dict[str, Any]) -> str:

@@ -26,6 +26,17 @@ class TaskStatus(IntEnum):
     CANCELLED = 4
 
 
+class ReleaseReason(IntEnum):
+    """Why a node gives a claimed task back for free (``TaskMarket.releaseTask``)."""
+
+    NONE = 0
+    #: The requester's teacher or dataset cannot be fetched or does not verify.
+    INPUTS_UNAVAILABLE = 1
+    #: The committed checkpoint the task restarts from is missing or does not hold its
+    #: endStateHash: the prefix is rolled back one segment (its committer's pay forfeited).
+    START_CHECKPOINT_UNAVAILABLE = 2
+
+
 class Outcome(IntEnum):
     NONE = 0
     NODE_RIGHT = 1
@@ -72,6 +83,8 @@ class Addresses:
     adjudicator: str
     randomness: str
     deployBlock: int = 0
+    #: AuditRegistry (audit attestations); "" in files written before it existed.
+    auditRegistry: str = ""
 
     @classmethod
     def load(cls, path: Path) -> Addresses:
@@ -195,8 +208,17 @@ class Protocol:
         return int(event["args"]["taskId"])
 
     def cancel_task(self, task_id: int) -> Any:
-        """Requester: cancel an open task (committers of its final prefix are paid pro rata)."""
+        """Requester: cancel a task nobody works on (open, or claimed past its due block: the
+        stall is timed out first); committers of its final prefix are paid pro rata."""
         return self.market.transact("cancelTask", task_id)
+
+    def release_task(self, task_id: int, reason: ReleaseReason) -> Any:
+        """Node: give a claimed task back without a slash because its inputs are unavailable
+        (only before the first commit, within the market's releaseWindow of the claim)."""
+        return self.market.transact("releaseTask", task_id, int(reason))
+
+    def has_released(self, task_id: int, who: str | None = None) -> bool:
+        return bool(self.market.call("hasReleased", task_id, who or self.me))
 
     def claim_task(self, task_id: int) -> Any:
         return self.market.transact("claimTask", task_id)

@@ -22,20 +22,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from store.client import Client
-from veritrain.errors import StoreError
+from veritrain.errors import StoreError, leaf
 
 if TYPE_CHECKING:
     from prover.spec import TaskSpec
 
 
+@leaf
 class SpecHashMismatchError(StoreError):
     """The content at a task's spec CID is not the spec whose hash is on-chain."""
 
     exit_code = 3
-
-    def __init__(self, message: str, *, cid: str, hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.cid = cid
+    cid: str
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
-"""`veritrain node stake|unstake|status|check|run` (operators) and `veritrain task create|show`
-(requesters).
+"""`veritrain node stake|unstake|status|check|run` (operators) and `veritrain task
+create|cancel|show` (requesters).
 
 Configuration: veritrain.config.Settings (config file named by VERITRAIN_CONFIG, then VERITRAIN_*
 env vars); see docs/operator.md. Amounts on the command line are in tokens (``1000`` or ``0.5``).
@@ -19,7 +19,8 @@ from veritrain.errors import ConfigError
 
 node_app = typer.Typer(help="Node operators: stake, run the daemon, see its state.",
                        no_args_is_help=True)
-task_app = typer.Typer(help="Requesters: post a task, look at one.", no_args_is_help=True)
+task_app = typer.Typer(help="Requesters: post a task, cancel one, look at one.",
+                       no_args_is_help=True)
 E18 = 10**18
 
 
@@ -215,6 +216,19 @@ def task_create(
     con = _console()
     con.print(f"spec {created.spec_cid} (hash 0x{created.spec_hash.hex()})", style="dim")
     typer.echo(created.task_id)
+
+
+@task_app.command("cancel")
+def task_cancel(task_id: int = typer.Argument(..., help="Task id (yours).")) -> None:
+    """Cancel TASK_ID: open, or stranded (claimed, past its due block: the stall is timed out
+    first). Committers of final segments are paid pro rata; the rest comes back to you."""
+    from node.requester import cancel_task
+
+    done = cancel_task(connect(), task_id)
+    con = _console()
+    con.print(f"task {task_id} cancelled: refunded {fmt(done.refunded)}, paid to committers "
+              f"{fmt(done.paid)}" + (f", forfeited to the treasury {fmt(done.forfeited)}"
+                                      if done.forfeited else ""))
 
 
 @task_app.command("show")

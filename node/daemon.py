@@ -30,6 +30,7 @@ from node.journal import Journal, SegmentState, TaskRow, TaskState
 from node.logs import log_event
 from node.outage import Backoff, TaskInputRetries
 from node.policy import Policy, check_spec, check_terms
+from node.release import give_back, roll_back
 from node.work import PublishResult, SegmentWorker, TaskContext, h32
 from store.errors import StoreRequestError, StoreTimeoutError, StoreUnavailableError
 
@@ -270,12 +271,15 @@ class NodeDaemon:
         try:
             teacher, data = self.worker.check_inputs(task_id, spec, int(task.nextSegment))
         except InputsUnavailableError as exc:
-            if self.inputs.failed(task_id, str(exc)):
-                self.journal.set_task(task_id, int(task.epoch), spec_cid,
-                                      TaskState.REFUSED, str(exc))
-                log_event(log, "task-refused", logging.ERROR, task=task_id,
-                          reason="inputs-unavailable",
-                          error=str(exc))
+            if not self.inputs.failed(task_id, str(exc)):
+                return False
+            if (exc.what == "checkpoint" and int(task.nextSegment) > 0
+                    and self.policy.roll_back_withheld_start):
+                roll_back(self.protocol, self.journal, task_id, spec_cid, exc)  # not stranded
+                return False
+            self.journal.set_task(task_id, int(task.epoch), spec_cid, TaskState.REFUSED, str(exc))
+            log_event(log, "task-refused", logging.ERROR, task=task_id,
+                      reason="inputs-unavailable", error=str(exc))
             return False
         self.inputs.ok(task_id)
         self._contexts[task_id] = TaskContext(task_id, spec, teacher, data, self.workdir)
@@ -355,10 +359,16 @@ class NodeDaemon:
             ctx = self._context(row, bytes(task.specHash))
             did = self._advance(row, ctx, int(task.nextSegment), block)
         except (InputsUnavailableError, CheckpointUnavailableError, StoreRequestError) as exc:
-            # after the claim the inputs went away (unpinned): retry with backoff, report
+            # after the claim the inputs went away (unpinned): retry with backoff, then give the
+            # task back for free (releaseTask) instead of stalling into a slash
             if self.inputs.failed(row.task_id, str(exc)):
                 log_event(log, "inputs-unavailable-after-claim", logging.ERROR, task=row.task_id,
                           error=str(exc))
+                if give_back(self.protocol, self.journal, row, int(task.nextSegment), exc):
+                    self._wait_publisher()
+                    self._contexts.pop(row.task_id, None)
+                    self.inputs.ok(row.task_id)
+                    return Iteration(Activity.LOST, row.task_id, "released")
             return Iteration(Activity.WAITING, row.task_id, "inputs")
         self.inputs.ok(row.task_id)
         return did

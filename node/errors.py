@@ -2,58 +2,60 @@
 
 from __future__ import annotations
 
-from veritrain.errors import NodeError
+from veritrain.errors import NodeError, leaf
 
 
+@leaf
 class TaskRefusedError(NodeError):
     """The node will not serve this task. Raised before claiming."""
 
     exit_code = 3
-
-    def __init__(self, message: str, *, task_id: int, reason: str, hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.task_id = task_id
-        #: A short tag of the rule that refused it ("bad-spec", "reward", "profile", ...).
-        self.reason = reason
+    task_id: int
+    #: A short tag of the rule that refused it ("bad-spec", "reward", "profile", ...).
+    reason: str
 
 
+@leaf
 class JournalError(NodeError):
     """The node's SQLite journal is unusable."""
 
     exit_code = 2
-
-    def __init__(self, message: str, *, path: str, hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.path = path
+    path: str
 
 
+@leaf
 class CheckpointUnavailableError(NodeError):
     """The start checkpoint of a segment cannot be found locally or on IPFS."""
 
-    def __init__(self, message: str, *, task_id: int, k: int, hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.task_id = task_id
-        self.k = k
+    task_id: int
+    k: int
 
 
+@leaf
 class InsufficientStakeError(NodeError):
     """The operator's free stake is below what a command or task needs."""
 
-    def __init__(self, message: str, *, free: int, needed: int, hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.free = free
-        self.needed = needed
+    free: int
+    needed: int
 
 
+@leaf
 class InputsUnavailableError(NodeError):
     """A task's teacher, dataset or start checkpoint cannot be fetched or does not verify.
     Checked before claiming; a node that cannot get them does not claim the task."""
 
     hint = ("the requester (teacher, dataset) or the previous node (checkpoint) must keep the "
             "content pinned; the node retries with backoff and then gives the task up")
+    task_id: int
+    what: str
+    cid: str
 
-    def __init__(self, message: str, *, task_id: int, what: str, cid: str) -> None:
-        super().__init__(message)
-        self.task_id = task_id
-        self.what = what
-        self.cid = cid
+
+@leaf
+class CancelRefusedError(NodeError):
+    """The requester's task cannot be cancelled now (not ours, in progress, finished, disputed)."""
+
+    exit_code = 3
+    task_id: int
+    #: A short tag of the rule ("not-requester", "in-progress", "finished", "disputes-open").
+    reason: str

@@ -28,6 +28,10 @@ class Policy:
     max_challenge_window: int | None = None
     #: Fewest blocks the node needs to produce and commit one segment.
     min_segment_deadline: int = 1
+    #: An open task whose start checkpoint stays unavailable after the retries is claimed and
+    #: released at once (free), which rolls its prefix back one segment: the task is not stranded
+    #: and the withholder is not paid for that segment.
+    roll_back_withheld_start: bool = True
 
 
 #: (task field, market bound, what it protects) for the upper bounds createTask enforces.

@@ -56,3 +56,43 @@ def create_task(protocol: Protocol, client: Client, spec: TaskSpec, terms: TaskT
         node_stake=terms.node_stake,
     )
     return CreatedTask(task_id, pub.spec_cid, pub.spec_hash)
+
+
+@dataclass(frozen=True)
+class CancelledTask:
+    """What a cancel moved (token base units)."""
+
+    refunded: int
+    paid: int
+    forfeited: int
+
+
+def cancel_task(protocol: Protocol, task_id: int) -> CancelledTask:
+    """Cancel a task of ours that nobody works on: open, or stranded (claimed and past its due
+    block; the contract times the stall out first). Refuses with a clear error otherwise."""
+    from ledger.protocol import TaskStatus
+    from node.errors import CancelRefusedError
+
+    task = protocol.task(task_id)
+    if str(task.requester).lower() != protocol.me.lower():
+        raise CancelRefusedError(f"task {task_id} was posted by {task.requester}, not by you",
+                               task_id=task_id, reason="not-requester",
+                               hint="cancel with the requester's key (VERITRAIN_KEYSTORE)")
+    status = TaskStatus(int(task.status))
+    due = int(task.segmentDueBlock)
+    if status == TaskStatus.CLAIMED and protocol.chain.block_number() + 1 <= due:
+        raise CancelRefusedError(f"task {task_id} is claimed by {task.node} and due at block {due}",
+                               task_id=task_id, reason="in-progress",
+                               hint=f"a node works on it; cancel after block {due} if it stalls")
+    if status not in (TaskStatus.OPEN, TaskStatus.CLAIMED):
+        raise CancelRefusedError(f"task {task_id} is {status.name.lower()}: nothing to cancel",
+                               task_id=task_id, reason="finished")
+    if int(task.openDisputes):
+        raise CancelRefusedError(f"task {task_id} has {task.openDisputes} open dispute(s)",
+                               task_id=task_id, reason="disputes-open",
+                               hint="cancel once they are resolved (`veritrain task show`)")
+    receipt = protocol.cancel_task(task_id)
+    (ev,) = protocol.market.decode_events(receipt, "TaskCancelled")
+    forfeit = protocol.market.decode_events(receipt, "PayForfeited")
+    return CancelledTask(int(ev["args"]["refunded"]), int(ev["args"]["paid"]),
+                         sum(int(f["args"]["amount"]) for f in forfeit))

@@ -99,6 +99,12 @@ def check_one(p: Any, workdir: Path, task_id: int, con: Any) -> None:
     )
 
 
+def _releases(task: Any) -> str:
+    """Free releases used (#14), and where a withheld start checkpoint rolled the prefix back."""
+    back = int(task.rolledBackFrom)
+    return f"{task.releases}" + (f" (prefix rolled back from segment {back})" if back else "")
+
+
 def render_task(p: Any, task_id: int, con: Any) -> None:
     from rich.table import Table
 
@@ -127,6 +133,7 @@ def render_task(p: Any, task_id: int, con: Any) -> None:
         ),
         ("node stake", _fmt(params.nodeStake)),
         ("open disputes", task.openDisputes),
+        ("free releases", _releases(task)),
     ):
         head.add_row(k, str(v))
     con.print(head)

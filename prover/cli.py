@@ -237,4 +237,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(dataset_app, name="dataset")
     app.add_typer(segment_app, name="segment")
     app.add_typer(trace_app, name="trace")
+    from prover.trace.cli import register as register_step_trace  # spec graph, step trace/explain
+
+    register_step_trace(app, spec_app)
     app.command("replay")(replay_cmd)

@@ -6,46 +6,38 @@ import enum
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from veritrain.errors import ProverError
+from veritrain.errors import ProverError, leaf
 
 
+@leaf
 class SpecValidationError(ProverError):
     """A task spec breaks a rule (the message names the field and the rule)."""
 
     exit_code = 2
     hint = "fix the field in the spec file; `veritrain spec init` prints a valid one"
-
-    def __init__(self, message: str, *, errors: Sequence[Mapping[str, Any]] | None = None,
-                 hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
-        #: The validator's error list (field location, rule, input), when there is one.
-        self.errors = errors
+    #: The validator's error list (field location, rule, input), when there is one.
+    errors: Sequence[Mapping[str, Any]] | None = None
 
 
+@leaf
 class ProfileMismatchError(ProverError):
     """The running process is not under the determinism profile the spec names."""
 
     exit_code = 3
     hint = ("run through the `veritrain` CLI (it re-executes itself under the profile) or "
             "export the lines printed by `veritrain spec env SPEC`")
-
-    def __init__(self, message: str, *, profile: str, setting: str, wanted: object,
-                 actual: object, hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.profile = profile
-        self.setting = setting
-        self.wanted = wanted
-        self.actual = actual
+    profile: str
+    setting: str
+    wanted: object
+    actual: object
 
 
+@leaf
 class UnknownProfileError(ProverError):
     """The spec names a determinism profile this prover does not know."""
 
     exit_code = 2
-
-    def __init__(self, message: str, *, profile: str, hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.profile = profile
+    profile: str
 
 
 class KernelsUnavailableError(ProverError):
@@ -56,16 +48,14 @@ class DatasetError(ProverError):
     """A dataset manifest is missing, malformed or does not match the spec."""
 
 
+@leaf
 class CheckpointError(ProverError):
     """A checkpoint directory holds no state, or not the expected one (fields: path, step, and
     ``defect``, a prover.checkpoint.Defect saying why)."""
 
-    def __init__(self, message: str, *, path: str | None = None, step: int | None = None,
-                 hint: str | None = None, defect: enum.Enum | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.path = path
-        self.step = step
-        self.defect = defect
+    path: str | None = None
+    step: int | None = None
+    defect: enum.Enum | None = None
 
 
 class MerkleError(ProverError):

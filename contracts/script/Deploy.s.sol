@@ -7,6 +7,7 @@ import {StakeManager} from "../src/StakeManager.sol";
 import {TaskMarket} from "../src/TaskMarket.sol";
 import {JuryAdjudicator} from "../src/JuryAdjudicator.sol";
 import {PrevrandaoRandomness} from "../src/PrevrandaoRandomness.sol";
+import {AuditRegistry} from "../src/AuditRegistry.sol";
 import {DeployParams, DeployParamsFile} from "./DeployParams.sol";
 
 /// @notice Deploys the protocol in the documented order (docs/protocol.md "Deployment") with the
@@ -16,14 +17,22 @@ import {DeployParams, DeployParamsFile} from "./DeployParams.sol";
 ///         forge script contracts/script/Deploy.s.sol --rpc-url $RPC --broadcast
 ///         Env: VERITRAIN_DEPLOYER_KEY (else forge's --private-key/--account), VERITRAIN_TOKEN (an
 ///         existing ERC20; else a VeriToken is deployed), VERITRAIN_INITIAL_SUPPLY,
-///         VERITRAIN_TREASURY (receives juror penalties; default: the deployer).
+///         VERITRAIN_TREASURY (receives juror penalties, stall slashes and forfeited segment pay;
+///         default: the deployer).
 contract Deploy {
     bool public constant IS_SCRIPT = true;
     Vm internal constant vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
 
     function run()
         external
-        returns (address token, address stakeManager, address market, address randomness, address adjudicator)
+        returns (
+            address token,
+            address stakeManager,
+            address market,
+            address randomness,
+            address adjudicator,
+            address auditRegistry
+        )
     {
         uint256 key = vm.envOr("VERITRAIN_DEPLOYER_KEY", uint256(0));
         if (key == 0) vm.startBroadcast();
@@ -39,7 +48,8 @@ contract Deploy {
         adjudicator = address(new JuryAdjudicator(token, address(s), address(m), randomness, p.jury));
         s.wire(address(m), adjudicator);
         m.setAdjudicator(adjudicator);
+        auditRegistry = address(new AuditRegistry(address(m), address(s), p.minAuditorStake));
         vm.stopBroadcast();
-        return (token, address(s), address(m), randomness, adjudicator);
+        return (token, address(s), address(m), randomness, adjudicator, auditRegistry);
     }
 }

@@ -3,12 +3,14 @@ pragma solidity ^0.8.24;
 
 import {Vm} from "../test/base/Vm.sol";
 import {JuryParams, MarketParams} from "../src/types/Ids.sol";
+import {RefereeParams} from "../src/types/RefereeTypes.sol";
 
 /// @notice The deployment parameters, read from deploy/params.json: the one file the Foundry script,
 ///         the forge fixture, the invariant suite and the Python deployer all read.
 struct DeployParams {
     uint256 unbondingBlocks;
     uint256 minJurorStake;
+    uint256 minAuditorStake;
     MarketParams market;
     JuryParams jury;
 }
@@ -16,16 +18,25 @@ struct DeployParams {
 library DeployParamsFile {
     string internal constant PATH = "deploy/params.json";
 
-    /// @notice The parameters in deploy/params.json; the jury's treasury is `treasury`.
+    /// @notice The parameters in deploy/params.json; the jury's and the market's treasury is `treasury`.
     function load(Vm vm, address treasury) internal view returns (DeployParams memory p) {
         string memory json = vm.readFile(string.concat(vm.projectRoot(), "/", PATH));
         p.unbondingBlocks = vm.parseJsonUint(json, ".stake.unbondingBlocks");
         p.minJurorStake = vm.parseJsonUint(json, ".stake.minJurorStake");
-        p.market = _market(vm, json);
+        p.minAuditorStake = vm.parseJsonUint(json, ".audit.minAuditorStake");
+        p.market = _market(vm, json, treasury);
         p.jury = _jury(vm, json, treasury);
     }
 
-    function _market(Vm vm, string memory json) private pure returns (MarketParams memory) {
+    /// @notice The referee's parameters (deploy/params.json "referee").
+    function referee(Vm vm) internal view returns (RefereeParams memory r) {
+        string memory json = vm.readFile(string.concat(vm.projectRoot(), "/", PATH));
+        r.challengeBond = uint128(vm.parseJsonUint(json, ".referee.challengeBond"));
+        r.moveBlocks = uint64(vm.parseJsonUint(json, ".referee.moveBlocks"));
+        r.jailBlocks = uint64(vm.parseJsonUint(json, ".referee.jailBlocks"));
+    }
+
+    function _market(Vm vm, string memory json, address treasury) private pure returns (MarketParams memory) {
         return MarketParams({
             stallSlashBps: uint16(vm.parseJsonUint(json, ".market.stallSlashBps")),
             disputeSlashBps: uint16(vm.parseJsonUint(json, ".market.disputeSlashBps")),
@@ -33,7 +44,10 @@ library DeployParamsFile {
             maxSegmentSteps: uint64(vm.parseJsonUint(json, ".market.maxSegmentSteps")),
             maxChallengeWindow: uint64(vm.parseJsonUint(json, ".market.maxChallengeWindow")),
             maxSegmentDeadline: uint64(vm.parseJsonUint(json, ".market.maxSegmentDeadline")),
-            minNodeStake: uint128(vm.parseJsonUint(json, ".market.minNodeStake"))
+            minNodeStake: uint128(vm.parseJsonUint(json, ".market.minNodeStake")),
+            maxReleases: uint8(vm.parseJsonUint(json, ".market.maxReleases")),
+            releaseWindow: uint64(vm.parseJsonUint(json, ".market.releaseWindow")),
+            treasury: treasury
         });
     }
 

@@ -13,6 +13,7 @@ import {IRandomness} from "./interfaces/IRandomness.sol";
 import {DisputeClaim} from "./libraries/DisputeClaim.sol";
 import {JuryDraw} from "./libraries/JuryDraw.sol";
 import {JuryPayout} from "./libraries/JuryPayout.sol";
+import {JuryVote} from "./libraries/JuryVote.sol";
 import {DisputeState} from "./libraries/DisputeState.sol";
 import {Bounds} from "./libraries/Bounds.sol";
 import {TokenPull} from "./libraries/TokenPull.sol";
@@ -150,33 +151,16 @@ contract JuryAdjudicator is IJuryAdjudicator, ReentrancyGuard {
     /// @inheritdoc IJuryAdjudicator
     function commitVote(DisputeId disputeId, bytes32 commitment) external {
         DisputeState.Dispute storage d = _dispute(disputeId);
-        if (d.stage != DisputeState.Stage.Voting || block.number > d.commitDeadline) revert WrongPhase(disputeId, d.phase(_params.drawExpiry));
         DisputeState.Vote storage v = _votes[disputeId][d.round][msg.sender];
-        if (v.state == DisputeState.VoteState.None) revert NotDrawnJuror(disputeId, msg.sender);
-        if (v.state != DisputeState.VoteState.Drawn) revert AlreadyCommitted(disputeId, msg.sender);
-        v.value = commitment;
-        v.state = DisputeState.VoteState.Committed;
-        d.commits += 1;
+        JuryVote.commit(d, v, disputeId, msg.sender, commitment, _params);
         emit VoteCommitted(disputeId, msg.sender);
     }
 
     /// @inheritdoc IJuryAdjudicator
     function revealVote(DisputeId disputeId, bytes32 leaf, bytes32 salt) external {
         DisputeState.Dispute storage d = _dispute(disputeId);
-        bool commitClosed = block.number > d.commitDeadline || d.commits == d.jurorCount;
-        if (d.stage != DisputeState.Stage.Voting || !commitClosed || block.number > d.revealDeadline) {
-            revert WrongPhase(disputeId, d.phase(_params.drawExpiry));
-        }
         DisputeState.Vote storage v = _votes[disputeId][d.round][msg.sender];
-        if (v.state == DisputeState.VoteState.None) revert NotDrawnJuror(disputeId, msg.sender);
-        if (v.state == DisputeState.VoteState.Drawn) revert NotCommitted(disputeId, msg.sender);
-        if (v.state == DisputeState.VoteState.Revealed) revert AlreadyRevealed(disputeId, msg.sender);
-        if (keccak256(abi.encode(disputeId, leaf, salt, msg.sender)) != v.value) {
-            revert CommitmentMismatch(disputeId, msg.sender);
-        }
-        v.value = leaf;
-        v.state = DisputeState.VoteState.Revealed;
-        d.reveals += 1;
+        JuryVote.reveal(d, v, disputeId, msg.sender, leaf, salt, _params);
         emit VoteRevealed(disputeId, msg.sender, leaf);
     }
 
@@ -323,13 +307,8 @@ contract JuryAdjudicator is IJuryAdjudicator, ReentrancyGuard {
     }
 
     /// @inheritdoc IJuryAdjudicator
-    function vote(DisputeId disputeId, address juror) external view returns (VoteView memory v) {
-        DisputeState.Dispute storage d = _dispute(disputeId);
-        DisputeState.Vote storage x = _votes[disputeId][d.round][juror];
-        v.committed = x.state >= DisputeState.VoteState.Committed;
-        v.revealed = x.state == DisputeState.VoteState.Revealed;
-        if (x.state == DisputeState.VoteState.Committed) v.commitment = x.value;
-        if (v.revealed) v.leaf = x.value;
+    function vote(DisputeId disputeId, address juror) external view returns (VoteView memory) {
+        return JuryVote.toView(_votes[disputeId][_dispute(disputeId).round][juror]);
     }
 
     /// @inheritdoc IJuryAdjudicator
@@ -338,7 +317,7 @@ contract JuryAdjudicator is IJuryAdjudicator, ReentrancyGuard {
         pure
         returns (bytes32)
     {
-        return keccak256(abi.encode(disputeId, leaf, salt, juror));
+        return JuryVote.commitment(disputeId, leaf, salt, juror);
     }
 
     /// @inheritdoc IJuryAdjudicator

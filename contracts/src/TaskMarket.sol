@@ -12,28 +12,16 @@ import {Bounds} from "./libraries/Bounds.sol";
 import {TokenPull} from "./libraries/TokenPull.sol";
 import {SegmentLedger} from "./libraries/SegmentLedger.sol";
 import {TraceMerkle} from "./libraries/TraceMerkle.sol";
+import {TaskBook} from "./libraries/TaskBook.sol";
 import {
-    TaskId, DisputeId, Outcome, TaskParams, TaskStatus, TaskView, SegmentView, MarketParams
+    TaskId, DisputeId, Outcome, TaskParams, TaskStatus, TaskView, SegmentView, MarketParams, ReleaseReason
 } from "./types/Ids.sol";
 
 /// @title TaskMarket
 /// @notice Task market and checkpoint ledger. See ITaskMarket.
 contract TaskMarket is ITaskMarket, ReentrancyGuard {
     using SafeERC20 for IERC20;
-
-    struct Task {
-        address requester;
-        uint32 epoch;
-        uint32 nextSegment;
-        TaskStatus status;
-        address node;
-        uint64 segmentDueBlock;
-        uint32 openDisputes;
-        uint128 reward;
-        uint128 lockedStake;
-        bytes32 specHash;
-        TaskParams params;
-    }
+    using TaskBook for TaskBook.Task;
 
     uint256 private constant BPS = 10_000;
     /// @notice Most segments per task: bounds the loops of claimReward, cancelTask and the reopen.
@@ -46,9 +34,10 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
     address private _adjudicator;
     uint256 private _taskCount;
     uint256 private _totalEscrow;
-    mapping(TaskId id => Task) private _tasks;
+    mapping(TaskId id => TaskBook.Task) private _tasks;
     mapping(TaskId id => mapping(uint256 k => SegmentLedger.Segment)) private _segments;
     mapping(TaskId id => mapping(uint32 epoch => uint32 open)) private _openByEpoch;
+    mapping(TaskId id => mapping(address node => bool)) private _released;
 
     constructor(address token_, address stakeManager_, MarketParams memory params_) {
         if (token_ == address(0) || stakeManager_ == address(0)) revert ZeroAddress();
@@ -85,20 +74,9 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
     {
         if (_adjudicator == address(0)) revert NotWired();
         if (specHash == bytes32(0)) revert ZeroHash();
-        if (terms.totalSteps == 0) revert ZeroParam();
-        MarketParams memory m = _params;
-        Bounds.check("challengeWindow", terms.challengeWindow, 1, m.maxChallengeWindow);
-        Bounds.check("segmentDeadline", terms.segmentDeadline, 1, m.maxSegmentDeadline);
-        Bounds.check("nodeStake", terms.nodeStake, m.minNodeStake, type(uint128).max);
-        uint256 s = terms.segmentSteps;
-        // INVARIANT: segmentSteps is a power of two, so every trace tree is perfect.
-        if (s == 0 || s & (s - 1) != 0) revert SegmentStepsNotPowerOfTwo(s);
-        // INVARIANT: a segment fits the jury's replay budget (the commit window grows with it).
-        Bounds.check("segmentSteps", s, 1, m.maxSegmentSteps);
-        if (terms.totalSteps % s != 0) revert TotalStepsNotMultiple(terms.totalSteps, s);
-        if (terms.totalSteps / s > MAX_SEGMENTS) revert TooManySegments(terms.totalSteps / s, MAX_SEGMENTS);
+        Bounds.checkTerms(terms, _params, MAX_SEGMENTS);
         taskId = TaskId.wrap(++_taskCount);
-        Task storage t = _tasks[taskId];
+        TaskBook.Task storage t = _tasks[taskId];
         t.requester = msg.sender;
         t.status = TaskStatus.Open;
         t.reward = SafeCast.toUint128(reward);
@@ -111,34 +89,30 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
 
     /// @inheritdoc ITaskMarket
     function cancelTask(TaskId taskId) external nonReentrant {
-        Task storage t = _task(taskId);
+        TaskBook.Task storage t = _task(taskId);
         if (msg.sender != t.requester) revert NotRequester(taskId, msg.sender);
+        // INVARIANT: a stranded task can always be cancelled: a stalled claim is timed out first.
+        if (t.status == TaskStatus.Claimed && t.stalled()) _stall(taskId, t);
         if (t.status != TaskStatus.Open) revert WrongStatus(taskId, t.status);
         if (t.openDisputes != 0) revert DisputesOpen(taskId, t.openDisputes);
-        uint256 reward = t.reward;
-        uint256 count = _segmentCount(t);
-        t.status = TaskStatus.Cancelled;
-        t.reward = 0;
-        _totalEscrow -= reward;
-        // An open task's committed prefix is final (the reopen cut it there): pay it pro rata.
-        uint256 paid = SegmentLedger.payPrefix(_segments[taskId], _token, t.nextSegment, count, reward);
-        _token.safeTransfer(msg.sender, reward - paid);
-        emit TaskCancelled(taskId, reward - paid, paid);
+        _end(taskId, t);
     }
 
     /// @inheritdoc ITaskMarket
     function claimTask(TaskId taskId) external {
-        Task storage t = _task(taskId);
+        TaskBook.Task storage t = _task(taskId);
         if (t.status != TaskStatus.Open) revert WrongStatus(taskId, t.status);
+        // INVARIANT: a node that released a task never claims it again (releases come from distinct nodes).
+        if (_released[taskId][msg.sender]) revert AlreadyReleased(taskId, msg.sender);
         IStakeManager.StakeInfo memory info = _stakes.stakeInfo(msg.sender);
         // INVARIANT: a jailed node cannot claim.
         if (block.number < info.jailedUntil) revert NodeJailed(msg.sender, info.jailedUntil);
         uint128 stake = t.params.nodeStake;
-        _stakes.lock(msg.sender, _lockKey(taskId, t.epoch), stake);
+        _stakes.lock(msg.sender, TaskBook.lockKey(taskId, t.epoch), stake);
         uint256 due = block.number + t.params.segmentDeadline;
         t.status = TaskStatus.Claimed;
         t.node = msg.sender;
-        t.lockedStake = stake;
+        t.claimSegment = t.nextSegment;
         t.segmentDueBlock = SafeCast.toUint64(due);
         emit TaskClaimed(taskId, msg.sender, stake, t.nextSegment, due);
     }
@@ -153,12 +127,12 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
         string calldata leavesCid,
         bytes32[] calldata leaves
     ) external {
-        Task storage t = _task(taskId);
+        TaskBook.Task storage t = _task(taskId);
         if (t.status != TaskStatus.Claimed) revert WrongStatus(taskId, t.status);
         if (msg.sender != t.node) revert NotTaskNode(taskId, msg.sender);
         uint256 next = t.nextSegment;
         // INVARIANT: segments are contiguous and committed once each.
-        if (k != next || k >= _segmentCount(t)) revert SegmentOutOfOrder(taskId, k, next);
+        if (k != next || k >= t.segmentCount()) revert SegmentOutOfOrder(taskId, k, next);
         if (block.number > t.segmentDueBlock) revert SegmentDeadlinePassed(taskId, t.segmentDueBlock);
         if (traceRoot == bytes32(0) || endStateHash == bytes32(0)) revert ZeroHash();
         // INVARIANT: every leaf of a commitment is published with it (data availability of the trace).
@@ -176,24 +150,33 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
     }
 
     /// @inheritdoc ITaskMarket
+    function releaseTask(TaskId taskId, ReleaseReason reason) external nonReentrant {
+        TaskBook.Task storage t = _task(taskId);
+        MarketParams memory m = _params;
+        t.checkRelease(taskId, reason, m.releaseWindow);
+        _released[taskId][msg.sender] = true;
+        (uint8 n, uint256 from) = t.noteRelease(reason);
+        emit TaskReleased(taskId, msg.sender, reason, from, n);
+        _reopen(taskId, t, from);
+        // INVARIANT: releases are bounded: the last one ends the task (the requester gets back
+        // what it put in, less the pay of the final prefix, and nothing more).
+        if (n >= m.maxReleases) _end(taskId, t);
+    }
+
+    /// @inheritdoc ITaskMarket
     function timeoutStall(TaskId taskId) external nonReentrant {
-        Task storage t = _task(taskId);
+        TaskBook.Task storage t = _task(taskId);
         if (t.status != TaskStatus.Claimed) revert WrongStatus(taskId, t.status);
-        uint256 count = _segmentCount(t);
-        if (t.nextSegment >= count || block.number <= t.segmentDueBlock) revert NotStalled(taskId, t.segmentDueBlock);
-        address node = t.node;
-        uint256 amount = uint256(t.params.nodeStake) * _params.stallSlashBps / BPS;
-        uint256 slashed = _stakes.slash(node, _lockKey(taskId, t.epoch), amount, t.requester);
-        emit NodeSlashed(taskId, node, slashed, DisputeId.wrap(0));
-        _reopen(taskId, t, count);
+        if (!t.stalled()) revert NotStalled(taskId, t.segmentDueBlock);
+        _stall(taskId, t);
     }
 
     /// @inheritdoc ITaskMarket
     function claimReward(TaskId taskId) external nonReentrant {
-        Task storage t = _task(taskId);
+        TaskBook.Task storage t = _task(taskId);
         if (t.status != TaskStatus.Claimed) revert WrongStatus(taskId, t.status);
         if (msg.sender != t.node) revert NotTaskNode(taskId, msg.sender);
-        uint256 count = _segmentCount(t);
+        uint256 count = t.segmentCount();
         uint256 finals = _finalPrefix(taskId, t, count);
         // INVARIANT: the reward is paid once, and only when every segment is final.
         if (finals < count) revert NotAllFinal(taskId, finals);
@@ -201,8 +184,7 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
         t.status = TaskStatus.Completed;
         t.reward = 0;
         _totalEscrow -= reward;
-        _stakes.unlock(msg.sender, _lockKey(taskId, t.epoch), type(uint256).max);
-        t.lockedStake = 0;
+        _stakes.unlock(msg.sender, TaskBook.lockKey(taskId, t.epoch), type(uint256).max);
         _token.safeTransfer(msg.sender, reward);
         emit RewardClaimed(taskId, msg.sender, reward);
     }
@@ -213,7 +195,7 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
         onlyAdjudicator
         returns (address node, bytes32 traceRoot, uint256 segmentSteps, uint32 epoch)
     {
-        Task storage t = _task(taskId);
+        TaskBook.Task storage t = _task(taskId);
         if (k >= t.nextSegment) revert SegmentNotCommitted(taskId, k);
         SegmentLedger.Segment storage seg = _segments[taskId][k];
         uint256 closesAt = uint256(seg.committedAt) + t.params.challengeWindow;
@@ -237,7 +219,7 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
         address node,
         Outcome outcome
     ) external onlyAdjudicator nonReentrant returns (uint256 slashed) {
-        Task storage t = _task(taskId);
+        TaskBook.Task storage t = _task(taskId);
         SegmentLedger.Segment storage seg = _segments[taskId][k];
         uint32 open = seg.openDisputes - 1;
         seg.openDisputes = open;
@@ -255,26 +237,13 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
     }
 
     /// @inheritdoc ITaskMarket
-    function task(TaskId taskId) external view returns (TaskView memory v) {
-        Task storage t = _task(taskId);
-        v = TaskView({
-            requester: t.requester,
-            status: t.status,
-            epoch: t.epoch,
-            node: t.node,
-            nextSegment: t.nextSegment,
-            segmentDueBlock: t.segmentDueBlock,
-            reward: t.reward,
-            lockedStake: t.lockedStake,
-            specHash: t.specHash,
-            openDisputes: t.openDisputes,
-            params: t.params
-        });
+    function task(TaskId taskId) external view returns (TaskView memory) {
+        return _task(taskId).toView();
     }
 
     /// @inheritdoc ITaskMarket
     function segment(TaskId taskId, uint256 k) external view returns (SegmentView memory v) {
-        Task storage t = _task(taskId);
+        TaskBook.Task storage t = _task(taskId);
         SegmentLedger.Segment storage seg = _segments[taskId][k];
         v = SegmentView({
             traceRoot: seg.traceRoot,
@@ -282,18 +251,19 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
             committedAt: seg.committedAt,
             openDisputes: seg.openDisputes,
             committed: k < t.nextSegment,
-            isFinal: _isFinal(taskId, t, k)
+            isFinal: k < _finalPrefix(taskId, t, k + 1),
+            node: seg.node
         });
     }
 
     /// @inheritdoc ITaskMarket
     function isFinal(TaskId taskId, uint256 k) external view returns (bool) {
-        return _isFinal(taskId, _task(taskId), k);
+        return k < _finalPrefix(taskId, _task(taskId), k + 1);
     }
 
     /// @inheritdoc ITaskMarket
     function finalSegmentCount(TaskId taskId) public view returns (uint256) {
-        Task storage t = _task(taskId);
+        TaskBook.Task storage t = _task(taskId);
         return _finalPrefix(taskId, t, t.nextSegment);
     }
 
@@ -305,12 +275,17 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
 
     /// @inheritdoc ITaskMarket
     function segmentCount(TaskId taskId) external view returns (uint256) {
-        return _segmentCount(_task(taskId));
+        return _task(taskId).segmentCount();
     }
 
     /// @inheritdoc ITaskMarket
     function disputeSlash(TaskId taskId) external view returns (uint256) {
         return _disputeSlash(_task(taskId));
+    }
+
+    /// @inheritdoc ITaskMarket
+    function hasReleased(TaskId taskId, address node) external view returns (bool) {
+        return _released[taskId][node];
     }
 
     /// @inheritdoc ITaskMarket
@@ -353,41 +328,44 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
         return _owner;
     }
 
-    function _task(TaskId taskId) private view returns (Task storage t) {
+    function _task(TaskId taskId) private view returns (TaskBook.Task storage t) {
         t = _tasks[taskId];
         if (t.status == TaskStatus.None) revert UnknownTask(taskId);
     }
 
-    function _segmentCount(Task storage t) private view returns (uint256) {
-        return t.params.totalSteps / t.params.segmentSteps;
+    /// @dev Slashes stallSlashBps of nodeStake to the treasury and reopens at the final prefix.
+    function _stall(TaskId taskId, TaskBook.Task storage t) private {
+        address node = t.node;
+        uint256 amount = uint256(t.params.nodeStake) * _params.stallSlashBps / BPS;
+        // INVARIANT: a stall slash never flows to a party that can cause the stall (the requester
+        // can withhold inputs): it goes to the treasury.
+        uint256 slashed = _stakes.slash(node, TaskBook.lockKey(taskId, t.epoch), amount, _params.treasury);
+        emit NodeSlashed(taskId, node, slashed, DisputeId.wrap(0));
+        _reopen(taskId, t, t.segmentCount());
     }
 
-    function _disputeSlash(Task storage t) private view returns (uint256) {
+    /// @dev Ends an open task that did not complete (TaskBook.settle) and books it out of escrow.
+    function _end(TaskId taskId, TaskBook.Task storage t) private {
+        _totalEscrow -= t.reward;
+        t.settle(taskId, _segments[taskId], _token, _params.treasury);
+    }
+
+    function _disputeSlash(TaskBook.Task storage t) private view returns (uint256) {
         return uint256(t.params.nodeStake) * _params.disputeSlashBps / BPS;
     }
 
-    /// @dev The obligation under which the node of `epoch` locks its stake for the task.
-    function _lockKey(TaskId taskId, uint32 epoch) private pure returns (bytes32) {
-        return keccak256(abi.encode(taskId, epoch));
-    }
-
-    /// @dev Segment k is final iff the final prefix reaches past it.
-    function _isFinal(TaskId taskId, Task storage t, uint256 k) private view returns (bool) {
-        return k < _finalPrefix(taskId, t, k + 1);
-    }
-
     /// @dev The finality rule (SegmentLedger.finalPrefix) applied to this task's first `upTo` segments.
-    function _finalPrefix(TaskId taskId, Task storage t, uint256 upTo) private view returns (uint256) {
+    function _finalPrefix(TaskId taskId, TaskBook.Task storage t, uint256 upTo) private view returns (uint256) {
         return SegmentLedger.finalPrefix(_segments[taskId], t.nextSegment, t.params.challengeWindow, upTo);
     }
 
     /// @dev Slashes disputeSlashBps of nodeStake (the epoch's lock first): the requester's share to the
     ///      requester, the rest to the adjudicator (returned).
-    function _slashLostDispute(DisputeId disputeId, TaskId taskId, Task storage t, uint32 epoch, address node)
+    function _slashLostDispute(DisputeId disputeId, TaskId taskId, TaskBook.Task storage t, uint32 epoch, address node)
         private
         returns (uint256 toAdjudicator)
     {
-        bytes32 key = _lockKey(taskId, epoch);
+        bytes32 key = TaskBook.lockKey(taskId, epoch);
         uint256 amount = _disputeSlash(t);
         uint256 toRequester = amount * _params.requesterShareBps / BPS;
         uint256 paid = _stakes.slash(node, key, toRequester, t.requester);
@@ -396,8 +374,8 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
     }
 
     /// @dev Unlocks the epoch's lock beyond what its open disputes can still slash.
-    function _releaseExcess(TaskId taskId, uint32 epoch, address node, Task storage t) private {
-        bytes32 key = _lockKey(taskId, epoch);
+    function _releaseExcess(TaskId taskId, uint32 epoch, address node, TaskBook.Task storage t) private {
+        bytes32 key = TaskBook.lockKey(taskId, epoch);
         uint256 held = _stakes.lockedFor(node, address(this), key);
         // INVARIANT: while disputes of an epoch are open, what they can slash stays locked.
         uint256 keep = _openByEpoch[taskId][epoch] * _disputeSlash(t);
@@ -406,17 +384,8 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
 
     /// @dev Reopens the task from its final prefix (capped at `cap`), releasing the node's lock
     ///      beyond what the epoch's open disputes can slash.
-    function _reopen(TaskId taskId, Task storage t, uint256 cap) private {
-        uint256 from = _finalPrefix(taskId, t, cap);
-        uint32 old = t.epoch;
-        _releaseExcess(taskId, old, t.node, t);
-        uint32 epoch = old + 1;
-        t.epoch = epoch;
-        t.nextSegment = uint32(from);
-        t.status = TaskStatus.Open;
-        t.node = address(0);
-        t.lockedStake = 0;
-        t.segmentDueBlock = 0;
-        emit TaskReopened(taskId, from, epoch);
+    function _reopen(TaskId taskId, TaskBook.Task storage t, uint256 cap) private {
+        _releaseExcess(taskId, t.epoch, t.node, t);
+        t.reopenAt(taskId, _finalPrefix(taskId, t, cap));
     }
 }

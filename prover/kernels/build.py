@@ -27,7 +27,7 @@ PARTS = sorted(SOURCE.parent.glob("repkern_*.h"))
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_DIR = ROOT / "build" / "kernels"
 COMMON_FLAGS = ["-O3", "-ffp-contract=off", "-fno-fast-math", "-fno-math-errno", "-fPIC",
-                "-shared", "-pthread", "-std=c11", "-D_GNU_SOURCE"]
+                "-shared", "-fopenmp", "-std=c11", "-D_GNU_SOURCE"]
 #: ISA name -> (vector width in floats, target flags). No -mfma anywhere.
 ISAS: dict[str, tuple[int, list[str]]] = {
     "sse": (4, ["-march=x86-64", "-mtune=generic"]),

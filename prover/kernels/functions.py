@@ -86,7 +86,8 @@ def _from_output(fwd: Callable[[torch.Tensor], torch.Tensor],
     return _Fn
 
 
-SoftmaxFn = _from_output(ops.softmax, ops.softmax_backward,
+# the kernels are looked up at call time (a step trace taps them: prover.trace.taps)
+SoftmaxFn = _from_output(lambda x: ops.softmax(x), lambda y, dy: ops.softmax_backward(y, dy),
                          "Softmax over the last dim with a fixed-polynomial exp and ascending "
                          "sums.")
 
@@ -141,7 +142,8 @@ class SumLastFn(torch.autograd.Function):
         return dy.unsqueeze(-1).expand(ctx.shape).contiguous()
 
 
-LogSoftmaxFn = _from_output(ops.log_softmax, ops.log_softmax_backward,
+LogSoftmaxFn = _from_output(lambda x: ops.log_softmax(x),
+                            lambda y, dy: ops.log_softmax_backward(y, dy),
                             "Log-softmax over the last dim with fixed-polynomial exp and log and "
                             "ascending sums.")
 

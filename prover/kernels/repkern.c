@@ -21,7 +21,6 @@
  * The build is selected by -DRK_VW (floats per vector: 4 sse, 8 avx2, 16 avx512).
  */
 #include <math.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -9,7 +9,7 @@ typedef struct {
     const float *B; int64_t sb1, sb2, sbk, sbn;
     const float *bias;
     float *C; /* contiguous [nb1, nb2, M, N] */
-    int64_t tiles_m, tiles_n;
+    int64_t tiles_m, tiles_n, tm, tn; /* tile counts and sizes (tm <= RK_MC, tn <= RK_NC) */
 } rk_gemm_args;
 
 /* acc tile (MR x NR) at c (row stride ldc) <- (first ? 0 : c) + sum_k pa[k][r] * pb[k][j]. */
@@ -55,8 +55,8 @@ static void rk_gemm_tiles(void *vctx, int64_t begin, int64_t end) {
         const float *A = g->A + b1 * g->sa1 + b2 * g->sa2;
         const float *B = g->B + b1 * g->sb1 + b2 * g->sb2;
         float *C = g->C + b * g->M * g->N;
-        int64_t i0 = it * RK_MC, mc = g->M - i0 < RK_MC ? g->M - i0 : RK_MC;
-        int64_t j0 = jt * RK_NC, nc = g->N - j0 < RK_NC ? g->N - j0 : RK_NC;
+        int64_t i0 = it * g->tm, mc = g->M - i0 < g->tm ? g->M - i0 : g->tm;
+        int64_t j0 = jt * g->tn, nc = g->N - j0 < g->tn ? g->N - j0 : g->tn;
         int64_t mpan = (mc + RK_MR - 1) / RK_MR, npan = (nc + RK_NR - 1) / RK_NR;
         for (int64_t k0 = 0; k0 < g->K || k0 == 0; k0 += RK_KC) {
             int64_t kc = g->K - k0 < RK_KC ? g->K - k0 : RK_KC;
@@ -129,10 +129,21 @@ void rk_gemm(int64_t nb1, int64_t nb2, int64_t M, int64_t N, int64_t K,
              const float *A, int64_t sa1, int64_t sa2, int64_t sam, int64_t sak,
              const float *B, int64_t sb1, int64_t sb2, int64_t sbk, int64_t sbn,
              const float *bias, float *C, int threads) {
-    rk_gemm_args g = {nb1, nb2, M, N, K, A, sa1, sa2, sam, sak, B, sb1, sb2, sbk, sbn, bias, C, 0, 0};
+    rk_gemm_args g = {nb1, nb2, M, N, K, A, sa1, sa2, sam, sak, B, sb1, sb2, sbk, sbn, bias, C,
+                      0, 0, 0, 0};
     if (M <= 0 || N <= 0 || nb1 <= 0 || nb2 <= 0) return;
+    /* Tiles of (nearly) equal size: as few as RK_MC x RK_NC allow, then the rows and columns
+     * shared out evenly in whole register panels, so threads get equal work (N = 384 in tiles
+     * of 256 and 128 gave one thread twice the other's). Where a tile ends never changes any
+     * element's order, so neither do these sizes. */
     g.tiles_m = (M + RK_MC - 1) / RK_MC;
     g.tiles_n = (N + RK_NC - 1) / RK_NC;
+    g.tm = ((M + g.tiles_m - 1) / g.tiles_m + RK_MR - 1) / RK_MR * RK_MR;
+    g.tn = ((N + g.tiles_n - 1) / g.tiles_n + RK_NR - 1) / RK_NR * RK_NR;
+    g.tiles_m = (M + g.tm - 1) / g.tm;
+    g.tiles_n = (N + g.tn - 1) / g.tn;
+    /* a thread per 2^16 multiply-adds at least (~10 us): tiny products stay on one thread */
+    threads = rk_threads_for(threads, nb1 * nb2 * M * N * (K > 0 ? K : 1), (int64_t)1 << 16);
     rk_parallel(threads, nb1 * nb2 * g.tiles_m * g.tiles_n, rk_gemm_tiles, &g);
 }
 
@@ -192,6 +203,7 @@ void rk_fsum(int64_t rows, int64_t n, const float *x, float *y, int square, int 
     if (rows <= 0) return;
     if (n <= 0) { for (int64_t i = 0; i < rows; i++) y[i] = 0.0f; return; }
     int64_t nblocks = (n + RK_SUMBLK - 1) / RK_SUMBLK;
+    threads = rk_threads_for(threads, rows * n, RK_SUMBLK * 4); /* ~4 us a block */
     if (nblocks == 1) { /* one block per row: the block sum is the result */
         rk_fsum_args a = {x, y, n, 1, square};
         rk_parallel(threads, rows, rk_fsum_blocks, &a);

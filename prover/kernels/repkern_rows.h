@@ -95,7 +95,8 @@ static void rk_gelu_blk(void *vctx, int64_t begin, int64_t end) {
     const rk_ew_args *a = vctx;
     for (int64_t i = begin; i < end; i++) {
         float v = a->x[i];
-        a->y[i] = 0.5f * v * (1.0f + rk_erf(v * 0.70710678118654752f));
+        float y = 0.5f * v * (1.0f + rk_erf(v * 0.70710678118654752f));
+        a->y[i] = v != v ? rk_nan_quiet(v) : y;
     }
 }
 static void rk_gelu_bwd_blk(void *vctx, int64_t begin, int64_t end) {
@@ -104,7 +105,9 @@ static void rk_gelu_bwd_blk(void *vctx, int64_t begin, int64_t end) {
         float v = a->x[i];
         float cdf = 0.5f * (1.0f + rk_erf(v * 0.70710678118654752f));
         float pdf = rk_exp(-0.5f * (v * v)) * 0.39894228040143268f;
-        a->dx[i] = a->dy[i] * (cdf + v * pdf);
+        float g = a->dy[i], dx = g * (cdf + v * pdf);
+        /* source order under SSE rules: dy's NaN first, else cdf's (erf's |v|, quieted) */
+        a->dx[i] = g != g ? rk_nan_quiet(g) : v != v ? rk_nan_erf(v) : dx;
     }
 }
 typedef struct { rk_task_fn fn; void *inner; int64_t n; } rk_chunk_args;
@@ -224,12 +227,17 @@ typedef struct {
 static void rk_adamw_blk(void *vctx, int64_t begin, int64_t end) {
     const rk_adamw_args *a = vctx;
     for (int64_t i = begin; i < end; i++) {
-        float g = a->g[i];
-        float p = a->p[i] * a->decay;
-        float m = a->m[i] * a->b1 + g * a->omb1;
-        float v = a->v[i] * a->b2 + (g * g) * a->omb2;
+        float g = a->g[i], p0 = a->p[i], m0 = a->m[i], v0 = a->v[i];
+        float p = p0 * a->decay;
+        float m = m0 * a->b1 + g * a->omb1;
+        float v = v0 * a->b2 + (g * g) * a->omb2;
         float d = sqrtf(v) / a->bc2_sqrt + a->eps;
-        a->p[i] = p - a->step_size * (m / d);
+        float pn = p - a->step_size * (m / d);
+        /* NaN operands in source order under SSE rules (see rk_nan_erf): m and v take their
+         * old value's NaN, else g's; p its old value's, else m's, else v's (through d) */
+        m = m0 != m0 ? rk_nan_quiet(m0) : g != g ? rk_nan_quiet(g) : m;
+        v = v0 != v0 ? rk_nan_quiet(v0) : g != g ? rk_nan_quiet(g) : v;
+        a->p[i] = p0 != p0 ? rk_nan_quiet(p0) : m != m ? m : v != v ? v : pn;
         a->m[i] = m;
         a->v[i] = v;
     }

@@ -1,4 +1,4 @@
-"""Fixtures of the adversarial suite (helpers live in tests/adversarial/world.py).
+"""Fixtures of the adversarial suite (helpers live in tests/support/cast.py).
 
 The cast is funded once per module on the session anvil and snapshotted; each test runs on a
 fresh revert of that snapshot (what the ``anvil`` fixture does, minus re-funding per test).
@@ -11,20 +11,20 @@ from typing import Any
 
 import pytest
 
-from tests.adversarial.world import World, make_world
+from tests.support.cast import Cast, make_cast
 from tests.support.chain import accounts, from_snapshot, snapshot_base
 from tests.support.store import publish_tiny, serving
 
 
 @pytest.fixture(scope="module")
-def world_base(anvil_node: Any, deployed_addresses: Any) -> Iterator[tuple[World, list[str]]]:
+def world_base(anvil_node: Any, deployed_addresses: Any) -> Iterator[tuple[Cast, list[str]]]:
     yield from snapshot_base(
-        anvil_node, lambda: make_world(anvil_node, accounts(anvil_node, deployed_addresses))
+        anvil_node, lambda: make_cast(anvil_node, accounts(anvil_node, deployed_addresses))
     )
 
 
 @pytest.fixture
-def world(anvil_node: Any, world_base: tuple[World, list[str]]) -> Iterator[World]:
+def world(anvil_node: Any, world_base: tuple[Cast, list[str]]) -> Iterator[Cast]:
     yield from from_snapshot(anvil_node, world_base)
 
 

@@ -4,7 +4,7 @@
 auditor, the jurors, a node continuing from a checkpoint and the consumer's pull all use it. Each
 test plays the attack on the real stack (anvil, the real contracts, the embedded store over HTTP,
 real training, the real auditor/juror bots and node daemon) and checks every party's books to the
-wei (tests/adversarial/world.py ``Book``):
+wei (tests/support/cast.py ``Book``):
 
 - a config.json with other semantics (activation, layer-norm epsilon) or one that is not JSON
   changes nothing anybody loads: the state is right, the node is paid, the consumer's config is
@@ -32,8 +32,11 @@ from tests.adversarial.test_adv_node_faults import (
     drive,
     play,
 )
-from tests.adversarial.world import Book
 from tests.support.actors import DishonestNode, Fault, Requester
+from tests.support.cast import Book
+
+#: What the auditor stakes to attest its audits (deploy/params.json "audit").
+MIN_AUDITOR_STAKE = 100 * 10**18
 
 
 def _consumer_refuses(protocol: Any, out: Path) -> Any:
@@ -44,7 +47,8 @@ def _consumer_refuses(protocol: Any, out: Path) -> Any:
         from consumer.pull import pull
 
         with pytest.raises(CheckpointMismatchError, match="float64") as exc:
-            pull(protocol(REQUESTER), client, task, out, segment=0, allow_unfinalized=True)
+            pull(protocol(REQUESTER), client, task, out, segment=0, allow_unfinalized=True,
+                 allow_unaudited=True)
         assert exc.value.reason == "dtype"
         assert not out.exists() or not any(out.iterdir())
 
@@ -126,6 +130,7 @@ def test_changed_config_json_semantics_reach_nobody(
             cache_dir=cache,
         )
         node.protocol.deposit(NODE_STAKE)
+        auditor.protocol.deposit(MIN_AUDITOR_STAKE)  # so its audits are attested (pull counts them)
         p = protocol(0)
         book = Book(
             p,
@@ -195,6 +200,7 @@ def test_unloadable_config_json_does_not_poison_the_final_prefix(
         staller.protocol.deposit(NODE_STAKE)
         second = protocol(HONEST)
         second.deposit(NODE_STAKE)
+        auditor.protocol.deposit(MIN_AUDITOR_STAKE)  # so its audits are attested (pull counts them)
         p = protocol(0)
         book = Book(
             p,
@@ -203,6 +209,7 @@ def test_unloadable_config_json_does_not_poison_the_final_prefix(
                 "staller": staller.protocol.me,
                 "second": second.me,
                 "challenger": auditor.protocol.me,
+                "treasury": p.me,
             },
         )
         book.snap()
@@ -232,7 +239,8 @@ def test_unloadable_config_json_does_not_poison_the_final_prefix(
         _spec_config(spec, result.out_dir)
         stall = NODE_STAKE * int(p.market_params().stallSlashBps) // 10_000
         book.check(
-            requester={"wallet": -REWARD + stall},
+            requester={"wallet": -REWARD},
+            treasury={"wallet": stall},  # never the requester (#14)
             staller={"staked": -stall},
             second={"wallet": REWARD},
         )

@@ -14,14 +14,14 @@ from deploy.deployer import JuryConfig, MarketConfig
 from ledger.errors import revert_error
 from ledger.protocol import Outcome, TaskStatus
 from prover import merkle
-from tests.adversarial.world import (
+from tests.support.cast import (
     DEADLINE,
     E18,
     NODE_STAKE,
     REWARD,
     SEG,
     WINDOW,
-    World,
+    Cast,
     honest_hash,
     trace,
 )
@@ -36,13 +36,13 @@ WIN = BOND - FEE + SHARE  # a winning challenger's credit
 JURORS_WIN = SLASH - TO_REQUESTER - SHARE + FEE  # the majority jurors' total on NodeWrong
 
 
-def _claimed(w: World) -> int:
+def _claimed(w: Cast) -> int:
     task = w.post()
     w.node.claim_task(task)
     return task
 
 
-def test_commit_out_of_order_and_twice(world: World) -> None:
+def test_commit_out_of_order_and_twice(world: Cast) -> None:
     w = world
     task = _claimed(w)
     w.book.snap()
@@ -59,7 +59,7 @@ def test_commit_out_of_order_and_twice(world: World) -> None:
     w.book.check()  # nothing moved
 
 
-def test_dispute_with_forged_or_malformed_proof_takes_no_bond(world: World) -> None:
+def test_dispute_with_forged_or_malformed_proof_takes_no_bond(world: Cast) -> None:
     w = world
     task = _claimed(w)
     leaves = w.commit(w.node, task, 0)
@@ -81,7 +81,7 @@ def test_dispute_with_forged_or_malformed_proof_takes_no_bond(world: World) -> N
     w.book.check()  # approvals aside, no bond was pulled
 
 
-def test_dispute_after_the_window_is_refused(world: World) -> None:
+def test_dispute_after_the_window_is_refused(world: Cast) -> None:
     w = world
     task = _claimed(w)
     leaves = w.commit(w.node, task, 0, wrong_from=3)
@@ -93,7 +93,7 @@ def test_dispute_after_the_window_is_refused(world: World) -> None:
     w.book.check()
 
 
-def test_claim_reward_before_finality_pays_nothing(world: World) -> None:
+def test_claim_reward_before_finality_pays_nothing(world: Cast) -> None:
     w = world
     task = _claimed(w)
     w.commit(w.node, task, 0)
@@ -115,7 +115,7 @@ def test_claim_reward_before_finality_pays_nothing(world: World) -> None:
     assert w.node.stake_info().locked == 0
 
 
-def test_stall_past_deadline_slashes_and_reopens(world: World) -> None:
+def test_stall_past_deadline_slashes_and_reopens(world: Cast) -> None:
     w = world
     task = _claimed(w)
     w.commit(w.node, task, 0)
@@ -129,16 +129,16 @@ def test_stall_past_deadline_slashes_and_reopens(world: World) -> None:
     stall = NODE_STAKE * 1000 // 10_000
     t = w.node.task(task)
     assert t.status == TaskStatus.OPEN and t.nextSegment == 1 and t.epoch == 1
-    w.book.check(node={"staked": -stall}, requester={"wallet": stall})
+    w.book.check(node={"staked": -stall}, treasury={"wallet": stall})  # never the requester (#14)
     assert w.node.stake_info().locked == 0
     w.node2.claim_task(task)  # the next node continues from the final prefix
     w.commit(w.node2, task, 1)
     w.anvil.mine(WINDOW + 1)
     w.node2.claim_reward(task)
-    w.book.check(node={"staked": -stall}, requester={"wallet": stall}, node2={"wallet": REWARD})
+    w.book.check(node={"staked": -stall}, treasury={"wallet": stall}, node2={"wallet": REWARD})
 
 
-def test_lost_dispute_slashes_jails_and_jailed_node_cannot_claim(world: World) -> None:
+def test_lost_dispute_slashes_jails_and_jailed_node_cannot_claim(world: Cast) -> None:
     w = world
     task = _claimed(w)
     leaves = w.commit(w.node, task, 0, wrong_from=5)
@@ -169,7 +169,7 @@ def test_lost_dispute_slashes_jails_and_jailed_node_cannot_claim(world: World) -
                  requester={"wallet": -REWARD + TO_REQUESTER}, **owed)
 
 
-def test_disputing_an_honest_segment_loses_the_bond(world: World) -> None:
+def test_disputing_an_honest_segment_loses_the_bond(world: Cast) -> None:
     w = world
     task = _claimed(w)
     leaves = w.commit(w.node, task, 0)
@@ -187,7 +187,7 @@ def test_disputing_an_honest_segment_loses_the_bond(world: World) -> None:
     assert w.node.is_final(task, 0)
 
 
-def test_front_running_a_dispute_second_challenger_on_the_same_step(world: World) -> None:
+def test_front_running_a_dispute_second_challenger_on_the_same_step(world: Cast) -> None:
     """Documented behaviour: a copycat who sees a dispute in the mempool can open its own on the
     same segment and step (no uniqueness per step). Both disputes run; the node, if wrong, is
     slashed once per lost dispute (the task is reopened by the first), and each challenger gets its
@@ -212,7 +212,7 @@ def test_front_running_a_dispute_second_challenger_on_the_same_step(world: World
     assert conserved_owed == 2 * JURORS_WIN
 
 
-def test_random_and_silent_jurors_are_penalised(world: World) -> None:
+def test_random_and_silent_jurors_are_penalised(world: Cast) -> None:
     w = world
     task = _claimed(w)
     leaves = w.commit(w.node, task, 0, wrong_from=2)
@@ -242,7 +242,7 @@ def test_random_and_silent_jurors_are_penalised(world: World) -> None:
                  requester={"wallet": TO_REQUESTER}, treasury={"owed": 2 * PENALTY}, **exp)
 
 
-def test_juror_voting_without_replaying_is_a_penalised_minority(world: World) -> None:
+def test_juror_voting_without_replaying_is_a_penalised_minority(world: Cast) -> None:
     w = world
     task = _claimed(w)
     leaves = w.commit(w.node, task, 0, wrong_from=6)

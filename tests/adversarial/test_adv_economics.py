@@ -15,7 +15,7 @@ from ledger.errors import revert_error
 from ledger.protocol import DisputePhase, Outcome, TaskStatus
 from prover import merkle
 from tests.adversarial.test_adv_contracts import BOND, JURORS_WIN, SLASH, TO_REQUESTER, WIN
-from tests.adversarial.world import (
+from tests.support.cast import (
     DEADLINE,
     NODE_DEPOSIT,
     NODE_STAKE,
@@ -23,20 +23,20 @@ from tests.adversarial.world import (
     SEG,
     TOTAL,
     WINDOW,
-    World,
+    Cast,
     honest_hash,
 )
 
 STALL = NODE_STAKE * 1000 // 10_000
 
 
-def _wrong_segment(w: World) -> tuple[int, list[bytes]]:
+def _wrong_segment(w: Cast) -> tuple[int, list[bytes]]:
     task = w.post()
     w.node.claim_task(task)
     return task, w.commit(w.node, task, 0, wrong_from=3)
 
 
-def test_starved_jury_ends_void_and_the_keeper_resolves_it(world: World, tmp_path: Path) -> None:
+def test_starved_jury_ends_void_and_the_keeper_resolves_it(world: Cast, tmp_path: Path) -> None:
     """Finding 1: with every juror out of the pool no quorum can be drawn. The keeper's draw is
     refused (QuorumUnavailable) and, once the draw window is over, its resolve ends the dispute
     Void: the cheater's segment is not final, it earns nothing, the challenger's bond comes back."""
@@ -67,7 +67,7 @@ def test_starved_jury_ends_void_and_the_keeper_resolves_it(world: World, tmp_pat
     w.book.check(challenger={"wallet": -BOND, "owed": BOND})
 
 
-def test_stall_with_an_open_dispute_keeps_the_slash_locked(world: World) -> None:
+def test_stall_with_an_open_dispute_keeps_the_slash_locked(world: Cast) -> None:
     """Finding 6: the cheater stalls while disputed and asks to withdraw everything free. The
     stall keeps the dispute's slash locked; the jury then takes it in full."""
     w = world
@@ -87,12 +87,12 @@ def test_stall_with_an_open_dispute_keeps_the_slash_locked(world: World) -> None
     exp: dict[str, dict[str, int]] = {names[a]: {"owed": per} for a in drawn}
     exp[names[drawn[0]]]["owed"] += JURORS_WIN - per * len(drawn)
     w.book.check(node={"staked": -NODE_DEPOSIT, "pending": NODE_DEPOSIT - STALL - SLASH},
-                 requester={"wallet": -REWARD + STALL + TO_REQUESTER},
+                 requester={"wallet": -REWARD + TO_REQUESTER}, treasury={"wallet": STALL},
                  challenger={"wallet": -BOND, "owed": WIN}, **exp)
     assert int(w.node.stake_info().locked) == 0
 
 
-def test_cancel_after_partial_progress_pays_the_final_prefix(world: World) -> None:
+def test_cancel_after_partial_progress_pays_the_final_prefix(world: Cast) -> None:
     """Finding 9: after a stall reopens the task at segment 1, the requester cancels: the node is
     paid for its final segment, the rest of the reward comes back."""
     w = world
@@ -106,7 +106,7 @@ def test_cancel_after_partial_progress_pays_the_final_prefix(world: World) -> No
     assert int(w.node.task(task).nextSegment) == 1
     w.requester.cancel_task(task)
     per_segment = REWARD // (TOTAL // SEG)
-    w.book.check(requester={"wallet": -REWARD + STALL + (REWARD - per_segment)},
+    w.book.check(requester={"wallet": -REWARD + (REWARD - per_segment)}, treasury={"wallet": STALL},
                  node={"staked": -STALL, "wallet": per_segment})
     assert DEADLINE > WINDOW  # the segment was final before the stall
 

@@ -9,7 +9,7 @@ On the real stack (anvil, the real contracts, the embedded store over HTTP, the 
 - the daemon never claims again a task it has lost;
 - an outage of the node's own store API is retried with a bounded, doubling wait and reported
   (start and end), not looped on.
-Every party's books are checked to the wei (tests/adversarial/world.py ``Book``).
+Every party's books are checked to the wei (tests/support/cast.py ``Book``).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
-from tests.adversarial.world import Book
 from tests.support.actors import E18, Requester
+from tests.support.cast import Book
 
 REQUESTER, NODE = 1, 2
 REWARD, NODE_STAKE = 100 * E18, 1000 * E18
@@ -91,7 +91,7 @@ def test_daemon_never_reclaims_a_task_it_lost(
         req, node = protocol(REQUESTER), protocol(NODE)
         node.deposit(NODE_STAKE)
         p = protocol(0)
-        book = Book(p, {"requester": req.me, "node": node.me})
+        book = Book(p, {"requester": req.me, "node": node.me, "treasury": p.me})
         book.snap()
         task = Requester(req, client).post(
             pub, reward=REWARD, node_stake=NODE_STAKE, segment_deadline=20
@@ -108,7 +108,8 @@ def test_daemon_never_reclaims_a_task_it_lost(
         finally:
             daemon.close()
         stall = NODE_STAKE * int(p.market_params().stallSlashBps) // 10_000
-        book.check(requester={"wallet": -REWARD + stall}, node={"staked": -stall})
+        book.check(requester={"wallet": -REWARD}, node={"staked": -stall},
+                   treasury={"wallet": stall})  # never the requester (#14)
 
 
 def test_store_outage_is_retried_with_bounded_backoff_and_reported(

@@ -19,32 +19,32 @@ from tests.adversarial.test_adv_contracts import (
     TO_REQUESTER,
     WIN,
 )
-from tests.adversarial.world import E18, World, honest_hash, make_world
+from tests.support.cast import E18, Cast, honest_hash, make_cast
 from tests.support.chain import accounts, from_snapshot, snapshot_base
 
 
 @pytest.fixture(scope="module")
-def world5_base(anvil_node: Any) -> Iterator[tuple[World, list[str]]]:
+def world5_base(anvil_node: Any) -> Iterator[tuple[Cast, list[str]]]:
     """The protocol deployed again with jurySize 5 and a pool of exactly 5 jurors (accounts 5-9)."""
     from deploy.deployer import DeployConfig, JuryConfig, deploy_all
     from ledger.chain import Chain
 
-    def build() -> World:
+    def build() -> Cast:
         addrs = deploy_all(Chain(anvil_node.url, anvil_node.accounts[0]),
                            DeployConfig(jury=JuryConfig(commit_window=10, reveal_window=10,
                                                         jury_size=5,
                                                         quorum=3)))
-        return make_world(anvil_node, accounts(anvil_node, addrs), jurors=5, first_juror=5)
+        return make_cast(anvil_node, accounts(anvil_node, addrs), jurors=5, first_juror=5)
 
     yield from snapshot_base(anvil_node, build)
 
 
 @pytest.fixture
-def world5(anvil_node: Any, world5_base: tuple[World, list[str]]) -> Iterator[World]:
+def world5(anvil_node: Any, world5_base: tuple[Cast, list[str]]) -> Iterator[Cast]:
     yield from from_snapshot(anvil_node, world5_base)
 
 
-def _wrong_segment(w: World) -> tuple[int, int, list[bytes]]:
+def _wrong_segment(w: Cast) -> tuple[int, int, list[bytes]]:
     task = w.post()
     w.node.claim_task(task)
     leaves = w.commit(w.node, task, 0, wrong_from=3)
@@ -52,11 +52,11 @@ def _wrong_segment(w: World) -> tuple[int, int, list[bytes]]:
     return task, w.dispute(w.challenger, task, 0, 3, leaves), leaves
 
 
-def _names(w: World) -> dict[str, str]:
+def _names(w: Cast) -> dict[str, str]:
     return {j.me: f"juror{i}" for i, j in enumerate(w.jurors)}
 
 
-def test_colluding_minority_is_outvoted_and_penalised(world5: World) -> None:
+def test_colluding_minority_is_outvoted_and_penalised(world5: Cast) -> None:
     """Two of five jurors side with a cheating node (they vote its committed, wrong leaf)."""
     w = world5
     task, d, leaves = _wrong_segment(w)
@@ -77,7 +77,7 @@ def test_colluding_minority_is_outvoted_and_penalised(world5: World) -> None:
     assert w.node.is_jailed()
 
 
-def test_colluding_majority_breaks_the_honest_majority_assumption(world5: World) -> None:
+def test_colluding_majority_breaks_the_honest_majority_assumption(world5: Cast) -> None:
     """Out of the threat model, shown so the assumption is explicit: if 3 of 5 drawn jurors
     collude with the node, a wrong segment is upheld and the honest challenger loses its bond.
     (Defence: stake-weighted random draws make buying a majority of a random jury expensive.)"""
@@ -101,7 +101,7 @@ def test_colluding_majority_breaks_the_honest_majority_assumption(world5: World)
 
 
 # ---- replay of signed transactions -------------------------------------------------------
-def _signed_transfer(w: World, to: str, amount: int, nonce: int, chain_id: int) -> bytes:
+def _signed_transfer(w: Cast, to: str, amount: int, nonce: int, chain_id: int) -> bytes:
     acct = w.anvil.accounts[1]  # the requester's key
     w3 = w.requester.chain.w3
     fn = w.requester.token.web3_contract.functions.transfer(Web3.to_checksum_address(to), amount)
@@ -111,7 +111,7 @@ def _signed_transfer(w: World, to: str, amount: int, nonce: int, chain_id: int) 
     return bytes(acct.sign_transaction(tx).raw_transaction)
 
 
-def test_replayed_signed_transaction_is_rejected(world5: World) -> None:
+def test_replayed_signed_transaction_is_rejected(world5: Cast) -> None:
     w = world5
     w3 = w.requester.chain.w3
     w.book.snap()
@@ -132,7 +132,7 @@ def test_replayed_signed_transaction_is_rejected(world5: World) -> None:
     w.book.check(requester={"wallet": -7 * E18}, node2={"wallet": 7 * E18})
 
 
-def test_resending_a_dispute_opens_a_second_one_for_a_second_bond(world5: World) -> None:
+def test_resending_a_dispute_opens_a_second_one_for_a_second_bond(world5: Cast) -> None:
     """A signed openDispute cannot be replayed (nonce); sending the same call again as a new
     transaction opens a second dispute on the same step and pulls a second bond: nothing free."""
     w = world5

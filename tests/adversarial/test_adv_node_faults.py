@@ -1,7 +1,7 @@
 """Named node faults, end to end with real training, the auditor and three juror bots:
 the cheater is disputed at the right step, out-voted, slashed and jailed; the task reopens; an
 honest node takes it over from the final prefix, is audited without a dispute and is paid.
-Then every party's position is checked to the wei (tests/adversarial/world.py ``Book``).
+Then every party's position is checked to the wei (tests/support/cast.py ``Book``).
 
 Complements tests/integration/challenger/test_challenger_faults.py (which stops at the slash):
 here the whole life of the task is played and nobody honest may lose anything.
@@ -19,9 +19,9 @@ import pytest
 from challenger.journal import AuditStatus
 from ledger.disputes import dispute_phase
 from ledger.protocol import DisputePhase, Outcome, TaskStatus
-from tests.adversarial.world import Book
 from tests.support import chain
 from tests.support.actors import E18, DishonestNode, Fault, HonestNode, Requester
+from tests.support.cast import Book
 
 REQUESTER, CHEATER, HONEST, CHALLENGER, JURORS = 1, 2, 3, 4, (6, 7, 8)
 REWARD, NODE_STAKE, JUROR_STAKE, WINDOW = 100 * E18, 1000 * E18, 100 * E18, 12

@@ -57,6 +57,9 @@ def test_demo_scenario_catches_the_cheat_pays_the_honest_node_and_pulls_a_verifi
     student = Path(summary["studentDir"])
     pulled = json.loads((student / "provenance.json").read_text())
     assert pulled["endStateHash"] == prov["endStateHash"]
+    # the challenger (staked) attested each audit on chain; the pull counted one per segment
+    got = [(x["segment"], x["ok"], x["fault"]) for x in pulled["audits"]]
+    assert got == [(0, 1, 0), (1, 1, 0)]
     AutoModel.from_pretrained(str(student))
     AutoTokenizer.from_pretrained(str(student))
     q = summary["quality"]
@@ -70,6 +73,7 @@ def test_demo_scenario_catches_the_cheat_pays_the_honest_node_and_pulls_a_verifi
                  "task 2 reopened from segment", "node-honest paid", "= on-chain endStateHash",
                  "Does the pulled student work?", "Accounts: VERI held", "Quality: Lee et al.",
                  "Pearson with human ratings", "distilled student (step 16)",
-                 "challenger replayed task 1 segment 0: no dispute (all 8 leaves"):
+                 "challenger replayed task 1 segment 0: no dispute (all 8 leaves",
+                 "segment 1: 1 independent audit(s) ok by"):
         assert line in text, line
     assert not any(Path(tmp_path, "devnet", f"{p}.pid").exists() for p in ("anvil", "store"))

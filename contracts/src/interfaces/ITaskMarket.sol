@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-import {TaskId, DisputeId, Outcome, TaskParams, TaskStatus, TaskView, SegmentView, MarketParams} from "../types/Ids.sol";
+import {
+    TaskId, DisputeId, Outcome, TaskParams, TaskStatus, TaskView, SegmentView, MarketParams, ReleaseReason
+} from "../types/Ids.sol";
 
 /// @title ITaskMarket
 /// @notice Knowledge-distillation task market and checkpoint ledger. Requesters escrow a reward;
@@ -38,14 +40,35 @@ interface ITaskMarket {
     error WiringMismatch(address adjudicator);
     /// @notice The task still has `open` unresolved disputes: cancel once they are resolved.
     error DisputesOpen(TaskId taskId, uint256 open);
+    /// @notice releaseTask needs a reason (InputsUnavailable or StartCheckpointUnavailable).
+    error NoReleaseReason(TaskId taskId);
+    /// @notice The node committed since its claim (from segment `claimSegment`): it had its inputs,
+    ///         so it cannot release for free (a stall is slashed).
+    error CommittedSinceClaim(TaskId taskId, uint256 claimSegment);
+    /// @notice The free release closed at block `closedAt` (releaseWindow after the claim, capped by
+    ///         the segment deadline).
+    error ReleaseWindowClosed(TaskId taskId, uint256 closedAt);
+    /// @notice The task starts from the spec's initial state (segment 0): no checkpoint to roll back.
+    error NothingToRollBack(TaskId taskId);
+    /// @notice `node` released this task before: it cannot claim it again.
+    error AlreadyReleased(TaskId taskId, address node);
 
     /// @notice A requester posted a task and escrowed `reward`.
     event TaskCreated(
         TaskId indexed taskId, address indexed requester, string specCid, bytes32 specHash, uint256 reward, TaskParams params
     );
-    /// @notice The requester cancelled an open task: `paid` went to the committers of its final
-    ///         segments (pro rata), `refunded` back to the requester.
+    /// @notice The task ended without completing (the requester cancelled it, or its last free
+    ///         release was used): `paid` went to the committers of its final segments (pro rata),
+    ///         `refunded` back to the requester (less any PayForfeited).
     event TaskCancelled(TaskId indexed taskId, uint256 refunded, uint256 paid);
+    /// @notice `node` gave the task back for free (`reason`); it reopens from `fromSegment` (one
+    ///         segment lower for StartCheckpointUnavailable). `releases` counts the task's releases.
+    event TaskReleased(
+        TaskId indexed taskId, address indexed node, ReleaseReason reason, uint256 fromSegment, uint8 releases
+    );
+    /// @notice At the end of a task, the pay of `segments` segments rolled back (a withheld start
+    ///         checkpoint) and not served again went to the treasury: `amount`.
+    event PayForfeited(TaskId indexed taskId, uint256 segments, uint256 amount);
     /// @notice `node` claimed the task (locking `stake`); segment `nextSegment` is due at `dueBlock`.
     event TaskClaimed(TaskId indexed taskId, address indexed node, uint256 stake, uint256 nextSegment, uint256 dueBlock);
     /// @notice `node` committed segment `k` (steps k*S+1 .. (k+1)*S); `leaves` rebuild `traceRoot`.
@@ -75,11 +98,21 @@ interface ITaskMarket {
     function createTask(string calldata specCid, bytes32 specHash, uint256 reward, TaskParams calldata terms)
         external
         returns (TaskId taskId);
-    /// @notice Requester cancels an open (unclaimed) task with no open dispute: each final segment's
-    ///         committer is paid reward / segmentCount, the rest is refunded.
+    /// @notice Requester cancels a task that nobody is working on (open, or claimed and past its due
+    ///         block: the stall is timed out first) and with no open dispute: each final segment's
+    ///         committer is paid reward / segmentCount, the pay of segments lost to a rollback goes
+    ///         to the treasury (PayForfeited), the rest is refunded.
     function cancelTask(TaskId taskId) external;
-    /// @notice Claims an open task; locks `params.nodeStake` of the caller's stake. Jailed nodes cannot.
+    /// @notice Claims an open task; locks `params.nodeStake` of the caller's stake. Jailed nodes and
+    ///         nodes that released this task before cannot.
     function claimTask(TaskId taskId) external;
+    /// @notice The task's node gives it back without a slash because its inputs are unavailable:
+    ///         only if it committed nothing since its claim, within releaseWindow blocks of the claim
+    ///         (and before the due block). StartCheckpointUnavailable also rolls the prefix back by
+    ///         one segment (its committer's pay is forfeited if the task ends before it is served
+    ///         again). The task reopens (epoch + 1), the node's stake unlocks, it can never claim
+    ///         the task again; the maxReleases-th release ends the task (settled as a cancel).
+    function releaseTask(TaskId taskId, ReleaseReason reason) external;
     /// @notice Commits segment `k` (must be the next one, before its due block). CIDs go to the event
     ///         only, and so do the segment's `leaves` (one per step, in step order), which must rebuild
     ///         `traceRoot`: every leaf of every commitment is on chain, so a challenger can prove any
@@ -94,8 +127,9 @@ interface ITaskMarket {
         bytes32[] calldata leaves
     ) external;
     /// @notice Anyone: the node missed the segment deadline. Slashes `stallSlashBps` of its stake to the
-    ///         requester, keeps locked what the task's open disputes can still slash, unlocks the
-    ///         rest, and reopens the task from the last final segment.
+    ///         treasury (never the requester, who can cause a stall by withholding inputs), keeps
+    ///         locked what the task's open disputes can still slash, unlocks the rest, and reopens
+    ///         the task from the last final segment.
     function timeoutStall(TaskId taskId) external;
     /// @notice The node claims the reward once every segment is final; its stake unlocks.
     function claimReward(TaskId taskId) external;
@@ -141,6 +175,8 @@ interface ITaskMarket {
     function params() external view returns (MarketParams memory);
     /// @notice What a lost dispute slashes from the node of `taskId` (disputeSlashBps of nodeStake).
     function disputeSlash(TaskId taskId) external view returns (uint256);
+    /// @notice Whether `node` released `taskId` (it cannot claim it again).
+    function hasReleased(TaskId taskId, address node) external view returns (bool);
     /// @notice Unresolved disputes on `taskId` opened while it was in `epoch`.
     function openDisputesOf(TaskId taskId, uint32 epoch) external view returns (uint256);
     /// @notice Sum of escrowed rewards (what this contract must hold).

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-import {JuryParams, MarketParams} from "../types/Ids.sol";
+import {JuryParams, MarketParams, TaskParams} from "../types/Ids.sol";
+import {ITaskMarket} from "../interfaces/ITaskMarket.sol";
 
 /// @title Bounds
 /// @notice The documented bounds of every deployment and task parameter (docs/protocol.md
@@ -19,6 +20,8 @@ library Bounds {
     uint256 internal constant MAX_JURY = 32;
     /// @notice Longest unbonding delay (blocks).
     uint256 internal constant MAX_UNBONDING = 2_000_000;
+    /// @notice Most free releases per task (each can roll the prefix back by one segment).
+    uint256 internal constant MAX_RELEASES = 16;
 
     function check(string memory name, uint256 value, uint256 min, uint256 max) internal pure {
         if (value < min || value > max) revert ParamOutOfBounds(name, value, min, max);
@@ -54,9 +57,28 @@ library Bounds {
         check("maxChallengeWindow", p.maxChallengeWindow, 1, MAX_BLOCKS);
         check("maxSegmentDeadline", p.maxSegmentDeadline, 1, MAX_BLOCKS);
         check("minNodeStake", p.minNodeStake, 1, type(uint128).max);
+        check("maxReleases", p.maxReleases, 1, MAX_RELEASES);
+        check("releaseWindow", p.releaseWindow, 1, MAX_BLOCKS);
+        check("treasury", uint160(p.treasury), 1, type(uint160).max);
         // INVARIANT: the requester's share of a dispute slash is at least the stall slash, so a
         // sock-puppet dispute is never a cheaper way out of a task than a stall.
         uint256 toRequester = uint256(p.disputeSlashBps) * p.requesterShareBps / BPS;
         check("disputeSlashBps * requesterShareBps / 1e4", toRequester, p.stallSlashBps, BPS);
+    }
+
+    /// @notice Reverts unless a task's terms lie within the market's bounds: windows and deadline,
+    ///         nodeStake, a power-of-two segment the jury can replay, at most `maxSegments` segments.
+    function checkTerms(TaskParams calldata terms, MarketParams memory m, uint256 maxSegments) internal pure {
+        if (terms.totalSteps == 0) revert ITaskMarket.ZeroParam();
+        check("challengeWindow", terms.challengeWindow, 1, m.maxChallengeWindow);
+        check("segmentDeadline", terms.segmentDeadline, 1, m.maxSegmentDeadline);
+        check("nodeStake", terms.nodeStake, m.minNodeStake, type(uint128).max);
+        uint256 s = terms.segmentSteps;
+        // INVARIANT: segmentSteps is a power of two, so every trace tree is perfect.
+        if (s == 0 || s & (s - 1) != 0) revert ITaskMarket.SegmentStepsNotPowerOfTwo(s);
+        // INVARIANT: a segment fits the jury's replay budget (the commit window grows with it).
+        check("segmentSteps", s, 1, m.maxSegmentSteps);
+        if (terms.totalSteps % s != 0) revert ITaskMarket.TotalStepsNotMultiple(terms.totalSteps, s);
+        if (terms.totalSteps / s > maxSegments) revert ITaskMarket.TooManySegments(terms.totalSteps / s, maxSegments);
     }
 }

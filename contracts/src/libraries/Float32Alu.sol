@@ -2,7 +2,7 @@
 pragma solidity ^0.8.24;
 
 /// @title Float32Alu
-/// @notice The rounding core behind Float32 (add, sub, mul, div, sqrt, fma and the integer
+/// @notice The rounding core behind Float32 (div, sqrt, fma off its fast path and the integer
 ///         conversion); call it through Float32, which documents the semantics.
 /// @dev A finite value is an integer significand m and a scale e: value = m * 2^(e - BIAS).
 ///      Every operation computes its exact result (or the exact result with a sticky bit below
@@ -13,9 +13,6 @@ library Float32Alu {
     /// @dev The scale of the smallest subnormal, 2^-149: BIAS - 149.
     uint256 private constant MIN_SCALE = 363;
 
-    uint256 internal constant OP_ADD = 0;
-    uint256 internal constant OP_SUB = 1;
-    uint256 internal constant OP_MUL = 2;
     uint256 internal constant OP_DIV = 3;
     uint256 internal constant OP_SQRT = 4;
     uint256 internal constant OP_FMA = 5;
@@ -41,25 +38,15 @@ library Float32Alu {
                 e := and(shr(23, x), 0xFF)
                 e := add(add(e, iszero(e)), 362)
             }
-            // index of the highest set bit of m < 2^32 (binary search)
-            function msb32(m) -> top {
-                top := shl(4, gt(m, 0xFFFF))
-                let t := shr(top, m)
-                let f := shl(3, gt(t, 0xFF))
-                top := or(top, f)
-                t := shr(f, t)
-                f := shl(2, gt(t, 0xF))
-                top := or(top, f)
-                t := shr(f, t)
-                f := shl(1, gt(t, 0x3))
-                top := or(or(top, f), gt(shr(f, t), 1))
-            }
-            // the same for m < 2^128: two more halving steps first
+            // index of the highest set bit of m < 2^128 (0 for 0): a binary search, one halving
+            // step a line, then the top bit of the last two from a table of nibbles
             function msb(m) -> top {
-                top := shl(6, gt(m, 0xFFFFFFFFFFFFFFFF))
-                let t := shr(top, m)
-                let f := shl(5, gt(t, 0xFFFFFFFF))
-                top := add(or(top, f), msb32(shr(f, t)))
+                if shr(64, m) { m := shr(64, m) top := 64 }
+                if shr(32, m) { m := shr(32, m) top := add(top, 32) }
+                if shr(16, m) { m := shr(16, m) top := add(top, 16) }
+                if shr(8, m) { m := shr(8, m) top := add(top, 8) }
+                if shr(4, m) { m := shr(4, m) top := add(top, 4) }
+                top := add(top, and(shr(shl(2, m), 0x3333333322221100), 0xF))
             }
             // s * m * 2^(e - BIAS) rounded to nearest even, m < 2^128 with its highest set bit
             // at `top`. The rounded significand is added to the exponent field, so a carry (or a
@@ -86,12 +73,6 @@ library Float32Alu {
                     if gt(m, 0x7F7FFFFF) { m := 0x7F800000 }
                     res := or(s, m)
                 }
-            }
-            // m >> sh (sh >= 1) rounded to nearest even: up when the dropped bits are over half,
-            // or exactly half with an odd quotient
-            function roundAt(m, sh) -> q {
-                q := shr(sh, m)
-                q := add(q, gt(add(and(m, sub(shl(sh, 1), 1)), and(q, 1)), shl(sub(sh, 1), 1)))
             }
             function packAny(s, m, e) -> res {
                 res := pack(s, m, e, msb(m))
@@ -140,269 +121,85 @@ library Float32Alu {
                 }
                 if iszero(m) { s := and(s1, s2) }
             }
-            // fma of normal x, y, z whose product is over 2^-190, sg the product's sign. The
-            // product's and the addend's magnitudes xp, xc go into one frame whose unit is
-            // 2^(e - BIAS) (sc is 100 + the binades from the product's unit up to z's; t is the
-            // higher of their top bits), then sg * xp + sign(z) * xc is rounded once. The sum
-            // is under 2^205, so pack drops at most 187 bits and its shifts stay exact. Its top
-            // bit is at t + 1 or t, or lower only when the terms cancel (then a search finds it).
-            function fmaNormal(sg, x, y, z) -> res {
-                let xp, xc, e, t
-                e := add(and(shr(23, x), 0xFF), and(shr(23, y), 0xFF))
-                xp := mul(or(and(x, 0x7FFFFF), 0x800000), or(and(y, 0x7FFFFF), 0x800000))
-                xc := or(and(z, 0x7FFFFF), 0x800000)
-                let sc := sub(add(and(shr(23, z), 0xFF), 250), e)
-                e := add(e, 112)
-                switch sgt(sc, 180)
-                case 1 {
-                    // the product is under 2^-33 of z's unit: a sticky 1 far below z
-                    xc := shl(128, xc)
-                    xp := 1
-                    t := 151
-                    e := add(and(shr(23, z), 0xFF), 234)
-                }
-                default {
-                    switch slt(sc, 0)
-                    case 1 {
-                        // z is under 2^-76 of the product's unit: a sticky 1 below it
-                        t := add(78, shr(47, xp))
-                        xp := shl(32, xp)
-                        xc := 1
-                        e := add(e, 68)
-                    }
-                    default {
-                        t := add(146, shr(47, xp))
-                        if gt(add(23, sc), t) { t := add(23, sc) }
-                        xp := shl(100, xp)
-                        xc := shl(sc, xc)
-                    }
-                }
-                let m := add(xp, xc)
-                if shr(31, xor(sg, z)) {
-                    switch lt(xp, xc)
-                    case 1 {
-                        m := sub(xc, xp)
-                        sg := and(z, 0x80000000)
-                    }
-                    default { m := sub(xp, xc) }
-                    if iszero(m) { sg := 0 }
-                }
-                t := add(t, iszero(iszero(shr(add(t, 1), m))))
-                if iszero(shr(t, m)) {
-                    t := shl(7, gt(m, 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF))
-                    t := add(t, msb(shr(t, m)))
-                }
-                // a normal result (exponent field 1 to 253) rounds here; pack does the rest
-                let sh := sub(t, 23)
-                let field := sub(add(e, sh), 362)
-                switch and(gt(t, 23), lt(sub(field, 1), 253))
-                case 1 { res := or(sg, add(shl(23, sub(field, 1)), roundAt(m, sh))) }
-                default { res := pack(sg, m, e, t) }
-            }
             function zero(x) -> t {
                 t := iszero(and(x, 0x7FFFFFFF))
             }
 
-            switch lt(op, OP_MUL)
-            case 1 {
-                // add, sub (op 0 or 1): sub negates b; a NaN b keeps its sign (undone below)
-                b := xor(b, shl(31, op))
-                let ea := and(shr(23, a), 0xFF)
-                let eb := and(shr(23, b), 0xFF)
-                switch and(lt(sub(ea, 1), 254), lt(sub(eb, 1), 254))
-                case 1 {
-                    // both normal (the common case): a gets the larger exponent
-                    if lt(ea, eb) {
-                        let t := a
-                        a := b
-                        b := t
-                        t := ea
-                        ea := eb
-                        eb := t
-                    }
-                    let d := sub(ea, eb)
-                    // past 25, |b| < 2^-26 of a's unit: under half of even the unit below
-                    // a power of two, so the sum rounds to a
-                    r := a
-                    if lt(d, 26) {
-                        let m := shl(d, or(and(a, 0x7FFFFF), 0x800000))
-                        switch shr(31, xor(a, b))
-                        case 0 {
-                            // same signs: the top bit is at 23 + d + cy; drop d + cy >= 1 bits
-                            m := add(m, or(and(b, 0x7FFFFF), 0x800000))
-                            let cy := shr(add(24, d), m)
-                            r := add(shl(23, sub(add(ea, cy), 1)), roundAt(m, add(d, cy)))
-                            if gt(r, 0x7F7FFFFF) { r := 0x7F800000 }
-                            r := or(r, and(a, 0x80000000))
-                        }
-                        default {
-                            m := sub(m, or(and(b, 0x7FFFFF), 0x800000))
-                            switch lt(d, 2)
-                            case 0 {
-                                // from d = 2 on the difference keeps all but maybe one top
-                                // bit (23 + d or 22 + d) and stays normal
-                                let lo := iszero(shr(add(23, d), m))
-                                r := add(shl(23, sub(sub(ea, lo), 1)), roundAt(m, sub(d, lo)))
-                                r := or(r, and(a, 0x80000000))
-                            }
-                            default {
-                                // close exponents: the difference may cancel any number of
-                                // top bits (and may be negative when d = 0)
-                                let s := and(a, 0x80000000)
-                                if slt(m, 0) {
-                                    m := sub(0, m)
-                                    s := and(b, 0x80000000)
-                                }
-                                if iszero(m) { s := 0 }
-                                r := pack(s, m, add(eb, 362), msb32(m))
-                            }
-                        }
-                    }
+            let s := and(xor(a, b), 0x80000000)
+            switch op
+            case 5 {
+                // fma off its fast path (Float32.fma): zeros, subnormals, specials, a
+                // subnormal or overflowing result, deep cancellation
+                switch or(or(special(a), special(b)), special(c))
+                case 0 {
+                    let mp := mul(mant(a), mant(b))
+                    let mc := mant(c)
+                    // a zero term must never be the larger term: give it the lowest scale
+                    let ep := mul(iszero(iszero(mp)), sub(add(scale(a), scale(b)), BIAS))
+                    let ec := mul(iszero(iszero(mc)), scale(c))
+                    let s2, m, e := sum(s, mp, ep, and(c, 0x80000000), mc, ec)
+                    r := packAny(s2, m, e)
                 }
                 default {
-                    switch or(eq(ea, 0xFF), eq(eb, 0xFF))
-                    case 0 {
-                        // a zero or subnormal operand: x + 0 = x exactly (x != 0), ±0 + ±0 is
-                        // -0 only when both are; else the general exact sum
-                        r := a
-                        if zero(a) { r := b }
-                        if and(zero(a), zero(b)) { r := and(a, b) }
-                        if iszero(or(zero(a), zero(b))) {
-                            let s, m, e := sum(and(a, 0x80000000), mant(a), scale(a),
-                                and(b, 0x80000000), mant(b), scale(b))
-                            r := packAny(s, m, e)
-                        }
-                    }
-                    default {
-                        r := b
-                        if eq(and(a, 0x7FFFFFFF), 0x7F800000) {
-                            r := a
-                            // INVARIANT: inf - inf is invalid
-                            if and(special(b), iszero(eq(a, b))) { r := 0xFFC00000 }
-                        }
-                        if isnan(b) { r := or(xor(b, shl(31, op)), 0x400000) }
-                        if isnan(a) { r := or(a, 0x400000) }
-                    }
-                }
-            }
-            default {
-                let s := and(xor(a, b), 0x80000000)
-                switch op
-                case 2 {
-                    // mul
-                    switch or(special(a), special(b))
-                    case 0 {
-                        let m := mul(or(and(a, 0x7FFFFF), 0x800000), or(and(b, 0x7FFFFF), 0x800000))
-                        // for normal operands the top bit of m is at 46 + cy
-                        let cy := shr(47, m)
-                        let field := sub(add(add(shr(23, and(a, 0x7F800000)),
-                            shr(23, and(b, 0x7F800000))), cy), 127)
-                        r := s
-                        switch and(iszero(iszero(mul(and(a, 0x7F800000), and(b, 0x7F800000)))),
-                            lt(sub(field, 1), 254))
-                        case 1 {
-                            // a normal result: drop 23 + cy bits
-                            r := or(s, add(shl(23, sub(field, 1)), roundAt(m, add(23, cy))))
-                        }
-                        default {
-                            // a zero or subnormal operand, a subnormal result or an overflow:
-                            // the general path (a zero operand gives the signed zero r)
-                            if iszero(or(zero(a), zero(b))) {
-                                m := mul(mant(a), mant(b))
-                                field := sub(add(scale(a), scale(b)), BIAS)
-                                r := packAny(s, m, field)
-                            }
-                        }
-                    }
-                    default {
+                    r := c // finite product + inf
+                    if or(special(a), special(b)) {
                         r := or(s, 0x7F800000)
-                        // INVARIANT: 0 * inf is invalid
+                        if and(special(c), iszero(eq(c, r))) { r := 0xFFC00000 }
                         if or(zero(a), zero(b)) { r := 0xFFC00000 }
-                        if isnan(b) { r := or(b, 0x400000) }
-                        if isnan(a) { r := or(a, 0x400000) }
                     }
+                    if isnan(c) { r := or(c, 0x400000) }
+                    if isnan(b) { r := or(b, 0x400000) }
+                    if isnan(a) { r := or(a, 0x400000) }
                 }
-                case 5 {
-                    // fma: all normal with a product over 2^-190 takes the one-word path
-                    switch and(and(lt(sub(and(shr(23, a), 0xFF), 1), 254),
-                        lt(sub(and(shr(23, b), 0xFF), 1), 254)),
-                        and(lt(sub(and(shr(23, c), 0xFF), 1), 254),
-                        gt(add(and(shr(23, a), 0xFF), and(shr(23, b), 0xFF)), 63)))
-                    case 1 {
-                        r := fmaNormal(s, a, b, c)
-                    }
-                    default {
-                        switch or(or(special(a), special(b)), special(c))
-                        case 0 {
-                            let mp := mul(mant(a), mant(b))
-                            let mc := mant(c)
-                            // a zero term must never be the larger term: give it the lowest scale
-                            let ep := mul(iszero(iszero(mp)), sub(add(scale(a), scale(b)), BIAS))
-                            let ec := mul(iszero(iszero(mc)), scale(c))
-                            let s2, m, e := sum(s, mp, ep, and(c, 0x80000000), mc, ec)
-                            r := packAny(s2, m, e)
-                        }
-                        default {
-                            r := c // finite product + inf
-                            if or(special(a), special(b)) {
-                                r := or(s, 0x7F800000)
-                                if and(special(c), iszero(eq(c, r))) { r := 0xFFC00000 }
-                                if or(zero(a), zero(b)) { r := 0xFFC00000 }
-                            }
-                            if isnan(c) { r := or(c, 0x400000) }
-                            if isnan(b) { r := or(b, 0x400000) }
-                            if isnan(a) { r := or(a, 0x400000) }
-                        }
-                    }
-                }
-                case 3 {
-                    // div
-                    switch or(or(special(a), special(b)), or(zero(a), zero(b)))
-                    case 0 {
-                        let num := shl(64, mant(a))
-                        let mb := mant(b)
-                        // 64 extra quotient bits, then the remainder as a sticky bit
-                        let q := or(div(num, mb), iszero(iszero(mod(num, mb))))
-                        r := packAny(s, q, sub(add(scale(a), BIAS), add(scale(b), 64)))
-                    }
-                    default {
-                        r := s // finite / inf, 0 / finite
-                        if or(special(a), zero(b)) { r := or(s, 0x7F800000) }
-                        // INVARIANT: inf / inf and 0 / 0 are invalid
-                        if or(and(special(a), special(b)), and(zero(a), zero(b))) {
-                            r := 0xFFC00000
-                        }
-                        if isnan(b) { r := or(b, 0x400000) }
-                        if isnan(a) { r := or(a, 0x400000) }
-                    }
-                }
-                case 4 {
-                    // sqrt
-                    switch or(or(special(a), zero(a)), shr(31, a))
-                    case 0 {
-                        let e := scale(a)
-                        // make the scale even and m wide: sqrt(m << k) has at least 32 bits
-                        let k := add(64, and(e, 1))
-                        let n := shl(k, mant(a))
-                        // Newton from above (2^45 >= sqrt(n), n < 2^89) down to floor(sqrt(n))
-                        let root := shl(45, 1)
-                        for {} 1 {} {
-                            let y := shr(1, add(root, div(n, root)))
-                            if iszero(lt(y, root)) { break }
-                            root := y
-                        }
-                        root := or(root, iszero(eq(mul(root, root), n)))
-                        r := packAny(0, root, add(BIAS, sar(1, sub(sub(e, BIAS), k))))
-                    }
-                    default {
-                        r := a // ±0, +inf
-                        // INVARIANT: the square root of a negative is invalid
-                        if and(shr(31, a), iszero(zero(a))) { r := 0xFFC00000 }
-                        if isnan(a) { r := or(a, 0x400000) }
-                    }
-                }
-                default { r := packAny(a, b, c) }
             }
+            case 3 {
+                // div
+                switch or(or(special(a), special(b)), or(zero(a), zero(b)))
+                case 0 {
+                    let num := shl(64, mant(a))
+                    let mb := mant(b)
+                    // 64 extra quotient bits, then the remainder as a sticky bit
+                    let q := or(div(num, mb), iszero(iszero(mod(num, mb))))
+                    r := packAny(s, q, sub(add(scale(a), BIAS), add(scale(b), 64)))
+                }
+                default {
+                    r := s // finite / inf, 0 / finite
+                    if or(special(a), zero(b)) { r := or(s, 0x7F800000) }
+                    // INVARIANT: inf / inf and 0 / 0 are invalid
+                    if or(and(special(a), special(b)), and(zero(a), zero(b))) {
+                        r := 0xFFC00000
+                    }
+                    if isnan(b) { r := or(b, 0x400000) }
+                    if isnan(a) { r := or(a, 0x400000) }
+                }
+            }
+            case 4 {
+                // sqrt
+                switch or(or(special(a), zero(a)), shr(31, a))
+                case 0 {
+                    let e := scale(a)
+                    // make the scale even and m wide: sqrt(m << k) has at least 32 bits
+                    let k := add(64, and(e, 1))
+                    let n := shl(k, mant(a))
+                    // Newton from above (2^45 >= sqrt(n), n < 2^89) down to floor(sqrt(n))
+                    let root := shl(45, 1)
+                    for {} 1 {} {
+                        let y := shr(1, add(root, div(n, root)))
+                        if iszero(lt(y, root)) { break }
+                        root := y
+                    }
+                    root := or(root, iszero(eq(mul(root, root), n)))
+                    r := packAny(0, root, add(BIAS, sar(1, sub(sub(e, BIAS), k))))
+                }
+                default {
+                    r := a // ±0, +inf
+                    // INVARIANT: the square root of a negative is invalid
+                    if and(shr(31, a), iszero(zero(a))) { r := 0xFFC00000 }
+                    if isnan(a) { r := or(a, 0x400000) }
+                }
+            }
+            default { r := packAny(a, b, c) }
         }
     }
 }
+

@@ -68,8 +68,10 @@ library Float32Math {
     ///      further coefficients are packed 32 bits each in `rest`, the first in the top word.
     function _horner(uint32 x, uint32 c0, uint256 rest, uint256 n) private pure returns (uint32 p) {
         p = c0;
-        for (uint256 i = n; i > 0; --i) {
-            p = p.mul(x).add(uint32(rest >> (32 * (i - 1))));
+        unchecked {
+            for (uint256 sh = 32 * n; sh > 0; sh -= 32) {
+                p = p.mul(x).add(uint32(rest >> (sh - 32)));
+            }
         }
     }
 
@@ -77,8 +79,11 @@ library Float32Math {
     ///         +inf above 88.72283, a NaN input returned as it is (not quieted).
     function exp(uint32 x) internal pure returns (uint32) {
         if (x.isNaN()) return x;
-        if (x.lt(EXP_LO)) return 0;
-        if (x.gt(EXP_HI)) return Float32.POS_INF;
+        // x < EXP_LO and x > EXP_HI for a non-NaN x, as integer compares of the patterns: a
+        // negative x under EXP_LO has the larger pattern; a positive one over EXP_HI has a
+        // larger pattern that is still under the sign bit
+        if (x > EXP_LO) return 0;
+        if (x > EXP_HI && x < Float32.SIGN) return Float32.POS_INF;
         uint32 n = x.mul(LOG2E).add(MAGIC).sub(MAGIC);
         uint32 r = x.sub(n.mul(LN2_HI));
         r = r.sub(n.mul(LN2_LO));
@@ -86,10 +91,12 @@ library Float32Math {
         uint32 y = p.mul(r.mul(r)).add(r).add(ONE);
         int32 ni = n.toInt();
         // 2^n as 2^n1 * 2^n2, both normal (n in [-126, 128] after the clamp)
-        int32 n1 = ni / 2;
-        int32 n2 = ni - n1;
-        y = y.mul(uint32(uint256(int256(n1 + 127))) << 23);
-        return y.mul(uint32(uint256(int256(n2 + 127))) << 23);
+        unchecked {
+            int32 n1 = ni / 2;
+            int32 n2 = ni - n1;
+            y = y.mul(uint32(uint256(int256(n1 + 127))) << 23);
+            return y.mul(uint32(uint256(int256(n2 + 127))) << 23);
+        }
     }
 
     /// @notice rk_log: exponent by bit moves, mantissa in [sqrt(1/2), sqrt(2)), degree-9
@@ -123,13 +130,16 @@ library Float32Math {
     function erf(uint32 x) internal pure returns (uint32) {
         uint32 ax = x.abs();
         uint32 z = x.mul(x);
-        if (ax.lt(ERF_SPLIT)) {
+        // the compares of |x| as integer compares of the patterns (a NaN's pattern is over
+        // +inf's), and x < 0 as the sign bit of a non-NaN x
+        if (ax < ERF_SPLIT) {
             return x.mul(_horner(z, ERF_T_C0, ERF_T_REST, 8));
         }
-        if (ax.ge(ERF_ONE_AT)) return x.lt(0) ? NEG_ONE : ONE;
+        bool negative = x & Float32.SIGN != 0 && ax <= Float32.POS_INF;
+        if (ax >= ERF_ONE_AT && ax <= Float32.POS_INF) return negative ? NEG_ONE : ONE;
         uint32 t = ONE.div(ONE.add(AS_P.mul(ax)));
         uint32 big = ONE.sub(_horner(t, ERF_Q_C0, ERF_Q_REST, 4).mul(t).mul(exp(z.neg())));
-        return x.lt(0) ? big.neg() : big;
+        return negative ? big.neg() : big;
     }
 
     /// @notice GELU (erf form) as rk_gelu computes it: (0.5f * v) * (1.0f + erf(v * (1/sqrt2))).

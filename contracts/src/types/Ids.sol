@@ -43,6 +43,21 @@ struct TaskView {
     bytes32 specHash;
     uint32 openDisputes;
     TaskParams params;
+    /// @dev Free releases used so far (releaseTask); the task ends at MarketParams.maxReleases.
+    uint8 releases;
+    /// @dev Segment count the prefix reached before its first start-checkpoint rollback (0: none);
+    ///      pay for segments in [nextSegment, rolledBackFrom) is forfeited when the task ends.
+    uint32 rolledBackFrom;
+}
+
+/// @notice Why a node gives a claimed task back for free (ITaskMarket.releaseTask).
+enum ReleaseReason {
+    None,
+    /// @dev The requester's teacher or dataset cannot be fetched or does not verify.
+    InputsUnavailable,
+    /// @dev The committed checkpoint the task restarts from cannot be fetched or does not hold the
+    ///      committed endStateHash: the last segment of the prefix is rolled back.
+    StartCheckpointUnavailable
 }
 
 /// @notice Public view of one segment commitment.
@@ -53,6 +68,17 @@ struct SegmentView {
     uint32 openDisputes;
     bool committed;
     bool isFinal;
+    /// @dev The node that committed it (zero if never committed).
+    address node;
+}
+
+/// @notice What an auditor found when it replayed a segment commitment (IAuditRegistry).
+enum AuditResult {
+    None,
+    /// @dev Every leaf, the end state and the end checkpoint match the replay.
+    Ok,
+    /// @dev The replay found the segment wrong (the auditor disputed it).
+    Fault
 }
 
 /// @notice Result of a dispute (IStepAdjudicator).
@@ -115,7 +141,7 @@ struct JuryParams {
 
 /// @notice Task-market parameters, fixed at deployment (bounds: docs/protocol.md "Parameters").
 struct MarketParams {
-    /// @dev Share of nodeStake slashed to the requester when the node stalls.
+    /// @dev Share of nodeStake slashed (to the treasury, never a party) when the node stalls.
     uint16 stallSlashBps;
     /// @dev Share of nodeStake slashed when the node loses a dispute.
     uint16 disputeSlashBps;
@@ -129,6 +155,12 @@ struct MarketParams {
     uint64 maxSegmentDeadline;
     /// @dev Smallest nodeStake a task may ask for (so a wrong segment always costs a slash).
     uint128 minNodeStake;
+    /// @dev Free releases per task (by distinct nodes); the last one ends the task.
+    uint8 maxReleases;
+    /// @dev Blocks after its claim during which a node may release the task for free.
+    uint64 releaseWindow;
+    /// @dev Receives stall slashes and forfeited segment pay (never a party to a task).
+    address treasury;
 }
 
 /// @notice Public view of a dispute.

@@ -138,7 +138,8 @@ contract EconomicsTest is Fixture {
         address[] memory js = _draw(d);
         _voteAll(d, js, Traces.honestLeaf(1, SEG));
         assertEq(uint256(jury.resolve(d)), uint256(Outcome.NodeWrong));
-        assertEq(token.balanceOf(requester) - reqBefore, STALL_SLASH + SLASH_TO_REQUESTER, "requester");
+        assertEq(token.balanceOf(requester) - reqBefore, SLASH_TO_REQUESTER, "requester");
+        assertEq(token.balanceOf(treasury), STALL_SLASH, "treasury: the stall slash (#14)");
         assertEq(jury.owed(challenger), _challengerWin(), "challenger");
         assertEq(stakes.stakeInfo(node).staked, 0, "node: everything else was withdrawn");
         assertEq(stakes.stakeInfo(node).locked, 0);

@@ -14,7 +14,7 @@ import {JuryAdjudicator} from "../../src/JuryAdjudicator.sol";
 import {PrevrandaoRandomness} from "../../src/PrevrandaoRandomness.sol";
 import {VeriToken} from "../../src/VeriToken.sol";
 import {TraceMerkle} from "../../src/libraries/TraceMerkle.sol";
-import {TaskId, DisputeId, TaskStatus, Outcome} from "../../src/types/Ids.sol";
+import {TaskId, DisputeId, TaskStatus, Outcome, ReleaseReason} from "../../src/types/Ids.sol";
 
 /// @notice Reentrancy through a hostile ERC20: the protocol deployed on `ReentrantToken`, and an
 ///         `Attacker` contract that re-enters StakeManager / TaskMarket / JuryAdjudicator from inside
@@ -32,8 +32,9 @@ contract ReentrancyTest is Fixture {
     }
 
     function setUp() public override {
-        super.setUp();
         a = new Attacker();
+        treasury = address(a); // the stall slash goes to the treasury: let the attacker be it
+        super.setUp();
         token.mint(address(a), 100_000e18);
         a.exec(address(token), abi.encodeCall(token.approve, (address(stakes), type(uint256).max)));
         a.exec(address(token), abi.encodeCall(token.approve, (address(market), type(uint256).max)));
@@ -179,6 +180,29 @@ contract ReentrancyTest is Fixture {
         _conserved();
     }
 
+    /// @dev #14: the last free release ends the task and refunds the requester (attacker), whose
+    ///      token hook re-enters cancelTask: the market's guard stops it; refunded once.
+    function test_releaseTask_requesterReentersCancel_refundsOnce_succeeds() public {
+        address node3 = _actor("node3", 3 * NODE_STAKE);
+        uint256 start = token.balanceOf(address(a));
+        bytes memory ret = a.exec(address(market), abi.encodeCall(market.createTask,
+            ("bafyspec", keccak256("spec"), REWARD, taskParams())));
+        TaskId id = abi.decode(ret, (TaskId));
+        address[3] memory nodes = [node, node2, node3];
+        for (uint256 i; i < 3; ++i) {
+            vm.prank(nodes[i]);
+            market.claimTask(id);
+            if (i == 2) a.arm(address(market), abi.encodeCall(market.cancelTask, (id)), false);
+            vm.prank(nodes[i]);
+            market.releaseTask(id, ReleaseReason.InputsUnavailable);
+        }
+        _blocked(GUARD);
+        assertEq(token.balanceOf(address(a)), start, "refunded exactly once");
+        assertEq(uint256(market.task(id).status), uint256(TaskStatus.Cancelled));
+        assertEq(market.totalEscrow(), 0);
+        _conserved();
+    }
+
     /// @dev Re-entry: createTask reentersCreate oneTask.
     function test_createTask_reentersCreate_oneTask_succeeds() public {
         uint256 start = token.balanceOf(address(a));
@@ -192,9 +216,9 @@ contract ReentrancyTest is Fixture {
         _conserved();
     }
 
-    /// @dev The requester (attacker) receives the stall slash inside StakeManager.slash, itself inside
+    /// @dev The treasury (attacker) receives the stall slash inside StakeManager.slash, itself inside
     ///      TaskMarket.timeoutStall; re-entering timeoutStall hits the market's guard.
-    function test_timeoutStall_requesterReentersTimeout_slashedOnce_succeeds() public {
+    function test_timeoutStall_treasuryReentersTimeout_slashedOnce_succeeds() public {
         bytes memory ret = a.exec(address(market), abi.encodeCall(market.createTask,
             ("bafyspec", keccak256("spec"), REWARD, taskParams())));
         TaskId id = abi.decode(ret, (TaskId));

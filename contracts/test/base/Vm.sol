@@ -17,6 +17,8 @@ interface Vm {
     function roll(uint256 newHeight) external;
     function prevrandao(bytes32 newPrevrandao) external;
     function deal(address account, uint256 newBalance) external;
+    /// @notice Marks `target`'s account and storage cold (gas of the next call as in a new transaction).
+    function cool(address target) external;
     function getBlockNumber() external view returns (uint256);
 
     // --- callers ---
@@ -62,6 +64,11 @@ interface Vm {
         external
         pure
         returns (bytes32[] memory);
+    function parseJsonBytes(string calldata json, string calldata key) external pure returns (bytes memory);
+    function parseJsonUintArray(string calldata json, string calldata key)
+        external
+        pure
+        returns (uint256[] memory);
     function parseJsonKeys(string calldata json, string calldata key) external pure returns (string[] memory keys);
     function envOr(string calldata name, bool defaultValue) external view returns (bool value);
     function envOr(string calldata name, uint256 defaultValue) external view returns (uint256 value);

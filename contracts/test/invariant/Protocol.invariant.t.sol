@@ -9,7 +9,7 @@ import {TaskMarket} from "../../src/TaskMarket.sol";
 import {JuryAdjudicator} from "../../src/JuryAdjudicator.sol";
 import {PrevrandaoRandomness} from "../../src/PrevrandaoRandomness.sol";
 import {DeployParams, DeployParamsFile} from "../../script/DeployParams.sol";
-import {TaskId, DisputeId, DisputeView, DisputePhase} from "../../src/types/Ids.sol";
+import {TaskId, TaskStatus, DisputeId, DisputeView, DisputePhase} from "../../src/types/Ids.sol";
 
 /// @notice Handler-based invariants over the whole protocol (default profile: runs x depth from
 ///         foundry.toml [profile.default.invariant]; ci profile: many more).
@@ -54,7 +54,7 @@ contract ProtocolInvariantTest is Test {
         handler = new ProtocolHandler(token, stakes, market, jury, cast);
         targetContract(address(handler));
         // The actions an actor takes (stepDispute/commitNext are building blocks of playDispute/commitSegments).
-        bytes4[] memory sel = new bytes4[](21);
+        bytes4[] memory sel = new bytes4[](22);
         sel[0] = ProtocolHandler.createTask.selector;
         sel[1] = ProtocolHandler.claim.selector;
         sel[2] = ProtocolHandler.workTask.selector;
@@ -76,6 +76,7 @@ contract ProtocolInvariantTest is Test {
         sel[18] = ProtocolHandler.expireDraw.selector;
         sel[19] = ProtocolHandler.withdrawAll.selector;
         sel[20] = ProtocolHandler.withdrawAll.selector;
+        sel[21] = ProtocolHandler.release.selector;
         targetSelector(FuzzSelector({addr: address(handler), selectors: sel}));
         for (uint256 i; i < cast.length; ++i) excludeSender(cast[i]);
     }
@@ -135,6 +136,29 @@ contract ProtocolInvariantTest is Test {
     /// @notice Finding 5: every juror penalty is credited to the treasury, never to a party.
     function invariant_penaltiesOnlyToTreasury() public view {
         assertEq(handler.credited(handler.treasury()), handler.penaltiesTaken(), "treasury credits");
+    }
+
+    /// @notice #14: missing data never pays the requester: no stall slash reaches it, and a cancel or
+    ///         the last release refunds at most the task's escrow.
+    function invariant_withholdingNeverPaysTheRequester() public view {
+        assertFalse(handler.requesterPaidByWithholding(), "the requester profited from a stall or an end");
+    }
+
+    /// @dev #14: the handler's release gives the task back for free (both nodes), then the requester
+    ///      cancels for its escrow and nothing more.
+    function test_handler_releaseThenCancel_succeeds() public {
+        handler.createTask(100e18);
+        handler.claim(1, true, 0);
+        handler.release(1, false);
+        handler.claim(1, false, 0);
+        handler.release(1, false);
+        assertEq(handler.counters().releases, 2, "two releases");
+        assertEq(uint256(market.task(TaskId.wrap(1)).status), uint256(TaskStatus.Open));
+        assertEq(stakes.stakeInfo(handler.honestNode()).locked, 0, "nothing left locked");
+        handler.cancel(1);
+        assertEq(handler.counters().cancels, 1);
+        assertFalse(handler.requesterPaidByWithholding());
+        invariant_tokenConservation();
     }
 
     /// @notice Finding 4: a juror that revealed with the decision is paid in every final outcome.

@@ -165,6 +165,39 @@ contract Float32Test is Test {
         assertEq(int256(Float32.toInt(SNAN)), type(int32).min);
     }
 
+    /// @dev A uint32 argument may carry dirty bits above bit 31 into the assembly (the compiler
+    ///      cleans lazily, e.g. after `uint32(x) << 23`): add, sub, mul and fma ignore them and
+    ///      return clean patterns, on their fast paths, their far-apart path and their specials.
+    function test_arithmetic_dirtyHighBits_succeeds() public pure {
+        uint32 one;
+        uint32 two;
+        uint32 tiny;
+        uint32 nan;
+        assembly {
+            one := 0xABCD3F800000
+            two := 0x123440000000
+            tiny := 0xFFFF30800000 // 2^-30: 31 binades under 1
+            nan := 0x5A5A7F800001
+        }
+        assertEq(_raw(Float32.add(one, two)), 0x40400000);
+        assertEq(_raw(Float32.sub(one, two)), 0xBF800000);
+        assertEq(_raw(Float32.add(one, tiny)), ONE);
+        assertEq(_raw(Float32.add(nan, one)), 0x7FC00001);
+        assertEq(_raw(Float32.sub(one, nan)), 0x7FC00001);
+        assertEq(_raw(Float32.mul(one, two)), TWO);
+        assertEq(_raw(Float32.mul(nan, two)), 0x7FC00001);
+        assertEq(_raw(Float32.fma(one, two, one)), 0x40400000);
+        assertEq(_raw(Float32.fma(one, two, tiny)), TWO);
+        assertEq(_raw(Float32.fma(nan, two, one)), 0x7FC00001);
+    }
+
+    /// @dev The word as it sits on the stack, high bits included (no conversion cleans it).
+    function _raw(uint32 r) private pure returns (uint256 w) {
+        assembly {
+            w := r
+        }
+    }
+
     // ------------------------------------------------------------------ fuzz vs the reference
 
     /// @dev add on random bit patterns.
@@ -179,6 +212,15 @@ contract Float32Test is Test {
         if (ea == 255 || eb > 254) return;
         b = uint32((b & 0x807FFFFF) | (eb << 23));
         assertEq(Float32.add(a, b), Ref.add(a, b));
+    }
+
+    /// @dev add with a zero, subnormal or lowest-binade operand (exponent fields 0 to 2).
+    function testFuzz_add_subnormalOperands_succeeds(uint32 a, uint32 b, uint8 k) public pure {
+        a = _withField(a, int256(uint256(k % 3)));
+        if (k & 0x80 != 0) b = _withField(b, int256(uint256((k >> 2) % 3)));
+        if (k & 0x40 != 0) b = (b & 0x80000000) | ((a & 0x7FFFFFFF) ^ uint32((k >> 4) % 4));
+        assertEq(Float32.add(a, b), Ref.add(a, b));
+        assertEq(Float32.sub(a, b), Ref.sub(a, b));
     }
 
     /// @dev sub on random bit patterns.
@@ -196,6 +238,14 @@ contract Float32Test is Test {
         b = uint32((b & 0x807FFFFF) | (bound((b >> 23) & 0xFF, 0, 40) << 23));
         a = uint32((a & 0x807FFFFF) | (bound((a >> 23) & 0xFF, 60, 130) << 23));
         assertEq(Float32.mul(a, b), Ref.mul(a, b));
+    }
+
+    /// @dev mul with a subnormal operand (normalized first), against normal operands of every
+    ///      size, so the result is normal, subnormal or zero.
+    function testFuzz_mul_subnormalOperand_succeeds(uint32 a, uint32 b) public pure {
+        a &= 0x807FFFFF;
+        assertEq(Float32.mul(a, b), Ref.mul(a, b));
+        assertEq(Float32.mul(b, a), Ref.mul(b, a));
     }
 
     /// @dev div on random bit patterns.
@@ -222,9 +272,10 @@ contract Float32Test is Test {
         assertEq(Float32.fma(a, b, c), Ref.fma(a, b, c));
     }
 
-    /// @dev fma around the edges of its fast path: c's unit about 100 binades under or 80 over
-    ///      the product's (where one term becomes a sticky bit), the same unit (cancellation,
-    ///      subnormal results), and products near 2^-190 (fast path or general path).
+    /// @dev fma around the edges of its fast path (Float32Fma): c's unit 40 binades under the
+    ///      product's or 60 over it (past either, the general path), c's top bit level with the
+    ///      product's (cancellation), and products near the subnormal range (a subnormal result
+    ///      leaves the fast path).
     function testFuzz_fma_alignmentEdges_succeeds(uint32 a, uint32 b, uint32 c, uint8 k)
         public
         pure
@@ -232,8 +283,8 @@ contract Float32Test is Test {
         int256 t = int256(uint256(k % 16)) - 8;
         int256 fa = int256(bound((a >> 23) & 0xFF, 1, 254));
         int256 fb = int256(bound((b >> 23) & 0xFF, 1, 254));
-        if ((k >> 4) % 4 == 3) fb = _field(64 - fa + t);
-        int256[3] memory gap = [int256(250), 70, 150];
+        if ((k >> 4) % 4 == 3) fb = _field(128 - fa + t);
+        int256[3] memory gap = [int256(190), 90, 127];
         int256 fc = _field(fa + fb - gap[(k >> 4) % 3] + t);
         a = _withField(a, fa);
         b = _withField(b, fb);

@@ -62,7 +62,7 @@ abstract contract Fixture is Test {
     /// @dev What a lost dispute slashes on a fixture task, and the requester's share of it.
     uint256 internal SLASH;
     uint256 internal SLASH_TO_REQUESTER;
-    /// @dev What a stall slashes on a fixture task (all of it to the requester).
+    /// @dev What a stall slashes on a fixture task (all of it to the treasury).
     uint256 internal STALL_SLASH;
 
     VeriToken internal token;

@@ -13,8 +13,8 @@ import pytest
 
 from ledger.disputes import dispute_phase
 from ledger.protocol import DisputePhase, Outcome, TaskStatus
-from tests.integration.challenger.conftest import JURORS
 from tests.support.actors import DishonestNode, Fault
+from tests.support.bots import JURORS
 
 E18 = 10**18
 

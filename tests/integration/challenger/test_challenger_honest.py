@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from ledger.protocol import Outcome, TaskStatus
-from tests.integration.challenger.conftest import JURORS
 from tests.support.actors import GriefingChallenger
+from tests.support.bots import JURORS
 
 E18 = 10**18
 

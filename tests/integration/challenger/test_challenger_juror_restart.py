@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from ledger.protocol import DisputePhase, Outcome
-from tests.integration.challenger.conftest import JURORS
 from tests.support.actors import DishonestNode, Fault
+from tests.support.bots import JURORS
 
 VOTE_STATUS = "SELECT status FROM votes WHERE dispute_id = ?"
 

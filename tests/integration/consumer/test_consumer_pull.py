@@ -65,12 +65,12 @@ def test_pull_refuses_unfinal_then_writes_a_loadable_verified_model(world) -> No
         pull(node, client, tid, out, segment=0)
     assert not out.exists()
 
-    res = pull(node, client, tid, out, allow_unfinalized=True)
+    res = pull(node, client, tid, out, allow_unfinalized=True, allow_unaudited=True)
     assert (res.segment, res.final) == (0, False)
     _commit(w, tid, 1, c0)
     w["anvil"].mine(6)
     out2 = w["tmp"] / "student2"
-    res = pull(node, client, tid, out2)
+    res = pull(node, client, tid, out2, allow_unaudited=True)
     assert (res.segment, res.final) == (1, True)
     prov = json.loads((out2 / "provenance.json").read_text())
     seg = node.segment(tid, 1)
@@ -85,7 +85,7 @@ def test_pull_refuses_unfinal_then_writes_a_loadable_verified_model(world) -> No
     common = ["--rpc", w["anvil"].url, "--ipfs", w["store_url"], "--addresses",
               str(w["tmp"] / "addresses.json")]
     assert main(["pull", "--task", str(tid), "--segment", "0", "--out", str(w["tmp"] / "cli"),
-                 "--no-eval", *common]) == 0
+                 "--no-eval", "--allow-unaudited", *common]) == 0
     assert json.loads((w["tmp"] / "cli" / "provenance.json").read_text())["segment"] == 0
     assert main(["pull", "--task", "999", "--out", str(w["tmp"] / "cli2"), *common]) == 2
     assert not (w["tmp"] / "cli2").exists()
@@ -106,13 +106,13 @@ def test_pull_rejects_a_checkpoint_that_is_not_the_committed_state(world) -> Non
     out = w["tmp"] / "bad"
     with pytest.raises(CheckpointMismatchError,
                        match=r"holds state .* the chain.s endStateHash is"):
-        pull(w["node"], w["client"], tid, out)
+        pull(w["node"], w["client"], tid, out, allow_unaudited=True)
     assert not out.exists()
     assert not [p for p in w["tmp"].iterdir() if p.name.startswith(".bad")]  # no staging left
     out.mkdir()
     (out / "x").write_text("keep me")
     with pytest.raises(OutputExistsError):
-        pull(w["node"], w["client"], tid, out)
+        pull(w["node"], w["client"], tid, out, allow_unaudited=True)
     assert (out / "x").read_text() == "keep me"
 
 
@@ -127,7 +127,7 @@ def test_pull_writes_a_sentence_transformer_with_a_model_card_and_eval_scores(wo
     _commit(w, tid, 1, _commit(w, tid, 0, None))
     w["anvil"].mine(3)
     out = w["tmp"] / "ready"
-    res = pull(w["node"], w["client"], tid, out, evaluate=True)
+    res = pull(w["node"], w["client"], tid, out, evaluate=True, allow_unaudited=True)
     # the tiny student is 64 wide: its projection to the teacher's 384 is a Dense module
     assert json.loads((out / "2_Dense" / "config.json").read_text())["out_features"] == 384
     sentences = ["The striker scored twice in the final minutes.", "Rain flooded the towns."]

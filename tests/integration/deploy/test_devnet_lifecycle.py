@@ -97,7 +97,7 @@ def test_deploy_command_writes_a_verified_addresses_file(fresh_anvil, tmp_path: 
     out = tmp_path / "addresses.json"
     assert main(["deploy", "--rpc", fresh_anvil.url, "--keystore", str(ks), "--out", str(out)]) == 0
     first = Addresses.load(out)
-    assert first.chainId == 31337
+    assert first.chainId == 31337 and first.auditRegistry  # the registry is deployed and recorded
     out2 = tmp_path / "addresses2.json"
     assert main(["deploy", "--rpc", fresh_anvil.url, "--keystore", str(ks), "--token", first.token,
                  "--out", str(out2)]) == 0

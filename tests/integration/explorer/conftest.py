@@ -1,5 +1,6 @@
-"""Fixtures of the explorer tests: the challenger suite's world (session IPFS store with the tiny
-task's materials, funded actors on the session anvil, auditor and juror bots) and a browser."""
+"""Fixtures of the explorer tests: the world of real bots (tests/support/bots.py: session IPFS
+store with the tiny task's materials, funded actors on the session anvil, auditor and juror
+bots) and a browser."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.challenger.conftest import (  # noqa: F401 - fixtures reused as they are
+from tests.support.bots import (  # noqa: F401 - the bot world's fixtures, as they are
     published,
     shared_cache,
     store_handle,

@@ -22,8 +22,8 @@ from typing import Any
 import requests
 
 from explorer.server import Explorer, ExplorerConfig
-from tests.integration.challenger.conftest import JURORS
 from tests.support.actors import DishonestNode, Fault, HonestNode
+from tests.support.bots import JURORS
 
 #: Pixels of the loss series' stroke (#2f5fd0) that a drawn curve has at the least.
 MIN_CURVE_PIXELS = 200

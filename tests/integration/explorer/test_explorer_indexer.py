@@ -16,7 +16,7 @@ from explorer.models import SegmentState
 from ledger.chain import Chain
 from ledger.protocol import Outcome, TaskStatus
 from prover import merkle
-from tests.adversarial.world import (
+from tests.support.cast import (
     DEADLINE,
     NODE_STAKE,
     REWARD,
@@ -24,7 +24,7 @@ from tests.adversarial.world import (
     TOTAL,
     WINDOW,
     honest_hash,
-    make_world,
+    make_cast,
 )
 
 E18 = 10**18
@@ -90,7 +90,7 @@ def _scenario(w: Any) -> dict[str, int]:
 def test_index_agrees_with_the_contracts_to_the_wei(
     anvil: Any, protocol: Any, deployed_addresses: Any, tmp_path: Path
 ) -> None:
-    w = make_world(anvil, protocol)
+    w = make_cast(anvil, protocol)
     ids = _scenario(w)
     p = w.deployer
     ix = Indexer(Chain(anvil.url), deployed_addresses, tmp_path / "index.sqlite")
@@ -216,7 +216,7 @@ def test_indexer_rewinds_a_reorg(fresh_anvil: Any, tmp_path: Path) -> None:
 def test_indexer_resumes_from_its_cursor(
     anvil: Any, protocol: Any, deployed_addresses: Any, tmp_path: Path
 ) -> None:
-    w = make_world(anvil, protocol)
+    w = make_cast(anvil, protocol)
     w.post()
     db = tmp_path / "index.sqlite"
     first = Indexer(Chain(anvil.url), deployed_addresses, db)
@@ -242,7 +242,7 @@ def test_metadata_fetcher_keeps_losses_and_marks_missing_and_invalid_content(
     from store.client import Client
     from store.server import serve
 
-    w = make_world(anvil, protocol)
+    w = make_cast(anvil, protocol)
     task = w.post()  # its spec CID, "bafyspec", is not a CID
     w.node.claim_task(task)
     steps = list(range(1, SEG + 1))

@@ -5,11 +5,8 @@ and under ``qemu-x86_64 -cpu Haswell`` (run with ``-m emulated``; minutes per em
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +15,7 @@ from prover import merkle, profile, segment
 from prover.dataset import build_manifest
 from prover.kernels import _lib
 from prover.presets import default_teacher_dir, default_text_files, preset_spec
+from tests.support.replay import cli_replay
 
 pytestmark = pytest.mark.emulated
 QEMU = shutil.which("qemu-x86_64")
@@ -41,13 +39,8 @@ def _replay(spec_file: Path, data: Path, prefix: list[str], **extra: str) -> lis
     # qemu-user does not follow the CLI's re-exec: start the process under the profile
     env = {k: v for k, v in os.environ.items() if k != profile.REEXEC_GUARD}
     env |= profile.env(load_spec(spec_file)) | extra
-    r = subprocess.run([*prefix, sys.executable, "-m", "veritrain.cli.main", "replay",
-                        "--spec", str(spec_file), "--upto", str(STEPS), "--task-id", "1",
-                        "--dataset", str(data)], env=env, capture_output=True, text=True,
-                       timeout=1800)
-    err = "\n".join(x for x in r.stderr.splitlines() if "TCG doesn" not in x)
-    assert r.returncode == 0, err[-2000:]
-    hashes: list[str] = json.loads(r.stdout)["stateHashes"]
+    doc = cli_replay(spec_file, STEPS, dataset=data, prefix=prefix, env=env, timeout=1800)
+    hashes: list[str] = doc["stateHashes"]
     return hashes
 
 

@@ -6,11 +6,8 @@ stock profiles refuse; under repfma-1 it runs the exact software fma).
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,6 +17,7 @@ from prover.dataset import build_manifest
 from prover.kernels import _lib
 from prover.presets import default_teacher_dir, default_text_files, preset_spec
 from prover.spec import TaskSpec
+from tests.support.replay import cli_replay
 
 QEMU = shutil.which("qemu-x86_64")
 STEPS = 2
@@ -67,13 +65,8 @@ def test_any_build_and_thread_count_replays_the_same_hashes(native, monkeypatch,
 
 def _replay(spec_file: Path, data: Path, prefix: list[str], **extra: str) -> list[str]:
     env = {k: v for k, v in os.environ.items() if k not in _PINS} | extra
-    r = subprocess.run([*prefix, sys.executable, "-m", "veritrain.cli.main", "replay",
-                        "--spec", str(spec_file), "--upto", str(STEPS), "--task-id", "1",
-                        "--dataset", str(data)], env=env, capture_output=True, text=True,
-                       timeout=3600)
-    err = "\n".join(x for x in r.stderr.splitlines() if "TCG doesn" not in x)
-    assert r.returncode == 0, err[-2000:]
-    hashes: list[str] = json.loads(r.stdout)["stateHashes"]
+    doc = cli_replay(spec_file, STEPS, dataset=data, prefix=prefix, env=env, timeout=3600)
+    hashes: list[str] = doc["stateHashes"]
     return hashes
 
 

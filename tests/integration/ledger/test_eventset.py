@@ -7,7 +7,7 @@ from typing import Any
 
 from ledger.eventset import EventSet
 from prover import merkle
-from tests.adversarial.world import honest_hash, make_world
+from tests.support.cast import honest_hash, make_cast
 
 
 def _plain(v: Any) -> Any:
@@ -21,7 +21,7 @@ def _plain(v: Any) -> Any:
 
 
 def test_eventset_decodes_like_web3(anvil: Any, protocol: Any) -> None:
-    w = make_world(anvil, protocol)
+    w = make_cast(anvil, protocol)
     start = w.deployer.chain.block_number()
     task = w.post()
     w.node.claim_task(task)

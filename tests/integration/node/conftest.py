@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -14,6 +11,7 @@ from typing import Any
 import pytest
 
 from node.daemon import Activity, Iteration
+from tests.support.replay import cli_replay
 from tests.support.store import publish_tiny, serving
 
 E18 = 10**18
@@ -96,29 +94,8 @@ def replay_roots_in_subprocess(published: Any, task_id: int, total_steps: int, t
 
     spec_file = tmp / "spec.json"
     spec_file.write_bytes(published.spec.canonical_bytes())
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "veritrain.cli.main",
-            "replay",
-            "--spec",
-            str(spec_file),
-            "--upto",
-            str(total_steps),
-            "--task-id",
-            str(task_id),
-            "--teacher",
-            str(teacher),
-            "--dataset",
-            str(dataset),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
-    doc = json.loads(out.stdout[out.stdout.index("{"):])
+    doc = cli_replay(spec_file, total_steps, task_id=task_id, teacher=teacher, dataset=dataset,
+                     timeout=300)
     leaves = [bytes.fromhex(x[2:]) for x in doc["leaves"]]
     return ["0x" + merkle.trace_root(leaves[i:i + SEG]).hex() for i in range(0, len(leaves), SEG)]
 

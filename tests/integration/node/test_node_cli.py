@@ -80,3 +80,13 @@ def test_task_create_show_node_stake_status_check(
     rc, out = cli("node", "unstake", "500", key=anvil.accounts[4])
     assert rc == 0 and "requested 500" in out
     assert int(operator.stake_info().pending) == 500 * E18
+
+    # #14: only the requester cancels; an open task comes back whole
+    rc, out = cli("task", "cancel", str(task_id), key=anvil.accounts[4])
+    assert rc == 3 and "not by you" in " ".join(out.split())
+    before = requester.balance()
+    rc, out = cli("task", "cancel", str(task_id), key=anvil.accounts[1])
+    assert rc == 0 and "refunded 16" in " ".join(out.split()), out
+    assert requester.balance() - before == 16 * E18
+    rc, out = cli("task", "cancel", str(task_id), key=anvil.accounts[1])
+    assert rc == 3 and "nothing to cancel" in " ".join(out.split())

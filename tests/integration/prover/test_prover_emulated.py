@@ -3,11 +3,8 @@ state hashes (run with ``-m emulated``; each emulated replay takes about two min
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +12,7 @@ import pytest
 from prover import merkle, profile, segment
 from prover.dataset import build_manifest
 from prover.presets import default_teacher_dir, default_text_files, preset_spec
+from tests.support.replay import cli_replay
 
 pytestmark = pytest.mark.emulated
 QEMU = shutil.which("qemu-x86_64")
@@ -42,28 +40,5 @@ def test_emulated_cpu_replays_the_native_hashes(
     # qemu-user does not follow the CLI's re-exec: start the emulated process under the profile
     env = {k: v for k, v in os.environ.items() if k != profile.REEXEC_GUARD}
     env |= profile.env(load_spec(spec_file))
-    r = subprocess.run(
-        [
-            str(QEMU),
-            "-cpu",
-            cpu,
-            sys.executable,
-            "-m",
-            "veritrain.cli.main",
-            "replay",
-            "--spec",
-            str(spec_file),
-            "--upto",
-            str(STEPS),
-            "--task-id",
-            "1",
-            "--dataset",
-            str(data),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert r.returncode == 0, r.stderr[-2000:]
-    assert json.loads(r.stdout)["stateHashes"] == hashes
+    doc = cli_replay(spec_file, STEPS, dataset=data, prefix=[str(QEMU), "-cpu", cpu], env=env)
+    assert doc["stateHashes"] == hashes

@@ -23,7 +23,7 @@ VECTORS = ROOT / "tests" / "vectors" / "float32"
 #: vectors.json key -> the sweep model's operation name
 MODEL_OPS = {"sqrt": "sqrt", "cvtsi2ss": "fromint", "cvttss2si": "toint", "exp": "exp",
              "log": "log", "erf": "erf", "gelu": "gelu", "add": "add", "sub": "sub", "mul": "mul",
-             "div": "div"}
+             "div": "div", "fma": "fma"}
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,8 @@ def test_vectors_regenerate_identically(make_vectors) -> None:
 def test_sweep_model_matches_vectors(key: str, sweep_exe: Path, make_vectors) -> None:
     case = json.loads((VECTORS / "vectors.json").read_text())[key]
     x = np.array(case["a"], dtype="<u4")
-    operands = np.stack([x, np.array(case["b"], dtype="<u4")], axis=1) if "b" in case else x
+    cols = [x] + [np.array(case[k], dtype="<u4") for k in ("b", "c") if k in case]
+    operands = np.stack(cols, axis=1) if len(cols) > 1 else x
     out = subprocess.run([str(sweep_exe), "model", MODEL_OPS[key]], input=operands.tobytes(),
                          capture_output=True, check=True).stdout
     got = np.frombuffer(out, dtype="<u4")
@@ -68,6 +69,18 @@ def test_sweep_model_matches_vectors(key: str, sweep_exe: Path, make_vectors) ->
     bad = np.nonzero(got != want)[0]
     assert bad.size == 0, (f"{key}: model gives {got[bad[0]]:#010x}, x86 {want[bad[0]]:#010x} "
                            f"for {x[bad[0]]:#010x}")
+
+
+@pytest.mark.parametrize("op", ["add", "sub", "mul", "div", "fma"])
+def test_model_random_cases_match_x86(op: str, sweep_exe: Path) -> None:
+    """200,000 random cases of each binary operation through the model against the x86
+    instruction (glibc's fmaf for fma), drawn to hit the slow paths: close exponents,
+    cancellation, subnormals, the fma frame's edges, products next to a rounding boundary."""
+    out = subprocess.run([str(sweep_exe), "random", op, "200000", "17"], capture_output=True,
+                         text=True)
+    result = json.loads(out.stdout)
+    assert result["random_cases"] == 200000
+    assert result["mismatches"] == 0, out.stderr
 
 
 @pytest.mark.heavy

@@ -119,3 +119,23 @@ def test_events_log_as_text_and_json():
     assert rec.getMessage() == 'segment-committed task=3 k=1 root=0x0102 detail="two words"'
     doc = json.loads(JsonFormatter().format(rec))
     assert doc["event"] == "segment-committed" and doc["task"] == 3 and doc["root"] == "0x0102"
+
+
+@pytest.mark.parametrize(("what", "next_segment", "reason"), [
+    ("teacher", 2, "INPUTS_UNAVAILABLE"),
+    ("dataset", 0, "INPUTS_UNAVAILABLE"),
+    ("checkpoint", 2, "START_CHECKPOINT_UNAVAILABLE"),
+    ("checkpoint", 0, "INPUTS_UNAVAILABLE"),  # segment 0 starts from the spec: nothing to roll back
+])
+def test_release_reason_names_whose_input_is_missing(what, next_segment, reason):
+    """#14: a missing start checkpoint is the previous node's (rolled back); the rest is the
+    requester's."""
+    from ledger.protocol import ReleaseReason
+    from node.errors import CheckpointUnavailableError, InputsUnavailableError
+    from node.release import reason_for
+
+    exc = InputsUnavailableError("gone", task_id=1, what=what, cid="bafy")
+    assert reason_for(exc, next_segment) is ReleaseReason[reason]
+    local = CheckpointUnavailableError("gone", task_id=1, k=next_segment - 1)
+    assert reason_for(local, 3) is ReleaseReason.START_CHECKPOINT_UNAVAILABLE
+    assert reason_for(OSError("disk"), 3) is ReleaseReason.INPUTS_UNAVAILABLE

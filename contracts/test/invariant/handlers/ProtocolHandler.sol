@@ -11,7 +11,8 @@ import {JuryAdjudicator} from "../../../src/JuryAdjudicator.sol";
 import {IJuryAdjudicator} from "../../../src/interfaces/IJuryAdjudicator.sol";
 import {TraceMerkle} from "../../../src/libraries/TraceMerkle.sol";
 import {
-    TaskId, DisputeId, TaskParams, TaskStatus, DisputeView, DisputePhase, Outcome, MarketParams
+    TaskId, DisputeId, TaskParams, TaskStatus, TaskView, DisputeView, DisputePhase, Outcome, MarketParams,
+    ReleaseReason
 } from "../../../src/types/Ids.sol";
 
 /// @notice Drives the protocol with honest and dishonest actors and keeps ghost variables:
@@ -46,6 +47,8 @@ contract ProtocolHandler is Test {
         uint256 poolExits;
         uint256 poolJoins;
         uint256 withdrawals;
+        uint256 releases;
+        uint256 releaseEnds;
     }
 
     uint64 internal constant S = 4;
@@ -79,6 +82,8 @@ contract ProtocolHandler is Test {
     bool public doublePayout;
     bool public acceptedOutOfBounds;
     bool public unpaidRevealingJuror;
+    /// @dev #14: the requester gained from a stall, or got back more than a task's escrow.
+    bool public requesterPaidByWithholding;
     uint256 public penaltiesTaken; // juror stake lost in resolves
     uint256[] public disputeIds;
 
@@ -397,8 +402,32 @@ contract ProtocolHandler is Test {
     function timeoutStall(uint256 taskSeed) external {
         (bool ok, uint256 id) = _pickTask(taskSeed);
         if (!ok) return;
+        uint256 before = token.balanceOf(requester);
         try market.timeoutStall(TaskId.wrap(id)) {
             c.stalls++;
+            // #14: a stall slash never reaches the requester (it could cause the stall).
+            if (token.balanceOf(requester) != before) requesterPaidByWithholding = true;
+        } catch {}
+    }
+
+    /// @notice #14: the task's node gives it back for free (inputs or start checkpoint unavailable);
+    ///         the last release ends the task.
+    function release(uint256 taskSeed, bool startCheckpoint) external {
+        (bool ok, uint256 id) = _pickTask(taskSeed);
+        if (!ok) return;
+        TaskId tid = TaskId.wrap(id);
+        TaskView memory t = market.task(tid);
+        if (t.status != TaskStatus.Claimed) return;
+        uint256 before = token.balanceOf(requester);
+        ReleaseReason r = startCheckpoint ? ReleaseReason.StartCheckpointUnavailable : ReleaseReason.InputsUnavailable;
+        vm.prank(t.node);
+        try market.releaseTask(tid, r) {
+            c.releases++;
+            if (market.task(tid).status == TaskStatus.Cancelled) {
+                escrowOut += t.reward;
+                c.releaseEnds++;
+            }
+            if (token.balanceOf(requester) - before > t.reward) requesterPaidByWithholding = true;
         } catch {}
     }
 
@@ -426,10 +455,13 @@ contract ProtocolHandler is Test {
         (bool ok, uint256 id) = _pickTask(taskSeed);
         if (!ok) return;
         uint256 reward = market.task(TaskId.wrap(id)).reward;
+        uint256 before = token.balanceOf(requester);
         vm.prank(requester);
         try market.cancelTask(TaskId.wrap(id)) {
             escrowOut += reward;
             c.cancels++;
+            // #14: a cancel (of a stranded task too) refunds at most the task's escrow.
+            if (token.balanceOf(requester) - before > reward) requesterPaidByWithholding = true;
         } catch {}
     }
 

@@ -1,5 +1,7 @@
-"""Shared pieces of the adversarial suite: a cast of funded actors on the session anvil, fake
-(but correctly encoded) traces, a jury driver, and a balance book that checks exact deltas.
+"""A cast of funded actors on the session anvil for contract-level tests (the adversarial suite,
+the explorer's and the event set's): fake (but correctly encoded) traces, a jury driver, and a
+balance book that checks exact deltas. (Tests with real bots - nodes that train, auditors and
+jurors that replay - use :class:`tests.support.bots.BotWorld` instead.)
 
 Account map (anvil dev accounts): 1 requester, 2 node, 3 node2, 4 challenger, 5 challenger2,
 6-9 jurors (opted in with JUROR_STAKE each; a test may opt in fewer or more).
@@ -79,7 +81,7 @@ def conserved(p: Any) -> None:
 
 
 @dataclass
-class World:
+class Cast:
     anvil: Any
     deployer: Any
     requester: Any
@@ -143,8 +145,8 @@ class World:
         return drawn
 
 
-def make_world(anvil: Any, protocol: Callable[[int], Any], jurors: int = 3,
-               first_juror: int = 6) -> World:
+def make_cast(anvil: Any, protocol: Callable[[int], Any], jurors: int = 3,
+               first_juror: int = 6) -> Cast:
     p = [protocol(i) for i in range(10)]
     p[2].deposit(NODE_DEPOSIT)
     p[3].deposit(NODE_DEPOSIT)
@@ -158,5 +160,5 @@ def make_world(anvil: Any, protocol: Callable[[int], Any], jurors: int = 3,
     names = {n: a for n, a in names.items() if a not in {j.me for j in js}}
     names.update({f"juror{i}": j.me for i, j in enumerate(js)})
     names["treasury"] = p[0].me  # the deployer: juror penalties are credited to it
-    w = World(anvil, p[0], p[1], p[2], p[3], p[4], p[5], js, p[0].jury_params(), Book(p[0], names))
+    w = Cast(anvil, p[0], p[1], p[2], p[3], p[4], p[5], js, p[0].jury_params(), Book(p[0], names))
     return w

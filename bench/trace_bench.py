@@ -1,0 +1,112 @@
+"""Tracing one training step (docs/referee.md "Step trace"): time against a plain training step
+of the same trainer, peak memory and disk, with the graph's size.
+
+The trainer takes one step first (so the traced step reads real optimizer moments), then plain
+steps and traced steps alternate (``--rounds`` of each), so both see the same machine load.
+A traced step is split into recording (the step itself with the taps; this includes the
+trace's start and end state checks: four state hashes), committing every op output and writing
+the directory. Peak memory is the process's peak RSS (``ru_maxrss``), read after the first plain
+step (before any tracing) and again at the end. Results go to ``bench/results/trace_bench.json``.
+
+    .venv/bin/python bench/trace_bench.py [--preset default|tiny] [--profile repfma-1]
+                                          [--rounds 2] [--threads 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parent / "results" / "trace_bench.json"
+
+
+def _rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _du(d: Path) -> int:
+    return sum(f.stat().st_size for f in d.rglob("*") if f.is_file())
+
+
+def run(preset: str, profile: str, rounds: int, threads: int) -> dict[str, Any]:
+    from prover.presets import default_dataset_dir, default_teacher_dir, preset_spec
+    from prover.trace.tracer import record_trainer_step, write_trace
+    from prover.train import Trainer
+
+    spec = preset_spec(preset, profile_name=profile, threads=threads)
+    tr = Trainer(spec, 1, default_teacher_dir(), default_dataset_dir(spec.seq_len))
+    tr.step()
+    plain: list[float] = []
+    record: list[float] = []
+    commit: list[float] = []
+    write: list[float] = []
+    disk = 0
+    rss_plain = 0.0
+    graph: Any = None
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        tr.step()
+        plain.append(time.perf_counter() - t0)
+        if not record:  # before anything was traced
+            rss_plain = _rss_mib()
+        t0 = time.perf_counter()
+        r = record_trainer_step(tr)
+        record.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        r.op_root()
+        commit.append(time.perf_counter() - t0)
+        out = Path(tempfile.mkdtemp(prefix="trace-bench-"))
+        try:
+            t0 = time.perf_counter()
+            write_trace(r, out)
+            write.append(time.perf_counter() - t0)
+            disk = _du(out)
+        finally:
+            shutil.rmtree(out)
+        graph = r.graph
+        del r
+    med = statistics.median
+    traced = med(record) + med(commit)
+    return {
+        "preset": preset, "profile": profile, "threads": threads, "rounds": rounds,
+        "ops": len(graph.ops), "opElements": sum(op.numel for op in graph.ops),
+        "graphRoot": "0x" + graph.root().hex(),
+        "trainStepSeconds": med(plain), "recordSeconds": med(record),
+        "commitSeconds": med(commit), "writeSeconds": med(write),
+        "traceOverTrainRatio": traced / med(plain),
+        "traceWithWriteOverTrainRatio": (traced + med(write)) / med(plain),
+        "peakRssMiBAfterTraining": rss_plain, "peakRssMiBAfterTracing": _rss_mib(),
+        "traceDiskBytes": disk,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--preset", default="default")
+    ap.add_argument("--profile", default="repfma-1")
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1)
+    a = ap.parse_args()
+    load = os.getloadavg()[0]
+    if load > 1:
+        print(f"WARNING: load average {load:.1f} > 1: figures are measured under load")
+    before = list(os.getloadavg())
+    res = {"loadavgBefore": before, **run(a.preset, a.profile, a.rounds, a.threads),
+           "loadavgAfter": list(os.getloadavg())}
+    print(json.dumps(res, indent=1))
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    doc = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+    doc[f"{a.preset}/{a.profile}/t{a.threads}"] = res
+    RESULTS.write_text(json.dumps(doc, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+/// @title IndexMaps
+/// @notice An input slot's index map (prover/trace/kinds.py MapLevel): pure data movement folded
+///         into the consumer. In an op's attrs, after the kind's own attrs, each slot has
+///         [rank, dims[rank], nLevels, levels...]; a STRIDED level is [0, offset, rank,
+///         sizes[rank], strides[rank]] (unravel q row-major over sizes, return offset +
+///         sum(i_k * stride_k)); a GATHER level is [1, idsSlot, rowLen].
+library IndexMaps {
+    uint256 internal constant STRIDED = 0;
+    uint256 internal constant GATHER = 1;
+
+    /// @notice The attrs do not hold a well-formed map for `slot`.
+    error MalformedMap(uint256 slot, uint256 at);
+    /// @notice GATHER levels (embedding lookups) are not checkable on-chain yet.
+    error UnsupportedMap(uint256 slot);
+
+    /// @notice Position in the referenced tensor of logical position `q` of input `slot`; the
+    ///         slots' maps start at attrs[start].
+    function position(int64[] calldata attrs, uint256 start, uint256 slot, uint256 q)
+        internal
+        pure
+        returns (uint256)
+    {
+        uint256 p = start;
+        for (uint256 i; i < slot; ++i) p = _skipSlot(attrs, p, i);
+        p += 1 + _at(attrs, p, slot); // rank and logical dims
+        uint256 levels = _at(attrs, p, slot);
+        ++p;
+        for (uint256 l; l < levels; ++l) {
+            if (_at(attrs, p, slot) != STRIDED) revert UnsupportedMap(slot);
+            (q, p) = _strided(attrs, p, slot, q);
+        }
+        return q;
+    }
+
+    function _strided(int64[] calldata attrs, uint256 p, uint256 slot, uint256 q)
+        private
+        pure
+        returns (uint256, uint256)
+    {
+        int256 pos = int256(_at(attrs, p + 1, slot));
+        uint256 rank = _at(attrs, p + 2, slot);
+        uint256 sizes = p + 3;
+        if (sizes + 2 * rank > attrs.length) revert MalformedMap(slot, p);
+        for (uint256 d = rank; d > 0; --d) {
+            uint256 size = _at(attrs, sizes + d - 1, slot);
+            if (size == 0) revert MalformedMap(slot, sizes + d - 1);
+            pos += int256(q % size) * attrs[sizes + rank + d - 1];
+            q /= size;
+        }
+        if (pos < 0) revert MalformedMap(slot, p);
+        return (uint256(pos), sizes + 2 * rank);
+    }
+
+    /// @dev The attrs index just past slot `slot`'s entry starting at `p`.
+    function _skipSlot(int64[] calldata attrs, uint256 p, uint256 slot) private pure returns (uint256) {
+        p += 1 + _at(attrs, p, slot);
+        uint256 levels = _at(attrs, p, slot);
+        ++p;
+        for (uint256 l; l < levels; ++l) {
+            p += _at(attrs, p, slot) == STRIDED ? 3 + 2 * _at(attrs, p + 2, slot) : 3;
+        }
+        return p;
+    }
+
+    /// @dev attrs[p] as a non-negative integer.
+    function _at(int64[] calldata attrs, uint256 p, uint256 slot) private pure returns (uint256) {
+        if (p >= attrs.length || attrs[p] < 0) revert MalformedMap(slot, p);
+        return uint256(uint64(attrs[p]));
+    }
+}

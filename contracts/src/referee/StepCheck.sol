@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {IOneStepAdjudicator, Opening} from "../interfaces/IOneStepAdjudicator.sol";
+import {StepOp, StepOps} from "./StepOp.sol";
+import {RefereeGame} from "./RefereeGame.sol";
+import {StepEvaluator} from "./StepEvaluator.sol";
+import {DisputeId, Outcome} from "../types/Ids.sol";
+import {StepGraph, GamePhase} from "../types/RefereeTypes.sol";
+
+/// @title StepCheck
+/// @notice The last move of the game: the op and results are the ones the game fixed; the
+///         StepEvaluator recomputes the named step from bound operands; the node loses exactly
+///         when its result differs.
+library StepCheck {
+    /// @notice Recomputes step `s`; NodeWrong when the node's result differs, NodeRight otherwise.
+    function check(
+        StepEvaluator evaluator,
+        RefereeGame.Game storage g,
+        DisputeId id,
+        StepGraph storage graph,
+        uint256 s,
+        StepOp calldata op,
+        bytes calldata results,
+        Opening[] calldata openings
+    ) internal returns (Outcome result) {
+        _verify(g, id, op, results);
+        StepEvaluator.Ctx memory c = _ctx(g, id, graph);
+        c.s = s;
+        // INVARIANT: the node loses exactly when binary32 disagrees with its claimed result.
+        result = _evaluate(evaluator, c, op, results, openings) ? Outcome.NodeWrong : Outcome.NodeRight;
+        g.phase = GamePhase.Resolved;
+    }
+
+    /// @dev Whether the node's result of step c.s differs from binary32's (logged either way).
+    function _evaluate(
+        StepEvaluator evaluator,
+        StepEvaluator.Ctx memory c,
+        StepOp calldata op,
+        bytes calldata results,
+        Opening[] calldata openings
+    ) private returns (bool) {
+        (uint8 code, uint32 computed, uint32 claimed) = evaluator.evaluate(c, op, results, openings);
+        emit IOneStepAdjudicator.StepChecked(c.id, c.s, code, computed, claimed);
+        return computed != claimed;
+    }
+
+    /// @dev The op and the results are the ones the game fixed.
+    function _verify(RefereeGame.Game storage g, DisputeId id, StepOp calldata op, bytes calldata results)
+        private
+        view
+    {
+        if (StepOps.id(op) != g.opId) revert IOneStepAdjudicator.OpNotInGraph(id, g.opIndex);
+        bytes32 h = keccak256(results);
+        if (h != g.resultsHash) revert IOneStepAdjudicator.NotCommitted(id, g.resultsHash, h);
+    }
+
+    function _ctx(RefereeGame.Game storage g, DisputeId id, StepGraph storage graph)
+        private
+        view
+        returns (StepEvaluator.Ctx memory c)
+    {
+        c.id = id;
+        c.step = g.step;
+        c.element = g.element;
+        c.opIndex = g.opIndex;
+        c.nState = graph.nState;
+        c.nOps = graph.nOps;
+        c.nTeacher = graph.nTeacher;
+        c.stateBefore = g.stateBefore;
+        c.opRoot = g.opRoot;
+        c.teacherRoot = graph.teacherRoot;
+        c.scalarRoot = graph.scalarRoot;
+    }
+}

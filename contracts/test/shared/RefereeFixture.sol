@@ -1,0 +1,362 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {Test} from "../base/Test.sol";
+import {VeriToken} from "../../src/VeriToken.sol";
+import {StakeManager} from "../../src/StakeManager.sol";
+import {TaskMarket} from "../../src/TaskMarket.sol";
+import {OneStepAdjudicator} from "../../src/OneStepAdjudicator.sol";
+import {Float32} from "../../src/libraries/Float32.sol";
+import {TraceMerkle} from "../../src/libraries/TraceMerkle.sol";
+import {StepOp, StepOps} from "../../src/referee/StepOp.sol";
+import {Programs} from "../../src/referee/Programs.sol";
+import {TraceMerkleBuilder} from "../support/TraceMerkleBuilder.sol";
+import {TensorTrees} from "../support/TensorTrees.sol";
+import {DeployParams, DeployParamsFile} from "../../script/DeployParams.sol";
+import {TaskId, TaskParams} from "../../src/types/Ids.sol";
+import {StepGraph, RefereeParams} from "../../src/types/RefereeTypes.sol";
+
+/// @notice How the node's trace of the disputed step is wrong (None: honest).
+enum Fault {
+    None,
+    /// @dev One fma of element E of the GEMM rounds one unit too high (step 2 of its chain).
+    WrongFma,
+    /// @dev Element E of the GEMM reads A[m, 1] + 1 instead of the state's A[m, 1] (step 1).
+    WrongInput,
+    /// @dev Every op is right but the state after the step keeps the old Y: its hash is not the
+    ///      state the ops produce.
+    StaleState
+}
+
+/// @notice A synthetic step graph with real binary32 arithmetic, its honest trace, and a node
+///         whose trace has one Fault, on a real market + OneStepAdjudicator deployment.
+///         State: Y [2,300], A [2,4], B [4,300]; teacher: bias [300]; scalar table [64,1] (lr).
+///         op0 = A @ B + bias (GEMM, fma chain K=4), op1 = op0 * lr (lr broadcast by a stride-0
+///         index map), op2 = op1 + Y, op3..op8 = COPY chain of op2 (so the op bisection takes
+///         two rounds); the new state is (op8, A, B). Kinds and attrs as prover/trace/kinds.py.
+abstract contract RefereeFixture is Test {
+    uint256 internal constant NODE_STAKE = 1000e18;
+    uint256 internal constant REWARD = 5000e18;
+    uint64 internal constant SEG = 16;
+    uint64 internal constant TOTAL = 64;
+    uint256 internal constant BPS = 10_000;
+    uint256 internal constant N_OPS = 9;
+    /// @dev The element the faults hit.
+    uint256 internal constant E = 345;
+    /// @dev The disputed step: segment 1's second step unless a test moves it (before
+    ///      _nodeCommits) to the first step of a segment, of the task, or a segment's last step.
+    uint256 internal T = 18;
+
+    DeployParams internal dp;
+    RefereeParams internal rp;
+    uint256 internal BOND;
+    uint256 internal SLASH;
+    uint256 internal SLASH_TO_REQUESTER;
+
+    VeriToken internal token;
+    StakeManager internal stakes;
+    TaskMarket internal market;
+    OneStepAdjudicator internal referee;
+    address internal requester;
+    address internal node;
+    address internal challenger;
+    TaskId internal taskId;
+
+    /// @dev The state before the step (Y, A, B), the teacher's bias, the scalar table.
+    uint32[][3] internal stateT;
+    uint32[] internal bias;
+    uint32[] internal scalars;
+    /// @dev Op outputs: the honest trace and the node's.
+    uint32[][N_OPS] internal honestOut;
+    uint32[][N_OPS] internal nodeOut;
+    Fault internal fault;
+    /// @dev The GEMM element the fault hits (E unless a fuzz test moves it).
+    uint256 internal faultAt = E;
+    bytes32 internal stateBefore;
+    bytes32 internal honestAfter;
+    bytes32 internal nodeAfter;
+
+    function setUp() public virtual {
+        vm.roll(100);
+        dp = DeployParamsFile.load(vm, makeAddr("treasury"));
+        rp = DeployParamsFile.referee(vm);
+        BOND = rp.challengeBond;
+        SLASH = NODE_STAKE * dp.market.disputeSlashBps / BPS;
+        SLASH_TO_REQUESTER = SLASH * dp.market.requesterShareBps / BPS;
+        token = new VeriToken(0);
+        stakes = new StakeManager(address(token), dp.unbondingBlocks, dp.minJurorStake);
+        market = new TaskMarket(address(token), address(stakes), dp.market);
+        referee = new OneStepAdjudicator(address(token), address(stakes), address(market), rp);
+        stakes.wire(address(market), address(referee));
+        market.setAdjudicator(address(referee));
+        requester = _actor("requester", 0);
+        node = _actor("node", 3 * NODE_STAKE);
+        challenger = _actor("challenger", 0);
+        _buildStep();
+        vm.prank(requester);
+        taskId = market.createTask("bafyspec", keccak256("spec"), REWARD, _taskParams());
+        StepGraph memory g = graph();
+        vm.prank(requester);
+        referee.registerStepGraph(taskId, g);
+        vm.prank(node);
+        market.claimTask(taskId);
+    }
+
+    function _taskParams() internal pure returns (TaskParams memory) {
+        return TaskParams({
+            totalSteps: TOTAL,
+            segmentSteps: SEG,
+            challengeWindow: 40,
+            segmentDeadline: 200,
+            nodeStake: uint128(NODE_STAKE)
+        });
+    }
+
+    function _actor(string memory name, uint256 stake) internal returns (address a) {
+        a = makeAddr(name);
+        token.mint(a, 100_000e18);
+        vm.startPrank(a);
+        token.approve(address(stakes), type(uint256).max);
+        token.approve(address(market), type(uint256).max);
+        token.approve(address(referee), type(uint256).max);
+        if (stake != 0) stakes.deposit(stake);
+        vm.stopPrank();
+    }
+
+    // ------------------------------------------------------------------ the step graph
+
+    function _u32(uint256 a, uint256 b) internal pure returns (uint32[] memory d) {
+        d = new uint32[](b == 0 ? 1 : 2);
+        d[0] = uint32(a);
+        if (b != 0) d[1] = uint32(b);
+    }
+
+    function _a19(int64[19] memory x) internal pure returns (int64[] memory a) {
+        a = new int64[](19);
+        for (uint256 i; i < 19; ++i) a[i] = x[i];
+    }
+
+    function _a15(int64[15] memory x) internal pure returns (int64[] memory a) {
+        a = new int64[](15);
+        for (uint256 i; i < 15; ++i) a[i] = x[i];
+    }
+
+    /// @dev attrs of an elementwise op over [2, 300] with `slots` plain input slots.
+    function _plain(uint256 slots) internal pure returns (int64[] memory a) {
+        a = new int64[](4 * slots);
+        for (uint256 i; i < slots; ++i) (a[4 * i], a[4 * i + 1], a[4 * i + 2]) = (2, 2, 300);
+    }
+
+    function _refs(uint8 k0, uint32 i0, uint8 k1, uint32 i1, uint256 n)
+        internal
+        pure
+        returns (uint8[] memory kinds, uint32[] memory idx)
+    {
+        kinds = new uint8[](n);
+        idx = new uint32[](n);
+        kinds[0] = k0;
+        idx[0] = i0;
+        if (n > 1) (kinds[1], idx[1]) = (k1, i1);
+    }
+
+    /// @notice Op i of the graph (prover/trace/graph.py encoding: kind attrs, then per slot its
+    ///         logical rank, dims, nLevels and levels).
+    function op(uint256 i) public pure returns (StepOp memory o) {
+        o.index = uint32(i);
+        o.dims = _u32(2, 300);
+        if (i == 0) {
+            o.kind = Programs.GEMM;
+            (o.refKinds, o.refIndices) = _refs(0, 1, 0, 2, 3);
+            (o.refKinds[2], o.refIndices[2]) = (2, 0); // teacher bias
+            // nb, M, N, K, fused, hasBias; A [1,2,4]; B [1,4,300]; bias [300]; no index maps.
+            o.attrs = _a19([int64(1), 2, 300, 4, 1, 1, 3, 1, 2, 4, 0, 3, 1, 4, 300, 0, 1, 300, 0]);
+        } else if (i == 1) {
+            o.kind = Programs.MUL;
+            (o.refKinds, o.refIndices) = _refs(4, 0, 3, 0, 2);
+            // lr is expanded over [2, 300] by a STRIDED level with strides 0.
+            o.attrs = _a15([int64(2), 2, 300, 0, 2, 2, 300, 1, 0, 0, 2, 2, 300, 0, 0]);
+        } else if (i == 2) {
+            o.kind = Programs.ADD;
+            (o.refKinds, o.refIndices) = _refs(4, 1, 0, 0, 2);
+            o.attrs = _plain(2);
+        } else {
+            o.kind = Programs.COPY;
+            (o.refKinds, o.refIndices) = _refs(4, uint32(i - 1), 0, 0, 1);
+            o.attrs = _plain(1);
+        }
+    }
+
+    /// @notice The graph's final refs: state tensor 0 after the step is op 8, 1 and 2 are A and B.
+    function finalLeaves() public pure returns (bytes32[] memory l) {
+        l = new bytes32[](3);
+        l[0] = sha256(abi.encodePacked(uint32(0), uint8(4), uint32(N_OPS - 1)));
+        l[1] = sha256(abi.encodePacked(uint32(1), uint8(0), uint32(1)));
+        l[2] = sha256(abi.encodePacked(uint32(2), uint8(0), uint32(2)));
+    }
+
+    /// @notice The op leaf, through the contract's own encoder (StepOps.leaf; its bytes are
+    ///         checked against the Python packer in TensorCommit.t.sol).
+    function opLeaf(StepOp calldata o) external pure returns (bytes32) {
+        return StepOps.leaf(o);
+    }
+
+    function graphLeaves() public view returns (bytes32[] memory l) {
+        l = new bytes32[](N_OPS);
+        for (uint256 i; i < N_OPS; ++i) l[i] = this.opLeaf(op(i));
+    }
+
+    function graph() public view returns (StepGraph memory g) {
+        bytes32[] memory t = new bytes32[](1);
+        t[0] = TensorTrees.commit(bias, _u32(300, 0));
+        g.graphRoot = TensorTrees.root(graphLeaves());
+        g.teacherRoot = TensorTrees.root(t);
+        g.scalarRoot = TensorTrees.commit(scalars, _u32(TOTAL, 1));
+        g.initialState = _stateRoot(stateT[0], 0);
+        g.finalRoot = TensorTrees.root(finalLeaves());
+        g.nOps = uint32(N_OPS);
+        g.nState = 3;
+        g.nTeacher = 1;
+    }
+
+    function stateDims(uint256 j) internal pure returns (uint32[] memory) {
+        return j == 0 ? _u32(2, 300) : (j == 1 ? _u32(2, 4) : _u32(4, 300));
+    }
+
+    /// @dev A value in [-6, 6) with a fractional part that makes products round.
+    function _val(uint256 seed) internal pure returns (uint32) {
+        int64 x = int64(int256(uint256(keccak256(abi.encode(seed))) % 12_001)) - 6000;
+        return Float32.div(Float32.fromInt(x), Float32.fromInt(1000));
+    }
+
+    function _fill(uint32[] storage dst, uint256 n, uint256 salt) internal {
+        for (uint256 i; i < n; ++i) dst.push(_val(salt * 1_000_003 + i));
+    }
+
+    function _buildStep() internal {
+        _fill(stateT[0], 600, 1);
+        _fill(stateT[1], 8, 2);
+        _fill(stateT[2], 1200, 3);
+        _fill(bias, 300, 4);
+        for (uint256 i; i < TOTAL; ++i) scalars.push(Float32.div(Float32.fromInt(int64(int256(i + 1))), 0x42C80000));
+        for (uint256 e; e < 600; ++e) {
+            uint32[] memory p = program(0, e, Fault.None);
+            honestOut[0].push(p[p.length - 1]);
+        }
+    }
+
+    /// @dev The honest trace of step T (op 0 does not depend on the step; lr does).
+    function _honestStep() internal {
+        for (uint256 i = 1; i < N_OPS; ++i) delete honestOut[i];
+        _downstream(honestOut);
+        stateBefore = _stateRoot(stateT[0], T - 1);
+        honestAfter = _stateRoot(honestOut[N_OPS - 1], T);
+    }
+
+    /// @dev Ops 1..5 from op 0 (the same code for the honest node and a faulty one).
+    function _downstream(uint32[][N_OPS] storage out) internal {
+        uint32 lr = scalars[T - 1];
+        for (uint256 e; e < 600; ++e) {
+            out[1].push(Float32.mul(out[0][e], lr));
+            out[2].push(Float32.add(out[1][e], stateT[0][e]));
+        }
+        for (uint256 i = 3; i < N_OPS; ++i) out[i] = out[2];
+    }
+
+    /// @notice State hash v2 of (Y, A, B) after step `t` (the scalar leaf is a stand-in).
+    function _stateRoot(uint32[] memory y, uint256 t) internal view returns (bytes32) {
+        return TensorTrees.root(_stateLeaves(y, t));
+    }
+
+    function _stateLeaves(uint32[] memory y, uint256 t) internal view returns (bytes32[] memory l) {
+        l = new bytes32[](4);
+        l[0] = TensorTrees.commit(y, stateDims(0));
+        l[1] = TensorTrees.commit(stateT[1], stateDims(1));
+        l[2] = TensorTrees.commit(stateT[2], stateDims(2));
+        l[3] = sha256(abi.encodePacked("veritrain/state/v2", uint64(t)));
+    }
+
+    /// @notice Element e's program of op i as a node with `f` computes it.
+    function program(uint256 i, uint256 e, Fault f) public view returns (uint32[] memory r) {
+        if (i != 0) {
+            r = new uint32[](1);
+            r[0] = (f == Fault.None ? honestOut[i] : nodeOut[i])[e];
+            return r;
+        }
+        (uint256 m, uint256 n) = (e / 300, e % 300);
+        r = new uint32[](5);
+        uint32 acc;
+        for (uint256 k; k < 4; ++k) {
+            uint32 a = stateT[1][m * 4 + k];
+            if (f == Fault.WrongInput && e == faultAt && k == 1) a = Float32.add(a, 0x3F800000);
+            acc = Float32.fma(a, stateT[2][k * 300 + n], acc);
+            if (f == Fault.WrongFma && e == faultAt && k == 2) acc += 1;
+            r[k] = acc;
+        }
+        r[4] = Float32.add(acc, bias[n]);
+    }
+
+    /// @notice Builds the node's trace with fault `f` and commits segments 0 and 1 with it.
+    function _nodeCommits(Fault f) internal {
+        _honestStep();
+        fault = f;
+        for (uint256 i; i < N_OPS; ++i) delete nodeOut[i];
+        for (uint256 e; e < 600; ++e) {
+            uint32[] memory p = program(0, e, f == Fault.StaleState ? Fault.None : f);
+            nodeOut[0].push(p[p.length - 1]);
+        }
+        _downstream(nodeOut);
+        nodeAfter = f == Fault.StaleState ? _stateRoot(stateT[0], T) : _stateRoot(nodeOut[N_OPS - 1], T);
+        _commitSegment(0, nodeAfter);
+        _commitSegment(1, nodeAfter);
+    }
+
+    /// @dev Commits segment k; leaf `T-1` holds stateBefore and leaf T `afterHash` when in it.
+    function _commitSegment(uint256 k, bytes32 afterHash) internal {
+        bytes32[] memory l = _segmentLeaves(k, afterHash);
+        bytes32 end = _stateHashAt((k + 1) * SEG, afterHash);
+        vm.prank(node);
+        market.commitSegment(taskId, k, TraceMerkleBuilder.computeRoot(l), end, "ckpt", "leaves", l);
+    }
+
+    function _segmentLeaves(uint256 k, bytes32 afterHash) internal view returns (bytes32[] memory l) {
+        uint256 id = TaskId.unwrap(taskId);
+        l = new bytes32[](SEG);
+        for (uint256 i; i < SEG; ++i) {
+            uint256 t = k * SEG + i + 1;
+            l[i] = TraceMerkle.leaf(id, t, _stateHashAt(t, afterHash));
+        }
+    }
+
+    /// @dev The node's state hash after step t: stateBefore at T-1, `afterHash` at T, filler else.
+    function _stateHashAt(uint256 t, bytes32 afterHash) internal view returns (bytes32) {
+        if (t == T - 1) return stateBefore;
+        if (t == T && afterHash != bytes32(0)) return afterHash;
+        return keccak256(abi.encode("state", t));
+    }
+
+    /// @dev Segment of step t and its leaf's index there.
+    function _seg(uint256 t) internal pure returns (uint256) {
+        return (t - 1) / SEG;
+    }
+
+    function _idx(uint256 t) internal pure returns (uint256) {
+        return (t - 1) % SEG;
+    }
+
+    /// @dev The proof of the node's leaf T-1 (none for T = 1: the task's initial state).
+    function _beforeProof() internal view returns (bytes32[] memory) {
+        if (T == 1) return new bytes32[](0);
+        return TraceMerkleBuilder.buildProof(_segmentLeaves(_seg(T - 1), nodeAfter), _idx(T - 1));
+    }
+
+    /// @notice The node's op output commitments for the step (the leaves of its opRoot).
+    function nodeOpCommits() public view returns (bytes32[] memory c) {
+        c = new bytes32[](N_OPS);
+        for (uint256 i; i < N_OPS; ++i) c[i] = TensorTrees.commit(nodeOut[i], op(i).dims);
+    }
+
+    function honestOpCommits() public view returns (bytes32[] memory c) {
+        c = new bytes32[](N_OPS);
+        for (uint256 i; i < N_OPS; ++i) c[i] = TensorTrees.commit(honestOut[i], op(i).dims);
+    }
+}

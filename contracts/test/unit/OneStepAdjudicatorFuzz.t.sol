@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {RefereePlayers} from "../shared/RefereePlayers.sol";
+import {Fault} from "../shared/RefereeFixture.sol";
+import {TensorTrees} from "../support/TensorTrees.sol";
+import {DisputeId, Outcome} from "../../src/types/Ids.sol";
+import {GamePhase, GameView} from "../../src/types/RefereeTypes.sol";
+
+/// @notice The referee's two guarantees against fuzzed opponents (Optimism's honest vs divergent
+///         player arenas are the model): an honest node never loses whatever the challenger does
+///         (random picks, state-out claims, elements, steps, silence), and an honest challenger
+///         always wins against a node with a fault at a random element that answers or goes
+///         silent at random.
+contract OneStepAdjudicatorFuzzTest is RefereePlayers {
+    uint256 internal rng;
+
+    function _draw(uint256 n) internal returns (uint256) {
+        rng = uint256(keccak256(abi.encode(rng)));
+        return rng % n;
+    }
+
+    /// @dev One random challenger move; false: it goes silent.
+    function _randomChallengerMove(DisputeId d) internal returns (bool) {
+        if (_draw(12) == 0) return false;
+        GameView memory g = referee.game(d);
+        if (g.phase == GamePhase.OpPick || g.phase == GamePhase.ChunkPick) {
+            uint256 n = revealed.length;
+            uint256 which = _draw(n);
+            if (g.phase == GamePhase.OpPick && g.depthLeft == _width(g.depthLeft) && _draw(3) == 0) {
+                if (_tryStateOut(d, g, which)) return true;
+            }
+            bytes32[] memory nodes = revealed;
+            for (uint256 k; k < n; ++k) {
+                // A padding leaf that agrees reverts: try the next (all padding: the challenger
+                // has walked into nothing and stays silent).
+                vm.prank(challenger);
+                try referee.pick(d, nodes, (which + k) % n) {
+                    return true;
+                } catch {}
+            }
+            return false;
+        } else if (g.phase == GamePhase.Element) {
+            uint256 n = op(g.opIndex).dims[0] * op(g.opIndex).dims[1];
+            uint256 lane = _draw(256);
+            if (g.index * 256 + lane >= n) lane = _draw(n - g.index * 256);
+            _nameElement(d, g, lane);
+        } else if (g.phase == GamePhase.Step) {
+            uint256 s = _draw(g.programLength);
+            _checkStep(d, g, s, _nodeProgram(g.opIndex, g.element));
+        } else {
+            return false;
+        }
+        return true;
+    }
+
+    /// @dev Claims the state after does not hold the picked op's output (always false here).
+    function _tryStateOut(DisputeId d, GameView memory, uint256 which) internal returns (bool) {
+        bytes32[] memory theirs = _nodeAfterLeaves();
+        uint256 j = _draw(3);
+        bytes32[] memory fp = TensorTrees.proof(finalLeaves(), j);
+        bytes32[] memory sp = TensorTrees.proof(theirs, j);
+        bytes32[] memory nodes = revealed;
+        vm.prank(challenger);
+        try referee.pickFinal(d, nodes, which, j, fp, theirs[j], sp) {
+            return true;
+        } catch {
+            return false;
+        }
+    }
+
+    function _finish(DisputeId d) internal returns (Outcome) {
+        GameView memory g = referee.game(d);
+        if (g.phase != GamePhase.Resolved) {
+            vm.roll(g.deadline + 1);
+            referee.resolve(d);
+        }
+        return referee.outcome(d);
+    }
+
+    /// forge-config: default.fuzz.runs = 32
+    /// forge-config: ci.fuzz.runs = 512
+    /// @dev An honest node never loses, whatever the challenger plays or leaves unplayed.
+    function testFuzz_game_honestNodeNeverLoses(uint256 seed) public {
+        rng = seed;
+        _nodeCommits(Fault.None);
+        DisputeId d = _open();
+        for (uint256 i; i < 64; ++i) {
+            GameView memory g = referee.game(d);
+            if (g.phase == GamePhase.Resolved) break;
+            bool moved = g.nodeToMove ? _nodeMove(d) : _randomChallengerMove(d);
+            if (!moved) break;
+        }
+        assertEq(uint256(_finish(d)), uint256(Outcome.NodeRight), "honest node lost");
+        assertEq(referee.owed(node), BOND);
+        assertEq(stakes.stakeInfo(node).staked, 3 * NODE_STAKE);
+        assertEq(token.balanceOf(address(referee)), referee.totalHeld());
+    }
+
+    /// forge-config: default.fuzz.runs = 32
+    /// forge-config: ci.fuzz.runs = 512
+    /// @dev An honest challenger always wins against a faulty node at a random element, whether
+    ///      the node answers or falls silent at a random move.
+    function testFuzz_game_honestChallengerAlwaysWins(uint256 seed) public {
+        rng = seed;
+        faultAt = _draw(600);
+        Fault f = Fault(1 + _draw(3));
+        _nodeCommits(f);
+        // A wrong fma can round back to the right element: then the node's leaf is right.
+        if (nodeAfter == honestAfter) return;
+        uint256 silentAt = _draw(16);
+        DisputeId d = _open();
+        bool silent;
+        for (uint256 i; i < 64 && !silent; ++i) {
+            GameView memory g = referee.game(d);
+            if (g.phase == GamePhase.Resolved) break;
+            silent = g.nodeToMove && i == silentAt;
+            if (!silent) assertTrue(g.nodeToMove ? _nodeMove(d) : _challengerMove(d), "honest challenger stuck");
+        }
+        // A node that answers every move is caught by a check, not by a deadline.
+        if (!silent) assertEq(uint256(referee.game(d).phase), uint256(GamePhase.Resolved), "not settled by a check");
+        assertEq(uint256(_finish(d)), uint256(Outcome.NodeWrong), "honest challenger lost");
+        assertEq(referee.owed(challenger), BOND + SLASH - SLASH_TO_REQUESTER);
+        assertEq(stakes.stakeInfo(node).staked, 3 * NODE_STAKE - SLASH);
+        assertEq(token.balanceOf(address(referee)), referee.totalHeld());
+    }
+}

@@ -1,0 +1,1 @@
+"""Step-trace tests: real tiny-preset steps recorded once per module and profile."""
