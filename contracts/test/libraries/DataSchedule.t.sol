@@ -15,6 +15,14 @@ contract DataScheduleHarness {
         return DataSchedule.sampleAt(root, seed, taskId, n, p);
     }
 
+    function verifySample(bytes32 root, uint256 index, bytes32 sampleHash, bytes32[] calldata proof)
+        external
+        pure
+        returns (bool)
+    {
+        return DataSchedule.verifySample(root, index, sampleHash, proof);
+    }
+
     function batchSample(bytes32 root, uint64 seed, uint256 taskId, uint256 n, uint256 b, uint256 t, uint256 j)
         external
         pure
@@ -62,6 +70,23 @@ contract DataScheduleTest is Test {
             for (uint256 i; i < pos.length; ++i) {
                 assertEq(DataSchedule.sampleAt(root, seed, taskId, n, pos[i]), want[i], "sample");
             }
+        }
+    }
+
+    /// @dev Every sample of the vectors' 5-sample dataset proves against its sampleRoot (the
+    ///      proofs prover/dataset.py's sample_proof wrote); another index or hash does not.
+    function test_verifySample_vectorProofs_succeeds() public view {
+        string memory json = vm.readFile(VECTORS);
+        bytes32 root = vm.parseJsonBytes32(json, ".dataset.sampleRoot");
+        for (uint256 i; i < 5; ++i) {
+            string memory p = string.concat(".dataset.samples[", vm.toString(i), "]");
+            bytes32 sh = vm.parseJsonBytes32(json, string.concat(p, ".sampleHash"));
+            bytes32[] memory proof = vm.parseJsonBytes32Array(json, string.concat(p, ".proof"));
+            assertEq(vm.parseJsonUint(json, string.concat(p, ".index")), i, "index");
+            assertTrue(h.verifySample(root, i, sh, proof), "sample proves");
+            assertFalse(h.verifySample(root, i ^ 1, sh, proof), "another index");
+            assertFalse(h.verifySample(root, i + 8, sh, proof), "index past the proof");
+            assertFalse(h.verifySample(root, i, keccak256(abi.encode(sh)), proof), "another sample");
         }
     }
 
