@@ -85,11 +85,12 @@ library DataSchedule {
     /// @notice Whether `sampleHash` (keccak256 of the sample's int32 little-endian tokens) is
     ///         sample `index` of the dataset with root `sampleRoot` (prover/dataset.py: leaf
     ///         keccak256(abi.encode(index, sampleHash)), positional keccak tree, zero-padded).
-    function verifySample(bytes32 sampleRoot, uint256 index, bytes32 sampleHash, bytes32[] calldata proof)
-        internal
-        pure
-        returns (bool)
-    {
+    function verifySample(
+        bytes32 sampleRoot,
+        uint256 index,
+        bytes32 sampleHash,
+        bytes32[] calldata proof
+    ) internal pure returns (bool) {
         if (index >> proof.length != 0) return false;
         bytes32 leaf = keccak256(abi.encode(index, sampleHash));
         return TraceMerkle.verifyCalldata(proof, sampleRoot, leaf, index);
