@@ -3,10 +3,13 @@
  * Solidity twin: the same scales (a finite value is m * 2^(e - 512)), the same fast paths, the
  * same exact sums with a sticky bit past a 64-bit exponent gap, the same single rounding in
  * pack, the same Newton square root, the same early returns. EVM words are 256 bits; every m
- * here stays below 2^113, so 128 bits hold it, and where the EVM relies on wide shifts the
- * model says so (see m_pack_top). The committed vectors tie this model to the Solidity: forge
- * checks the Solidity against them (Float32Vectors.t.sol) and tests/unit/float32 checks the
- * model ("float32_sweep model OP") against the same cases. */
+ * here stays below 2^125 (fma's frame; 2^113 elsewhere), so 128 bits hold it, and where the
+ * EVM relies on wide shifts the model says so (see m_pack_top, m_fma). Where the Solidity rounds
+ * by moving the top bit to a fixed place and adding half less one plus the last bit, the model
+ * rounds with m_round_at: the same function of m. The committed vectors tie this model to the
+ * Solidity: forge checks the Solidity against them (Float32Vectors.t.sol) and tests/unit/float32
+ * checks the model ("float32_sweep model OP") against the same cases and ("float32_sweep random
+ * OP N SEED") against the x86 instructions on random cases. */
 #ifndef FLOAT32_MODEL_H
 #define FLOAT32_MODEL_H
 

@@ -4,9 +4,10 @@ of the same trainer, peak memory and disk, with the graph's size.
 The trainer takes one step first (so the traced step reads real optimizer moments), then plain
 steps and traced steps alternate (``--rounds`` of each), so both see the same machine load.
 A traced step is split into recording (the step itself with the taps; this includes the
-trace's start and end state checks: four state hashes), committing every op output and writing
-the directory. Peak memory is the process's peak RSS (``ru_maxrss``), read after the first plain
-step (before any tracing) and again at the end. Results go to ``bench/results/trace_bench.json``.
+trace's start and end checks: two state hashes and a bitwise comparison of the final state),
+committing every op output and writing the directory. Peak memory is the process's peak RSS
+(``ru_maxrss``), read after the first plain step (before any tracing) and again at the end.
+Results go to ``bench/results/trace_bench.json``.
 
     .venv/bin/python bench/trace_bench.py [--preset default|tiny] [--profile repfma-1]
                                           [--rounds 2] [--threads 1]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 import time
 from dataclasses import asdict, dataclass
@@ -142,8 +143,6 @@ def _keep_explorer(net: Any, con: Any) -> None:
 def _drop_bulk(out: Path) -> int:
     """Without --keep: delete the nodes' checkpoints, the shared cache and the store's blocks (GBs);
     the pulled student, plot, summary, logs and journals stay. Returns the bytes freed."""
-    import shutil
-
     bulky = [out / "actors" / "materials-cache", out / "devnet" / "store-repo",
              *(out / "actors").glob("*/tasks")]
     freed = 0
@@ -369,10 +368,9 @@ def _show_refused_pull(viewer: Any, client: Any, story: Any, out: Path, con: Any
 
 def _consume(viewer: Any, client: Any, task_id: int, spec: Any, teacher_dir: Path, out: Path,
              con: Any) -> dict[str, Any]:
-    import shutil
-
-    from consumer.evaluate import PAIRS, compare
+    from consumer.evaluate import compare
     from consumer.pull import PROJECTION_FILE, TOKENIZER_FILES, pull
+    from deploy.demo_report import embedding_table
     from prover.model import build_student, load_teacher
 
     student = out / "student"
@@ -394,24 +392,7 @@ def _consume(viewer: Any, client: Any, task_id: int, spec: Any, teacher_dir: Pat
         bench = load(teacher_dir)
         quality = {name: evaluate(d, teacher_dir, bench).to_doc() for name, d in
                    (("teacher", teacher_dir), ("untrained", initial), ("distilled", student))}
-    from rich.table import Table
-
-    table = Table(title="Does the pulled student work? (6 held-out sentence pairs)",
-                  title_justify="left")
-    table.add_column("")
-    table.add_column("untrained student", justify="right")
-    table.add_column(f"distilled student (step {p['step']})", justify="right")
-    table.add_row("mean cosine(student, teacher) embedding", f"{r0.mean_cosine:.3f}",
-                  f"{r1.mean_cosine:.3f}")
-    table.add_row("paraphrase found as nearest neighbour", f"{r0.nn_correct}/{len(PAIRS)}",
-                  f"{r1.nn_correct}/{len(PAIRS)}")
-    table.add_row("nearest neighbour same as the teacher's", f"{r0.nn_agree}/{len(PAIRS)}",
-                  f"{r1.nn_agree}/{len(PAIRS)}")
-    con.print(table)
-    q = 1
-    con.print(f"  nearest-neighbour example: [italic]\"{PAIRS[q][0]}\"[/]\n"
-              f"    distilled student picks: \"{PAIRS[r1.nn_student[q]][1]}\"\n"
-              f"    teacher picks:           \"{PAIRS[r1.nn_teacher[q]][1]}\"")
+    embedding_table(con, r0, r1, int(p["step"]))
     return {"studentDir": str(student), "provenance": p, "quality": quality,
             "embedding": {"initialMeanCosine": r0.mean_cosine,
                           "distilledMeanCosine": r1.mean_cosine,

@@ -179,6 +179,31 @@ def tables(console: Any, before: dict[str, tuple[int, int]], after: dict[str, tu
     console.print(d)
 
 
+def embedding_table(console: Any, r0: Any, r1: Any, p_step: int) -> None:
+    """Untrained (``r0``) vs distilled (``r1``) student embeddings on held-out sentence pairs
+    (consumer.evaluate.compare), and one nearest-neighbour example."""
+    from rich.table import Table
+
+    from consumer.evaluate import PAIRS
+
+    table = Table(title="Does the pulled student work? (6 held-out sentence pairs)",
+                  title_justify="left")
+    table.add_column("")
+    table.add_column("untrained student", justify="right")
+    table.add_column(f"distilled student (step {p_step})", justify="right")
+    table.add_row("mean cosine(student, teacher) embedding", f"{r0.mean_cosine:.3f}",
+                  f"{r1.mean_cosine:.3f}")
+    table.add_row("paraphrase found as nearest neighbour", f"{r0.nn_correct}/{len(PAIRS)}",
+                  f"{r1.nn_correct}/{len(PAIRS)}")
+    table.add_row("nearest neighbour same as the teacher's", f"{r0.nn_agree}/{len(PAIRS)}",
+                  f"{r1.nn_agree}/{len(PAIRS)}")
+    console.print(table)
+    q = 1
+    console.print(f"  nearest-neighbour example: [italic]\"{PAIRS[q][0]}\"[/]\n"
+                  f"    distilled student picks: \"{PAIRS[r1.nn_student[q]][1]}\"\n"
+                  f"    teacher picks:           \"{PAIRS[r1.nn_teacher[q]][1]}\"")
+
+
 def quality_table(console: Any, quality: dict[str, dict[str, Any]], p_step: int) -> None:
     """Teacher / untrained / distilled scores on the Lee benchmark (consumer.quality)."""
     from rich.table import Table

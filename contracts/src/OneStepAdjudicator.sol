@@ -6,7 +6,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IStepAdjudicator} from "./interfaces/IStepAdjudicator.sol";
-import {IOneStepAdjudicator, Opening} from "./interfaces/IOneStepAdjudicator.sol";
+import {IOneStepAdjudicator, Opening, KeptProof} from "./interfaces/IOneStepAdjudicator.sol";
 import {IStakeManager} from "./interfaces/IStakeManager.sol";
 import {ITaskMarket} from "./interfaces/ITaskMarket.sol";
 import {DisputeClaim} from "./libraries/DisputeClaim.sol";
@@ -61,6 +61,7 @@ contract OneStepAdjudicator is IOneStepAdjudicator, ReentrancyGuardTransient {
         if (
             graph.graphRoot == bytes32(0) || graph.nOps < 2 || graph.nOps > MAX_OPS || graph.nState == 0
                 || graph.initialState == bytes32(0) || graph.finalRoot == bytes32(0)
+                || graph.totalSteps != t.params.totalSteps
         ) revert BadGraph(taskId);
         _graphs[taskId] = graph;
         emit StepGraphRegistered(taskId, graph);
@@ -148,6 +149,15 @@ contract OneStepAdjudicator is IOneStepAdjudicator, ReentrancyGuardTransient {
             emit FinalStateMismatch(disputeId, g.opIndex, slot, stateLeaf);
         }
         // INVARIANT: a state after the step that does not hold its final ops' outputs loses the node.
+        _settle(disputeId, g, Outcome.NodeWrong);
+    }
+
+    /// @inheritdoc IOneStepAdjudicator
+    function disputeKept(DisputeId disputeId, KeptProof calldata proof) external nonReentrant {
+        RefereeGame.Game storage g = _turn(disputeId, GamePhase.OpPick, GamePhase.OpPick);
+        g.keptMismatch(disputeId, _graphs[TaskId.wrap(g.taskId)], proof);
+        emit FinalStateMismatch(disputeId, type(uint256).max, proof.slot, proof.afterLeaf);
+        // INVARIANT: a tensor the step keeps must be the same before and after it.
         _settle(disputeId, g, Outcome.NodeWrong);
     }
 
@@ -263,28 +273,8 @@ contract OneStepAdjudicator is IOneStepAdjudicator, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IOneStepAdjudicator
-    function game(DisputeId disputeId) external view returns (GameView memory v) {
-        RefereeGame.Game storage g = _game(disputeId);
-        v.taskId = g.taskId;
-        v.segment = g.k;
-        v.step = g.step;
-        v.node = g.node;
-        v.challenger = g.challenger;
-        v.taskEpoch = g.epoch;
-        v.phase = g.phase;
-        v.deadline = g.deadline;
-        v.nodeToMove = RefereeGame.nodeToMove(g.phase);
-        v.nodeLeaf = g.nodeLeaf;
-        v.stateBefore = g.stateBefore;
-        v.stateAfter = g.stateAfter;
-        v.opRoot = g.opRoot;
-        v.cursor = g.cursor;
-        v.depthLeft = g.depthLeft;
-        v.index = g.index;
-        v.opIndex = g.opIndex;
-        v.element = g.element;
-        v.claimedBits = g.bits;
-        v.programLength = g.programLength;
+    function game(DisputeId disputeId) external view returns (GameView memory) {
+        return _game(disputeId).toView();
     }
 
     /// @inheritdoc IOneStepAdjudicator
@@ -367,8 +357,7 @@ contract OneStepAdjudicator is IOneStepAdjudicator, ReentrancyGuardTransient {
     function _settle(DisputeId disputeId, RefereeGame.Game storage g, Outcome result) private {
         g.phase = GamePhase.Resolved;
         g.outcome = result;
-        uint256 slashed =
-            _market.noteDisputeResolved(disputeId, TaskId.wrap(g.taskId), g.k, g.epoch, g.node, result);
+        uint256 slashed = _market.noteDisputeResolved(disputeId, TaskId.wrap(g.taskId), g.k, g.epoch, g.node, result);
         if (result == Outcome.NodeWrong) {
             _held += slashed;
             _stakes.jail(g.node, block.number + _params.jailBlocks);

@@ -18,10 +18,14 @@ import hashlib
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from prover.errors import ProverError
+
+if TYPE_CHECKING:
+    import torch
 
 CHUNK_ELEMS = 256
 CHUNK_BYTES = CHUNK_ELEMS * 4
@@ -82,7 +86,7 @@ def bind_shape(root: bytes, shape: Sequence[int]) -> bytes:
     return hashlib.sha256(root + struct.pack(f">I{len(shape)}I", len(shape), *shape)).digest()
 
 
-def commit(values: np.ndarray) -> TensorCommitment:
+def commit(values: np.ndarray | torch.Tensor) -> TensorCommitment:
     """The commitment of a float32 tensor (numpy array or torch tensor): one C call."""
     from prover.trace import fastcommit
 

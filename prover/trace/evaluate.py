@@ -79,6 +79,8 @@ def _c(v: float) -> np.float32:
 
 def rk_exp(x: np.float32) -> np.float32:
     """``rk_exp`` of repkern_math.h, step by step."""
+    if x != x:  # the C computes the rest too and then selects x; int() of NaN is an error here
+        return x
     lo, hi = _c(-87.33654), _c(88.72283)
     xc = lo if x < lo else x
     xc = hi if xc > hi else xc

@@ -21,7 +21,9 @@ from typing import Any
 
 import pytest
 
-from tests.adversarial.test_adv_node_faults import (
+from tests.support.actors import DishonestNode, Fault, Requester
+from tests.support.cast import Book
+from tests.support.faultplay import (
     CHALLENGER,
     CHEATER,
     HONEST,
@@ -32,8 +34,6 @@ from tests.adversarial.test_adv_node_faults import (
     drive,
     play,
 )
-from tests.support.actors import DishonestNode, Fault, Requester
-from tests.support.cast import Book
 
 #: What the auditor stakes to attest its audits (deploy/params.json "audit").
 MIN_AUDITOR_STAKE = 100 * 10**18

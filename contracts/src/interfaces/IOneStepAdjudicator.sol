@@ -18,6 +18,19 @@ struct Opening {
     bytes32[] chunkProof;
 }
 
+/// @notice State tensor `slot` after the step is, by the graph's final refs (`finalProof` under
+///         finalRoot), state tensor `from` before it, unchanged; `afterLeaf` and `beforeLeaf` are
+///         their commits in the states after and before the step, with their proofs.
+struct KeptProof {
+    uint256 slot;
+    uint256 from;
+    bytes32[] finalProof;
+    bytes32 afterLeaf;
+    bytes32[] afterProof;
+    bytes32 beforeLeaf;
+    bytes32[] beforeProof;
+}
+
 /// @title IOneStepAdjudicator
 /// @notice IStepAdjudicator settled by the referee game (docs/referee.md "The game"): the node
 ///         commits to its trace of the disputed step, a bisection narrows it to one op, one chunk,
@@ -86,7 +99,8 @@ interface IOneStepAdjudicator is IStepAdjudicator {
     event ProgramPosted(DisputeId indexed disputeId, bytes results);
     /// @notice Step `s` recomputed: `computed` by Float32, `claimed` by the node.
     event StepChecked(DisputeId indexed disputeId, uint256 s, uint8 opcode, uint32 computed, uint32 claimed);
-    /// @notice The state after the step holds `stateLeaf` at `slot`, not op `opIndex`'s output.
+    /// @notice The state after the step holds `stateLeaf` at `slot`, not op `opIndex`'s output
+    ///         (opIndex = type(uint256).max: not the unchanged tensor the graph keeps there).
     event FinalStateMismatch(DisputeId indexed disputeId, uint256 opIndex, uint256 slot, bytes32 stateLeaf);
     /// @notice The party to move missed its deadline in `phase`.
     event MoveTimedOut(DisputeId indexed disputeId, GamePhase phase, bool nodeLost);
@@ -130,6 +144,9 @@ interface IOneStepAdjudicator is IStepAdjudicator {
         bytes32 stateLeaf,
         bytes32[] calldata stateProof
     ) external;
+    /// @notice Challenger (OpPick, any round): a state tensor the step keeps unchanged (final ref
+    ///         State(from)) differs between the states before and after: the node loses the game.
+    function disputeKept(DisputeId disputeId, KeptProof calldata proof) external;
     /// @notice Node (Shape): the chunk root and shape behind op i's output commitment.
     function revealShape(DisputeId disputeId, bytes32 root, uint32[] calldata dims) external;
     /// @notice Node (Chunk): the 1 KiB chunk at the leaf reached.

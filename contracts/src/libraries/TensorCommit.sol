@@ -44,7 +44,12 @@ library TensorCommit {
     /// @notice The raw binary32 bits at `lane` of a chunk (4 little-endian bytes).
     function element(bytes calldata chunk, uint256 lane) internal pure returns (uint32 bits) {
         if (chunk.length != CHUNK_BYTES) revert ChunkLength(chunk.length);
-        if (lane >= CHUNK_ELEMS) revert LaneOutOfRange(lane);
+        bits = valueAt(chunk, lane);
+    }
+
+    /// @notice The binary32 bits at `lane` of any little-endian float32 array (a scalar-table row).
+    function valueAt(bytes calldata chunk, uint256 lane) internal pure returns (uint32 bits) {
+        if (lane >= CHUNK_ELEMS || 4 * lane + 4 > chunk.length) revert LaneOutOfRange(lane);
         uint256 w;
         assembly ("memory-safe") {
             w := shr(224, calldataload(add(chunk.offset, shl(2, lane))))
@@ -73,7 +78,9 @@ library TensorCommit {
     /// @notice Number of elements of a tensor of shape `dims` (1 for rank 0).
     function numel(uint32[] calldata dims) internal pure returns (uint256 n) {
         n = 1;
-        for (uint256 i; i < dims.length; ++i) n *= dims[i];
+        for (uint256 i; i < dims.length; ++i) {
+            n *= dims[i];
+        }
         if (n >> 64 != 0) revert ShapeTooLarge(dims.length);
     }
 
@@ -92,19 +99,19 @@ library TensorCommit {
         uint256 w = 1;
         while (w < leaves.length) w <<= 1;
         bytes32[] memory level = new bytes32[](w);
-        for (uint256 i; i < leaves.length; ++i) level[i] = leaves[i];
+        for (uint256 i; i < leaves.length; ++i) {
+            level[i] = leaves[i];
+        }
         for (; w > 1; w >>= 1) {
-            for (uint256 i; i < w / 2; ++i) level[i] = hashPair(level[2 * i], level[2 * i + 1]);
+            for (uint256 i; i < w / 2; ++i) {
+                level[i] = hashPair(level[2 * i], level[2 * i + 1]);
+            }
         }
         return level[0];
     }
 
     /// @notice The root reached by walking `proof` up from `leaf` at `index`.
-    function processProof(bytes32[] calldata proof, bytes32 leaf, uint256 index)
-        internal
-        view
-        returns (bytes32 h)
-    {
+    function processProof(bytes32[] calldata proof, bytes32 leaf, uint256 index) internal view returns (bytes32 h) {
         h = leaf;
         for (uint256 i; i < proof.length; ++i) {
             h = index & 1 == 0 ? hashPair(h, proof[i]) : hashPair(proof[i], h);

@@ -18,13 +18,11 @@ library IndexMaps {
 
     /// @notice Position in the referenced tensor of logical position `q` of input `slot`; the
     ///         slots' maps start at attrs[start].
-    function position(int64[] calldata attrs, uint256 start, uint256 slot, uint256 q)
-        internal
-        pure
-        returns (uint256)
-    {
+    function position(int64[] calldata attrs, uint256 start, uint256 slot, uint256 q) internal pure returns (uint256) {
         uint256 p = start;
-        for (uint256 i; i < slot; ++i) p = _skipSlot(attrs, p, i);
+        for (uint256 i; i < slot; ++i) {
+            p = _skipSlot(attrs, p, i);
+        }
         p += 1 + _at(attrs, p, slot); // rank and logical dims
         uint256 levels = _at(attrs, p, slot);
         ++p;

@@ -13,24 +13,6 @@ import {Float32Math} from "../libraries/Float32Math.sol";
 ///         nLevels and index-map levels. An `In` operand names a position in the slot's logical
 ///         shape; StepCheck maps it to the referenced tensor (IndexMaps).
 library Programs {
-    /// @dev out[b, m, n] = chain over k ascending (+ bias[n]); kattrs [nb, M, N, K, fused, hasBias].
-    ///      fused (repfma): acc = FMA(A, B, acc) from +0; else (repcpu) t = MUL(A, B), acc = ADD(acc, t).
-    uint16 internal constant GEMM = 1;
-    uint16 internal constant GELU = 15;
-    uint16 internal constant EXP = 17;
-    uint16 internal constant LOG = 18;
-    /// @dev Elementwise binary: out = op(X0[e], X1[e]) (broadcasts live in the index maps).
-    uint16 internal constant ADD = 19;
-    uint16 internal constant SUB = 20;
-    uint16 internal constant MUL = 21;
-    uint16 internal constant DIV = 22;
-    /// @dev Elementwise unary.
-    uint16 internal constant NEG = 23;
-    /// @dev clamp_min: MAX(X0[e], X1[e]).
-    uint16 internal constant MAX = 25;
-    /// @dev A materialised copy: MOV(X0[e]).
-    uint16 internal constant COPY = 33;
-
     /// @dev kinds.py's Opcode numbering (the StepChecked event reports it).
     enum Opcode {
         None,
@@ -51,6 +33,24 @@ library Programs {
         SelGe,
         Mov
     }
+
+    /// @dev out[b, m, n] = chain over k ascending (+ bias[n]); kattrs [nb, M, N, K, fused, hasBias].
+    ///      fused (repfma): acc = FMA(A, B, acc) from +0; else (repcpu) t = MUL(A, B), acc = ADD(acc, t).
+    uint16 internal constant GEMM = 1;
+    uint16 internal constant GELU = 15;
+    uint16 internal constant EXP = 17;
+    uint16 internal constant LOG = 18;
+    /// @dev Elementwise binary: out = op(X0[e], X1[e]) (broadcasts live in the index maps).
+    uint16 internal constant ADD = 19;
+    uint16 internal constant SUB = 20;
+    uint16 internal constant MUL = 21;
+    uint16 internal constant DIV = 22;
+    /// @dev Elementwise unary.
+    uint16 internal constant NEG = 23;
+    /// @dev clamp_min: MAX(X0[e], X1[e]).
+    uint16 internal constant MAX = 25;
+    /// @dev A materialised copy: MOV(X0[e]).
+    uint16 internal constant COPY = 33;
 
     /// @dev Where an operand comes from: an earlier step's result, an input element, a literal.
     enum Src {
@@ -108,11 +108,7 @@ library Programs {
     }
 
     /// @notice Step `s` of element `e`'s program: the operation and up to three operands.
-    function step(StepOp calldata op, uint256 e, uint256 s)
-        internal
-        pure
-        returns (Opcode code, Operand[3] memory o)
-    {
+    function step(StepOp calldata op, uint256 e, uint256 s) internal pure returns (Opcode code, Operand[3] memory o) {
         uint256 len = length(op);
         if (s >= len) revert StepOutOfProgram(s, len);
         uint16 kind = op.kind;

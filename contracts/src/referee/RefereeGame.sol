@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-import {IOneStepAdjudicator} from "../interfaces/IOneStepAdjudicator.sol";
+import {IOneStepAdjudicator, KeptProof} from "../interfaces/IOneStepAdjudicator.sol";
 import {TensorCommit} from "../libraries/TensorCommit.sol";
 import {TraceMerkle} from "../libraries/TraceMerkle.sol";
 import {StepOp, StepOps} from "./StepOp.sol";
 import {Programs} from "./Programs.sol";
 import {TaskId, DisputeId, Outcome} from "../types/Ids.sol";
-import {StepGraph, GamePhase} from "../types/RefereeTypes.sol";
+import {StepGraph, GamePhase, GameView} from "../types/RefereeTypes.sol";
 
 /// @title RefereeGame
 /// @notice The referee game's state and its bisection moves (docs/referee.md "The game"). A move
@@ -71,7 +71,9 @@ library RefereeGame {
         bool ok = t == 1
             ? before == initialState && proof.length == 0
             : proof.length == g.anchorDepth
-                && TraceMerkle.verifyCalldata(proof, g.stateBefore, TraceMerkle.leaf(g.taskId, t - 1, before), g.anchorIndex);
+                && TraceMerkle.verifyCalldata(
+                    proof, g.stateBefore, TraceMerkle.leaf(g.taskId, t - 1, before), g.anchorIndex
+                );
         if (!ok) revert IOneStepAdjudicator.StateBeforeNotProven(id, t - 1);
     }
 
@@ -192,6 +194,23 @@ library RefereeGame {
         if (stateLeaf == g.cursor) revert IOneStepAdjudicator.StateOutAgrees(id, j);
     }
 
+    /// @notice Reverts unless a state tensor the graph keeps (final ref State(from)) differs
+    ///         between the state before and the node's state after.
+    function keptMismatch(Game storage g, DisputeId id, StepGraph storage graph, KeptProof calldata p) internal view {
+        uint256 n = graph.nState;
+        bytes32 leaf = sha256(abi.encodePacked(uint32(p.slot), StepOps.REF_STATE, uint32(p.from)));
+        if (!TensorCommit.verify(p.finalProof, graph.finalRoot, leaf, p.slot, n) || p.from >= n) {
+            revert IOneStepAdjudicator.NotFinalOutput(id, p.slot, p.from);
+        }
+        if (!TensorCommit.verify(p.afterProof, g.stateAfter, p.afterLeaf, p.slot, n + 1)) {
+            revert IOneStepAdjudicator.NotCommitted(id, g.stateAfter, p.afterLeaf);
+        }
+        if (!TensorCommit.verify(p.beforeProof, g.stateBefore, p.beforeLeaf, p.from, n + 1)) {
+            revert IOneStepAdjudicator.NotCommitted(id, g.stateBefore, p.beforeLeaf);
+        }
+        if (p.afterLeaf == p.beforeLeaf) revert IOneStepAdjudicator.StateOutAgrees(id, p.slot);
+    }
+
     /// @notice The node opens op i's output commitment (the cursor) to its chunk root and shape.
     function revealShape(Game storage g, DisputeId id, bytes32 root, uint32[] calldata dims) internal {
         bytes32 c = TensorCommit.bindShape(root, dims);
@@ -248,5 +267,29 @@ library RefereeGame {
         assembly ("memory-safe") {
             r := shr(224, calldataload(add(results.offset, shl(2, s))))
         }
+    }
+
+    /// @notice The game as bots read it.
+    function toView(Game storage g) internal view returns (GameView memory v) {
+        v.taskId = g.taskId;
+        v.segment = g.k;
+        v.step = g.step;
+        v.node = g.node;
+        v.challenger = g.challenger;
+        v.taskEpoch = g.epoch;
+        v.phase = g.phase;
+        v.deadline = g.deadline;
+        v.nodeToMove = RefereeGame.nodeToMove(g.phase);
+        v.nodeLeaf = g.nodeLeaf;
+        v.stateBefore = g.stateBefore;
+        v.stateAfter = g.stateAfter;
+        v.opRoot = g.opRoot;
+        v.cursor = g.cursor;
+        v.depthLeft = g.depthLeft;
+        v.index = g.index;
+        v.opIndex = g.opIndex;
+        v.element = g.element;
+        v.claimedBits = g.bits;
+        v.programLength = g.programLength;
     }
 }

@@ -60,16 +60,20 @@ library StepCheck {
         view
         returns (StepEvaluator.Ctx memory c)
     {
-        c.id = id;
-        c.step = g.step;
-        c.element = g.element;
-        c.opIndex = g.opIndex;
-        c.nState = graph.nState;
-        c.nOps = graph.nOps;
-        c.nTeacher = graph.nTeacher;
-        c.stateBefore = g.stateBefore;
-        c.opRoot = g.opRoot;
-        c.teacherRoot = graph.teacherRoot;
-        c.scalarRoot = graph.scalarRoot;
+        c = StepEvaluator.Ctx({
+            id: id,
+            step: g.step,
+            element: g.element,
+            s: 0,
+            opIndex: g.opIndex,
+            nState: graph.nState,
+            nOps: graph.nOps,
+            nTeacher: graph.nTeacher,
+            totalSteps: graph.totalSteps,
+            stateBefore: g.stateBefore,
+            opRoot: g.opRoot,
+            teacherRoot: graph.teacherRoot,
+            scalarRoot: graph.scalarRoot
+        });
     }
 }

@@ -27,6 +27,7 @@ contract StepEvaluator {
         uint256 nState;
         uint256 nOps;
         uint256 nTeacher;
+        uint256 totalSteps;
         bytes32 stateBefore;
         bytes32 opRoot;
         bytes32 teacherRoot;
@@ -45,6 +46,20 @@ contract StepEvaluator {
         computed = Programs.run(opcode, v[0], v[1], v[2]);
         claimed = _result(results, c.s);
         code = uint8(opcode);
+    }
+
+    /// @dev Scalar j of step t: scalarRoot is the sha256 tree over sha256(row_t) for t = 1..totalSteps,
+    ///      row_t the step's scalars as float32 little-endian (prover/trace/roots.py); the opening's
+    ///      chunk is row t and its chunkProof the row's proof.
+    function _scalar(Ctx calldata c, uint256 j, uint256 idx, Opening calldata w, Programs.Operand memory o)
+        private
+        view
+        returns (uint32)
+    {
+        bool ok = idx == 0 && 4 * j + 4 <= w.chunk.length
+            && TensorCommit.verify(w.chunkProof, c.scalarRoot, sha256(w.chunk), c.step - 1, c.totalSteps);
+        if (!ok) revert IOneStepAdjudicator.InputNotProven(c.id, o.slot, o.value);
+        return TensorCommit.valueAt(w.chunk, j);
     }
 
     /// @dev Result `s` of a program posted as 4 big-endian bytes per step.
@@ -100,10 +115,7 @@ contract StepEvaluator {
         } else if (ref == StepOps.REF_TEACHER) {
             ok = TensorCommit.verify(w.commitProof, c.teacherRoot, commit, j, c.nTeacher);
         } else if (ref == StepOps.REF_SCALAR) {
-            // The table is [totalSteps, nScalars]: scalar j of step t is row t-1, column j.
-            ok = commit == c.scalarRoot && w.commitProof.length == 0 && w.dims.length == 2 && idx == 0
-                && j < w.dims[1];
-            if (ok) idx = (c.step - 1) * w.dims[1] + j;
+            return _scalar(c, j, idx, w, o);
         } else {
             revert IOneStepAdjudicator.UnsupportedInput(c.id, ref);
         }

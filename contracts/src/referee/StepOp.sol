@@ -40,11 +40,17 @@ library StepOps {
             revert MalformedOp(op.index);
         }
         bytes memory b = abi.encodePacked(op.index, op.kind, uint8(n));
-        for (uint256 i; i < n; ++i) b = bytes.concat(b, abi.encodePacked(op.refKinds[i], op.refIndices[i]));
+        for (uint256 i; i < n; ++i) {
+            b = bytes.concat(b, abi.encodePacked(op.refKinds[i], op.refIndices[i]));
+        }
         b = bytes.concat(b, abi.encodePacked(uint8(op.dims.length)));
-        for (uint256 i; i < op.dims.length; ++i) b = bytes.concat(b, abi.encodePacked(op.dims[i]));
+        for (uint256 i; i < op.dims.length; ++i) {
+            b = bytes.concat(b, abi.encodePacked(op.dims[i]));
+        }
         b = bytes.concat(b, abi.encodePacked(uint16(op.attrs.length)));
-        for (uint256 i; i < op.attrs.length; ++i) b = bytes.concat(b, abi.encodePacked(op.attrs[i]));
+        for (uint256 i; i < op.attrs.length; ++i) {
+            b = bytes.concat(b, abi.encodePacked(op.attrs[i]));
+        }
         return sha256(b);
     }
 

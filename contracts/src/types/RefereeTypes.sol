@@ -8,7 +8,8 @@ struct StepGraph {
     bytes32 graphRoot;
     /// @dev sha256 tree over the teacher's tensor commitments.
     bytes32 teacherRoot;
-    /// @dev Tensor commitment of the per-step scalar table, shape [totalSteps, nScalars].
+    /// @dev sha256 tree over sha256(row_t) for t = 1..totalSteps, row_t the step's scalars as
+    ///      float32 little-endian (prover/trace/roots.py).
     bytes32 scalarRoot;
     /// @dev State hash v2 of the state before step 1 (what leaf 0 would hold).
     bytes32 initialState;
@@ -22,6 +23,8 @@ struct StepGraph {
     uint16 nState;
     /// @dev Teacher tensors.
     uint16 nTeacher;
+    /// @dev The task's totalSteps (the scalar tree's leaves); must equal the task's.
+    uint64 totalSteps;
 }
 
 /// @notice Referee parameters, fixed at deployment (deploy/params.json "referee"). Time in blocks.

@@ -37,7 +37,8 @@ contract ProgramsTest is Test {
         o.dims = new uint32[](2);
         (o.dims[0], o.dims[1]) = (2, 3);
         o.attrs = new int64[](6);
-        (o.attrs[0], o.attrs[1], o.attrs[2], o.attrs[3], o.attrs[4], o.attrs[5]) = (1, 2, 3, 5, 1, bias ? int64(1) : int64(0));
+        (o.attrs[0], o.attrs[1], o.attrs[2], o.attrs[3], o.attrs[4], o.attrs[5]) =
+        (1, 2, 3, 5, 1, bias ? int64(1) : int64(0));
     }
 
     function _eq(Programs.Operand memory o, Programs.Src src, uint256 slot, uint256 value) internal pure {
@@ -111,7 +112,9 @@ contract ProgramsTest is Test {
     function test_position_transpose_succeeds() public view {
         int64[] memory a = new int64[](16);
         int64[16] memory x = [int64(2), 2, 3, 0, 2, 3, 2, 1, 0, 0, 2, 3, 2, 1, 3, 0];
-        for (uint256 i; i < 16; ++i) a[i] = x[i];
+        for (uint256 i; i < 16; ++i) {
+            a[i] = x[i];
+        }
         assertEq(h.position(a, 0, 0, 4), 4);
         // logical (i, j) = (2, 1) of the [3, 2] view is element (1, 2) of the [2, 3] tensor: 5.
         assertEq(h.position(a, 0, 1, 2 * 2 + 1), 5);
@@ -121,7 +124,9 @@ contract ProgramsTest is Test {
     function test_position_broadcast_succeeds() public view {
         int64[] memory a = new int64[](11);
         int64[11] memory x = [int64(2), 2, 300, 1, 0, 7, 2, 2, 300, 0, 0];
-        for (uint256 i; i < 11; ++i) a[i] = x[i];
+        for (uint256 i; i < 11; ++i) {
+            a[i] = x[i];
+        }
         assertEq(h.position(a, 0, 0, 345), 7);
     }
 

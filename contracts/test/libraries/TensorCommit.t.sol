@@ -61,7 +61,9 @@ contract TensorCommitTest is Test {
     function _dims(uint256 i) internal view returns (uint32[] memory d) {
         uint256[] memory raw = vm.parseJsonUintArray(json, string.concat(_t(i), ".dims"));
         d = new uint32[](raw.length);
-        for (uint256 j; j < raw.length; ++j) d[j] = uint32(raw[j]);
+        for (uint256 j; j < raw.length; ++j) {
+            d[j] = uint32(raw[j]);
+        }
     }
 
     /// @dev Every vector tensor's commit is sha256(root ++ rank ++ dims) as Python computes it.
@@ -159,9 +161,15 @@ contract TensorCommitTest is Test {
             op.refIndices = new uint32[](ri.length);
             op.dims = new uint32[](dims.length);
             op.attrs = new int64[](attrs.length);
-            for (uint256 j; j < rk.length; ++j) (op.refKinds[j], op.refIndices[j]) = (uint8(rk[j]), uint32(ri[j]));
-            for (uint256 j; j < dims.length; ++j) op.dims[j] = uint32(dims[j]);
-            for (uint256 j; j < attrs.length; ++j) op.attrs[j] = int64(uint64(attrs[j]));
+            for (uint256 j; j < rk.length; ++j) {
+                (op.refKinds[j], op.refIndices[j]) = (uint8(rk[j]), uint32(ri[j]));
+            }
+            for (uint256 j; j < dims.length; ++j) {
+                op.dims[j] = uint32(dims[j]);
+            }
+            for (uint256 j; j < attrs.length; ++j) {
+                op.attrs[j] = int64(uint64(attrs[j]));
+            }
             assertEq(h.opLeaf(op), vm.parseJsonBytes32(json, string.concat(p, ".leaf")));
         }
     }

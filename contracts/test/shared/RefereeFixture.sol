@@ -25,7 +25,10 @@ enum Fault {
     WrongInput,
     /// @dev Every op is right but the state after the step keeps the old Y: its hash is not the
     ///      state the ops produce.
-    StaleState
+    StaleState,
+    /// @dev Every op is right but the state after changes A, which the step keeps (final ref
+    ///      State(1)).
+    AlteredKept
 }
 
 /// @notice A synthetic step graph with real binary32 arithmetic, its honest trace, and a node
@@ -133,18 +136,24 @@ abstract contract RefereeFixture is Test {
 
     function _a19(int64[19] memory x) internal pure returns (int64[] memory a) {
         a = new int64[](19);
-        for (uint256 i; i < 19; ++i) a[i] = x[i];
+        for (uint256 i; i < 19; ++i) {
+            a[i] = x[i];
+        }
     }
 
     function _a15(int64[15] memory x) internal pure returns (int64[] memory a) {
         a = new int64[](15);
-        for (uint256 i; i < 15; ++i) a[i] = x[i];
+        for (uint256 i; i < 15; ++i) {
+            a[i] = x[i];
+        }
     }
 
     /// @dev attrs of an elementwise op over [2, 300] with `slots` plain input slots.
     function _plain(uint256 slots) internal pure returns (int64[] memory a) {
         a = new int64[](4 * slots);
-        for (uint256 i; i < slots; ++i) (a[4 * i], a[4 * i + 1], a[4 * i + 2]) = (2, 2, 300);
+        for (uint256 i; i < slots; ++i) {
+            (a[4 * i], a[4 * i + 1], a[4 * i + 2]) = (2, 2, 300);
+        }
     }
 
     function _refs(uint8 k0, uint32 i0, uint8 k1, uint32 i1, uint256 n)
@@ -202,7 +211,9 @@ abstract contract RefereeFixture is Test {
 
     function graphLeaves() public view returns (bytes32[] memory l) {
         l = new bytes32[](N_OPS);
-        for (uint256 i; i < N_OPS; ++i) l[i] = this.opLeaf(op(i));
+        for (uint256 i; i < N_OPS; ++i) {
+            l[i] = this.opLeaf(op(i));
+        }
     }
 
     function graph() public view returns (StepGraph memory g) {
@@ -210,12 +221,27 @@ abstract contract RefereeFixture is Test {
         t[0] = TensorTrees.commit(bias, _u32(300, 0));
         g.graphRoot = TensorTrees.root(graphLeaves());
         g.teacherRoot = TensorTrees.root(t);
-        g.scalarRoot = TensorTrees.commit(scalars, _u32(TOTAL, 1));
+        g.scalarRoot = TensorTrees.root(scalarRows());
+        g.totalSteps = TOTAL;
         g.initialState = _stateRoot(stateT[0], 0);
         g.finalRoot = TensorTrees.root(finalLeaves());
         g.nOps = uint32(N_OPS);
         g.nState = 3;
         g.nTeacher = 1;
+    }
+
+    /// @notice Leaves of the scalar tree: sha256 of each step's row (one float32 here: lr).
+    function scalarRows() public view returns (bytes32[] memory l) {
+        l = new bytes32[](TOTAL);
+        for (uint256 t; t < TOTAL; ++t) {
+            l[t] = sha256(scalarRow(t + 1));
+        }
+    }
+
+    /// @notice Row of step t of the scalar table, float32 little-endian.
+    function scalarRow(uint256 t) public view returns (bytes memory) {
+        uint32 v = scalars[t - 1];
+        return abi.encodePacked(uint8(v), uint8(v >> 8), uint8(v >> 16), uint8(v >> 24));
     }
 
     function stateDims(uint256 j) internal pure returns (uint32[] memory) {
@@ -229,7 +255,9 @@ abstract contract RefereeFixture is Test {
     }
 
     function _fill(uint32[] storage dst, uint256 n, uint256 salt) internal {
-        for (uint256 i; i < n; ++i) dst.push(_val(salt * 1_000_003 + i));
+        for (uint256 i; i < n; ++i) {
+            dst.push(_val(salt * 1_000_003 + i));
+        }
     }
 
     function _buildStep() internal {
@@ -237,7 +265,9 @@ abstract contract RefereeFixture is Test {
         _fill(stateT[1], 8, 2);
         _fill(stateT[2], 1200, 3);
         _fill(bias, 300, 4);
-        for (uint256 i; i < TOTAL; ++i) scalars.push(Float32.div(Float32.fromInt(int64(int256(i + 1))), 0x42C80000));
+        for (uint256 i; i < TOTAL; ++i) {
+            scalars.push(Float32.div(Float32.fromInt(int64(int256(i + 1))), 0x42C80000));
+        }
         for (uint256 e; e < 600; ++e) {
             uint32[] memory p = program(0, e, Fault.None);
             honestOut[0].push(p[p.length - 1]);
@@ -246,7 +276,9 @@ abstract contract RefereeFixture is Test {
 
     /// @dev The honest trace of step T (op 0 does not depend on the step; lr does).
     function _honestStep() internal {
-        for (uint256 i = 1; i < N_OPS; ++i) delete honestOut[i];
+        for (uint256 i = 1; i < N_OPS; ++i) {
+            delete honestOut[i];
+        }
         _downstream(honestOut);
         stateBefore = _stateRoot(stateT[0], T - 1);
         honestAfter = _stateRoot(honestOut[N_OPS - 1], T);
@@ -259,7 +291,9 @@ abstract contract RefereeFixture is Test {
             out[1].push(Float32.mul(out[0][e], lr));
             out[2].push(Float32.add(out[1][e], stateT[0][e]));
         }
-        for (uint256 i = 3; i < N_OPS; ++i) out[i] = out[2];
+        for (uint256 i = 3; i < N_OPS; ++i) {
+            out[i] = out[2];
+        }
     }
 
     /// @notice State hash v2 of (Y, A, B) after step `t` (the scalar leaf is a stand-in).
@@ -299,13 +333,15 @@ abstract contract RefereeFixture is Test {
     function _nodeCommits(Fault f) internal {
         _honestStep();
         fault = f;
-        for (uint256 i; i < N_OPS; ++i) delete nodeOut[i];
+        for (uint256 i; i < N_OPS; ++i) {
+            delete nodeOut[i];
+        }
         for (uint256 e; e < 600; ++e) {
             uint32[] memory p = program(0, e, f == Fault.StaleState ? Fault.None : f);
             nodeOut[0].push(p[p.length - 1]);
         }
         _downstream(nodeOut);
-        nodeAfter = f == Fault.StaleState ? _stateRoot(stateT[0], T) : _stateRoot(nodeOut[N_OPS - 1], T);
+        nodeAfter = TensorTrees.root(_nodeAfterLeaves());
         _commitSegment(0, nodeAfter);
         _commitSegment(1, nodeAfter);
     }
@@ -349,14 +385,28 @@ abstract contract RefereeFixture is Test {
         return TraceMerkleBuilder.buildProof(_segmentLeaves(_seg(T - 1), nodeAfter), _idx(T - 1));
     }
 
+    /// @notice The leaves of the node's state after the step (what it posts with its trace).
+    function _nodeAfterLeaves() internal view returns (bytes32[] memory l) {
+        l = _stateLeaves(fault == Fault.StaleState ? stateT[0] : nodeOut[N_OPS - 1], T);
+        if (fault == Fault.AlteredKept) {
+            uint32[] memory a = stateT[1];
+            a[0] += 1;
+            l[1] = TensorTrees.commit(a, stateDims(1));
+        }
+    }
+
     /// @notice The node's op output commitments for the step (the leaves of its opRoot).
     function nodeOpCommits() public view returns (bytes32[] memory c) {
         c = new bytes32[](N_OPS);
-        for (uint256 i; i < N_OPS; ++i) c[i] = TensorTrees.commit(nodeOut[i], op(i).dims);
+        for (uint256 i; i < N_OPS; ++i) {
+            c[i] = TensorTrees.commit(nodeOut[i], op(i).dims);
+        }
     }
 
     function honestOpCommits() public view returns (bytes32[] memory c) {
         c = new bytes32[](N_OPS);
-        for (uint256 i; i < N_OPS; ++i) c[i] = TensorTrees.commit(honestOut[i], op(i).dims);
+        for (uint256 i; i < N_OPS; ++i) {
+            c[i] = TensorTrees.commit(honestOut[i], op(i).dims);
+        }
     }
 }

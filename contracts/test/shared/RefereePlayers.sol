@@ -2,7 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {RefereeFixture, Fault} from "./RefereeFixture.sol";
-import {Opening} from "../../src/interfaces/IOneStepAdjudicator.sol";
+import {Opening, KeptProof} from "../../src/interfaces/IOneStepAdjudicator.sol";
 import {TraceMerkleBuilder} from "../support/TraceMerkleBuilder.sol";
 import {TensorTrees} from "../support/TensorTrees.sol";
 import {Float32} from "../../src/libraries/Float32.sol";
@@ -44,7 +44,9 @@ abstract contract RefereePlayers is RefereeFixture {
     {
         uint256 w = _width(depthLeft);
         nodes = new bytes32[](1 << w);
-        for (uint256 i; i < nodes.length; ++i) nodes[i] = lv[depthLeft - w][(index << w) + i];
+        for (uint256 i; i < nodes.length; ++i) {
+            nodes[i] = lv[depthLeft - w][(index << w) + i];
+        }
     }
 
     /// @notice The first of `nodes` that differs from `mine` (the last when none does).
@@ -60,7 +62,9 @@ abstract contract RefereePlayers is RefereeFixture {
         vm.cool(address(stakes));
         vm.cool(address(token));
         uint256 cost;
-        for (uint256 i; i < cd.length; ++i) cost += cd[i] == 0 ? 4 : 16;
+        for (uint256 i; i < cd.length; ++i) {
+            cost += cd[i] == 0 ? 4 : 16;
+        }
         _pendingCalldataGas = cost;
     }
 
@@ -84,10 +88,6 @@ abstract contract RefereePlayers is RefereeFixture {
         _record("open", g0);
     }
 
-    function _nodeAfterLeaves() internal view returns (bytes32[] memory) {
-        return _stateLeaves(fault == Fault.StaleState ? stateT[0] : nodeOut[N_OPS - 1], T);
-    }
-
     /// @notice The node's answer to the move at hand, from its own trace. Returns false when it
     ///         has no answer that the contract accepts (its trace cannot back its claim).
     function _nodeMove(DisputeId d) internal returns (bool) {
@@ -103,8 +103,7 @@ abstract contract RefereePlayers is RefereeFixture {
             _record("postTrace", g0);
         } else if (g.phase == GamePhase.OpSplit || g.phase == GamePhase.ChunkSplit) {
             bool ops = g.phase == GamePhase.OpSplit;
-            bytes32[][] memory lv =
-                TensorTrees.levels(ops ? nodeOpCommits() : TensorTrees.leaves(nodeOut[g.opIndex]));
+            bytes32[][] memory lv = TensorTrees.levels(ops ? nodeOpCommits() : TensorTrees.leaves(nodeOut[g.opIndex]));
             bytes32[] memory nodes = _below(lv, g.depthLeft, g.index);
             _calldata(abi.encodeCall(referee.split, (d, nodes)));
             vm.prank(node);
@@ -145,7 +144,9 @@ abstract contract RefereePlayers is RefereeFixture {
     }
 
     function _pack(uint32[] memory r) internal pure returns (bytes memory b) {
-        for (uint256 i; i < r.length; ++i) b = bytes.concat(b, bytes4(r[i]));
+        for (uint256 i; i < r.length; ++i) {
+            b = bytes.concat(b, bytes4(r[i]));
+        }
     }
 
     /// @notice The honest challenger's move: returns false when it has nothing to do.
@@ -189,7 +190,7 @@ abstract contract RefereePlayers is RefereeFixture {
     function _towardStateOut(DisputeId d, GameView memory g) internal returns (bool) {
         bytes32[] memory mine = _stateLeaves(honestOut[N_OPS - 1], T);
         bytes32[] memory theirs = _nodeAfterLeaves();
-        if (mine[0] == theirs[0]) return false;
+        if (mine[0] == theirs[0]) return _disputeKept(d, mine, theirs);
         uint256 i = N_OPS - 1;
         uint256 which = _toward(i, g.depthLeft);
         if (g.depthLeft > _width(g.depthLeft)) {
@@ -204,6 +205,26 @@ abstract contract RefereePlayers is RefereeFixture {
         uint256 g0 = gasleft();
         referee.pickFinal(d, nodes, which, 0, finalProof, theirs[0], stateProof);
         _record("pickFinal", g0);
+        return true;
+    }
+
+    /// @notice Tensors 1 and 2 (A, B) are kept by the step: the first that the node's state after
+    ///         changes is disputed with disputeKept.
+    function _disputeKept(DisputeId d, bytes32[] memory mine, bytes32[] memory theirs) internal returns (bool) {
+        uint256 j = 1;
+        while (j < 3 && mine[j] == theirs[j]) ++j;
+        if (j == 3) return false;
+        KeptProof memory p;
+        (p.slot, p.from) = (j, j);
+        p.finalProof = TensorTrees.proof(finalLeaves(), j);
+        (p.afterLeaf, p.afterProof) = (theirs[j], TensorTrees.proof(theirs, j));
+        bytes32[] memory before = _stateLeaves(stateT[0], T - 1);
+        (p.beforeLeaf, p.beforeProof) = (before[j], TensorTrees.proof(before, j));
+        _calldata(abi.encodeCall(referee.disputeKept, (d, p)));
+        vm.prank(challenger);
+        uint256 g0 = gasleft();
+        referee.disputeKept(d, p);
+        _record("disputeKept", g0);
         return true;
     }
 
@@ -303,8 +324,9 @@ abstract contract RefereePlayers is RefereeFixture {
         return _opening(bias, _u32(300, 0), new bytes32[](0), idx);
     }
 
-    function _scalarOpening() internal view returns (Opening memory) {
-        return _opening(scalars, _u32(TOTAL, 1), new bytes32[](0), T - 1);
+    function _scalarOpening() internal view returns (Opening memory w) {
+        w.chunk = scalarRow(T);
+        w.chunkProof = TensorTrees.proof(scalarRows(), T - 1);
     }
 
     /// @notice Plays the game to its end (or until a party has no move): returns the outcome.

@@ -25,7 +25,9 @@ library TensorTrees {
 
     function leaves(uint32[] memory vals) internal pure returns (bytes32[] memory l) {
         l = new bytes32[](chunkCount(vals.length));
-        for (uint256 c; c < l.length; ++c) l[c] = sha256(chunk(vals, c));
+        for (uint256 c; c < l.length; ++c) {
+            l[c] = sha256(chunk(vals, c));
+        }
     }
 
     function _width(uint256 n) private pure returns (uint256 w) {
@@ -40,7 +42,9 @@ library TensorTrees {
         while ((uint256(1) << depth) < w) ++depth;
         lv = new bytes32[][](depth + 1);
         lv[0] = new bytes32[](w);
-        for (uint256 i; i < l.length; ++i) lv[0][i] = l[i];
+        for (uint256 i; i < l.length; ++i) {
+            lv[0][i] = l[i];
+        }
         for (uint256 d = 1; d <= depth; ++d) {
             lv[d] = new bytes32[](lv[d - 1].length / 2);
             for (uint256 i; i < lv[d].length; ++i) {
@@ -65,7 +69,9 @@ library TensorTrees {
 
     function bindShape(bytes32 r, uint32[] memory dims) internal pure returns (bytes32) {
         bytes memory b = abi.encodePacked(r, uint32(dims.length));
-        for (uint256 i; i < dims.length; ++i) b = bytes.concat(b, abi.encodePacked(dims[i]));
+        for (uint256 i; i < dims.length; ++i) {
+            b = bytes.concat(b, abi.encodePacked(dims[i]));
+        }
         return sha256(b);
     }
 

@@ -3,7 +3,7 @@ pragma solidity ^0.8.24;
 
 import {RefereePlayers} from "../shared/RefereePlayers.sol";
 import {Fault} from "../shared/RefereeFixture.sol";
-import {IOneStepAdjudicator, Opening} from "../../src/interfaces/IOneStepAdjudicator.sol";
+import {IOneStepAdjudicator, Opening, KeptProof} from "../../src/interfaces/IOneStepAdjudicator.sol";
 import {IStepAdjudicator} from "../../src/interfaces/IStepAdjudicator.sol";
 import {OneStepAdjudicator} from "../../src/OneStepAdjudicator.sol";
 import {TraceMerkleBuilder} from "../support/TraceMerkleBuilder.sol";
@@ -133,6 +133,31 @@ contract OneStepAdjudicatorTest is RefereePlayers {
         vm.prank(challenger);
         vm.expectRevert(abi.encodeWithSelector(IStepAdjudicator.EndStateDisputeOpen.selector, taskId, 1, d));
         referee.openEndStateDispute(taskId, 1);
+    }
+
+    /// @dev The state after changes A, which the step keeps: disputeKept settles it.
+    function test_game_alteredKeptTensor_succeeds() public {
+        (DisputeId d, Outcome result) = _game(Fault.AlteredKept);
+        assertEq(uint256(result), uint256(Outcome.NodeWrong));
+        assertEq(uint256(referee.game(d).phase), uint256(GamePhase.Resolved));
+        _assertBooks(result);
+    }
+
+    /// @dev An unchanged kept tensor cannot be disputed (StateOutAgrees).
+    function test_disputeKept_unchanged_reverts() public {
+        _nodeCommits(Fault.None);
+        DisputeId d = _open();
+        _nodeMove(d);
+        _nodeMove(d);
+        bytes32[] memory theirs = _nodeAfterLeaves();
+        KeptProof memory p;
+        (p.slot, p.from) = (2, 2);
+        p.finalProof = TensorTrees.proof(finalLeaves(), 2);
+        (p.afterLeaf, p.afterProof) = (theirs[2], TensorTrees.proof(theirs, 2));
+        (p.beforeLeaf, p.beforeProof) = (theirs[2], TensorTrees.proof(_stateLeaves(stateT[0], T - 1), 2));
+        vm.prank(challenger);
+        vm.expectRevert(abi.encodeWithSelector(IOneStepAdjudicator.StateOutAgrees.selector, d, 2));
+        referee.disputeKept(d, p);
     }
 
     /// @dev A challenger disputing an honest leaf and checking every kind of step loses its bond.

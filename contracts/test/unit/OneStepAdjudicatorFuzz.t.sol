@@ -3,6 +3,7 @@ pragma solidity ^0.8.24;
 
 import {RefereePlayers} from "../shared/RefereePlayers.sol";
 import {Fault} from "../shared/RefereeFixture.sol";
+import {KeptProof} from "../../src/interfaces/IOneStepAdjudicator.sol";
 import {TensorTrees} from "../support/TensorTrees.sol";
 import {DisputeId, Outcome} from "../../src/types/Ids.sol";
 import {GamePhase, GameView} from "../../src/types/RefereeTypes.sol";
@@ -30,6 +31,7 @@ contract OneStepAdjudicatorFuzzTest is RefereePlayers {
             if (g.phase == GamePhase.OpPick && g.depthLeft == _width(g.depthLeft) && _draw(3) == 0) {
                 if (_tryStateOut(d, g, which)) return true;
             }
+            if (g.phase == GamePhase.OpPick && _draw(4) == 0 && _tryKept(d)) return true;
             bytes32[] memory nodes = revealed;
             for (uint256 k; k < n; ++k) {
                 // A padding leaf that agrees reverts: try the next (all padding: the challenger
@@ -69,6 +71,23 @@ contract OneStepAdjudicatorFuzzTest is RefereePlayers {
         }
     }
 
+    /// @dev Claims a kept tensor changed (always false here).
+    function _tryKept(DisputeId d) internal returns (bool) {
+        bytes32[] memory theirs = _nodeAfterLeaves();
+        bytes32[] memory before = _stateLeaves(stateT[0], T - 1);
+        KeptProof memory p;
+        (p.slot, p.from) = (1 + _draw(2), 1 + _draw(2));
+        p.finalProof = TensorTrees.proof(finalLeaves(), p.slot);
+        (p.afterLeaf, p.afterProof) = (theirs[p.slot], TensorTrees.proof(theirs, p.slot));
+        (p.beforeLeaf, p.beforeProof) = (before[p.from], TensorTrees.proof(before, p.from));
+        vm.prank(challenger);
+        try referee.disputeKept(d, p) {
+            return true;
+        } catch {
+            return false;
+        }
+    }
+
     function _finish(DisputeId d) internal returns (Outcome) {
         GameView memory g = referee.game(d);
         if (g.phase != GamePhase.Resolved) {
@@ -78,7 +97,7 @@ contract OneStepAdjudicatorFuzzTest is RefereePlayers {
         return referee.outcome(d);
     }
 
-    /// forge-config: default.fuzz.runs = 32
+    /// forge-config: default.fuzz.runs = 16
     /// forge-config: ci.fuzz.runs = 512
     /// @dev An honest node never loses, whatever the challenger plays or leaves unplayed.
     function testFuzz_game_honestNodeNeverLoses(uint256 seed) public {
@@ -97,14 +116,14 @@ contract OneStepAdjudicatorFuzzTest is RefereePlayers {
         assertEq(token.balanceOf(address(referee)), referee.totalHeld());
     }
 
-    /// forge-config: default.fuzz.runs = 32
+    /// forge-config: default.fuzz.runs = 16
     /// forge-config: ci.fuzz.runs = 512
     /// @dev An honest challenger always wins against a faulty node at a random element, whether
     ///      the node answers or falls silent at a random move.
     function testFuzz_game_honestChallengerAlwaysWins(uint256 seed) public {
         rng = seed;
         faultAt = _draw(600);
-        Fault f = Fault(1 + _draw(3));
+        Fault f = Fault(1 + _draw(4));
         _nodeCommits(f);
         // A wrong fma can round back to the right element: then the node's leaf is right.
         if (nodeAfter == honestAfter) return;

@@ -58,3 +58,27 @@ def test_state_tree_proofs() -> None:
     for j in range(3):
         assert ["0x" + p.hex() for p in chunk_proof(leaves, j)] == doc["state"]["proofs"][j]
         assert verify_chunk(root, j, leaves[j], chunk_proof(leaves, j))
+
+
+def test_op_leaves_match_the_step_graph_encoder() -> None:
+    """The op-leaf vectors (checked against StepOps.leaf in forge) are what prover/trace/graph.py
+    encodes for the same ops: the fixture graph's GEMM + bias, broadcast MUL and COPY."""
+    from prover.trace.graph import Level, Op, Ref, Slot
+    from prover.trace.kinds import MapLevel, OpKind, RefKind
+
+    expand = Level(MapLevel.STRIDED, offset=0, sizes=(2, 300), strides=(0, 0))
+    ops = [
+        Op(0, OpKind.GEMM, (2, 300), (
+            Slot(Ref(RefKind.STATE, 1), (1, 2, 4)),
+            Slot(Ref(RefKind.STATE, 2), (1, 4, 300)),
+            Slot(Ref(RefKind.TEACHER, 0), (300,)),
+        ), kattrs=(1, 2, 300, 4, 1, 1)),
+        Op(1, OpKind.MUL, (2, 300), (
+            Slot(Ref(RefKind.OP, 0), (2, 300)),
+            Slot(Ref(RefKind.SCALAR, 0), (2, 300), (expand,)),
+        )),
+        Op(3, OpKind.COPY, (2, 300), (Slot(Ref(RefKind.OP, 2), (2, 300)),)),
+    ]
+    vectors = json.loads(VECTORS.read_text())["ops"]
+    assert ["0x" + op.leaf().hex() for op in ops] == [v["leaf"] for v in vectors]
+    assert [list(op.attrs) for op in ops] == [v["attrs"] for v in vectors]
