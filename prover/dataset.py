@@ -56,6 +56,23 @@ def sample_root(rows: Any) -> bytes:
     return merkle.trace_root(leaves)
 
 
+def sample_proof(rows: Any, index: int) -> tuple[bytes, list[bytes]]:
+    """(sampleHash_index, siblings up to sampleRoot) of sample ``index`` (rows: int32 [N, seqLen]):
+    what the referee needs to bind a batch row to the dataset (DataSchedule.verifySample)."""
+    import numpy as np
+
+    rows = np.ascontiguousarray(rows, dtype="<i4")
+    if not 0 <= index < len(rows):
+        raise DatasetError(f"sample {index} out of range: the dataset has {len(rows)} samples")
+    hashes = [keccak(rows[i].tobytes()) for i in range(len(rows))]
+    leaves = [keccak(i.to_bytes(32, "big") + h) for i, h in enumerate(hashes)]
+    size = 1
+    while size < len(leaves):
+        size *= 2
+    leaves += [merkle.ZERO32] * (size - len(leaves))
+    return hashes[index], merkle.proof(leaves, index)
+
+
 def build_manifest(text_files: Sequence[str | Path], tokenizer_dir: str | Path, seq_len: int,
                    out_dir: str | Path, shard_size: int = 4096,
                    cache_dir: str | Path | None = None, text_field: str = "text",

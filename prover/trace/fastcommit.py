@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from prover.trace.commit import CHUNK_BYTES, TraceError
+from prover.trace.commit import CHUNK_BYTES, ZERO32, TraceError
 
 _lock = threading.Lock()
 _lib: list[ctypes.CDLL] = []
@@ -58,8 +58,8 @@ def has_shani() -> bool:
 
 
 def has_avx512() -> bool:
-    """Whether chunk leaves go 16 at a time through AVX-512 (``VT_COMMIT_AVX512=0`` turns it
-    off; ``VT_COMMIT_PLAIN=1`` too)."""
+    """Whether chunk leaves go 16 at a time through AVX-512: by default only on a CPU without
+    SHA-NI; ``VT_COMMIT_AVX512=1`` forces it (where the CPU has AVX-512), ``=0`` turns it off."""
     return bool(lib().vt_has_avx512())
 
 
@@ -108,9 +108,12 @@ def leaves_array(values: Any) -> bytes:
 
 def fold(leaves: Sequence[bytes] | bytes) -> bytes:
     """Root of the positional sha256 tree over ``leaves`` (zero-padded to a power of two)."""
-    raw = leaves if isinstance(leaves, bytes) else b"".join(leaves)
-    if not raw or len(raw) % 32:
-        raise TraceError(f"a tree needs at least one 32-byte leaf, got {len(raw)} bytes")
+    parts = [leaves] if isinstance(leaves, bytes) else list(leaves)
+    raw = b"".join(parts)
+    if len(raw) % 32 or (not isinstance(leaves, bytes) and any(len(x) != 32 for x in parts)):
+        raise TraceError(f"tree leaves are 32 bytes each, got {len(raw)} bytes in all")
+    if not raw:  # as the reference: no leaves pad to one zero leaf
+        return ZERO32
     out = ctypes.create_string_buffer(32)
     if lib().vt_fold(raw, len(raw) // 32, out) != 0:
         raise TraceError("out of memory folding a tree")

@@ -9,6 +9,7 @@
  *   vt_tensor_root(data, nbytes, out)        vt_fold(vt_chunk_leaves(data))
  *   vt_has_shani()                           1 when the SHA-NI path runs
  *   vt_has_avx512()                          1 when chunks go 16 at a time through AVX-512
+ *                                            (CPUs with AVX-512 but no SHA-NI, or forced)
  *
  * A call holds no lock and touches no global state but the dispatch flag, so Python may call
  * it from several threads (ctypes releases the GIL).
@@ -271,14 +272,17 @@ static compress_fn compress_impl(void) {
 
 int vt_has_shani(void) { return compress_impl() == compress_shani; }
 
-/* Whether chunk leaves go 16 at a time through AVX-512: VT_COMMIT_AVX512=0 turns it off, and
- * VT_COMMIT_PLAIN=1 (portable C only) does too. */
+/* Whether chunk leaves go 16 at a time through AVX-512: by default only on a CPU without SHA-NI
+ * (measured here: right after training-like vector work, SHA-NI x2 hashes 1.5x as many bytes per
+ * CPU second as AVX-512 x16, whose wide units the kernels keep busy). VT_COMMIT_AVX512=1 forces
+ * it where the CPU has AVX-512, VT_COMMIT_AVX512=0 or VT_COMMIT_PLAIN=1 turns it off. */
 static int use_avx512(void) {
     static int state = -1;
     if (state < 0) {
         const char *plain = getenv("VT_COMMIT_PLAIN"), *opt = getenv("VT_COMMIT_AVX512");
         int off = (plain && plain[0] == '1') || (opt && opt[0] == '0');
-        state = !off && cpu_has_avx512();
+        int forced = opt && opt[0] == '1';
+        state = !off && cpu_has_avx512() && (forced || compress_impl() != compress_shani);
     }
     return state;
 }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
+import {TraceMerkle} from "./TraceMerkle.sol";
+
 /// @title DataSchedule
 /// @notice The v2 data schedule (spec `schedule: "keccak-v2"`, docs/referee.md "Data schedule v2"):
 ///         which sample of the dataset sits at position p of a task's data stream, computed per
@@ -78,6 +80,20 @@ library DataSchedule {
         if (epoch > type(uint64).max) revert EpochOutOfRange(position, n);
         bytes32 key = epochKey(sampleRoot, seed, taskId, uint64(epoch));
         return permute(key, n, position % n);
+    }
+
+    /// @notice Whether `sampleHash` (keccak256 of the sample's int32 little-endian tokens) is
+    ///         sample `index` of the dataset with root `sampleRoot` (prover/dataset.py: leaf
+    ///         keccak256(abi.encode(index, sampleHash)), positional keccak tree, zero-padded).
+    function verifySample(
+        bytes32 sampleRoot,
+        uint256 index,
+        bytes32 sampleHash,
+        bytes32[] calldata proof
+    ) internal pure returns (bool) {
+        if (index >> proof.length != 0) return false;
+        bytes32 leaf = keccak256(abi.encode(index, sampleHash));
+        return TraceMerkle.verifyCalldata(proof, sampleRoot, leaf, index);
     }
 
     /// @notice The sample index of row `row` of step `step` (1-based) of a task.

@@ -15,7 +15,23 @@ contract DataScheduleHarness {
         return DataSchedule.sampleAt(root, seed, taskId, n, p);
     }
 
-    function batchSample(bytes32 root, uint64 seed, uint256 taskId, uint256 n, uint256 b, uint256 t, uint256 j)
+    function verifySample(bytes32 root, uint256 index, bytes32 sampleHash, bytes32[] calldata proof)
+        external
+        pure
+        returns (bool)
+    {
+        return DataSchedule.verifySample(root, index, sampleHash, proof);
+    }
+
+    function batchSample(
+        bytes32 root,
+        uint64 seed,
+        uint256 taskId,
+        uint256 n,
+        uint256 b,
+        uint256 t,
+        uint256 j
+    )
         external
         pure
         returns (uint256)
@@ -49,8 +65,10 @@ contract DataScheduleTest is Test {
     function test_sampleAt_vectorsMatchPython_succeeds() public view {
         string memory json = vm.readFile(VECTORS);
         for (uint256 c; c < 8; ++c) {
-            (bytes32 root, uint64 seed, uint256 taskId, uint256 n, string memory p) = _case(json, c);
-            assertEq(DataSchedule.halfBits(n), vm.parseJsonUint(json, string.concat(p, ".halfBits")), "k");
+            (bytes32 root, uint64 seed, uint256 taskId, uint256 n, string memory p) =
+                _case(json, c);
+            uint256 k = vm.parseJsonUint(json, string.concat(p, ".halfBits"));
+            assertEq(DataSchedule.halfBits(n), k, "k");
             assertEq(
                 DataSchedule.epochKey(root, seed, taskId, 0),
                 vm.parseJsonBytes32(json, string.concat(p, ".key0")),
@@ -62,6 +80,24 @@ contract DataScheduleTest is Test {
             for (uint256 i; i < pos.length; ++i) {
                 assertEq(DataSchedule.sampleAt(root, seed, taskId, n, pos[i]), want[i], "sample");
             }
+        }
+    }
+
+    /// @dev Every sample of the vectors' 5-sample dataset proves against its sampleRoot (the
+    ///      proofs prover/dataset.py's sample_proof wrote); another index or hash does not.
+    function test_verifySample_vectorProofs_succeeds() public view {
+        string memory json = vm.readFile(VECTORS);
+        bytes32 root = vm.parseJsonBytes32(json, ".dataset.sampleRoot");
+        for (uint256 i; i < 5; ++i) {
+            string memory p = string.concat(".dataset.samples[", vm.toString(i), "]");
+            bytes32 sh = vm.parseJsonBytes32(json, string.concat(p, ".sampleHash"));
+            bytes32[] memory proof = vm.parseJsonBytes32Array(json, string.concat(p, ".proof"));
+            assertEq(vm.parseJsonUint(json, string.concat(p, ".index")), i, "index");
+            assertTrue(h.verifySample(root, i, sh, proof), "sample proves");
+            assertFalse(h.verifySample(root, i ^ 1, sh, proof), "another index");
+            assertFalse(h.verifySample(root, i + 8, sh, proof), "index past the proof");
+            bytes32 other = keccak256(abi.encode(sh));
+            assertFalse(h.verifySample(root, i, other, proof), "another sample");
         }
     }
 
@@ -84,7 +120,8 @@ contract DataScheduleTest is Test {
         bytes32 root = keccak256("root");
         uint256 same;
         for (uint256 p; p < 64; ++p) {
-            if (DataSchedule.sampleAt(root, 1, 1, 1000, p) == DataSchedule.sampleAt(root, 1, 2, 1000, p)) ++same;
+            uint256 a = DataSchedule.sampleAt(root, 1, 1, 1000, p);
+            if (a == DataSchedule.sampleAt(root, 1, 2, 1000, p)) ++same;
         }
         assertTrue(same < 4, "orders of two tasks nearly agree");
     }
@@ -92,7 +129,8 @@ contract DataScheduleTest is Test {
     /// @dev Row j of step t is position (t - 1) * batchSize + j.
     function test_batchSample_rowIsPosition_succeeds() public view {
         bytes32 root = keccak256("root");
-        assertEq(h.batchSample(root, 9, 4, 100, 8, 3, 5), h.sampleAt(root, 9, 4, 100, 21), "row 5 of step 3");
+        uint256 row = h.batchSample(root, 9, 4, 100, 8, 3, 5);
+        assertEq(row, h.sampleAt(root, 9, 4, 100, 21), "row 5 of step 3");
     }
 
     /// @dev An empty dataset has no sample.

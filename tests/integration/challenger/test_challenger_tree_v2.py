@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.integration.challenger.conftest import World, _test_cache
 from tests.support.actors import DishonestNode, Fault
+from tests.support.bots import BotWorld, bot_cache
 from tests.support.store import publish_tiny
 
 
@@ -24,15 +24,15 @@ def published_v2(store_handle: Any) -> Any:
 
 @pytest.fixture
 def world_v2(anvil: Any, protocol: Any, store_handle: Any, published_v2: Any,
-             shared_cache: Path, tmp_path: Path) -> Iterator[World]:
+             shared_cache: Path, tmp_path: Path) -> Iterator[BotWorld]:
     from store.client import Client
 
     with Client(store_handle.url) as client:
-        yield World(anvil, protocol, client, published_v2, _test_cache(shared_cache, tmp_path),
+        yield BotWorld(anvil, protocol, client, published_v2, bot_cache(shared_cache, tmp_path),
                     tmp_path)
 
 
-def test_honest_v2_node_audits_clean(world_v2: World) -> None:
+def test_honest_v2_node_audits_clean(world_v2: BotWorld) -> None:
     spec = world_v2.published.spec
     assert spec.state_hash == "tree-v2" and spec.schedule == "keccak-v2"
     task_id = world_v2.post_task(challenge_window=30)
@@ -50,7 +50,7 @@ def test_honest_v2_node_audits_clean(world_v2: World) -> None:
         "all 8 leaves, the end state and the end checkpoint match" in r for r in reasons), reasons
 
 
-def test_v2_one_ulp_weight_fault_is_disputed_at_its_step(world_v2: World) -> None:
+def test_v2_one_ulp_weight_fault_is_disputed_at_its_step(world_v2: BotWorld) -> None:
     task_id = world_v2.post_task()
     node = world_v2.node(DishonestNode, fault=Fault.PERTURBED_WEIGHT, step=5)
     node.claim(task_id)

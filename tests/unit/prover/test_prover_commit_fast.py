@@ -12,6 +12,7 @@ import hashlib
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -59,15 +60,21 @@ def test_sha256_matches_hashlib() -> None:
         assert fastcommit.sha256(data) == hashlib.sha256(data).digest(), n
 
 
+_CPU = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+_AVX512 = " avx512f" in _CPU and " avx512bw" in _CPU
+
+
 @pytest.mark.parametrize(("env", "probe"), [
     ({"VT_COMMIT_PLAIN": "1"}, "not f.has_shani() and not f.has_avx512()"),
     ({"VT_COMMIT_AVX512": "0"}, "not f.has_avx512()"),
-    ({}, "True"),
+    ({"VT_COMMIT_AVX512": "1"}, f"f.has_avx512() == {_AVX512}"),
+    ({}, "f.has_avx512() == (not f.has_shani() and " + str(_AVX512) + ")"),
 ])
 def test_every_path_gives_the_same_bytes(env: dict[str, str], probe: str) -> None:
     """Each C path in a process of its own (the dispatch is per process): portable C (a CPU
-    without SHA-NI), SHA-NI without AVX-512, and the default (AVX-512 16 chunks at a time where
-    the CPU has it); sizes cover whole 16-chunk groups and every remainder path."""
+    with neither extension), SHA-NI two chunks at a time, AVX-512 sixteen at a time (forced: by
+    default only a CPU without SHA-NI takes it), and the default; sizes cover whole 16-chunk
+    groups and every remainder path."""
     code = ("import numpy as np; from prover.trace import commit as tc, fastcommit as f; "
             f"assert {probe}; rng = np.random.default_rng(5)\n"
             "for n in (256 * 9 + 3, 256 * 16, 256 * 35 + 1, 256 * 48):\n"
@@ -85,5 +92,6 @@ def test_commit_refuses_other_dtypes() -> None:
         tc.commit(np.zeros(3, dtype=np.float64))
     with pytest.raises(tc.TraceError, match="float32"):
         tc.commit(torch.zeros(3, dtype=torch.float16))
-    with pytest.raises(tc.TraceError, match="32-byte leaf"):
-        tc.root_of([])
+    with pytest.raises(tc.TraceError, match="32 bytes each"):
+        tc.root_of([b"\x01" * 31, b"\x02" * 33])
+    assert tc.root_of([]) == tc.root_of_reference([]) == tc.ZERO32

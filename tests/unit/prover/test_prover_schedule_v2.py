@@ -105,3 +105,25 @@ def test_spec_fields_v2_validate_and_v1_bytes_are_unchanged() -> None:
         spec(schedule="keccak-v3")
     with pytest.raises(SpecValidationError, match=r"stateHash.*tree-v2"):
         spec(stateHash="tree")
+
+
+def test_sample_proofs_bind_rows_to_the_sample_root() -> None:
+    """prover.dataset.sample_proof: every row proves against sample_root (what
+    DataSchedule.verifySample checks on-chain); another row or index does not."""
+    import numpy as np
+
+    from prover import merkle
+    from prover.dataset import sample_proof, sample_root
+
+    rows = np.arange(7 * 6, dtype="<i4").reshape(7, 6)
+    root = sample_root(rows)
+    for i in range(7):
+        h, sib = sample_proof(rows, i)
+        assert h == keccak(rows[i].tobytes())
+        leaf = keccak(i.to_bytes(32, "big") + h)
+        assert merkle.verify(root, leaf, i, sib)
+        assert not merkle.verify(root, keccak((i ^ 1).to_bytes(32, "big") + h), i ^ 1, sib)
+    from prover.errors import DatasetError
+
+    with pytest.raises(DatasetError, match="out of range"):
+        sample_proof(rows, 7)

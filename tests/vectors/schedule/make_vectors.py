@@ -20,6 +20,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT))
 
+from prover.dataset import sample_proof, sample_root  # noqa: E402
 from prover.schedule import epoch_key, half_bits, sample_at  # noqa: E402
 
 OUT = Path(__file__).with_name("schedule_v2.json")
@@ -37,7 +38,7 @@ CASES: list[tuple[int, int, int, list[int]]] = [
 ]
 
 
-def sample_root(i: int) -> str:
+def stand_in_root(i: int) -> str:
     """A stand-in sample root, fixed so the file is reproducible."""
     return "0x" + hashlib.sha256(f"veritrain-schedule-vector:{i}".encode()).hexdigest()
 
@@ -45,7 +46,7 @@ def sample_root(i: int) -> str:
 def build() -> dict[str, Any]:
     cases = []
     for i, (n, seed, task_id, positions) in enumerate(CASES):
-        root = sample_root(i)
+        root = stand_in_root(i)
         cases.append({
             "sampleRoot": root, "seed": seed, "taskId": str(task_id), "numSamples": n,
             "halfBits": half_bits(n),
@@ -53,7 +54,17 @@ def build() -> dict[str, Any]:
             "positions": [str(p) for p in positions],
             "samples": [sample_at(root, seed, task_id, n, p) for p in positions],
         })
-    return {"scheme": "keccak-v2", "cases": cases}
+    # a real (tiny) dataset: 5 samples of 4 tokens, its sampleRoot and each sample's proof
+    import numpy as np
+
+    rows = (np.arange(20, dtype=np.int64).reshape(5, 4) * 7919 % 30522).astype("<i4")
+    proofs = []
+    for i in range(len(rows)):
+        h, sib = sample_proof(rows, i)
+        proofs.append({"index": i, "sampleHash": "0x" + h.hex(),
+                       "proof": ["0x" + x.hex() for x in sib]})
+    dataset = {"sampleRoot": "0x" + sample_root(rows).hex(), "samples": proofs}
+    return {"scheme": "keccak-v2", "cases": cases, "dataset": dataset}
 
 
 def render() -> str:
