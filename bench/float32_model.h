@@ -114,13 +114,19 @@ static inline uint64_t m_round_at(uint64_t m, int64_t sh) {
     return q + ((rest + (q & 1)) > half);
 }
 
-/* add (Float32.add): specials first; then |a| >= |b| by swapping; two operands with
- * exponent fields <= 1 add as integers; else a is normal, b normal, subnormal or zero with the
- * scale of field max(eb, 1). */
+/* add (Float32.add): |a| >= |b| by swapping; then an infinity or a NaN is a (field 255), and
+ * the specials undo the swap (a ^ nb ^ b is the first operand); two operands with exponent
+ * fields <= 1 add as integers; else a is normal, b normal, subnormal or zero with the scale of
+ * field max(eb, 1). */
 static inline uint32_t m_add(uint32_t a, uint32_t b) {
     uint32_t nb = b;
-    uint32_t ea = (a >> 23) & 0xFF, eb = (nb >> 23) & 0xFF;
-    if (ea == 0xFF || eb == 0xFF) {
+    if ((a & 0x7FFFFFFFu) < (nb & 0x7FFFFFFFu)) {
+        uint32_t t = a; a = nb; nb = t;
+    }
+    uint32_t ea = (a >> 23) & 0xFF;
+    if (ea == 0xFF) {
+        a = a ^ nb ^ b;
+        nb = b;
         uint32_t r = nb;
         if ((a & 0x7FFFFFFFu) == F_INF) {
             r = a;
@@ -130,9 +136,7 @@ static inline uint32_t m_add(uint32_t a, uint32_t b) {
         if (m_isnan(a)) r = a | 0x400000u;
         return r;
     }
-    if ((a & 0x7FFFFFFFu) < (nb & 0x7FFFFFFFu)) {
-        uint32_t t = a; a = nb; nb = t; t = ea; ea = eb; eb = t;
-    }
+    uint32_t eb = (nb >> 23) & 0xFF;
     uint32_t sa = a & F_SIGN;
     if (ea < 2) {  /* one scale: the magnitudes add as integers */
         if (((a ^ nb) >> 31) == 0) {

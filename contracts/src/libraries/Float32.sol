@@ -111,20 +111,18 @@ library Float32 {
     function add(uint32 a, uint32 b) internal pure returns (uint32 r) {
         assembly ("memory-safe") {
             // a and b may carry dirty bits above bit 31: everything below masks them off
+            // order by magnitude first (the special cases below undo it): an infinity or a
+            // NaN is then always a, and a's exponent field of 255 says there is one
             let nb := b
+            if lt(and(a, 0x7FFFFFFF), and(nb, 0x7FFFFFFF)) {
+                let t := a
+                a := nb
+                nb := t
+            }
             let ea := and(shr(23, a), 0xFF)
-            let eb := and(shr(23, nb), 0xFF)
-            // an exponent field of 255 (an infinity or a NaN) makes field + 1 reach bit 8
-            switch shr(8, or(add(ea, 1), add(eb, 1)))
+            switch eq(ea, 0xFF)
             case 0 {
-                if lt(and(a, 0x7FFFFFFF), and(nb, 0x7FFFFFFF)) {
-                    let t := a
-                    a := nb
-                    nb := t
-                    t := ea
-                    ea := eb
-                    eb := t
-                }
+                let eb := and(shr(23, nb), 0xFF)
                 let sa := and(a, 0x80000000)
                 switch lt(ea, 2)
                 case 1 {
@@ -147,7 +145,7 @@ library Float32 {
                 }
                 default {
                     // b's significand and the scale of its field (a subnormal's is field 1)
-                    let mb := or(and(nb, 0x7FFFFF), shl(23, iszero(iszero(eb))))
+                    let mb := or(and(nb, 0x7FFFFF), shl(23, lt(0, eb)))
                     let d := sub(ea, add(eb, iszero(eb)))
                     // past 25, |b| < 2^-26 of a's unit: under half of even the unit below a
                     // power of two, so the sum rounds to a
@@ -204,9 +202,10 @@ library Float32 {
                 }
             }
             default {
-                // an infinity or a NaN: inf - inf is invalid, the first NaN wins (quieted)
-                a := and(a, 0xFFFFFFFF)
-                nb := and(nb, 0xFFFFFFFF)
+                // an infinity or a NaN: inf - inf is invalid, the first NaN wins (quieted);
+                // a ^ nb ^ b is the first operand again, whether or not they were swapped
+                a := and(xor(xor(a, nb), b), 0xFFFFFFFF)
+                nb := and(b, 0xFFFFFFFF)
                 r := nb
                 if eq(and(a, 0x7FFFFFFF), 0x7F800000) {
                     r := a
@@ -223,12 +222,11 @@ library Float32 {
 
     /// @notice a - b (`subss a, b`): a + (-b), except that a NaN b propagates with its own sign.
     function sub(uint32 a, uint32 b) internal pure returns (uint32) {
-        uint32 nb;
         assembly ("memory-safe") {
             // flip b's sign unless b is a NaN
-            nb := xor(b, shl(31, iszero(gt(and(b, 0x7FFFFFFF), 0x7F800000))))
+            b := xor(b, shl(31, lt(and(b, 0x7FFFFFFF), 0x7F800001)))
         }
-        return add(a, nb);
+        return add(a, b);
     }
 
     /// @notice a * b (`mulss a, b`).
