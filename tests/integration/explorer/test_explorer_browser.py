@@ -64,7 +64,7 @@ def test_explorer_pages_live_updates_curve_and_pull(
     jurors = [world.juror(i) for i in JURORS]
     addresses = tmp_path / "addresses.json"
     deployed_addresses.save(addresses)
-    good = world.post_task(challenge_window=6)
+    good = world.post_task(challenge_window=12)
     contested = world.post_task(challenge_window=12)
     honest = HonestNode(world.protocol(6), world.client, tmp_path / "honest", cache_dir=world.cache)
     honest.claim(good)
@@ -92,11 +92,25 @@ def test_explorer_pages_live_updates_curve_and_pull(
             '#segbar [data-k="1"].committed, #segbar [data-k="1"].final', timeout=30_000
         )
 
+        # A staked auditor audits the good task within its window and attests: the pull below
+        # refuses a checkpoint nobody independent audited (#14 class 4).
+        auditor = world.auditor()
+        registry = auditor.protocol.chain.contract(
+            "AuditRegistry", auditor.protocol.addresses.auditRegistry
+        )
+        auditor.protocol.deposit(int(registry.call("minAuditorStake")))
+        for _ in range(4):  # one audit per pass
+            auditor.run_once()
+            attested = [r for r in auditor.journal.decisions("audit")
+                        if r["task_id"] == good and r["decision"] == "attested"]
+            if len(attested) == 2:
+                break
+        assert len(attested) == 2, attested
+
         # A cheater commits a wrong leaf at step 3; the auditor disputes, the jury convicts.
         cheater = world.node(DishonestNode, fault=Fault.WRONG_LEAF_AT_STEP, step=3)
         cheater.claim(contested)
         cheater.commit(contested, 0)
-        auditor = world.auditor()
         auditor.run_once()
         world.drive([auditor, *jurors], lambda: auditor.status()["disputes"]["won"] == 1)
         (dispute,) = [int(r["dispute_id"]) for r in auditor.journal.rows("SELECT * FROM disputes")]
