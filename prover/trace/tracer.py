@@ -10,8 +10,10 @@ graph summary, the commitments and the op root); ``load_trace`` reads them back 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,13 +47,30 @@ class Recorded:
     state_hash_before: bytes
     state_hash_after: bytes
 
-    def op_commitments(self) -> list[bytes]:
-        return [commit.commit(v.reshape(op.shape)).commit
-                for op, v in zip(self.graph.ops, self.tensors.ops, strict=True)]
+    _commits: list[bytes] | None = field(default=None, repr=False)
+
+    def op_commitments(self, threads: int | None = None) -> list[bytes]:
+        """Every op output's commitment, computed once (the recorded values do not change
+        after the step) on ``threads`` threads (None: up to 4 cores; the C commitment
+        releases the GIL)."""
+        if self._commits is None:
+            ops = list(zip(self.graph.ops, self.tensors.ops, strict=True))
+
+            def one(item: tuple[Any, np.ndarray]) -> bytes:
+                return commit.commit(item[1].reshape(item[0].shape)).commit
+
+            with ThreadPoolExecutor(trace_threads(threads)) as pool:
+                self._commits = list(pool.map(one, ops))
+        return self._commits
 
     def op_root(self) -> bytes:
         """sha256 tree over the op output commitments (the game's ``opRoot``)."""
         return commit.root_of(self.op_commitments())
+
+
+def trace_threads(threads: int | None) -> int:
+    """Threads for committing and writing a trace (None: the cores, at most 4)."""
+    return threads if threads is not None and threads > 0 else min(4, os.cpu_count() or 1)
 
 
 def _flat(t: torch.Tensor) -> np.ndarray:
@@ -145,16 +164,33 @@ def record_step(spec: TaskSpec, task_id: int, step: int, start: str | Path | Non
     return record_trainer_step(trainer)
 
 
-def write_trace(r: Recorded, out: str | Path) -> dict[str, Any]:
-    """Write every op output and ``trace.json``; returns the json document."""
+def _raw(v: np.ndarray, path: Path) -> None:
+    """Raw little-endian float32, one write (no copy when ``v`` is already that)."""
+    if v.dtype != np.dtype("<f4") or not v.flags.c_contiguous:
+        v = np.ascontiguousarray(v, dtype="<f4")
+    v.tofile(path)
+
+
+def write_trace(r: Recorded, out: str | Path, threads: int | None = None) -> dict[str, Any]:
+    """Write every op output and ``trace.json``; returns the json document. Values go out as
+    raw little-endian float32 files (``ops/00000.f32``; ``state/``, ``batch/``, ``teacher/``
+    likewise, one file per tensor in ref order) on a thread pool while the commitments are
+    computed."""
     d = Path(out)
+    files: list[tuple[np.ndarray, Path]] = []
     (d / "ops").mkdir(parents=True, exist_ok=True)
-    commits = r.op_commitments()
-    for op, v in zip(r.graph.ops, r.tensors.ops, strict=True):
-        v.astype("<f4").tofile(d / "ops" / f"{op.index:05d}.f32")
+    files += [(v, d / "ops" / f"{op.index:05d}.f32")
+              for op, v in zip(r.graph.ops, r.tensors.ops, strict=True)]
     for name, vals in (("state", r.tensors.state), ("batch", r.tensors.batch),
                        ("teacher", r.tensors.teacher)):
-        np.savez(d / f"{name}.npz", *vals)
+        (d / name).mkdir(exist_ok=True)
+        files += [(v, d / name / f"{i:05d}.f32") for i, v in enumerate(vals)]
+    workers = trace_threads(threads)
+    with ThreadPoolExecutor(workers) as pool:  # file writes and the C commitment drop the GIL
+        written = [pool.submit(_raw, v, path) for v, path in files]
+        commits = r.op_commitments(workers)
+        for w in written:
+            w.result()
     doc = {
         "step": r.step, "loss": r.loss, "graphRoot": "0x" + r.graph.root().hex(),
         "finalRoot": "0x" + final_root(r.graph.final).hex(),
@@ -163,6 +199,8 @@ def write_trace(r: Recorded, out: str | Path) -> dict[str, Any]:
         "stateHashAfter": "0x" + r.state_hash_after.hex(),
         "scalars": {n: float(v) for n, v in
                     zip(r.graph.scalar_names, r.tensors.scalars, strict=True)},
+        "counts": {"state": len(r.tensors.state), "batch": len(r.tensors.batch),
+                   "teacher": len(r.tensors.teacher)},
         "ops": [{"index": op.index, "kind": op.kind.name, "label": op.label,
                  "shape": list(op.shape), "inputs": [str(x) for x in op.inputs],
                  "commit": "0x" + c.hex()} for op, c in zip(r.graph.ops, commits, strict=True)],
@@ -184,8 +222,11 @@ def load_trace(d: str | Path) -> tuple[StepGraph, Tensors, dict[str, Any]]:
     ops = [np.fromfile(p / "ops" / f"{op.index:05d}.f32", dtype="<f4") for op in g.ops]
 
     def arrays(name: str) -> list[np.ndarray]:
-        with np.load(p / f"{name}.npz") as z:
-            return [z[f"arr_{i}"] for i in range(len(z.files))]
+        if (p / f"{name}.npz").is_file():  # a trace written before the raw files
+            with np.load(p / f"{name}.npz") as z:
+                return [z[f"arr_{i}"] for i in range(len(z.files))]
+        return [np.fromfile(p / name / f"{i:05d}.f32", dtype="<f4")
+                for i in range(doc["counts"][name])]
 
     scalars = [np.float32(v) for v in doc["scalars"].values()]
     return g, Tensors(arrays("state"), arrays("batch"), arrays("teacher"), scalars, ops), doc
