@@ -7,7 +7,8 @@ A traced step is split into recording (the step itself with the taps; this inclu
 trace's start and end checks: two state hashes and a bitwise comparison of the final state),
 committing every op output (C, on ``--trace-threads`` threads) and writing the directory (raw
 float32 files, one ``tofile`` each, on the same threads; the commitments are not computed
-again). Peak memory is the process's peak RSS
+again); the writer as it was before (commitments again, ``astype`` copies, ``.npz``) is timed
+beside it. Wall and process-CPU seconds of every phase. Peak memory is the process's peak RSS
 (``ru_maxrss``), read after the first plain step (before any tracing) and again at the end.
 Results go to ``bench/results/trace_bench.json``.
 
@@ -39,6 +40,22 @@ def _du(d: Path) -> int:
     return sum(f.stat().st_size for f in d.rglob("*") if f.is_file())
 
 
+def _write_before(r: Any, out: Path) -> None:
+    """The writer as it was before this bench's change (side by side): every commitment again,
+    each op output through an ``astype`` copy, the inputs as ``.npz``."""
+    import numpy as np
+
+    from prover.trace import commit
+
+    (out / "ops").mkdir(parents=True)
+    for op, v in zip(r.graph.ops, r.tensors.ops, strict=True):
+        commit.commit(v.reshape(op.shape))
+        v.astype("<f4").tofile(out / "ops" / f"{op.index:05d}.f32")
+    for name, vals in (("state", r.tensors.state), ("batch", r.tensors.batch),
+                       ("teacher", r.tensors.teacher)):
+        np.savez(out / f"{name}.npz", *vals)
+
+
 def run(preset: str, profile: str, rounds: int, threads: int,
         trace_threads: int | None) -> dict[str, Any]:
     from prover.presets import default_dataset_dir, default_teacher_dir, preset_spec
@@ -53,30 +70,48 @@ def run(preset: str, profile: str, rounds: int, threads: int,
     record: list[float] = []
     commit: list[float] = []
     write: list[float] = []
+    # process CPU seconds (every thread) of each phase: steadier than wall under load
+    cpu: dict[str, list[float]] = {"plain": [], "record": [], "commit": [], "write": [],
+                                   "writeBefore": []}
+    before: list[float] = []
     disk = 0
     rss_plain = 0.0
+    rss_traced = 0.0
     graph: Any = None
     for _ in range(rounds):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         tr.step()
         plain.append(time.perf_counter() - t0)
+        cpu["plain"].append(time.process_time() - c0)
         if not record:  # before anything was traced
             rss_plain = _rss_mib()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         r = record_trainer_step(tr)
         record.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
+        cpu["record"].append(time.process_time() - c0)
+        t0, c0 = time.perf_counter(), time.process_time()
         r.op_commitments(trace_threads)
         r.op_root()
         commit.append(time.perf_counter() - t0)
+        cpu["commit"].append(time.process_time() - c0)
         out = Path(tempfile.mkdtemp(prefix="trace-bench-"))
         try:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             write_trace(r, out, trace_threads)
             write.append(time.perf_counter() - t0)
+            cpu["write"].append(time.process_time() - c0)
             disk = _du(out)
+            rss_traced = rss_traced or _rss_mib()  # before the old writer's copies
         finally:
             shutil.rmtree(out)
+        old = Path(tempfile.mkdtemp(prefix="trace-bench-old-"))
+        try:
+            t0, c0 = time.perf_counter(), time.process_time()
+            _write_before(r, old)
+            before.append(time.perf_counter() - t0)
+            cpu["writeBefore"].append(time.process_time() - c0)
+        finally:
+            shutil.rmtree(old)
         graph = r.graph
         del r
     med = statistics.median
@@ -88,9 +123,14 @@ def run(preset: str, profile: str, rounds: int, threads: int,
         "graphRoot": "0x" + graph.root().hex(),
         "trainStepSeconds": med(plain), "recordSeconds": med(record),
         "commitSeconds": med(commit), "writeSeconds": med(write),
+        "writeBeforeSeconds": med(before),
         "traceOverTrainRatio": traced / med(plain),
         "traceWithWriteOverTrainRatio": (traced + med(write)) / med(plain),
-        "peakRssMiBAfterTraining": rss_plain, "peakRssMiBAfterTracing": _rss_mib(),
+        "cpuSeconds": {k: med(v) for k, v in cpu.items()},
+        "cpuTraceWithWriteOverTrainRatio":
+            (med(cpu["record"]) + med(cpu["commit"]) + med(cpu["write"])) / med(cpu["plain"]),
+        "peakRssMiBAfterTraining": rss_plain, "peakRssMiBAfterTracing": rss_traced,
+        "peakRssMiBAfterOldWriter": _rss_mib(),
         "traceDiskBytes": disk,
     }
 
