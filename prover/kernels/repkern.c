@@ -59,7 +59,6 @@
 #define RK_NC (RK_NR * RK_NCP)
 
 typedef float vf __attribute__((vector_size(RK_VW * 4)));
-typedef int32_t vi __attribute__((vector_size(RK_VW * 4))); /* lane masks of vf compares */
 
 static inline vf vload(const float *p) { vf v; memcpy(&v, p, sizeof v); return v; }
 static inline void vstore(float *p, vf v) { memcpy(p, &v, sizeof v); }

@@ -241,6 +241,98 @@ static void rk_gemm_tiles(void *vctx, int64_t begin, int64_t end) {
     }
 }
 
+/* ---------------------------------------------------------------- one-row GEMM */
+/* M = 1 with a row-major B (the bias gradients' ones-GEMM sum_rows, a vector times a matrix):
+ * the register tile above would compute MR rows for one. Here SIMD runs along the row, RK_RV
+ * vectors of columns at a time (independent chains that fill the FMA pipeline); every element
+ * gets the same sequence as in the tiles, acc = fma(a[k], b[k][j], acc) for k ascending (repkern:
+ * acc + a[k] * b[k][j]), then + bias, a NaN walked again by rk_gemm_nan. */
+#define RK_RV 8
+
+static inline __attribute__((always_inline)) int rk_row_block(const rk_gemm_args *g,
+        const float *A, const float *B, const float *bias, float *C, int64_t j, int nv) {
+    vf acc[RK_RV];
+    for (int v = 0; v < nv; v++) acc[v] = (vf){0};
+    for (int64_t k = 0; k < g->K; k++) {
+        const float *b = B + k * g->sbk + j;
+#if RK_FMA
+        vf a = rk_splat(A[k * g->sak]);
+        for (int v = 0; v < nv; v++) acc[v] = rk_vfma(a, vload(b + v * RK_VW), acc[v]);
+#else
+        float a = A[k * g->sak];
+        for (int v = 0; v < nv; v++) { vf p = a * vload(b + v * RK_VW); acc[v] = acc[v] + p; }
+#endif
+    }
+    vi any = (vi){0};
+    for (int v = 0; v < nv; v++) {
+        if (bias) acc[v] = acc[v] + vload(bias + j + v * RK_VW);
+        any |= acc[v] != acc[v];
+        vstore(C + j + v * RK_VW, acc[v]);
+    }
+    int nan = 0;
+    for (int l = 0; l < RK_VW; l++) nan |= any[l] != 0;
+    return nan;
+}
+
+/* Columns of one batch's row: units of RK_RV vectors; the last unit also takes the remaining
+ * vectors one at a time, and the columns after the last whole vector (their B values copied
+ * into a zero-padded vector, data movement only). */
+typedef struct { const rk_gemm_args *g; int64_t units; } rk_row_args;
+
+static void rk_gemm_row_units(void *vctx, int64_t begin, int64_t end) {
+    const rk_row_args *r = vctx;
+    const rk_gemm_args *g = r->g;
+    const int64_t unit = RK_RV * RK_VW, whole = g->N / RK_VW * RK_VW;
+    for (int64_t t = begin; t < end; t++) {
+        int64_t b = t / r->units, u = t % r->units;
+        int64_t b1 = b / g->nb2, b2 = b % g->nb2;
+        const float *A = g->A + b1 * g->sa1 + b2 * g->sa2;
+        const float *B = g->B + b1 * g->sb1 + b2 * g->sb2;
+        float *C = g->C + b * g->N;
+        int64_t j = u * unit, stop = u == r->units - 1 ? g->N : j + unit;
+        int nan = 0;
+        for (; j + unit <= stop && j + unit <= whole; j += unit)
+            nan |= rk_row_block(g, A, B, g->bias, C, j, RK_RV);
+        for (; j + RK_VW <= whole && j < stop; j += RK_VW)
+            nan |= rk_row_block(g, A, B, g->bias, C, j, 1);
+        if (j < stop) { /* fewer than RK_VW columns */
+            float pb[RK_VW] __attribute__((aligned(64))) = {0};
+            float pc[RK_VW] __attribute__((aligned(64)));
+            float pbias[RK_VW] = {0};
+            int64_t cols = stop - j;
+            vf acc = (vf){0};
+            for (int64_t k = 0; k < g->K; k++) {
+                memcpy(pb, B + k * g->sbk + j, sizeof(float) * (size_t)cols);
+#if RK_FMA
+                acc = rk_vfma(rk_splat(A[k * g->sak]), vload(pb), acc);
+#else
+                vf p = A[k * g->sak] * vload(pb);
+                acc = acc + p;
+#endif
+            }
+            if (g->bias) {
+                memcpy(pbias, g->bias + j, sizeof(float) * (size_t)cols);
+                acc = acc + vload(pbias);
+            }
+            vstore(pc, acc);
+            memcpy(C + j, pc, sizeof(float) * (size_t)cols);
+            nan = 1; /* cheap to look: the tail is short */
+        }
+        if (!nan) continue;
+        for (int64_t jj = u * unit; jj < stop; jj++)
+            if (C[jj] != C[jj]) C[jj] = rk_gemm_nan(g, A, B, 0, jj);
+    }
+}
+
+static void rk_gemm_row(rk_gemm_args *g, int threads) {
+    const int64_t unit = RK_RV * RK_VW;
+    rk_row_args r = {g, (g->N + unit - 1) / unit};
+    int64_t jobs = g->nb1 * g->nb2 * r.units;
+    threads = rk_threads_for(threads, g->nb1 * g->nb2 * g->N * (g->K > 0 ? g->K : 1),
+                             (int64_t)1 << 16);
+    rk_parallel(threads, jobs, rk_gemm_row_units, &r);
+}
+
 /* C[b1,b2] (M x N, contiguous) = A[b1,b2] (M x K) @ B[b1,b2] (K x N) (+ bias[N]); any strides. */
 void rk_gemm(int64_t nb1, int64_t nb2, int64_t M, int64_t N, int64_t K,
              const float *A, int64_t sa1, int64_t sa2, int64_t sam, int64_t sak,
@@ -249,6 +341,7 @@ void rk_gemm(int64_t nb1, int64_t nb2, int64_t M, int64_t N, int64_t K,
     rk_gemm_args g = {nb1, nb2, M, N, K, A, sa1, sa2, sam, sak, B, sb1, sb2, sbk, sbn, bias, C,
                       0, 0, 0, 0};
     if (M <= 0 || N <= 0 || nb1 <= 0 || nb2 <= 0) return;
+    if (M == 1 && sbn == 1) { rk_gemm_row(&g, threads); return; }
     /* Tiles of (nearly) equal size: as few as RK_MC x RK_NC allow, then the rows and columns
      * shared out evenly in whole register panels, so threads get equal work (N = 384 in tiles
      * of 256 and 128 gave one thread twice the other's). Where a tile ends never changes any
