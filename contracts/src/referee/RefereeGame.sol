@@ -246,7 +246,7 @@ library RefereeGame {
         }
         g.element = uint64(e);
         g.bits = bits;
-        g.programLength = uint32(Programs.length(op));
+        g.programLength = uint32(Programs.length(op, e));
         g.opId = StepOps.id(op);
         g.phase = GamePhase.Program;
         return Outcome.None;
