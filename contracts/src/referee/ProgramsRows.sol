@@ -85,7 +85,7 @@ library ProgramsRows {
         if (kind == LOGSOFTMAX_BWD) return _logSoftmaxBwd(n, e, s);
         if (kind == LN_MEAN) {
             if (s < n) return _two(Programs.Opcode.Add, _acc(s, s), _in(0, e * n + s));
-            return _two(Programs.Opcode.Div, _prev(n - 1), _const(Float32.fromInt(int64(int256(n)))));
+            return _two(Programs.Opcode.Div, _prev(n - 1), _count(n));
         }
         if (kind == LN_RSTD) return _lnRstd(op.attrs, n, e, s);
         if (kind == LN_OUT) return _lnOut(n, e, s);
@@ -215,7 +215,7 @@ library ProgramsRows {
             return _two(Programs.Opcode.Sub, _in(0, e * n + s / 2), _in(1, e));
         }
         if (s < 3 * n) return _two(Programs.Opcode.Add, _acc(s - 2 * n, s), _prev(2 * (s - 2 * n) + 1));
-        if (s == 3 * n) return _two(Programs.Opcode.Div, _prev(s - 1), _const(Float32.fromInt(int64(int256(n)))));
+        if (s == 3 * n) return _two(Programs.Opcode.Div, _prev(s - 1), _count(n));
         if (s == 3 * n + 1) return _two(Programs.Opcode.Add, _prev(s - 1), _const(uint32(uint64(a[2]))));
         if (s == 3 * n + 2) return _one(Programs.Opcode.Sqrt, _prev(s - 1));
         return _two(Programs.Opcode.Div, _const(ONE), _prev(s - 1));
@@ -254,9 +254,7 @@ library ProgramsRows {
             return _two(Programs.Opcode.Add, acc, _prev(t == 3 ? s - 3 : s - 1));
         }
         uint256 k = s - 6 * n;
-        Programs.Operand memory cn = _const(Float32.fromInt(int64(int256(n))));
-        if (k == 0) return _two(Programs.Opcode.Div, _prev(6 * n - 3), cn);
-        if (k == 1) return _two(Programs.Opcode.Div, _prev(6 * n - 1), cn);
+        if (k < 2) return _two(Programs.Opcode.Div, _prev(6 * n - 3 + 2 * k), _count(n));
         if (k < 5) return _gh(rn, r, jj, k - 2, s);
         if (k == 5) return _two(Programs.Opcode.Sub, _prev(s - 3), _prev(6 * n));
         if (k == 6) return _two(Programs.Opcode.Mul, _prev(s - 2), _prev(6 * n + 1));
@@ -330,6 +328,11 @@ library ProgramsRows {
     /// @dev The accumulator of an ascending sum at its term k (program step s): +0 first.
     function _acc(uint256 k, uint256 s) private pure returns (Programs.Operand memory) {
         return k == 0 ? _const(0) : _prev(s - 1);
+    }
+
+    /// @dev C(float(n)): the row length as a binary32 literal (exact below 2^24).
+    function _count(uint256 n) private pure returns (Programs.Operand memory) {
+        return _const(Float32.fromInt(int64(int256(n))));
     }
 
     function _prev(uint256 s) private pure returns (Programs.Operand memory) {
