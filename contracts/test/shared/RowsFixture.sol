@@ -36,7 +36,8 @@ contract RowsHarness {
 ///         every op output). State: Y [1, 384], S [1, 128], X [1, 384]. Ops: 0 SOFTMAX(S),
 ///         1 LN_MEAN(X), 2 LN_RSTD(X, op1), 3 LN_OUT(X, op1, op2, Const 1.25, Const -0.125),
 ///         4 LN_BWD_DW over 1,024 rows of 1 (stride-0 maps over X and op3, mean and rstd
-///         broadcast; a 4,096-step program), 5 SOFTMAX_BWD(op0, S), 6 SUM(op5), 7 FSUM_SQ(op3),
+///         broadcast; a 4,096-step program), 5 SOFTMAX_BWD(op0, S), 6 LN_BWD_DX(X, Const 1.25,
+///         op1, op2, op3) (2,313 steps), 7 FSUM_SQ(op3),
 ///         8 ADD(op3, Y), the new Y. Element programs are run with Programs.step and
 ///         Programs.run on honest inputs: an honest node's last result must be Python's element.
 ///         Fault.WrongStep: step faultStep of element faultAt of op faultOp is one unit high and
@@ -130,12 +131,19 @@ abstract contract RowsFixture is RefereePlayers {
             (a[0], a[1]) = (1024, 1);
             p = _rowsSlot(a, _rowsSlot(a, _rowsSlot(a, _rowsSlot(a, 2, true), false), false), true);
             _setRefs(o, [st, opr, opr, opr, 0], [uint32(2), 1, 2, 3, 0], 4);
-        } else if (i == 6 || i == 7) {
-            o.kind = i == 6 ? ProgramsRows.SUM : ProgramsRows.FSUM_SQ;
+        } else if (i == 6) {
+            o.kind = ProgramsRows.LN_BWD_DX;
+            o.dims = _u32(1, 384);
+            (a[0], a[1], a[2]) = (1, 384, 1);
+            p = _plainSlot(a, _plainSlot(a, _plainSlot(a, 3, 1, 384), 384, 0), 1, 0);
+            p = _plainSlot(a, _plainSlot(a, p, 1, 0), 1, 384);
+            _setRefs(o, [st, cst, opr, opr, opr], [uint32(2), W_BITS, 1, 2, 3], 5);
+        } else if (i == 7) {
+            o.kind = ProgramsRows.FSUM_SQ;
             o.dims = _u32(1, 0);
-            (a[0], a[1], a[2], a[3]) = (1, i == 6 ? int64(128) : int64(384), 4096, 1);
-            p = _plainSlot(a, i == 6 ? 2 : 4, 1, i == 6 ? int64(128) : int64(384));
-            _setRefs(o, [opr, 0, 0, 0, 0], [i == 6 ? uint32(5) : 3, 0, 0, 0, 0], 1);
+            (a[0], a[1], a[2], a[3]) = (1, 384, 4096, 1);
+            p = _plainSlot(a, 4, 1, 384);
+            _setRefs(o, [opr, 0, 0, 0, 0], [uint32(3), 0, 0, 0, 0], 1);
         } else {
             o.kind = Programs.ADD;
             o.dims = _u32(1, 384);

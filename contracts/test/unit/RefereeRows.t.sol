@@ -128,45 +128,64 @@ contract RefereeRowsTest is RowsFixture {
     }
 
     /// @dev Against an honest node, a step of every row kind of the graph checks out (the first,
-    ///      one inside or the last step of one element per op, in turn).
+    ///      one inside or the last step of one element per op, in turn): ops 0..3 here, 4..7 in
+    ///      the next test (each game replays whole programs: one test would near the gas limit).
     function test_checkStep_honestRowKinds_succeeds() public {
+        _honestRowKinds(0, 4);
+    }
+
+    /// @dev As above, ops 4..7 (LN_BWD_DW, SOFTMAX_BWD, LN_BWD_DX, FSUM_SQ).
+    function test_checkStep_honestRowKindsBackward_succeeds() public {
+        _honestRowKinds(4, 8);
+    }
+
+    function _honestRowKinds(uint256 from, uint256 to) internal {
         _nodeCommits(Fault.None);
-        uint256[8] memory e = [uint256(127), 0, 0, 383, 0, 64, 0, 0];
-        for (uint256 i; i < 8; ++i) {
+        uint256[8] memory e = [uint256(127), 0, 0, 383, 0, 64, 100, 0];
+        for (uint256 i = from; i < to; ++i) {
             uint256 n = rows.length(op(i), e[i]);
             uint256[3] memory steps = [uint256(0), n / 2 + 1, n - 1];
             this.honestCheck(i, e[i], steps[i % 3]);
         }
     }
 
-    /// @dev Gas of postProgram and checkStep for the longest row programs (a softmax row of 128:
-    ///      514 steps; LN_RSTD over 384: 1,156; FSUM_SQ over 384: 399; LN_BWD_DW over 1,024
-    ///      rows: 4,096), each checking a late step with the most input openings (softmax: the
-    ///      last SUB, 1; LN_RSTD and LN_BWD_DW: the last row's SUB(x, mean), 2; FSUM_SQ: the
-    ///      last FMA(x, x, lane), 2), against an honest node; kept in
-    ///      snapshots/RefereeRowsTest.json. No transaction comes near 5M gas.
+    /// @dev Gas of postProgram and checkStep for the longest row programs, each checking a late
+    ///      step with the most input openings, against an honest node; kept in
+    ///      snapshots/RefereeRowsTest.json: a softmax row of 128 (514 steps; the last SUB, 1
+    ///      opening), LN_RSTD over 384 (1,156; the last SUB(x, mean), 2), FSUM_SQ over 384 (399;
+    ///      the last FMA(x, x, lane), 2). No transaction comes near 5M gas.
     function test_checkStep_rowsGas_succeeds() public {
         _nodeCommits(Fault.None);
+        _rowsGas(0, 3 * 128 - 1, "softmax128");
+        _rowsGas(2, 2 * 383, "lnRstd384");
+        _rowsGas(7, 383, "fsumSq384");
+    }
+
+    /// @dev As above: LN_BWD_DW over 1,024 rows (4,096 steps; the last row's SUB(x, mean), 2
+    ///      openings) and LN_BWD_DX over 384 (2,313; the element's SUB(x, mean), 2).
+    function test_checkStep_rowsGasLong_succeeds() public {
+        _nodeCommits(Fault.None);
+        _rowsGas(4, 3 * 1023, "lnDw1024");
+        _rowsGas(6, 6 * 384 + 3, "lnDx384");
+    }
+
+    /// @dev One griefing game at step s of element 0 of op i; snapshots its last two moves.
+    function _rowsGas(uint256 i, uint256 s, string memory name) internal {
         Float32Cheats cheats = Float32Cheats(address(vm));
-        uint256[4] memory ops = [uint256(0), 2, 7, 4];
-        uint256[4] memory steps = [uint256(3 * 128 - 1), 2 * 383, 383, 3 * 1023];
-        string[4] memory names = ["softmax128", "lnRstd384", "fsumSq384", "lnDw1024"];
-        for (uint256 k; k < 4; ++k) {
-            delete moveGas;
-            delete moveTxGas;
-            delete moveName;
-            this.honestCheck(ops[k], 0, steps[k]);
-            uint256 last = moveGas.length - 1;
-            // The last two moves: postProgram, checkStep.
-            cheats.snapshotValue(string.concat("postProgram_", names[k]), moveGas[last - 1]);
-            cheats.snapshotValue(string.concat("postProgram_", names[k], "_tx"), moveTxGas[last - 1]);
-            cheats.snapshotValue(string.concat("checkStep_", names[k]), moveGas[last]);
-            cheats.snapshotValue(string.concat("checkStep_", names[k], "_tx"), moveTxGas[last]);
-            (uint256 total, uint256 most) = _totalGas();
-            cheats.snapshotValue(string.concat("game_", names[k], "_tx"), total);
-            cheats.snapshotValue(string.concat("game_", names[k], "_moves"), moveGas.length);
-            assertLe(total, 3_000_000, "whole game");
-            assertLe(most, 5_000_000, "one transaction");
-        }
+        delete moveGas;
+        delete moveTxGas;
+        delete moveName;
+        this.honestCheck(i, 0, s);
+        uint256 last = moveGas.length - 1;
+        // The last two moves: postProgram, checkStep.
+        cheats.snapshotValue(string.concat("postProgram_", name), moveGas[last - 1]);
+        cheats.snapshotValue(string.concat("postProgram_", name, "_tx"), moveTxGas[last - 1]);
+        cheats.snapshotValue(string.concat("checkStep_", name), moveGas[last]);
+        cheats.snapshotValue(string.concat("checkStep_", name, "_tx"), moveTxGas[last]);
+        (uint256 total, uint256 most) = _totalGas();
+        cheats.snapshotValue(string.concat("game_", name, "_tx"), total);
+        cheats.snapshotValue(string.concat("game_", name, "_moves"), moveGas.length);
+        assertLe(total, 3_000_000, "whole game");
+        assertLe(most, 5_000_000, "one transaction");
     }
 }

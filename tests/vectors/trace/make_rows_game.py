@@ -8,7 +8,8 @@ output, as float32 bits. Seeded: regenerating gives the same bytes.
 State: Y [1, 384], S [1, 128] (softmax rows), X [1, 384] (layer-norm rows). Ops:
 0 SOFTMAX(S); 1 LN_MEAN(X); 2 LN_RSTD(X, op1); 3 LN_OUT(X, op1, op2, Const w, Const b);
 4 LN_BWD_DW over 1,024 rows of 1 (x, dy read op3 and X through stride-0 maps, mean and rstd
-broadcast): a 4,096-step program; 5 SOFTMAX_BWD(op0, S); 6 SUM(op5); 7 FSUM_SQ(op3);
+broadcast): a 4,096-step program; 5 SOFTMAX_BWD(op0, S); 6 LN_BWD_DX(X, Const w, op1, op2,
+dy = op3): 2,313 steps; 7 FSUM_SQ(op3);
 8 ADD(op3, Y), the state's new Y.
 
     .venv/bin/python tests/vectors/trace/make_rows_game.py
@@ -57,7 +58,8 @@ def _ops() -> list[Op]:
            (Slot(Ref(RefKind.STATE, 2), (1024, 1), rows), op(1, 1024, levels=bcast),
             op(2, 1024, levels=bcast), op(3, 1024, 1, levels=rows)), (1024, 1)),
         Op(5, OpKind.SOFTMAX_BWD, (1, 128), (op(0, 1, 128), st(1, 1, 128)), (1, 128)),
-        Op(6, OpKind.SUM, (1,), (op(5, 1, 128),), (1, 128)),
+        Op(6, OpKind.LN_BWD_DX, (1, 384),
+           (st(2, 1, 384), const(W_BITS), op(1, 1), op(2, 1), op(3, 1, 384)), (1, 384, 1)),
         Op(7, OpKind.FSUM_SQ, (1,), (op(3, 1, 384),), (1, 384, 4096, 1)),
         Op(8, OpKind.ADD, (1, 384), (op(3, 1, 384), st(0, 1, 384)), ()),
     ]
