@@ -215,7 +215,9 @@ _DOCS: dict[OpKind, str] = {
     OpKind.DIV: """``out = DIV(X0[e], X1[e])``.""",
     OpKind.NEG: """``out = NEG(X0[e])``.""",
     OpKind.RSQRT: """``torch.rsqrt``: ``a = SQRT(X0[e]); out = DIV(C(1), a)``.""",
-    OpKind.MAX: """``clamp_min``: ``out = MAX(X0[e], X1[e])`` (X1 the bound).""",
+    OpKind.MAX: """``clamp_min``: ``out = MAX(X1[e], X0[e])`` (X0 = x, X1 the bound; the bound
+    first, as ATen's maxss: a NaN x comes out unquieted, and x itself when it equals the
+    bound).""",
     OpKind.CUBE: """``pow(x, 3)``: ``a = MUL(X0[e], X0[e]); out = MUL(a, X0[e])``.""",
     OpKind.CLAMP_MIN_BWD: """``where(x >= min, g, 0)``: slots x, min, g:
     ``out = SEL_GE(X0[e], X1[e], X2[e])``.""",

@@ -48,7 +48,7 @@ library Programs {
     uint16 internal constant DIV = 22;
     /// @dev Elementwise unary.
     uint16 internal constant NEG = 23;
-    /// @dev clamp_min: MAX(X0[e], X1[e]).
+    /// @dev clamp_min(x = X0, bound = X1): MAX(X1[e], X0[e]) (kinds.py).
     uint16 internal constant MAX = 25;
     /// @dev A materialised copy: MOV(X0[e]).
     uint16 internal constant COPY = 33;
@@ -125,7 +125,11 @@ library Programs {
         if (kind == EXP) return (Opcode.Exp, o);
         if (kind == LOG) return (Opcode.Log, o);
         o[1] = Operand(Src.In, 1, uint64(e));
-        if (kind == MAX) return (Opcode.Max, o);
+        // clamp_min(x, bound) = MAX(bound, x), as ATen's maxss (a NaN x passes unquieted).
+        if (kind == MAX) {
+            (o[0], o[1]) = (o[1], o[0]);
+            return (Opcode.Max, o);
+        }
         // ADD..DIV are 19..22, Add..Div are 1..4.
         code = Opcode(kind - ADD + 1);
     }
