@@ -26,6 +26,7 @@ from challenger.finding import DisputeKind, Finding, Verdict
 from challenger.journal import AUDITED, AuditStatus, DisputeStatus, Journal
 from challenger.loop import claim_payouts, run_until
 from challenger.policy import AuditPolicy, Budget, secret_rng
+from challenger.referee import for_auditor as referee_bot
 from challenger.segdata import SegmentClaim, SegmentData
 from ledger import audits
 from ledger.audits import AuditResult
@@ -69,6 +70,8 @@ class Auditor:
         self.watcher = EventWatcher(protocol.chain, [(protocol.market, "SegmentCommitted")],
                                     start_block=start, confirmations=confirmations,
                                     cursor=self.journal.cursor("segments"))
+        #: The referee bot when the market's adjudicator plays the referee game (else a jury).
+        self.referee = referee_bot(protocol, self.data, self.workdir)
 
     # ---- loop ----------------------------------------------------------------------------
     def run_once(self) -> None:
@@ -309,7 +312,8 @@ class Auditor:
                       cpu_s=f.cpu_s)
             self._decide("dispute failed", f"{f.reason}; {call} reverted: {exc}", **where)
             return status
-        bond = int(self.protocol.dispute(dispute_id).bond)
+        bond = (self.referee.referee.challenge_bond() if self.referee is not None
+                else int(self.protocol.dispute(dispute_id).bond))
         with self.journal.tx() as db:
             db.execute("INSERT OR REPLACE INTO disputes (dispute_id, task_id, k, "
                        "step, node, bond, status, reason, updated) VALUES (?,?,?,?,?,?,?,?,?)",
@@ -327,11 +331,15 @@ class Auditor:
         """Draw the jury when due, resolve when due, record outcomes (both calls are public)."""
         for row in self.journal.rows("SELECT * FROM disputes WHERE status = ?", DisputeStatus.OPEN):
             did = int(row["dispute_id"])
-            step = advance_dispute(self.protocol, did)
-            if step.skipped is not None:  # someone else moved it first
-                log.info("dispute %d: %s", did, step.skipped)
-            if step.resolved:
-                outcome = step.outcome
+            if self.referee is not None:  # the referee game: play our move, if due
+                self.referee.play(did)
+                resolved, outcome = self.referee.resolved(did)
+            else:
+                step = advance_dispute(self.protocol, did)
+                if step.skipped is not None:  # someone else moved it first
+                    log.info("dispute %d: %s", did, step.skipped)
+                resolved, outcome = step.resolved, step.outcome
+            if resolved:
                 status = _DISPUTE_STATUS.get(outcome, DisputeStatus.VOID)
                 with self.journal.tx() as db:
                     db.execute("UPDATE disputes SET status = ?, outcome = ?, updated = "
