@@ -186,16 +186,13 @@ class ChallengerReferee:
 
 
 def for_auditor(protocol: Any, data: Any, workdir: Path,
-                progress: Callable[[str], None] | None = None) -> ChallengerReferee | None:
-    """The auditor's referee bot when the market's adjudicator is a referee (None: a jury).
-    It re-traces a disputed step once, from the segment's start checkpoint (``data``:
+                progress: Callable[[str], None] | None = None) -> ChallengerReferee:
+    """The auditor's referee bot (used when the market's adjudicator is a referee). It
+    re-traces a disputed step once, from the segment's start checkpoint (``data``:
     challenger.segdata.SegmentData), into ``workdir/referee/<dispute>``."""
     from ledger.movelog import MoveLog
-    from ledger.referee import Referee, is_referee
+    from ledger.referee import Referee
     from prover.trace.retrace import cached_retrace
-
-    if not is_referee(protocol):
-        return None
 
     def view_for(did: int, g: GameView) -> StepView:
         spec = data.spec(g.taskId)

@@ -315,3 +315,17 @@ def is_referee(protocol: Protocol, address: str | None = None) -> bool:
     except ContractRevertError:
         return False
     return True
+
+
+class RefereeSwitch:
+    """Whether a bot plays the referee game, decided on first use (an RPC call: made inside the
+    bot's iteration, where an unreachable RPC is a transient error, not at construction)."""
+
+    def __init__(self, protocol: Protocol) -> None:
+        self.protocol = protocol
+        self._on: bool | None = None
+
+    def on(self) -> bool:
+        if self._on is None:
+            self._on = is_referee(self.protocol)
+        return self._on

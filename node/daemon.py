@@ -25,6 +25,7 @@ from ledger.disputes import DisputeAction, advance_dispute
 from ledger.errors import ContractRevertError, RpcUnavailableError
 from ledger.movelog import Played
 from ledger.protocol import Outcome, TaskStatus
+from ledger.referee import RefereeSwitch
 from node.crashpoints import CrashPoints
 from node.errors import CheckpointUnavailableError, InputsUnavailableError, TaskRefusedError
 from node.journal import Journal, SegmentState, TaskRow, TaskState
@@ -130,9 +131,9 @@ class NodeDaemon:
         self.wait_s = 0.0
         #: Tasks whose reward this daemon claimed (in order).
         self.rewarded: list[int] = []
-        #: The referee bot when the market's adjudicator plays the referee game (else a jury).
-        self.referee = referee_bot(protocol, self.journal, self.materials, self.workdir,
-                                   lambda msg: log_event(log, "referee", detail=msg))
+        self._referee = referee_bot(protocol, self.journal, self.materials, self.workdir,
+                                    lambda msg: log_event(log, "referee", detail=msg))
+        self._referee_on = RefereeSwitch(protocol)
 
     # --- the loop ------------------------------------------------------------------------------
     def run_once(self) -> Iteration:
@@ -460,9 +461,10 @@ class NodeDaemon:
 
     # --- disputes on our tasks -----------------------------------------------------------------
     def _advance_disputes(self, block: int) -> None:
+        bot = self.referee if self.journal.open_disputes() else None
         for dispute_id, task_id in self.journal.open_disputes():
-            if self.referee is not None:  # the referee game: answer the move that is due
-                self._play(self.referee, dispute_id, task_id)
+            if bot is not None:  # the referee game: answer the move that is due
+                self._play(bot, dispute_id, task_id)
                 continue
             step = advance_dispute(self.protocol, dispute_id, block)
             if step.action == DisputeAction.DREW_JURY:
@@ -483,6 +485,11 @@ class NodeDaemon:
                 self.protocol.claim_payout()
                 log_event(log, "payout-claimed", amount=owed)
             self._check_owed = False
+
+    @property
+    def referee(self) -> NodeReferee | None:
+        """The referee bot when the market's adjudicator plays the referee game (else a jury)."""
+        return self._referee if self._referee_on.on() else None
 
     def _play(self, bot: NodeReferee, dispute_id: int, task_id: int) -> None:
         if bot.play(dispute_id) != Played.OVER:

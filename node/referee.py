@@ -96,18 +96,16 @@ class NodeReferee:
 
 
 def for_daemon(protocol: Any, journal: Any, materials: Any, workdir: Path,
-               progress: Callable[[str], None] | None = None) -> NodeReferee | None:
-    """The daemon's referee bot when the market's adjudicator is a referee (None: a jury). It
+               progress: Callable[[str], None] | None = None) -> NodeReferee:
+    """The daemon's referee bot (used when the market's adjudicator is a referee). It
     re-traces a disputed step once from our checkpoint of the segment before (the initial
     state for segment 0) into ``workdir/referee/<dispute>``; leaf t-1 comes with its proof from
     our leaves file of the segment that holds it (node.journal rows)."""
     from ledger.movelog import MoveLog
-    from ledger.referee import Referee, is_referee
+    from ledger.referee import Referee
     from prover import merkle
     from prover.trace.retrace import cached_retrace
 
-    if not is_referee(protocol):
-        return None
     referee = Referee(protocol)
 
     def spec_of(task_id: int) -> Any:

@@ -8,12 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from challenger.journal import DisputeStatus
+from ledger.chain import Chain
+from ledger.errors import RpcUnavailableError
 from ledger.protocol import Outcome
 from ledger.referee import GamePhase, Referee
+from prover.trace.game import load_view
+from prover.trace.kinds import Opcode, OpKind, RefKind
 from tests.support.actors import E18, Requester
 from tests.support.cast import Book
-from tests.support.referee import SteppedNode, one_ulp, register_graph
+from tests.support.referee import WEIGHT, SteppedNode, one_ulp, register_graph
 
 REQUESTER, NODE, CHALLENGER = 0, 1, 2
 REWARD, NODE_STAKE = 100 * E18, 1000 * E18
@@ -42,11 +48,11 @@ def _task(world: Any) -> tuple[int, Any]:
     return task, requester
 
 
-def _auditor(world: Any) -> Any:
+def _auditor(world: Any, protocol: Any = None) -> Any:
     from challenger.auditor import Auditor
     from challenger.policy import AuditPolicy
 
-    return Auditor(world.protocol(CHALLENGER), world.client, world.tmp / "auditor",
+    return Auditor(protocol or world.protocol(CHALLENGER), world.client, world.tmp / "auditor",
                    AuditPolicy(probability=1.0), cache_dir=world.cache)
 
 
@@ -76,10 +82,32 @@ def test_gemm_fault_loses_to_the_auditor_bot(world: Any) -> None:
     world.drive([_Game(bot, did), auditor],
                 lambda: referee.game(did).phase >= GamePhase.SHAPE, max_blocks=30)
     bot, auditor = node.bot(), _auditor(world)
+    # then the RPC goes away for an iteration: each bot's call fails with the transient error
+    # its loop rides out (challenger.loop.TRANSIENT, the daemon's outage backoff), sends nothing
+    moved = len(bot.moves.rows(did))
+    world.drive([_Game(bot, did), auditor],
+                lambda: referee.game(did).phase >= GamePhase.CHUNK, max_blocks=30)
+    down = Chain("http://127.0.0.1:9", world.anvil.accounts[NODE], retries=1, backoff=0.01,
+                 timeout=1.0)
+    with pytest.raises(RpcUnavailableError):
+        node.bot(Referee(node.protocol.as_account(down))).play(did)
+    blind = _auditor(world, node.protocol.as_account(down.with_account(
+        world.anvil.accounts[CHALLENGER])))
+    with pytest.raises(RpcUnavailableError):
+        blind.follow_disputes()
+    assert len(bot.moves.rows(did)) > moved
     world.drive([_Game(bot, did), auditor], lambda: _resolved(referee, did), max_blocks=60)
     assert referee.outcome(did) == Outcome.NODE_WRONG
     (checked,) = referee.events(did, ["StepChecked"])
     assert checked.args["computed"] != checked.args["claimed"]
+    # found where the fault entered: the GEMM that reads the weight, at a product of it
+    (named,) = referee.events(did, ["ElementNamed"])
+    view = load_view(world.tmp / "auditor" / "referee" / str(did))
+    op = view.ops[int(named.args["opIndex"])]
+    assert op.kind is OpKind.GEMM and any(
+        s.ref.kind is RefKind.STATE and view.recorded.graph.state_names[s.ref.index] == WEIGHT
+        for s in op.slots), op
+    assert Opcode(int(checked.args["opcode"])) in (Opcode.MUL, Opcode.FMA)
     assert p.is_jailed(node.protocol.me)
     auditor.run_once()  # records the outcome, pulls the payout
     (row,) = auditor.journal.rows("SELECT * FROM disputes")
