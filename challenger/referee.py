@@ -88,12 +88,21 @@ class ChallengerReferee:
                  progress: Callable[[str], None] | None = None) -> None:
         self.referee = referee
         self.moves = log_
-        self.view_for = view_for
+        self._view_for = view_for
+        self._views: dict[int, StepView] = {}
         self.progress = progress or (lambda msg: log.info("%s", msg))
+
+    def view_for(self, dispute_id: int, g: GameView) -> StepView:
+        """The disputed step's view, built (or read from its cache) once per game."""
+        if dispute_id not in self._views:
+            self._views[dispute_id] = self._view_for(dispute_id, g)
+        return self._views[dispute_id]
 
     def play(self, dispute_id: int) -> Played:
         """Make the move that is due from us in game ``dispute_id``, if any."""
         g, block, skip = turn(self.referee, self.moves, dispute_id, False, self.progress)
+        if skip is Played.OVER:
+            self._views.pop(dispute_id, None)  # the trace stays on disk; memory goes
         if skip is not None:
             return skip
         view = self.view_for(dispute_id, g)

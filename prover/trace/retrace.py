@@ -5,6 +5,7 @@ state tensors' shapes, the leaves of the states before and after, the scalar tab
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -60,12 +61,15 @@ def cached_retrace(cache_dir: str | Path, spec: TaskSpec, task_id: int, step: in
                    start: str | Path | None, teacher_dir: str | Path, dataset_dir: str | Path,
                    start_state_hash: bytes | None = None,
                    mutate: Mutation | None = None) -> StepView:
-    """:func:`retrace` once: the view is written under ``cache_dir`` and read back after."""
+    """:func:`retrace` once: the view is written under ``cache_dir`` (in a background thread,
+    so the first answer does not wait for the disk; ``game.json`` is written last, so a cache cut
+    short by a crash is never read) and read back by a later process."""
     view = load_view(cache_dir)
     if view is not None and view.step == step:
         return view
     view = retrace(spec, task_id, step, start, teacher_dir, dataset_dir, start_state_hash, mutate)
-    save_view(view, cache_dir)
+    threading.Thread(target=save_view, args=(view, cache_dir), name="referee-cache",
+                     daemon=True).start()
     return view
 
 
