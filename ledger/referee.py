@@ -252,15 +252,16 @@ class Referee:
     # --- reads ---------------------------------------------------------------------------------
     def game(self, dispute_id: int) -> GameView:
         rec = self.protocol.view(self.contract, "game", dispute_id)
-        fields = {k: (bytes(v) if isinstance(v, (bytes, bytearray)) else v)
-                  for k, v in rec.items()}
+        fields: dict[str, Any] = {k: (bytes(v) if isinstance(v, (bytes, bytearray)) else v)
+                                  for k, v in rec.items()}
         fields["phase"] = GamePhase(int(fields["phase"]))
         return GameView(**fields)
 
     def step_graph(self, task_id: int) -> StepGraphRoots:
         rec = self.protocol.view(self.contract, "stepGraph", task_id)
-        return StepGraphRoots(**{k: (bytes(v) if isinstance(v, (bytes, bytearray)) else int(v))
-                                 for k, v in rec.items()})
+        fields: dict[str, Any] = {k: (bytes(v) if isinstance(v, (bytes, bytearray)) else int(v))
+                                  for k, v in rec.items()}
+        return StepGraphRoots(**fields)
 
     def outcome(self, dispute_id: int) -> Outcome:
         return Outcome(int(self.contract.call("outcome", dispute_id)))

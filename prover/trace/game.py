@@ -25,7 +25,7 @@ import numpy as np
 
 from prover.trace import commit
 from prover.trace.commit import TraceError
-from prover.trace.evaluate import Tensors, apply, bits, operand, run
+from prover.trace.evaluate import Tensors, Value, apply, bits, operand, run
 from prover.trace.graph import Op
 from prover.trace.kinds import Opcode, RefKind
 from prover.trace.programs import IN, program
@@ -108,7 +108,7 @@ class Opening:
     chunk_proof: list[bytes]
 
 
-def results_bytes(values: Sequence[object]) -> bytes:
+def results_bytes(values: Sequence[Value]) -> bytes:
     """A program's results as the contract takes them: 4 bytes big-endian per step."""
     return b"".join(struct.pack(">I", bits(np.float32(v))) for v in values)
 
