@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from challenger.errors import NothingToProveError
-from ledger.movelog import Played, move_key, turn
+from ledger.movelog import GameBot, Played, move_key
 from ledger.protocol import Outcome
 from ledger.referee import GameEvent, GamePhase, GameView, KeptArg, OpeningArg, StepOpArg
 from prover.trace.game import KnownTree, depth_of, proof, round_width, tree
@@ -81,28 +81,17 @@ def op_arg(op: Op) -> StepOpArg:
                      tuple(op.attrs))
 
 
-class ChallengerReferee:
+class ChallengerReferee(GameBot["StepView"]):
     """Plays the games ``referee.me`` opened."""
 
     def __init__(self, referee: Referee, log_: MoveLog, view_for: ViewFor,
                  progress: Callable[[str], None] | None = None) -> None:
-        self.referee = referee
-        self.moves = log_
-        self._view_for = view_for
-        self._views: dict[int, StepView] = {}
-        self.progress = progress or (lambda msg: log.info("%s", msg))
-
-    def view_for(self, dispute_id: int, g: GameView) -> StepView:
-        """The disputed step's view, built (or read from its cache) once per game."""
-        if dispute_id not in self._views:
-            self._views[dispute_id] = self._view_for(dispute_id, g)
-        return self._views[dispute_id]
+        super().__init__(referee, log_, view_for, False,
+                         progress or (lambda msg: log.info("%s", msg)))
 
     def play(self, dispute_id: int) -> Played:
         """Make the move that is due from us in game ``dispute_id``, if any."""
-        g, block, skip = turn(self.referee, self.moves, dispute_id, False, self.progress)
-        if skip is Played.OVER:
-            self._views.pop(dispute_id, None)  # the trace stays on disk; memory goes
+        g, block, skip = self.due(dispute_id)
         if skip is not None:
             return skip
         view = self.view_for(dispute_id, g)

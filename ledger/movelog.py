@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
     from ledger.referee import GameView, Referee
@@ -152,3 +152,33 @@ def turn(referee: Referee, moves: MoveLog, dispute_id: int, as_node: bool,
     if not moves.may_send(dispute_id, move_key(g), block):
         return g, block, Played.PENDING
     return g, block, None
+
+
+V = TypeVar("V")
+
+
+class GameBot(Generic[V]):
+    """What both referee bots share: the move journal, one view of the disputed step per game
+    (``view_for`` builds it: a re-trace, or a read of its cache), and :func:`turn`."""
+
+    def __init__(self, referee: Referee, moves: MoveLog, view_for: Callable[[int, GameView], V],
+                 as_node: bool, progress: Callable[[str], None]) -> None:
+        self.referee = referee
+        self.moves = moves
+        self.as_node = as_node
+        self.progress = progress
+        self._view_for = view_for
+        self._views: dict[int, V] = {}
+
+    def view_for(self, dispute_id: int, g: GameView) -> V:
+        """The disputed step's view, built (or read from its cache) once per game."""
+        if dispute_id not in self._views:
+            self._views[dispute_id] = self._view_for(dispute_id, g)
+        return self._views[dispute_id]
+
+    def due(self, dispute_id: int) -> tuple[GameView, int, Played | None]:
+        """:func:`turn` for this bot; a finished game's view leaves memory (not the disk)."""
+        g, block, skip = turn(self.referee, self.moves, dispute_id, self.as_node, self.progress)
+        if skip is Played.OVER:
+            self._views.pop(dispute_id, None)
+        return g, block, skip

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ledger.movelog import Played, move_key, turn
+from ledger.movelog import GameBot, Played, move_key
 from ledger.protocol import Outcome
 from ledger.referee import GamePhase, GameView
 
@@ -42,31 +42,20 @@ class Answer:
     compute_s: float
 
 
-class NodeReferee:
+class NodeReferee(GameBot["StepView"]):
     """Answers the games opened against ``referee.me``."""
 
     def __init__(self, referee: Referee, log_: MoveLog, view_for: ViewFor,
                  anchor_for: AnchorFor, progress: Callable[[str], None] | None = None) -> None:
-        self.referee = referee
-        self.moves = log_
-        self._view_for = view_for
-        self._views: dict[int, StepView] = {}
+        super().__init__(referee, log_, view_for, True,
+                         progress or (lambda msg: log.info("%s", msg)))
         self.anchor_for = anchor_for
-        self.progress = progress or (lambda msg: log.info("%s", msg))
         #: Seconds each answer took to compute (the re-trace is in the Trace move's).
         self.answers: list[Answer] = []
 
-    def view_for(self, dispute_id: int, g: GameView) -> StepView:
-        """The disputed step's view, built (or read from its cache) once per game."""
-        if dispute_id not in self._views:
-            self._views[dispute_id] = self._view_for(dispute_id, g)
-        return self._views[dispute_id]
-
     def play(self, dispute_id: int) -> Played:
         """Make the move that is due from us in game ``dispute_id``, if any."""
-        g, block, skip = turn(self.referee, self.moves, dispute_id, True, self.progress)
-        if skip is Played.OVER:
-            self._views.pop(dispute_id, None)  # the trace stays on disk; memory goes
+        g, block, skip = self.due(dispute_id)
         if skip is not None:
             return skip
         key = move_key(g)
