@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from challenger.errors import NothingToProveError
-from ledger.movelog import GameBot, Played, move_key
+from ledger.movelog import GameBot, Played
 from ledger.protocol import Outcome
 from ledger.referee import GameEvent, GamePhase, GameView, KeptArg, OpeningArg, StepOpArg
+from prover.trace.commit import TraceError
 from prover.trace.game import KnownTree, depth_of, proof, round_width, tree
 from prover.trace.kinds import RefKind
 from prover.trace.roots import final_leaf
@@ -98,12 +99,13 @@ class ChallengerReferee(GameBot["StepView"]):
         trail = read_trail(self.referee.events(dispute_id), len(view.ops))
         try:
             name, what, send = self._move(dispute_id, g, view, trail)
-        except NothingToProveError as exc:
+        except (NothingToProveError, TraceError) as exc:
             self.progress(f"game {dispute_id}: {exc}")
-            return Played.WAITING
-        self.moves.send(dispute_id, move_key(g), name, block, send)
-        self.progress(f"game {dispute_id} (step {g.step}): {name} {what}")
-        return Played.MOVED
+            return Played.STUCK
+        played = self.send(dispute_id, g, block, name, send)
+        if played is Played.MOVED:
+            self.progress(f"game {dispute_id} (step {g.step}): {name} {what}")
+        return played
 
     def resolved(self, dispute_id: int) -> tuple[bool, Outcome]:
         """Whether the game is over, and its outcome."""

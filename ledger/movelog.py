@@ -117,6 +117,9 @@ class Played(StrEnum):
     MISSED = "missed"
     #: The game is over.
     OVER = "over"
+    #: Our move could not be made (nothing to prove, an input the referee cannot check yet, or
+    #: the transaction reverted): reported; tried again on the next call.
+    STUCK = "stuck"
 
 
 def move_key(g: GameView) -> str:
@@ -175,6 +178,18 @@ class GameBot(Generic[V]):
         if dispute_id not in self._views:
             self._views[dispute_id] = self._view_for(dispute_id, g)
         return self._views[dispute_id]
+
+    def send(self, dispute_id: int, g: GameView, block: int, name: str,
+             tx: Callable[[], Any]) -> Played:
+        """Journal and send the move due at ``g``; a revert is reported, not raised."""
+        from ledger.errors import ContractRevertError
+
+        try:
+            self.moves.send(dispute_id, move_key(g), name, block, tx)
+        except ContractRevertError as exc:
+            self.progress(f"game {dispute_id}: {name} reverted: {exc}")
+            return Played.STUCK
+        return Played.MOVED
 
     def due(self, dispute_id: int) -> tuple[GameView, int, Played | None]:
         """:func:`turn` for this bot; a finished game's view leaves memory (not the disk)."""

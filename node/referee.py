@@ -62,11 +62,12 @@ class NodeReferee(GameBot["StepView"]):
         t0 = time.perf_counter()
         name, send = self._answer(dispute_id, g)
         spent = time.perf_counter() - t0
-        self.moves.send(dispute_id, key, name, block, send)
-        self.answers.append(Answer(key, name, spent))
-        self.progress(f"game {dispute_id} (step {g.step}): {name} at {key} "
-                      f"({spent:.2f}s to compute)")
-        return Played.MOVED
+        played = self.send(dispute_id, g, block, name, send)
+        if played is Played.MOVED:
+            self.answers.append(Answer(key, name, spent))
+            self.progress(f"game {dispute_id} (step {g.step}): {name} at {key} "
+                          f"({spent:.2f}s to compute)")
+        return played
 
     def _answer(self, did: int, g: GameView) -> tuple[str, Callable[[], object]]:
         r, view = self.referee, self.view_for(did, g)
