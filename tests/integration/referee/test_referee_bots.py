@@ -179,7 +179,13 @@ def test_griefing_challenger_loses_its_bond_to_the_honest_node_daemon(world: Any
             s.ref.kind in checkable and all(lv.kind is MapLevel.STRIDED for lv in s.levels)
             for s in op.slots))
         bad = griefer(g, world.tmp / "griefer", lambda d, gv: view, target)
+        world.drive([daemon, _Game(bad, did)],
+                    lambda: referee.game(did).phase >= GamePhase.CHUNK_SPLIT, max_blocks=30)
+        daemon.close()  # the daemon restarts mid-game: its journal and trace cache are on disk
+        daemon = NodeDaemon(node, world.client, world.tmp / "node")
         world.drive([daemon, _Game(bad, did)], lambda: _resolved(referee, did), max_blocks=60)
+        sent = daemon.referee.moves.rows(did) if daemon.referee is not None else []
+        assert len({m.move for m in sent}) == len(sent) and sent[-1].name == "postProgram"
         assert referee.outcome(did) == Outcome.NODE_RIGHT
         (checked,) = referee.events(did, ["StepChecked"])
         assert checked.args["computed"] == checked.args["claimed"]
