@@ -31,10 +31,12 @@ def state_leaves(trainer: Trainer) -> tuple[list[tuple[int, ...]], list[bytes]]:
 
 def retrace(spec: TaskSpec, task_id: int, step: int, start: str | Path | None,
             teacher_dir: str | Path, dataset_dir: str | Path,
-            start_state_hash: bytes | None = None, mutate: Mutation | None = None) -> StepView:
+            start_state_hash: bytes | None = None, mutate: Mutation | None = None,
+            mutate_after: Mutation | None = None) -> StepView:
     """The view of step ``step`` replayed from checkpoint ``start`` (any step before ``step``;
-    None: the initial state). ``mutate`` changes the trainer just before the step (tests'
-    cheating nodes)."""
+    None: the initial state). ``mutate`` changes the trainer just before the step and
+    ``mutate_after`` the state after it (tests' cheating nodes: a state after the step that is
+    not what its ops computed)."""
     from prover import statehash
     from prover.trace.roots import scalar_leaf, scalar_table
     from prover.trace.tracer import record_trainer_step
@@ -52,6 +54,9 @@ def retrace(spec: TaskSpec, task_id: int, step: int, start: str | Path | None,
         trainer.step()
     shapes, before = state_leaves(trainer)
     recorded = record_trainer_step(trainer, mutate=mutate)
+    if mutate_after is not None:
+        mutate_after(trainer)
+        recorded.state_hash_after = trainer.state_hash()
     _, after = state_leaves(trainer)
     scalars = [scalar_leaf(scalar_table(spec, u)) for u in range(1, spec.total_steps + 1)]
     return view_of(recorded, shapes, before, after, scalars)
@@ -59,15 +64,16 @@ def retrace(spec: TaskSpec, task_id: int, step: int, start: str | Path | None,
 
 def cached_retrace(cache_dir: str | Path, spec: TaskSpec, task_id: int, step: int,
                    start: str | Path | None, teacher_dir: str | Path, dataset_dir: str | Path,
-                   start_state_hash: bytes | None = None,
-                   mutate: Mutation | None = None) -> StepView:
+                   start_state_hash: bytes | None = None, mutate: Mutation | None = None,
+                   mutate_after: Mutation | None = None) -> StepView:
     """:func:`retrace` once: the view is written under ``cache_dir`` (in a background thread,
     so the first answer does not wait for the disk; ``game.json`` is written last, so a cache cut
     short by a crash is never read) and read back by a later process."""
     view = load_view(cache_dir)
     if view is not None and view.step == step:
         return view
-    view = retrace(spec, task_id, step, start, teacher_dir, dataset_dir, start_state_hash, mutate)
+    view = retrace(spec, task_id, step, start, teacher_dir, dataset_dir, start_state_hash, mutate,
+                   mutate_after)
     threading.Thread(target=save_view, args=(view, cache_dir), name="referee-cache",
                      daemon=True).start()
     return view

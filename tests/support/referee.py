@@ -90,6 +90,8 @@ class SteppedNode:
     cache: Path
     fault_step: int | None = None
     mutate: Callable[[Any], None] | None = None
+    #: Applied to the state after step ``fault_step``, before it is hashed.
+    mutate_after: Callable[[Any], None] | None = None
     segments: dict[tuple[int, int], Segment] = field(default_factory=dict)
 
     def inputs(self, task_id: int) -> tuple[Any, Path, Path]:
@@ -120,6 +122,8 @@ class SteppedNode:
             if self.mutate is not None and tr.step_no + 1 == self.fault_step:
                 self.mutate(tr)
             loss, _ = tr.step()
+            if self.mutate_after is not None and tr.step_no == self.fault_step:
+                self.mutate_after(tr)
             hashes.append(tr.state_hash())
             losses.append(float(loss))
         out = self.workdir / f"task{task_id}" / f"seg{k}"
@@ -159,9 +163,10 @@ class SteppedNode:
             spec, teacher, data = self.inputs(g.taskId)
             k = (g.step - 1) // spec.segment_steps
             start = self.segments[(g.taskId, k - 1)].checkpoint if k else None
-            mutate = self.mutate if g.step == self.fault_step else None
+            ours = g.step == self.fault_step
             return cached_retrace(self.workdir / "referee" / str(did), spec, g.taskId, g.step,
-                                  start, teacher, data, mutate=mutate)
+                                  start, teacher, data, mutate=self.mutate if ours else None,
+                                  mutate_after=self.mutate_after if ours else None)
 
         def anchor_for(g: Any) -> tuple[bytes, list[bytes]]:
             return self.anchor(g.taskId, g.step, ref.step_graph(g.taskId).initialState)

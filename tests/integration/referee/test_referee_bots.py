@@ -144,6 +144,35 @@ def test_silent_node_loses_by_resolve(world: Any) -> None:
     assert p.is_jailed(node.protocol.me)
 
 
+def test_state_after_not_from_its_ops_loses_by_pick_final(world: Any) -> None:
+    """The node's ops are all right but the state after step 3 holds the weight one ulp off
+    what AdamW computed: the auditor descends to that AdamW op and ends with pickFinal."""
+    node = SteppedNode(world.protocol(NODE), world.client, world.tmp / "node", world.cache,
+                       fault_step=FAULT_STEP, mutate_after=one_ulp)
+    auditor = _auditor(world)
+    p = world.protocol(REQUESTER)
+    node.protocol.deposit(NODE_STAKE)
+    task, _ = _task(world)
+    node.protocol.claim_task(task)
+    node.commit(task, 0)
+    auditor.run_once()
+    (row,) = auditor.journal.rows("SELECT * FROM disputes")
+    assert row["step"] == FAULT_STEP, row["reason"]
+    did = int(row["dispute_id"])
+    referee = Referee(p)
+    world.drive([_Game(node.bot(), did), auditor], lambda: _resolved(referee, did),
+                max_blocks=40)
+    assert referee.outcome(did) == Outcome.NODE_WRONG
+    (mismatch,) = referee.events(did, ["FinalStateMismatch"])
+    view = load_view(world.tmp / "auditor" / "referee" / str(did))
+    names = view.recorded.graph.state_names
+    slot = int(mismatch.args["slot"])
+    assert names[slot] == WEIGHT
+    assert view.ops[int(mismatch.args["opIndex"])].kind is OpKind.ADAMW_P
+    assert not referee.events(did, ["ShapeRevealed"])  # settled in the op rounds
+    assert p.is_jailed(node.protocol.me)
+
+
 def test_griefing_challenger_loses_its_bond_to_the_honest_node_daemon(world: Any) -> None:
     """The real node daemon trains and commits; a griefer disputes its right leaf 3 and plays
     every move towards a GEMM of its choice; the daemon answers each move from its re-trace."""
