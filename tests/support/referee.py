@@ -50,7 +50,7 @@ def register_graph(requester: Protocol, task_id: int, spec: Any, teacher: Path,
     """Compute the task's step graph roots (cached per spec and task) and register them."""
     from prover.trace.retrace import graph_roots
 
-    key = (spec.spec_hash().hex() if hasattr(spec, "spec_hash") else repr(spec), task_id)
+    key = (spec.spec_hash().hex(), task_id)
     if key not in _ROOTS:
         _ROOTS[key] = graph_roots(spec, task_id, teacher, data)
     roots = StepGraphRoots(**_ROOTS[key])
