@@ -28,7 +28,7 @@ from prover.trace.commit import TraceError
 from prover.trace.evaluate import Tensors, Value, apply, bits, operand, run
 from prover.trace.graph import Op
 from prover.trace.kinds import Opcode, RefKind
-from prover.trace.programs import IN, program
+from prover.trace.programs import IN, Step, program
 
 if TYPE_CHECKING:
     from prover.trace.tracer import Recorded
@@ -36,7 +36,8 @@ if TYPE_CHECKING:
 #: Tree levels one bisection round descends (RefereeGame.ROUND_LEVELS).
 ROUND_LEVELS = 3
 ZERO = commit.ZERO32
-_F64 = {Opcode.TO_F64, Opcode.SQRT_F64, Opcode.ADD_F64, Opcode.DIV_F64, Opcode.MIN_F64}
+#: Opcodes whose result is binary64: 8 bytes in the posted results (TO_F32's is binary32).
+WIDE = {Opcode.TO_F64, Opcode.SQRT_F64, Opcode.ADD_F64, Opcode.DIV_F64, Opcode.MIN_F64}
 
 
 def depth_of(n: int) -> int:
@@ -108,13 +109,37 @@ class Opening:
     chunk_proof: list[bytes]
 
 
-def results_bytes(values: Sequence[Value]) -> bytes:
-    """A program's results as the contract takes them: 4 bytes big-endian per step."""
-    return b"".join(struct.pack(">I", bits(np.float32(v))) for v in values)
+def value_bits(v: Value) -> int:
+    """A result's bits: binary64 for a Python float (the ``*_F64`` steps), binary32 else."""
+    if isinstance(v, float):
+        return int(np.array([v], dtype=np.float64).view(np.uint64)[0])
+    return bits(np.float32(v))
 
 
-def result_at(results: bytes, s: int) -> int:
-    return int(struct.unpack_from(">I", results, 4 * s)[0])
+def results_bytes(steps: Sequence[Step], values: Sequence[Value]) -> bytes:
+    """A program's results as the contract takes them, in step order, big-endian: 4 bytes per
+    binary32 step, 8 per binary64 step (the CLIP_COEF program's first steps)."""
+    return b"".join(struct.pack(">Q" if code in WIDE else ">I", value_bits(v))
+                    for (code, _), v in zip(steps, values, strict=True))
+
+
+def posted_results(steps: Sequence[Step], results: bytes) -> list[Value]:
+    """The values of posted results laid out as :func:`results_bytes` lays them out."""
+    size = sum(8 if code in WIDE else 4 for code, _ in steps)
+    if size != len(results):
+        raise TraceError(f"the posted results hold {len(results)} bytes, the program's "
+                         f"{len(steps)} steps take {size}")
+    out: list[Value] = []
+    at = 0
+    for code, _ in steps:
+        if code in WIDE:
+            out.append(float(np.array(struct.unpack_from(">Q", results, at),
+                                      dtype=np.uint64).view(np.float64)[0]))
+            at += 8
+        else:
+            out.append(np.uint32(struct.unpack_from(">I", results, at)[0]).view(np.float32))
+            at += 4
+    return out
 
 
 @dataclass
@@ -180,10 +205,7 @@ class StepView:
         """Every step result of element e of op i's program, from this view's values."""
         op = self.ops[i]
         steps = program(op, e, self.tensors.read)
-        if any(code in _F64 for code, _ in steps):
-            raise TraceError(f"op {i} ({op.kind.name}) has binary64 steps, which the referee "
-                             "does not check on-chain yet")
-        return results_bytes(run(op, steps, self.tensors))
+        return results_bytes(steps, run(op, steps, self.tensors))
 
     # ---- the challenger's side -----------------------------------------------------------
     def first_differing(self, nodes: Sequence[bytes], in_chunks: bool, op_index: int,
@@ -208,11 +230,10 @@ class StepView:
         posted earlier results and our inputs as operands (None: every step checks out)."""
         op = self.ops[i]
         steps = program(op, e, self.tensors.read)
-        n = len(results) // 4
-        posted = [np.uint32(result_at(results, s)).view(np.float32) for s in range(n)]
+        posted = posted_results(steps, results)
         for s, (code, operands) in enumerate(steps):
             want = apply(code, [operand(op, code, o, posted, self.tensors) for o in operands])
-            if bits(np.float32(want)) != result_at(results, s):
+            if value_bits(want) != value_bits(posted[s]):
                 return s
         return None
 

@@ -12,16 +12,18 @@ import pytest
 
 from ledger.movelog import MoveLog, MoveStatus
 from prover.trace import commit
+from prover.trace.commit import TraceError
 from prover.trace.game import (
     KnownTree,
     depth_of,
+    posted_results,
     proof,
-    result_at,
     results_bytes,
     round_nodes,
     round_width,
     tree,
 )
+from prover.trace.kinds import Opcode
 
 
 def _leaves(n: int, salt: bytes = b"") -> list[bytes]:
@@ -74,11 +76,18 @@ def test_known_tree_proves_earlier_leaves_under_the_other_root() -> None:
     assert not commit.verify_chunk(other[-1][0], 0, theirs[0], proof(ours, 0))
 
 
-def test_results_are_four_bytes_big_endian_per_step() -> None:
-    vals = [np.float32(1.0), np.float32(-2.5), np.float32(np.inf)]
-    raw = results_bytes(vals)
-    assert raw == bytes.fromhex("3f800000" "c0200000" "7f800000")
-    assert [result_at(raw, s) for s in range(3)] == [0x3F800000, 0xC0200000, 0x7F800000]
+def test_results_are_big_endian_four_bytes_a_binary32_step_eight_a_binary64_step() -> None:
+    steps = [(Opcode.TO_F64, ()), (Opcode.SQRT_F64, ()), (Opcode.TO_F32, ()),
+             (Opcode.MUL, ()), (Opcode.ADD, ())]
+    vals = [4.0, 2.0, np.float32(2.0), np.float32(-2.5), np.float32(np.inf)]
+    raw = results_bytes(steps, vals)
+    assert raw == bytes.fromhex("4010000000000000" "4000000000000000" "40000000" "c0200000"
+                                "7f800000")
+    back = posted_results(steps, raw)
+    assert back[:2] == [4.0, 2.0] and isinstance(back[0], float)
+    assert [float(v) for v in back[2:]] == [2.0, -2.5, np.inf]
+    with pytest.raises(TraceError):
+        posted_results(steps, raw[:-4])
 
 
 def test_move_log_sends_a_move_once(tmp_path: Path) -> None:
