@@ -187,17 +187,27 @@ class Referee:
         if int(token.call("allowance", self.me, self.contract.address)) < bond:
             token.transact("approve", self.contract.address, bond)
 
+    def _roots(self, task_id: int,
+               k: int) -> tuple[tuple[bytes, bytes], tuple[bytes, bytes]]:
+        """Segment k's committed roots and segment k-1's (zeros for k = 0), which an open names
+        (the market checks them against its records; the referee anchors leaf t-1 in k-1's)."""
+        p = self.protocol
+        return p.roots(task_id, k), (p.roots(task_id, k - 1) if k else (bytes(32), bytes(32)))
+
     def open_dispute(self, task_id: int, k: int, step: int, leaf: bytes,
                      proof: Sequence[bytes]) -> int:
         """Dispute the node's ``leaf`` at ``step`` (bond approved here); returns the game id."""
         self._approve_bond()
-        receipt = self._send("openDispute", task_id, k, step, bytes(leaf), _b(proof))
+        roots, previous = self._roots(task_id, k)
+        receipt = self._send("openDispute", task_id, k, roots, previous, step, bytes(leaf),
+                             _b(proof))
         (event,) = self.contract.decode_events(receipt, "DisputeOpened")
         return int(event["args"]["disputeId"])
 
     def open_end_state_dispute(self, task_id: int, k: int) -> int:
         self._approve_bond()
-        receipt = self._send("openEndStateDispute", task_id, k)
+        roots, previous = self._roots(task_id, k)
+        receipt = self._send("openEndStateDispute", task_id, k, roots, previous)
         (event,) = self.contract.decode_events(receipt, "DisputeOpened")
         return int(event["args"]["disputeId"])
 
