@@ -26,12 +26,15 @@ from challenger.finding import DisputeKind, Finding, Verdict
 from challenger.journal import AUDITED, AuditStatus, DisputeStatus, Journal
 from challenger.loop import claim_payouts, run_until
 from challenger.policy import AuditPolicy, Budget, secret_rng
+from challenger.referee import ChallengerReferee
+from challenger.referee import for_auditor as referee_bot
 from challenger.segdata import SegmentClaim, SegmentData
 from ledger import audits
 from ledger.audits import AuditResult
 from ledger.disputes import advance_dispute
 from ledger.errors import ContractRevertError, revert_error
 from ledger.protocol import Outcome, Protocol
+from ledger.referee import RefereeSwitch
 from ledger.watch import EventWatcher
 from materials import Materials
 from prover import merkle
@@ -69,6 +72,8 @@ class Auditor:
         self.watcher = EventWatcher(protocol.chain, [(protocol.market, "SegmentCommitted")],
                                     start_block=start, confirmations=confirmations,
                                     cursor=self.journal.cursor("segments"))
+        self._referee = referee_bot(protocol, self.data, self.workdir)
+        self._referee_on = RefereeSwitch(protocol)
 
     # ---- loop ----------------------------------------------------------------------------
     def run_once(self) -> None:
@@ -80,6 +85,11 @@ class Auditor:
 
     def run(self, stop: threading.Event, poll_s: float = 2.0) -> None:
         run_until(stop, self.run_once, poll_s, "auditor")
+
+    @property
+    def referee(self) -> ChallengerReferee | None:
+        """The referee bot when the market's adjudicator plays the referee game (else a jury)."""
+        return self._referee if self._referee_on.on() else None
 
     def _decide(self, decision: str, reason: str, **where: Any) -> None:
         log.info("audit %s: %s (%s)", where, decision, reason)
@@ -309,7 +319,9 @@ class Auditor:
                       cpu_s=f.cpu_s)
             self._decide("dispute failed", f"{f.reason}; {call} reverted: {exc}", **where)
             return status
-        bond = int(self.protocol.dispute(dispute_id).bond)
+        bot = self.referee
+        bond = (bot.referee.challenge_bond() if bot is not None
+                else int(self.protocol.dispute(dispute_id).bond))
         with self.journal.tx() as db:
             db.execute("INSERT OR REPLACE INTO disputes (dispute_id, task_id, k, "
                        "step, node, bond, status, reason, updated) VALUES (?,?,?,?,?,?,?,?,?)",
@@ -327,11 +339,16 @@ class Auditor:
         """Draw the jury when due, resolve when due, record outcomes (both calls are public)."""
         for row in self.journal.rows("SELECT * FROM disputes WHERE status = ?", DisputeStatus.OPEN):
             did = int(row["dispute_id"])
-            step = advance_dispute(self.protocol, did)
-            if step.skipped is not None:  # someone else moved it first
-                log.info("dispute %d: %s", did, step.skipped)
-            if step.resolved:
-                outcome = step.outcome
+            bot = self.referee
+            if bot is not None:  # the referee game: play our move, if due
+                bot.play(did)
+                resolved, outcome = bot.resolved(did)
+            else:
+                step = advance_dispute(self.protocol, did)
+                if step.skipped is not None:  # someone else moved it first
+                    log.info("dispute %d: %s", did, step.skipped)
+                resolved, outcome = step.resolved, step.outcome
+            if resolved:
                 status = _DISPUTE_STATUS.get(outcome, DisputeStatus.VOID)
                 with self.journal.tx() as db:
                     db.execute("UPDATE disputes SET status = ?, outcome = ?, updated = "

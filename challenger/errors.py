@@ -47,3 +47,13 @@ class ReplayBudgetError(ChallengerError):
     steps: int
     #: Blocks the commit window allows.
     blocks: int
+
+
+@leaf
+class NothingToProveError(ChallengerError):
+    """Our trace of a disputed step agrees with everything the node revealed in the referee
+    game: no move of ours can win it (the game is left to time out)."""
+
+    hint = "the dispute was opened on a step our trace does not contradict; check the audit"
+    #: The game.
+    dispute_id: int

@@ -23,13 +23,17 @@ from typing import TYPE_CHECKING, Any
 
 from ledger.disputes import DisputeAction, advance_dispute
 from ledger.errors import ContractRevertError, RpcUnavailableError
+from ledger.movelog import Played
 from ledger.protocol import Outcome, TaskStatus
+from ledger.referee import RefereeSwitch
 from node.crashpoints import CrashPoints
 from node.errors import CheckpointUnavailableError, InputsUnavailableError, TaskRefusedError
 from node.journal import Journal, SegmentState, TaskRow, TaskState
 from node.logs import log_event
 from node.outage import Backoff, TaskInputRetries
 from node.policy import Policy, check_spec, check_terms
+from node.referee import NodeReferee
+from node.referee import for_daemon as referee_bot
 from node.release import give_back, roll_back
 from node.work import PublishResult, SegmentWorker, TaskContext, h32
 from store.errors import StoreRequestError, StoreTimeoutError, StoreUnavailableError
@@ -127,6 +131,9 @@ class NodeDaemon:
         self.wait_s = 0.0
         #: Tasks whose reward this daemon claimed (in order).
         self.rewarded: list[int] = []
+        self._referee = referee_bot(protocol, self.journal, self.materials, self.workdir,
+                                    lambda msg: log_event(log, "referee", detail=msg))
+        self._referee_on = RefereeSwitch(protocol)
 
     # --- the loop ------------------------------------------------------------------------------
     def run_once(self) -> Iteration:
@@ -454,7 +461,11 @@ class NodeDaemon:
 
     # --- disputes on our tasks -----------------------------------------------------------------
     def _advance_disputes(self, block: int) -> None:
+        bot = self.referee if self.journal.open_disputes() else None
         for dispute_id, task_id in self.journal.open_disputes():
+            if bot is not None:  # the referee game: answer the move that is due
+                self._play(bot, dispute_id, task_id)
+                continue
             step = advance_dispute(self.protocol, dispute_id, block)
             if step.action == DisputeAction.DREW_JURY:
                 log_event(log, "jury-drawn", dispute=dispute_id, task=task_id)
@@ -474,3 +485,18 @@ class NodeDaemon:
                 self.protocol.claim_payout()
                 log_event(log, "payout-claimed", amount=owed)
             self._check_owed = False
+
+    @property
+    def referee(self) -> NodeReferee | None:
+        """The referee bot when the market's adjudicator plays the referee game (else a jury)."""
+        return self._referee if self._referee_on.on() else None
+
+    def _play(self, bot: NodeReferee, dispute_id: int, task_id: int) -> None:
+        if bot.play(dispute_id) != Played.OVER:
+            return
+        self.journal.close_dispute(dispute_id)
+        self._check_owed = True
+        outcome = bot.outcome(dispute_id)
+        level = logging.WARNING if outcome == Outcome.NODE_WRONG else logging.INFO
+        log_event(log, "dispute-resolved", level, dispute=dispute_id, task=task_id,
+                  outcome=outcome.name)

@@ -1,0 +1,205 @@
+"""The challenger's side of the referee game (docs/referee.md "The bots"): play a game we opened
+to the end from our own honest trace of the disputed step.
+
+Each call reads the game and its events from the chain (what the node revealed), compares them
+with our trace and sends the move that is due: the first differing node of a round, the first
+differing lane of the revealed chunk, the first program step binary32 refutes (with its input
+openings); or, when every op agrees and the state after does not, ``pickFinal`` or
+``disputeKept``. Only the move journal and the trace cache are kept between calls, so a restart
+or an RPC outage loses nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from challenger.errors import NothingToProveError
+from ledger.movelog import GameBot, Played
+from ledger.protocol import Outcome
+from ledger.referee import GameEvent, GamePhase, GameView, KeptArg, OpeningArg, StepOpArg
+from prover.trace.commit import TraceError
+from prover.trace.game import KnownTree, depth_of, proof, round_width, tree
+from prover.trace.kinds import RefKind
+from prover.trace.roots import final_leaf
+
+if TYPE_CHECKING:
+    from ledger.movelog import MoveLog
+    from ledger.referee import Referee
+    from prover.trace.game import StepView
+    from prover.trace.graph import Op
+
+log = logging.getLogger(__name__)
+
+#: Our honest view of a game's disputed step.
+ViewFor = Callable[[int, GameView], "StepView"]
+
+
+@dataclass
+class Trail:
+    """What the node revealed so far, read back from the game's events."""
+
+    after_leaves: list[bytes] = field(default_factory=list)
+    op_root: bytes = b""
+    known: KnownTree = field(default_factory=lambda: KnownTree(0))
+    split: list[bytes] = field(default_factory=list)
+    dims: tuple[int, ...] = ()
+    chunk: bytes = b""
+    results: bytes = b""
+
+
+def read_trail(events: Sequence[GameEvent], n_ops: int) -> Trail:
+    """Replay the game's events: the op-tree nodes revealed (for proofs under opRoot), the last
+    round's nodes, the shape, chunk and program the node revealed."""
+    t = Trail(known=KnownTree(depth_of(n_ops)))
+    depth, index, chunks = depth_of(n_ops), 0, False
+    for e in events:
+        a = e.args
+        if e.name == "TracePosted":
+            t.after_leaves = [bytes(x) for x in a["afterLeaves"]]
+            t.op_root = bytes(a["opRoot"])
+        elif e.name == "Split":
+            t.split = [bytes(x) for x in a["nodes"]]
+            if not chunks:
+                t.known.add_round(depth, index, t.split)
+        elif e.name == "Picked":
+            depth, index = int(a["depthLeft"]), int(a["index"])
+        elif e.name == "ShapeRevealed":
+            chunks, t.dims = True, tuple(int(d) for d in a["dims"])
+        elif e.name == "ChunkRevealed":
+            t.chunk = bytes(a["chunk"])
+        elif e.name == "ProgramPosted":
+            t.results = bytes(a["results"])
+    return t
+
+
+def op_arg(op: Op) -> StepOpArg:
+    return StepOpArg(op.index, int(op.kind), tuple(int(r.kind) for r in op.inputs),
+                     tuple(r.index & 0xFFFFFFFF for r in op.inputs), tuple(op.shape),
+                     tuple(op.attrs))
+
+
+class ChallengerReferee(GameBot["StepView"]):
+    """Plays the games ``referee.me`` opened."""
+
+    def __init__(self, referee: Referee, log_: MoveLog, view_for: ViewFor,
+                 progress: Callable[[str], None] | None = None) -> None:
+        super().__init__(referee, log_, view_for, False,
+                         progress or (lambda msg: log.info("%s", msg)))
+
+    def play(self, dispute_id: int) -> Played:
+        """Make the move that is due from us in game ``dispute_id``, if any."""
+        g, block, skip = self.due(dispute_id)
+        if skip is not None:
+            return skip
+        view = self.view_for(dispute_id, g)
+        trail = read_trail(self.referee.events(dispute_id), len(view.ops))
+        try:
+            name, what, send = self._move(dispute_id, g, view, trail)
+        except (NothingToProveError, TraceError) as exc:
+            self.progress(f"game {dispute_id}: {exc}")
+            return Played.STUCK
+        played = self.send(dispute_id, g, block, name, send)
+        if played is Played.MOVED:
+            self.progress(f"game {dispute_id} (step {g.step}): {name} {what}")
+        return played
+
+    def resolved(self, dispute_id: int) -> tuple[bool, Outcome]:
+        """Whether the game is over, and its outcome."""
+        g = self.referee.game(dispute_id)
+        return g.phase == GamePhase.RESOLVED, self.referee.outcome(dispute_id)
+
+    def _move(self, did: int, g: GameView, view: StepView,
+              trail: Trail) -> tuple[str, str, Callable[[], Any]]:
+        r = self.referee
+        if g.phase == GamePhase.OP_PICK:
+            return self._op_pick(did, g, view, trail)
+        if g.phase == GamePhase.CHUNK_PICK:
+            which = 0
+            if trail.dims == tuple(view.ops[g.opIndex].shape):
+                which = view.first_differing(trail.split, True, g.opIndex, g.depthLeft,
+                                             g.index) or 0
+            return "pick", f"chunk node {which}", lambda: r.pick(did, trail.split, which)
+        op = view.ops[g.opIndex]
+        if g.phase == GamePhase.ELEMENT:
+            lane = 0
+            if trail.dims == tuple(op.shape):
+                lane = view.first_wrong_lane(g.opIndex, g.index, trail.chunk)
+            graph_proof = proof(tree([o.leaf() for o in view.ops]), g.opIndex)
+            return ("nameElement", f"op {g.opIndex} ({op.kind.name}) chunk {g.index} lane {lane}",
+                    lambda: r.name_element(did, lane, trail.chunk, op_arg(op), graph_proof))
+        if g.phase == GamePhase.STEP:
+            s = view.wrong_step(g.opIndex, g.element, trail.results)
+            if s is None:
+                raise NothingToProveError(f"every step of op {g.opIndex} element {g.element} "
+                                          "checks out against our trace", dispute_id=did)
+            openings = [OpeningArg(o.root, o.dims, tuple(o.commit_proof), o.chunk,
+                                   tuple(o.chunk_proof))
+                        for o in view.openings(g.opIndex, g.element, s, trail.known)]
+            return ("checkStep", f"op {g.opIndex} element {g.element} step {s}",
+                    lambda: r.check_step(did, s, op_arg(op), trail.results, openings))
+        raise ValueError(f"game {did}: phase {g.phase.name} is not the challenger's to move")
+
+    def _op_pick(self, did: int, g: GameView, view: StepView,
+                 trail: Trail) -> tuple[str, str, Callable[[], Any]]:
+        r, nodes = self.referee, trail.split
+        if trail.op_root != view.op_root():
+            which = view.first_differing(nodes, False, 0, g.depthLeft, g.index)
+            if which is None:
+                raise NothingToProveError("the node's revealed op nodes all agree with ours",
+                                          dispute_id=did)
+            return "pick", f"op node {which}", lambda: r.pick(did, nodes, which)
+        # every op agrees with ours: the node's state after does not hold what they produce
+        n = len(view.before_leaves) - 1
+        theirs = trail.after_leaves
+        slot = next((j for j in range(n) if theirs[j] != view.after_leaves[j]), None)
+        if slot is None:
+            raise NothingToProveError("every op and every state tensor after the step agree "
+                                      "with ours (only the state's scalar leaf differs)",
+                                      dispute_id=did)
+        final = view.recorded.graph.final
+        final_levels = tree([final_leaf(j, ref) for j, (_, ref) in enumerate(final)])
+        ref = final[slot][1]
+        after_levels = tree(theirs)
+        if ref.kind is RefKind.STATE:
+            before_levels = tree(view.before_leaves)
+            kept = KeptArg(slot, ref.index, tuple(proof(final_levels, slot)), theirs[slot],
+                           tuple(proof(after_levels, slot)), view.before_leaves[ref.index],
+                           tuple(proof(before_levels, ref.index)))
+            return ("disputeKept", f"state tensor {slot} (kept from {ref.index}) changed",
+                    lambda: r.dispute_kept(did, kept))
+        if ref.kind is not RefKind.OP:
+            raise NothingToProveError(f"state tensor {slot} after the step comes from {ref}, "
+                                      "which the referee cannot check yet", dispute_id=did)
+        w = round_width(g.depthLeft)
+        which = (ref.index >> (g.depthLeft - w)) & ((1 << w) - 1)
+        if g.depthLeft > w:
+            return "pick", f"op node {which} (towards op {ref.index})", \
+                lambda: r.pick(did, nodes, which)
+        fp, sp = proof(final_levels, slot), proof(after_levels, slot)
+        return ("pickFinal", f"op {ref.index} is state tensor {slot}, the node's state after "
+                             "holds another",
+                lambda: r.pick_final(did, nodes, which, slot, fp, theirs[slot], sp))
+
+
+def for_auditor(protocol: Any, data: Any, workdir: Path,
+                progress: Callable[[str], None] | None = None) -> ChallengerReferee:
+    """The auditor's referee bot (used when the market's adjudicator is a referee). It
+    re-traces a disputed step once, from the segment's start checkpoint (``data``:
+    challenger.segdata.SegmentData), into ``workdir/referee/<dispute>``."""
+    from ledger.movelog import MoveLog
+    from ledger.referee import Referee
+    from prover.trace.retrace import cached_retrace
+
+    def view_for(did: int, g: GameView) -> StepView:
+        spec = data.spec(g.taskId)
+        teacher, dataset = data.inputs(spec)
+        start, start_hash = data.start_checkpoint(spec, g.taskId, g.segment)
+        return cached_retrace(workdir / "referee" / str(did), spec, g.taskId, g.step, start,
+                              teacher, dataset, start_hash)
+
+    return ChallengerReferee(Referee(protocol), MoveLog(workdir / "moves.sqlite"), view_for,
+                             progress)

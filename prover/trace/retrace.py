@@ -1,0 +1,99 @@
+"""Re-tracing a disputed step for the referee game (docs/referee.md "The bots"): replay from a
+checkpoint up to the state of step t-1, record step t, and keep what binds it to the chain (the
+state tensors' shapes, the leaves of the states before and after, the scalar table's leaves).
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from prover.trace.commit import TraceError
+from prover.trace.game import StepView, load_view, save_view, view_of
+
+if TYPE_CHECKING:
+    from prover.spec import TaskSpec
+    from prover.trace.tracer import Mutation
+    from prover.train import Trainer
+
+
+def state_leaves(trainer: Trainer) -> tuple[list[tuple[int, ...]], list[bytes]]:
+    """The shapes of the trainer's state tensors and the leaves of its state v2 tree."""
+    from prover import statehash
+
+    params = statehash.param_tensors(trainer.student)
+    optim = statehash.optimizer_tensors(trainer.student, trainer.optimizer)
+    shapes = [tuple(int(d) for d in t.shape) for _, t in (*params, *optim)]
+    return shapes, statehash.v2_leaves(params, optim, trainer.step_no, trainer.rng,
+                                       trainer.cursor)
+
+
+def retrace(spec: TaskSpec, task_id: int, step: int, start: str | Path | None,
+            teacher_dir: str | Path, dataset_dir: str | Path,
+            start_state_hash: bytes | None = None, mutate: Mutation | None = None,
+            mutate_after: Mutation | None = None) -> StepView:
+    """The view of step ``step`` replayed from checkpoint ``start`` (any step before ``step``;
+    None: the initial state). ``mutate`` changes the trainer just before the step and
+    ``mutate_after`` the state after it (tests' cheating nodes: a state after the step that is
+    not what its ops computed)."""
+    from prover import statehash
+    from prover.trace.roots import scalar_leaf, scalar_table
+    from prover.trace.tracer import record_trainer_step
+    from prover.train import Trainer
+
+    if spec.state_hash != statehash.TREE_V2:
+        raise TraceError(f"the spec's stateHash is {spec.state_hash!r}: the referee game needs "
+                         "tree-v2 states", hint="dispute this task with the jury")
+    trainer = Trainer(spec, task_id, teacher_dir, dataset_dir, start_checkpoint=start,
+                      start_state_hash=start_state_hash)
+    if not trainer.step_no < step <= spec.total_steps:
+        raise TraceError(f"step {step} cannot be traced from a checkpoint of step "
+                         f"{trainer.step_no}", hint="start from an earlier checkpoint")
+    while trainer.step_no < step - 1:
+        trainer.step()
+    shapes, before = state_leaves(trainer)
+    recorded = record_trainer_step(trainer, mutate=mutate)
+    if mutate_after is not None:
+        mutate_after(trainer)
+        recorded.state_hash_after = trainer.state_hash()
+    _, after = state_leaves(trainer)
+    scalars = [scalar_leaf(scalar_table(spec, u)) for u in range(1, spec.total_steps + 1)]
+    return view_of(recorded, shapes, before, after, scalars)
+
+
+def cached_retrace(cache_dir: str | Path, spec: TaskSpec, task_id: int, step: int,
+                   start: str | Path | None, teacher_dir: str | Path, dataset_dir: str | Path,
+                   start_state_hash: bytes | None = None, mutate: Mutation | None = None,
+                   mutate_after: Mutation | None = None) -> StepView:
+    """:func:`retrace` once: the view is written under ``cache_dir`` (in a background thread,
+    so the first answer does not wait for the disk; ``game.json`` is written last, so a cache cut
+    short by a crash is never read) and read back by a later process."""
+    view = load_view(cache_dir)
+    if view is not None and view.step == step:
+        return view
+    view = retrace(spec, task_id, step, start, teacher_dir, dataset_dir, start_state_hash, mutate,
+                   mutate_after)
+    threading.Thread(target=save_view, args=(view, cache_dir), name="referee-cache",
+                     daemon=True).start()
+    return view
+
+
+def graph_roots(spec: TaskSpec, task_id: int, teacher_dir: str | Path,
+                dataset_dir: str | Path) -> dict[str, bytes | int]:
+    """What the requester registers for a task (``StepGraph``, by its Solidity field names):
+    the graph of steps 2 and later (recorded from steps 1 and 2 of the task on its real shapes),
+    the teacher, scalar and final roots, and the task's initial state."""
+    from prover.trace.roots import final_root, scalar_root, teacher_root
+    from prover.trace.tracer import record_trainer_step
+    from prover.train import Trainer
+
+    trainer = Trainer(spec, task_id, teacher_dir, dataset_dir)
+    initial = trainer.state_hash()
+    record_trainer_step(trainer)
+    later = record_trainer_step(trainer)
+    g = later.graph
+    return {"graphRoot": g.root(), "teacherRoot": teacher_root(later.tensors.teacher),
+            "scalarRoot": scalar_root(spec), "initialState": initial,
+            "finalRoot": final_root(g.final), "nOps": len(g.ops), "nState": len(g.state_names),
+            "nTeacher": len(g.teacher_names), "totalSteps": spec.total_steps}
