@@ -56,24 +56,36 @@ def _auditor(world: Any, protocol: Any = None) -> Any:
                    AuditPolicy(probability=1.0), cache_dir=world.cache)
 
 
+def _cheater(world: Any, **fault: Any) -> SteppedNode:
+    """A node whose step FAULT_STEP is wrong as ``fault`` says (SteppedNode's mutations)."""
+    return SteppedNode(world.protocol(NODE), world.client, world.tmp / "node", world.cache,
+                       fault_step=FAULT_STEP, **fault)
+
+
+def _disputed(world: Any, node: SteppedNode, auditor: Any) -> tuple[int, Any]:
+    """A task the (staked) node claims and commits segment 0 of; the auditor's first pass
+    audits it and opens its dispute: the task and the auditor's journal row of that dispute."""
+    task, _ = _task(world)
+    node.protocol.claim_task(task)
+    node.commit(task, 0)
+    auditor.run_once()
+    (row,) = auditor.journal.rows("SELECT * FROM disputes")
+    return task, row
+
+
 def _resolved(referee: Referee, did: int) -> bool:
     return referee.game(did).phase == GamePhase.RESOLVED
 
 
 def test_gemm_fault_loses_to_the_auditor_bot(world: Any) -> None:
-    node = SteppedNode(world.protocol(NODE), world.client, world.tmp / "node", world.cache,
-                       fault_step=FAULT_STEP, mutate=one_ulp)
+    node = _cheater(world, mutate=one_ulp)
     auditor = _auditor(world)
     assert auditor.referee is not None, "the market's adjudicator is a referee"
     p = world.protocol(REQUESTER)
     book = Book(p, {"requester": p.me, "node": node.protocol.me, "auditor": auditor.protocol.me})
     node.protocol.deposit(NODE_STAKE)
     book.snap()
-    task, _ = _task(world)
-    node.protocol.claim_task(task)
-    node.commit(task, 0)
-    auditor.run_once()
-    (row,) = auditor.journal.rows("SELECT * FROM disputes")
+    task, row = _disputed(world, node, auditor)
     assert row["step"] == FAULT_STEP, row["reason"]
     did = int(row["dispute_id"])
     referee = Referee(p)
@@ -123,16 +135,11 @@ def test_gemm_fault_loses_to_the_auditor_bot(world: Any) -> None:
 
 
 def test_silent_node_loses_by_resolve(world: Any) -> None:
-    node = SteppedNode(world.protocol(NODE), world.client, world.tmp / "node", world.cache,
-                       fault_step=FAULT_STEP, mutate=one_ulp)
+    node = _cheater(world, mutate=one_ulp)
     auditor = _auditor(world)
     p = world.protocol(REQUESTER)
     node.protocol.deposit(NODE_STAKE)
-    task, _ = _task(world)
-    node.protocol.claim_task(task)
-    node.commit(task, 0)
-    auditor.run_once()
-    (row,) = auditor.journal.rows("SELECT * FROM disputes")
+    _, row = _disputed(world, node, auditor)
     did = int(row["dispute_id"])
     referee = Referee(p)
     silent = node.bot(silent_after=2)  # posts its trace and one split, then nothing
@@ -147,16 +154,11 @@ def test_silent_node_loses_by_resolve(world: Any) -> None:
 def test_state_after_not_from_its_ops_loses_by_pick_final(world: Any) -> None:
     """The node's ops are all right but the state after step 3 holds the weight one ulp off
     what AdamW computed: the auditor descends to that AdamW op and ends with pickFinal."""
-    node = SteppedNode(world.protocol(NODE), world.client, world.tmp / "node", world.cache,
-                       fault_step=FAULT_STEP, mutate_after=one_ulp)
+    node = _cheater(world, mutate_after=one_ulp)
     auditor = _auditor(world)
     p = world.protocol(REQUESTER)
     node.protocol.deposit(NODE_STAKE)
-    task, _ = _task(world)
-    node.protocol.claim_task(task)
-    node.commit(task, 0)
-    auditor.run_once()
-    (row,) = auditor.journal.rows("SELECT * FROM disputes")
+    _, row = _disputed(world, node, auditor)
     assert row["step"] == FAULT_STEP, row["reason"]
     did = int(row["dispute_id"])
     referee = Referee(p)
