@@ -95,6 +95,7 @@ def run(preset: str, profile: str, rounds: int, threads: int, trace_threads: int
         finally:
             shutil.rmtree(out)
         graph = r.graph
+        r = None  # one recording in memory at a time (peak RSS)
         # streamed: written and committed while the step is recorded
         out = Path(tempfile.mkdtemp(prefix="trace-bench-sink-"))
         try:

@@ -30,6 +30,7 @@ from prover.trace.commit import TraceError
 
 OPS_FILE = "ops.f32"
 INPUTS_FILE = "inputs.f32"
+TRACE_FILE = "trace.json"
 
 
 def as_f32(v: np.ndarray) -> np.ndarray:
@@ -68,6 +69,8 @@ class TraceSink:
     def __init__(self, out: str | Path, threads: int | None = None) -> None:
         self.dir = Path(out)
         self.dir.mkdir(parents=True, exist_ok=True)
+        # a trace.json from before would describe the files about to be overwritten
+        (self.dir / TRACE_FILE).unlink(missing_ok=True)
         self._pool = ThreadPoolExecutor(sink_threads(threads), thread_name_prefix="trace-sink")
         flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
         self._ops_fd = os.open(self.dir / OPS_FILE, flags, 0o644)

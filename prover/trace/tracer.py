@@ -26,12 +26,13 @@ from prover.trace.evaluate import Tensors
 from prover.trace.graph import Ref, StepGraph, graph_from_json, graph_to_json
 from prover.trace.kinds import RefKind
 from prover.trace.roots import final_root
-from prover.trace.sink import INPUTS_FILE, OPS_FILE, TraceSink, as_f32, pwrite_all
+from prover.trace.sink import INPUTS_FILE, OPS_FILE, TRACE_FILE, TraceSink, as_f32, pwrite_all
 
 if TYPE_CHECKING:
     import torch
 
     from prover.spec import TaskSpec
+    from prover.trace.record import Recorder
     from prover.train import StepHooks, Trainer
 
 #: A change to the trainer before the step (tests inject faults with it).
@@ -104,6 +105,36 @@ def record_trainer_step(trainer: Trainer, mutate: Mutation | None = None,
         raise
 
 
+class _Watch:
+    """The recorder's hooks on the step: it registers the batch (and hands the inputs to the
+    sink). A plain object: a hooks class made per call was a reference cycle that kept every
+    recorded value alive until a full garbage collection (gigabytes over a few steps)."""
+
+    def __init__(self, rec: Recorder, hooks: StepHooks | None, batch: list[np.ndarray],
+                 teacher_vals: list[np.ndarray], sink: TraceSink | None) -> None:
+        self.rec, self.hooks, self.batch = rec, hooks, batch
+        self.teacher_vals, self.sink = teacher_vals, sink
+
+    def on_batch(self, step: int, input_ids: torch.Tensor) -> torch.Tensor | None:
+        ids = None if self.hooks is None else self.hooks.on_batch(step, input_ids)
+        ids = input_ids if ids is None else ids
+        self.rec.register(ids, Ref(RefKind.BATCH, 0))
+        seq = ids.shape[-1]
+        self.batch.extend([_flat(ids), np.ones(ids.numel(), np.float32),
+                           np.arange(seq, dtype=np.float32)])
+        if self.sink is not None:
+            self.sink.inputs(self.batch)
+            self.sink.inputs(self.teacher_vals)
+        return ids
+
+    def on_before_update(self, step: int, student: Any, optimizer: Any) -> None:
+        if self.hooks is not None:
+            self.hooks.on_before_update(step, student, optimizer)
+
+    def on_after_update(self, step: int, student: Any, optimizer: Any) -> None:
+        return None
+
+
 def _record(trainer: Trainer, mutate: Mutation | None, hooks: StepHooks | None,
             sink: TraceSink | None) -> Recorded:
 
@@ -111,7 +142,6 @@ def _record(trainer: Trainer, mutate: Mutation | None, hooks: StepHooks | None,
     from prover.kernels import _lib
     from prover.kernels.family import Family
     from prover.trace.record import Recorder, prune
-    from prover.train import BaseStepHooks
 
     if mutate is not None:
         mutate(trainer)
@@ -138,25 +168,8 @@ def _record(trainer: Trainer, mutate: Mutation | None, hooks: StepHooks | None,
     if sink is not None:  # inputs.f32: state, batch, teacher
         sink.inputs(state_vals)
 
-    class _Hooks(BaseStepHooks):
-        def on_batch(self, step: int, input_ids: torch.Tensor) -> torch.Tensor | None:
-            ids = None if hooks is None else hooks.on_batch(step, input_ids)
-            ids = input_ids if ids is None else ids
-            rec.register(ids, Ref(RefKind.BATCH, 0))
-            seq = ids.shape[-1]
-            batch.extend([_flat(ids), np.ones(ids.numel(), np.float32),
-                          np.arange(seq, dtype=np.float32)])
-            if sink is not None:
-                sink.inputs(batch)
-                sink.inputs(teacher_vals)
-            return ids
-
-        def on_before_update(self, step: int, student: Any, optimizer: Any) -> None:
-            if hooks is not None:
-                hooks.on_before_update(step, student, optimizer)
-
     with rec.active():
-        loss, _ = trainer.step(_Hooks())
+        loss, _ = trainer.step(_Watch(rec, hooks, batch, teacher_vals, sink))
     after_state = statehash.param_tensors(trainer.student) + \
         statehash.optimizer_tensors(trainer.student, trainer.optimizer)
     for name, t in after_state:
@@ -261,18 +274,18 @@ def write_trace(r: Recorded, out: str | Path, threads: int | None = None) -> dic
     }
     if offsets is not None:
         doc["opOffsets"] = offsets
-    (d / "trace.json").write_text(json.dumps(doc, indent=1))
     (d / "graph.json").write_text(json.dumps(graph_to_json(r.graph)))
+    (d / TRACE_FILE).write_text(json.dumps(doc, indent=1))  # last: the trace is complete
     return doc
 
 
 def load_trace(d: str | Path) -> tuple[StepGraph, Tensors, dict[str, Any]]:
     """The graph, the values and trace.json of a directory ``write_trace`` wrote."""
     p = Path(d)
-    if not (p / "trace.json").is_file():
+    if not (p / TRACE_FILE).is_file():
         raise TraceError(f"{p} holds no trace (trace.json missing)",
                          hint="write one with: veritrain step trace ... --out DIR")
-    doc = json.loads((p / "trace.json").read_text())
+    doc = json.loads((p / TRACE_FILE).read_text())
     g = graph_from_json(json.loads((p / "graph.json").read_text()))
     if "layout" in doc:  # memory-mapped: explaining one element reads only its pages
         flat = np.memmap(p / OPS_FILE, dtype="<f4", mode="r") if g.ops else np.zeros(0)
