@@ -79,7 +79,7 @@ def run(preset: str, profile: str, rounds: int, threads: int, trace_threads: int
     tr = Trainer(spec, 1, default_teacher_dir(), default_dataset_dir(spec.seq_len))
     tr.step()
     clock = _Clock()
-    disk = 0
+    disk = disk_sink = 0
     rss_plain = 0.0
     graph: Any = None
     for _ in range(rounds):
@@ -104,6 +104,7 @@ def run(preset: str, profile: str, rounds: int, threads: int, trace_threads: int
             doc = clock.time("sinkFinish", write_trace, r, out)
             if doc["graphRoot"] != "0x" + graph.root().hex():
                 raise RuntimeError("the streamed trace has another graph than the phased one")
+            disk_sink = _du(out)
             again = [commit(v.reshape(op.shape)).commit  # not timed: a check of the sink
                      for op, v in zip(r.graph.ops, r.tensors.ops, strict=True)]
             if doc["opRoot"] != "0x" + root_of(again).hex():
@@ -133,6 +134,8 @@ def run(preset: str, profile: str, rounds: int, threads: int, trace_threads: int
             med("record", "commit", "write", cpu=True) / cplain,
         "peakRssMiBAfterTraining": rss_plain, "peakRssMiBAfterTracing": _rss_mib(),
         "traceDiskBytes": disk,
+        # the streamed directory also holds the dropped ops' bytes (trace.json: opOffsets)
+        "sinkTraceDiskBytes": disk_sink,
     }
 
 
