@@ -21,12 +21,14 @@ from prover.train import BaseStepHooks, Trainer
 TASK = 11
 
 
-@pytest.fixture(scope="module")
-def traces(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+@pytest.fixture(scope="module", params=["repfma-1", "repcpu-2"])
+def traces(request: pytest.FixtureRequest,
+           tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Step 2 of a tiny task traced twice from the checkpoint of step 1: in phases and with a
-    sink (the same trainer state, so the same values)."""
+    sink (the same trainer state, so the same values); each profile writes other tensors in
+    place (repcpu-2 clips with ATen ops)."""
     d = tmp_path_factory.mktemp("sink")
-    spec = preset_spec("tiny")
+    spec = preset_spec("tiny", profile_name=request.param)
     tr = Trainer(spec, TASK, default_teacher_dir(), default_dataset_dir(spec.seq_len))
     tr.step()
     ckpt = checkpoint.save(d / "s1", spec, TASK, tr.student, tr.optimizer, tr.step_no, tr.rng,
