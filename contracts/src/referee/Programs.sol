@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {StepOp} from "./StepOp.sol";
 import {Float32} from "../libraries/Float32.sol";
 import {Float32Math} from "../libraries/Float32Math.sol";
+import {ProgramsElem} from "./ProgramsElem.sol";
 
 /// @title Programs
 /// @notice Element programs (docs/referee.md "Element programs"): for an op and one output element
@@ -31,7 +32,18 @@ library Programs {
         Gelu,
         NinfToZero,
         SelGe,
-        Mov
+        Mov,
+        // kinds.py keeps 17..31 for binary32 opcodes to come: these hold the places, so that
+        // uint8(code) is kinds.py's number for the binary64 steps below too.
+        Free17, Free18, Free19, Free20, Free21, Free22, Free23, Free24,
+        Free25, Free26, Free27, Free28, Free29, Free30, Free31,
+        // binary64 steps of CLIP_COEF (ProgramsElem.run64): results 8 bytes (but TO_F32's).
+        ToF64,
+        SqrtF64,
+        AddF64,
+        DivF64,
+        MinF64,
+        ToF32
     }
 
     /// @dev out[b, m, n] = chain over k ascending (+ bias[n]); kattrs [nb, M, N, K, fused, hasBias].
@@ -77,7 +89,7 @@ library Programs {
 
     /// @notice How many attrs the kind has before the input slots' index maps.
     function kindAttrs(uint16 kind) internal pure returns (uint256) {
-        return kind == GEMM ? 6 : 0;
+        return kind == GEMM ? 6 : ProgramsElem.kindAttrs(kind);
     }
 
     /// @notice Number of scalar steps of every element program of `op`.
@@ -104,6 +116,7 @@ library Programs {
             _arity(op, inputs, 1);
             return 1;
         }
+        if (ProgramsElem.handles(kind)) return ProgramsElem.length(op);
         revert UnknownKind(kind);
     }
 
@@ -113,6 +126,7 @@ library Programs {
         if (s >= len) revert StepOutOfProgram(s, len);
         uint16 kind = op.kind;
         if (kind == GEMM) return _gemm(op.attrs, e, s);
+        if (ProgramsElem.handles(kind)) return ProgramsElem.step(op, e, s);
         o[0] = Operand(Src.In, 0, uint64(e));
         if (kind == COPY) return (Opcode.Mov, o);
         if (kind == NEG) return (Opcode.Neg, o);
@@ -123,6 +137,30 @@ library Programs {
         if (kind == MAX) return (Opcode.Max, o);
         // ADD..DIV are 19..22, Add..Div are 1..4.
         code = Opcode(kind - ADD + 1);
+    }
+
+    /// @notice How many leading steps of the kind's programs have 8-byte (binary64) results.
+    function wideSteps(uint16 kind) internal pure returns (uint256) {
+        return ProgramsElem.wideSteps(kind);
+    }
+
+    /// @notice Result `s` of a posted program (docs/referee.md "Float64"): the results in step
+    ///         order, big-endian, 8 bytes for each of the first `wide` steps (binary64), 4 for
+    ///         every other (binary32); result s starts at byte 4 * (s + min(s, wide)).
+    function resultAt(bytes calldata results, uint256 s, uint256 wide) internal pure returns (uint64 r) {
+        bool w = s < wide;
+        uint256 at = 4 * (s + (w ? s : wide));
+        uint256 drop = w ? 192 : 224;
+        assembly ("memory-safe") {
+            r := shr(drop, calldataload(add(results.offset, at)))
+        }
+    }
+
+    /// @notice Runs one step on its operands' bits: a binary64 step (ToF64 .. ToF32) through
+    ///         ProgramsElem.run64, any other through `run` (binary32 bits in the low 32).
+    function runStep(Opcode code, uint64 a, uint64 b, uint64 c) internal pure returns (uint64) {
+        if (code >= Opcode.ToF64) return ProgramsElem.run64(code, a, b);
+        return run(code, uint32(a), uint32(b), uint32(c));
     }
 
     /// @notice Runs one scalar operation on binary32 bit patterns.
