@@ -21,14 +21,6 @@ library Float64 {
     /// @notice The NaN SSE2 returns for an invalid operation (sign set, quiet bit set).
     uint64 internal constant DEFAULT_NAN = 0xFFF8000000000000;
     uint64 internal constant ONE = 0x3FF0000000000000;
-    uint64 private constant QUIET = 0x0008000000000000;
-    uint64 private constant FRAC = 0x000FFFFFFFFFFFFF;
-    /// @dev A finite value is an integer significand m and a scale e: m * 2^(e - BIAS). The
-    ///      exponent field f (1 for subnormals) is the scale f + 973; 2^-1074 is MIN_SCALE.
-    int256 private constant BIAS = 2048;
-    int256 private constant MIN_SCALE = 974;
-    /// @dev Float32Alu's pack works in scales m * 2^(c - 512): c = e - PACK32_SHIFT.
-    int256 private constant PACK32_SHIFT = 1536;
 
     // ------------------------------------------------------------------ classification
 
@@ -163,6 +155,15 @@ library Float64 {
     }
 
     // ------------------------------------------------------------------ the rounding core
+
+    uint64 private constant QUIET = 0x0008000000000000;
+    uint64 private constant FRAC = 0x000FFFFFFFFFFFFF;
+    /// @dev A finite value is an integer significand m and a scale e: m * 2^(e - BIAS). The
+    ///      exponent field f (1 for subnormals) is the scale f + 973; 2^-1074 is MIN_SCALE.
+    int256 private constant BIAS = 2048;
+    int256 private constant MIN_SCALE = 974;
+    /// @dev Float32Alu's pack works in scales m * 2^(c - 512): c = e - PACK32_SHIFT.
+    int256 private constant PACK32_SHIFT = 1536;
 
     /// @dev A finite nonzero pattern's significand (hidden bit included) and scale.
     function _split(uint64 a) private pure returns (uint256 m, int256 e) {
