@@ -12,7 +12,9 @@ import {ProgramsElem} from "./ProgramsElem.sol";
 ///         the attrs layout are prover/trace/kinds.py's and graph.py's (append only, never
 ///         renumber): attrs = the kind's own attrs, then per input slot its logical rank, dims,
 ///         nLevels and index-map levels. An `In` operand names a position in the slot's logical
-///         shape; StepCheck maps it to the referenced tensor (IndexMaps).
+///         shape; StepCheck maps it to the referenced tensor (IndexMaps). The elementwise, AdamW
+///         and clip kinds live in ProgramsElem (dispatched from here); a binary64 step's result
+///         is 8 bytes wide (`resultAt`).
 library Programs {
     /// @dev kinds.py's Opcode numbering (the StepChecked event reports it).
     enum Opcode {
