@@ -30,7 +30,11 @@ contract ProgramsElemCalls {
 contract ProgramsElemTest is Test {
     ProgramsElemCalls internal h = new ProgramsElemCalls();
 
-    function _op(uint16 kind, uint256 inputs, uint256 numel, int64[] memory attrs) internal pure returns (StepOp memory o) {
+    function _op(uint16 kind, uint256 inputs, uint256 numel, int64[] memory attrs)
+        internal
+        pure
+        returns (StepOp memory o)
+    {
         o.kind = kind;
         o.refKinds = new uint8[](inputs);
         o.refIndices = new uint32[](inputs);
@@ -70,7 +74,8 @@ contract ProgramsElemTest is Test {
 
     /// @dev STACK's element e is MOV of slot e's only element.
     function test_step_stackReadsSlotE_succeeds() public view {
-        (Programs.Opcode code, Programs.Operand[3] memory o) = h.step(_op(ProgramsElem.STACK, 3, 3, new int64[](0)), 2, 0);
+        StepOp memory op = _op(ProgramsElem.STACK, 3, 3, new int64[](0));
+        (Programs.Opcode code, Programs.Operand[3] memory o) = h.step(op, 2, 0);
         assertEq(uint256(code), uint256(Programs.Opcode.Mov));
         assertEq(uint256(o[0].src), uint256(Programs.Src.In));
         assertEq(o[0].slot, 2);
