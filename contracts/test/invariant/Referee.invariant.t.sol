@@ -95,7 +95,11 @@ abstract contract RefereeArena is RefereeOpponents, IRefereeArena {
     }
 
     function arenaWait(uint256 blocks) external {
-        arenaHonest();
+        // the honest party may have moves in a row (postTrace then split; revealShape then
+        // revealChunk): it makes all of them before time passes
+        for (uint256 k; k < 4; ++k) {
+            arenaHonest();
+        }
         vm.roll(block.number + bound(blocks, 1, 2 * rp.moveBlocks));
     }
 
