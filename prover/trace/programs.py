@@ -218,7 +218,7 @@ def _gelu_bwd(p: _P, op: Op, e: int, read: SlotReader | None) -> None:
 _UNARY = {OpKind.GELU: Opcode.GELU, OpKind.EXP: Opcode.EXP, OpKind.LOG: Opcode.LOG,
           OpKind.NEG: Opcode.NEG, OpKind.COPY: Opcode.MOV}
 _BINARY = {OpKind.ADD: Opcode.ADD, OpKind.SUB: Opcode.SUB, OpKind.MUL: Opcode.MUL,
-           OpKind.DIV: Opcode.DIV, OpKind.MAX: Opcode.MAX}
+           OpKind.DIV: Opcode.DIV}
 
 
 def _elementwise(p: _P, op: Op, e: int, read: SlotReader | None) -> None:
@@ -227,6 +227,10 @@ def _elementwise(p: _P, op: Op, e: int, read: SlotReader | None) -> None:
         p(_UNARY[k], _x(0, e))
     elif k in _BINARY:
         p(_BINARY[k], _x(0, e), _x(1, e))
+    elif k is OpKind.MAX:
+        # clamp_min(x, bound) as ATen gives it: maxss(bound, x) returns x when x is a NaN
+        # (unquieted) or equal to the bound, which MAX(x, bound) would not
+        p(Opcode.MAX, _x(1, e), _x(0, e))
     elif k is OpKind.RSQRT:
         p(Opcode.DIV, c32(1.0), p(Opcode.SQRT, _x(0, e)))
     elif k is OpKind.CUBE:
@@ -283,6 +287,6 @@ _BUILDERS: dict[OpKind, Callable[[_P, Op, int, SlotReader | None], None]] = {
     **{k: _ln for k in (OpKind.LN_MEAN, OpKind.LN_RSTD, OpKind.LN_OUT, OpKind.LN_BWD_DX,
                         OpKind.LN_BWD_DW, OpKind.LN_BWD_DB)},
     **{k: _adamw for k in (OpKind.ADAMW_P, OpKind.ADAMW_M, OpKind.ADAMW_V)},
-    **{k: _elementwise for k in (*_UNARY, *_BINARY, OpKind.RSQRT, OpKind.CUBE,
+    **{k: _elementwise for k in (*_UNARY, *_BINARY, OpKind.MAX, OpKind.RSQRT, OpKind.CUBE,
                                  OpKind.CLAMP_MIN_BWD, OpKind.STACK, OpKind.PAD)},
 }

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {StepOp} from "./StepOp.sol";
+import {ProgramsRows} from "./ProgramsRows.sol";
 import {Float32} from "../libraries/Float32.sol";
 import {Float32Math} from "../libraries/Float32Math.sol";
 import {ProgramsElem} from "./ProgramsElem.sol";
@@ -61,7 +62,7 @@ library Programs {
     uint16 internal constant DIV = 22;
     /// @dev Elementwise unary.
     uint16 internal constant NEG = 23;
-    /// @dev clamp_min: MAX(X0[e], X1[e]).
+    /// @dev clamp_min(x = X0, bound = X1): MAX(X1[e], X0[e]) (kinds.py).
     uint16 internal constant MAX = 25;
     /// @dev A materialised copy: MOV(X0[e]).
     uint16 internal constant COPY = 33;
@@ -91,12 +92,15 @@ library Programs {
 
     /// @notice How many attrs the kind has before the input slots' index maps.
     function kindAttrs(uint16 kind) internal pure returns (uint256) {
+        if (ProgramsRows.covers(kind)) return ProgramsRows.kindAttrs(kind);
         return kind == GEMM ? 6 : ProgramsElem.kindAttrs(kind);
     }
 
-    /// @notice Number of scalar steps of every element program of `op`.
-    function length(StepOp calldata op) internal pure returns (uint256) {
+    /// @notice Number of scalar steps of element `e`'s program of `op` (the same for every
+    ///         element but an FSUM's shorter last block).
+    function length(StepOp calldata op, uint256 e) internal pure returns (uint256) {
         uint16 kind = op.kind;
+        if (ProgramsRows.covers(kind)) return ProgramsRows.length(op, e);
         uint256 inputs = op.refKinds.length;
         if (kind == GEMM) {
             if (op.attrs.length < 6) _arity(op, op.attrs.length, 6);
@@ -124,9 +128,10 @@ library Programs {
 
     /// @notice Step `s` of element `e`'s program: the operation and up to three operands.
     function step(StepOp calldata op, uint256 e, uint256 s) internal pure returns (Opcode code, Operand[3] memory o) {
-        uint256 len = length(op);
+        uint256 len = length(op, e);
         if (s >= len) revert StepOutOfProgram(s, len);
         uint16 kind = op.kind;
+        if (ProgramsRows.covers(kind)) return ProgramsRows.step(op, e, s);
         if (kind == GEMM) return _gemm(op.attrs, e, s);
         if (ProgramsElem.handles(kind)) return ProgramsElem.step(op, e, s);
         o[0] = Operand(Src.In, 0, uint64(e));
@@ -136,7 +141,11 @@ library Programs {
         if (kind == EXP) return (Opcode.Exp, o);
         if (kind == LOG) return (Opcode.Log, o);
         o[1] = Operand(Src.In, 1, uint64(e));
-        if (kind == MAX) return (Opcode.Max, o);
+        // clamp_min(x, bound) = MAX(bound, x), as ATen's maxss (a NaN x passes unquieted).
+        if (kind == MAX) {
+            (o[0], o[1]) = (o[1], o[0]);
+            return (Opcode.Max, o);
+        }
         // ADD..DIV are 19..22, Add..Div are 1..4.
         code = Opcode(kind - ADD + 1);
     }

@@ -8,8 +8,8 @@ import {StepOp} from "../../src/referee/StepOp.sol";
 
 /// @notice Calldata wrappers for Programs (the entry points the evaluator calls).
 contract ProgramsElemHarness {
-    function length(StepOp calldata op) external pure returns (uint256) {
-        return Programs.length(op);
+    function length(StepOp calldata op, uint256 e) external pure returns (uint256) {
+        return Programs.length(op, e);
     }
 
     function step(StepOp calldata op, uint256 e, uint256 s)
@@ -78,7 +78,7 @@ contract ProgramVectorsElemTest is Test {
             uint256[] memory vals) = abi.decode(raw, (StepOp, uint256, uint256, uint256[], uint256[], uint256[]));
         if (!ProgramsElem.handles(op.kind)) return 0;
         string memory at = string.concat(profile, " vector ", vm.toString(i), " step ");
-        assertEq(h.length(op), len, string.concat(at, "(length)"));
+        assertEq(h.length(op, e), len, string.concat(at, "(length)"));
         for (uint256 j; j < steps.length; ++j) {
             string memory where = string.concat(at, vm.toString(steps[j]));
             (Programs.Opcode code, Programs.Operand[3] memory o) = h.step(op, e, steps[j]);

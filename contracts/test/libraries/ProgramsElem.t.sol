@@ -9,7 +9,7 @@ import {StepOp} from "../../src/referee/StepOp.sol";
 /// @notice Calldata wrappers for Programs' entry points.
 contract ProgramsElemCalls {
     function length(StepOp calldata op) external pure returns (uint256) {
-        return Programs.length(op);
+        return Programs.length(op, 0);
     }
 
     function step(StepOp calldata op, uint256 e, uint256 s)

@@ -203,8 +203,8 @@ abstract contract RefereeElemFixture is RefereePlayers {
         return Programs.step(o, e, s);
     }
 
-    function lengthOf(StepOp calldata o) external pure returns (uint256) {
-        return Programs.length(o);
+    function lengthOf(StepOp calldata o, uint256 e) external pure returns (uint256) {
+        return Programs.length(o, e);
     }
 
     /// @dev The value of input `slot` at logical position q of op i, from `out` (earlier ops).
@@ -225,7 +225,7 @@ abstract contract RefereeElemFixture is RefereePlayers {
         returns (uint64[] memory r)
     {
         StepOp memory o = elemOp(i);
-        r = new uint64[](this.lengthOf(o));
+        r = new uint64[](this.lengthOf(o, e));
         for (uint256 s; s < r.length; ++s) {
             r[s] = _stepResult(o, e, s, r, out);
             if (faulty && efault == ElemFault.WrongAdamW && i == 3 && e == EA && s == 0) r[s] += 1;

@@ -13,7 +13,7 @@ import {Programs} from "../../src/referee/Programs.sol";
 import {TraceMerkleBuilder} from "../support/TraceMerkleBuilder.sol";
 import {TensorTrees} from "../support/TensorTrees.sol";
 import {DeployParams, DeployParamsFile} from "../../script/DeployParams.sol";
-import {TaskId, TaskParams} from "../../src/types/Ids.sol";
+import {TaskId, TaskParams, SegmentRoots} from "../../src/types/Ids.sol";
 import {StepGraph, RefereeParams} from "../../src/types/RefereeTypes.sol";
 
 /// @notice How the node's trace of the disputed step is wrong (None: honest).
@@ -28,7 +28,10 @@ enum Fault {
     StaleState,
     /// @dev Every op is right but the state after changes A, which the step keeps (final ref
     ///      State(1)).
-    AlteredKept
+    AlteredKept,
+    /// @dev (RowsFixture) Step faultStep of element faultAt of op faultOp rounds one unit too
+    ///      high; the node's later steps build on it.
+    WrongStep
 }
 
 /// @notice A synthetic step graph with real binary32 arithmetic, its honest trace, and a node
@@ -38,6 +41,9 @@ enum Fault {
 ///         index map), op2 = op1 + Y, op3..op8 = COPY chain of op2 (so the op bisection takes
 ///         two rounds); the new state is (op8, A, B). Kinds and attrs as prover/trace/kinds.py.
 abstract contract RefereeFixture is Test {
+    /// @dev The roots of the fixture task's commitment of each segment (SegmentCommitted has them;
+    ///      the market keeps a digest).
+    mapping(uint256 k => SegmentRoots) internal committedRoots;
     uint256 internal constant NODE_STAKE = 1000e18;
     uint256 internal constant REWARD = 5000e18;
     uint64 internal constant SEG = 16;
@@ -170,7 +176,7 @@ abstract contract RefereeFixture is Test {
 
     /// @notice Op i of the graph (prover/trace/graph.py encoding: kind attrs, then per slot its
     ///         logical rank, dims, nLevels and levels).
-    function op(uint256 i) public pure returns (StepOp memory o) {
+    function op(uint256 i) public pure virtual returns (StepOp memory o) {
         o.index = uint32(i);
         o.dims = _u32(2, 300);
         if (i == 0) {
@@ -244,7 +250,7 @@ abstract contract RefereeFixture is Test {
         return abi.encodePacked(uint8(v), uint8(v >> 8), uint8(v >> 16), uint8(v >> 24));
     }
 
-    function stateDims(uint256 j) internal pure returns (uint32[] memory) {
+    function stateDims(uint256 j) internal pure virtual returns (uint32[] memory) {
         return j == 0 ? _u32(2, 300) : (j == 1 ? _u32(2, 4) : _u32(4, 300));
     }
 
@@ -260,7 +266,7 @@ abstract contract RefereeFixture is Test {
         }
     }
 
-    function _buildStep() internal {
+    function _buildStep() internal virtual {
         _fill(stateT[0], 600, 1);
         _fill(stateT[1], 8, 2);
         _fill(stateT[2], 1200, 3);
@@ -275,7 +281,7 @@ abstract contract RefereeFixture is Test {
     }
 
     /// @dev The honest trace of step T (op 0 does not depend on the step; lr does).
-    function _honestStep() internal {
+    function _honestStep() internal virtual {
         for (uint256 i = 1; i < N_OPS; ++i) {
             delete honestOut[i];
         }
@@ -310,7 +316,7 @@ abstract contract RefereeFixture is Test {
     }
 
     /// @notice Element e's program of op i as a node with `f` computes it.
-    function program(uint256 i, uint256 e, Fault f) public view returns (uint32[] memory r) {
+    function program(uint256 i, uint256 e, Fault f) public view virtual returns (uint32[] memory r) {
         if (i != 0) {
             r = new uint32[](1);
             r[0] = (f == Fault.None ? honestOut[i] : nodeOut[i])[e];
@@ -330,7 +336,7 @@ abstract contract RefereeFixture is Test {
     }
 
     /// @notice Builds the node's trace with fault `f` and commits segments 0 and 1 with it.
-    function _nodeCommits(Fault f) internal {
+    function _nodeCommits(Fault f) internal virtual {
         _honestStep();
         fault = f;
         for (uint256 i; i < N_OPS; ++i) {
@@ -350,8 +356,15 @@ abstract contract RefereeFixture is Test {
     function _commitSegment(uint256 k, bytes32 afterHash) internal {
         bytes32[] memory l = _segmentLeaves(k, afterHash);
         bytes32 end = _stateHashAt((k + 1) * SEG, afterHash);
+        bytes32 root = TraceMerkleBuilder.computeRoot(l);
         vm.prank(node);
-        market.commitSegment(taskId, k, TraceMerkleBuilder.computeRoot(l), end, "ckpt", "leaves", l);
+        market.commitSegment(taskId, k, root, end, "ckpt", "leaves", l);
+        committedRoots[k] = SegmentRoots(root, end);
+    }
+
+    /// @dev The committed roots of segment k-1 (zeros for k == 0), for an open's `previous`.
+    function _previousRoots(uint256 k) internal view returns (SegmentRoots memory r) {
+        if (k != 0) r = committedRoots[k - 1];
     }
 
     function _segmentLeaves(uint256 k, bytes32 afterHash) internal view returns (bytes32[] memory l) {
