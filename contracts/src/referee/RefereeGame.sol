@@ -5,6 +5,7 @@ import {IOneStepAdjudicator, KeptProof} from "../interfaces/IOneStepAdjudicator.
 import {TensorCommit} from "../libraries/TensorCommit.sol";
 import {TraceMerkle} from "../libraries/TraceMerkle.sol";
 import {StepOp, StepOps} from "./StepOp.sol";
+import {Programs} from "./Programs.sol";
 import {StepEvaluator} from "./StepEvaluator.sol";
 import {TaskId, DisputeId, Outcome} from "../types/Ids.sol";
 import {StepGraph, GamePhase, GameView} from "../types/RefereeTypes.sol";
