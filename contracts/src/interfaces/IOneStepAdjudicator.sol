@@ -95,10 +95,12 @@ interface IOneStepAdjudicator is IStepAdjudicator {
     event ChunkRevealed(DisputeId indexed disputeId, uint256 chunkIndex, bytes chunk);
     /// @notice The challenger disputes element `element` of op `opIndex`, whose node value is `bits`.
     event ElementNamed(DisputeId indexed disputeId, uint256 opIndex, uint256 element, uint32 bits, uint256 steps);
-    /// @notice The node posted the element program's results (4 bytes big-endian per step).
+    /// @notice The node posted the element program's results (4 bytes big-endian per step, 8 for
+    ///         a binary64 step: Programs.resultAt).
     event ProgramPosted(DisputeId indexed disputeId, bytes results);
-    /// @notice Step `s` recomputed: `computed` by Float32, `claimed` by the node.
-    event StepChecked(DisputeId indexed disputeId, uint256 s, uint8 opcode, uint32 computed, uint32 claimed);
+    /// @notice Step `s` recomputed: `computed` by Float32 (Float64 for a binary64 step, opcodes
+    ///         32..36, whose bits are 64 wide; binary32 bits otherwise), `claimed` by the node.
+    event StepChecked(DisputeId indexed disputeId, uint256 s, uint8 opcode, uint64 computed, uint64 claimed);
     /// @notice The state after the step holds `stateLeaf` at `slot`, not op `opIndex`'s output
     ///         (opIndex = type(uint256).max: not the unchanged tensor the graph keeps there).
     event FinalStateMismatch(DisputeId indexed disputeId, uint256 opIndex, uint256 slot, bytes32 stateLeaf);
@@ -161,8 +163,8 @@ interface IOneStepAdjudicator is IStepAdjudicator {
         StepOp calldata op,
         bytes32[] calldata graphProof
     ) external;
-    /// @notice Node (Program): every step result of the element's program, 4 bytes big-endian each;
-    ///         the last must be the element.
+    /// @notice Node (Program): every step result of the element's program, 4 bytes big-endian each
+    ///         (8 for a binary64 step of CLIP_COEF: Programs.resultAt); the last must be the element.
     function postProgram(DisputeId disputeId, bytes calldata results) external;
     /// @notice Challenger (Step): step `s` is recomputed from its operands (earlier results, input
     ///         elements opened by `openings` in operand order, literals). A different result loses

@@ -5,6 +5,7 @@ import {IOneStepAdjudicator, KeptProof} from "../interfaces/IOneStepAdjudicator.
 import {TensorCommit} from "../libraries/TensorCommit.sol";
 import {TraceMerkle} from "../libraries/TraceMerkle.sol";
 import {StepOp, StepOps} from "./StepOp.sol";
+import {Programs} from "./Programs.sol";
 import {StepEvaluator} from "./StepEvaluator.sol";
 import {TaskId, DisputeId, Outcome} from "../types/Ids.sol";
 import {StepGraph, GamePhase, GameView} from "../types/RefereeTypes.sol";
@@ -44,6 +45,8 @@ library RefereeGame {
         uint8 anchorDepth;
         uint64 element;
         uint32 bits;
+        // Leading steps of the element's program with 8-byte (binary64) results.
+        uint8 wideSteps;
         bytes32 nodeLeaf;
         bytes32 stateBefore;
         bytes32 stateAfter;
@@ -252,26 +255,24 @@ library RefereeGame {
         g.element = uint64(e);
         g.bits = bits;
         g.programLength = uint32(evaluator.programLength(op, e));
+        g.wideSteps = uint8(Programs.wideSteps(op.kind));
         g.opId = StepOps.id(op);
         g.phase = GamePhase.Program;
         return Outcome.None;
     }
 
-    /// @notice The node posts its program results; the last must be the element it revealed.
+    /// @notice The node posts its program results (Programs.resultAt's layout); the last must be
+    ///         the element it revealed.
     function postProgram(Game storage g, DisputeId id, bytes calldata results) internal {
         uint256 n = g.programLength;
-        if (results.length != 4 * n || resultAt(results, n - 1) != g.bits) {
-            revert IOneStepAdjudicator.ProgramMismatch(id, 4 * n, results.length);
+        uint256 w = g.wideSteps;
+        // 4 bytes a step, 8 for each of the w binary64 steps (the last step is binary32)
+        uint256 size = 4 * (n + w);
+        if (results.length != size || Programs.resultAt(results, n - 1, w) != g.bits) {
+            revert IOneStepAdjudicator.ProgramMismatch(id, size, results.length);
         }
         g.resultsHash = keccak256(results);
         g.phase = GamePhase.Step;
-    }
-
-    /// @notice Result `s` of a program posted as 4 big-endian bytes per step.
-    function resultAt(bytes calldata results, uint256 s) internal pure returns (uint32 r) {
-        assembly ("memory-safe") {
-            r := shr(224, calldataload(add(results.offset, shl(2, s))))
-        }
     }
 
     /// @notice The game as bots read it.

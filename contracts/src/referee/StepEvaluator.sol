@@ -34,17 +34,19 @@ contract StepEvaluator {
         bytes32 scalarRoot;
     }
 
-    /// @notice Step c.s of element c.element of `op`: its opcode (kinds.py numbering), the
-    ///         binary32 result of its operands, and the node's claimed result (results[c.s]).
+    /// @notice Step c.s of element c.element of `op`: its opcode (kinds.py numbering), the result
+    ///         of its operands, and the node's claimed result (results[c.s]): binary64 bits for a
+    ///         binary64 step (opcodes 32..36), binary32 bits otherwise.
     function evaluate(Ctx calldata c, StepOp calldata op, bytes calldata results, Opening[] calldata openings)
         external
         view
-        returns (uint8 code, uint32 computed, uint32 claimed)
+        returns (uint8 code, uint64 computed, uint64 claimed)
     {
         (Programs.Opcode opcode, Programs.Operand[3] memory o) = Programs.step(op, c.element, c.s);
-        uint32[3] memory v = _operands(c, op, o, results, openings);
-        computed = Programs.run(opcode, v[0], v[1], v[2]);
-        claimed = _result(results, c.s);
+        uint256 wide = Programs.wideSteps(op.kind);
+        uint64[3] memory v = _operands(c, op, o, results, openings, wide);
+        computed = Programs.runStep(opcode, v[0], v[1], v[2]);
+        claimed = Programs.resultAt(results, c.s, wide);
         code = uint8(opcode);
     }
 
@@ -69,27 +71,21 @@ contract StepEvaluator {
         return TensorCommit.valueAt(w.chunk, j);
     }
 
-    /// @dev Result `s` of a program posted as 4 big-endian bytes per step.
-    function _result(bytes calldata results, uint256 s) private pure returns (uint32 r) {
-        assembly ("memory-safe") {
-            r := shr(224, calldataload(add(results.offset, shl(2, s))))
-        }
-    }
-
     function _operands(
         Ctx calldata c,
         StepOp calldata op,
         Programs.Operand[3] memory o,
         bytes calldata results,
-        Opening[] calldata openings
-    ) private view returns (uint32[3] memory v) {
+        Opening[] calldata openings,
+        uint256 wide
+    ) private view returns (uint64[3] memory v) {
         uint256 next;
         for (uint256 j; j < 3; ++j) {
             Programs.Src src = o[j].src;
             if (src == Programs.Src.Prev) {
-                v[j] = _result(results, o[j].value);
+                v[j] = Programs.resultAt(results, o[j].value, wide);
             } else if (src == Programs.Src.Const) {
-                v[j] = uint32(o[j].value);
+                v[j] = o[j].value;
             } else if (src == Programs.Src.In) {
                 if (op.refKinds[o[j].slot] == StepOps.REF_CONST) {
                     // A constant tensor: every element is the ref index's bits.
