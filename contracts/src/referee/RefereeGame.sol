@@ -6,6 +6,7 @@ import {TensorCommit} from "../libraries/TensorCommit.sol";
 import {TraceMerkle} from "../libraries/TraceMerkle.sol";
 import {StepOp, StepOps} from "./StepOp.sol";
 import {Programs} from "./Programs.sol";
+import {ProgramsEmbed} from "./ProgramsEmbed.sol";
 import {TaskId, DisputeId, Outcome} from "../types/Ids.sol";
 import {StepGraph, GamePhase, GameView} from "../types/RefereeTypes.sol";
 
@@ -161,12 +162,18 @@ library RefereeGame {
         return Outcome.None;
     }
 
-    /// @notice Reverts unless `op` is leaf `index` of the graph.
-    function checkOp(DisputeId id, StepGraph storage graph, StepOp calldata op, bytes32[] calldata proof, uint256 index)
-        internal
-        view
-    {
-        if (op.index != index || !TensorCommit.verify(proof, graph.graphRoot, StepOps.leaf(op), index, graph.nOps)) {
+    /// @notice Reverts unless `op` is leaf `index` of the graph of step `step` (step 1 has a graph
+    ///         of its own when graphRoot1 is set: AdamW reads Const(0) moments there).
+    function checkOp(
+        DisputeId id,
+        StepGraph storage graph,
+        uint256 step,
+        StepOp calldata op,
+        bytes32[] calldata proof,
+        uint256 index
+    ) internal view {
+        bytes32 root = step == 1 && graph.graphRoot1 != bytes32(0) ? graph.graphRoot1 : graph.graphRoot;
+        if (op.index != index || !TensorCommit.verify(proof, root, StepOps.leaf(op), index, graph.nOps)) {
             revert IOneStepAdjudicator.OpNotInGraph(id, index);
         }
     }
@@ -246,18 +253,27 @@ library RefereeGame {
         }
         g.element = uint64(e);
         g.bits = bits;
-        g.programLength = uint32(Programs.length(op));
+        // EMBED_BWD's length depends on the ids: 0 marks it (ProgramsEmbed's results layout;
+        // the StepEvaluator checks its attrs).
+        if (op.kind != ProgramsEmbed.EMBED_BWD) g.programLength = uint32(Programs.length(op));
         g.opId = StepOps.id(op);
         g.phase = GamePhase.Program;
         return Outcome.None;
     }
 
     /// @notice The node posts its program results; the last must be the element it revealed.
+    ///         A data-dependent program (length 0: EMBED_BWD) posts its results then its positions.
     function postProgram(Game storage g, DisputeId id, bytes calldata results) internal {
         uint256 n = g.programLength;
-        if (results.length != 4 * n || resultAt(results, n - 1) != g.bits) {
-            revert IOneStepAdjudicator.ProgramMismatch(id, 4 * n, results.length);
+        uint256 len = results.length;
+        if (n == 0) {
+            // r_0..r_{n-1} ++ p_0..p_{m-1}, n = max(m, 1): 4 bytes, or a positive multiple of 8.
+            if (len != 4 && (len == 0 || len % 8 != 0)) revert IOneStepAdjudicator.ProgramMismatch(id, 8, len);
+            n = len == 4 ? 1 : len / 8;
+        } else if (len != 4 * n) {
+            revert IOneStepAdjudicator.ProgramMismatch(id, 4 * n, len);
         }
+        if (resultAt(results, n - 1) != g.bits) revert IOneStepAdjudicator.ProgramMismatch(id, 4 * n, len);
         g.resultsHash = keccak256(results);
         g.phase = GamePhase.Step;
     }

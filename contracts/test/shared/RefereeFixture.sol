@@ -216,7 +216,7 @@ abstract contract RefereeFixture is Test {
         }
     }
 
-    function graph() public view returns (StepGraph memory g) {
+    function graph() public view virtual returns (StepGraph memory g) {
         bytes32[] memory t = new bytes32[](1);
         t[0] = TensorTrees.commit(bias, _u32(300, 0));
         g.graphRoot = TensorTrees.root(graphLeaves());
@@ -228,6 +228,8 @@ abstract contract RefereeFixture is Test {
         g.nOps = uint32(N_OPS);
         g.nState = 3;
         g.nTeacher = 1;
+        // No op reads the batch here; the dataset fields only have to be set.
+        (g.sampleRoot, g.seed, g.numSamples, g.batchSize, g.seqLen) = (keccak256("dataset"), 7, 1000, 2, 300);
     }
 
     /// @notice Leaves of the scalar tree: sha256 of each step's row (one float32 here: lr).
@@ -260,7 +262,7 @@ abstract contract RefereeFixture is Test {
         }
     }
 
-    function _buildStep() internal {
+    function _buildStep() internal virtual {
         _fill(stateT[0], 600, 1);
         _fill(stateT[1], 8, 2);
         _fill(stateT[2], 1200, 3);
