@@ -101,7 +101,8 @@ class Opener:
             out.append(self._tensor(self.rec.tensors.ops[j], o.shape,
                                     commit.chunk_proof(self.op_commits, j), pos))
         elif k is RefKind.TEACHER:
-            out.append(self._tensor(self.rec.tensors.teacher[j], (self.rec.tensors.teacher[j].size,),
+            vals = self.rec.tensors.teacher[j]
+            out.append(self._tensor(vals, (vals.size,),
                                     commit.chunk_proof(self.teacher_commits, j), pos))
         else:
             t = self.rec.step
@@ -170,7 +171,8 @@ def main() -> int:
     if commit.root_of(leaves) != rec.state_hash_before or rec.step != STEP:
         raise SystemExit("the state tree rebuilt here is not the traced step's state before")
     opener = Opener(rec, spec, rows, leaves, shapes)
-    ctx = [0, STEP, 0, 0, 0, len(shapes), len(rec.graph.ops), len(rec.tensors.teacher), spec.total_steps,
+    ctx = [0, STEP, 0, 0, 0, len(shapes), len(rec.graph.ops), len(rec.tensors.teacher),
+           spec.total_steps,
            rec.state_hash_before, commit.root_of(opener.op_commits),
            teacher_root(rec.tensors.teacher), scalar_root(spec), TASK_ID,
            bytes.fromhex(spec.dataset.sample_root[2:]), spec.seed, spec.dataset.num_samples,
