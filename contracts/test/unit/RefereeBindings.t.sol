@@ -7,6 +7,7 @@ import {TraceMerkleBuilder} from "../support/TraceMerkleBuilder.sol";
 import {TensorTrees} from "../support/TensorTrees.sol";
 import {StepOp} from "../../src/referee/StepOp.sol";
 import {StepEvaluator} from "../../src/referee/StepEvaluator.sol";
+import {StateBindings} from "../../src/referee/StateBindings.sol";
 import {TaskId, DisputeId, Outcome} from "../../src/types/Ids.sol";
 import {StepGraph, StateClaim} from "../../src/types/RefereeTypes.sol";
 
@@ -324,5 +325,88 @@ contract RefereeBindingsTest is BindFixture {
         vm.expectRevert(abi.encodeWithSelector(IOneStepAdjudicator.OpNotInGraph.selector, d, 1));
         vm.prank(challenger);
         referee.nameElement(d, EB, chunk, bop(1, true), laterProof);
+    }
+
+    // ------------------------------------------------------------------ gas
+
+    /// @dev Gas of a move from cold accounts, as a transaction sees it (docs/referee.md table).
+    function _cold() internal {
+        vm.cool(address(referee));
+        vm.cool(address(market));
+        vm.cool(address(stakes));
+        vm.cool(address(token));
+    }
+
+    /// @dev checkStep on a GATHER element: the batch row, then the two state openings.
+    function test_gas_checkStepGather_succeeds() public {
+        DisputeId d = _open(BindFault.WrongGather);
+        _toElement(d, 0, EG, _one(bNode[0][EG]));
+        Opening[] memory w = gatherOpenings(EG);
+        (StepOp memory o, bytes memory r) = (bop(0, false), _one(bNode[0][EG]));
+        _cold();
+        vm.prank(challenger);
+        uint256 g0 = gasleft();
+        referee.checkStep(d, 0, o, r, w);
+        _log("checkStep (GATHER: batch row + 2 state openings)", g0 - gasleft());
+    }
+
+    /// @dev checkStep on an EMBED_BWD position: one batch row.
+    function test_gas_checkStepEmbedPosition_succeeds() public {
+        DisputeId d = _open(BindFault.MissingPosition);
+        bytes memory r = _embedResults(EB);
+        _toElement(d, 1, EB, r);
+        Opening[] memory w = new Opening[](1);
+        w[0] = _batchOpening(MISSING / L);
+        StepOp memory o = bop(1, false);
+        _cold();
+        vm.prank(challenger);
+        uint256 g0 = gasleft();
+        referee.checkStep(d, r.length / 8 + MISSING, o, r, w);
+        _log("checkStep (EMBED_BWD position: batch row)", g0 - gasleft());
+    }
+
+    /// @dev disputeState on a Const final ref and on the scalar leaf.
+    function test_gas_disputeStateConst_succeeds() public {
+        DisputeId d = _open(BindFault.StaleConst);
+        bytes memory proof = abi.encode(constProof());
+        _cold();
+        vm.prank(challenger);
+        uint256 g0 = gasleft();
+        referee.disputeState(d, StateClaim.Const, proof);
+        _log("disputeState (Const, [8, 4])", g0 - gasleft());
+    }
+
+    function test_gas_disputeStateScalar_succeeds() public {
+        DisputeId d = _open(BindFault.StaleScalar);
+        bytes memory proof = abi.encode(scalarProof());
+        _cold();
+        vm.prank(challenger);
+        uint256 g0 = gasleft();
+        referee.disputeState(d, StateClaim.Scalar, proof);
+        _log("disputeState (Scalar)", g0 - gasleft());
+    }
+
+    function _log(string memory name, uint256 used) internal {
+        emit log_named_uint(name, used);
+        assertTrue(used < 5_000_000, name);
+    }
+
+    /// @dev The constant tensor's commitment at sizes around the chunk and tree edges equals the
+    ///      one built element by element (StateBindings.constCommit against TensorTrees).
+    function test_constCommit_sizes_succeeds() public view {
+        uint256[7] memory sizes = [uint256(0), 1, 255, 256, 257, 768, 1025];
+        for (uint256 i; i < sizes.length; ++i) {
+            uint32[] memory vals = new uint32[](sizes[i]);
+            for (uint256 k; k < vals.length; ++k) {
+                vals[k] = 0x3F800000;
+            }
+            uint32[] memory dims = new uint32[](1);
+            dims[0] = uint32(sizes[i]);
+            assertEq(this.constCommitOf(0x3F800000, dims), TensorTrees.commit(vals, dims), "size");
+        }
+    }
+
+    function constCommitOf(uint32 bits, uint32[] calldata dims) external view returns (bytes32) {
+        return StateBindings.constCommit(bits, dims);
     }
 }
