@@ -12,11 +12,12 @@ Each vector's ``abi`` is ``abi.encode(Ctx, StepOp, bytes results, Opening[] open
 ``StepEvaluator.Ctx``'s fields; EMBED_BWD results are r_0..r_{n-1} then the positions
 (``ProgramsEmbed``), and its membership checks are steps n + q.
 
-    .venv/bin/python tests/vectors/trace/make_batch_vectors.py
+    .venv/bin/python tests/vectors/trace/make_batch_vectors.py [--out FILE]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import random
 import sys
@@ -143,7 +144,10 @@ def _vector(op: Any, e: int, s: int, ctx: list[Any], results: bytes, opener: Ope
     return {"kind": op.kind.name, "op": op.index, "e": e, "s": s, "abi": "0x" + raw.hex()}
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--out", type=Path, default=Path(__file__).with_name("batch_bindings.json"))
+    opts = ap.parse_args(argv)
     from prover import profile, statehash
     from prover.dataset import load_manifest
     from prover.presets import default_dataset_dir, default_teacher_dir, preset_spec
@@ -197,7 +201,7 @@ def main() -> int:
                 picks = [0, len(steps) - 1]
             for s in sorted(set(picks)):
                 vectors.append(_vector(op, e, s, ctx, bits, opener, steps))
-    out = Path(__file__).with_name("batch_bindings.json")
+    out = opts.out
     out.write_text(json.dumps({"preset": "tiny", "profile": spec.profile.name, "step": STEP,
                                "taskId": TASK_ID, "sampleRoot": spec.dataset.sample_root,
                                "count": len(vectors), "vectors": vectors}, indent=1) + "\n")
