@@ -68,3 +68,14 @@ class TeacherError(ProverError):
 
 class ScheduleError(ProverError):
     """A data-schedule position or epoch outside the schedule's range."""
+
+
+@leaf
+class RefereeGraphError(ProverError):
+    """A spec whose step graph the referee cannot check (field ``reason`` says why: the data
+    schedule or state hash is not the v2 one the game opens on-chain)."""
+
+    exit_code = 2
+    hint = ("write the spec with `veritrain spec init --state-hash tree-v2 --schedule keccak-v2` "
+            "(only v2 specs can be disputed by the referee; others keep the jury)")
+    reason: str

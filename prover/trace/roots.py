@@ -18,6 +18,7 @@ import hashlib
 import math
 import struct
 from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -27,6 +28,7 @@ from prover.trace import commit
 if TYPE_CHECKING:
     from prover.spec import TaskSpec
     from prover.trace.graph import Ref
+    from prover.trace.tracer import Recorded
 
 #: Names of one step's scalars, in table order (``Scalar(j)``); group 0 decays, group 1 not.
 SCALAR_NAMES = ("decay.g0", "beta1", "omb1", "beta2", "omb2", "stepSize", "bc2Sqrt", "eps",
@@ -79,3 +81,63 @@ def final_root(final: Sequence[tuple[str, Ref]]) -> bytes:
     if not final:
         raise ValueError("finalRoot of a graph without final refs: record the step graph first")
     return commit.root_of([final_leaf(j, ref) for j, (_, ref) in enumerate(final)])
+
+
+@dataclass(frozen=True)
+class StepGraphFields:
+    """Every field of the referee's ``StepGraph`` (``contracts/src/types/RefereeTypes.sol``), in
+    the struct's order: what a requester registers with a task (:meth:`as_tuple` is the ABI
+    tuple)."""
+
+    #: sha256 tree over the op leaves of steps 2.. (and of step 1 for ``graph_root1``).
+    graph_root: bytes
+    teacher_root: bytes
+    scalar_root: bytes
+    #: State hash v2 of the state before step 1.
+    initial_state: bytes
+    final_root: bytes
+    n_ops: int
+    #: State tensors (the state tree has n_state + 1 leaves, the scalar leaf last).
+    n_state: int
+    n_teacher: int
+    total_steps: int
+    #: Step 1's graph (AdamW reads Const(0) moments there).
+    graph_root1: bytes
+    #: The dataset and the keccak-v2 schedule's inputs (Batch(0) rows are opened against them).
+    sample_root: bytes
+    seed: int
+    num_samples: int
+    batch_size: int
+    seq_len: int
+
+    def as_tuple(self) -> tuple[bytes | int, ...]:
+        return tuple(getattr(self, f.name) for f in fields(self))
+
+
+def step_graph_fields(spec: TaskSpec, first: Recorded, later: Recorded) -> StepGraphFields:
+    """The registered ``StepGraph`` of a task from its spec and two recorded steps (``first``:
+    step 1 from the initial state, ``later``: step 2; ``tracer.record_trainer_step`` twice on a
+    fresh ``Trainer``). Only v2 specs can be refereed: the game opens batch rows by the
+    keccak-v2 schedule and state tensors by state hash v2, so any other spec is refused."""
+    from prover.errors import RefereeGraphError
+
+    if spec.schedule != "keccak-v2":
+        raise RefereeGraphError(f"the referee checks batch rows by the keccak-v2 schedule; this "
+                                f"spec's schedule is {spec.schedule}", reason="schedule")
+    if spec.state_hash != "tree-v2":
+        raise RefereeGraphError(f"the referee opens state tensors by state hash tree-v2; this "
+                                f"spec's stateHash is {spec.state_hash}", reason="stateHash")
+    if first.step != 1:
+        raise RefereeGraphError(f"`first` must be step 1, got step {first.step}", reason="steps")
+    final, final1 = final_root(later.graph.final), final_root(first.graph.final)
+    if final1 != final or len(first.graph.ops) != len(later.graph.ops):
+        raise RefereeGraphError("step 1's graph has other final refs or another op count than "
+                                "the later steps'", reason="graph1")
+    return StepGraphFields(
+        graph_root=later.graph.root(), teacher_root=teacher_root(later.tensors.teacher),
+        scalar_root=scalar_root(spec), initial_state=first.state_hash_before,
+        final_root=final, n_ops=len(later.graph.ops), n_state=len(later.graph.final),
+        n_teacher=len(later.tensors.teacher), total_steps=spec.total_steps,
+        graph_root1=first.graph.root(), sample_root=bytes.fromhex(spec.dataset.sample_root[2:]),
+        seed=spec.seed, num_samples=spec.dataset.num_samples, batch_size=spec.batch_size,
+        seq_len=spec.seq_len)

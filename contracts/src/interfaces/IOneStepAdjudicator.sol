@@ -3,7 +3,7 @@ pragma solidity ^0.8.24;
 
 import {IStepAdjudicator} from "./IStepAdjudicator.sol";
 import {TaskId, DisputeId, Outcome} from "../types/Ids.sol";
-import {StepGraph, RefereeParams, GamePhase, GameView} from "../types/RefereeTypes.sol";
+import {StepGraph, RefereeParams, GamePhase, GameView, StateClaim} from "../types/RefereeTypes.sol";
 import {StepOp} from "../referee/StepOp.sol";
 
 /// @notice A tensor opened down to one chunk: its chunk root and shape (bound into its commit),
@@ -31,6 +31,33 @@ struct KeptProof {
     bytes32[] beforeProof;
 }
 
+/// @notice State tensor `slot` after the step is, by the graph's final refs (`finalProof` under
+///         finalRoot), the constant `bits` in the shape of the same tensor before the step
+///         (`beforeRoot`, `dims`, `beforeProof` under the state before); `afterLeaf` is its commit
+///         in the node's state after (`afterProof`).
+struct ConstProof {
+    uint256 slot;
+    uint32 bits;
+    bytes32[] finalProof;
+    bytes32 beforeRoot;
+    uint32[] dims;
+    bytes32[] beforeProof;
+    bytes32 afterLeaf;
+    bytes32[] afterProof;
+}
+
+/// @notice The scalar leaf of the state before the step (its preimage: step, sha256 of the
+///         canonical RNG JSON, data cursor; `beforeProof` under the state before) and the node's
+///         scalar leaf after it (`afterLeaf`, `afterProof` under the state after).
+struct ScalarProof {
+    uint64 step;
+    bytes32 rngDigest;
+    uint64 cursor;
+    bytes32[] beforeProof;
+    bytes32 afterLeaf;
+    bytes32[] afterProof;
+}
+
 /// @title IOneStepAdjudicator
 /// @notice IStepAdjudicator settled by the referee game (docs/referee.md "The game"): the node
 ///         commits to its trace of the disputed step, a bisection narrows it to one op, one chunk,
@@ -46,7 +73,8 @@ interface IOneStepAdjudicator is IStepAdjudicator {
     error NoStepGraph(TaskId taskId);
     /// @notice Only the task's requester registers its graph, once, before the first claim.
     error GraphNotRegistrable(TaskId taskId);
-    /// @notice The graph has fewer than two ops, no state tensor, or a zero root.
+    /// @notice The graph has fewer than two ops, no state tensor, a zero root, or no dataset
+    ///         (sampleRoot, numSamples, batchSize, seqLen: the keccak-v2 schedule's inputs).
     error BadGraph(TaskId taskId);
     /// @notice The move is not allowed in phase `phase`.
     error WrongPhase(DisputeId disputeId, GamePhase phase);
@@ -149,6 +177,12 @@ interface IOneStepAdjudicator is IStepAdjudicator {
     /// @notice Challenger (OpPick, any round): a state tensor the step keeps unchanged (final ref
     ///         State(from)) differs between the states before and after: the node loses the game.
     function disputeKept(DisputeId disputeId, KeptProof calldata proof) external;
+    /// @notice Challenger (OpPick, any round): the state after the step is not what the step
+    ///         makes of it besides its ops' outputs: a tensor the graph sets to a constant (final
+    ///         ref Const(bits)) is not that constant tensor (`proof` = abi.encode(ConstProof)), or
+    ///         the scalar leaf is not the state before's advanced by one step: step + 1, the same
+    ///         RNG, cursor + batchSize (`proof` = abi.encode(ScalarProof)). Proven: the node loses.
+    function disputeState(DisputeId disputeId, StateClaim claim, bytes calldata proof) external;
     /// @notice Node (Shape): the chunk root and shape behind op i's output commitment.
     function revealShape(DisputeId disputeId, bytes32 root, uint32[] calldata dims) external;
     /// @notice Node (Chunk): the 1 KiB chunk at the leaf reached.

@@ -225,7 +225,8 @@ library Programs {
         return (Opcode.Fma, o);
     }
 
+    /// @dev Slots past `need` are the ids slots of GATHER levels (record.py appends them).
     function _arity(StepOp calldata op, uint256 got, uint256 need) private pure {
-        if (got != need) revert BadArity(op.index, op.kind, got, need);
+        if (got < need) revert BadArity(op.index, op.kind, got, need);
     }
 }

@@ -164,12 +164,18 @@ library RefereeGame {
         return Outcome.None;
     }
 
-    /// @notice Reverts unless `op` is leaf `index` of the graph.
-    function checkOp(DisputeId id, StepGraph storage graph, StepOp calldata op, bytes32[] calldata proof, uint256 index)
-        internal
-        view
-    {
-        if (op.index != index || !TensorCommit.verify(proof, graph.graphRoot, StepOps.leaf(op), index, graph.nOps)) {
+    /// @notice Reverts unless `op` is leaf `index` of the graph of step `step` (step 1 has a graph
+    ///         of its own when graphRoot1 is set: AdamW reads Const(0) moments there).
+    function checkOp(
+        DisputeId id,
+        StepGraph storage graph,
+        uint256 step,
+        StepOp calldata op,
+        bytes32[] calldata proof,
+        uint256 index
+    ) internal view {
+        bytes32 root = step == 1 && graph.graphRoot1 != bytes32(0) ? graph.graphRoot1 : graph.graphRoot;
+        if (op.index != index || !TensorCommit.verify(proof, root, StepOps.leaf(op), index, graph.nOps)) {
             revert IOneStepAdjudicator.OpNotInGraph(id, index);
         }
     }
@@ -254,6 +260,8 @@ library RefereeGame {
         }
         g.element = uint64(e);
         g.bits = bits;
+        // EMBED_BWD's length depends on the ids: 0 marks it (ProgramsEmbed's results layout;
+        // the StepEvaluator checks its attrs).
         g.programLength = uint32(evaluator.programLength(op, e));
         g.wideSteps = uint8(Programs.wideSteps(op.kind));
         g.opId = StepOps.id(op);
@@ -262,15 +270,23 @@ library RefereeGame {
     }
 
     /// @notice The node posts its program results (Programs.resultAt's layout); the last must be
-    ///         the element it revealed.
+    ///         the element it revealed. A data-dependent program (length 0: EMBED_BWD) posts its
+    ///         results then its positions.
     function postProgram(Game storage g, DisputeId id, bytes calldata results) internal {
         uint256 n = g.programLength;
         uint256 w = g.wideSteps;
+        uint256 len = results.length;
         // 4 bytes a step, 8 for each of the w binary64 steps (the last step is binary32)
         uint256 size = 4 * (n + w);
-        if (results.length != size || Programs.resultAt(results, n - 1, w) != g.bits) {
-            revert IOneStepAdjudicator.ProgramMismatch(id, size, results.length);
+        if (n == 0) {
+            // r_0..r_{n-1} ++ p_0..p_{m-1}, n = max(m, 1): 4 bytes, or a positive multiple of 8.
+            if (len != 4 && (len == 0 || len % 8 != 0)) revert IOneStepAdjudicator.ProgramMismatch(id, 8, len);
+            n = len == 4 ? 1 : len / 8;
+            size = len;
+        } else if (len != size) {
+            revert IOneStepAdjudicator.ProgramMismatch(id, size, len);
         }
+        if (Programs.resultAt(results, n - 1, w) != g.bits) revert IOneStepAdjudicator.ProgramMismatch(id, size, len);
         g.resultsHash = keccak256(results);
         g.phase = GamePhase.Step;
     }

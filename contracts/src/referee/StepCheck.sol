@@ -73,7 +73,13 @@ library StepCheck {
             stateBefore: g.stateBefore,
             opRoot: g.opRoot,
             teacherRoot: graph.teacherRoot,
-            scalarRoot: graph.scalarRoot
+            scalarRoot: graph.scalarRoot,
+            taskId: g.taskId,
+            sampleRoot: graph.sampleRoot,
+            seed: graph.seed,
+            numSamples: graph.numSamples,
+            batchSize: graph.batchSize,
+            seqLen: graph.seqLen
         });
     }
 }

@@ -137,6 +137,8 @@ abstract contract RefereeElemFixture is RefereePlayers {
         g.nOps = uint32(E_OPS);
         g.nState = 4;
         g.nTeacher = 1;
+        // No op reads the batch here; the dataset fields only have to be set.
+        (g.sampleRoot, g.seed, g.numSamples, g.batchSize, g.seqLen) = (keccak256("dataset"), 7, 1000, 2, 300);
     }
 
     /// @notice Row t of the scalar table: decay, b1, omb1, b2, omb2, stepSize, bc2Sqrt, eps as
