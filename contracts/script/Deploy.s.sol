@@ -6,6 +6,7 @@ import {VeriToken} from "../src/VeriToken.sol";
 import {StakeManager} from "../src/StakeManager.sol";
 import {TaskMarket} from "../src/TaskMarket.sol";
 import {JuryAdjudicator} from "../src/JuryAdjudicator.sol";
+import {OneStepAdjudicator} from "../src/OneStepAdjudicator.sol";
 import {PrevrandaoRandomness} from "../src/PrevrandaoRandomness.sol";
 import {AuditRegistry} from "../src/AuditRegistry.sol";
 import {DeployParams, DeployParamsFile} from "./DeployParams.sol";
@@ -31,7 +32,8 @@ contract Deploy {
             address market,
             address randomness,
             address adjudicator,
-            address auditRegistry
+            address auditRegistry,
+            address referee
         )
     {
         uint256 key = vm.envOr("VERITRAIN_DEPLOYER_KEY", uint256(0));
@@ -46,10 +48,11 @@ contract Deploy {
         TaskMarket m = new TaskMarket(token, address(s), p.market);
         randomness = address(new PrevrandaoRandomness());
         adjudicator = address(new JuryAdjudicator(token, address(s), address(m), randomness, p.jury));
-        s.wire(address(m), adjudicator);
-        m.setAdjudicator(adjudicator);
+        referee = address(new OneStepAdjudicator(token, address(s), address(m), DeployParamsFile.referee(vm)));
+        s.wire(address(m), adjudicator, referee);
+        m.setAdjudicators(adjudicator, referee);
         auditRegistry = address(new AuditRegistry(address(m), address(s), p.minAuditorStake));
         vm.stopBroadcast();
-        return (token, address(s), address(m), randomness, adjudicator, auditRegistry);
+        return (token, address(s), address(m), randomness, adjudicator, auditRegistry, referee);
     }
 }

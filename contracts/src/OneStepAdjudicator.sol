@@ -17,7 +17,7 @@ import {RefereeGame} from "./referee/RefereeGame.sol";
 import {StepCheck} from "./referee/StepCheck.sol";
 import {StepEvaluator} from "./referee/StepEvaluator.sol";
 import {StepOp} from "./referee/StepOp.sol";
-import {TaskId, DisputeId, Outcome, TaskStatus, TaskView} from "./types/Ids.sol";
+import {TaskId, DisputeId, Outcome, TaskView} from "./types/Ids.sol";
 import {StepGraph, RefereeParams, GamePhase, GameView} from "./types/RefereeTypes.sol";
 
 /// @title OneStepAdjudicator
@@ -52,12 +52,12 @@ contract OneStepAdjudicator is IOneStepAdjudicator, ReentrancyGuardTransient {
 
     /// @inheritdoc IOneStepAdjudicator
     function registerStepGraph(TaskId taskId, StepGraph calldata graph) external {
+        // INVARIANT: the graph is fixed by the market in the transaction that creates the task, so
+        // no node is judged by another graph.
+        if (msg.sender != address(_market) || _graphs[taskId].graphRoot != bytes32(0)) {
+            revert GraphNotRegistrable(taskId);
+        }
         TaskView memory t = _market.task(taskId);
-        // INVARIANT: the graph is fixed before any node claims, so no node is judged by another graph.
-        if (
-            msg.sender != t.requester || t.status != TaskStatus.Open || t.epoch != 0
-                || _graphs[taskId].graphRoot != bytes32(0)
-        ) revert GraphNotRegistrable(taskId);
         if (
             graph.graphRoot == bytes32(0) || graph.nOps < 2 || graph.nOps > MAX_OPS || graph.nState == 0
                 || graph.initialState == bytes32(0) || graph.finalRoot == bytes32(0)

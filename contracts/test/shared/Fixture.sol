@@ -6,6 +6,7 @@ import {VeriToken} from "../../src/VeriToken.sol";
 import {StakeManager} from "../../src/StakeManager.sol";
 import {TaskMarket} from "../../src/TaskMarket.sol";
 import {JuryAdjudicator} from "../../src/JuryAdjudicator.sol";
+import {OneStepAdjudicator} from "../../src/OneStepAdjudicator.sol";
 import {PrevrandaoRandomness} from "../../src/PrevrandaoRandomness.sol";
 import {TraceMerkle} from "../../src/libraries/TraceMerkle.sol";
 import {TraceMerkleBuilder} from "../support/TraceMerkleBuilder.sol";
@@ -70,6 +71,8 @@ abstract contract Fixture is Test {
     TaskMarket internal market;
     PrevrandaoRandomness internal rng;
     JuryAdjudicator internal jury;
+    /// @dev The market's other adjudicator (tasks created with a step graph).
+    OneStepAdjudicator internal referee;
 
     address internal deployer = address(this);
     address internal treasury = makeAddr("treasury");
@@ -110,8 +113,9 @@ abstract contract Fixture is Test {
         market = new TaskMarket(address(token), address(stakes), dp.market);
         rng = new PrevrandaoRandomness();
         jury = new JuryAdjudicator(address(token), address(stakes), address(market), address(rng), dp.jury);
-        stakes.wire(address(market), address(jury));
-        market.setAdjudicator(address(jury));
+        referee = new OneStepAdjudicator(address(token), address(stakes), address(market), DeployParamsFile.referee(vm));
+        stakes.wire(address(market), address(jury), address(referee));
+        market.setAdjudicators(address(jury), address(referee));
 
         requester = _actor("requester", 0);
         node = _actor("node", 3 * NODE_STAKE);

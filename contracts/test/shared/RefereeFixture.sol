@@ -6,6 +6,8 @@ import {VeriToken} from "../../src/VeriToken.sol";
 import {StakeManager} from "../../src/StakeManager.sol";
 import {TaskMarket} from "../../src/TaskMarket.sol";
 import {OneStepAdjudicator} from "../../src/OneStepAdjudicator.sol";
+import {JuryAdjudicator} from "../../src/JuryAdjudicator.sol";
+import {PrevrandaoRandomness} from "../../src/PrevrandaoRandomness.sol";
 import {Float32} from "../../src/libraries/Float32.sol";
 import {TraceMerkle} from "../../src/libraries/TraceMerkle.sol";
 import {StepOp, StepOps} from "../../src/referee/StepOp.sol";
@@ -60,6 +62,8 @@ abstract contract RefereeFixture is Test {
     StakeManager internal stakes;
     TaskMarket internal market;
     OneStepAdjudicator internal referee;
+    /// @dev The market's other adjudicator (tasks created without a step graph).
+    JuryAdjudicator internal jury;
     address internal requester;
     address internal node;
     address internal challenger;
@@ -90,17 +94,18 @@ abstract contract RefereeFixture is Test {
         stakes = new StakeManager(address(token), dp.unbondingBlocks, dp.minJurorStake);
         market = new TaskMarket(address(token), address(stakes), dp.market);
         referee = new OneStepAdjudicator(address(token), address(stakes), address(market), rp);
-        stakes.wire(address(market), address(referee));
-        market.setAdjudicator(address(referee));
+        jury = new JuryAdjudicator(
+            address(token), address(stakes), address(market), address(new PrevrandaoRandomness()), dp.jury
+        );
+        stakes.wire(address(market), address(jury), address(referee));
+        market.setAdjudicators(address(jury), address(referee));
         requester = _actor("requester", 0);
         node = _actor("node", 3 * NODE_STAKE);
         challenger = _actor("challenger", 0);
         _buildStep();
-        vm.prank(requester);
-        taskId = market.createTask("bafyspec", keccak256("spec"), REWARD, _taskParams());
         StepGraph memory g = graph();
         vm.prank(requester);
-        referee.registerStepGraph(taskId, g);
+        taskId = market.createTaskWithGraph("bafyspec", keccak256("spec"), REWARD, _taskParams(), g);
         vm.prank(node);
         market.claimTask(taskId);
     }
