@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 _NO_DISPUTE = {Verdict.OK: (AuditStatus.OK, "no dispute"),
                Verdict.UNPROVABLE: (AuditStatus.UNPROVABLE, "no dispute (unprovable)"),
                Verdict.REFUSED: (AuditStatus.REFUSED, "refused"),
+               Verdict.WRONG_ROOTS: (AuditStatus.REFUSED, "refused (wrong roots on chain)"),
                Verdict.DISPUTE: (AuditStatus.ERROR, "dispute without a step")}
 #: The journal status of a resolved dispute of ours, by outcome.
 _DISPUTE_STATUS = {Outcome.NODE_WRONG: DisputeStatus.WON, Outcome.NODE_RIGHT: DisputeStatus.LOST}
@@ -65,6 +66,8 @@ class Auditor:
         self.data = SegmentData(protocol, Materials(store_client,
                                                     Path(cache_dir or self.workdir / "cache")))
         self.budget = Budget(self.policy.budget_steps_per_hour, self.policy.budget_burst_hours)
+        #: Per task: why its roots on chain are wrong ("" when they are right, or a jury task).
+        self._wrong_roots: dict[int, str] = {}
         start = protocol.addresses.deployBlock if start_block is None else start_block
         self.watcher = EventWatcher(protocol.chain, [(protocol.market, "SegmentCommitted")],
                                     start_block=start, confirmations=confirmations,
@@ -227,6 +230,9 @@ class Auditor:
             start_ckpt, start_hash = self.data.start_checkpoint(spec, claim.task_id, claim.k)
         except DataUnavailableError as exc:
             return unavailable(f"segment inputs unavailable: {exc}"), leaves
+        wrong = self._roots_wrong(claim.task_id, spec, teacher, data)
+        if wrong:
+            return Finding(Verdict.WRONG_ROOTS, wrong), None
         t0 = time.process_time()
         try:
             result = replay(spec, claim.task_id, start_ckpt, last, teacher, data,
@@ -272,6 +278,20 @@ class Auditor:
                            None, n, cpu), None
         ok = f"all {n} leaves, the end state and the end checkpoint match"
         return Finding(Verdict.OK, ok, None, n, cpu), leaves
+
+    def _roots_wrong(self, task_id: int, spec: Any, teacher: Path, data: Path) -> str:
+        """Why the task's roots on chain are not its spec's (recomputed once per task); "" when
+        they are, or when the jury settles it."""
+        from materials.roots import check_task_roots
+        from prover.errors import RootsMismatchError
+
+        if task_id not in self._wrong_roots:
+            try:
+                check_task_roots(self.protocol, task_id, spec, teacher, data)
+                self._wrong_roots[task_id] = ""
+            except RootsMismatchError as exc:
+                self._wrong_roots[task_id] = f"{exc} ({exc.hint})"
+        return self._wrong_roots[task_id]
 
     def _open(self, claim: SegmentClaim, leaves: list[bytes] | None, f: Finding) -> int:
         """Send the dispute ``f`` asks for; its id."""

@@ -250,6 +250,8 @@ class NodeDaemon:
                 continue
             if not self._inputs_ready(task_id, spec_cid, spec, task):
                 continue
+            if not self._roots_match(task_id, spec_cid, spec, task):
+                continue
             try:
                 self.protocol.claim_task(task_id)
             except ContractRevertError as exc:
@@ -283,6 +285,23 @@ class NodeDaemon:
             return False
         self.inputs.ok(task_id)
         self._contexts[task_id] = TaskContext(task_id, spec, teacher, data, self.workdir)
+        return True
+
+    def _roots_match(self, task_id: int, spec_cid: str, spec: Any, task: Any) -> bool:
+        """A refereed task's roots on chain are those of its spec and teacher (recomputed here,
+        before claiming); a task whose roots differ is refused for good."""
+        from materials.roots import check_task_roots
+        from prover.errors import RootsMismatchError
+
+        ctx = self._contexts[task_id]
+        try:
+            check_task_roots(self.protocol, task_id, spec, ctx.teacher_dir, ctx.dataset_dir)
+        except RootsMismatchError as exc:
+            self._contexts.pop(task_id, None)
+            self.journal.set_task(task_id, int(task.epoch), spec_cid, TaskState.REFUSED, str(exc))
+            log_event(log, "task-refused", logging.ERROR, task=task_id, reason="roots-mismatch",
+                      root=exc.root, error=str(exc))
+            return False
         return True
 
     def _can_stake(self, task_id: int, needed: int) -> bool:
