@@ -53,12 +53,6 @@ def create_task(protocol: Protocol, client: Client, spec: TaskSpec, terms: TaskT
     from node.errors import StepGraphUnavailableError
     from prover.trace.roots import has_step_graph
 
-    pub = publish(client, spec, teacher_dir, dataset_dir)
-    back = Materials(client, cache_dir).spec(pub.spec_cid, pub.spec_hash)  # what nodes will read
-    if back.spec_hash() != pub.spec_hash:  # pragma: no cover - Materials.spec already checks
-        raise SpecHashMismatchError(
-            f"spec {pub.spec_cid} did not read back as published", cid=pub.spec_cid
-        )
     if step_graph and not has_step_graph(spec):
         raise StepGraphUnavailableError(
             f"profile {spec.profile.name} has no step graph (its training step is not traced)",
@@ -66,6 +60,12 @@ def create_task(protocol: Protocol, client: Client, spec: TaskSpec, terms: TaskT
                                    "or create the task without --step-graph (jury)")
     if step_graph is None:
         step_graph = protocol.addresses.stepGraphByDefault and has_step_graph(spec)
+    pub = publish(client, spec, teacher_dir, dataset_dir)
+    back = Materials(client, cache_dir).spec(pub.spec_cid, pub.spec_hash)  # what nodes will read
+    if back.spec_hash() != pub.spec_hash:  # pragma: no cover - Materials.spec already checks
+        raise SpecHashMismatchError(
+            f"spec {pub.spec_cid} did not read back as published", cid=pub.spec_cid
+        )
     post = partial(protocol.create_task, pub.spec_cid, pub.spec_hash, terms.reward,
                    total_steps=terms.total_steps, segment_steps=terms.segment_steps,
                    challenge_window=terms.challenge_window,
