@@ -21,7 +21,7 @@ step's result bits at bits 192..255 (binary32 in the low 32 bits of its field, b
 ``dataDependent`` (EMBED_BWD: the program depends on the ids). Seeded: regenerating gives the
 same bytes.
 
-    .venv/bin/python tests/vectors/trace/make_program_vectors.py [--profile repfma-1]
+    .venv/bin/python tests/vectors/trace/make_program_vectors.py [--profile repfma-1] [--out FILE]
 """
 
 from __future__ import annotations
@@ -89,6 +89,8 @@ def _vector(op: Any, e: int, tensors: Any, rng: random.Random) -> dict[str, Any]
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--profile", default="repfma-1")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="write here (default: programs_<profile>.json next to this script)")
     opts = ap.parse_args(argv)
     from prover import profile
     from prover.presets import default_dataset_dir, default_teacher_dir, preset_spec
@@ -114,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
             picks = {0, op.numel - 1, rng.randrange(op.numel)}
             for e in sorted(picks)[:PER_OP]:
                 vectors.append(_vector(op, e, rec.tensors, rng))
-    out = Path(__file__).with_name(f"programs_{opts.profile}.json")
+    out = opts.out or Path(__file__).with_name(f"programs_{opts.profile}.json")
     kinds = sorted({v["kind"] for v in vectors})
     out.write_text(json.dumps({"profile": opts.profile, "preset": "tiny", "kinds": kinds,
                                "count": len(vectors), "vectors": vectors}, indent=1) + "\n")
