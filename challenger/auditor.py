@@ -30,7 +30,7 @@ from challenger.segdata import SegmentClaim, SegmentData
 from ledger import audits
 from ledger.audits import AuditResult
 from ledger.disputes import advance_dispute
-from ledger.errors import ContractRevertError, revert_error
+from ledger.errors import ContractRevertError, WrongAdjudicatorError, revert_error
 from ledger.protocol import Outcome, Protocol
 from ledger.watch import EventWatcher
 from materials import Materials
@@ -322,6 +322,12 @@ class Auditor:
             self._decide("already disputed",
                          f"{f.reason}; end-state dispute {other} is open", **where)
             return AuditStatus.DISPUTED
+        except WrongAdjudicatorError as exc:
+            # the referee settles this task: its game is not the jury's dispute (refereed tasks
+            # are played by the referee-game bot); journalled, never fatal
+            self._set(*key, AuditStatus.ERROR, f"{f.reason}; {exc}", steps=f.steps, cpu_s=f.cpu_s)
+            self._decide("dispute failed", f"{f.reason}; {exc}", **where)
+            return AuditStatus.ERROR
         except ContractRevertError as exc:
             closed = isinstance(exc, revert_error("ChallengeWindowClosed"))
             status = AuditStatus.EXPIRED if closed else AuditStatus.ERROR
