@@ -164,3 +164,36 @@ def test_wrong_root_is_not_audited_and_the_jury_cannot_step_in(
         stall = NODE_STAKE * int(p.market_params().stallSlashBps) // 10_000
         book.check(requester={"wallet": REWARD - pay},
                    careless={"wallet": pay, "staked": -stall})
+
+
+@pytest.mark.heavy
+def test_fault_on_refereed_task_never_opens_a_jury_dispute(
+    anvil: Any, protocol: Any, store_url: str, published: Any, tmp_path: Path
+) -> None:
+    """Routing by the task's adjudicator: with the right roots, the auditor audits, finds the
+    fault and does not send it to the jury (journalled for the referee-game bot); no bond
+    moves, no jury dispute exists."""
+    from challenger.auditor import Auditor
+    from challenger.policy import AuditPolicy
+    from store.client import Client
+    from tests.support.actors import DishonestNode, Fault
+
+    req, aud = protocol(REQUESTER), protocol(AUDITOR)
+    p = protocol(0)
+    with Client(store_url) as client:
+        cheat = DishonestNode(protocol(CARELESS), client, tmp_path / "cheat",
+                              fault=Fault.WRONG_LEAF_AT_STEP, step=2)
+        task = Requester(req, client).post(published, reward=REWARD, node_stake=NODE_STAKE,
+                                           graph=_graph(published, req, None))
+        cheat.claim(task)
+        cheat.commit(task, 0)
+        book = Book(p, {"auditor": aud.me, "cheat": cheat.protocol.me})
+        book.snap()
+        auditor = Auditor(aud, client, tmp_path / "auditor", AuditPolicy(probability=1.0))
+        auditor.run_once()
+        rows = auditor.journal.rows("SELECT status, reason FROM audits WHERE task_id = ?", task)
+        assert [r["status"] for r in rows] == ["error"], rows
+        assert "differs first at step 2" in rows[0]["reason"]
+        assert "referee" in rows[0]["reason"]
+        assert p.dispute_count() == 0 and int(p.referee.call("disputeCount")) == 0
+        book.check()
