@@ -56,7 +56,7 @@ abstract contract RefereePlayers is RefereeFixture {
 
     /// @dev Prices the calldata of the move about to be sent, and makes every contract's account
     ///      and storage cold, as they are at the start of a transaction.
-    function _calldata(bytes memory cd) internal {
+    function _calldata(bytes memory cd) internal virtual {
         vm.cool(address(referee));
         vm.cool(address(market));
         vm.cool(address(stakes));
