@@ -82,23 +82,17 @@ class SegmentData:
                                            f"committed by block {at_block}",
                                            what="segment", cid="", reason="not committed")
             return SegmentClaim.from_event(events[-1])
-        seg = self.protocol.segment(task_id, k)
-        if not seg.committed:
+        if not self.protocol.segment(task_id, k).committed:
             raise DataUnavailableError(f"segment {k} of task {task_id} is not committed",
                                        what="segment", cid="", reason="not committed")
-        events = self.protocol.market.events("SegmentCommitted",
-                                             from_block=self.protocol.addresses.deployBlock,
-                                             taskId=task_id, k=k)
-        for ev in reversed(events):
-            c = SegmentClaim.from_event(ev)
-            # the block tells a recommit of the same root and end state (after a reopen) apart
-            if (c.trace_root == bytes(seg.traceRoot)
-                    and c.end_state_hash == bytes(seg.endStateHash)
-                    and c.block == int(seg.committedAt)):
-                return c
-        raise DataUnavailableError("no SegmentCommitted event matches segment "
-                                   f"{k} of task {task_id}",
-                                   what="segment", cid="", reason="event not found")
+        found = self.protocol.commitment(task_id, k)
+        if found is None:
+            raise DataUnavailableError("no SegmentCommitted event matches segment "
+                                       f"{k} of task {task_id}",
+                                       what="segment", cid="", reason="event not found")
+        return SegmentClaim(found.task_id, found.k, found.trace_root, found.end_state_hash,
+                            found.checkpoint_cid, found.leaves_cid, found.node, found.block,
+                            found.leaves)
 
     def spec_cid(self, task_id: int) -> str:
         events = self.protocol.market.events("TaskCreated",

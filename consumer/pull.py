@@ -1,7 +1,8 @@
 """Verified pulls: a final checkpoint from the chain's commitment to a directory transformers loads.
 
-Trust path: the segment's ``traceRoot``/``endStateHash`` come from the TaskMarket's state; the
-checkpoint CID from the ``SegmentCommitted`` event whose roots equal them; every block of the
+Trust path: the segment's ``traceRoot``/``endStateHash`` and checkpoint CID come from the
+``SegmentCommitted`` event whose roots hash to the digest the TaskMarket keeps of the segment's
+current commitment (``ledger.segments``; 2^152 work to forge a match); every block of the
 checkpoint is checked against that CID (verified fetch); the state the checkpoint holds, as
 ``prover.checkpoint.held_state`` defines it for auditors and jurors too, must be ``endStateHash``;
 the spec must hash to the task's ``specHash``. Nothing the node wrote is handed over as is: the
@@ -36,6 +37,7 @@ from consumer.quality import MAX_TOKENS, SPEC_FILE
 
 if TYPE_CHECKING:
     from ledger.protocol import Protocol, Record
+    from ledger.segments import Commitment
     from prover.checkpoint import HeldState
     from prover.spec import TaskSpec
     from store.client import Client
@@ -119,18 +121,14 @@ def _why_not_final(protocol: Protocol, task: Record, seg: Record) -> str:
     return "an earlier segment is disputed or not final"
 
 
-def find_commitment(protocol: Protocol, task_id: int, k: int, seg: Record) -> Any:
-    """The SegmentCommitted event of segment ``k`` whose roots are the ones on-chain."""
-    logs = protocol.market.events("SegmentCommitted", protocol.addresses.deployBlock,
-                                  taskId=task_id, k=k)
-    matching = [e for e in logs if bytes(e["args"]["traceRoot"]) == bytes(seg.traceRoot)
-                and bytes(e["args"]["endStateHash"]) == bytes(seg.endStateHash)]
-    if not matching:
-        raise CommitmentNotFoundError("no SegmentCommitted event of task "
-                                      f"{task_id} segment {k} has the on-chain traceRoot "
-                                      f"{hex32(seg.traceRoot)}",
-                                      task_id=task_id, segment=k)
-    return matching[-1]
+def find_commitment(protocol: Protocol, task_id: int, k: int) -> Commitment:
+    """The commitment segment ``k``'s on-chain record holds (ledger.segments: the SegmentCommitted
+    event whose roots hash to the record's digest)."""
+    found = protocol.commitment(task_id, k)
+    if found is None:
+        raise CommitmentNotFoundError(f"segment {k} of task {task_id} has no SegmentCommitted "
+                                      "event", task_id=task_id, segment=k)
+    return found
 
 
 def spec_cid_of(protocol: Protocol, task_id: int) -> str:
@@ -168,9 +166,8 @@ def pull(protocol: Protocol, client: Client, task_id: int, out_dir: str | Path, 
     k, seg = choose_segment(protocol, task_id, segment, allow_unfinalized)
     say(f"how segments 0..{k} of task {task_id} were checked (audits attested on chain):")
     audits = audit_report(protocol, task_id, k, allow_unaudited=allow_unaudited, say=say)
-    event = find_commitment(protocol, task_id, k, seg)
-    args = event["args"]
-    ckpt_cid, leaves_cid = str(args["checkpointCid"]), str(args["leavesCid"])
+    found = find_commitment(protocol, task_id, k)
+    ckpt_cid, leaves_cid = found.checkpoint_cid, found.leaves_cid
     task = protocol.task(task_id)
     spec_cid = spec_cid_of(protocol, task_id)
     say(f"task {task_id} segment {k} ({'final' if seg.isFinal else 'NOT final'}): "
@@ -195,8 +192,8 @@ def pull(protocol: Protocol, client: Client, task_id: int, out_dir: str | Path, 
             "chainId": protocol.chain.chain_id, "taskMarket": protocol.addresses.taskMarket,
             "taskId": task_id, "segment": k, "final": bool(seg.isFinal),
             "step": (k + 1) * spec.segment_steps,
-            "txHash": "0x" + bytes(event["transactionHash"]).hex(),
-            "blockNumber": int(event["blockNumber"]), "node": str(args["node"]),
+            "txHash": "0x" + found.tx_hash.hex(),
+            "blockNumber": found.block, "node": found.node,
             "traceRoot": hex32(seg.traceRoot), "endStateHash": hex32(seg.endStateHash),
             "checkpointCid": ckpt_cid, "leavesCid": leaves_cid, "specCid": spec_cid,
             "specHash": hex32(task.specHash), "teacherCid": spec.teacher.cid,

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.chain import Chain, Contract
+from ledger.segments import Commitment, find_commitment, with_roots
 from veritrain.errors import ConfigError
 
 
@@ -297,7 +298,32 @@ class Protocol:
         return self.view(self.market, "task", task_id)
 
     def segment(self, task_id: int, k: int) -> Record:
-        return self.view(self.market, "segment", task_id, k)
+        """Segment k's record with its roots: the market keeps one slot (rootsDigest, committedAt,
+        epoch, openDisputes; node, committed, isFinal derived), and ``traceRoot`` /
+        ``endStateHash`` are added from the SegmentCommitted event whose roots hash to the digest
+        (ledger.segments; zeros when the segment was never committed)."""
+        record = self.view(self.market, "segment", task_id, k)
+        return Record(with_roots(record, find_commitment(self.market, task_id, k, record)))
+
+    def commitment(self, task_id: int, k: int) -> Commitment | None:
+        """The commitment segment k's record holds now (its SegmentCommitted event: roots, CIDs,
+        node, leaves, block), or None when it was never committed. It may be a commitment of an
+        earlier epoch that a reopen took out of the trace: check ``segment(...).committed``."""
+        record = self.view(self.market, "segment", task_id, k)
+        return find_commitment(self.market, task_id, k, record)
+
+    def roots(self, task_id: int, k: int) -> tuple[bytes, bytes]:
+        """(traceRoot, endStateHash) of segment k's current commitment, as transactions that name
+        it pass them back (zeros when it was never committed)."""
+        found = self.commitment(task_id, k)
+        return found.roots if found is not None else (bytes(32), bytes(32))
+
+    def _dispute_roots(self, task_id: int,
+                       k: int) -> tuple[tuple[bytes, bytes], tuple[bytes, bytes]]:
+        """What an open names: segment k's roots and segment k-1's (zeros for k == 0), which an
+        adjudicator that anchors the state before the first step of segment k reads."""
+        previous = self.roots(task_id, k - 1) if k > 0 else (bytes(32), bytes(32))
+        return self.roots(task_id, k), previous
 
     def is_final(self, task_id: int, k: int) -> bool:
         return bool(self.market.call("isFinal", task_id, k))
@@ -322,7 +348,8 @@ class Protocol:
         its id. WrongAdjudicatorError if the task's disputes go to the referee."""
         self._jury_task(task_id)
         self._approve(self.jury, int(self.jury.call("challengeBond")))
-        receipt = self.jury.transact("openDispute", task_id, k, step, leaf, proof)
+        roots, previous = self._dispute_roots(task_id, k)
+        receipt = self.jury.transact("openDispute", task_id, k, roots, previous, step, leaf, proof)
         (event,) = self.jury.decode_events(receipt, "DisputeOpened")
         return int(event["args"]["disputeId"])
 
@@ -337,7 +364,8 @@ class Protocol:
         """
         self._jury_task(task_id)
         self._approve(self.jury, int(self.jury.call("challengeBond")))
-        receipt = self.jury.transact("openEndStateDispute", task_id, k)
+        roots, previous = self._dispute_roots(task_id, k)
+        receipt = self.jury.transact("openEndStateDispute", task_id, k, roots, previous)
         (event,) = self.jury.decode_events(receipt, "DisputeOpened")
         return int(event["args"]["disputeId"])
 

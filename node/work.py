@@ -121,36 +121,29 @@ class SegmentWorker:
         return path, bytes(self.protocol.segment(ctx.task_id, k - 1).endStateHash)
 
     def fetch_committed_checkpoint(self, task_id: int, k: int, spec: TaskSpec) -> Path:
-        """The checkpoint of on-chain segment k: from the latest SegmentCommitted event whose
-        traceRoot is the one the chain holds now, fetched verified, and holding the committed
-        endStateHash (prover.checkpoint.require_state)."""
+        """The checkpoint of on-chain segment k: from the SegmentCommitted event of its current
+        commitment (ledger.segments), fetched verified, and holding the committed endStateHash
+        (prover.checkpoint.require_state)."""
         from prover.checkpoint import require_state
         from prover.errors import CheckpointError
 
         seg = self.protocol.segment(task_id, k)
-        if not seg.committed:
+        found = self.protocol.commitment(task_id, k)
+        if not seg.committed or found is None:
             raise CheckpointUnavailableError(f"segment {k} of task {task_id} is "
                                              "not committed on-chain",
                                              task_id=task_id, k=k)
-        events = self.protocol.market.events("SegmentCommitted",
-                                             from_block=self.protocol.addresses.deployBlock,
-                                             taskId=task_id, k=k)
-        matching = [e for e in events if bytes(e["args"]["traceRoot"]) == bytes(seg.traceRoot)]
-        if not matching:
-            raise CheckpointUnavailableError(
-                f"no SegmentCommitted event of task {task_id} segment {k} has the on-chain "
-                f"root {h32(seg.traceRoot)}",
-                task_id=task_id, k=k, hint="the RPC may not serve old logs; use an archive node")
-        cid = str(matching[-1]["args"]["checkpointCid"])
+        cid = found.checkpoint_cid
         log_event(log, "fetch-checkpoint", task=task_id, k=k, cid=cid)
         path = self.materials.directory(cid)
         try:
-            require_state(path, spec, task_id, bytes(seg.endStateHash),
+            require_state(path, spec, task_id, found.end_state_hash,
                           (k + 1) * spec.segment_steps)
         except CheckpointError as exc:
             raise CheckpointUnavailableError(
                 f"checkpoint {cid} of task {task_id} segment {k} does not hold "
-                f"the chain's endStateHash {h32(seg.endStateHash)}: {exc}", task_id=task_id, k=k,
+                f"the chain's endStateHash {h32(found.end_state_hash)}: {exc}",
+                task_id=task_id, k=k,
                 hint="the previous node published a checkpoint that does not match its "
                      "commitment") from None
         return path

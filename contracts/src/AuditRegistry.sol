@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {IAuditRegistry} from "./interfaces/IAuditRegistry.sol";
 import {ITaskMarket} from "./interfaces/ITaskMarket.sol";
 import {IStakeManager} from "./interfaces/IStakeManager.sol";
+import {SegmentLedger} from "./libraries/SegmentLedger.sol";
 import {TaskId, SegmentView, AuditResult} from "./types/Ids.sol";
 
 /// @title AuditRegistry
@@ -38,9 +39,10 @@ contract AuditRegistry is IAuditRegistry {
     ) external {
         if (result == AuditResult.None) revert NoResult();
         SegmentView memory s = _market.segment(taskId, k);
-        // INVARIANT: an attestation names the segment's current commitment, never a replaced one.
+        // INVARIANT: an attestation names the segment's current commitment, never a replaced one
+        // (the market keeps a digest of its roots; the committer is the node of its epoch).
         if (
-            !s.committed || s.traceRoot != traceRoot || s.endStateHash != endStateHash
+            !s.committed || s.rootsDigest != SegmentLedger.digest(traceRoot, endStateHash)
                 || s.committedAt != committedAt
         ) revert NotCurrentCommitment(taskId, k, traceRoot, committedAt);
         // INVARIANT: a node never counts as an auditor of its own commitment.

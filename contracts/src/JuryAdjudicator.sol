@@ -17,7 +17,9 @@ import {JuryVote} from "./libraries/JuryVote.sol";
 import {DisputeState} from "./libraries/DisputeState.sol";
 import {Bounds} from "./libraries/Bounds.sol";
 import {TokenPull} from "./libraries/TokenPull.sol";
-import {TaskId, DisputeId, DisputePhase, DisputeView, VoteView, JuryParams, Outcome} from "./types/Ids.sol";
+import {
+    TaskId, DisputeId, DisputePhase, DisputeView, VoteView, JuryParams, Outcome, SegmentRoots
+} from "./types/Ids.sol";
 
 /// @title JuryAdjudicator
 /// @notice Disputes settled by a stake-weighted jury that replays the segment. See IJuryAdjudicator.
@@ -52,21 +54,29 @@ contract JuryAdjudicator is IJuryAdjudicator, ReentrancyGuard {
     }
 
     /// @inheritdoc IStepAdjudicator
-    function openDispute(TaskId taskId, uint256 k, uint256 step, bytes32 leaf, bytes32[] calldata proof)
-        external
-        nonReentrant
-        returns (DisputeId disputeId)
-    {
-        (address node, bytes32 traceRoot, uint256 segSteps, uint32 epoch) = _market.noteDisputeOpened(taskId, k);
+    function openDispute(
+        TaskId taskId,
+        uint256 k,
+        SegmentRoots calldata roots,
+        SegmentRoots calldata,
+        uint256 step,
+        bytes32 leaf,
+        bytes32[] calldata proof
+    ) external nonReentrant returns (DisputeId disputeId) {
+        (address node, uint256 segSteps, uint32 epoch) = _market.noteDisputeOpened(taskId, k, roots);
         if (msg.sender == node) revert ChallengerIsNode(msg.sender);
-        DisputeClaim.checkProof(k, step, leaf, proof, traceRoot, segSteps);
+        DisputeClaim.checkProof(k, step, leaf, proof, roots.traceRoot, segSteps);
         disputeId = _record(taskId, k, step, leaf, node, epoch);
         _setReplayBlocks(disputeId, segSteps);
     }
 
     /// @inheritdoc IStepAdjudicator
-    function openEndStateDispute(TaskId taskId, uint256 k) external nonReentrant returns (DisputeId disputeId) {
-        (address node,, uint256 segSteps, uint32 epoch) = _market.noteDisputeOpened(taskId, k);
+    function openEndStateDispute(TaskId taskId, uint256 k, SegmentRoots calldata roots, SegmentRoots calldata)
+        external
+        nonReentrant
+        returns (DisputeId disputeId)
+    {
+        (address node, uint256 segSteps, uint32 epoch) = _market.noteDisputeOpened(taskId, k, roots);
         if (msg.sender == node) revert ChallengerIsNode(msg.sender);
         bytes32 key = DisputeClaim.commitmentKey(taskId, epoch, k);
         DisputeId prev = _endStateDisputes[key];
@@ -75,7 +85,7 @@ contract JuryAdjudicator is IJuryAdjudicator, ReentrancyGuard {
         if (DisputeId.unwrap(prev) != 0 && _disputes[prev].stage != DisputeState.Stage.Resolved) {
             revert EndStateDisputeOpen(taskId, k, prev);
         }
-        bytes32 endStateHash = _market.segment(taskId, k).endStateHash;
+        bytes32 endStateHash = roots.endStateHash;
         (uint256 step, bytes32 leaf) = DisputeClaim.endState(taskId, k, segSteps, endStateHash);
         disputeId = _record(taskId, k, step, leaf, node, epoch);
         _setReplayBlocks(disputeId, segSteps);

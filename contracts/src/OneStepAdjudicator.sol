@@ -17,7 +17,7 @@ import {RefereeGame} from "./referee/RefereeGame.sol";
 import {StepCheck} from "./referee/StepCheck.sol";
 import {StepEvaluator} from "./referee/StepEvaluator.sol";
 import {StepOp} from "./referee/StepOp.sol";
-import {TaskId, DisputeId, Outcome, TaskView} from "./types/Ids.sol";
+import {TaskId, DisputeId, Outcome, TaskView, SegmentRoots} from "./types/Ids.sol";
 import {StepGraph, RefereeParams, GamePhase, GameView} from "./types/RefereeTypes.sol";
 
 /// @title OneStepAdjudicator
@@ -68,23 +68,31 @@ contract OneStepAdjudicator is IOneStepAdjudicator, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IStepAdjudicator
-    function openDispute(TaskId taskId, uint256 k, uint256 step, bytes32 leaf, bytes32[] calldata proof)
+    function openDispute(
+        TaskId taskId,
+        uint256 k,
+        SegmentRoots calldata roots,
+        SegmentRoots calldata previous,
+        uint256 step,
+        bytes32 leaf,
+        bytes32[] calldata proof
+    ) external nonReentrant returns (DisputeId disputeId) {
+        _graph(taskId);
+        (address node, uint256 segSteps, uint32 epoch) = _market.noteDisputeOpened(taskId, k, roots);
+        if (msg.sender == node) revert ChallengerIsNode(msg.sender);
+        DisputeClaim.checkProof(k, step, leaf, proof, roots.traceRoot, segSteps);
+        disputeId = _record(taskId, k, step, leaf, node, epoch);
+        _anchor(_games[disputeId], taskId, k, step, roots.traceRoot, previous, segSteps);
+    }
+
+    /// @inheritdoc IStepAdjudicator
+    function openEndStateDispute(TaskId taskId, uint256 k, SegmentRoots calldata roots, SegmentRoots calldata previous)
         external
         nonReentrant
         returns (DisputeId disputeId)
     {
         _graph(taskId);
-        (address node, bytes32 traceRoot, uint256 segSteps, uint32 epoch) = _market.noteDisputeOpened(taskId, k);
-        if (msg.sender == node) revert ChallengerIsNode(msg.sender);
-        DisputeClaim.checkProof(k, step, leaf, proof, traceRoot, segSteps);
-        disputeId = _record(taskId, k, step, leaf, node, epoch);
-        _anchor(_games[disputeId], taskId, k, step, traceRoot, segSteps);
-    }
-
-    /// @inheritdoc IStepAdjudicator
-    function openEndStateDispute(TaskId taskId, uint256 k) external nonReentrant returns (DisputeId disputeId) {
-        _graph(taskId);
-        (address node, bytes32 traceRoot, uint256 segSteps, uint32 epoch) = _market.noteDisputeOpened(taskId, k);
+        (address node, uint256 segSteps, uint32 epoch) = _market.noteDisputeOpened(taskId, k, roots);
         if (msg.sender == node) revert ChallengerIsNode(msg.sender);
         bytes32 key = DisputeClaim.commitmentKey(taskId, epoch, k);
         DisputeId prev = _endStateDisputes[key];
@@ -92,10 +100,10 @@ contract OneStepAdjudicator is IOneStepAdjudicator, ReentrancyGuardTransient {
         if (DisputeId.unwrap(prev) != 0 && _games[prev].phase != GamePhase.Resolved) {
             revert EndStateDisputeOpen(taskId, k, prev);
         }
-        bytes32 endStateHash = _market.segment(taskId, k).endStateHash;
+        bytes32 endStateHash = roots.endStateHash;
         (uint256 step, bytes32 leaf) = DisputeClaim.endState(taskId, k, segSteps, endStateHash);
         disputeId = _record(taskId, k, step, leaf, node, epoch);
-        _anchor(_games[disputeId], taskId, k, step, traceRoot, segSteps);
+        _anchor(_games[disputeId], taskId, k, step, roots.traceRoot, previous, segSteps);
         _endStateDisputes[key] = disputeId;
         emit EndStateDisputeOpened(disputeId, taskId, k, endStateHash);
     }
@@ -323,14 +331,22 @@ contract OneStepAdjudicator is IOneStepAdjudicator, ReentrancyGuardTransient {
         emit DisputeOpened(disputeId, taskId, k, step, leaf, msg.sender, node, bond);
     }
 
-    /// @dev Where the node's leaf t-1 is proven: in this segment's trace, or at the end of the last one.
-    function _anchor(RefereeGame.Game storage g, TaskId taskId, uint256 k, uint256 step, bytes32 root, uint256 s)
-        private
-    {
+    /// @dev Where the node's leaf t-1 is proven: in this segment's trace, or at the end of the last
+    ///      one (whose roots, `previous`, the market checks against segment k-1's record).
+    function _anchor(
+        RefereeGame.Game storage g,
+        TaskId taskId,
+        uint256 k,
+        uint256 step,
+        bytes32 root,
+        SegmentRoots calldata previous,
+        uint256 s
+    ) private {
         if (step == 1) return;
         uint256 start = k * s;
         if (step - 1 == start) {
-            root = _market.segment(taskId, k - 1).traceRoot;
+            _market.checkRoots(taskId, k - 1, previous);
+            root = previous.traceRoot;
             start -= s;
         }
         g.stateBefore = root;

@@ -15,7 +15,8 @@ import {TraceMerkle} from "./libraries/TraceMerkle.sol";
 import {TaskBook} from "./libraries/TaskBook.sol";
 import {Wiring} from "./libraries/Wiring.sol";
 import {
-    TaskId, DisputeId, Outcome, TaskParams, TaskStatus, TaskView, SegmentView, MarketParams, ReleaseReason
+    TaskId, DisputeId, Outcome, TaskParams, TaskStatus, TaskView, SegmentView, SegmentRoots, MarketParams,
+    ReleaseReason
 } from "./types/Ids.sol";
 import {StepGraph} from "./types/RefereeTypes.sol";
 
@@ -39,6 +40,8 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
     uint256 private _totalEscrow;
     mapping(TaskId id => TaskBook.Task) private _tasks;
     mapping(TaskId id => mapping(uint256 k => SegmentLedger.Segment)) private _segments;
+    /// @dev The node of each epoch, written once per claim: the committer of the epoch's segments.
+    mapping(TaskId id => mapping(uint32 epoch => address node)) private _epochNodes;
     mapping(TaskId id => mapping(uint32 epoch => uint32 open)) private _openByEpoch;
     mapping(TaskId id => mapping(address node => bool)) private _released;
 
@@ -109,6 +112,7 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
         uint256 due = block.number + t.params.segmentDeadline;
         t.status = TaskStatus.Claimed;
         t.node = msg.sender;
+        _epochNodes[taskId][t.epoch] = msg.sender;
         t.claimSegment = t.nextSegment;
         t.segmentDueBlock = SafeCast.toUint64(due);
         emit TaskClaimed(taskId, msg.sender, stake, t.nextSegment, due);
@@ -136,11 +140,12 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
         if (leaves.length != t.params.segmentSteps) revert LeafCount(leaves.length, t.params.segmentSteps);
         bytes32 rootOfLeaves = TraceMerkle.rootCalldata(leaves);
         if (rootOfLeaves != traceRoot) revert TraceRootMismatch(taskId, k, rootOfLeaves);
+        // One slot: the roots' digest, the block, the epoch (whose node is the committer); the open
+        // disputes of an earlier commitment of `k` stay counted until they resolve.
         SegmentLedger.Segment storage seg = _segments[taskId][k];
-        seg.traceRoot = traceRoot;
-        seg.endStateHash = endStateHash;
-        seg.node = msg.sender;
-        seg.committedAt = SafeCast.toUint64(block.number);
+        seg.digest = SegmentLedger.digest(traceRoot, endStateHash);
+        seg.committedAt = SafeCast.toUint40(block.number);
+        seg.epoch = t.epoch;
         t.nextSegment = uint32(k + 1);
         t.segmentDueBlock = SafeCast.toUint64(block.number + t.params.segmentDeadline);
         emit SegmentCommitted(taskId, k, traceRoot, endStateHash, checkpointCid, leavesCid, msg.sender, leaves);
@@ -187,23 +192,23 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
     }
 
     /// @inheritdoc ITaskMarket
-    function noteDisputeOpened(TaskId taskId, uint256 k)
+    function noteDisputeOpened(TaskId taskId, uint256 k, SegmentRoots calldata roots)
         external
-        returns (address node, bytes32 traceRoot, uint256 segmentSteps, uint32 epoch)
+        returns (address node, uint256 segmentSteps, uint32 epoch)
     {
         TaskBook.Task storage t = _byAdjudicator(taskId);
-        if (k >= t.nextSegment) revert SegmentNotCommitted(taskId, k);
-        SegmentLedger.Segment storage seg = _segments[taskId][k];
+        SegmentLedger.Segment storage seg =
+            SegmentLedger.committed(_segments[taskId], taskId, t.nextSegment, k, roots);
         uint256 closesAt = uint256(seg.committedAt) + t.params.challengeWindow;
         // INVARIANT: a segment can only be disputed inside its challenge window, so a final segment stays final.
         if (block.number > closesAt) revert ChallengeWindowClosed(taskId, k, closesAt);
         uint32 open = seg.openDisputes + 1;
         seg.openDisputes = open;
         t.openDisputes += 1;
-        epoch = t.epoch;
+        epoch = seg.epoch;
         _openByEpoch[taskId][epoch] += 1;
         emit SegmentDisputeCount(taskId, k, open);
-        return (t.node, seg.traceRoot, t.params.segmentSteps, epoch);
+        return (_epochNodes[taskId][epoch], t.params.segmentSteps, epoch);
     }
 
     /// @inheritdoc ITaskMarket
@@ -245,15 +250,26 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
     function segment(TaskId taskId, uint256 k) external view returns (SegmentView memory v) {
         TaskBook.Task storage t = _task(taskId);
         SegmentLedger.Segment storage seg = _segments[taskId][k];
+        bool written = seg.committedAt != 0;
         v = SegmentView({
-            traceRoot: seg.traceRoot,
-            endStateHash: seg.endStateHash,
+            rootsDigest: seg.digest,
             committedAt: seg.committedAt,
+            epoch: seg.epoch,
             openDisputes: seg.openDisputes,
             committed: k < t.nextSegment,
             isFinal: k < _finalPrefix(taskId, t, k + 1),
-            node: seg.node
+            node: written ? _epochNodes[taskId][seg.epoch] : address(0)
         });
+    }
+
+    /// @inheritdoc ITaskMarket
+    function checkRoots(TaskId taskId, uint256 k, SegmentRoots calldata roots) external view {
+        SegmentLedger.committed(_segments[taskId], taskId, _task(taskId).nextSegment, k, roots);
+    }
+
+    /// @inheritdoc ITaskMarket
+    function epochNode(TaskId taskId, uint32 epoch) external view returns (address) {
+        return _epochNodes[taskId][epoch];
     }
 
     /// @inheritdoc ITaskMarket
@@ -385,7 +401,7 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
     /// @dev Ends an open task that did not complete (TaskBook.settle) and books it out of escrow.
     function _end(TaskId taskId, TaskBook.Task storage t) private {
         _totalEscrow -= t.reward;
-        t.settle(taskId, _segments[taskId], _token, _params.treasury);
+        t.settle(taskId, _segments[taskId], _epochNodes[taskId], _token, _params.treasury);
     }
 
     /// @dev The finality rule (SegmentLedger.finalPrefix) applied to this task's first `upTo` segments.

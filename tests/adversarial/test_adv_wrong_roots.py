@@ -152,7 +152,8 @@ def test_wrong_root_is_not_audited_and_the_jury_cannot_step_in(
         with pytest.raises(WrongAdjudicatorError):
             aud.open_dispute(task, 0, 1, c.result.leaves[0], [])
         with pytest.raises(ContractRevertError, match="NotTaskAdjudicator"):
-            aud.jury.transact("openEndStateDispute", task, 0)
+            aud.jury.transact("openEndStateDispute", task, 0, aud.roots(task, 0),
+                              (bytes(32), bytes(32)))
         deadline = int(req.task(task).segmentDueBlock)
         anvil.mine(max(deadline, int(req.segment(task, 0).committedAt) + 41)
                    - p.chain.block_number() + 1)

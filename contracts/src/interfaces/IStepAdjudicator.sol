@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-import {TaskId, DisputeId, Outcome} from "../types/Ids.sol";
+import {TaskId, DisputeId, Outcome, SegmentRoots} from "../types/Ids.sol";
 
 /// @title IStepAdjudicator
 /// @notice Answers "is this leaf the correct result of replaying this segment up to this step?".
@@ -36,10 +36,20 @@ interface IStepAdjudicator {
 
     /// @notice Opens a dispute on the node's own `leaf` at `step` of segment `k`, proven against the
     ///         committed trace root with a positional Merkle proof (log2(segmentSteps) siblings).
+    ///         `roots` are segment k's committed roots (from its SegmentCommitted event; the market
+    ///         checks them against its digest: ITaskMarket.SegmentRootsMismatch). `previous` are
+    ///         segment k-1's, read only by an adjudicator that proves the state before `step` when
+    ///         `step` is the first of segment k > 0 (the referee); pass zeros otherwise.
     ///         Transfers the challenge bond from the caller.
-    function openDispute(TaskId taskId, uint256 k, uint256 step, bytes32 leaf, bytes32[] calldata proof)
-        external
-        returns (DisputeId disputeId);
+    function openDispute(
+        TaskId taskId,
+        uint256 k,
+        SegmentRoots calldata roots,
+        SegmentRoots calldata previous,
+        uint256 step,
+        bytes32 leaf,
+        bytes32[] calldata proof
+    ) external returns (DisputeId disputeId);
     /// @notice Opens a dispute on the end state of segment `k` that needs no proof, for when the node's
     ///         leaves are unavailable or do not match its root. The node's claim is computed on-chain
     ///         from its commitment: step = (k+1)*S, leaf = leaf(taskId, step, endStateHash). Jurors
@@ -48,7 +58,11 @@ interface IStepAdjudicator {
     ///         openDispute (same bond, windows, payouts, timeouts; DisputeOpened is emitted too).
     ///         At most one unresolved end-state dispute per commitment of a segment
     ///         (EndStateDisputeOpen otherwise). Transfers the challenge bond from the caller.
-    function openEndStateDispute(TaskId taskId, uint256 k) external returns (DisputeId disputeId);
+    ///         `roots` and `previous` as for openDispute (the claim's step is the first of segment k
+    ///         only when segmentSteps is 1).
+    function openEndStateDispute(TaskId taskId, uint256 k, SegmentRoots calldata roots, SegmentRoots calldata previous)
+        external
+        returns (DisputeId disputeId);
     /// @notice Public: moves a dispute whose voting deadline has passed (or whose jurors all revealed)
     ///         to its result or, once, to a redraw. Returns the outcome (None while a redraw is pending).
     function resolve(DisputeId disputeId) external returns (Outcome);

@@ -2,7 +2,16 @@
 pragma solidity ^0.8.24;
 
 import {
-    TaskId, DisputeId, Outcome, TaskParams, TaskStatus, TaskView, SegmentView, MarketParams, ReleaseReason
+    TaskId,
+    DisputeId,
+    Outcome,
+    TaskParams,
+    TaskStatus,
+    TaskView,
+    SegmentView,
+    SegmentRoots,
+    MarketParams,
+    ReleaseReason
 } from "../types/Ids.sol";
 import {StepGraph} from "../types/RefereeTypes.sol";
 
@@ -32,6 +41,10 @@ interface ITaskMarket {
     error NotStalled(TaskId taskId, uint256 dueBlock);
     error NotAllFinal(TaskId taskId, uint256 firstNonFinal);
     error SegmentNotCommitted(TaskId taskId, uint256 k);
+    /// @notice The roots passed for segment `k` are not the ones its current commitment holds (read
+    ///         them from the SegmentCommitted event of (taskId, k) whose roots hash to
+    ///         segment(taskId, k).rootsDigest).
+    error SegmentRootsMismatch(TaskId taskId, uint256 k);
     error ChallengeWindowClosed(TaskId taskId, uint256 k, uint256 closedAt);
     /// @notice `caller` is not the adjudicator of `taskId` (`adjudicator`, fixed at its creation).
     error NotTaskAdjudicator(TaskId taskId, address caller, address adjudicator);
@@ -138,6 +151,9 @@ interface ITaskMarket {
     ///         only, and so do the segment's `leaves` (one per step, in step order), which must rebuild
     ///         `traceRoot`: every leaf of every commitment is on chain, so a challenger can prove any
     ///         step without the node's leaves file.
+    ///         The record is one storage slot: a digest of the two roots, the block and the epoch
+    ///         (whose node, recorded at the claim, is the committer); the roots themselves go to
+    ///         SegmentCommitted, and callers pass them back (checkRoots).
     function commitSegment(
         TaskId taskId,
         uint256 k,
@@ -155,11 +171,13 @@ interface ITaskMarket {
     /// @notice The node claims the reward once every segment is final; its stake unlocks.
     function claimReward(TaskId taskId) external;
 
-    /// @notice The task's adjudicator only (adjudicatorOf): counts an open dispute on segment `k` (inside its challenge window)
-    ///         and returns what the dispute binds to.
-    function noteDisputeOpened(TaskId taskId, uint256 k)
+    /// @notice The task's adjudicator only (adjudicatorOf): counts an open dispute on segment `k`
+    ///         (inside its challenge window) whose current commitment holds `roots`
+    ///         (SegmentRootsMismatch otherwise) and returns what the dispute binds to: the
+    ///         committer, the segment size and the commit's epoch.
+    function noteDisputeOpened(TaskId taskId, uint256 k, SegmentRoots calldata roots)
         external
-        returns (address node, bytes32 traceRoot, uint256 segmentSteps, uint32 epoch);
+        returns (address node, uint256 segmentSteps, uint32 epoch);
     /// @notice The task's adjudicator only (adjudicatorOf): closes a dispute on segment `k` of `epoch`. NodeWrong slashes
     ///         disputeSlashBps of nodeStake from `node` (requesterShareBps of it to the requester, the
     ///         rest to the adjudicator, returned as `slashed`); NodeWrong and Void reopen the task at
@@ -179,8 +197,16 @@ interface ITaskMarket {
 
     /// @notice The task.
     function task(TaskId taskId) external view returns (TaskView memory);
-    /// @notice Segment `k` of the task (committed = part of the current trace).
+    /// @notice Segment `k`'s record (committed = part of the current trace). It holds a digest of
+    ///         the roots, not the roots: they are in the SegmentCommitted event of (taskId, k) whose
+    ///         traceRoot and endStateHash hash to `rootsDigest` (SegmentLedger.digest).
     function segment(TaskId taskId, uint256 k) external view returns (SegmentView memory);
+    /// @notice Reverts unless segment `k` is committed (SegmentNotCommitted) and its current
+    ///         commitment holds `roots` (SegmentRootsMismatch).
+    function checkRoots(TaskId taskId, uint256 k, SegmentRoots calldata roots) external view;
+    /// @notice The node that claimed the task in `epoch` (the committer of that epoch's segments);
+    ///         zero if nobody claimed it in that epoch.
+    function epochNode(TaskId taskId, uint32 epoch) external view returns (address);
     /// @notice Segment `k` is committed, its window has passed, and no dispute on it or an earlier
     ///         segment is open.
     function isFinal(TaskId taskId, uint256 k) external view returns (bool);

@@ -149,6 +149,7 @@ library TaskBook {
         Task storage t,
         TaskId id,
         mapping(uint256 k => SegmentLedger.Segment) storage segs,
+        mapping(uint32 epoch => address node) storage nodes,
         IERC20 token,
         address treasury
     ) internal {
@@ -157,7 +158,7 @@ library TaskBook {
         uint256 done = t.nextSegment;
         t.status = TaskStatus.Cancelled;
         t.reward = 0;
-        uint256 paid = SegmentLedger.payPrefix(segs, token, done, count, reward);
+        uint256 paid = SegmentLedger.payPrefix(segs, nodes, token, done, count, reward);
         uint256 high = t.rolledBackFrom;
         uint256 forfeited;
         // INVARIANT: a requester never gets back the pay of a segment that was served and lost to a

@@ -60,11 +60,22 @@ enum ReleaseReason {
     StartCheckpointUnavailable
 }
 
-/// @notice Public view of one segment commitment.
-struct SegmentView {
+/// @notice The two roots a segment commitment binds. The market keeps only their digest
+///         (SegmentLedger.digest); SegmentCommitted carries them, and whoever acts on a commitment
+///         (disputes, attestations) passes them back to be checked against it.
+struct SegmentRoots {
     bytes32 traceRoot;
     bytes32 endStateHash;
+}
+
+/// @notice Public view of one segment's record (one storage slot plus what derives from it).
+struct SegmentView {
+    /// @dev bytes19(keccak256(abi.encode(traceRoot, endStateHash))) of the current commitment: the
+    ///      roots themselves are in the SegmentCommitted event whose roots hash to it.
+    bytes19 rootsDigest;
     uint64 committedAt;
+    /// @dev The task epoch it was committed in (its committer is epochNode(taskId, epoch)).
+    uint32 epoch;
     uint32 openDisputes;
     bool committed;
     bool isFinal;

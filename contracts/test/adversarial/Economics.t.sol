@@ -11,7 +11,7 @@ import {JuryAdjudicator} from "../../src/JuryAdjudicator.sol";
 import {OneStepAdjudicator} from "../../src/OneStepAdjudicator.sol";
 import {DeployParamsFile} from "../../script/DeployParams.sol";
 import {TokenPull} from "../../src/libraries/TokenPull.sol";
-import {TaskId, DisputeId, TaskParams, TaskStatus, Outcome} from "../../src/types/Ids.sol";
+import {TaskId, DisputeId, TaskParams, TaskStatus, Outcome, SegmentRoots} from "../../src/types/Ids.sol";
 
 /// @notice Issue #15, read as a rational adversary: each test replays one finding's exploit on the
 ///         real contracts and checks that it now fails, by a named revert or by the books to the wei.
@@ -56,7 +56,7 @@ contract EconomicsTest is Fixture {
         for (uint256 i; i < 60 && _eligible(challenger) >= dp.jury.quorum; ++i) {
             uint256 idx = i % SEG;
             vm.prank(puppet);
-            DisputeId x = jury.openDispute(dummy, 0, idx + 1, l[idx], _proof(l, idx));
+            DisputeId x = jury.openDispute(dummy, 0, _roots(dummy, 0), _previous(dummy, 0), idx + 1, l[idx], _proof(l, idx));
             vm.roll(block.number + dp.jury.drawDelay);
             jury.drawJury(x);
         }
@@ -105,7 +105,7 @@ contract EconomicsTest is Fixture {
         market.claimTask(id);
         _commit(id, 0, 0, node);
         vm.prank(puppet);
-        DisputeId d = jury.openEndStateDispute(id, 0);
+        DisputeId d = jury.openEndStateDispute(id, 0, _roots(id, 0), _previous(id, 0));
         for (uint256 round; round < 2; ++round) {
             _draw(d);
             vm.roll(jury.dispute(d).revealDeadline + 1);
@@ -158,7 +158,7 @@ contract EconomicsTest is Fixture {
         uint256 reqBefore = token.balanceOf(requester);
         uint256 puppetBefore = token.balanceOf(puppet);
         vm.prank(puppet);
-        DisputeId d = jury.openEndStateDispute(id, 0);
+        DisputeId d = jury.openEndStateDispute(id, 0, _roots(id, 0), _previous(id, 0));
         _voteAll(d, _draw(d), Traces.honestLeaf(1, SEG));
         assertEq(uint256(jury.resolve(d)), uint256(Outcome.NodeWrong));
         vm.prank(puppet);
@@ -199,6 +199,7 @@ contract EconomicsTest is Fixture {
         vm.prank(node);
         bytes32[] memory l = Traces.leaves(TaskId.unwrap(id), 0, p.segmentSteps, 0);
         market.commitSegment(id, 0, TraceMerkleBuilder.computeRoot(l), keccak256("end"), "c", "l", l);
+        committedRoots[id][0] = SegmentRoots(TraceMerkleBuilder.computeRoot(l), keccak256("end"));
         DisputeId d = _openEndState(id, 0);
         _draw(d);
         uint256 replay = p.segmentSteps / dp.jury.replayStepsPerBlock;

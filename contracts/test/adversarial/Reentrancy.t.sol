@@ -243,8 +243,8 @@ contract ReentrancyTest is Fixture {
         id = _createAndClaim();
         bytes32[] memory l = _commit(id, 0, 5, node); // node diverges from step 5
         bytes32[] memory proof = TraceMerkleBuilder.buildProof(l, 4);
-        a.arm(address(jury), abi.encodeCall(jury.openDispute, (id, 0, 5, l[4], proof)), true);
-        bytes memory ret = a.exec(address(jury), abi.encodeCall(jury.openDispute, (id, 0, 5, l[4], proof)));
+        a.arm(address(jury), abi.encodeCall(jury.openDispute, (id, 0, _roots(id, 0), _previous(id, 0), 5, l[4], proof)), true);
+        bytes memory ret = a.exec(address(jury), abi.encodeCall(jury.openDispute, (id, 0, _roots(id, 0), _previous(id, 0), 5, l[4], proof)));
         _blocked(GUARD); // re-entering openDispute from the bond pull
         d = abi.decode(ret, (DisputeId));
         assertEq(jury.disputeCount(), 1, "one dispute");
@@ -257,8 +257,8 @@ contract ReentrancyTest is Fixture {
     function test_openEndStateDispute_reentersItself_oneDispute_succeeds() public {
         TaskId id = _createAndClaim();
         _commit(id, 0, 5, node);
-        a.arm(address(jury), abi.encodeCall(jury.openEndStateDispute, (id, 0)), true);
-        bytes memory ret = a.exec(address(jury), abi.encodeCall(jury.openEndStateDispute, (id, 0)));
+        a.arm(address(jury), abi.encodeCall(jury.openEndStateDispute, (id, 0, _roots(id, 0), _previous(id, 0))), true);
+        bytes memory ret = a.exec(address(jury), abi.encodeCall(jury.openEndStateDispute, (id, 0, _roots(id, 0), _previous(id, 0))));
         _blocked(GUARD); // re-entering from the bond pull
         DisputeId d = abi.decode(ret, (DisputeId));
         assertEq(jury.disputeCount(), 1, "one dispute");

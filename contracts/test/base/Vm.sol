@@ -38,6 +38,10 @@ interface Vm {
     function expectEmit(bool checkTopic1, bool checkTopic2, bool checkTopic3, bool checkData, address emitter)
         external;
     function recordLogs() external;
+    /// @notice Starts recording storage reads and writes (read back with accesses).
+    function record() external;
+    function accesses(address target) external returns (bytes32[] memory readSlots, bytes32[] memory writeSlots);
+    function load(address target, bytes32 slot) external view returns (bytes32 data);
     function getRecordedLogs() external returns (Log[] memory logs);
 
     // --- fuzzing ---

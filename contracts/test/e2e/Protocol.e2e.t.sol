@@ -4,7 +4,9 @@ pragma solidity ^0.8.24;
 import {Fixture, Traces} from "../shared/Fixture.sol";
 import {TraceMerkleBuilder} from "../support/TraceMerkleBuilder.sol";
 import {TraceMerkle} from "../../src/libraries/TraceMerkle.sol";
-import {TaskId, DisputeId, TaskParams, TaskStatus, DisputePhase, Outcome} from "../../src/types/Ids.sol";
+import {
+    TaskId, DisputeId, TaskParams, TaskStatus, DisputePhase, Outcome, SegmentRoots
+} from "../../src/types/Ids.sol";
 
 /// @notice Scripted end-to-end games: honest/dishonest nodes and challengers, lazy jurors, and the
 ///         timeout of every phase. Every scenario ends with the token-conservation check.
@@ -170,11 +172,12 @@ contract ProtocolE2ETest is Fixture {
         bytes32[] memory l = Traces.leaves(1, 0, 128, 77);
         vm.prank(node);
         market.commitSegment(id, 0, TraceMerkleBuilder.computeRoot(l), Traces.stateHashOf(1, 128, 77), "c", "l", l);
+        committedRoots[id][0] = SegmentRoots(TraceMerkleBuilder.computeRoot(l), Traces.stateHashOf(1, 128, 77));
         vm.prank(challenger);
-        jury.openDispute(id, 0, 5, l[4], TraceMerkleBuilder.buildProof(l, 4)); // one-time storage paid here
+        jury.openDispute(id, 0, _roots(id, 0), _previous(id, 0), 5, l[4], TraceMerkleBuilder.buildProof(l, 4)); // one-time storage paid here
         uint256 g = gasleft();
         vm.prank(challenger);
-        DisputeId d = jury.openEndStateDispute(id, 0);
+        DisputeId d = jury.openEndStateDispute(id, 0, _roots(id, 0), _previous(id, 0));
         uint256 gOpen = g - gasleft();
         vm.roll(block.number + 2);
         g = gasleft();
@@ -189,9 +192,10 @@ contract ProtocolE2ETest is Fixture {
         assertLe(total, 1_500_000, "whole dispute target");
     }
 
-    /// @dev commitSegment with its 64 leaves on chain (issue #14). With --isolate the figure is the whole
-    ///      transaction (21000 intrinsic, calldata, cold storage): 175,829. Issue #14 asked for <= 150k;
-    ///      that holds for execution alone (109,233 without --isolate), not per transaction.
+    /// @dev commitSegment with its 64 leaves on chain costs <= 150k gas per transaction (issue #14).
+    ///      With --isolate the figure is the whole transaction (21000 intrinsic, calldata, cold
+    ///      storage): one storage slot per segment (SegmentLedger) brings it from 175,829 to the
+    ///      figure docs/protocol.md "Gas" gives; without --isolate only the execution is measured.
     function test_gas_commitSegment64Leaves_succeeds() public {
         TaskParams memory p = taskParams();
         p.segmentSteps = 64;
@@ -209,7 +213,7 @@ contract ProtocolE2ETest is Fixture {
         market.commitSegment(id, 0, root, keccak256("end"), ck, lv, l);
         uint256 used = g - gasleft();
         emit log_named_uint("commitSegment, 64 leaves", used);
-        assertLe(used, 180_000, "commitSegment with 64 leaves, per transaction (--isolate)");
+        assertLe(used, 150_000, "commitSegment with 64 leaves, per transaction (--isolate)");
     }
 
     /// @dev A whole dispute with a 7-level proof stays within its gas targets.
@@ -227,13 +231,14 @@ contract ProtocolE2ETest is Fixture {
         vm.prank(node);
         market.commitSegment(id, 0, root, keccak256("end"), "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi", "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku", l);
         uint256 gCommit = g - gasleft();
+        committedRoots[id][0] = SegmentRoots(root, keccak256("end"));
         // A first dispute pays one-time storage (counters, balances from zero); measure the next one.
         vm.prank(challenger);
-        jury.openDispute(id, 0, 5, l[4], TraceMerkleBuilder.buildProof(l, 4));
+        jury.openDispute(id, 0, _roots(id, 0), _previous(id, 0), 5, l[4], TraceMerkleBuilder.buildProof(l, 4));
         bytes32[] memory proof = TraceMerkleBuilder.buildProof(l, 76);
         g = gasleft();
         vm.prank(challenger);
-        DisputeId d = jury.openDispute(id, 0, 77, l[76], proof);
+        DisputeId d = jury.openDispute(id, 0, _roots(id, 0), _previous(id, 0), 77, l[76], proof);
         uint256 gOpen = g - gasleft();
         vm.roll(block.number + 2);
         g = gasleft();

@@ -8,8 +8,8 @@ contract SegmentLedgerTest is Test {
     mapping(uint256 k => SegmentLedger.Segment) internal segs;
 
     function _commitAt(uint256 k, uint256 blockNumber) internal {
-        segs[k].committedAt = uint64(blockNumber);
-        segs[k].traceRoot = bytes32(k + 1);
+        segs[k].committedAt = uint40(blockNumber);
+        segs[k].digest = SegmentLedger.digest(bytes32(k + 1), bytes32(k + 2));
     }
 
     /// @dev Segments whose window has passed are final, in order, up to the committed count.
@@ -40,5 +40,28 @@ contract SegmentLedgerTest is Test {
         assertEq(SegmentLedger.finalPrefix(segs, 1, 10, 1), 0);
         vm.roll(61);
         assertEq(SegmentLedger.finalPrefix(segs, 1, 10, 1), 1);
+    }
+
+    /// @dev The digest is the first 19 bytes of keccak256(abi.encode(traceRoot, endStateHash)),
+    ///      as ledger/segments.py computes it; swapping the roots changes it.
+    function test_digest_encoding_succeeds() public pure {
+        bytes32 a = keccak256("trace");
+        bytes32 b = keccak256("end");
+        assertEq(SegmentLedger.digest(a, b), bytes19(keccak256(abi.encode(a, b))));
+        assertTrue(SegmentLedger.digest(a, b) != SegmentLedger.digest(b, a), "order matters");
+    }
+
+    /// @dev A segment record is one storage slot: digest | committedAt | epoch | openDisputes,
+    ///      packed from the low-order end.
+    function test_segment_oneSlot_succeeds() public {
+        vm.record();
+        segs[7] = SegmentLedger.Segment(bytes19(type(uint152).max), type(uint40).max, type(uint32).max, 1);
+        (, bytes32[] memory writes) = vm.accesses(address(this));
+        assertGt(writes.length, 0);
+        for (uint256 i; i < writes.length; ++i) {
+            assertEq(writes[i], writes[0], "every write goes to one slot");
+        }
+        uint256 word = (uint256(1) << 224) | ((uint256(1) << 224) - 1);
+        assertEq(vm.load(address(this), writes[0]), bytes32(word));
     }
 }

@@ -11,7 +11,7 @@ import {PrevrandaoRandomness} from "../../src/PrevrandaoRandomness.sol";
 import {TraceMerkle} from "../../src/libraries/TraceMerkle.sol";
 import {TraceMerkleBuilder} from "../support/TraceMerkleBuilder.sol";
 import {DeployParams, DeployParamsFile} from "../../script/DeployParams.sol";
-import {TaskId, DisputeId, TaskParams, JuryParams, MarketParams} from "../../src/types/Ids.sol";
+import {TaskId, DisputeId, TaskParams, JuryParams, MarketParams, SegmentRoots} from "../../src/types/Ids.sol";
 
 /// @notice Deterministic fake training traces: the honest state hash of step t, and a node that
 ///         diverges from step `wrongFrom` on (0: honest).
@@ -81,6 +81,9 @@ abstract contract Fixture is Test {
     address internal node2;
     address internal challenger;
     address[] internal pool;
+    /// @dev The roots of the latest commitment of each segment the fixture made (the market keeps
+    ///      only their digest; a challenger reads them from SegmentCommitted).
+    mapping(TaskId id => mapping(uint256 k => SegmentRoots)) internal committedRoots;
 
     function juryParams() internal view returns (JuryParams memory) {
         return dp.jury;
@@ -165,12 +168,23 @@ abstract contract Fixture is Test {
         bytes32 end = Traces.stateHashOf(TaskId.unwrap(id), (k + 1) * SEG, wrongFrom);
         vm.prank(who);
         market.commitSegment(id, k, root, end, "bafyckpt", "bafyleaves", l);
+        committedRoots[id][k] = SegmentRoots(root, end);
+    }
+
+    /// @dev The roots the fixture committed for segment k (zeros if it committed none).
+    function _roots(TaskId id, uint256 k) internal view returns (SegmentRoots memory) {
+        return committedRoots[id][k];
+    }
+
+    /// @dev The roots of segment k-1 (zeros for k == 0): what an adjudicator may anchor at.
+    function _previous(TaskId id, uint256 k) internal view returns (SegmentRoots memory r) {
+        if (k != 0) r = committedRoots[id][k - 1];
     }
 
     /// @dev The challenger opens an end-state dispute on segment k.
     function _openEndState(TaskId id, uint256 k) internal returns (DisputeId d) {
         vm.prank(challenger);
-        d = jury.openEndStateDispute(id, k);
+        d = jury.openEndStateDispute(id, k, _roots(id, k), _previous(id, k));
     }
 
     /// @dev The challenger disputes step `step` of segment k (leaves = the node's committed leaves).
@@ -178,7 +192,7 @@ abstract contract Fixture is Test {
         uint256 idx = step - k * SEG - 1;
         bytes32[] memory proof = TraceMerkleBuilder.buildProof(l, idx);
         vm.prank(challenger);
-        d = jury.openDispute(id, k, step, l[idx], proof);
+        d = jury.openDispute(id, k, _roots(id, k), _previous(id, k), step, l[idx], proof);
     }
 
     function _draw(DisputeId d) internal returns (address[] memory js) {

@@ -15,7 +15,7 @@ import {Programs} from "../../src/referee/Programs.sol";
 import {TraceMerkleBuilder} from "../support/TraceMerkleBuilder.sol";
 import {TensorTrees} from "../support/TensorTrees.sol";
 import {DeployParams, DeployParamsFile} from "../../script/DeployParams.sol";
-import {TaskId, TaskParams} from "../../src/types/Ids.sol";
+import {TaskId, TaskParams, SegmentRoots} from "../../src/types/Ids.sol";
 import {StepGraph, RefereeParams} from "../../src/types/RefereeTypes.sol";
 
 /// @notice How the node's trace of the disputed step is wrong (None: honest).
@@ -40,6 +40,9 @@ enum Fault {
 ///         index map), op2 = op1 + Y, op3..op8 = COPY chain of op2 (so the op bisection takes
 ///         two rounds); the new state is (op8, A, B). Kinds and attrs as prover/trace/kinds.py.
 abstract contract RefereeFixture is Test {
+    /// @dev The roots of the fixture task's commitment of each segment (SegmentCommitted has them;
+    ///      the market keeps a digest).
+    mapping(uint256 k => SegmentRoots) internal committedRoots;
     uint256 internal constant NODE_STAKE = 1000e18;
     uint256 internal constant REWARD = 5000e18;
     uint64 internal constant SEG = 16;
@@ -355,8 +358,15 @@ abstract contract RefereeFixture is Test {
     function _commitSegment(uint256 k, bytes32 afterHash) internal {
         bytes32[] memory l = _segmentLeaves(k, afterHash);
         bytes32 end = _stateHashAt((k + 1) * SEG, afterHash);
+        bytes32 root = TraceMerkleBuilder.computeRoot(l);
         vm.prank(node);
-        market.commitSegment(taskId, k, TraceMerkleBuilder.computeRoot(l), end, "ckpt", "leaves", l);
+        market.commitSegment(taskId, k, root, end, "ckpt", "leaves", l);
+        committedRoots[k] = SegmentRoots(root, end);
+    }
+
+    /// @dev The committed roots of segment k-1 (zeros for k == 0), for an open's `previous`.
+    function _previousRoots(uint256 k) internal view returns (SegmentRoots memory r) {
+        if (k != 0) r = committedRoots[k - 1];
     }
 
     function _segmentLeaves(uint256 k, bytes32 afterHash) internal view returns (bytes32[] memory l) {

@@ -7,7 +7,7 @@ import {TraceMerkleBuilder} from "../support/TraceMerkleBuilder.sol";
 import {TensorTrees} from "../support/TensorTrees.sol";
 import {Float32} from "../../src/libraries/Float32.sol";
 import {StepOp} from "../../src/referee/StepOp.sol";
-import {DisputeId, Outcome} from "../../src/types/Ids.sol";
+import {DisputeId, Outcome, SegmentRoots} from "../../src/types/Ids.sol";
 import {GamePhase, GameView} from "../../src/types/RefereeTypes.sol";
 
 /// @notice The two players of the referee game as bots would play them: the node answers every
@@ -81,10 +81,11 @@ abstract contract RefereePlayers is RefereeFixture {
         (uint256 k, uint256 i) = (_seg(T), _idx(T));
         bytes32[] memory l = _segmentLeaves(k, nodeAfter);
         bytes32[] memory proof = TraceMerkleBuilder.buildProof(l, i);
-        _calldata(abi.encodeCall(referee.openDispute, (taskId, k, T, l[i], proof)));
+        (SegmentRoots memory r, SegmentRoots memory prev) = (committedRoots[k], _previousRoots(k));
+        _calldata(abi.encodeCall(referee.openDispute, (taskId, k, r, prev, T, l[i], proof)));
         vm.prank(challenger);
         uint256 g0 = gasleft();
-        d = referee.openDispute(taskId, k, T, l[i], proof);
+        d = referee.openDispute(taskId, k, r, prev, T, l[i], proof);
         _record("open", g0);
     }
 

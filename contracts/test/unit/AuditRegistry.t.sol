@@ -4,7 +4,7 @@ pragma solidity ^0.8.24;
 import {Fixture, Traces} from "../shared/Fixture.sol";
 import {AuditRegistry} from "../../src/AuditRegistry.sol";
 import {IAuditRegistry} from "../../src/interfaces/IAuditRegistry.sol";
-import {TaskId, DisputeId, SegmentView, AuditResult} from "../../src/types/Ids.sol";
+import {TaskId, DisputeId, SegmentRoots, AuditResult} from "../../src/types/Ids.sol";
 
 contract AuditRegistryTest is Fixture {
     AuditRegistry internal registry;
@@ -23,25 +23,38 @@ contract AuditRegistryTest is Fixture {
         leaves = _commit(id, 0, 0, node);
     }
 
+    /// @dev A commitment as an auditor names it: the roots from SegmentCommitted (the fixture
+    ///      kept them), the block from the market's record.
+    struct Held {
+        bytes32 traceRoot;
+        bytes32 endStateHash;
+        uint64 committedAt;
+    }
+
+    function _held(TaskId t, uint256 k) internal view returns (Held memory) {
+        SegmentRoots memory r = _roots(t, k);
+        return Held(r.traceRoot, r.endStateHash, market.segment(t, k).committedAt);
+    }
+
     /// @dev `who` attests `result` for segment k's commitment as the market holds it.
     function _attest(address who, uint256 k, AuditResult result) internal {
-        _attestAs(who, k, market.segment(id, k), result);
+        _attestAs(who, k, _held(id, k), result);
     }
 
     /// @dev The attest call alone (so an expectRevert before it applies to it).
-    function _attestAs(address who, uint256 k, SegmentView memory s, AuditResult result) internal {
+    function _attestAs(address who, uint256 k, Held memory s, AuditResult result) internal {
         vm.prank(who);
         registry.attest(id, k, s.traceRoot, s.endStateHash, s.committedAt, result);
     }
 
     function _commitment(uint256 k) internal view returns (bytes32) {
-        SegmentView memory s = market.segment(id, k);
+        Held memory s = _held(id, k);
         return registry.commitmentId(id, k, s.traceRoot, s.endStateHash, s.committedAt);
     }
 
     /// @dev A staked account attests Ok: the event names the commitment, the tally counts it.
     function test_attest_stakedAuditor_succeeds() public {
-        SegmentView memory s = market.segment(id, 0);
+        Held memory s = _held(id, 0);
         bytes32 c = _commitment(0);
         vm.expectEmit(true, true, true, true, address(registry));
         emit IAuditRegistry.AuditAttested(id, 0, auditor, c, s.traceRoot, s.endStateHash, s.committedAt, AuditResult.Ok);
@@ -64,7 +77,7 @@ contract AuditRegistryTest is Fixture {
 
     /// @dev One attestation per auditor and commitment: a second one (even another result) reverts.
     function test_attest_twice_reverts() public {
-        SegmentView memory s = market.segment(id, 0);
+        Held memory s = _held(id, 0);
         _attest(auditor, 0, AuditResult.Ok);
         vm.expectRevert(
             abi.encodeWithSelector(IAuditRegistry.AlreadyAttested.selector, _commitment(0), auditor, AuditResult.Ok)
@@ -74,14 +87,14 @@ contract AuditRegistryTest is Fixture {
 
     /// @dev The node cannot audit its own commitment, however much it has staked.
     function test_attest_byNode_reverts() public {
-        SegmentView memory s = market.segment(id, 0);
+        Held memory s = _held(id, 0);
         vm.expectRevert(abi.encodeWithSelector(IAuditRegistry.AuditorIsNode.selector, id, 0, node));
         _attestAs(node, 0, s, AuditResult.Ok);
     }
 
     /// @dev An account without minAuditorStake at stake cannot attest (a sybil pays the stake per identity).
     function test_attest_unstaked_reverts() public {
-        SegmentView memory s = market.segment(id, 0);
+        Held memory s = _held(id, 0);
         address sybil = _actor("sybil", dp.minAuditorStake - 1);
         vm.expectRevert(
             abi.encodeWithSelector(
@@ -100,7 +113,7 @@ contract AuditRegistryTest is Fixture {
 
     /// @dev A jailed account cannot attest.
     function test_attest_jailed_reverts() public {
-        SegmentView memory s = market.segment(id, 0);
+        Held memory s = _held(id, 0);
         uint256 until = block.number + 10;
         vm.prank(address(jury));
         stakes.jail(auditor, until);
@@ -110,7 +123,7 @@ contract AuditRegistryTest is Fixture {
 
     /// @dev None is not a result.
     function test_attest_noResult_reverts() public {
-        SegmentView memory s = market.segment(id, 0);
+        Held memory s = _held(id, 0);
         vm.expectRevert(IAuditRegistry.NoResult.selector);
         _attestAs(auditor, 0, s, AuditResult.None);
     }
@@ -118,7 +131,7 @@ contract AuditRegistryTest is Fixture {
     /// @dev Only the current commitment can be attested: a wrong root, end state or block, or an
     ///      uncommitted segment, reverts.
     function test_attest_notCurrentCommitment_reverts() public {
-        SegmentView memory s = market.segment(id, 0);
+        Held memory s = _held(id, 0);
         vm.startPrank(auditor);
         vm.expectRevert(
             abi.encodeWithSelector(IAuditRegistry.NotCurrentCommitment.selector, id, 0, bytes32(uint256(1)), s.committedAt)
@@ -146,7 +159,7 @@ contract AuditRegistryTest is Fixture {
         market.claimTask(cheat);
         bytes32[] memory bad = _commit(cheat, 0, 5, node2);
         bytes32 old = _commitment(0);
-        SegmentView memory s = market.segment(cheat, 0);
+        Held memory s = _held(cheat, 0);
         _attest(auditor, 0, AuditResult.Fault);
         DisputeId d = _open(cheat, 0, 5, bad);
         _voteAll(d, _draw(d), Traces.honestLeaf(TaskId.unwrap(cheat), 5));
@@ -176,7 +189,7 @@ contract AuditRegistryTest is Fixture {
 
     /// @dev An attestation stays cheap (per call, measured inside the test).
     function test_gas_attest_succeeds() public {
-        SegmentView memory s = market.segment(id, 0);
+        Held memory s = _held(id, 0);
         uint256 g = gasleft();
         vm.prank(auditor);
         registry.attest(id, 0, s.traceRoot, s.endStateHash, s.committedAt, AuditResult.Ok);

@@ -7,7 +7,9 @@ import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.so
 import {IStepAdjudicator} from "../../src/interfaces/IStepAdjudicator.sol";
 import {ITaskMarket} from "../../src/interfaces/ITaskMarket.sol";
 import {TraceMerkle} from "../../src/libraries/TraceMerkle.sol";
-import {TaskId, DisputeId, TaskStatus, DisputePhase, DisputeView, Outcome} from "../../src/types/Ids.sol";
+import {
+    TaskId, DisputeId, TaskStatus, DisputePhase, DisputeView, Outcome, SegmentRoots
+} from "../../src/types/Ids.sol";
 
 /// @notice openEndStateDispute: a dispute on a segment's committed end state that needs no proof
 ///         (the node's leaves may be withheld or not match its root).
@@ -28,7 +30,7 @@ contract EndStateDisputeTest is Fixture {
     /// @dev An end-state dispute escrows the same bond and announces the computed claim.
     function test_openEndStateDispute_records_succeeds() public {
         _segment(0);
-        bytes32 end = market.segment(id, 0).endStateHash;
+        bytes32 end = _roots(id, 0).endStateHash;
         bytes32 nodeLeaf = TraceMerkle.leaf(1, SEG, end);
         assertEq(nodeLeaf, Traces.honestLeaf(1, SEG), "the honest node's end-state leaf is its last leaf");
         uint256 before = token.balanceOf(challenger);
@@ -72,14 +74,14 @@ contract EndStateDisputeTest is Fixture {
         _segment(0);
         vm.prank(node);
         vm.expectRevert(abi.encodeWithSelector(IStepAdjudicator.ChallengerIsNode.selector, node));
-        jury.openEndStateDispute(id, 0);
+        jury.openEndStateDispute(id, 0, _roots(id, 0), _previous(id, 0));
     }
 
     /// @dev Unknown tasks are refused.
     function test_openEndStateDispute_unknownTask_reverts() public {
         vm.prank(challenger);
         vm.expectRevert(abi.encodeWithSelector(ITaskMarket.UnknownTask.selector, TaskId.wrap(9)));
-        jury.openEndStateDispute(TaskId.wrap(9), 0);
+        jury.openEndStateDispute(TaskId.wrap(9), 0, _roots(TaskId.wrap(9), 0), _previous(TaskId.wrap(9), 0));
     }
 
     /// @dev Uncommitted segments are refused.
@@ -87,7 +89,7 @@ contract EndStateDisputeTest is Fixture {
         _segment(0);
         vm.prank(challenger);
         vm.expectRevert(abi.encodeWithSelector(ITaskMarket.SegmentNotCommitted.selector, id, 1));
-        jury.openEndStateDispute(id, 1);
+        jury.openEndStateDispute(id, 1, _roots(id, 1), _previous(id, 1));
     }
 
     /// @dev The bond must be approved.
@@ -98,7 +100,7 @@ contract EndStateDisputeTest is Fixture {
         vm.expectRevert(
             abi.encodeWithSelector(IERC20Errors.ERC20InsufficientAllowance.selector, address(jury), BOND - 1, BOND)
         );
-        jury.openEndStateDispute(id, 0);
+        jury.openEndStateDispute(id, 0, _roots(id, 0), _previous(id, 0));
         vm.stopPrank();
     }
 
@@ -109,7 +111,7 @@ contract EndStateDisputeTest is Fixture {
         DisputeId first = _openEndState(id, 0);
         vm.prank(node2);
         vm.expectRevert(abi.encodeWithSelector(IStepAdjudicator.EndStateDisputeOpen.selector, id, 0, first));
-        jury.openEndStateDispute(id, 0);
+        jury.openEndStateDispute(id, 0, _roots(id, 0), _previous(id, 0));
     }
 
     /// @dev No end-state dispute after the challenge window.
@@ -119,7 +121,7 @@ contract EndStateDisputeTest is Fixture {
         vm.roll(closes + 1);
         vm.prank(challenger);
         vm.expectRevert(abi.encodeWithSelector(ITaskMarket.ChallengeWindowClosed.selector, id, 0, closes));
-        jury.openEndStateDispute(id, 0);
+        jury.openEndStateDispute(id, 0, _roots(id, 0), _previous(id, 0));
     }
 
     /// @dev A leaf dispute on the same step coexists with the end-state dispute.
@@ -193,6 +195,7 @@ contract EndStateDisputeTest is Fixture {
         vm.prank(node);
         market.commitSegment(id, 0, TraceMerkleBuilder.computeRoot(l), keccak256("not the end state"), "bafyckpt",
             "bafyleaves", l);
+        committedRoots[id][0] = SegmentRoots(TraceMerkleBuilder.computeRoot(l), keccak256("not the end state"));
         DisputeId d = _openEndState(id, 0);
         assertEq(jury.dispute(d).nodeLeaf, TraceMerkle.leaf(1, SEG, keccak256("not the end state")));
         address[] memory js = _draw(d);
@@ -209,6 +212,7 @@ contract EndStateDisputeTest is Fixture {
         bytes32[] memory l = Traces.leaves(1, k, SEG, 0);
         vm.prank(node);
         market.commitSegment(id, k, TraceMerkleBuilder.computeRoot(l), end, "c", "l", l);
+        committedRoots[id][k] = SegmentRoots(TraceMerkleBuilder.computeRoot(l), end);
         DisputeId d = _openEndState(id, k);
         assertEq(jury.dispute(d).step, (k + 1) * SEG);
         assertEq(jury.dispute(d).nodeLeaf, keccak256(bytes.concat(keccak256(abi.encode(uint256(1), (k + 1) * SEG, end)))));

@@ -49,7 +49,7 @@ contract JuryAdjudicatorTest is Fixture {
         vm.expectEmit(true, true, true, true, address(jury));
         emit IStepAdjudicator.DisputeOpened(DisputeId.wrap(1), id, 0, 5, leaves[4], challenger, node, BOND);
         vm.prank(challenger);
-        DisputeId d = jury.openDispute(id, 0, 5, leaves[4], proof);
+        DisputeId d = jury.openDispute(id, 0, _roots(id, 0), _previous(id, 0), 5, leaves[4], proof);
         DisputeView memory v = jury.dispute(d);
         assertEq(v.nodeLeaf, leaves[4]);
         assertEq(uint256(v.phase), uint256(DisputePhase.AwaitingDraw));
@@ -66,7 +66,7 @@ contract JuryAdjudicatorTest is Fixture {
         bytes32[] memory proof = TraceMerkleBuilder.buildProof(leaves, 4);
         vm.expectRevert(abi.encodeWithSelector(IStepAdjudicator.ChallengerIsNode.selector, node));
         vm.prank(node);
-        jury.openDispute(id, 0, 5, leaves[4], proof);
+        jury.openDispute(id, 0, _roots(id, 0), _previous(id, 0), 5, leaves[4], proof);
     }
 
     /// @dev The step must lie inside the segment.
@@ -75,7 +75,7 @@ contract JuryAdjudicatorTest is Fixture {
         bytes32[] memory proof = TraceMerkleBuilder.buildProof(leaves, 4);
         vm.expectRevert(abi.encodeWithSelector(IStepAdjudicator.StepOutOfRange.selector, SEG + 1, 1, SEG));
         vm.prank(challenger);
-        jury.openDispute(id, 0, SEG + 1, leaves[4], proof);
+        jury.openDispute(id, 0, _roots(id, 0), _previous(id, 0), SEG + 1, leaves[4], proof);
     }
 
     /// @dev The proof has log2(S) siblings.
@@ -83,17 +83,17 @@ contract JuryAdjudicatorTest is Fixture {
         _segment(0);
         vm.expectRevert(abi.encodeWithSelector(IStepAdjudicator.ProofLength.selector, 3, 4));
         vm.prank(challenger);
-        jury.openDispute(id, 0, 5, leaves[4], new bytes32[](3));
+        jury.openDispute(id, 0, _roots(id, 0), _previous(id, 0), 5, leaves[4], new bytes32[](3));
     }
 
     /// @dev A leaf the root holds at another position is refused.
     function test_openDispute_wrongPosition_reverts() public {
         _segment(0);
         bytes32[] memory proof = TraceMerkleBuilder.buildProof(leaves, 4);
-        bytes32 root = market.segment(id, 0).traceRoot;
+        bytes32 root = _roots(id, 0).traceRoot;
         vm.expectRevert(abi.encodeWithSelector(IStepAdjudicator.InvalidProof.selector, leaves[5], root));
         vm.prank(challenger);
-        jury.openDispute(id, 0, 5, leaves[5], proof);
+        jury.openDispute(id, 0, _roots(id, 0), _previous(id, 0), 5, leaves[5], proof);
     }
 
     /// @dev A segment past its challenge window cannot be disputed.
@@ -104,7 +104,7 @@ contract JuryAdjudicatorTest is Fixture {
         vm.roll(closes + 1);
         vm.expectRevert(abi.encodeWithSelector(ITaskMarket.ChallengeWindowClosed.selector, id, 0, closes));
         vm.prank(challenger);
-        jury.openDispute(id, 0, 5, leaves[4], proof);
+        jury.openDispute(id, 0, _roots(id, 0), _previous(id, 0), 5, leaves[4], proof);
     }
 
     /// @dev Unknown disputes are refused.

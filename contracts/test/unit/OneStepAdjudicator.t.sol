@@ -12,7 +12,8 @@ import {TraceMerkle} from "../../src/libraries/TraceMerkle.sol";
 import {TensorTrees} from "../support/TensorTrees.sol";
 import {Float32Cheats} from "../libraries/Float32Cheats.sol";
 import {StepOp} from "../../src/referee/StepOp.sol";
-import {TaskId, DisputeId, Outcome} from "../../src/types/Ids.sol";
+import {TaskId, DisputeId, Outcome, SegmentRoots} from "../../src/types/Ids.sol";
+import {ITaskMarket} from "../../src/interfaces/ITaskMarket.sol";
 import {GamePhase, GameView, StepGraph} from "../../src/types/RefereeTypes.sol";
 
 /// @notice Whole referee games on the synthetic step (RefereeFixture) with exact books.
@@ -101,6 +102,36 @@ contract OneStepAdjudicatorTest is RefereePlayers {
         _assertBooks(result);
     }
 
+    /// @dev The roots an open names are checked against the market's digest of segment k's
+    ///      commitment: a made-up end state (or trace root) is refused.
+    function test_openDispute_wrongRoots_reverts() public {
+        _nodeCommits(Fault.WrongFma);
+        SegmentRoots memory r = committedRoots[1];
+        bytes32[] memory l = _segmentLeaves(1, nodeAfter);
+        bytes32[] memory proof = TraceMerkleBuilder.buildProof(l, T - SEG - 1);
+        r.endStateHash = keccak256("made-up end state");
+        vm.prank(challenger);
+        vm.expectRevert(abi.encodeWithSelector(ITaskMarket.SegmentRootsMismatch.selector, taskId, 1));
+        referee.openDispute(taskId, 1, r, committedRoots[0], T, l[T - SEG - 1], proof);
+        vm.prank(challenger);
+        vm.expectRevert(abi.encodeWithSelector(ITaskMarket.SegmentRootsMismatch.selector, taskId, 1));
+        referee.openEndStateDispute(taskId, 1, r, committedRoots[0]);
+    }
+
+    /// @dev At the first step of a segment the state before is anchored in segment k-1's trace:
+    ///      its roots (`previous`) are checked against the market's digest of segment k-1 too.
+    function test_openDispute_firstStepWrongPrevious_reverts() public {
+        T = SEG + 1;
+        _nodeCommits(Fault.WrongFma);
+        bytes32[] memory l = _segmentLeaves(1, nodeAfter);
+        bytes32[] memory proof = TraceMerkleBuilder.buildProof(l, 0);
+        SegmentRoots memory prev = committedRoots[0];
+        prev.traceRoot = keccak256("another trace");
+        vm.prank(challenger);
+        vm.expectRevert(abi.encodeWithSelector(ITaskMarket.SegmentRootsMismatch.selector, taskId, 0));
+        referee.openDispute(taskId, 1, committedRoots[1], prev, T, l[0], proof);
+    }
+
     /// @dev The task's first step: the state before is the graph's initial state (no proof).
     function test_game_firstStepOfTask_succeeds() public {
         T = 1;
@@ -116,7 +147,7 @@ contract OneStepAdjudicatorTest is RefereePlayers {
         _nodeCommits(Fault.StaleState);
         _snapshotBooks();
         vm.prank(challenger);
-        DisputeId d = referee.openEndStateDispute(taskId, 1);
+        DisputeId d = referee.openEndStateDispute(taskId, 1, committedRoots[1], committedRoots[0]);
         assertEq(referee.game(d).step, T);
         Outcome result = _play(d);
         assertEq(uint256(result), uint256(Outcome.NodeWrong));
@@ -130,10 +161,10 @@ contract OneStepAdjudicatorTest is RefereePlayers {
         T = 2 * SEG;
         _nodeCommits(Fault.None);
         vm.prank(challenger);
-        DisputeId d = referee.openEndStateDispute(taskId, 1);
+        DisputeId d = referee.openEndStateDispute(taskId, 1, committedRoots[1], committedRoots[0]);
         vm.prank(challenger);
         vm.expectRevert(abi.encodeWithSelector(IStepAdjudicator.EndStateDisputeOpen.selector, taskId, 1, d));
-        referee.openEndStateDispute(taskId, 1);
+        referee.openEndStateDispute(taskId, 1, committedRoots[1], committedRoots[0]);
     }
 
     /// @dev The state after changes A, which the step keeps: disputeKept settles it.
@@ -413,7 +444,7 @@ contract OneStepAdjudicatorTest is RefereePlayers {
         bytes32[] memory proof;
         vm.prank(challenger);
         vm.expectRevert(abi.encodeWithSelector(IOneStepAdjudicator.NoStepGraph.selector, other));
-        referee.openDispute(other, 0, 1, bytes32(0), proof);
+        referee.openDispute(other, 0, committedRoots[0], committedRoots[0], 1, bytes32(0), proof);
     }
 
     /// @dev The roots are fixed at creation: not even the requester can register (or change) them later.
@@ -476,9 +507,9 @@ contract OneStepAdjudicatorTest is RefereePlayers {
         vm.startPrank(challenger);
         token.approve(address(jury), type(uint256).max);
         vm.expectRevert(refused);
-        jury.openDispute(taskId, k, T, l[i], proof);
+        jury.openDispute(taskId, k, committedRoots[k], _previousRoots(k), T, l[i], proof);
         vm.expectRevert(refused);
-        jury.openEndStateDispute(taskId, k);
+        jury.openEndStateDispute(taskId, k, committedRoots[k], _previousRoots(k));
         vm.stopPrank();
         vm.prank(address(jury));
         vm.expectRevert(refused);

@@ -9,7 +9,7 @@ import {TaskMarket} from "../../src/TaskMarket.sol";
 import {StakeManager} from "../../src/StakeManager.sol";
 import {Bounds} from "../../src/libraries/Bounds.sol";
 import {
-    TaskId, DisputeId, Outcome, TaskParams, TaskStatus, TaskView, SegmentView, MarketParams
+    TaskId, DisputeId, Outcome, TaskParams, TaskStatus, TaskView, SegmentView, SegmentRoots, MarketParams
 } from "../../src/types/Ids.sol";
 
 contract TaskMarketTest is Fixture {
@@ -238,8 +238,10 @@ contract TaskMarketTest is Fixture {
         vm.prank(node);
         market.commitSegment(id, 0, root, keccak256("end0"), "bafyckpt0", "bafyleaves0", l);
         SegmentView memory s = market.segment(id, 0);
-        assertEq(s.traceRoot, root);
+        assertEq(s.rootsDigest, bytes19(keccak256(abi.encode(root, keccak256("end0")))), "one slot: the roots' digest");
         assertEq(s.committedAt, block.number);
+        assertEq(s.epoch, 0);
+        assertEq(s.node, node);
         assertTrue(s.committed);
         assertFalse(s.isFinal);
         assertEq(market.task(id).segmentDueBlock, block.number + DEADLINE);
@@ -391,7 +393,7 @@ contract TaskMarketTest is Fixture {
         TaskId id = _createAndClaim();
         vm.expectRevert(abi.encodeWithSelector(ITaskMarket.NotTaskAdjudicator.selector, id, node, address(jury)));
         vm.prank(node);
-        market.noteDisputeOpened(id, 0);
+        market.noteDisputeOpened(id, 0, SegmentRoots(bytes32(0), bytes32(0)));
     }
 
     /// @dev Only the task's adjudicator settles its disputes.
@@ -455,7 +457,7 @@ contract TaskMarketTest is Fixture {
             abi.encodeWithSelector(ITaskMarket.NotTaskAdjudicator.selector, id, address(referee), address(jury))
         );
         vm.prank(address(referee));
-        market.noteDisputeOpened(id, 0);
+        market.noteDisputeOpened(id, 0, _roots(id, 0));
         vm.expectRevert(
             abi.encodeWithSelector(ITaskMarket.NotTaskAdjudicator.selector, id, address(referee), address(jury))
         );

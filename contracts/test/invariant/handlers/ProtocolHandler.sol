@@ -12,7 +12,7 @@ import {IJuryAdjudicator} from "../../../src/interfaces/IJuryAdjudicator.sol";
 import {TraceMerkle} from "../../../src/libraries/TraceMerkle.sol";
 import {
     TaskId, DisputeId, TaskParams, TaskStatus, TaskView, DisputeView, DisputePhase, Outcome, MarketParams,
-    ReleaseReason
+    ReleaseReason, SegmentRoots
 } from "../../../src/types/Ids.sol";
 
 /// @notice Drives the protocol with honest and dishonest actors and keeps ghost variables:
@@ -212,7 +212,9 @@ contract ProtocolHandler is Test {
         bytes32[] memory l = Traces.leaves(id, k, S, wf);
         uint256 idx = step - k * S - 1;
         vm.prank(honest ? honestChallenger : liarChallenger);
-        try jury.openDispute(tid, k, step, l[idx], TraceMerkleBuilder.buildProof(l, idx)) returns (DisputeId d) {
+        SegmentRoots memory r = SegmentRoots(TraceMerkleBuilder.computeRoot(l), Traces.stateHashOf(id, (k + 1) * S, wf));
+        SegmentRoots memory none;
+        try jury.openDispute(tid, k, r, none, step, l[idx], TraceMerkleBuilder.buildProof(l, idx)) returns (DisputeId d) {
             disputeIds.push(DisputeId.unwrap(d));
             c.disputes++;
             if (honest) c.honestDisputes++;
@@ -230,8 +232,12 @@ contract ProtocolHandler is Test {
         uint256 k = bound(kSeed, 0, next - 1);
         uint256 wf = segWrongFrom[id][k];
         if (honest && (wf == 0 || wf > (k + 1) * S)) return;
+        bytes32 root = TraceMerkleBuilder.computeRoot(Traces.leaves(id, k, S, wf));
+        SegmentRoots memory none;
         vm.prank(honest ? honestChallenger : liarChallenger);
-        try jury.openEndStateDispute(tid, k) returns (DisputeId d) {
+        try jury.openEndStateDispute(tid, k, SegmentRoots(root, Traces.stateHashOf(id, (k + 1) * S, wf)), none) returns (
+            DisputeId d
+        ) {
             disputeIds.push(DisputeId.unwrap(d));
             c.endStateDisputes++;
         } catch {}
