@@ -13,6 +13,7 @@ from typing import Any
 import typer
 
 from prover.profile import DEFAULT_PROFILE
+from prover.spec import NEW_SCHEDULE, NEW_STATE_HASH
 
 spec_app = typer.Typer(help="Task specs: create, validate, print the profile environment.",
                        no_args_is_help=True)
@@ -35,8 +36,10 @@ def spec_init(
     seed: int = typer.Option(0, help="Root seed of every RNG."),
     threads: int = typer.Option(1, help="Intra-op threads pinned by the profile."),
     profile_name: str = typer.Option(DEFAULT_PROFILE, "--profile", help="Determinism profile."),
-    state_hash: str = typer.Option("blake3", help="blake3, sha256 or tree-v2 (state hash v2)."),
-    schedule: str = typer.Option("keccak-v1", help="Data schedule: keccak-v1 or keccak-v2."),
+    state_hash: str = typer.Option(NEW_STATE_HASH,
+                                   help="tree-v2 (state hash v2, default), blake3 or sha256 (v1)."),
+    schedule: str = typer.Option(NEW_SCHEDULE,
+                                 help="Data schedule: keccak-v2 (default) or keccak-v1 (v1)."),
     dataset: Path | None = typer.Option(None,
                                         help="Manifest dir (default: the cached Lee corpus)."),
 ) -> None:

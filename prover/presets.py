@@ -16,7 +16,7 @@ from typing import Any
 
 from prover.errors import DatasetError, TeacherError
 from prover.profile import DEFAULT_PROFILE
-from prover.spec import TaskSpec, parse_spec
+from prover.spec import NEW_SCHEDULE, NEW_STATE_HASH, TaskSpec, parse_spec
 
 #: gensim test-data files used as the default corpus, in this order. ``lee.cor`` (the 50 documents
 #: the Lee et al. human ratings judge, consumer.quality's benchmark) is held out: never trained on.
@@ -99,8 +99,12 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 def preset_spec(name: str = "tiny", seed: int = 0, threads: int = 1,
                 dataset_dir: str | Path | None = None, profile_name: str = DEFAULT_PROFILE,
-                state_hash: str = "blake3", **overrides: Any) -> TaskSpec:
-    """A valid spec of a preset, on the default teacher and (built if needed) default corpus."""
+                state_hash: str = NEW_STATE_HASH, schedule: str = NEW_SCHEDULE,
+                **overrides: Any) -> TaskSpec:
+    """A valid spec of a preset, on the default teacher and (built if needed) default corpus.
+
+    New specs use the v2 schemes (state hash ``tree-v2``, data schedule ``keccak-v2``: what the
+    referee game checks); ``state_hash="blake3", schedule="keccak-v1"`` gives a v1 spec."""
     import torch
 
     if name not in PRESETS:
@@ -122,7 +126,7 @@ def preset_spec(name: str = "tiny", seed: int = 0, threads: int = 1,
         "segmentSteps": p["segmentSteps"], "seed": seed,
         "profile": {"name": profile_name, "torch": torch.__version__, "threads": threads,
                     "dtype": "float32"},
-        "stateHash": state_hash,
+        "stateHash": state_hash, "schedule": schedule,
     }
     doc.update(overrides)
     return parse_spec(doc)

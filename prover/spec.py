@@ -22,6 +22,12 @@ from veritrain.errors import ProverError
 SPEC_VERSION = 1
 #: The data schedule of a spec without a ``schedule`` field (every v1 task).
 DEFAULT_SCHEDULE = "keccak-v1"
+#: The schemes a new spec gets (``spec init``, the presets, the demo): the v2 state hash and data
+#: schedule, which the referee game checks element by element (docs/referee.md). The fields'
+#: absent values stay the v1 ones, so a spec that names (or omits) the v1 schemes (blake3 or
+#: sha256, keccak-v1) keeps its bytes, its hash and its replay.
+NEW_STATE_HASH = "tree-v2"
+NEW_SCHEDULE = "keccak-v2"
 
 #: Deepest array/object nesting accepted in a JSON document the prover reads (specs, leaves
 #: files, state.json need < 10). Checked before ``json.loads``, whose C parser recurses per level

@@ -195,7 +195,7 @@ contract OneStepAdjudicator is IOneStepAdjudicator, ReentrancyGuardTransient {
     ) external nonReentrant {
         RefereeGame.Game storage g = _turn(disputeId, GamePhase.Element, GamePhase.Element);
         RefereeGame.checkOp(disputeId, _graphs[TaskId.wrap(g.taskId)], op, graphProof, g.opIndex);
-        Outcome result = g.nameElement(disputeId, lane, chunk, op);
+        Outcome result = g.nameElement(disputeId, lane, chunk, op, _evaluator);
         if (result != Outcome.None) return _settle(disputeId, g, result);
         emit ElementNamed(disputeId, g.opIndex, g.element, g.bits, g.programLength);
     }

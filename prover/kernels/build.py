@@ -53,8 +53,9 @@ FMA_MNEMONICS = ("vfmadd", "vfmsub", "vfnmadd", "vfnmsub")
 #: Mnemonic prefixes that must never appear: fused multiply-add and reciprocal estimates.
 FORBIDDEN = (*FMA_MNEMONICS, "rcpps", "rcpss", "rsqrtps", "rsqrtss", "vrcp", "vrsqrt")
 #: Functions of a repfma avx2/avx512 build where FMA is asked for (GCC may suffix clones).
-FMA_FUNCTIONS = ("rk_gemm_tiles", "rk_micro", "rk_gemm_nan", "rk_fsum_blocks", "rk_block_sum",
-                 "rk_block_sum_nan", "rk_fma_buf")
+FMA_FUNCTIONS = ("rk_gemm_tiles", "rk_micro", "rk_micro_rows", "rk_gemm_nan", "rk_gemm_row_units",
+                 "rk_row_block", "rk_fsum_blocks", "rk_block_sum", "rk_block_sum_nan",
+                 "rk_fma_buf")
 
 
 def library_path(isa: str, family: Family = Family.REPCPU) -> Path:

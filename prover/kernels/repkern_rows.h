@@ -2,6 +2,48 @@
 #ifndef RK_ROWS_H
 #define RK_ROWS_H
 
+/* Rows of a row kernel are handled RK_RG at a time where a sum or a max runs along the row:
+ * each row's chain is still its own, in ascending j, but RK_RG independent chains interleave,
+ * so the adds overlap in the pipeline instead of waiting on each other (an add's latency is
+ * four cycles; one row's chain of n adds was the kernel's critical path). Per row the
+ * operations and their order are exactly those of the one-row loop. */
+#define RK_RG 8
+
+/* Scalar on purpose: vectorized across the rows, these loops became strided gathers that cost
+ * more than the chains they overlap; scalar, the RK_RG chains fill the pipeline. */
+#define RK_SCALAR __attribute__((optimize("no-tree-vectorize")))
+
+/* m[l] = max_j x[l][j] in ascending j (exact; the first of equal values, so -0/+0 as the
+ * source order gives them; NaNs never win), 0 where every x is -inf. */
+static RK_SCALAR void rk_group_max(const float *x, int64_t n, int rows, float *m) {
+    for (int l = 0; l < rows; l++) m[l] = -INFINITY;
+    for (int64_t j = 0; j < n; j++)
+        for (int l = 0; l < rows; l++) {
+            float v = x[l * n + j];
+            m[l] = v > m[l] ? v : m[l];
+        }
+    for (int l = 0; l < rows; l++) m[l] = m[l] == -INFINITY ? 0.0f : m[l];
+}
+
+/* s[l] = (((0 + y[l][0]) + y[l][1]) + ...) in ascending j, for each of the rows. */
+static RK_SCALAR void rk_group_sum(const float *y, int64_t n, int rows, float *s) {
+    for (int l = 0; l < rows; l++) s[l] = 0.0f;
+    for (int64_t j = 0; j < n; j++)
+        for (int l = 0; l < rows; l++) s[l] = s[l] + y[l * n + j];
+}
+
+/* v[l] = sum_j d * d in ascending j with d = x[l][j] - mu[l] (a rounded product, then a
+ * rounded add: the layer norm's variance sum). */
+static RK_SCALAR void rk_group_sum_sq(const float *x, int64_t n, int rows, const float *mu,
+                                      float *v) {
+    for (int l = 0; l < rows; l++) v[l] = 0.0f;
+    for (int64_t j = 0; j < n; j++)
+        for (int l = 0; l < rows; l++) {
+            float d = x[l * n + j] - mu[l];
+            v[l] = v[l] + d * d;
+        }
+}
+
 /* ---------------------------------------------------------------- layer norm over the last dim */
 typedef struct { const float *x, *w, *b; float *y, *mean, *rstd; float eps; int64_t n; } rk_ln_args;
 typedef struct { const float *x, *w, *mean, *rstd, *dy; float *dx; int64_t n; } rk_ln_bwd_args;
@@ -9,20 +51,23 @@ typedef struct { const float *x, *w, *mean, *rstd, *dy; float *dx; int64_t n; } 
 static void rk_ln_rows(void *vctx, int64_t begin, int64_t end) {
     const rk_ln_args *a = vctx;
     const int64_t n = a->n;
-    for (int64_t i = begin; i < end; i++) {
-        const float *x = a->x + i * n;
-        float *y = a->y + i * n;
-        float s = 0.0f;
-        for (int64_t j = 0; j < n; j++) s = s + x[j];
-        float mu = s / (float)n;
-        float v = 0.0f;
-        for (int64_t j = 0; j < n; j++) { float d = x[j] - mu; v = v + d * d; }
-        float rs = 1.0f / sqrtf(v / (float)n + a->eps); /* sqrtss + divss: correctly rounded */
-        a->mean[i] = mu;
-        a->rstd[i] = rs;
-        for (int64_t j = 0; j < n; j++) {
-            float h = (x[j] - mu) * rs;
-            y[j] = a->w ? h * a->w[j] + a->b[j] : h;
+    for (int64_t i0 = begin; i0 < end; i0 += RK_RG) {
+        const int rows = end - i0 < RK_RG ? (int)(end - i0) : RK_RG;
+        float mu[RK_RG], v[RK_RG];
+        rk_group_sum(a->x + i0 * n, n, rows, mu);
+        for (int l = 0; l < rows; l++) mu[l] = mu[l] / (float)n;
+        rk_group_sum_sq(a->x + i0 * n, n, rows, mu, v);
+        for (int l = 0; l < rows; l++) {
+            const int64_t i = i0 + l;
+            const float *x = a->x + i * n;
+            float *y = a->y + i * n;
+            float rs = 1.0f / sqrtf(v[l] / (float)n + a->eps); /* sqrtss + divss: correctly rounded */
+            a->mean[i] = mu[l];
+            a->rstd[i] = rs;
+            for (int64_t j = 0; j < n; j++) {
+                float h = (x[j] - mu[l]) * rs;
+                y[j] = a->w ? h * a->w[j] + a->b[j] : h;
+            }
         }
     }
 }
@@ -191,23 +236,35 @@ typedef enum { RK_ROW_SOFTMAX = 0, RK_ROW_LOGSOFTMAX = 1 } rk_row_kind;
 typedef struct { const float *x; float *y; int64_t n; rk_row_kind kind; } rk_row_fwd_args;
 typedef struct { const float *y, *dy; float *dx; int64_t n; rk_row_kind kind; } rk_row_bwd_args;
 
+/* The rows' max m and, after y[j] = exp(x[j] - m) (vectorized along the row), the sum s. */
+static void rk_softmax_group(const float *x, float *y, int64_t n, int rows, float *m, float *s) {
+    rk_group_max(x, n, rows, m);
+    for (int l = 0; l < rows; l++) {
+        const float *xr = x + l * n;
+        float *yr = y + l * n;
+        const float ml = m[l];
+        for (int64_t j = 0; j < n; j++) yr[j] = rk_exp(xr[j] - ml);
+    }
+    rk_group_sum(y, n, rows, s);
+}
+
 static void rk_softmax_fwd_rows(void *vctx, int64_t begin, int64_t end) {
     const rk_row_fwd_args *a = vctx;
     const int64_t n = a->n;
-    for (int64_t i = begin; i < end; i++) {
-        const float *x = a->x + i * n;
-        float *y = a->y + i * n;
-        float m = -INFINITY;
-        for (int64_t j = 0; j < n; j++) m = x[j] > m ? x[j] : m;
-        if (m == -INFINITY) m = 0.0f;
-        for (int64_t j = 0; j < n; j++) y[j] = rk_exp(x[j] - m);
-        float s = 0.0f;
-        for (int64_t j = 0; j < n; j++) s = s + y[j]; /* ascending */
-        if (a->kind == RK_ROW_LOGSOFTMAX) {
-            float l = rk_log(s);
-            for (int64_t j = 0; j < n; j++) y[j] = (x[j] - m) - l;
-        } else {
-            for (int64_t j = 0; j < n; j++) y[j] = y[j] / s;
+    for (int64_t i0 = begin; i0 < end; i0 += RK_RG) {
+        const int rows = end - i0 < RK_RG ? (int)(end - i0) : RK_RG;
+        float m[RK_RG], s[RK_RG];
+        rk_softmax_group(a->x + i0 * n, a->y + i0 * n, n, rows, m, s);
+        for (int l = 0; l < rows; l++) {
+            const float *x = a->x + (i0 + l) * n;
+            float *y = a->y + (i0 + l) * n;
+            const float ml = m[l], sl = s[l];
+            if (a->kind == RK_ROW_LOGSOFTMAX) {
+                float lg = rk_log(sl);
+                for (int64_t j = 0; j < n; j++) y[j] = (x[j] - ml) - lg;
+            } else {
+                for (int64_t j = 0; j < n; j++) y[j] = y[j] / sl;
+            }
         }
     }
 }

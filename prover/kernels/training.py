@@ -107,7 +107,9 @@ def clip_grad_norm_(grads: list[torch.Tensor], clip: float) -> float:
         total = float(fixed_sum(parts))
         norm = math.sqrt(total)
         coef = min(clip / (norm + 1e-6), 1.0)
-        if coef < 1.0:
+        # skip only a coefficient of 1 (g * 1 is g): a NaN one (a NaN gradient) scales too, as
+        # the step graph's clip multiply says (docs/referee.md "NaN payloads")
+        if not coef >= 1.0:
             for g in grads:
                 g.mul_(coef)
     return norm

@@ -65,6 +65,8 @@ def step_trace(
                                       help="0x state hash of leaf t (the trace must end there)."),
     teacher: Path | None = typer.Option(None),
     dataset: Path | None = typer.Option(None),
+    threads: int | None = typer.Option(None, "--threads", min=1, help="Threads committing "
+                                       "and writing the trace (default: the cores, at most 4)."),
 ) -> None:
     """Re-execute step t from leaf t-1's checkpoint and write every op output, the
     commitments and the op root; fails unless the trace starts at the checkpoint's state and
@@ -82,7 +84,7 @@ def step_trace(
     if expect is not None and "0x" + r.state_hash_after.hex() != expect.lower():
         raise TraceError(f"step {step} ends at 0x{r.state_hash_after.hex()}, not at the "
                          f"expected {expect}", hint="the leaf is wrong, or the start is")
-    doc = write_trace(r, out)
+    doc = write_trace(r, out, threads)
     typer.echo(json.dumps({k: doc[k] for k in ("step", "graphRoot", "opRoot", "stateHashBefore",
                                                 "stateHashAfter", "loss")}
                           | {"ops": len(doc["ops"]), "out": str(out)}, indent=1))

@@ -2,6 +2,16 @@
 bits. Values are numpy float32 scalars (each numpy float32 operation is the IEEE operation with
 one rounding); ``FMA`` is an integer model (the exact ``a * b + c`` rounded once, no double
 rounding through binary64); EXP/LOG/ERF/GELU follow ``repkern_math.h`` operation by operation.
+
+NaN bits follow x86 SSE under the default MXCSR, as the kernels' NaN selects and
+``Float32.sol`` do, never numpy's (which may swap a commutative operation's operands): an
+arithmetic step with a NaN operand returns its first NaN operand in program order, quieted
+(bit 22 set, sign and payload kept); an invalid operation on non-NaN operands (``inf - inf``,
+``0 * inf``, ``0 / 0``, ``inf / inf``, ``sqrt`` of a negative) returns the default NaN
+``0xFFC00000``. ``MAX``/``MIN`` are ``maxss``/``minss`` (``a > b ? a : b``: the second operand
+when either is a NaN, unquieted); ``NEG`` and ``MOV`` move bits; ``EXP``/``LOG`` return a NaN
+input unchanged, ``ERF`` returns ``|x|`` quieted and ``GELU`` ``x`` quieted (the kernels'
+selects); ``LOG`` of a negative number is ``0x7FC00000`` (C's ``NAN``).
 """
 
 from __future__ import annotations
@@ -27,6 +37,53 @@ def from_bits(b: int) -> np.float32:
 
 def bits(x: np.float32) -> int:
     return int(np.array([x], dtype=np.float32).view(np.uint32)[0])
+
+
+# ---- NaN rules (x86 SSE) ------------------------------------------------------------------
+#: The default NaN of an invalid operation (sign set, quiet, no payload).
+DEFAULT_NAN = 0xFFC00000
+_QUIET = 0x00400000
+
+
+def quiet(x: np.float32) -> np.float32:
+    """A NaN with its quiet bit set (sign and payload kept)."""
+    return from_bits(bits(x) | _QUIET)
+
+
+def first_nan(*operands: np.float32) -> np.float32:
+    """An arithmetic instruction's NaN result: its first NaN operand quieted, else (an invalid
+    operation on numbers) the default NaN."""
+    for x in operands:
+        if x != x:
+            return quiet(x)
+    return from_bits(DEFAULT_NAN)
+
+
+# A NaN result is replaced by the SSE rule's NaN (numpy may swap a commutative operation's
+# operands); a number is numpy's IEEE result, one rounding.
+def add(a: np.float32, b: np.float32) -> np.float32:
+    r = a + b
+    return first_nan(a, b) if r != r else r
+
+
+def sub(a: np.float32, b: np.float32) -> np.float32:
+    r = a - b
+    return first_nan(a, b) if r != r else r
+
+
+def mul(a: np.float32, b: np.float32) -> np.float32:
+    r = a * b
+    return first_nan(a, b) if r != r else r
+
+
+def div(a: np.float32, b: np.float32) -> np.float32:
+    r = a / b
+    return first_nan(a, b) if r != r else r
+
+
+def sqrt(a: np.float32) -> np.float32:
+    r = np.sqrt(a)
+    return first_nan(a) if r != r else r
 
 
 # ---- binary32 -----------------------------------------------------------------------------
@@ -61,7 +118,10 @@ def fma(a: np.float32, b: np.float32, c: np.float32) -> np.float32:
     """IEEE fusedMultiplyAdd over binary32, one rounding."""
     fa, fb, fc = float(a), float(b), float(c)
     if not (math.isfinite(fa) and math.isfinite(fb) and math.isfinite(fc)):
-        return F32(fa * fb + fc)  # inf/NaN rules: no rounding question (NaN bits: see docs)
+        # the first NaN of a, b, c (vfmadd's operand order as Float32.fma takes it), else the
+        # infinities' value or the default NaN of 0 * inf or inf - inf: no rounding question
+        r = F32(fa * fb + fc)
+        return first_nan(a, b, c) if r != r else r
     (ma, ea), (mb, eb), (mc, ec) = _exact(a), _exact(b), _exact(c)
     pm, pe = ma * mb, ea + eb
     if pm == 0 and mc == 0:  # signed zeros: the sum of a zero product and zero
@@ -105,6 +165,8 @@ def rk_exp(x: np.float32) -> np.float32:
 
 
 def rk_erf(x: np.float32) -> np.float32:
+    if x != x:  # the kernel's select (rk_nan_erf): |x| meets the polynomials first, quieted
+        return from_bits((bits(x) & 0x7FFFFFFF) | _QUIET)
     ax = F32(abs(x))
     z = x * x
     p = _c(1.64621144e-06)
@@ -150,7 +212,10 @@ def rk_log(x: np.float32) -> np.float32:
 
 
 def rk_gelu(v: np.float32) -> np.float32:
-    return _c(0.5) * v * (_c(1.0) + rk_erf(v * _c(0.70710678118654752)))
+    if v != v:  # the kernel's select (rk_nan_quiet): v is the first NaN operand
+        return quiet(v)
+    # GELU(-inf) = (-inf) * (1 + (-1)): 0 * inf, the default NaN
+    return mul(_c(0.5) * v, _c(1.0) + rk_erf(v * _c(0.70710678118654752)))
 
 
 def _f64_to_f32(x: float) -> np.float32:
@@ -161,15 +226,15 @@ def apply(code: Opcode, a: Sequence[Value]) -> Value:
     """One step over its operand values."""
     with np.errstate(all="ignore"):
         if code is Opcode.ADD:
-            return F32(a[0]) + F32(a[1])
+            return add(F32(a[0]), F32(a[1]))
         if code is Opcode.SUB:
-            return F32(a[0]) - F32(a[1])
+            return sub(F32(a[0]), F32(a[1]))
         if code is Opcode.MUL:
-            return F32(a[0]) * F32(a[1])
+            return mul(F32(a[0]), F32(a[1]))
         if code is Opcode.DIV:
-            return F32(a[0]) / F32(a[1])
+            return div(F32(a[0]), F32(a[1]))
         if code is Opcode.SQRT:
-            return np.sqrt(F32(a[0]))
+            return sqrt(F32(a[0]))
         if code is Opcode.FMA:
             return fma(F32(a[0]), F32(a[1]), F32(a[2]))
         if code is Opcode.MAX:

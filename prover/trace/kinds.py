@@ -173,8 +173,9 @@ _DOCS: dict[OpKind, str] = {
     ``t_j = SUB(X[r,j], m); x_j = EXP(t_j)`` for every j; ``s = ADD(C(0), x_0); s = ADD(s, x_j)``
     ascending; ``y = DIV(x_j', s)`` for the element's j'. About 4n steps.""",
     OpKind.SOFTMAX_BWD: """Softmax backward (``rk_softmax_backward``): attrs ``rows, n``;
-    slots y, dy ``[rows, n]``. ``p = MUL(dy[r,j], y[r,j]); s = ADD(s, p)`` j ascending from 0;
-    ``d = SUB(dy[r,j'], s); out = MUL(y[r,j'], d)``.""",
+    slots y, dy ``[rows, n]``. ``p_j = MUL(dy[r,j], y[r,j])`` for every j first (steps
+    0..n-1), then ``s = ADD(s, p_j)`` j ascending from 0; ``d = SUB(dy[r,j'], s);
+    out = MUL(y[r,j'], d)``. 2n + 2 steps.""",
     OpKind.LOGSOFTMAX: """Log-softmax (``rk_logsoftmax``): as SOFTMAX up to s; then
     ``l = LOG(s); t = SUB(X[r,j'], m); out = SUB(t, l)``.""",
     OpKind.LOGSOFTMAX_BWD: """Log-softmax backward: slots y, dy. ``s = ADD(s, dy[r,j])``
@@ -182,19 +183,22 @@ _DOCS: dict[OpKind, str] = {
     OpKind.LN_MEAN: """Layer-norm mean (``rk_layernorm``): attrs ``rows, n``; slot x.
     ``s = ADD(s, x[r,j])`` ascending from 0; ``out = DIV(s, C(float(n)))``. Output ``[rows]``.""",
     OpKind.LN_RSTD: """Layer-norm 1/std: attrs ``rows, n, epsBits``; slots x, mean.
-    ``d = SUB(x[r,j], mean[r]); q = MUL(d, d); v = ADD(v, q)`` ascending from 0;
-    ``a = DIV(v, C(n)); b = ADD(a, C(eps)); c = SQRT(b); out = DIV(C(1), c)``.""",
+    ``d_j = SUB(x[r,j], mean[r]); q_j = MUL(d_j, d_j)`` for every j first (steps 2j, 2j+1),
+    then ``v = ADD(v, q_j)`` ascending from 0; ``a = DIV(v, C(n)); b = ADD(a, C(eps));
+    c = SQRT(b); out = DIV(C(1), c)``. 3n + 4 steps.""",
     OpKind.LN_OUT: """Layer-norm output: attrs ``rows, n, hasWeight``; slots x, mean, rstd
-    (``[rows]``), weight, bias ``[n]``. ``d = SUB(x[r,j], mean[r]); h = MUL(d, rstd[r])``; with a
-    weight ``t = MUL(h, w[j]); out = ADD(t, b[j])``.""",
+    (``[rows]``), weight, bias ``[n]``. ``d = SUB(x[r,j], mean[r]); h = MUL(d, rstd[r]);
+    t = MUL(h, w[j]); out = ADD(t, b[j])`` (hasWeight is 1: layer norms without a weight and
+    bias are not traced).""",
     OpKind.LN_BWD_DX: """Layer-norm input gradient: attrs ``rows, n, hasWeight``; slots x, w,
-    mean, rstd, dy. For j ascending: ``g = MUL(dy[r,j], w[j])`` (g = dy without a weight),
+    mean, rstd, dy. For j ascending: ``g = MUL(dy[r,j], w[j])`` (hasWeight is 1),
     ``d = SUB(x[r,j], mean[r]); h = MUL(d, rstd[r]); s1 = ADD(s1, g); p = MUL(g, h);
     s2 = ADD(s2, p)``; then ``m1 = DIV(s1, C(n)); m2 = DIV(s2, C(n))``; for the element's j':
     g, h again, ``a = SUB(g, m1); b = MUL(h, m2); c = SUB(a, b); out = MUL(c, rstd[r])``.""",
     OpKind.LN_BWD_DW: """Layer-norm weight gradient: attrs ``rows, n``; slots x, mean, rstd,
-    dy; output ``[n]``. For i ascending over rows: ``d = SUB(x[i,j], mean[i]); h = MUL(d,
-    rstd[i]); p = MUL(dy[i,j], h); acc = ADD(acc, p)`` from ``acc = 0``.""",
+    dy; output ``[n]``. For i ascending over rows first: ``d = SUB(x[i,j], mean[i]);
+    h = MUL(d, rstd[i]); p_i = MUL(dy[i,j], h)`` (steps 3i..3i+2); then ``acc = ADD(acc, p_i)``
+    i ascending from ``acc = 0``. 4 rows steps.""",
     OpKind.LN_BWD_DB: """Layer-norm bias gradient: attrs ``rows, n``; slot dy; output ``[n]``:
     ``acc = ADD(acc, dy[i,j])`` for i ascending from 0.""",
     OpKind.GELU: """``out = GELU(X[e])`` (one step: the kernels' erf-GELU element).""",

@@ -10,8 +10,10 @@ graph summary, the commitments and the op root); ``load_trace`` reads them back 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,13 +47,30 @@ class Recorded:
     state_hash_before: bytes
     state_hash_after: bytes
 
-    def op_commitments(self) -> list[bytes]:
-        return [commit.commit(v.reshape(op.shape)).commit
-                for op, v in zip(self.graph.ops, self.tensors.ops, strict=True)]
+    _commits: list[bytes] | None = field(default=None, repr=False)
+
+    def op_commitments(self, threads: int | None = None) -> list[bytes]:
+        """Every op output's commitment, computed once (the recorded values do not change
+        after the step) on ``threads`` threads (None: up to 4 cores; the C commitment
+        releases the GIL)."""
+        if self._commits is None:
+            ops = list(zip(self.graph.ops, self.tensors.ops, strict=True))
+
+            def one(item: tuple[Any, np.ndarray]) -> bytes:
+                return commit.commit(item[1].reshape(item[0].shape)).commit
+
+            with ThreadPoolExecutor(trace_threads(threads)) as pool:
+                self._commits = list(pool.map(one, ops))
+        return self._commits
 
     def op_root(self) -> bytes:
         """sha256 tree over the op output commitments (the game's ``opRoot``)."""
         return commit.root_of(self.op_commitments())
+
+
+def trace_threads(threads: int | None) -> int:
+    """Threads for committing and writing a trace (None: the cores, at most 4)."""
+    return threads if threads is not None and threads > 0 else min(4, os.cpu_count() or 1)
 
 
 def _flat(t: torch.Tensor) -> np.ndarray:
@@ -145,16 +164,51 @@ def record_step(spec: TaskSpec, task_id: int, step: int, start: str | Path | Non
     return record_trainer_step(trainer)
 
 
-def write_trace(r: Recorded, out: str | Path) -> dict[str, Any]:
-    """Write every op output and ``trace.json``; returns the json document."""
+def _as_f32(v: np.ndarray) -> np.ndarray:
+    """``v`` as contiguous little-endian float32 (no copy when it already is)."""
+    if v.dtype != np.dtype("<f4") or not v.flags.c_contiguous:
+        return np.ascontiguousarray(v, dtype="<f4")
+    return v
+
+
+def _write_concat(path: Path, values: list[np.ndarray]) -> list[int]:
+    """The arrays back to back in one preallocated file (one file, not one per tensor: the
+    per-file cost was 4x the bytes' own); returns their element counts."""
+    arrays = [_as_f32(v).reshape(-1) for v in values]
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        total = sum(a.nbytes for a in arrays)
+        if total:
+            os.posix_fallocate(fd, 0, total)
+        for a in arrays:
+            raw = a.data.cast("B")
+            done = 0
+            while done < len(raw):
+                done += os.write(fd, raw[done:])
+    finally:
+        os.close(fd)
+    return [a.size for a in arrays]
+
+
+def write_trace(r: Recorded, out: str | Path, threads: int | None = None) -> dict[str, Any]:
+    """Write every op output and ``trace.json``; returns the json document. The op outputs go
+    to ``ops.f32`` and the values the step read (state, batch, teacher) to ``inputs.f32``: raw
+    little-endian float32 back to back, in graph / ref order (``trace.json`` ``layout`` holds
+    the inputs' sizes), written while the commitments are computed on a thread pool."""
     d = Path(out)
-    (d / "ops").mkdir(parents=True, exist_ok=True)
-    commits = r.op_commitments()
-    for op, v in zip(r.graph.ops, r.tensors.ops, strict=True):
-        v.astype("<f4").tofile(d / "ops" / f"{op.index:05d}.f32")
-    for name, vals in (("state", r.tensors.state), ("batch", r.tensors.batch),
-                       ("teacher", r.tensors.teacher)):
-        np.savez(d / f"{name}.npz", *vals)
+    d.mkdir(parents=True, exist_ok=True)
+    groups = (("state", r.tensors.state), ("batch", r.tensors.batch),
+              ("teacher", r.tensors.teacher))
+    workers = trace_threads(threads)
+    with ThreadPoolExecutor(2) as pool:  # os.write and the C commitment release the GIL
+        ops = pool.submit(_write_concat, d / "ops.f32", r.tensors.ops)
+        inputs = pool.submit(_write_concat, d / "inputs.f32", [v for _, g in groups for v in g])
+        commits = r.op_commitments(workers)
+        ops.result()
+        sizes = inputs.result()
+    layout: dict[str, list[int]] = {}
+    for name, g in groups:
+        layout[name], sizes = sizes[:len(g)], sizes[len(g):]
     doc = {
         "step": r.step, "loss": r.loss, "graphRoot": "0x" + r.graph.root().hex(),
         "finalRoot": "0x" + final_root(r.graph.final).hex(),
@@ -163,6 +217,7 @@ def write_trace(r: Recorded, out: str | Path) -> dict[str, Any]:
         "stateHashAfter": "0x" + r.state_hash_after.hex(),
         "scalars": {n: float(v) for n, v in
                     zip(r.graph.scalar_names, r.tensors.scalars, strict=True)},
+        "layout": layout,
         "ops": [{"index": op.index, "kind": op.kind.name, "label": op.label,
                  "shape": list(op.shape), "inputs": [str(x) for x in op.inputs],
                  "commit": "0x" + c.hex()} for op, c in zip(r.graph.ops, commits, strict=True)],
@@ -181,11 +236,33 @@ def load_trace(d: str | Path) -> tuple[StepGraph, Tensors, dict[str, Any]]:
                          hint="write one with: veritrain step trace ... --out DIR")
     doc = json.loads((p / "trace.json").read_text())
     g = graph_from_json(json.loads((p / "graph.json").read_text()))
-    ops = [np.fromfile(p / "ops" / f"{op.index:05d}.f32", dtype="<f4") for op in g.ops]
-
-    def arrays(name: str) -> list[np.ndarray]:
-        with np.load(p / f"{name}.npz") as z:
-            return [z[f"arr_{i}"] for i in range(len(z.files))]
-
+    if "layout" in doc:  # memory-mapped: explaining one element reads only its pages
+        flat = np.memmap(p / "ops.f32", dtype="<f4", mode="r") if g.ops else np.zeros(0)
+        ops = _split(flat, [op.numel for op in g.ops])
+        sizes = {k: list(v) for k, v in doc["layout"].items()}
+        inputs = _split(np.memmap(p / "inputs.f32", dtype="<f4", mode="r"),
+                        sizes["state"] + sizes["batch"] + sizes["teacher"])
+        n_s, n_b = len(sizes["state"]), len(sizes["batch"])
+        state, batch, teacher = inputs[:n_s], inputs[n_s:n_s + n_b], inputs[n_s + n_b:]
+    else:  # a trace written before: one file per op, the inputs as .npz
+        ops = [np.fromfile(p / "ops" / f"{op.index:05d}.f32", dtype="<f4") for op in g.ops]
+        state, batch, teacher = (_npz(p / f"{name}.npz") for name in ("state", "batch",
+                                                                     "teacher"))
     scalars = [np.float32(v) for v in doc["scalars"].values()]
-    return g, Tensors(arrays("state"), arrays("batch"), arrays("teacher"), scalars, ops), doc
+    return g, Tensors(state, batch, teacher, scalars, ops), doc
+
+
+def _split(flat: np.ndarray, sizes: list[int]) -> list[np.ndarray]:
+    if sum(sizes) != flat.size:
+        raise TraceError(f"the trace's values hold {flat.size} floats, its layout {sum(sizes)}",
+                         hint="the directory is damaged or mixed; trace the step again")
+    out, at = [], 0
+    for n in sizes:
+        out.append(flat[at:at + n])
+        at += n
+    return out
+
+
+def _npz(path: Path) -> list[np.ndarray]:
+    with np.load(path) as z:
+        return [z[f"arr_{i}"] for i in range(len(z.files))]

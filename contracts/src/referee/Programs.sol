@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {StepOp} from "./StepOp.sol";
+import {ProgramsRows} from "./ProgramsRows.sol";
 import {Float32} from "../libraries/Float32.sol";
 import {Float32Math} from "../libraries/Float32Math.sol";
 
@@ -77,12 +78,15 @@ library Programs {
 
     /// @notice How many attrs the kind has before the input slots' index maps.
     function kindAttrs(uint16 kind) internal pure returns (uint256) {
+        if (ProgramsRows.covers(kind)) return ProgramsRows.kindAttrs(kind);
         return kind == GEMM ? 6 : 0;
     }
 
-    /// @notice Number of scalar steps of every element program of `op`.
-    function length(StepOp calldata op) internal pure returns (uint256) {
+    /// @notice Number of scalar steps of element `e`'s program of `op` (the same for every
+    ///         element but an FSUM's shorter last block).
+    function length(StepOp calldata op, uint256 e) internal pure returns (uint256) {
         uint16 kind = op.kind;
+        if (ProgramsRows.covers(kind)) return ProgramsRows.length(op, e);
         uint256 inputs = op.refKinds.length;
         if (kind == GEMM) {
             if (op.attrs.length < 6) _arity(op, op.attrs.length, 6);
@@ -109,9 +113,10 @@ library Programs {
 
     /// @notice Step `s` of element `e`'s program: the operation and up to three operands.
     function step(StepOp calldata op, uint256 e, uint256 s) internal pure returns (Opcode code, Operand[3] memory o) {
-        uint256 len = length(op);
+        uint256 len = length(op, e);
         if (s >= len) revert StepOutOfProgram(s, len);
         uint16 kind = op.kind;
+        if (ProgramsRows.covers(kind)) return ProgramsRows.step(op, e, s);
         if (kind == GEMM) return _gemm(op.attrs, e, s);
         o[0] = Operand(Src.In, 0, uint64(e));
         if (kind == COPY) return (Opcode.Mov, o);

@@ -5,7 +5,7 @@ import {IOneStepAdjudicator, KeptProof} from "../interfaces/IOneStepAdjudicator.
 import {TensorCommit} from "../libraries/TensorCommit.sol";
 import {TraceMerkle} from "../libraries/TraceMerkle.sol";
 import {StepOp, StepOps} from "./StepOp.sol";
-import {Programs} from "./Programs.sol";
+import {StepEvaluator} from "./StepEvaluator.sol";
 import {TaskId, DisputeId, Outcome} from "../types/Ids.sol";
 import {StepGraph, GamePhase, GameView} from "../types/RefereeTypes.sol";
 
@@ -229,10 +229,15 @@ library RefereeGame {
 
     /// @notice The challenger names element `lane` of the revealed chunk and reveals op i. A shape
     ///         other than the graph's, or a non-zero padding element, decides against the node.
-    function nameElement(Game storage g, DisputeId id, uint256 lane, bytes calldata chunk, StepOp calldata op)
-        internal
-        returns (Outcome)
-    {
+    ///         The program's length comes from the evaluator (the adjudicator has no room for it).
+    function nameElement(
+        Game storage g,
+        DisputeId id,
+        uint256 lane,
+        bytes calldata chunk,
+        StepOp calldata op,
+        StepEvaluator evaluator
+    ) internal returns (Outcome) {
         bytes32 h = TensorCommit.chunkLeaf(chunk);
         if (h != g.cursor) revert IOneStepAdjudicator.NotCommitted(id, g.cursor, h);
         uint32 bits = TensorCommit.element(chunk, lane);
@@ -246,7 +251,7 @@ library RefereeGame {
         }
         g.element = uint64(e);
         g.bits = bits;
-        g.programLength = uint32(Programs.length(op));
+        g.programLength = uint32(evaluator.programLength(op, e));
         g.opId = StepOps.id(op);
         g.phase = GamePhase.Program;
         return Outcome.None;

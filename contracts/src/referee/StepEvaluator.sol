@@ -48,6 +48,13 @@ contract StepEvaluator {
         code = uint8(opcode);
     }
 
+    /// @notice Steps of element `e`'s program of `op` (Programs.length, which checks the kind's
+    ///         attrs and inputs): asked by the adjudicator when the element is named, here
+    ///         because the adjudicator has no room for every kind's length code (EIP-170).
+    function programLength(StepOp calldata op, uint256 e) external pure returns (uint256) {
+        return Programs.length(op, e);
+    }
+
     /// @dev Scalar j of step t: scalarRoot is the sha256 tree over sha256(row_t) for t = 1..totalSteps,
     ///      row_t the step's scalars as float32 little-endian (prover/trace/roots.py); the opening's
     ///      chunk is row t and its chunkProof the row's proof.

@@ -69,6 +69,7 @@ interface Vm {
         pure
         returns (bytes32[] memory);
     function parseJsonBytes(string calldata json, string calldata key) external pure returns (bytes memory);
+    function parseJsonString(string calldata json, string calldata key) external pure returns (string memory);
     function parseJsonUintArray(string calldata json, string calldata key)
         external
         pure

@@ -9,7 +9,7 @@ import {IndexMaps} from "../../src/referee/IndexMaps.sol";
 /// @notice Calldata wrappers for the Programs library.
 contract ProgramsHarness {
     function length(StepOp calldata op) external pure returns (uint256) {
-        return Programs.length(op);
+        return Programs.length(op, 0);
     }
 
     function step(StepOp calldata op, uint256 e, uint256 s)

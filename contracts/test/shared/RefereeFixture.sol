@@ -30,7 +30,10 @@ enum Fault {
     StaleState,
     /// @dev Every op is right but the state after changes A, which the step keeps (final ref
     ///      State(1)).
-    AlteredKept
+    AlteredKept,
+    /// @dev (RowsFixture) Step faultStep of element faultAt of op faultOp rounds one unit too
+    ///      high; the node's later steps build on it.
+    WrongStep
 }
 
 /// @notice A synthetic step graph with real binary32 arithmetic, its honest trace, and a node
@@ -178,7 +181,7 @@ abstract contract RefereeFixture is Test {
 
     /// @notice Op i of the graph (prover/trace/graph.py encoding: kind attrs, then per slot its
     ///         logical rank, dims, nLevels and levels).
-    function op(uint256 i) public pure returns (StepOp memory o) {
+    function op(uint256 i) public pure virtual returns (StepOp memory o) {
         o.index = uint32(i);
         o.dims = _u32(2, 300);
         if (i == 0) {
@@ -252,7 +255,7 @@ abstract contract RefereeFixture is Test {
         return abi.encodePacked(uint8(v), uint8(v >> 8), uint8(v >> 16), uint8(v >> 24));
     }
 
-    function stateDims(uint256 j) internal pure returns (uint32[] memory) {
+    function stateDims(uint256 j) internal pure virtual returns (uint32[] memory) {
         return j == 0 ? _u32(2, 300) : (j == 1 ? _u32(2, 4) : _u32(4, 300));
     }
 
@@ -268,7 +271,7 @@ abstract contract RefereeFixture is Test {
         }
     }
 
-    function _buildStep() internal {
+    function _buildStep() internal virtual {
         _fill(stateT[0], 600, 1);
         _fill(stateT[1], 8, 2);
         _fill(stateT[2], 1200, 3);
@@ -283,7 +286,7 @@ abstract contract RefereeFixture is Test {
     }
 
     /// @dev The honest trace of step T (op 0 does not depend on the step; lr does).
-    function _honestStep() internal {
+    function _honestStep() internal virtual {
         for (uint256 i = 1; i < N_OPS; ++i) {
             delete honestOut[i];
         }
@@ -318,7 +321,7 @@ abstract contract RefereeFixture is Test {
     }
 
     /// @notice Element e's program of op i as a node with `f` computes it.
-    function program(uint256 i, uint256 e, Fault f) public view returns (uint32[] memory r) {
+    function program(uint256 i, uint256 e, Fault f) public view virtual returns (uint32[] memory r) {
         if (i != 0) {
             r = new uint32[](1);
             r[0] = (f == Fault.None ? honestOut[i] : nodeOut[i])[e];
@@ -338,7 +341,7 @@ abstract contract RefereeFixture is Test {
     }
 
     /// @notice Builds the node's trace with fault `f` and commits segments 0 and 1 with it.
-    function _nodeCommits(Fault f) internal {
+    function _nodeCommits(Fault f) internal virtual {
         _honestStep();
         fault = f;
         for (uint256 i; i < N_OPS; ++i) {

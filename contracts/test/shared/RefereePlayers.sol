@@ -144,9 +144,13 @@ abstract contract RefereePlayers is RefereeFixture {
         return program(i, e, fault == Fault.StaleState ? Fault.None : fault);
     }
 
+    /// @dev 4 big-endian bytes per result (allocated once: programs run to thousands of steps).
     function _pack(uint32[] memory r) internal pure returns (bytes memory b) {
+        b = new bytes(4 * r.length);
         for (uint256 i; i < r.length; ++i) {
-            b = bytes.concat(b, bytes4(r[i]));
+            for (uint256 k; k < 4; ++k) {
+                b[4 * i + k] = bytes1(uint8(r[i] >> (24 - 8 * k)));
+            }
         }
     }
 
@@ -250,7 +254,7 @@ abstract contract RefereePlayers is RefereeFixture {
 
     /// @notice The first step whose result differs from binary32 on honest inputs and the node's
     ///         own earlier results (the last step when none does).
-    function _firstWrongStep(uint256 i, uint256 e, uint32[] memory r) internal view returns (uint256) {
+    function _firstWrongStep(uint256 i, uint256 e, uint32[] memory r) internal view virtual returns (uint256) {
         if (i != 0) return 0;
         (uint256 m, uint256 n) = (e / 300, e % 300);
         for (uint256 k; k < 4; ++k) {
@@ -275,7 +279,7 @@ abstract contract RefereePlayers is RefereeFixture {
     }
 
     /// @notice Openings of step s's input operands, in operand order.
-    function _openings(uint256 i, uint256 e, uint256 s) internal view returns (Opening[] memory w) {
+    function _openings(uint256 i, uint256 e, uint256 s) internal view virtual returns (Opening[] memory w) {
         if (i == 0) {
             (uint256 m, uint256 n) = (e / 300, e % 300);
             if (s == 4) {

@@ -25,6 +25,12 @@ def test_spec_init_validate_env(tmp_path: Path) -> None:
     spec = loads_spec(r.stdout)
     assert spec.seed == 9 and spec.seq_len == 32 and spec.profile.name == "repfma-1"
     assert r.stdout.strip().encode() == spec.canonical_bytes()
+    # a new spec uses the v2 schemes; the v1 ones are still a flag away (no schedule field)
+    assert spec.state_hash == "tree-v2" and '"schedule":"keccak-v2"' in r.stdout
+    v1 = cli(["spec", "init", "--preset", "tiny", "--seed", "9", "--state-hash", "blake3",
+              "--schedule", "keccak-v1"], tmp_path)
+    assert v1.returncode == 0, v1.stderr
+    assert loads_spec(v1.stdout).state_hash == "blake3" and "schedule" not in v1.stdout
     (tmp_path / "spec.json").write_text(r.stdout)
     v = cli(["spec", "validate", str(tmp_path / "spec.json")], tmp_path)
     assert json.loads(v.stdout) == {"valid": True, "specHash": spec.spec_hash_hex(),

@@ -106,6 +106,7 @@ def test_one_ulp_in_one_weight_changes_exactly_that_commitment(env: dict[str, An
 def test_v1_task_is_unchanged(env: dict[str, Any]) -> None:
     """The same preset under the v1 schemes trains other batches and hashes (old tasks keep
     theirs); its spec has no schedule field."""
-    v1 = preset_spec("tiny", seed=4, dataset_dir=env["data"], totalSteps=8, segmentSteps=4)
+    v1 = preset_spec("tiny", seed=4, dataset_dir=env["data"], totalSteps=8, segmentSteps=4,
+                     state_hash="blake3", schedule="keccak-v1")
     assert b"schedule" not in v1.canonical_bytes()
     assert schedule.batch_indices(v1, TASK, 1) != schedule.batch_indices(env["spec"], TASK, 1)

@@ -12,8 +12,10 @@ import pytest
 
 from prover import checkpoint
 from prover.presets import default_dataset_dir, default_teacher_dir, preset_spec
+from prover.trace.commit import commit, root_of
 from prover.trace.graph import graph_from_json
 from prover.trace.roots import final_root
+from prover.trace.tracer import load_trace
 from prover.train import Trainer
 
 TASK = 9
@@ -54,7 +56,12 @@ def test_step_trace_then_explain_succeeds(ck: dict[str, Any]) -> None:
     assert full["opRoot"] == doc["opRoot"] and len(full["ops"]) == doc["ops"]
     graph = graph_from_json(json.loads((out / "graph.json").read_text()))
     assert full["finalRoot"] == "0x" + final_root(graph.final).hex()
-    assert len(list((out / "ops").glob("*.f32"))) == doc["ops"]
+    # every op output back to back in one file, and load_trace reads the op values it holds
+    assert (out / "ops.f32").stat().st_size == 4 * sum(op.numel for op in graph.ops)
+    g, tensors, _ = load_trace(out)
+    assert [v.size for v in tensors.ops] == [op.numel for op in g.ops]
+    assert "0x" + root_of([commit(v.reshape(op.shape)).commit for op, v in
+                           zip(g.ops, tensors.ops, strict=True)]).hex() == full["opRoot"]
     # op 2 of a step is a layer-norm mean over the teacher's embeddings: 384 adds and a divide
     r = cli(["step", "explain", str(out), "--op", "2", "--element", "3"])
     assert r.returncode == 0, r.stderr

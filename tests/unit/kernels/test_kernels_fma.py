@@ -138,6 +138,22 @@ def test_gemm_is_the_documented_fma_sequence_succeeds(force, m, k, n):
         assert ops.gemm(a, w.t()).numpy().tobytes() == plain.tobytes(), (isa, threads)
 
 
+@pytest.mark.parametrize(("k", "n"), [(5, 2), (300, 301)])
+def test_gemm_one_row_is_the_documented_fma_sequence_succeeds(force, k, n):
+    # one row times a row-major matrix (the bias gradients' sum_rows): the vector path, whose
+    # column units and tail (n = 301: 18 avx512 vectors and 13 columns) must not change a bit
+    gen = torch.Generator().manual_seed(k + n)
+    a = torch.randn(1, k, generator=gen)
+    b = torch.randn(k, n, generator=gen)
+    bias = torch.randn(n, generator=gen)
+    want = _gemm_reference(a.numpy(), b.numpy(), bias.numpy())
+    plain = _gemm_reference(a.numpy(), b.numpy(), None)
+    for isa, threads in SETTINGS:
+        force(isa, threads)
+        assert ops.gemm(a, b, bias).numpy().tobytes() == want.tobytes(), (isa, threads)
+        assert ops.gemm(a, b).numpy().tobytes() == plain.tobytes(), (isa, threads)
+
+
 def _fsum_reference(x: np.ndarray, square: bool) -> np.float32:
     """The blocked 16-lane order of rk_fsum, one float32 operation at a time."""
     block, lanes = 4096, 16

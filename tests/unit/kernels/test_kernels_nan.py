@@ -175,10 +175,12 @@ def _gemm_element(a: np.ndarray, b: np.ndarray, bias: int | None, fma: bool) -> 
     return acc
 
 
-def test_gemm_nan_bits_follow_sse_source_order_in_every_build_succeeds(force, each_family):
-    """NaNs and infinities planted in A, B and the bias (so invalid operations occur too)."""
-    rng = np.random.default_rng(18)
-    m, k, n = 29, 70, 41
+@pytest.mark.parametrize(("m", "k", "n"), [(29, 70, 41), (1, 70, 301)])
+def test_gemm_nan_bits_follow_sse_source_order_in_every_build_succeeds(force, each_family, m, k,
+                                                                         n):
+    """NaNs and infinities planted in A, B and the bias (so invalid operations occur too); one
+    row (m = 1, B row-major) runs the vector-times-matrix path."""
+    rng = np.random.default_rng(18 + m)
     a, b = (rng.standard_normal(s).astype(np.float32).view(np.uint32) for s in ((m, k), (k, n)))
     bias = rng.standard_normal(n).astype(np.float32).view(np.uint32)
     for arr, frac in ((a, 0.01), (b, 0.01), (bias, 0.1)):

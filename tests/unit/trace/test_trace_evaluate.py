@@ -1,7 +1,7 @@
 """The reference evaluator's binary32 operations against the committed Float32 vectors
 (results from the x86 instructions, glibc's fmaf and the compiled kernels: see
-tests/vectors/float32/float32_reference.py). NaN results are compared as NaN only: the
-evaluator does not model NaN payloads (docs/referee.md)."""
+tests/vectors/float32/float32_reference.py), NaN results bit for bit: the evaluator applies the
+x86 SSE NaN rules (docs/referee.md "NaN payloads")."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from prover.trace.evaluate import apply, bits, fma, from_bits
+from prover.trace.evaluate import DEFAULT_NAN, apply, bits, fma, from_bits
 from prover.trace.kinds import Opcode
 
 VECTORS = Path(__file__).resolve().parents[2] / "vectors" / "float32" / "vectors.json"
@@ -34,15 +34,57 @@ def _is_nan(b: int) -> bool:
 def test_apply_matches_float32_vectors(vectors: dict[str, Any], name: str) -> None:
     case = vectors[name]
     args = [k for k in ("a", "b", "c") if k in case]
-    wrong = []
+    wrong, nans = [], 0
     for i, want in enumerate(case["r"]):
         got = bits(np.float32(apply(OPS[name], [from_bits(case[k][i]) for k in args])))
-        if _is_nan(want) and _is_nan(got):
-            continue
+        nans += _is_nan(want)
         if got != want:
             wrong.append((i, [hex(case[k][i]) for k in args], hex(got), hex(want)))
-    assert wrong == []
-    assert len(case["r"]) > 800
+    assert wrong == []  # NaN results too: payload, sign and quiet bit
+    assert len(case["r"]) > 800 and nans >= 5  # NaN cases of every operation are among them
+
+
+# (opcode, operand bits, result bits): the SSE NaN rules one at a time
+SNAN1, QNAN2, NEG_QNAN = 0x7FA12345, 0x7FC54321, 0xFFD00042
+NAN_CASES = [
+    (Opcode.ADD, (SNAN1, QNAN2), SNAN1 | 0x400000),       # the first NaN operand, quieted
+    (Opcode.ADD, (QNAN2, SNAN1), QNAN2),                  # order matters, not signalling-ness
+    (Opcode.ADD, (0x3F800000, SNAN1), SNAN1 | 0x400000),  # a number first: the NaN, quieted
+    (Opcode.SUB, (0x3F800000, NEG_QNAN), NEG_QNAN),       # subss keeps the NaN's own sign
+    (Opcode.SUB, (0x7F800000, 0x7F800000), DEFAULT_NAN),  # inf - inf: the default NaN
+    (Opcode.MUL, (0x00000000, 0xFF800000), DEFAULT_NAN),  # 0 * -inf
+    (Opcode.MUL, (NEG_QNAN, SNAN1), NEG_QNAN),
+    (Opcode.DIV, (0x00000000, 0x80000000), DEFAULT_NAN),  # 0 / -0
+    (Opcode.DIV, (0x7F800000, 0xFF800000), DEFAULT_NAN),  # inf / -inf
+    (Opcode.SQRT, (0xBF800000,), DEFAULT_NAN),            # sqrt(-1)
+    (Opcode.SQRT, (SNAN1,), SNAN1 | 0x400000),
+    (Opcode.FMA, (0x3F800000, SNAN1, QNAN2), SNAN1 | 0x400000),  # a, then b, then c
+    (Opcode.FMA, (0x00000000, 0x7F800000, QNAN2), QNAN2),        # a NaN c beats 0 * inf
+    (Opcode.FMA, (0x00000000, 0x7F800000, 0x3F800000), DEFAULT_NAN),
+    (Opcode.FMA, (0x7F800000, 0x3F800000, 0xFF800000), DEFAULT_NAN),  # inf - inf
+    (Opcode.MAX, (SNAN1, 0x3F800000), 0x3F800000),        # maxss: the second operand
+    (Opcode.MAX, (0x3F800000, SNAN1), SNAN1),             # ... unquieted
+    (Opcode.MIN, (NEG_QNAN, 0x00000000), 0x00000000),
+    (Opcode.NEG, (SNAN1,), SNAN1 | 0x80000000),           # a bit move
+    (Opcode.MOV, (SNAN1,), SNAN1),
+    (Opcode.EXP, (SNAN1,), SNAN1),                        # the kernels select x itself
+    (Opcode.LOG, (NEG_QNAN,), NEG_QNAN),
+    (Opcode.LOG, (0xBF800000,), 0x7FC00000),              # log(-1): C's NAN
+    (Opcode.LOG, (0xFF800000,), 0x7FC00000),
+    (Opcode.ERF, (NEG_QNAN,), NEG_QNAN & 0x7FFFFFFF),     # |x|, quieted
+    (Opcode.ERF, (SNAN1,), SNAN1 | 0x400000),
+    (Opcode.GELU, (SNAN1,), SNAN1 | 0x400000),            # x, quieted
+    (Opcode.GELU, (NEG_QNAN,), NEG_QNAN),
+    (Opcode.GELU, (0xFF800000,), DEFAULT_NAN),            # (0.5 * -inf) * (1 + erf(-inf))
+]
+
+
+@pytest.mark.parametrize(("code", "args", "want"), NAN_CASES,
+                         ids=[f"{c.name}-{i}" for i, (c, _, _) in enumerate(NAN_CASES)])
+def test_apply_nan_operands_follow_sse_rules(code: Opcode, args: tuple[int, ...],
+                                             want: int) -> None:
+    got = bits(np.float32(apply(code, [from_bits(a) for a in args])))
+    assert hex(got) == hex(want)
 
 
 def test_fma_rounds_once_where_binary64_rounds_twice() -> None:
