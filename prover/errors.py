@@ -79,3 +79,18 @@ class RefereeGraphError(ProverError):
     hint = ("write the spec with `veritrain spec init --state-hash tree-v2 --schedule keccak-v2` "
             "(only v2 specs can be disputed by the referee; others keep the jury)")
     reason: str
+
+
+@leaf
+class RootsMismatchError(ProverError):
+    """The step-graph roots recorded on-chain with a task are not those of its spec and teacher
+    (prover/trace/roots.py ``task_roots``): the referee would judge the task by another graph."""
+
+    hint = ("do not claim or audit this task: its requester recorded wrong roots (the "
+            "requester can cancel it and post it again with `veritrain task create`)")
+    task_id: int
+    #: The first field that differs, by its Solidity name (``teacherRoot``, ``graphRoot``...).
+    root: str
+    #: Its value on chain and the value recomputed here (hex for roots, decimal for counts).
+    on_chain: str
+    computed: str

@@ -18,7 +18,7 @@ import {StepCheck} from "./referee/StepCheck.sol";
 import {StateBindings} from "./referee/StateBindings.sol";
 import {StepEvaluator} from "./referee/StepEvaluator.sol";
 import {StepOp} from "./referee/StepOp.sol";
-import {TaskId, DisputeId, Outcome, TaskStatus, TaskView, SegmentRoots} from "./types/Ids.sol";
+import {TaskId, DisputeId, Outcome, TaskView, SegmentRoots} from "./types/Ids.sol";
 import {StepGraph, RefereeParams, GamePhase, GameView, StateClaim} from "./types/RefereeTypes.sol";
 
 /// @title OneStepAdjudicator
@@ -64,17 +64,17 @@ contract OneStepAdjudicator is IOneStepAdjudicator, ReentrancyGuardTransient {
 
     /// @inheritdoc IOneStepAdjudicator
     function registerStepGraph(TaskId taskId, StepGraph calldata graph) external {
+        // INVARIANT: the graph is fixed by the market in the transaction that creates the task, so
+        // no node is judged by another graph.
+        if (msg.sender != address(_market) || _graphs[taskId].graphRoot != bytes32(0)) {
+            revert GraphNotRegistrable(taskId);
+        }
         TaskView memory t = _market.task(taskId);
-        // INVARIANT: the graph is fixed before any node claims, so no node is judged by another graph.
-        if (
-            msg.sender != t.requester || t.status != TaskStatus.Open || t.epoch != 0
-                || _graphs[taskId].graphRoot != bytes32(0)
-        ) revert GraphNotRegistrable(taskId);
         if (
             graph.graphRoot == bytes32(0) || graph.nOps < 2 || graph.nOps > MAX_OPS || graph.nState == 0
                 || graph.initialState == bytes32(0) || graph.finalRoot == bytes32(0)
-                || graph.totalSteps != t.params.totalSteps || graph.sampleRoot == bytes32(0)
-                || graph.numSamples == 0 || graph.batchSize == 0 || graph.seqLen == 0
+                || graph.totalSteps != t.params.totalSteps || graph.sampleRoot == bytes32(0) || graph.numSamples == 0
+                || graph.batchSize == 0 || graph.seqLen == 0
         ) revert BadGraph(taskId);
         _graphs[taskId] = graph;
         emit StepGraphRegistered(taskId, graph);
@@ -186,9 +186,8 @@ contract OneStepAdjudicator is IOneStepAdjudicator, ReentrancyGuardTransient {
     function disputeState(DisputeId disputeId, StateClaim claim, bytes calldata proof) external nonReentrant {
         RefereeGame.Game storage g = _turn(disputeId, GamePhase.OpPick, GamePhase.OpPick);
         StepGraph storage graph = _graphs[TaskId.wrap(g.taskId)];
-        StateBindings.Roots memory r = StateBindings.Roots(
-            disputeId, graph.finalRoot, g.stateBefore, g.stateAfter, graph.nState, graph.batchSize
-        );
+        StateBindings.Roots memory r =
+            StateBindings.Roots(disputeId, graph.finalRoot, g.stateBefore, g.stateAfter, graph.nState, graph.batchSize);
         (uint256 slot, bytes32 afterLeaf) = _evaluator.checkState(r, claim, proof);
         emit FinalStateMismatch(disputeId, type(uint256).max, slot, afterLeaf);
         // INVARIANT: the state after holds the step's constants and its advanced scalar leaf.

@@ -65,13 +65,14 @@ struct ScalarProof {
 ///         Every move has a deadline of moveBlocks; resolve() after it makes the party to move
 ///         lose. The loser pays: a node is slashed as in a lost jury dispute and jailed, a
 ///         challenger's bond goes to the node. Payouts are credited and pulled with claimPayout().
-///         Only tasks whose requester registered a step graph can be disputed here.
+///         Only tasks created with a step graph (TaskMarket.createTaskWithGraph) are settled here;
+///         the market's JuryAdjudicator settles the others.
 interface IOneStepAdjudicator is IStepAdjudicator {
     error ZeroAddress();
     error NothingOwed(address account);
     /// @notice Task `taskId` has no step graph: its disputes go to a JuryAdjudicator deployment.
     error NoStepGraph(TaskId taskId);
-    /// @notice Only the task's requester registers its graph, once, before the first claim.
+    /// @notice Only the market registers a task's graph, once, in createTaskWithGraph.
     error GraphNotRegistrable(TaskId taskId);
     /// @notice The graph has fewer than two ops, no state tensor, a zero root, or no dataset
     ///         (sampleRoot, numSamples, batchSize, seqLen: the keccak-v2 schedule's inputs).
@@ -139,7 +140,7 @@ interface IOneStepAdjudicator is IStepAdjudicator {
     /// @notice `account` pulled `amount`.
     event PayoutClaimed(address indexed account, uint256 amount);
 
-    /// @notice Requester only, once, while the task is open and unclaimed in its first epoch.
+    /// @notice Market only, once, from createTaskWithGraph (the task's roots are fixed with it).
     function registerStepGraph(TaskId taskId, StepGraph calldata graph) external;
     /// @notice Node (Trace): the state hashes v2 of steps t-1 (`proofBefore` proves its leaf in the
     ///         trace; empty when t-1 is the task's step 0) and t (must give the disputed leaf),

@@ -149,7 +149,9 @@ contract StepEvaluator {
         bytes calldata results,
         Opening[] calldata openings
     ) private view returns (uint8, uint64 computed, uint64 claimed) {
-        if (q >= uint64(op.attrs[2])) revert Programs.StepOutOfProgram(c.s, uint64(op.attrs[2]));
+        if (q >= uint64(op.attrs[2])) {
+            revert Programs.StepOutOfProgram(c.s, uint64(op.attrs[2]));
+        }
         // INVARIANT: the sum's terms are exactly the positions whose id is the element's row.
         computed = _isTerm(c, op, q, openings) ? 1 : 0;
         (bool wellFormed, bool has) = ProgramsEmbed.listed(op, c.element, q, results);
@@ -194,9 +196,8 @@ contract StepEvaluator {
         uint256 len = c.seqLen;
         uint256 row = idx / len;
         if (row >= c.batchSize || w.chunk.length != 4 * len) revert IOneStepAdjudicator.InputNotProven(c.id, slot, q);
-        uint256 sample = DataSchedule.batchSample(
-            c.sampleRoot, c.seed, c.taskId, c.numSamples, c.batchSize, c.step, row
-        );
+        uint256 sample =
+            DataSchedule.batchSample(c.sampleRoot, c.seed, c.taskId, c.numSamples, c.batchSize, c.step, row);
         if (!DataSchedule.verifySample(c.sampleRoot, sample, keccak256(w.chunk), w.chunkProof)) {
             revert IOneStepAdjudicator.InputNotProven(c.id, slot, q);
         }
@@ -294,7 +295,9 @@ contract StepEvaluator {
         uint32 idBits = _read(c, op, idsSlot, pos / rowLen, openings, cur);
         cur[1] = 0;
         int32 id = Float32.toInt(idBits);
-        if (id < 0 || Float32.fromInt(id) != idBits) revert IOneStepAdjudicator.InputNotProven(c.id, idsSlot, pos / rowLen);
+        if (id < 0 || Float32.fromInt(id) != idBits) {
+            revert IOneStepAdjudicator.InputNotProven(c.id, idsSlot, pos / rowLen);
+        }
         return uint256(uint32(id)) * rowLen + pos % rowLen;
     }
 

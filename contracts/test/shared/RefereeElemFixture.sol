@@ -50,11 +50,9 @@ abstract contract RefereeElemFixture is RefereePlayers {
     function setUp() public virtual override {
         super.setUp();
         _buildElem();
-        vm.prank(requester);
-        elemTask = market.createTask("bafyelem", keccak256("elem spec"), REWARD, _taskParams());
         StepGraph memory g = elemGraph();
         vm.prank(requester);
-        referee.registerStepGraph(elemTask, g);
+        elemTask = market.createTaskWithGraph("bafyelem", keccak256("elem spec"), REWARD, _taskParams(), g);
         vm.prank(node);
         market.claimTask(elemTask);
         // RefereeFixture's segment helpers and RefereePlayers._open act on this task from here

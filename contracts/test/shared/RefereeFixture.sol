@@ -8,6 +8,8 @@ import {TaskMarket} from "../../src/TaskMarket.sol";
 import {OneStepAdjudicator} from "../../src/OneStepAdjudicator.sol";
 import {StepEvaluator} from "../../src/referee/StepEvaluator.sol";
 import {StepPrograms} from "../../src/referee/StepPrograms.sol";
+import {JuryAdjudicator} from "../../src/JuryAdjudicator.sol";
+import {PrevrandaoRandomness} from "../../src/PrevrandaoRandomness.sol";
 import {Float32} from "../../src/libraries/Float32.sol";
 import {TraceMerkle} from "../../src/libraries/TraceMerkle.sol";
 import {StepOp, StepOps} from "../../src/referee/StepOp.sol";
@@ -68,6 +70,8 @@ abstract contract RefereeFixture is Test {
     StakeManager internal stakes;
     TaskMarket internal market;
     OneStepAdjudicator internal referee;
+    /// @dev The market's other adjudicator (tasks created without a step graph).
+    JuryAdjudicator internal jury;
     address internal requester;
     address internal node;
     address internal challenger;
@@ -100,17 +104,18 @@ abstract contract RefereeFixture is Test {
         referee = new OneStepAdjudicator(
             address(token), address(stakes), address(market), new StepEvaluator(new StepPrograms()), rp
         );
-        stakes.wire(address(market), address(referee));
-        market.setAdjudicator(address(referee));
+        jury = new JuryAdjudicator(
+            address(token), address(stakes), address(market), address(new PrevrandaoRandomness()), dp.jury
+        );
+        stakes.wire(address(market), address(jury), address(referee));
+        market.setAdjudicators(address(jury), address(referee));
         requester = _actor("requester", 0);
         node = _actor("node", 3 * NODE_STAKE);
         challenger = _actor("challenger", 0);
         _buildStep();
-        vm.prank(requester);
-        taskId = market.createTask("bafyspec", keccak256("spec"), REWARD, _taskParams());
         StepGraph memory g = graph();
         vm.prank(requester);
-        referee.registerStepGraph(taskId, g);
+        taskId = market.createTaskWithGraph("bafyspec", keccak256("spec"), REWARD, _taskParams(), g);
         vm.prank(node);
         market.claimTask(taskId);
     }
