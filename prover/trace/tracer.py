@@ -137,7 +137,7 @@ class _Watch:
 
 def _record(trainer: Trainer, mutate: Mutation | None, hooks: StepHooks | None,
             sink: TraceSink | None) -> Recorded:
-
+    """:func:`record_trainer_step` (which aborts the sink when this raises)."""
     from prover import statehash
     from prover.kernels import _lib
     from prover.kernels.family import Family
