@@ -22,6 +22,7 @@ import os
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -79,7 +80,7 @@ class TraceSink:
         self.offsets: list[int] = []
         self._shapes: list[tuple[int, ...]] = []
         self._jobs: list[Future[bytes]] = []
-        self._writes: list[Future[None]] = []
+        self._writes: list[Future[Any]] = []
         self._ops_end = 0
         self._inputs_end = 0
         self._open = True
@@ -113,6 +114,25 @@ class TraceSink:
             self._inputs_end += flat.size
             sizes.append(flat.size)
         return sizes
+
+    def inputs_copied(self, views: Sequence[np.ndarray]) -> Future[list[np.ndarray]]:
+        """As :meth:`inputs` for values that change later (the state before the update): the
+        pool copies them, writes the copies and gives them back; the result must be awaited
+        before anything writes the viewed memory."""
+        flats = [as_f32(v) for v in views]
+        offsets = []
+        for f in flats:
+            offsets.append(4 * self._inputs_end)
+            self._inputs_end += f.size
+        job = self._pool.submit(self._copy_and_write, flats, offsets)
+        self._writes.append(job)
+        return job
+
+    def _copy_and_write(self, flats: list[np.ndarray], offsets: list[int]) -> list[np.ndarray]:
+        copies = [f.copy() for f in flats]  # numpy copies without the GIL
+        for c, at in zip(copies, offsets, strict=True):
+            pwrite_all(self._inputs_fd, c, at)
+        return copies
 
     def _submit(self, index: int, value: np.ndarray) -> Future[bytes]:
         return self._pool.submit(self._one, as_f32(value), self._shapes[index],

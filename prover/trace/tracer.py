@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -111,9 +111,12 @@ class _Watch:
     recorded value alive until a full garbage collection (gigabytes over a few steps)."""
 
     def __init__(self, rec: Recorder, hooks: StepHooks | None, batch: list[np.ndarray],
-                 teacher_vals: list[np.ndarray], sink: TraceSink | None) -> None:
+                 teacher_vals: list[np.ndarray], sink: TraceSink | None,
+                 state_vals: list[np.ndarray],
+                 state_copy: Future[list[np.ndarray]] | None) -> None:
         self.rec, self.hooks, self.batch = rec, hooks, batch
         self.teacher_vals, self.sink = teacher_vals, sink
+        self.state_vals, self.state_copy = state_vals, state_copy
 
     def on_batch(self, step: int, input_ids: torch.Tensor) -> torch.Tensor | None:
         ids = None if self.hooks is None else self.hooks.on_batch(step, input_ids)
@@ -128,6 +131,8 @@ class _Watch:
         return ids
 
     def on_before_update(self, step: int, student: Any, optimizer: Any) -> None:
+        if self.state_copy is not None:  # the update is about to write the state in place
+            self.state_vals[:] = self.state_copy.result()
         if self.hooks is not None:
             self.hooks.on_before_update(step, student, optimizer)
 
@@ -161,15 +166,25 @@ def _record(trainer: Trainer, mutate: Mutation | None, hooks: StepHooks | None,
     for j, (name, t) in enumerate(teacher):
         rec.register(t, Ref(RefKind.TEACHER, j))
         g.teacher_names.append(name)
-    state_vals = [_flat(t) for _, t in state]
+    # inputs.f32: state, batch, teacher. The state is copied (the update writes it in place),
+    # by the sink's thread when there is one, while the forward pass runs.
+    state_vals: list[np.ndarray] = []
+    state_copy = None
+    if sink is None:
+        state_vals = [_flat(t) for _, t in state]
+    else:
+        state_copy = sink.inputs_copied([_view(t) for _, t in state])
     # the teacher is never trained: its values are read in place (a copy was 91 MB a step)
     teacher_vals = [_view(t) for _, t in teacher]
     batch: list[np.ndarray] = []
-    if sink is not None:  # inputs.f32: state, batch, teacher
-        sink.inputs(state_vals)
 
     with rec.active():
-        loss, _ = trainer.step(_Watch(rec, hooks, batch, teacher_vals, sink))
+        loss, _ = trainer.step(_Watch(rec, hooks, batch, teacher_vals, sink, state_vals,
+                                      state_copy))
+    if len(state_vals) != len(state):
+        raise TraceError("the step updated its state without calling on_before_update first",
+                         hint="the trainer must call its hooks; the trace needs the state "
+                              "before the update")
     after_state = statehash.param_tensors(trainer.student) + \
         statehash.optimizer_tensors(trainer.student, trainer.optimizer)
     for name, t in after_state:
