@@ -6,7 +6,8 @@ step's kernels while the other two are a kernel copy (``pwrite``) and SHA-256 in
 which release the GIL. A :class:`TraceSink` handed to the recorder takes each op output as soon
 as it exists and, on a small thread pool, writes its bytes straight from the array's memory to
 ``ops.f32`` at the op's offset and computes its commitment; the values the step reads (state,
-batch, teacher) go to ``inputs.f32`` the same way. When the step ends, most of the trace is on
+batch, teacher) go to ``inputs.f32`` the same way (the state, which the update overwrites, is
+copied there too, while the forward pass runs). When the step ends, most of the trace is on
 disk and committed.
 
 What the files hold does not change: the same float32 bytes, the same commitments and
