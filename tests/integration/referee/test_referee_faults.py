@@ -45,13 +45,17 @@ CASES = [
     pytest.param(Fault.PERTURBED_WEIGHT, 2, "FinalStateMismatch", marks=_heavy,
                  id="perturbed_weight-2"),
     pytest.param(Fault.WRONG_END_STATE, 1, "MoveTimedOut", marks=_heavy, id="wrong_end_state"),
-    pytest.param(Fault.DIFFERENT_LR, 1, "StepChecked", marks=[_heavy, _cannot(
-        "the first op that reads the lr is ADAMW_P, which has no on-chain program on this "
-        "branch: the auditor cannot name its element (docs/referee.md, 'The game')")],
-        id="different_lr-1"),
+    pytest.param(Fault.DIFFERENT_LR, 2, "StepChecked", marks=[_heavy, _cannot(
+        "the first op that differs is ADAMW_P (it reads the lr), which has no on-chain program "
+        "on this branch: nameElement reverts UnknownKind(30) and the auditor times out "
+        "(docs/referee.md, 'The game'); at step 1 the game stops earlier, OpNotInGraph: the "
+        "registered graph is that of steps 2 and later")],
+        id="different_lr-2"),
     pytest.param(Fault.SWAPPED_BATCHES, 4, "StepChecked", marks=[_heavy, _cannot(
-        "the first op that differs reads the batch through a GATHER map: the bots do not open "
-        "batch rows against the dataset yet (docs/referee.md, 'The game')")],
+        "the first op that differs is the embeddings' three-input ADD, which reads the word "
+        "embedding through a GATHER map of the batch ids: nameElement reverts BadArity(ADD, 3) "
+        "and the bots do not open batch rows against the dataset yet (docs/referee.md, "
+        "'The game')")],
         id="swapped_batches-4"),
     pytest.param(Fault.CHECKPOINT_MISMATCH, 1, "MoveTimedOut", marks=[_heavy, _cannot(_DATA_ONLY)],
                  id="checkpoint_mismatch"),
@@ -84,7 +88,8 @@ def test_node_fault_settled_by_the_referee(world: Any, fault: Fault, step: int,
     world.drive([Moves(fault_bot(node), did), auditor],
                 lambda: referee.game(did).phase == GamePhase.RESOLVED, max_blocks=90)
     auditor.run_once()  # records the outcome, pulls the payout
-    assert referee.outcome(did) == Outcome.NODE_WRONG, [e.name for e in referee.events(did)]
+    assert referee.outcome(did) == Outcome.NODE_WRONG, " ".join(
+        f"{e.name}{e.args.get('phase', '')}" for e in referee.events(did))
     assert referee.events(did, [settled_by])
     if settled_by == "MoveTimedOut":  # the node had nothing it could post: its own trace
         (timeout,) = referee.events(did, ["MoveTimedOut"])
