@@ -285,7 +285,7 @@ def griefer(protocol: Protocol, workdir: Path, view: Callable[[int, Any], Any],
     from challenger.referee import ChallengerReferee, op_arg
     from ledger.movelog import MoveLog
     from ledger.referee import GamePhase, OpeningArg
-    from prover.trace.game import round_width
+    from prover.trace.game import proof, round_width, tree
 
     class Griefer(ChallengerReferee):
         def _move(self, did: int, g: Any, v: Any, trail: Any) -> Any:
@@ -294,6 +294,11 @@ def griefer(protocol: Protocol, workdir: Path, view: Callable[[int, Any], Any],
                 w = round_width(g.depthLeft)
                 which = (target_op >> (g.depthLeft - w)) & ((1 << w) - 1)
                 return "pick", f"op node {which}", lambda: r.pick(did, trail.split, which)
+            if g.phase == GamePhase.ELEMENT:  # lane 0, though it agrees with ours
+                op = v.ops[g.opIndex]
+                gp = proof(tree([o.leaf() for o in v.ops]), g.opIndex)
+                return "nameElement", "lane 0", \
+                    lambda: r.name_element(did, 0, trail.chunk, op_arg(op), gp)
             if g.phase == GamePhase.STEP:
                 op = v.ops[g.opIndex]
                 opens = [OpeningArg(o.root, o.dims, tuple(o.commit_proof), o.chunk,
