@@ -1,7 +1,10 @@
 """A TCP proxy in front of a local server, for real outages in tests: clients connect to the
 proxy's port; :meth:`Proxy.down` closes the listener and cuts every open connection (new
 connections are refused, as from a crashed RPC node), :meth:`Proxy.up` listens again on the same
-port. The server behind it (the session anvil) keeps running and mining."""
+port. The server behind it (the session anvil) keeps running and mining. :meth:`Proxy.cut_after`
+makes the outage start in the middle of a call: the next request that contains a marker (e.g.
+``eth_sendRawTransaction``) reaches the server, and the proxy goes down instead of answering it,
+as when an RPC node accepts a transaction and crashes before it replies."""
 
 from __future__ import annotations
 
@@ -31,8 +34,11 @@ class Proxy:
         self._conns: set[socket.socket] = set()
         self._listener: socket.socket | None = None
         self._stop = threading.Event()
+        self._cut: bytes | None = None
         #: Connections refused or cut by :meth:`down` never count here: only those forwarded.
         self.forwarded = 0
+        #: Requests that reached the server and whose answer was swallowed by :meth:`cut_after`.
+        self.cut: list[bytes] = []
         self.up()
 
     @property
@@ -72,6 +78,11 @@ class Proxy:
     def close(self) -> None:
         self.down()
 
+    def cut_after(self, marker: bytes) -> None:
+        """Once: forward the next request containing ``marker``, then go down before its answer
+        reaches the client."""
+        self._cut = marker
+
     def _accept(self, listener: socket.socket, stop: threading.Event) -> None:
         while not stop.is_set():
             try:
@@ -94,13 +105,23 @@ class Proxy:
                     return
                 self._conns.update((client, server))
                 self.forwarded += 1
-            for a, b in ((client, server), (server, client)):
-                threading.Thread(target=self._pipe, args=(a, b), name="proxy-pipe",
+            armed: list[bytes] = []  # this connection's request that is to go unanswered
+            for a, b, up in ((client, server, True), (server, client, False)):
+                threading.Thread(target=self._pipe, args=(a, b, up, armed), name="proxy-pipe",
                                  daemon=True).start()
 
-    def _pipe(self, src: socket.socket, dst: socket.socket) -> None:
+    def _pipe(self, src: socket.socket, dst: socket.socket, upstream: bool,
+              armed: list[bytes]) -> None:
         try:
             while data := src.recv(_BUFFER):
+                marker = self._cut
+                if upstream and marker is not None and marker in data:
+                    self._cut = None
+                    armed.append(data)
+                elif not upstream and armed:
+                    self.cut.extend(armed)
+                    self.down()  # the server answered; the client never hears it
+                    return
                 dst.sendall(data)
         except OSError:
             pass

@@ -1,7 +1,9 @@
 """A real RPC outage in the middle of a referee game: both bots reach anvil through a TCP proxy
 (``tests/support/proxy.py``) that the test takes down for some blocks while the chain goes on
-mining, then brings back on the same port. Neither bot sends anything while it is down, both ride
-it out as their loops do, and they finish the game with exact books and no move sent twice."""
+mining, then brings back on the same port; a second outage starts inside a move (the node's
+transaction is mined, its answer never arrives). Neither bot sends anything while it is down,
+both ride it out as their loops do, and they finish the game with exact books and no move sent
+twice."""
 
 from __future__ import annotations
 
@@ -21,8 +23,8 @@ from tests.support.referee import Moves, Riding, SteppedNode, one_ulp, refereed_
 REQUESTER, NODE, CHALLENGER = 0, 1, 2
 REWARD, NODE_STAKE = 100 * E18, 1000 * E18
 FAULT_STEP = 3
-#: Blocks the RPC stays away (each move has moveBlocks = 30).
-OUTAGE_BLOCKS = 8
+#: Blocks the RPC stays away (each move has moveBlocks = 30), between moves and in one.
+OUTAGE_BLOCKS, CUT_BLOCKS = 8, 4
 
 
 @pytest.fixture
@@ -76,8 +78,21 @@ def test_both_bots_ride_out_a_real_rpc_outage_mid_game(world: Any, proxy: Proxy)
     assert len(node_bot.bot.bot.moves.rows(did)) == moves
     assert world.anvil.rpc("eth_blockNumber") and not proxy.is_up
     proxy.up()
+    # a second outage starts inside the node's next move: its split reaches anvil and is mined,
+    # the proxy goes down before the answer, and the node never hears it
+    proxy.cut_after(b"eth_sendRawTransaction")
+    node_bot.run_once()
+    assert len(proxy.cut) == 1 and not proxy.is_up and node_bot.failures == OUTAGE_BLOCKS + 1
+    landed = referee.game(did)
+    assert landed.phase == GamePhase.OP_PICK and len(referee.events(did, ["Split"])) == 2
+    for _ in range(CUT_BLOCKS):
+        for b in bots:
+            b.run_once()
+        world.anvil.mine(1)
+    proxy.up()
     world.drive(bots, lambda: referee.game(did).phase == GamePhase.RESOLVED, max_blocks=60)
-    assert node_bot.failures == OUTAGE_BLOCKS and auditor_bot.failures == OUTAGE_BLOCKS
+    assert node_bot.failures == OUTAGE_BLOCKS + 1 + CUT_BLOCKS
+    assert auditor_bot.failures == OUTAGE_BLOCKS + CUT_BLOCKS
     assert referee.outcome(did) == Outcome.NODE_WRONG
     assert not referee.events(did, ["MoveTimedOut"])  # settled by a check, not a deadline
     (checked,) = referee.events(did, ["StepChecked"])
