@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from prover.trace.commit import TraceError
-from prover.trace.game import StepView, load_view, save_view, view_of
+from prover.trace.game import BatchRows, StepView, load_view, save_view, view_of
 
 if TYPE_CHECKING:
     from prover.spec import TaskSpec
@@ -60,7 +60,17 @@ def retrace(spec: TaskSpec, task_id: int, step: int, start: str | Path | None,
         recorded.state_hash_after = trainer.state_hash()
     _, after = state_leaves(trainer)
     scalars = [scalar_leaf(scalar_table(spec, u)) for u in range(1, spec.total_steps + 1)]
-    return view_of(recorded, shapes, before, after, scalars)
+    view = view_of(recorded, shapes, before, after, scalars)
+    view.batch = batch_rows(spec, task_id, step, dataset_dir)
+    return view
+
+
+def batch_rows(spec: TaskSpec, task_id: int, step: int, dataset_dir: str | Path) -> BatchRows:
+    """The dataset rows and the samples of step ``step``'s batch (the schedule's draw)."""
+    from prover import dataset, schedule
+
+    rows = dataset.load_manifest(dataset_dir).input_ids.numpy()
+    return BatchRows(rows, schedule.batch_indices(spec, task_id, step), spec.seq_len)
 
 
 def cached_retrace(cache_dir: str | Path, spec: TaskSpec, task_id: int, step: int,
@@ -73,6 +83,7 @@ def cached_retrace(cache_dir: str | Path, spec: TaskSpec, task_id: int, step: in
     short by a crash is never read) and read back by a later process."""
     view = load_view(cache_dir)
     if view is not None and view.step == step:
+        view.batch = batch_rows(spec, task_id, step, dataset_dir)
         return view
     view = retrace(spec, task_id, step, start, teacher_dir, dataset_dir, start_state_hash, mutate,
                    mutate_after, hooks)
