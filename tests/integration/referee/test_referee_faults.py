@@ -45,18 +45,13 @@ CASES = [
     pytest.param(Fault.PERTURBED_WEIGHT, 2, "FinalStateMismatch", marks=_heavy,
                  id="perturbed_weight-2"),
     pytest.param(Fault.WRONG_END_STATE, 1, "MoveTimedOut", marks=_heavy, id="wrong_end_state"),
-    pytest.param(Fault.DIFFERENT_LR, 2, "StepChecked", marks=[_heavy, _cannot(
-        "the first op that differs is ADAMW_P (it reads the lr), which has no on-chain program "
-        "on this branch: nameElement reverts UnknownKind(30) and the auditor times out "
-        "(docs/referee.md, 'The game'); at step 1 the game stops earlier, OpNotInGraph: the "
-        "registered graph is that of steps 2 and later")],
-        id="different_lr-2"),
-    pytest.param(Fault.SWAPPED_BATCHES, 4, "StepChecked", marks=[_heavy, _cannot(
-        "the first op that differs is the embeddings' three-input ADD, which reads the word "
-        "embedding through a GATHER map of the batch ids: nameElement reverts BadArity(ADD, 3) "
-        "and the bots do not open batch rows against the dataset yet (docs/referee.md, "
-        "'The game')")],
-        id="swapped_batches-4"),
+    pytest.param(Fault.DIFFERENT_LR, 2, "StepChecked", marks=_heavy, id="different_lr-2"),
+    pytest.param(Fault.DIFFERENT_LR, 1, "StepChecked", marks=[_heavy, _cannot(
+        "at the task's first step (graphRoot1) the game reaches ADAMW_P's program, but the "
+        "auditor's checkStep reverts InputNotProven(slot 0, index 0): its opening of the "
+        "first input does not prove there yet, so it times out (docs/security.md)")],
+        id="different_lr-1"),
+    pytest.param(Fault.SWAPPED_BATCHES, 4, "StepChecked", marks=_heavy, id="swapped_batches-4"),
     pytest.param(Fault.CHECKPOINT_MISMATCH, 1, "MoveTimedOut", marks=[_heavy, _cannot(_DATA_ONLY)],
                  id="checkpoint_mismatch"),
     pytest.param(Fault.WITHHELD_CHECKPOINT, 1, "MoveTimedOut", marks=[_heavy, _cannot(_DATA_ONLY)],
