@@ -48,8 +48,9 @@ CASES = [
     pytest.param(Fault.DIFFERENT_LR, 2, "StepChecked", marks=_heavy, id="different_lr-2"),
     pytest.param(Fault.DIFFERENT_LR, 1, "StepChecked", marks=[_heavy, _cannot(
         "at the task's first step (graphRoot1) the game reaches ADAMW_P's program, but the "
-        "auditor's checkStep reverts InputNotProven(slot 0, index 0): its opening of the "
-        "first input does not prove there yet, so it times out (docs/security.md)")],
+        "auditor's checkStep reverts InputNotProven(slot 0, index 0) (the parameter, State(4), "
+        "whose opening verifies in Python against the registered initialState), so it times "
+        "out; cause not found yet (docs/security.md)")],
         id="different_lr-1"),
     pytest.param(Fault.SWAPPED_BATCHES, 4, "StepChecked", marks=_heavy, id="swapped_batches-4"),
     pytest.param(Fault.CHECKPOINT_MISMATCH, 1, "MoveTimedOut", marks=[_heavy, _cannot(_DATA_ONLY)],
