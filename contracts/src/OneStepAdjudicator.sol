@@ -74,7 +74,7 @@ contract OneStepAdjudicator is IOneStepAdjudicator, ReentrancyGuardTransient {
             graph.graphRoot == bytes32(0) || graph.nOps < 2 || graph.nOps > MAX_OPS || graph.nState == 0
                 || graph.initialState == bytes32(0) || graph.finalRoot == bytes32(0)
                 || graph.totalSteps != t.params.totalSteps || graph.sampleRoot == bytes32(0) || graph.numSamples == 0
-                || graph.batchSize == 0 || graph.seqLen == 0
+                || graph.batchSize == 0 || graph.seqLen == 0 || graph.nState1 > graph.nState
         ) revert BadGraph(taskId);
         _graphs[taskId] = graph;
         emit StepGraphRegistered(taskId, graph);
@@ -186,8 +186,9 @@ contract OneStepAdjudicator is IOneStepAdjudicator, ReentrancyGuardTransient {
     function disputeState(DisputeId disputeId, StateClaim claim, bytes calldata proof) external nonReentrant {
         RefereeGame.Game storage g = _turn(disputeId, GamePhase.OpPick, GamePhase.OpPick);
         StepGraph storage graph = _graphs[TaskId.wrap(g.taskId)];
-        StateBindings.Roots memory r =
-            StateBindings.Roots(disputeId, graph.finalRoot, g.stateBefore, g.stateAfter, graph.nState, graph.batchSize);
+        StateBindings.Roots memory r = StateBindings.Roots(
+            disputeId, graph.finalRoot, g.stateBefore, g.stateAfter, graph.nState, graph.batchSize, g.nBefore(graph)
+        );
         (uint256 slot, bytes32 afterLeaf) = _evaluator.checkState(r, claim, proof);
         emit FinalStateMismatch(disputeId, type(uint256).max, slot, afterLeaf);
         // INVARIANT: the state after holds the step's constants and its advanced scalar leaf.

@@ -115,6 +115,9 @@ class StepGraphFields:
     num_samples: int
     batch_size: int
     seq_len: int
+    #: State tensors before step 1: the initial state holds the parameters only (the optimizer's
+    #: moments appear with step 1), so its tree has n_state1 + 1 leaves, not n_state + 1.
+    n_state1: int
 
     def as_tuple(self) -> tuple[bytes | int, ...]:
         return tuple(getattr(self, f.name) for f in fields(self))
@@ -181,7 +184,7 @@ def step_graph_fields(spec: TaskSpec, first: Recorded, later: Recorded) -> StepG
         n_teacher=len(later.tensors.teacher), total_steps=spec.total_steps,
         graph_root1=first.graph.root(), sample_root=bytes.fromhex(spec.dataset.sample_root[2:]),
         seed=spec.seed, num_samples=spec.dataset.num_samples, batch_size=spec.batch_size,
-        seq_len=spec.seq_len)
+        seq_len=spec.seq_len, n_state1=len(first.graph.state_names))
 
 
 def has_step_graph(spec: TaskSpec) -> bool:

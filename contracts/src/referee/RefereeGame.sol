@@ -80,6 +80,13 @@ library RefereeGame {
         if (!ok) revert IOneStepAdjudicator.StateBeforeNotProven(id, t - 1);
     }
 
+    /// @notice Tensors of the state before the game's step: step 1 starts from the initial state,
+    ///         which holds no optimizer state yet (StepGraph.nState1), every later step from nState.
+    function nBefore(Game storage g, StepGraph storage graph) internal view returns (uint256) {
+        uint256 n1 = graph.nState1;
+        return g.step == 1 && n1 != 0 ? n1 : graph.nState;
+    }
+
     /// @notice The node's trace of step t: state hashes v2 before (checked by checkBefore) and
     ///         after (it must give the disputed leaf; its leaves must rebuild it), and its opRoot.
     function postTrace(
@@ -214,7 +221,8 @@ library RefereeGame {
         if (!TensorCommit.verify(p.afterProof, g.stateAfter, p.afterLeaf, p.slot, n + 1)) {
             revert IOneStepAdjudicator.NotCommitted(id, g.stateAfter, p.afterLeaf);
         }
-        if (!TensorCommit.verify(p.beforeProof, g.stateBefore, p.beforeLeaf, p.from, n + 1)) {
+        uint256 nb = nBefore(g, graph);
+        if (p.from >= nb || !TensorCommit.verify(p.beforeProof, g.stateBefore, p.beforeLeaf, p.from, nb + 1)) {
             revert IOneStepAdjudicator.NotCommitted(id, g.stateBefore, p.beforeLeaf);
         }
         if (p.afterLeaf == p.beforeLeaf) revert IOneStepAdjudicator.StateOutAgrees(id, p.slot);

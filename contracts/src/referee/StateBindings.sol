@@ -21,6 +21,8 @@ library StateBindings {
         bytes32 stateAfter;
         uint256 nState;
         uint256 batchSize;
+        /// @dev Tensors of the state before (RefereeGame.nBefore: fewer at step 1).
+        uint256 nBefore;
     }
 
     /// @dev The scalar leaf's tag (prover/statehash.py _V2_TAG).
@@ -35,7 +37,7 @@ library StateBindings {
         if (!TensorCommit.verify(p.finalProof, r.finalRoot, leaf, p.slot, n)) {
             revert IOneStepAdjudicator.NotFinalOutput(id, p.slot, p.bits);
         }
-        if (!TensorCommit.verifyStateTensor(r.stateBefore, n, p.slot, p.beforeRoot, p.dims, p.beforeProof)) {
+        if (!TensorCommit.verifyStateTensor(r.stateBefore, r.nBefore, p.slot, p.beforeRoot, p.dims, p.beforeProof)) {
             revert IOneStepAdjudicator.NotCommitted(id, r.stateBefore, TensorCommit.bindShape(p.beforeRoot, p.dims));
         }
         if (!TensorCommit.verify(p.afterProof, r.stateAfter, p.afterLeaf, p.slot, n + 1)) {
@@ -50,7 +52,8 @@ library StateBindings {
     function scalarMismatch(Roots calldata r, ScalarProof calldata p) internal view {
         (DisputeId id, uint256 n) = (r.id, r.nState);
         bytes32 before = scalarLeaf(p.step, p.rngDigest, p.cursor);
-        if (!TensorCommit.verify(p.beforeProof, r.stateBefore, before, n, n + 1)) {
+        // The scalar leaf is the last leaf of the state before (nBefore + 1 leaves).
+        if (!TensorCommit.verify(p.beforeProof, r.stateBefore, before, r.nBefore, r.nBefore + 1)) {
             revert IOneStepAdjudicator.NotCommitted(id, r.stateBefore, before);
         }
         if (!TensorCommit.verify(p.afterProof, r.stateAfter, p.afterLeaf, n, n + 1)) {

@@ -66,7 +66,9 @@ library StepCheck {
             element: g.element,
             s: 0,
             opIndex: g.opIndex,
-            nState: graph.nState,
+            // INVARIANT: state inputs are opened against the state before, whose size is the
+            // initial state's at step 1 (no optimizer state yet), nState after.
+            nState: RefereeGame.nBefore(g, graph),
             nOps: graph.nOps,
             nTeacher: graph.nTeacher,
             totalSteps: graph.totalSteps,

@@ -51,6 +51,8 @@ contract StepEvaluator {
         uint256 element;
         uint256 s;
         uint256 opIndex;
+        /// @dev Tensors of the state before the step (RefereeGame.nBefore: StepGraph.nState1 at
+        ///      step 1, whose initial state holds no optimizer state; nState after).
         uint256 nState;
         uint256 nOps;
         uint256 nTeacher;

@@ -35,6 +35,9 @@ struct StepGraph {
     /// @dev Rows per batch and tokens per row (the spec's batchSize and seqLen).
     uint32 batchSize;
     uint32 seqLen;
+    /// @dev State tensors before step 1 (the initial state: the parameters; the optimizer's
+    ///      moments appear with step 1), so its tree has nState1 + 1 leaves; zero: nState.
+    uint16 nState1;
 }
 
 /// @notice Referee parameters, fixed at deployment (deploy/params.json "referee"). Time in blocks.

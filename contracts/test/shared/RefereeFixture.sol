@@ -211,7 +211,7 @@ abstract contract RefereeFixture is Test {
     }
 
     /// @notice The graph's final refs: state tensor 0 after the step is op 8, 1 and 2 are A and B.
-    function finalLeaves() public pure returns (bytes32[] memory l) {
+    function finalLeaves() public pure virtual returns (bytes32[] memory l) {
         l = new bytes32[](3);
         l[0] = sha256(abi.encodePacked(uint32(0), uint8(4), uint32(N_OPS - 1)));
         l[1] = sha256(abi.encodePacked(uint32(1), uint8(0), uint32(1)));
@@ -318,7 +318,7 @@ abstract contract RefereeFixture is Test {
         return TensorTrees.root(_stateLeaves(y, t));
     }
 
-    function _stateLeaves(uint32[] memory y, uint256 t) internal view returns (bytes32[] memory l) {
+    function _stateLeaves(uint32[] memory y, uint256 t) internal view virtual returns (bytes32[] memory l) {
         l = new bytes32[](4);
         l[0] = TensorTrees.commit(y, stateDims(0));
         l[1] = TensorTrees.commit(stateT[1], stateDims(1));

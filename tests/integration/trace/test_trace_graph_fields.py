@@ -10,6 +10,8 @@ import pytest
 
 from prover.errors import RefereeGraphError
 from prover.presets import default_dataset_dir, default_teacher_dir, preset_spec
+from prover.trace.commit import root_of
+from prover.trace.retrace import state_leaves
 from prover.trace.roots import final_root, step_graph_fields
 from prover.trace.tracer import Recorded, record_trainer_step
 from prover.train import Trainer
@@ -44,6 +46,11 @@ def test_step_graph_fields_of_a_real_v2_task() -> None:
     assert f.sample_root.hex() == spec.dataset.sample_root[2:]
     assert (f.seed, f.num_samples, f.batch_size, f.seq_len, f.total_steps) == (
         spec.seed, spec.dataset.num_samples, spec.batch_size, spec.seq_len, spec.total_steps)
-    assert len(f.as_tuple()) == 15
+    # the initial state holds no optimizer state: its tree has n_state1 + 1 leaves (issue #19)
+    assert f.n_state1 == len(first.graph.state_names) < f.n_state
+    _, leaves = state_leaves(Trainer(spec, TASK, default_teacher_dir(),
+                                          default_dataset_dir(spec.seq_len)))
+    assert len(leaves) == f.n_state1 + 1 and root_of(leaves) == f.initial_state
+    assert len(f.as_tuple()) == 16
     with pytest.raises(RefereeGraphError):
         step_graph_fields(spec, later, later)  # `first` must be step 1
