@@ -36,7 +36,7 @@ REWARD, NODE_STAKE = 100 * E18, 1000 * E18
 FAULT_STEP = 3
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def published(store_handle: Any) -> Any:
     """The tiny task under the v2 schemes the referee needs (as tests/integration/referee)."""
     return publish_tiny(store_handle.url, seed=7, totalSteps=16, state_hash="tree-v2",
@@ -155,12 +155,14 @@ def test_explorer_indexes_and_shows_a_real_referee_game(world: Any, browser: Any
     (checked,) = referee.events(did, ["StepChecked"])
     (named,) = referee.events(did, ["ElementNamed"])
     (resolved,) = referee.events(did, ["DisputeResolved"])
+    (shape,) = referee.events(did, ["ShapeRevealed"])
     d = queries.dispute(conn, did, Court.REFEREE)
     assert (d.taskId, d.step, d.outcome, d.open) == (task, FAULT_STEP, "node_wrong", False)
     f = d.fault
     assert f is not None
     c, n = checked.args, named.args
     assert (f.opIndex, f.element, f.elementBits) == (n["opIndex"], n["element"], n["bits"])
+    assert f.dims == list(shape.args["dims"]), "uint32[] decoded as web3 decodes it"
     assert (f.scalarStep, f.opcode) == (c["s"], c["opcode"])
     assert f.opcodeName == Opcode(c["opcode"]).name and f.opcodeName in ("MUL", "FMA")
     assert (f.claimedHex, f.computedHex) == (f"0x{c['claimed']:08x}", f"0x{c['computed']:08x}")
@@ -184,7 +186,11 @@ def test_explorer_indexes_and_shows_a_real_referee_game(world: Any, browser: Any
     challenger = auditor.protocol.me
     assert d.slashed == str(received)
     assert d.payouts == {challenger: str(bond + received)}
-    assert int(d.payouts[challenger]) == referee.owed(challenger) == referee.total_held()
+    # the auditor bot pulled its payout as the game ended: credited = still owed + pulled
+    pulled = sum(int(e["args"]["amount"]) for e in p.referee.events(
+        "PayoutClaimed", from_block=p.addresses.deployBlock, account=challenger))
+    assert int(d.payouts[challenger]) == referee.owed(challenger) + pulled
+    assert referee.total_held() == referee.owed(challenger)
     share = slash * int(p.market_params().requesterShareBps) // 10_000
     assert slash - received == share
     acc = conn.execute("SELECT * FROM accounts WHERE address = ?", (node.protocol.me,)).fetchone()
