@@ -275,8 +275,9 @@ def _dispute_resolved(conn: sqlite3.Connection, ev: Ev) -> None:
         MoveKind.RESOLVED,
         None,
         outcome=a["outcome"],
-        majorityLeaf=a["majorityLeaf"],
         slashed=str(a["slashed"]),
+        # the referee has no majority (its DisputeResolved carries zero there)
+        **({"majorityLeaf": a["majorityLeaf"]} if court is Court.JURY else {}),
     )
 
 

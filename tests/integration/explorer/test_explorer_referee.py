@@ -7,10 +7,12 @@ id (1 at each court).
 The index (folded as the game goes and again from scratch) shows the game's every move as a
 timeline row of its kind, where the fault was (op, element, scalar step, opcode, the node's bits
 vs binary32's) as the contract's events say, the outcome, and books exact to the wei against the
-contracts' views; both disputes 1 are kept apart; the dispute page shows it in a real browser."""
+contracts' views; both disputes 1 are kept apart; the dispute page shows it in a real browser.
+Set VERITRAIN_EXPLORER_REFEREE_SCREENSHOT=path.png to keep that page's screenshot (docs/img)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -233,6 +235,9 @@ def test_explorer_indexes_and_shows_a_real_referee_game(world: Any, browser: Any
         assert str(f.element) in page.inner_text("#fault-element")
         timeline = page.inner_text("#timeline")
         assert "step-checked" in timeline and "trace-posted" in timeline
+        if os.environ.get("VERITRAIN_EXPLORER_REFEREE_SCREENSHOT"):
+            page.screenshot(path=os.environ["VERITRAIN_EXPLORER_REFEREE_SCREENSHOT"],
+                            full_page=True)
         assert page.goto(f"{ex.url}/disputes/jury/{jury_did}").status == 200
         assert "jury" in page.inner_text("#court")
         assert page.goto(f"{ex.url}/disputes/{did}").status == 409
