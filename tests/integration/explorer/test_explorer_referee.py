@@ -95,22 +95,29 @@ def _auditor(world: Any) -> Any:
                    AuditPolicy(probability=1.0), cache_dir=world.cache)
 
 
-def _jury_dispute(world: Any, node: Any, tmp: Path) -> tuple[int, int]:
-    """A jury task (no step graph) the node commits made-up hashes for, and a dispute on its
-    leaf at step 2: the jury's dispute 1. Returns (task, dispute id)."""
+def _made_up_commit(world: Any, node: Any, task: int) -> list[bytes]:
+    """The node claims ``task`` and commits segment 0 with made-up state hashes (no training:
+    a node that never answers needs none); returns its leaves."""
     from eth_hash.auto import keccak
 
-    requester = Requester(world.protocol(REQUESTER), world.client)
-    task = requester.post(world.published, reward=REWARD, challenge_window=200,
-                          node_stake=NODE_STAKE)
     node.deposit(NODE_STAKE)
     node.claim_task(task)
     S = world.published.spec.segment_steps
     hashes = [keccak(b"made-up state %d" % i) for i in range(S)]
     leaves = merkle.leaves_for(task, 0, hashes)
-    (tmp / "leaves.json").write_text("{}")
-    cid = world.client.put_file(tmp / "leaves.json")
+    (world.tmp / "leaves.json").write_text("{}")
+    cid = world.client.put_file(world.tmp / "leaves.json")
     node.commit_segment(task, 0, merkle.trace_root(leaves), hashes[-1], cid, cid, leaves=leaves)
+    return leaves
+
+
+def _jury_dispute(world: Any, node: Any) -> tuple[int, int]:
+    """A jury task (no step graph) with made-up commits and a dispute on its leaf at step 2:
+    the jury's dispute 1. Returns (task, dispute id)."""
+    requester = Requester(world.protocol(REQUESTER), world.client)
+    task = requester.post(world.published, reward=REWARD, challenge_window=200,
+                          node_stake=NODE_STAKE)
+    leaves = _made_up_commit(world, node, task)
     did = world.protocol(JURY_CHALLENGER).open_dispute(task, 0, 2, leaves[1],
                                                        merkle.proof(leaves, 1))
     return task, did
@@ -147,7 +154,7 @@ def test_explorer_indexes_and_shows_a_real_referee_game(world: Any, browser: Any
     _sync(ix)
     world.drive([_Game(bot, did), auditor],
                 lambda: referee.game(did).phase == GamePhase.RESOLVED, max_blocks=80)
-    jury_task, jury_did = _jury_dispute(world, world.protocol(4), world.tmp)
+    jury_task, jury_did = _jury_dispute(world, world.protocol(4))
     assert (did, jury_did) == (1, 1), "both courts number from 1: the ids collide"
     _sync(ix)
     conn = ix.conn
@@ -246,3 +253,36 @@ def test_explorer_indexes_and_shows_a_real_referee_game(world: Any, browser: Any
         assert page.locator(f'a[href="/disputes/referee/{did}"]').count() >= 1
         api = requests.get(f"{ex.url}/api/disputes/referee/{did}", timeout=10).json()
         assert api["fault"]["scalarStep"] == c["s"]
+
+
+def test_explorer_shows_a_silent_node_losing_its_game_by_resolve(world: Any) -> None:
+    """A refereed task whose node commits and then never posts its trace: the challenger's
+    game is resolved after the Trace deadline. The timeline ends timed-out (phase trace, the
+    node lost), and the books agree with the referee and StakeManager to the wei."""
+    p = world.protocol(REQUESTER)
+    task, _ = _referee_task(world)
+    node = world.protocol(NODE)
+    leaves = _made_up_commit(world, node, task)
+    challenger = Referee(world.protocol(CHALLENGER))
+    did = challenger.open_dispute(task, 0, 2, leaves[1], merkle.proof(leaves, 1))
+    world.anvil.mine(int(challenger.params().moveBlocks) + 1)
+    challenger.resolve(did)
+    ix = Indexer(Chain(world.anvil.url), p.addresses, world.tmp / "index.sqlite")
+    _sync(ix)
+    d = queries.dispute(ix.conn, did, Court.REFEREE)
+    kinds = [m.kind for m in d.moves]
+    assert kinds == [MoveKind.OPENED, MoveKind.TIMED_OUT, MoveKind.NODE_SLASHED,
+                     MoveKind.PAYOUT_CREDITED, MoveKind.RESOLVED], kinds
+    assert d.moves[1].detail == {"phase": "trace", "nodeLost": True}
+    assert d.fault is not None and (d.fault.timedOut, d.fault.nodeLost) == ("trace", True)
+    assert "the node missed its trace move" in d.faultFound and d.outcome == "node_wrong"
+    (resolved,) = challenger.events(did, ["DisputeResolved"])
+    received, slash = int(resolved.args["slashed"]), p.dispute_slash(task)
+    owed = challenger.owed(challenger.me)
+    assert d.payouts == {challenger.me: str(owed)}
+    assert owed == challenger.challenge_bond() + received == challenger.total_held()
+    acc = ix.conn.execute("SELECT * FROM accounts WHERE address = ?", (node.me,)).fetchone()
+    info = p.stake_info(node.me)
+    assert (int(acc["slashed"]), int(acc["staked"]), int(acc["locked"])) == (
+        slash, int(info.staked), int(info.locked))
+    ix.close()
