@@ -30,6 +30,8 @@ def _referee_finding(r: sqlite3.Row, outcome: Outcome, f: RefereeFault | None) -
     """One line of where the referee game found the fault (RefereeFault has the fields)."""
     f = f or RefereeFault()
     at = f"step {r['step']}"
+    if r["kind"] == "end-state":
+        at = f"the end state of segment {r['k']} ({at})"
     if f.opIndex is not None:
         at += f", op {f.opIndex}"
     if f.element is not None:

@@ -165,7 +165,19 @@ def test_silent_party_loses_by_timeout(tmp_path: Path) -> None:
        slashed=RECEIVED)
     d = queries.dispute(ch.conn, 1)
     assert d.moves[-2].kind == MoveKind.TIMED_OUT and d.moves[-2].detail["phase"] == "trace"
-    assert "the node missed its trace move" in d.faultFound
+    assert "the node missed its trace move at step 3" in d.faultFound
+    # an end-state game says so; the challenger's silence keeps the node's leaf
+    _opened(ch, REFEREE, 2, 1, 8)
+    ch(REFEREE, "EndStateDisputeOpened", disputeId=2, taskId=1, k=0,
+       endStateHash="0x" + "ee" * 32)
+    ch(REFEREE, "MoveTimedOut", disputeId=2, phase=3, nodeLost=False)
+    ch(REFEREE, "DisputeResolved", disputeId=2, outcome=1, majorityLeaf="0x" + "00" * 32,
+       slashed=0)
+    ch(REFEREE, "PayoutCredited", disputeId=2, account=NODE, amount=BOND)
+    e = queries.dispute(ch.conn, 2, Court.REFEREE)
+    assert e.kind == "end-state" and e.payouts == {NODE: str(BOND)}
+    assert e.faultFound == ("none: the node keeps its leaf (the challenger missed its op_pick "
+                            "move at the end state of segment 0 (step 8))")
 
 
 def test_index_of_an_older_schema_is_rebuilt(tmp_path: Path) -> None:
