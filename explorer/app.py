@@ -175,8 +175,9 @@ def create_app(db_path: str | Path, access: queries.Access, *, live_ms: int = 20
         return queries.node(conn(), _address(address))
 
     @app.get("/api/disputes", response_model=list[DisputeSummary], tags=["api"])
-    def api_disputes() -> list[DisputeSummary]:
-        return queries.disputes(conn())
+    def api_disputes(court: Court | None = None) -> list[DisputeSummary]:
+        """Disputes of both courts, the latest opened first (``?court=jury|referee``: one)."""
+        return queries.disputes(conn(), court)
 
     @app.get("/api/disputes/{court}/{dispute_id}", response_model=DisputeDetail, tags=["api"])
     def api_court_dispute(
@@ -217,8 +218,9 @@ def create_app(db_path: str | Path, access: queries.Access, *, live_ms: int = 20
         return page(request, "node.html", n=queries.node(conn(), _address(address)))
 
     @app.get("/disputes", response_class=HTMLResponse, include_in_schema=False)
-    def disputes_page(request: Request) -> Response:
-        return page(request, "disputes.html", disputes=queries.disputes(conn()))
+    def disputes_page(request: Request, court: Court | None = None) -> Response:
+        return page(request, "disputes.html", disputes=queries.disputes(conn(), court),
+                    court=court)
 
     @app.get("/disputes/{court}/{dispute_id}", response_class=HTMLResponse, include_in_schema=False)
     def court_dispute_page(

@@ -89,11 +89,14 @@ def dispute_summary(r: sqlite3.Row) -> DisputeSummary:
     )
 
 
-def disputes(conn: sqlite3.Connection) -> list[DisputeSummary]:
-    """Every dispute of both courts, the latest opened first."""
+def disputes(conn: sqlite3.Connection, court: Court | None = None) -> list[DisputeSummary]:
+    """Every dispute of both courts (or of ``court``), the latest opened first."""
+    where, args = ("WHERE court = ?", (court.value,)) if court is not None else ("", ())
     return [
         dispute_summary(r)
-        for r in conn.execute("SELECT * FROM disputes ORDER BY opened_block DESC, court, id DESC")
+        for r in conn.execute(
+            f"SELECT * FROM disputes {where} ORDER BY opened_block DESC, court, id DESC", args
+        )
     ]
 
 

@@ -248,6 +248,10 @@ def test_explorer_indexes_and_shows_a_real_referee_game(world: Any, browser: Any
         assert page.goto(f"{ex.url}/disputes/jury/{jury_did}").status == 200
         assert "jury" in page.inner_text("#court")
         assert page.goto(f"{ex.url}/disputes/{did}").status == 409
+        assert page.goto(f"{ex.url}/disputes?court=referee").status == 200
+        assert page.locator(f'a[href="/disputes/referee/{did}"]').count() == 1
+        assert page.locator(f'a[href="/disputes/jury/{jury_did}"]').count() == 0
+        assert page.goto(f"{ex.url}/disputes?court=bogus").status == 400
         assert page.goto(f"{ex.url}/tasks/{task}").status == 200
         assert "referee" in page.inner_text("#task-court")
         assert page.locator(f'a[href="/disputes/referee/{did}"]').count() >= 1

@@ -121,6 +121,9 @@ def test_referee_game_fold_locates_the_fault_and_keeps_the_courts_apart(tmp_path
     assert ref.outcome == "node_wrong" and ref.slashed == str(RECEIVED)
     assert ref.payouts == {CHALLENGER: str(BOND + RECEIVED)}
     assert jury.fault is None and jury.open
+    assert [(d.court, d.id) for d in queries.disputes(ch.conn)] == [(Court.JURY, 1),
+                                                                   (Court.REFEREE, 1)]
+    assert [d.taskId for d in queries.disputes(ch.conn, Court.REFEREE)] == [1]
     t1, t2 = (queries.task(ch.conn, t, queries.Access("r", "i", None)) for t in (1, 2))
     assert (t1.court, t1.graphRoot, t2.court, t2.graphRoot) == (Court.REFEREE, GRAPH_ROOT,
                                                                 Court.JURY, None)
