@@ -114,8 +114,11 @@ class GameEnd:
     #: Block and transaction of the deciding move.
     block: int
     tx_hash: str
-    #: Stake slashed from the node (0 when it won).
+    #: Stake slashed from the node (0 when it won; the market's NodeSlashed) and the part of it
+    #: the adjudicator received (credited to the challenger; the requester's share went to the
+    #: requester).
     slashed: int
+    slash_to_adjudicator: int
     #: The task's registered graphRoot (what a step graph must hash to, to name the op).
     graph_root: bytes
     #: The op, its output shape and the element the game reached (None: it ended before).
@@ -159,6 +162,7 @@ def read_game_end(referee: Referee, dispute_id: int) -> GameEnd:
     logs = _logs(referee, dispute_id)
     (resolved,) = logs["DisputeResolved"]
     fn, args = _decoded_input(referee, resolved["transactionHash"])
+    slashed = _slashed(referee, resolved["transactionHash"], dispute_id)
     decision = _DECISIONS.get(fn)
     if decision is None:
         raise LedgerError(f"game {dispute_id} was settled by an unexpected call {fn}",
@@ -188,7 +192,7 @@ def read_game_end(referee: Referee, dispute_id: int) -> GameEnd:
         segment=int(g.segment), step=int(g.step), node=str(g.node),
         challenger=str(g.challenger), outcome=referee.outcome(dispute_id), decision=decision,
         block=int(resolved["blockNumber"]), tx_hash="0x" + bytes(resolved["transactionHash"]).hex(),
-        slashed=int(resolved["args"]["slashed"]),
+        slashed=slashed, slash_to_adjudicator=int(resolved["args"]["slashed"]),
         graph_root=referee.step_graph(int(g.taskId)).graphRoot,
         op_index=int(g.opIndex) if shape is not None else None,
         op_dims=tuple(int(d) for d in shape["dims"]) if shape is not None else None,
@@ -214,6 +218,14 @@ def _decoded_input(referee: Referee, tx_hash: Any) -> tuple[str, dict[str, Any]]
     tx = chain.retry(lambda: chain.w3.eth.get_transaction(tx_hash), "transaction")
     fn, args = referee.contract.web3_contract.decode_function_input(tx["input"])
     return str(fn.fn_name), dict(args)
+
+
+def _slashed(referee: Referee, tx_hash: Any, dispute_id: int) -> int:
+    """The node's stake the market slashed in the deciding transaction (NodeSlashed)."""
+    chain, market = referee.contract.chain, referee.protocol.market
+    receipt = chain.retry(lambda: chain.w3.eth.get_transaction_receipt(tx_hash), "receipt")
+    return sum(int(e["args"]["amount"]) for e in market.decode_events(receipt, "NodeSlashed")
+               if int(e["args"]["disputeId"]) == dispute_id)
 
 
 def _field(x: Any, name: str, i: int) -> Any:

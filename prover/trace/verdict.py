@@ -108,6 +108,8 @@ class GameEndLike(Protocol):
     @property
     def slashed(self) -> int: ...
     @property
+    def slash_to_adjudicator(self) -> int: ...
+    @property
     def graph_root(self) -> bytes: ...
     @property
     def op_index(self) -> int | None: ...
@@ -196,7 +198,8 @@ def _index(pos: int, dims: Sequence[int]) -> str:
 
 
 def _tokens(wei: int) -> str:
-    return f"{Decimal(wei) / E18:f}".rstrip("0").rstrip(".") + " VERI"
+    s = f"{Decimal(wei) / E18:f}"
+    return (s.rstrip("0").rstrip(".") if "." in s else s) + " VERI"
 
 
 # ---- the report -----------------------------------------------------------------------------
@@ -327,6 +330,7 @@ def report(end: GameEndLike, graph: StepGraph | None = None) -> dict[str, Any]:
         "dispute": end.dispute_id, "task": end.task_id, "segment": end.segment,
         "step": end.step, "outcome": outcome, "winner": end.winner, "node": end.node,
         "challenger": end.challenger, "slashed": str(end.slashed),
+        "slashToChallenger": str(end.slash_to_adjudicator),
         "decidedBy": getattr(end.decision, "name", str(end.decision)),
         "block": end.block, "tx": end.tx_hash,
     }
@@ -360,7 +364,8 @@ def text(doc: dict[str, Any]) -> str:
     won = "the challenger" if doc["outcome"] == "NODE_WRONG" else "the node"
     lines = [f"game {doc['dispute']}: task {doc['task']} segment {doc['segment']}, step "
              f"{doc['step']}: {doc['outcome'].replace('_', ' ')}, {won} {doc['winner']} won"
-             + (f"; the node was slashed {_tokens(int(doc['slashed']))}"
+             + (f"; the node was slashed {_tokens(int(doc['slashed']))} "
+                f"({_tokens(int(doc['slashToChallenger']))} of it to the challenger)"
                 if int(doc["slashed"]) else ""),
              f"decided by {DECIDED_BY.get(doc['decidedBy'], doc['decidedBy'])} "
              f"(block {doc['block']}, tx {doc['tx']})"]

@@ -93,7 +93,8 @@ class _End:
     decision: str = "STEP"
     block: int = 99
     tx_hash: str = "0xabc"
-    slashed: int = 25 * 10**18
+    slashed: int = 500 * 10**18
+    slash_to_adjudicator: int = 4025 * 10**17
     graph_root: bytes = b""
     op_index: int | None = 1
     op_dims: tuple[int, ...] | None = (2, 2)
@@ -141,7 +142,8 @@ def test_checked_step_names_its_operands_and_both_results() -> None:
     assert chk["computed"] == chk["reference"] == f"0x{bits(honest):08x}"
     assert chk["ulps"] == ulp_distance(claimed, bits(honest)) == 1
     shown = text(doc)
-    assert "NODE WRONG, the challenger 0xchallenger won; the node was slashed 25 VERI" in shown
+    assert "NODE WRONG, the challenger 0xchallenger won; the node was slashed 500 VERI " \
+           "(402.5 VERI of it to the challenger)" in shown
     assert "1 ulp apart" in shown and "binary32 gives:" in shown
     # a graph that is not the task's is refused, and so is one whose op differs
     with pytest.raises(TraceError, match="not to task 2's graphRoot"):
