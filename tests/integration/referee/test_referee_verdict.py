@@ -163,3 +163,49 @@ def test_show_refuses_an_unknown_dispute_and_a_missing_graph(
     assert rc == 1 and "has no game 7" in err and "hint" in err, err
     rc, _, err = _cli(env, monkeypatch, capsys, "7", "--graph", str(tmp_path / "none.json"))
     assert rc == 2 and "no step graph at" in err, err
+
+
+def test_the_demo_cheat_in_a_node_daemon_loses_at_the_product_of_the_moved_weight(
+        world: Any) -> None:
+    """The demo's story at test scale: the real NodeDaemon trains with ``DemoCheat`` (one weight
+    one ulp up just before step 3) and defends it with the same move in its re-trace; the
+    auditor's game ends at the GEMM that reads that weight, at its element W[0, 0]."""
+    from challenger.auditor import Auditor
+    from challenger.policy import AuditPolicy
+    from deploy.demo_actors import DemoCheat
+    from materials import Materials
+    from node.daemon import NodeDaemon
+
+    p, node = world.protocol(REQUESTER), world.protocol(NODE)
+    node.deposit(1000 * E18)
+    task = Requester(p, world.client).post(world.published, challenge_window=200)
+    spec = world.published.spec
+    m = Materials(world.client, world.cache)
+    register_graph(p, task, spec, m.teacher_dir(spec), m.dataset_dir(spec))
+    node.claim_task(task)
+    cheat = DemoCheat(FAULT_STEP)
+    daemon = NodeDaemon(node, world.client, world.tmp / "node", hooks=cheat,
+                        retrace_mutation=cheat.mutation)
+    auditor = Auditor(world.protocol(CHALLENGER), world.client, world.tmp / "auditor",
+                      AuditPolicy(probability=1.0), cache_dir=world.cache)
+    referee = Referee(p)
+    try:
+        world.drive([daemon], lambda: bool(p.segment(task, 0).committed), max_blocks=20)
+        assert cheat.fired
+        auditor.run_once()
+        (row,) = auditor.journal.rows("SELECT * FROM disputes")
+        did = int(row["dispute_id"])
+        assert row["step"] == FAULT_STEP
+        world.drive([daemon, auditor], lambda: referee.game(did).phase == GamePhase.RESOLVED,
+                    max_blocks=80)
+    finally:
+        daemon.close()
+    end = read_game_end(referee, did)
+    assert (end.outcome, end.decision) == (Outcome.NODE_WRONG, Decision.STEP)
+    view = load_view(world.tmp / "auditor" / "referee" / str(did))
+    assert view is not None
+    doc = report(end, view.recorded.graph)
+    assert doc["op"]["kind"] == "GEMM" and cheat.param in doc["op"]["name"]
+    chk = doc["check"]
+    assert any(o["source"].endswith(f"{cheat.param}[0, 0]") for o in chk["operands"]), chk
+    assert chk["claimed"] != chk["computed"] == chk["reference"]
