@@ -32,9 +32,8 @@ from challenger.segdata import SegmentClaim, SegmentData
 from ledger import audits
 from ledger.audits import AuditResult
 from ledger.disputes import advance_dispute
-from ledger.errors import ContractRevertError, revert_error
+from ledger.errors import ContractRevertError, WrongAdjudicatorError, revert_error
 from ledger.protocol import Outcome, Protocol
-from ledger.referee import RefereeSwitch
 from ledger.watch import EventWatcher
 from materials import Materials
 from prover import merkle
@@ -47,6 +46,7 @@ log = logging.getLogger(__name__)
 _NO_DISPUTE = {Verdict.OK: (AuditStatus.OK, "no dispute"),
                Verdict.UNPROVABLE: (AuditStatus.UNPROVABLE, "no dispute (unprovable)"),
                Verdict.REFUSED: (AuditStatus.REFUSED, "refused"),
+               Verdict.WRONG_ROOTS: (AuditStatus.REFUSED, "refused (wrong roots on chain)"),
                Verdict.DISPUTE: (AuditStatus.ERROR, "dispute without a step")}
 #: The journal status of a resolved dispute of ours, by outcome.
 _DISPUTE_STATUS = {Outcome.NODE_WRONG: DisputeStatus.WON, Outcome.NODE_RIGHT: DisputeStatus.LOST}
@@ -68,12 +68,13 @@ class Auditor:
         self.data = SegmentData(protocol, Materials(store_client,
                                                     Path(cache_dir or self.workdir / "cache")))
         self.budget = Budget(self.policy.budget_steps_per_hour, self.policy.budget_burst_hours)
+        #: Per task: why its roots on chain are wrong ("" when they are right, or a jury task).
+        self._wrong_roots: dict[int, str] = {}
         start = protocol.addresses.deployBlock if start_block is None else start_block
         self.watcher = EventWatcher(protocol.chain, [(protocol.market, "SegmentCommitted")],
                                     start_block=start, confirmations=confirmations,
                                     cursor=self.journal.cursor("segments"))
         self._referee = referee_bot(protocol, self.data, self.workdir)
-        self._referee_on = RefereeSwitch(protocol)
 
     # ---- loop ----------------------------------------------------------------------------
     def run_once(self) -> None:
@@ -87,9 +88,9 @@ class Auditor:
         run_until(stop, self.run_once, poll_s, "auditor")
 
     @property
-    def referee(self) -> ChallengerReferee | None:
-        """The referee bot when the market's adjudicator plays the referee game (else a jury)."""
-        return self._referee if self._referee_on.on() else None
+    def referee(self) -> ChallengerReferee:
+        """The bot that plays this auditor's referee games (tasks created with a step graph)."""
+        return self._referee
 
     def _decide(self, decision: str, reason: str, **where: Any) -> None:
         log.info("audit %s: %s (%s)", where, decision, reason)
@@ -237,6 +238,9 @@ class Auditor:
             start_ckpt, start_hash = self.data.start_checkpoint(spec, claim.task_id, claim.k)
         except DataUnavailableError as exc:
             return unavailable(f"segment inputs unavailable: {exc}"), leaves
+        wrong = self._roots_wrong(claim.task_id, spec, teacher, data)
+        if wrong:
+            return Finding(Verdict.WRONG_ROOTS, wrong), None
         t0 = time.process_time()
         try:
             result = replay(spec, claim.task_id, start_ckpt, last, teacher, data,
@@ -283,8 +287,24 @@ class Auditor:
         ok = f"all {n} leaves, the end state and the end checkpoint match"
         return Finding(Verdict.OK, ok, None, n, cpu), leaves
 
+    def _roots_wrong(self, task_id: int, spec: Any, teacher: Path, data: Path) -> str:
+        """Why the task's roots on chain are not its spec's (recomputed once per task); "" when
+        they are, or when the jury settles it."""
+        from materials.roots import check_task_roots
+        from prover.errors import RootsMismatchError
+
+        if task_id not in self._wrong_roots:
+            try:
+                check_task_roots(self.protocol, task_id, spec, teacher, data)
+                self._wrong_roots[task_id] = ""
+            except RootsMismatchError as exc:
+                self._wrong_roots[task_id] = f"{exc} ({exc.hint})"
+        return self._wrong_roots[task_id]
+
     def _open(self, claim: SegmentClaim, leaves: list[bytes] | None, f: Finding) -> int:
-        """Send the dispute ``f`` asks for; its id."""
+        """Send the dispute ``f`` asks for to the task's adjudicator; its id."""
+        if self.protocol.is_refereed(claim.task_id):
+            return self._open_game(claim, leaves, f)
         if f.kind == DisputeKind.END_STATE:
             return self.protocol.open_end_state_dispute(claim.task_id, claim.k)
         if leaves is None:  # a leaf dispute is only ever decided with the node's leaves in hand
@@ -294,6 +314,19 @@ class Auditor:
         idx = merkle.step_index(int(f.step or 0), claim.k * S, S)
         return self.protocol.open_dispute(claim.task_id, claim.k, int(f.step or 0), leaves[idx],
                                           merkle.proof(leaves, idx))
+
+    def _open_game(self, claim: SegmentClaim, leaves: list[bytes] | None, f: Finding) -> int:
+        """Open the referee game ``f`` asks for (a task created with its step graph)."""
+        ref = self._referee.referee
+        if f.kind == DisputeKind.END_STATE:
+            return ref.open_end_state_dispute(claim.task_id, claim.k)
+        if leaves is None:
+            raise DataUnavailableError("no leaves to prove a leaf dispute with", what="leaves",
+                                       cid=claim.leaves_cid, reason="missing")
+        S = len(leaves)
+        idx = merkle.step_index(int(f.step or 0), claim.k * S, S)
+        return ref.open_dispute(claim.task_id, claim.k, int(f.step or 0), leaves[idx],
+                                merkle.proof(leaves, idx))
 
     def _dispute(self, claim: SegmentClaim, leaves: list[bytes] | None, f: Finding) -> AuditStatus:
         """Open the dispute ``f`` asks for; the audit's journal status afterwards."""
@@ -312,6 +345,12 @@ class Auditor:
             self._decide("already disputed",
                          f"{f.reason}; end-state dispute {other} is open", **where)
             return AuditStatus.DISPUTED
+        except WrongAdjudicatorError as exc:
+            # the task's adjudicator read before the open disagrees with the chain's: journalled,
+            # never fatal
+            self._set(*key, AuditStatus.ERROR, f"{f.reason}; {exc}", steps=f.steps, cpu_s=f.cpu_s)
+            self._decide("dispute failed", f"{f.reason}; {exc}", **where)
+            return AuditStatus.ERROR
         except ContractRevertError as exc:
             closed = isinstance(exc, revert_error("ChallengeWindowClosed"))
             status = AuditStatus.EXPIRED if closed else AuditStatus.ERROR
@@ -319,14 +358,14 @@ class Auditor:
                       cpu_s=f.cpu_s)
             self._decide("dispute failed", f"{f.reason}; {call} reverted: {exc}", **where)
             return status
-        bot = self.referee
-        bond = (bot.referee.challenge_bond() if bot is not None
+        refereed = self.protocol.is_refereed(claim.task_id)
+        bond = (self._referee.referee.challenge_bond() if refereed
                 else int(self.protocol.dispute(dispute_id).bond))
         with self.journal.tx() as db:
-            db.execute("INSERT OR REPLACE INTO disputes (dispute_id, task_id, k, "
-                       "step, node, bond, status, reason, updated) VALUES (?,?,?,?,?,?,?,?,?)",
+            db.execute("INSERT OR REPLACE INTO disputes (dispute_id, task_id, k, step, node, "
+                       "bond, status, reason, updated, referee) VALUES (?,?,?,?,?,?,?,?,?,?)",
                        (dispute_id, claim.task_id, claim.k, f.step, claim.node, str(bond),
-                        DisputeStatus.OPEN, f.reason, time.time()))
+                        DisputeStatus.OPEN, f.reason, time.time(), int(refereed)))
         self._set(*key, AuditStatus.DISPUTED, f.reason, steps=f.steps, cpu_s=f.cpu_s,
                   dispute_id=dispute_id)
         what = "end state" if f.kind == DisputeKind.END_STATE else f"step {f.step}"
@@ -339,10 +378,10 @@ class Auditor:
         """Draw the jury when due, resolve when due, record outcomes (both calls are public)."""
         for row in self.journal.rows("SELECT * FROM disputes WHERE status = ?", DisputeStatus.OPEN):
             did = int(row["dispute_id"])
-            bot = self.referee
-            if bot is not None:  # the referee game: play our move, if due
-                bot.play(did)
-                resolved, outcome = bot.resolved(did)
+            refereed = bool(row["referee"])
+            if refereed:  # the referee game: play our move, if due
+                self._referee.play(did)
+                resolved, outcome = self._referee.resolved(did)
             else:
                 step = advance_dispute(self.protocol, did)
                 if step.skipped is not None:  # someone else moved it first
@@ -352,15 +391,16 @@ class Auditor:
                 status = _DISPUTE_STATUS.get(outcome, DisputeStatus.VOID)
                 with self.journal.tx() as db:
                     db.execute("UPDATE disputes SET status = ?, outcome = ?, updated = "
-                               "? WHERE dispute_id = ?",
-                               (status, int(outcome), time.time(), did))
+                               "? WHERE dispute_id = ? AND referee = ?",
+                               (status, int(outcome), time.time(), did, int(refereed)))
                 self.journal.decide("dispute", status, f"resolved {outcome.name}", dispute_id=did,
                                     task_id=int(row["task_id"]), k=int(row["k"]))
                 log.info("dispute %d resolved %s", did, outcome.name)
 
     def claim_payouts(self) -> int:
-        """Pull what the adjudicator owes us; returns the amount (0 if nothing)."""
-        return claim_payouts(self.protocol, self.journal)
+        """Pull what the jury and the referee owe us; returns the amount (0 if nothing)."""
+        return (claim_payouts(self.protocol, self.journal)
+                + claim_payouts(self._referee.referee, self.journal))
 
     # ---- status --------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:

@@ -17,6 +17,9 @@ class Verdict(Enum):
     UNPROVABLE = "unprovable"
     #: Not audited: the spec needs another determinism profile than this process runs.
     REFUSED = "refused"
+    #: Not audited: the task's step-graph roots on chain are not those of its spec and teacher
+    #: (the referee would judge it by another graph).
+    WRONG_ROOTS = "wrong-roots"
 
 
 class DisputeKind(Enum):

@@ -85,8 +85,9 @@ CREATE TABLE IF NOT EXISTS audits (
 SCHEMA = AUDITS + """;
 CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, block INTEGER, hash TEXT);
 CREATE TABLE IF NOT EXISTS disputes (
-  dispute_id INTEGER PRIMARY KEY, task_id INTEGER, k INTEGER, step INTEGER, node TEXT,
-  bond TEXT, status TEXT, outcome INTEGER DEFAULT 0, reason TEXT, updated REAL);
+  dispute_id INTEGER, task_id INTEGER, k INTEGER, step INTEGER, node TEXT,
+  bond TEXT, status TEXT, outcome INTEGER DEFAULT 0, reason TEXT, updated REAL,
+  referee INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (referee, dispute_id));
 CREATE TABLE IF NOT EXISTS payouts (id INTEGER PRIMARY KEY AUTOINCREMENT, amount TEXT, at REAL);
 CREATE TABLE IF NOT EXISTS decisions (
   id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL, kind TEXT, task_id INTEGER, k INTEGER,
@@ -120,7 +121,17 @@ class Journal:
 
     def _migrate(self) -> None:
         """Journals written before audits were keyed by commitment (task, k, root, block) get
-        the new key; their rows are kept as they are."""
+        the new key; their rows are kept as they are. Disputes written before a market had two
+        adjudicators (ids numbered per adjudicator) are the jury's: keyed (referee=0, id)."""
+        dcols = {r["name"] for r in self.db.execute("PRAGMA table_info(disputes)")}
+        if dcols and "referee" not in dcols:
+            with self.tx() as db:
+                db.execute("ALTER TABLE disputes RENAME TO disputes_v1")
+                db.execute(SCHEMA[SCHEMA.index("CREATE TABLE IF NOT EXISTS disputes"):]
+                           .split(";")[0])
+                db.execute("INSERT INTO disputes (dispute_id, task_id, k, step, node, bond, "
+                           "status, outcome, reason, updated) SELECT * FROM disputes_v1")
+                db.execute("DROP TABLE disputes_v1")
         cols = {r["name"]: int(r["pk"]) for r in self.db.execute("PRAGMA table_info(audits)")}
         if not cols or cols.get("committed_block", 0) > 0:
             return

@@ -5,15 +5,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import typing
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ledger.errors import RpcUnavailableError, TransactionFailedError
 from store.errors import StoreUnavailableError
 
 if TYPE_CHECKING:
     from challenger.journal import Journal
-    from ledger.protocol import Protocol
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,16 @@ def run_until(stop: threading.Event, step: Callable[[], object], poll_s: float, 
         stop.wait(poll_s)
 
 
-def claim_payouts(protocol: Protocol, journal: Journal) -> int:
+class Payer(typing.Protocol):
+    """An adjudicator seen by one account (``ledger.protocol.Protocol`` for the jury,
+    ``ledger.referee.Referee`` for the referee)."""
+
+    def owed(self, who: str | None = None) -> int: ...
+
+    def claim_payout(self) -> Any: ...
+
+
+def claim_payouts(protocol: Payer, journal: Journal) -> int:
     """Pull what the adjudicator owes this account and journal it; the amount (0 if nothing)."""
     owed = protocol.owed()
     if owed == 0:

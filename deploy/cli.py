@@ -84,7 +84,7 @@ def deploy_cmd(
     addresses = deploy_all(chain, DeployConfig(token=token))
     verify_code(chain, addresses)
     addresses.save(out)
-    for name in ("token", "stakeManager", "taskMarket", "adjudicator", "randomness",
+    for name in ("token", "stakeManager", "taskMarket", "adjudicator", "referee", "randomness",
                  "auditRegistry"):
         typer.echo(f"  {name:13} {getattr(addresses, name)}")
     typer.echo(f"wrote {out} (deploy block {addresses.deployBlock}); point "

@@ -80,6 +80,18 @@ class JuryConfig:
 
 
 @dataclass(frozen=True)
+class RefereeConfig:
+    """Referee parameters (RefereeParams); time in blocks."""
+
+    #: Bond a challenger escrows; a challenger that loses pays it to the node.
+    challenge_bond: int = _default("referee", "challengeBond")
+    #: Blocks each move may take; the party that misses its move loses the game.
+    move_blocks: int = _default("referee", "moveBlocks")
+    #: Blocks a node that lost a game cannot claim tasks.
+    jail_blocks: int = _default("referee", "jailBlocks")
+
+
+@dataclass(frozen=True)
 class MarketConfig:
     """Task-market parameters (MarketParams): slash shares and the bounds createTask enforces."""
 
@@ -124,12 +136,19 @@ class DeployConfig:
     market: MarketConfig = field(default_factory=MarketConfig)
     #: Jury parameters.
     jury: JuryConfig = field(default_factory=JuryConfig)
+    #: Referee parameters.
+    referee: RefereeConfig = field(default_factory=RefereeConfig)
+    #: Requesters create tasks of profiles with a step graph with it (the referee) by default.
+    step_graph_by_default: bool = bool(_PARAMS["tasks"]["stepGraphByDefault"])
 
 
 def deploy_all(chain: Chain, config: DeployConfig | None = None) -> Addresses:
-    """Deploy token (unless given), StakeManager, TaskMarket, randomness and JuryAdjudicator, wire
-    them, then deploy the AuditRegistry over the market and the stakes. A parameter outside the
-    documented bounds reverts ParamOutOfBounds(name, value, min, max)."""
+    """Deploy token (unless given), StakeManager, TaskMarket, randomness, JuryAdjudicator and
+    the referee (StepPrograms, StepEvaluator, OneStepAdjudicator), wire the market to both
+    (each task's adjudicator is fixed at creation:
+    the referee for a task created with its step graph, the jury otherwise), then deploy the
+    AuditRegistry over the market and the stakes. A parameter outside the documented bounds
+    reverts ParamOutOfBounds(name, value, min, max)."""
     config = config or DeployConfig()
     start = chain.block_number()
     if config.token is None:
@@ -147,11 +166,17 @@ def deploy_all(chain: Chain, config: DeployConfig | None = None) -> Addresses:
     randomness = chain.deploy("PrevrandaoRandomness")
     jury = chain.deploy("JuryAdjudicator", token, stake.address, market.address, randomness.address,
                         _struct("JuryAdjudicator", config.jury, treasury=treasury))
-    stake.transact("wire", market.address, jury.address)
-    market.transact("setAdjudicator", jury.address)
+    # The referee is three contracts (EIP-170): the programs, the evaluator over them, the game.
+    programs = chain.deploy("StepPrograms")
+    evaluator = chain.deploy("StepEvaluator", programs.address)
+    referee = chain.deploy("OneStepAdjudicator", token, stake.address, market.address,
+                           evaluator.address, _struct("OneStepAdjudicator", config.referee))
+    stake.transact("wire", market.address, jury.address, referee.address)
+    market.transact("setAdjudicators", jury.address, referee.address)
     return with_audit_registry(chain, Addresses(
         chainId=chain.chain_id, token=token, stakeManager=stake.address, taskMarket=market.address,
-        adjudicator=jury.address, randomness=randomness.address, deployBlock=start), config)
+        adjudicator=jury.address, randomness=randomness.address, deployBlock=start,
+        referee=referee.address, stepGraphByDefault=config.step_graph_by_default), config)
 
 
 def with_audit_registry(chain: Chain, addresses: Addresses,
@@ -173,7 +198,8 @@ def verify_code(chain: Chain, addresses: Addresses) -> None:
                           f"chain {chain.chain_id}",
                           hint="use the addresses file written for this chain")
     names = ("token", "stakeManager", "taskMarket", "adjudicator", "randomness")
-    for name in names + (("auditRegistry",) if addresses.auditRegistry else ()):
+    extra = tuple(n for n in ("auditRegistry", "referee") if getattr(addresses, n))
+    for name in names + extra:
         addr = chain.w3.to_checksum_address(getattr(addresses, name))
         if not chain.retry(partial(chain.w3.eth.get_code, addr)):
             raise DeployError(f"no contract code at {name} address {addr} on chain "

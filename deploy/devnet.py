@@ -251,7 +251,8 @@ class Devnet:
         addresses = None
         if addr_file.is_file():
             old = Addresses.load(addr_file)
-            if old.chainId == chain.chain_id and all(
+            # a file without a referee predates the market's two adjudicators: deploy afresh
+            if old.chainId == chain.chain_id and old.referee and all(
                     chain.w3.eth.get_code(chain.w3.to_checksum_address(a))
                     for a in (old.token, old.stakeManager, old.taskMarket, old.adjudicator)):
                 addresses = old

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from veritrain.errors import LedgerError
+from veritrain.errors import LedgerError, leaf
 
 
 class RpcUnavailableError(LedgerError):
@@ -80,3 +80,14 @@ def _show(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_show(v) for v in value) + "]"
     return str(value)
+
+
+@leaf
+class WrongAdjudicatorError(LedgerError):
+    """A dispute call was sent to an adjudicator that does not settle the task (each task's is
+    fixed at creation: TaskMarket.adjudicatorOf)."""
+
+    task_id: int
+    #: The task's adjudicator and the one the call was meant for.
+    adjudicator: str
+    attempted: str

@@ -1,4 +1,5 @@
-"""Typed access to the veritrain contracts: token, StakeManager, TaskMarket, JuryAdjudicator.
+"""Typed access to the veritrain contracts: token, StakeManager, TaskMarket, JuryAdjudicator,
+and the reads of the OneStepAdjudicator (referee) a task's roots need.
 
 One ``Protocol`` per signing account. Struct results come back as ``Record`` (a dict with
 attribute access, keys named as in the Solidity structs). Token approvals that a call needs
@@ -8,7 +9,7 @@ attribute access, keys named as in the Solidity structs). Token approvals that a
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from enum import IntEnum
 from pathlib import Path
@@ -86,6 +87,12 @@ class Addresses:
     deployBlock: int = 0
     #: AuditRegistry (audit attestations); "" in files written before it existed.
     auditRegistry: str = ""
+    #: OneStepAdjudicator (tasks created with a step graph); "" in files written before the
+    #: market wired two adjudicators (``adjudicator`` is the jury).
+    referee: str = ""
+    #: Whether requesters create tasks of profiles that have a step graph with their graph (the
+    #: referee settles them) unless told otherwise: deploy/params.json "tasks".
+    stepGraphByDefault: bool = False
 
     @classmethod
     def load(cls, path: Path) -> Addresses:
@@ -135,6 +142,7 @@ class Protocol:
         self.stake = chain.contract("StakeManager", addresses.stakeManager)
         self.market = chain.contract("TaskMarket", addresses.taskMarket)
         self.jury = chain.contract("JuryAdjudicator", addresses.adjudicator)
+        self._referee: Contract | None = None
 
     @classmethod
     def from_settings(cls, settings: Any, need_key: bool = True) -> Protocol:
@@ -200,13 +208,62 @@ class Protocol:
     # --- tasks ---------------------------------------------------------------------------------
     def create_task(self, spec_cid: str, spec_hash: bytes, reward: int, *, total_steps: int,
                     segment_steps: int, challenge_window: int, segment_deadline: int,
-                    node_stake: int) -> int:
-        """Post a task (escrowing ``reward``); returns its id."""
+                    node_stake: int, graph: Mapping[str, Any] | None = None) -> int:
+        """Post a task (escrowing ``reward``); returns its id. With ``graph`` (the StepGraph
+        by Solidity field name, ``prover.trace.roots.TaskRoots.as_struct``) the roots are
+        recorded with it and the referee settles its disputes; without, the jury."""
         self._approve(self.market, reward)
         params = (total_steps, segment_steps, challenge_window, segment_deadline, node_stake)
-        receipt = self.market.transact("createTask", spec_cid, spec_hash, reward, params)
+        if graph is None:
+            receipt = self.market.transact("createTask", spec_cid, spec_hash, reward, params)
+        else:
+            receipt = self.market.transact("createTaskWithGraph", spec_cid, spec_hash, reward,
+                                           params, self._graph_tuple(graph))
         (event,) = self.market.decode_events(receipt, "TaskCreated")
         return int(event["args"]["taskId"])
+
+    def _graph_tuple(self, graph: Mapping[str, Any]) -> tuple[Any, ...]:
+        """``graph`` in the order of the compiled StepGraph struct (names must match)."""
+        abi = next(i for i in self.market.artifact.abi
+                   if i.get("type") == "function" and i["name"] == "createTaskWithGraph")
+        want = [c["name"] for c in abi["inputs"][-1]["components"]]
+        if sorted(want) != sorted(graph):
+            raise ConfigError(f"the StepGraph struct has fields {want}, the roots give "
+                              f"{sorted(graph)}",
+                              hint="rebuild the contracts (`forge build`) with this checkout")
+        return tuple(graph[n] for n in want)
+
+    @property
+    def referee(self) -> Contract:
+        """The market's OneStepAdjudicator (from the addresses file, else asked of the market)."""
+        if self._referee is None:
+            addr = self.addresses.referee or str(self.market.call("referee"))
+            self._referee = self.chain.contract("OneStepAdjudicator", addr)
+        return self._referee
+
+    def adjudicator_of(self, task_id: int) -> str:
+        """The address of the task's adjudicator, fixed at its creation."""
+        return str(self.market.call("adjudicatorOf", task_id))
+
+    def is_refereed(self, task_id: int) -> bool:
+        """Whether the task was created with its step graph (the referee settles it)."""
+        return self.adjudicator_of(task_id).lower() != str(self.jury.address).lower()
+
+    def step_graph(self, task_id: int) -> Record:
+        """The StepGraph recorded with the task (zero roots for a jury task)."""
+        return self.view(self.referee, "stepGraph", task_id)
+
+    def _jury_task(self, task_id: int) -> None:
+        """Refuse a jury call on a task whose disputes the referee settles."""
+        from ledger.errors import WrongAdjudicatorError
+
+        adj = self.adjudicator_of(task_id)
+        if adj.lower() != str(self.jury.address).lower():
+            raise WrongAdjudicatorError(
+                f"task {task_id} was created with its step graph: its disputes go to the "
+                f"referee at {adj}, not to the jury", task_id=task_id, adjudicator=adj,
+                attempted=str(self.jury.address),
+                hint="play the referee game (OneStepAdjudicator) for this task")
 
     def cancel_task(self, task_id: int) -> Any:
         """Requester: cancel a task nobody works on (open, or claimed past its due block: the
@@ -287,8 +344,9 @@ class Protocol:
 
     # --- disputes ------------------------------------------------------------------------------
     def open_dispute(self, task_id: int, k: int, step: int, leaf: bytes, proof: list[bytes]) -> int:
-        """Open a dispute on the node's ``leaf`` at ``step`` (bond approved here); returns its
-        id."""
+        """Open a jury dispute on the node's ``leaf`` at ``step`` (bond approved here); returns
+        its id. WrongAdjudicatorError if the task's disputes go to the referee."""
+        self._jury_task(task_id)
         self._approve(self.jury, int(self.jury.call("challengeBond")))
         roots, previous = self._dispute_roots(task_id, k)
         receipt = self.jury.transact("openDispute", task_id, k, roots, previous, step, leaf, proof)
@@ -302,8 +360,9 @@ class Protocol:
         Needs no leaf or proof: the contract computes the node's claim, the leaf of step (k+1)*S
         from the committed endStateHash. Use it when the node's leaves are unavailable or do not
         match its trace root. Reverts EndStateDisputeOpen while one is unresolved on this
-        commitment.
+        commitment. WrongAdjudicatorError if the task's disputes go to the referee.
         """
+        self._jury_task(task_id)
         self._approve(self.jury, int(self.jury.call("challengeBond")))
         roots, previous = self._dispute_roots(task_id, k)
         receipt = self.jury.transact("openEndStateDispute", task_id, k, roots, previous)

@@ -10,7 +10,7 @@ contract call.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
@@ -44,21 +44,6 @@ class GamePhase(IntEnum):
 
 _NODE_MOVES = {GamePhase.TRACE, GamePhase.OP_SPLIT, GamePhase.SHAPE, GamePhase.CHUNK_SPLIT,
                GamePhase.CHUNK, GamePhase.PROGRAM}
-
-
-@dataclass(frozen=True)
-class StepGraphRoots:
-    """RefereeTypes.sol StepGraph: what the requester registers for a task."""
-
-    graphRoot: bytes
-    teacherRoot: bytes
-    scalarRoot: bytes
-    initialState: bytes
-    finalRoot: bytes
-    nOps: int
-    nState: int
-    nTeacher: int
-    totalSteps: int
 
 
 @dataclass(frozen=True)
@@ -161,13 +146,13 @@ def _b(xs: Sequence[bytes]) -> list[bytes]:
 
 
 class Referee:
-    """The referee game seen by one account: ``Referee(protocol)`` uses the market's adjudicator
+    """The referee game seen by one account: ``Referee(protocol)`` uses the market's referee
     (or ``address``)."""
 
     def __init__(self, protocol: Protocol, address: str | None = None) -> None:
         self.protocol = protocol
-        self.contract: Contract = protocol.chain.contract(
-            "OneStepAdjudicator", address or protocol.addresses.adjudicator)
+        self.contract: Contract = (protocol.chain.contract("OneStepAdjudicator", address)
+                                   if address else protocol.referee)
 
     @property
     def me(self) -> str:
@@ -175,10 +160,6 @@ class Referee:
 
     def _send(self, fn: str, *args: Any) -> Any:
         return self.contract.transact(fn, *args)
-
-    # --- requester -----------------------------------------------------------------------------
-    def register_step_graph(self, task_id: int, graph: StepGraphRoots) -> Any:
-        return self._send("registerStepGraph", task_id, astuple(graph))
 
     # --- challenger ----------------------------------------------------------------------------
     def _approve_bond(self) -> None:
@@ -267,11 +248,10 @@ class Referee:
         fields["phase"] = GamePhase(int(fields["phase"]))
         return GameView(**fields)
 
-    def step_graph(self, task_id: int) -> StepGraphRoots:
-        rec = self.protocol.view(self.contract, "stepGraph", task_id)
-        fields: dict[str, Any] = {k: (bytes(v) if isinstance(v, (bytes, bytearray)) else int(v))
-                                  for k, v in rec.items()}
-        return StepGraphRoots(**fields)
+    def step_graph(self, task_id: int) -> Any:
+        """The StepGraph recorded with the task (a record by Solidity field name; zero roots
+        for a jury task)."""
+        return self.protocol.view(self.contract, "stepGraph", task_id)
 
     def outcome(self, dispute_id: int) -> Outcome:
         return Outcome(int(self.contract.call("outcome", dispute_id)))

@@ -186,9 +186,15 @@ def task_create(
                                         help="Teacher dir (default: the installed MiniLM)."),
     dataset: Path | None = typer.Option(None, "--dataset",
                                         help="Dataset manifest dir (default: the cached corpus)."),
+    step_graph: bool | None = typer.Option(
+        None, "--step-graph/--no-step-graph",
+        help="Record the task's step-graph roots with it (the referee settles its disputes) or "
+             "not (the jury). Default: the deployment's stepGraphByDefault, for profiles that "
+             "have a step graph."),
 ) -> None:
     """Publish the spec, teacher and dataset (pinned), check the spec hash, escrow REWARD, print
-    the id."""
+    the id. With a step graph, the roots are computed here (two training steps) and recorded
+    with the task."""
     from node.requester import TaskTerms, create_task
     from prover.presets import default_dataset_dir, default_teacher_dir
     from prover.spec import load_spec
@@ -212,9 +218,12 @@ def task_create(
     created = create_task(connect(), Client(settings.ipfs_api), spec, terms,
                           teacher or default_teacher_dir(),
                           dataset or default_dataset_dir(spec.seq_len),
-                          settings.home / "requester-cache")
+                          settings.home / "requester-cache", step_graph=step_graph)
     con = _console()
     con.print(f"spec {created.spec_cid} (hash 0x{created.spec_hash.hex()})", style="dim")
+    if created.roots is not None:
+        con.print(f"step graph recorded (referee): graphRoot 0x{created.roots.graph_root.hex()}, "
+                  f"teacherRoot 0x{created.roots.teacher_root.hex()}", style="dim")
     typer.echo(created.task_id)
 
 

@@ -25,7 +25,6 @@ from ledger.disputes import DisputeAction, advance_dispute
 from ledger.errors import ContractRevertError, RpcUnavailableError
 from ledger.movelog import Played
 from ledger.protocol import Outcome, TaskStatus
-from ledger.referee import RefereeSwitch
 from node.crashpoints import CrashPoints
 from node.errors import CheckpointUnavailableError, InputsUnavailableError, TaskRefusedError
 from node.journal import Journal, SegmentState, TaskRow, TaskState
@@ -119,7 +118,8 @@ class NodeDaemon:
         cursor = Cursor(int(raw.split(":")[0]), raw.split(":")[1]) if raw else None
         self.watcher = EventWatcher(protocol.chain, [(protocol.market, "TaskCreated"),
                                                      (protocol.market, "TaskReopened"),
-                                                     (protocol.jury, "DisputeOpened")],
+                                                     (protocol.jury, "DisputeOpened"),
+                                                     (protocol.referee, "DisputeOpened")],
                                     start_block=protocol.addresses.deployBlock, cursor=cursor)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="node-publish")
         self._pub: Future[PublishResult] | None = None
@@ -137,7 +137,6 @@ class NodeDaemon:
         self._referee = referee_bot(protocol, self.journal, self.materials, self.workdir,
                                     lambda msg: log_event(log, "referee", detail=msg),
                                     retrace_mutation)
-        self._referee_on = RefereeSwitch(protocol)
 
     # --- the loop ------------------------------------------------------------------------------
     def run_once(self) -> Iteration:
@@ -199,9 +198,12 @@ class NodeDaemon:
                 log_event(log, "task-reopened", task=int(args["taskId"]),
                           from_segment=int(args["fromSegment"]))
             elif ev["event"] == "DisputeOpened" and str(args["node"]).lower() == me:
-                self.journal.add_dispute(int(args["disputeId"]), int(args["taskId"]))
+                # dispute ids are numbered per adjudicator: the emitting contract says whose
+                referee = str(ev["address"]).lower() == str(self.protocol.referee.address).lower()
+                self.journal.add_dispute(int(args["disputeId"]), int(args["taskId"]), referee)
                 log_event(log, "dispute-opened", logging.WARNING, dispute=int(args["disputeId"]),
-                          task=int(args["taskId"]), k=int(args["k"]), step=int(args["step"]))
+                          task=int(args["taskId"]), k=int(args["k"]), step=int(args["step"]),
+                          adjudicator="referee" if referee else "jury")
         cur = self.watcher.cursor
         if cur is not None:
             self.journal.set_meta("cursor", f"{cur.block}:{cur.block_hash}")
@@ -261,6 +263,8 @@ class NodeDaemon:
                 continue
             if not self._inputs_ready(task_id, spec_cid, spec, task):
                 continue
+            if not self._roots_match(task_id, spec_cid, spec, task):
+                continue
             try:
                 self.protocol.claim_task(task_id)
             except ContractRevertError as exc:
@@ -294,6 +298,23 @@ class NodeDaemon:
             return False
         self.inputs.ok(task_id)
         self._contexts[task_id] = TaskContext(task_id, spec, teacher, data, self.workdir)
+        return True
+
+    def _roots_match(self, task_id: int, spec_cid: str, spec: Any, task: Any) -> bool:
+        """A refereed task's roots on chain are those of its spec and teacher (recomputed here,
+        before claiming); a task whose roots differ is refused for good."""
+        from materials.roots import check_task_roots
+        from prover.errors import RootsMismatchError
+
+        ctx = self._contexts[task_id]
+        try:
+            check_task_roots(self.protocol, task_id, spec, ctx.teacher_dir, ctx.dataset_dir)
+        except RootsMismatchError as exc:
+            self._contexts.pop(task_id, None)
+            self.journal.set_task(task_id, int(task.epoch), spec_cid, TaskState.REFUSED, str(exc))
+            log_event(log, "task-refused", logging.ERROR, task=task_id, reason="roots-mismatch",
+                      root=exc.root, error=str(exc))
+            return False
         return True
 
     def _can_stake(self, task_id: int, needed: int) -> bool:
@@ -465,10 +486,9 @@ class NodeDaemon:
 
     # --- disputes on our tasks -----------------------------------------------------------------
     def _advance_disputes(self, block: int) -> None:
-        bot = self.referee if self.journal.open_disputes() else None
-        for dispute_id, task_id in self.journal.open_disputes():
-            if bot is not None:  # the referee game: answer the move that is due
-                self._play(bot, dispute_id, task_id)
+        for dispute_id, task_id, referee in self.journal.open_disputes():
+            if referee:  # the referee game: answer the move that is due
+                self._play(self._referee, dispute_id, task_id)
                 continue
             step = advance_dispute(self.protocol, dispute_id, block)
             if step.action == DisputeAction.DREW_JURY:
@@ -484,21 +504,29 @@ class NodeDaemon:
                 log_event(log, "dispute-resolved", level, dispute=dispute_id, task=task_id,
                           outcome=step.outcome.name)
         if self._check_owed:
-            owed = self.protocol.owed()
-            if owed > 0:
-                self.protocol.claim_payout()
-                log_event(log, "payout-claimed", amount=owed)
+            self._claim_owed()
             self._check_owed = False
 
+    def _claim_owed(self) -> None:
+        """Pull what either adjudicator owes us (bonds of griefers we beat, jury refunds)."""
+        owed = self.protocol.owed()
+        if owed > 0:
+            self.protocol.claim_payout()
+            log_event(log, "payout-claimed", amount=owed, adjudicator="jury")
+        owed = self._referee.referee.owed()
+        if owed > 0:
+            self._referee.referee.claim_payout()
+            log_event(log, "payout-claimed", amount=owed, adjudicator="referee")
+
     @property
-    def referee(self) -> NodeReferee | None:
-        """The referee bot when the market's adjudicator plays the referee game (else a jury)."""
-        return self._referee if self._referee_on.on() else None
+    def referee(self) -> NodeReferee:
+        """The bot that plays this node's referee games."""
+        return self._referee
 
     def _play(self, bot: NodeReferee, dispute_id: int, task_id: int) -> None:
         if bot.play(dispute_id) != Played.OVER:
             return
-        self.journal.close_dispute(dispute_id)
+        self.journal.close_dispute(dispute_id, referee=True)
         self._check_owed = True
         outcome = bot.outcome(dispute_id)
         level = logging.WARNING if outcome == Outcome.NODE_WRONG else logging.INFO

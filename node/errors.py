@@ -59,3 +59,13 @@ class CancelRefusedError(NodeError):
     task_id: int
     #: A short tag of the rule ("not-requester", "in-progress", "finished", "disputes-open").
     reason: str
+
+
+@leaf
+class StepGraphUnavailableError(NodeError):
+    """A task was asked to be created with its step graph, but the graph cannot be recorded for
+    it (its profile has no step graph, or another task took the id its roots were bound to)."""
+
+    exit_code = 2
+    #: A short tag ("profile" or "task-id-race").
+    reason: str

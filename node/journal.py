@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from node.errors import JournalError
 
@@ -39,8 +39,20 @@ CREATE TABLE IF NOT EXISTS segments(
     PRIMARY KEY(task_id, k));
 CREATE TABLE IF NOT EXISTS pins(
     cid TEXT PRIMARY KEY, task_id INTEGER NOT NULL, unpin_after INTEGER);
-CREATE TABLE IF NOT EXISTS disputes(dispute_id INTEGER PRIMARY KEY, task_id INTEGER NOT NULL,
-    done INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS disputes(dispute_id INTEGER NOT NULL, task_id INTEGER NOT NULL,
+    done INTEGER NOT NULL DEFAULT 0, referee INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY(referee, dispute_id));
+"""
+
+#: Journals written before a market had two adjudicators key disputes by id alone (every one
+#: the jury's): they get the (referee, dispute_id) key, their rows kept as the jury's.
+_DISPUTES_V1 = """
+ALTER TABLE disputes RENAME TO disputes_v1;
+CREATE TABLE disputes(dispute_id INTEGER NOT NULL, task_id INTEGER NOT NULL,
+    done INTEGER NOT NULL DEFAULT 0, referee INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY(referee, dispute_id));
+INSERT INTO disputes(dispute_id, task_id, done) SELECT dispute_id, task_id, done FROM disputes_v1;
+DROP TABLE disputes_v1;
 """
 
 class SegmentState(StrEnum):
@@ -99,6 +111,15 @@ class TaskRow:
     reason: str | None
 
 
+class OpenDispute(NamedTuple):
+    """A dispute on one of our tasks that is not settled yet."""
+
+    dispute_id: int
+    task_id: int
+    #: The referee's game (else the jury's dispute): ids are numbered per adjudicator.
+    referee: bool = False
+
+
 def _task_row(r: tuple[Any, ...]) -> TaskRow:
     return TaskRow(int(r[0]), int(r[1]), str(r[2]), TaskState(r[3]), r[4])
 
@@ -115,6 +136,9 @@ class Journal:
             )
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")  # fsync the WAL on every commit
+            cols = {r[1] for r in self._db.execute("PRAGMA table_info(disputes)")}
+            if cols and "referee" not in cols:
+                self._db.executescript("BEGIN IMMEDIATE;" + _DISPUTES_V1 + "COMMIT;")
             self._db.executescript(SCHEMA)
         except sqlite3.DatabaseError as exc:
             raise JournalError(
@@ -294,21 +318,24 @@ class Journal:
             db.execute("DELETE FROM pins WHERE cid=?", (cid,))
 
     # --- disputes on our tasks -----------------------------------------------------------------
-    def add_dispute(self, dispute_id: int, task_id: int) -> None:
+    def add_dispute(self, dispute_id: int, task_id: int, referee: bool = False) -> None:
+        """A dispute on one of our tasks; ``referee``: a referee game (ids are per adjudicator)."""
         with self._tx() as db:
             db.execute(
-                "INSERT OR IGNORE INTO disputes(dispute_id, task_id) VALUES(?, ?)",
-                (dispute_id, task_id),
+                "INSERT OR IGNORE INTO disputes(dispute_id, task_id, referee) VALUES(?, ?, ?)",
+                (dispute_id, task_id, int(referee)),
             )
 
-    def open_disputes(self) -> list[tuple[int, int]]:
+    def open_disputes(self) -> list[OpenDispute]:
         return [
-            (int(a), int(b))
-            for a, b in self._rows(
-                "SELECT dispute_id, task_id FROM disputes WHERE done=0 ORDER BY dispute_id"
+            OpenDispute(int(a), int(b), bool(c))
+            for a, b, c in self._rows(
+                "SELECT dispute_id, task_id, referee FROM disputes WHERE done=0 "
+                "ORDER BY referee, dispute_id"
             )
         ]
 
-    def close_dispute(self, dispute_id: int) -> None:
+    def close_dispute(self, dispute_id: int, referee: bool = False) -> None:
         with self._tx() as db:
-            db.execute("UPDATE disputes SET done=1 WHERE dispute_id=?", (dispute_id,))
+            db.execute("UPDATE disputes SET done=1 WHERE dispute_id=? AND referee=?",
+                       (dispute_id, int(referee)))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,6 +13,7 @@ from materials import SpecHashMismatchError
 if TYPE_CHECKING:
     from ledger.protocol import Protocol
     from prover.spec import TaskSpec
+    from prover.trace.roots import TaskRoots
     from store.client import Client
 
 
@@ -31,31 +34,67 @@ class CreatedTask:
     task_id: int
     spec_cid: str
     spec_hash: bytes
+    #: The roots recorded with the task (None: created without its step graph, for the jury).
+    roots: TaskRoots | None = None
+
+
+#: Attempts at binding the roots to the next task id when other requesters post concurrently.
+_ID_TRIES = 3
 
 
 def create_task(protocol: Protocol, client: Client, spec: TaskSpec, terms: TaskTerms,
-                teacher_dir: Path, dataset_dir: Path, cache_dir: Path) -> CreatedTask:
+                teacher_dir: Path, dataset_dir: Path, cache_dir: Path,
+                step_graph: bool | None = None) -> CreatedTask:
     """Publish spec + teacher + dataset, read the spec back verified against its hash, post the
-    task."""
+    task. ``step_graph`` True records the task's step-graph roots with it (the referee settles
+    its disputes), False does not (the jury); None follows the deployment's
+    ``stepGraphByDefault`` for profiles that have a step graph."""
     from materials import Materials, publish
+    from node.errors import StepGraphUnavailableError
+    from prover.trace.roots import has_step_graph
 
+    if step_graph and not has_step_graph(spec):
+        raise StepGraphUnavailableError(
+            f"profile {spec.profile.name} has no step graph (its training step is not traced)",
+            reason="profile", hint="use a profile with fixed training ops (repfma-1, repcpu-2) "
+                                   "or create the task without --step-graph (jury)")
+    if step_graph is None:
+        step_graph = protocol.addresses.stepGraphByDefault and has_step_graph(spec)
     pub = publish(client, spec, teacher_dir, dataset_dir)
     back = Materials(client, cache_dir).spec(pub.spec_cid, pub.spec_hash)  # what nodes will read
     if back.spec_hash() != pub.spec_hash:  # pragma: no cover - Materials.spec already checks
         raise SpecHashMismatchError(
             f"spec {pub.spec_cid} did not read back as published", cid=pub.spec_cid
         )
-    task_id = protocol.create_task(
-        pub.spec_cid,
-        pub.spec_hash,
-        terms.reward,
-        total_steps=terms.total_steps,
-        segment_steps=terms.segment_steps,
-        challenge_window=terms.challenge_window,
-        segment_deadline=terms.segment_deadline,
-        node_stake=terms.node_stake,
-    )
-    return CreatedTask(task_id, pub.spec_cid, pub.spec_hash)
+    post = partial(protocol.create_task, pub.spec_cid, pub.spec_hash, terms.reward,
+                   total_steps=terms.total_steps, segment_steps=terms.segment_steps,
+                   challenge_window=terms.challenge_window,
+                   segment_deadline=terms.segment_deadline, node_stake=terms.node_stake)
+    if not step_graph:
+        return CreatedTask(post(), pub.spec_cid, pub.spec_hash)
+    return _create_with_graph(protocol, post, pub.spec_cid, pub.spec_hash, spec, teacher_dir,
+                              dataset_dir)
+
+
+def _create_with_graph(protocol: Protocol, post: Callable[..., int], spec_cid: str,
+                       spec_hash: bytes, spec: TaskSpec, teacher_dir: Path,
+                       dataset_dir: Path) -> CreatedTask:
+    """Post the task with its roots. The initial state binds the task id, so the roots are
+    computed for the next id; if another task took it first, ours is cancelled (nobody can
+    have claimed it: its roots are wrong for it) and posted again."""
+    from node.errors import StepGraphUnavailableError
+    from prover.trace.roots import task_roots
+
+    for _ in range(_ID_TRIES):
+        expected = protocol.task_count() + 1
+        roots = task_roots(spec, expected, teacher_dir, dataset_dir)
+        task_id = post(graph=roots.as_struct())
+        if task_id == expected:
+            return CreatedTask(task_id, spec_cid, spec_hash, roots)
+        protocol.cancel_task(task_id)
+    raise StepGraphUnavailableError(
+        f"other tasks took the next task id {_ID_TRIES} times while the roots were computed",
+        reason="task-id-race", hint="retry `veritrain task create` (each try was refunded)")
 
 
 @dataclass(frozen=True)

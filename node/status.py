@@ -75,7 +75,8 @@ def render_status(p: Any, workdir: Path, con: Any) -> None:
     con.print(tasks)
     disputes = j.open_disputes()
     if disputes:
-        con.print(f"open disputes on our tasks: {', '.join(str(d) for d, _ in disputes)}")
+        shown = ", ".join(f"{'referee' if d.referee else 'jury'} {d.dispute_id}" for d in disputes)
+        con.print(f"open disputes on our tasks: {shown}")
     j.close()
 
 
@@ -103,6 +104,14 @@ def _releases(task: Any) -> str:
     """Free releases used (#14), and where a withheld start checkpoint rolled the prefix back."""
     back = int(task.rolledBackFrom)
     return f"{task.releases}" + (f" (prefix rolled back from segment {back})" if back else "")
+
+
+def _adjudicator(p: Any, task_id: int) -> str:
+    """Who settles the task's disputes (fixed at creation), with its graphRoot for the referee."""
+    if not p.is_refereed(task_id):
+        return f"jury (no step graph) {p.adjudicator_of(task_id)}"
+    root = bytes(p.step_graph(task_id).graphRoot).hex()
+    return f"referee (graphRoot 0x{root[:12]}...) {p.adjudicator_of(task_id)}"
 
 
 def render_task(p: Any, task_id: int, con: Any) -> None:
@@ -134,6 +143,7 @@ def render_task(p: Any, task_id: int, con: Any) -> None:
         ("node stake", _fmt(params.nodeStake)),
         ("open disputes", task.openDisputes),
         ("free releases", _releases(task)),
+        ("adjudicator", _adjudicator(p, task_id)),
     ):
         head.add_row(k, str(v))
     con.print(head)

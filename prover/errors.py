@@ -68,3 +68,29 @@ class TeacherError(ProverError):
 
 class ScheduleError(ProverError):
     """A data-schedule position or epoch outside the schedule's range."""
+
+
+@leaf
+class RefereeGraphError(ProverError):
+    """A spec whose step graph the referee cannot check (field ``reason`` says why: the data
+    schedule or state hash is not the v2 one the game opens on-chain)."""
+
+    exit_code = 2
+    hint = ("write the spec with `veritrain spec init --state-hash tree-v2 --schedule keccak-v2` "
+            "(only v2 specs can be disputed by the referee; others keep the jury)")
+    reason: str
+
+
+@leaf
+class RootsMismatchError(ProverError):
+    """The step-graph roots recorded on-chain with a task are not those of its spec and teacher
+    (prover/trace/roots.py ``task_roots``): the referee would judge the task by another graph."""
+
+    hint = ("do not claim or audit this task: its requester recorded wrong roots (the "
+            "requester can cancel it and post it again with `veritrain task create`)")
+    task_id: int
+    #: The first field that differs, by its Solidity name (``teacherRoot``, ``graphRoot``...).
+    root: str
+    #: Its value on chain and the value recomputed here (hex for roots, decimal for counts).
+    on_chain: str
+    computed: str

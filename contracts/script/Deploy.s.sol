@@ -6,6 +6,9 @@ import {VeriToken} from "../src/VeriToken.sol";
 import {StakeManager} from "../src/StakeManager.sol";
 import {TaskMarket} from "../src/TaskMarket.sol";
 import {JuryAdjudicator} from "../src/JuryAdjudicator.sol";
+import {OneStepAdjudicator} from "../src/OneStepAdjudicator.sol";
+import {StepEvaluator} from "../src/referee/StepEvaluator.sol";
+import {StepPrograms} from "../src/referee/StepPrograms.sol";
 import {PrevrandaoRandomness} from "../src/PrevrandaoRandomness.sol";
 import {AuditRegistry} from "../src/AuditRegistry.sol";
 import {DeployParams, DeployParamsFile} from "./DeployParams.sol";
@@ -31,7 +34,8 @@ contract Deploy {
             address market,
             address randomness,
             address adjudicator,
-            address auditRegistry
+            address auditRegistry,
+            address referee
         )
     {
         uint256 key = vm.envOr("VERITRAIN_DEPLOYER_KEY", uint256(0));
@@ -46,10 +50,15 @@ contract Deploy {
         TaskMarket m = new TaskMarket(token, address(s), p.market);
         randomness = address(new PrevrandaoRandomness());
         adjudicator = address(new JuryAdjudicator(token, address(s), address(m), randomness, p.jury));
-        s.wire(address(m), adjudicator);
-        m.setAdjudicator(adjudicator);
+        referee = address(
+            new OneStepAdjudicator(
+                token, address(s), address(m), new StepEvaluator(new StepPrograms()), DeployParamsFile.referee(vm)
+            )
+        );
+        s.wire(address(m), adjudicator, referee);
+        m.setAdjudicators(adjudicator, referee);
         auditRegistry = address(new AuditRegistry(address(m), address(s), p.minAuditorStake));
         vm.stopBroadcast();
-        return (token, address(s), address(m), randomness, adjudicator, auditRegistry);
+        return (token, address(s), address(m), randomness, adjudicator, auditRegistry, referee);
     }
 }

@@ -15,10 +15,11 @@ import {TokenPull} from "./libraries/TokenPull.sol";
 import {TensorCommit} from "./libraries/TensorCommit.sol";
 import {RefereeGame} from "./referee/RefereeGame.sol";
 import {StepCheck} from "./referee/StepCheck.sol";
+import {StateBindings} from "./referee/StateBindings.sol";
 import {StepEvaluator} from "./referee/StepEvaluator.sol";
 import {StepOp} from "./referee/StepOp.sol";
-import {TaskId, DisputeId, Outcome, TaskStatus, TaskView, SegmentRoots} from "./types/Ids.sol";
-import {StepGraph, RefereeParams, GamePhase, GameView} from "./types/RefereeTypes.sol";
+import {TaskId, DisputeId, Outcome, TaskView, SegmentRoots} from "./types/Ids.sol";
+import {StepGraph, RefereeParams, GamePhase, GameView, StateClaim} from "./types/RefereeTypes.sol";
 
 /// @title OneStepAdjudicator
 /// @notice Disputes settled by the referee game, no jury. See IOneStepAdjudicator.
@@ -41,27 +42,39 @@ contract OneStepAdjudicator is IOneStepAdjudicator, ReentrancyGuardTransient {
     mapping(address account => uint256 amount) private _owed;
     mapping(bytes32 commitmentKey => DisputeId latest) private _endStateDisputes;
 
-    constructor(address token_, address stakeManager_, address market_, RefereeParams memory p) {
-        if (token_ == address(0) || stakeManager_ == address(0) || market_ == address(0)) revert ZeroAddress();
+    /// @param evaluator_ A StepEvaluator deployed before (with its StepPrograms): the three do
+    ///        not fit one contract under EIP-170's 24 KiB.
+    constructor(
+        address token_,
+        address stakeManager_,
+        address market_,
+        StepEvaluator evaluator_,
+        RefereeParams memory p
+    ) {
+        if (
+            token_ == address(0) || stakeManager_ == address(0) || market_ == address(0)
+                || address(evaluator_) == address(0)
+        ) revert ZeroAddress();
         _token = IERC20(token_);
         _stakes = IStakeManager(stakeManager_);
         _market = ITaskMarket(market_);
-        _evaluator = new StepEvaluator();
+        _evaluator = evaluator_;
         _params = p;
     }
 
     /// @inheritdoc IOneStepAdjudicator
     function registerStepGraph(TaskId taskId, StepGraph calldata graph) external {
+        // INVARIANT: the graph is fixed by the market in the transaction that creates the task, so
+        // no node is judged by another graph.
+        if (msg.sender != address(_market) || _graphs[taskId].graphRoot != bytes32(0)) {
+            revert GraphNotRegistrable(taskId);
+        }
         TaskView memory t = _market.task(taskId);
-        // INVARIANT: the graph is fixed before any node claims, so no node is judged by another graph.
-        if (
-            msg.sender != t.requester || t.status != TaskStatus.Open || t.epoch != 0
-                || _graphs[taskId].graphRoot != bytes32(0)
-        ) revert GraphNotRegistrable(taskId);
         if (
             graph.graphRoot == bytes32(0) || graph.nOps < 2 || graph.nOps > MAX_OPS || graph.nState == 0
                 || graph.initialState == bytes32(0) || graph.finalRoot == bytes32(0)
-                || graph.totalSteps != t.params.totalSteps
+                || graph.totalSteps != t.params.totalSteps || graph.sampleRoot == bytes32(0) || graph.numSamples == 0
+                || graph.batchSize == 0 || graph.seqLen == 0
         ) revert BadGraph(taskId);
         _graphs[taskId] = graph;
         emit StepGraphRegistered(taskId, graph);
@@ -170,6 +183,18 @@ contract OneStepAdjudicator is IOneStepAdjudicator, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IOneStepAdjudicator
+    function disputeState(DisputeId disputeId, StateClaim claim, bytes calldata proof) external nonReentrant {
+        RefereeGame.Game storage g = _turn(disputeId, GamePhase.OpPick, GamePhase.OpPick);
+        StepGraph storage graph = _graphs[TaskId.wrap(g.taskId)];
+        StateBindings.Roots memory r =
+            StateBindings.Roots(disputeId, graph.finalRoot, g.stateBefore, g.stateAfter, graph.nState, graph.batchSize);
+        (uint256 slot, bytes32 afterLeaf) = _evaluator.checkState(r, claim, proof);
+        emit FinalStateMismatch(disputeId, type(uint256).max, slot, afterLeaf);
+        // INVARIANT: the state after holds the step's constants and its advanced scalar leaf.
+        _settle(disputeId, g, Outcome.NodeWrong);
+    }
+
+    /// @inheritdoc IOneStepAdjudicator
     function revealShape(DisputeId disputeId, bytes32 root, uint32[] calldata dims) external {
         RefereeGame.Game storage g = _turn(disputeId, GamePhase.Shape, GamePhase.Shape);
         g.revealShape(disputeId, root, dims);
@@ -194,7 +219,7 @@ contract OneStepAdjudicator is IOneStepAdjudicator, ReentrancyGuardTransient {
         bytes32[] calldata graphProof
     ) external nonReentrant {
         RefereeGame.Game storage g = _turn(disputeId, GamePhase.Element, GamePhase.Element);
-        RefereeGame.checkOp(disputeId, _graphs[TaskId.wrap(g.taskId)], op, graphProof, g.opIndex);
+        RefereeGame.checkOp(disputeId, _graphs[TaskId.wrap(g.taskId)], g.step, op, graphProof, g.opIndex);
         Outcome result = g.nameElement(disputeId, lane, chunk, op, _evaluator);
         if (result != Outcome.None) return _settle(disputeId, g, result);
         emit ElementNamed(disputeId, g.opIndex, g.element, g.bits, g.programLength);

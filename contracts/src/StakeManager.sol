@@ -33,7 +33,8 @@ contract StakeManager is IStakeManager, ReentrancyGuard {
     uint256 private immutable _minJurorStake;
     address private immutable _owner;
     address private _market;
-    address private _adjudicator;
+    address private _jury;
+    address private _referee;
     uint256 private _totalHeld;
     mapping(address account => Account) private _accounts;
     mapping(address account => mapping(bytes32 lockKey => uint256 amount)) private _locks;
@@ -50,26 +51,28 @@ contract StakeManager is IStakeManager, ReentrancyGuard {
     }
 
     modifier onlyAuthorised() {
-        if (msg.sender != _market && msg.sender != _adjudicator) revert NotAuthorised(msg.sender);
+        if (msg.sender != _market && msg.sender != _jury && msg.sender != _referee) revert NotAuthorised(msg.sender);
         _;
     }
 
     /// @inheritdoc IStakeManager
-    function wire(address market, address adjudicator) external {
+    function wire(address market, address jury, address referee) external {
         if (msg.sender != _owner) revert NotOwner(msg.sender);
         if (_market != address(0)) revert AlreadyWired();
-        if (market == address(0) || adjudicator == address(0)) revert ZeroAddress();
+        if (market == address(0) || jury == address(0) || referee == address(0)) revert ZeroAddress();
         ITaskMarket m = ITaskMarket(market);
-        IStepAdjudicator a = IStepAdjudicator(adjudicator);
-        if (m.stakeManager() != address(this) || a.stakeManager() != address(this) || a.market() != market) {
-            revert WiringMismatch(market, adjudicator);
-        }
-        // INVARIANT: a withdrawal requested before a dispute can open outlasts that dispute.
-        uint256 needed = a.longestDispute() + m.params().maxChallengeWindow;
+        if (m.stakeManager() != address(this) || jury == referee) revert WiringMismatch(market, jury);
+        // INVARIANT: a withdrawal requested before a dispute can open outlasts that dispute, whichever
+        // adjudicator the task has.
+        uint256 longest = _checkedLongest(market, jury);
+        uint256 other = _checkedLongest(market, referee);
+        if (other > longest) longest = other;
+        uint256 needed = longest + m.params().maxChallengeWindow;
         if (_unbondingBlocks <= needed) revert UnbondingTooShort(_unbondingBlocks, needed);
         _market = market;
-        _adjudicator = adjudicator;
-        emit Wired(market, adjudicator);
+        _jury = jury;
+        _referee = referee;
+        emit Wired(market, jury, referee);
     }
 
     /// @inheritdoc IStakeManager
@@ -235,7 +238,7 @@ contract StakeManager is IStakeManager, ReentrancyGuard {
 
     /// @inheritdoc IStakeManager
     function isAuthorised(address caller) external view returns (bool) {
-        return caller != address(0) && (caller == _market || caller == _adjudicator);
+        return caller != address(0) && (caller == _market || caller == _jury || caller == _referee);
     }
 
     /// @inheritdoc IStakeManager
@@ -259,6 +262,13 @@ contract StakeManager is IStakeManager, ReentrancyGuard {
     /// @notice The owner (may call wire once).
     function owner() external view returns (address) {
         return _owner;
+    }
+
+    /// @dev The longest dispute of `adjudicator`, which must settle for `market` on this StakeManager.
+    function _checkedLongest(address market, address adjudicator) private view returns (uint256) {
+        IStepAdjudicator a = IStepAdjudicator(adjudicator);
+        if (a.stakeManager() != address(this) || a.market() != market) revert WiringMismatch(market, adjudicator);
+        return a.longestDispute();
     }
 
     function _leavePool(address account, Account storage a) private {

@@ -7,16 +7,18 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {ITaskMarket} from "./interfaces/ITaskMarket.sol";
 import {IStakeManager} from "./interfaces/IStakeManager.sol";
-import {IStepAdjudicator} from "./interfaces/IStepAdjudicator.sol";
+import {IOneStepAdjudicator} from "./interfaces/IOneStepAdjudicator.sol";
 import {Bounds} from "./libraries/Bounds.sol";
 import {TokenPull} from "./libraries/TokenPull.sol";
 import {SegmentLedger} from "./libraries/SegmentLedger.sol";
 import {TraceMerkle} from "./libraries/TraceMerkle.sol";
 import {TaskBook} from "./libraries/TaskBook.sol";
+import {Wiring} from "./libraries/Wiring.sol";
 import {
     TaskId, DisputeId, Outcome, TaskParams, TaskStatus, TaskView, SegmentView, SegmentRoots, MarketParams,
     ReleaseReason
 } from "./types/Ids.sol";
+import {StepGraph} from "./types/RefereeTypes.sol";
 
 /// @title TaskMarket
 /// @notice Task market and checkpoint ledger. See ITaskMarket.
@@ -32,7 +34,8 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
     IStakeManager private immutable _stakes;
     address private immutable _owner;
     MarketParams private _params;
-    address private _adjudicator;
+    address private _jury;
+    address private _referee;
     uint256 private _taskCount;
     uint256 private _totalEscrow;
     mapping(TaskId id => TaskBook.Task) private _tasks;
@@ -51,22 +54,14 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
         _owner = msg.sender;
     }
 
-    modifier onlyAdjudicator() {
-        if (msg.sender != _adjudicator || msg.sender == address(0)) revert NotAdjudicator(msg.sender);
-        _;
-    }
-
     /// @inheritdoc ITaskMarket
-    function setAdjudicator(address adjudicator_) external {
+    function setAdjudicators(address jury_, address referee_) external {
         if (msg.sender != _owner) revert NotOwner(msg.sender);
-        if (_adjudicator != address(0)) revert AlreadyWired();
-        if (adjudicator_ == address(0)) revert ZeroAddress();
-        if (
-            IStepAdjudicator(adjudicator_).market() != address(this) || !_stakes.isAuthorised(address(this))
-                || !_stakes.isAuthorised(adjudicator_)
-        ) revert WiringMismatch(adjudicator_);
-        _adjudicator = adjudicator_;
-        emit AdjudicatorSet(adjudicator_);
+        if (_jury != address(0)) revert AlreadyWired();
+        Wiring.checkAdjudicators(_stakes, jury_, referee_);
+        _jury = jury_;
+        _referee = referee_;
+        emit AdjudicatorsSet(jury_, referee_);
     }
 
     /// @inheritdoc ITaskMarket
@@ -75,19 +70,21 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
         nonReentrant
         returns (TaskId taskId)
     {
-        if (_adjudicator == address(0)) revert NotWired();
-        if (specHash == bytes32(0)) revert ZeroHash();
-        Bounds.checkTerms(terms, _params, MAX_SEGMENTS);
-        taskId = TaskId.wrap(++_taskCount);
-        TaskBook.Task storage t = _tasks[taskId];
-        t.requester = msg.sender;
-        t.status = TaskStatus.Open;
-        t.reward = SafeCast.toUint128(reward);
-        t.specHash = specHash;
-        t.params = terms;
-        _totalEscrow += reward;
-        TokenPull.pullExact(_token, msg.sender, reward);
-        emit TaskCreated(taskId, msg.sender, specCid, specHash, reward, terms);
+        taskId = _create(specCid, specHash, reward, terms, false);
+    }
+
+    /// @inheritdoc ITaskMarket
+    function createTaskWithGraph(
+        string calldata specCid,
+        bytes32 specHash,
+        uint256 reward,
+        TaskParams calldata terms,
+        StepGraph calldata graph
+    ) external nonReentrant returns (TaskId taskId) {
+        taskId = _create(specCid, specHash, reward, terms, true);
+        // INVARIANT: a refereed task's roots are fixed in the transaction that creates it: never
+        // missing, late or changed.
+        IOneStepAdjudicator(_referee).registerStepGraph(taskId, graph);
     }
 
     /// @inheritdoc ITaskMarket
@@ -197,10 +194,9 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
     /// @inheritdoc ITaskMarket
     function noteDisputeOpened(TaskId taskId, uint256 k, SegmentRoots calldata roots)
         external
-        onlyAdjudicator
         returns (address node, uint256 segmentSteps, uint32 epoch)
     {
-        TaskBook.Task storage t = _task(taskId);
+        TaskBook.Task storage t = _byAdjudicator(taskId);
         SegmentLedger.Segment storage seg =
             SegmentLedger.committed(_segments[taskId], taskId, t.nextSegment, k, roots);
         uint256 closesAt = uint256(seg.committedAt) + t.params.challengeWindow;
@@ -223,15 +219,19 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
         uint32 epoch,
         address node,
         Outcome outcome
-    ) external onlyAdjudicator nonReentrant returns (uint256 slashed) {
-        TaskBook.Task storage t = _task(taskId);
+    ) external nonReentrant returns (uint256 slashed) {
+        TaskBook.Task storage t = _byAdjudicator(taskId);
         SegmentLedger.Segment storage seg = _segments[taskId][k];
         uint32 open = seg.openDisputes - 1;
         seg.openDisputes = open;
         t.openDisputes -= 1;
         _openByEpoch[taskId][epoch] -= 1;
         emit SegmentDisputeCount(taskId, k, open);
-        if (outcome == Outcome.NodeWrong) slashed = _slashLostDispute(disputeId, taskId, t, epoch, node);
+        if (outcome == Outcome.NodeWrong) {
+            uint256 paid;
+            (paid, slashed) = t.slashLostDispute(_stakes, _params, TaskBook.lockKey(taskId, epoch), node);
+            emit NodeSlashed(taskId, node, paid + slashed, disputeId);
+        }
         bool live = t.status == TaskStatus.Claimed && t.epoch == epoch && t.node == node && k < t.nextSegment;
         if (live && outcome != Outcome.NodeRight) {
             // INVARIANT: a lost or void segment never becomes final: reopen at or below it.
@@ -296,7 +296,7 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
 
     /// @inheritdoc ITaskMarket
     function disputeSlash(TaskId taskId) external view returns (uint256) {
-        return _disputeSlash(_task(taskId));
+        return _task(taskId).disputeSlash(_params);
     }
 
     /// @inheritdoc ITaskMarket
@@ -335,11 +335,21 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
     }
 
     /// @inheritdoc ITaskMarket
-    function adjudicator() external view returns (address) {
-        return _adjudicator;
+    function jury() external view returns (address) {
+        return _jury;
     }
 
-    /// @notice The owner (may call setAdjudicator once).
+    /// @inheritdoc ITaskMarket
+    function referee() external view returns (address) {
+        return _referee;
+    }
+
+    /// @inheritdoc ITaskMarket
+    function adjudicatorOf(TaskId taskId) public view returns (address) {
+        return _task(taskId).refereed ? _referee : _jury;
+    }
+
+    /// @notice The owner (may call setAdjudicators once).
     function owner() external view returns (address) {
         return _owner;
     }
@@ -347,6 +357,34 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
     function _task(TaskId taskId) private view returns (TaskBook.Task storage t) {
         t = _tasks[taskId];
         if (t.status == TaskStatus.None) revert UnknownTask(taskId);
+    }
+
+    /// @dev Posts a task (escrowing `reward`) settled by the referee when `refereed`, else the jury.
+    function _create(
+        string calldata specCid,
+        bytes32 specHash,
+        uint256 reward,
+        TaskParams calldata terms,
+        bool refereed
+    ) private returns (TaskId taskId) {
+        if (_jury == address(0)) revert NotWired();
+        if (specHash == bytes32(0)) revert ZeroHash();
+        Bounds.checkTerms(terms, _params, MAX_SEGMENTS);
+        taskId = TaskId.wrap(++_taskCount);
+        _tasks[taskId].open(msg.sender, reward, specHash, terms, refereed);
+        _totalEscrow += reward;
+        TokenPull.pullExact(_token, msg.sender, reward);
+        emit TaskCreated(taskId, msg.sender, specCid, specHash, reward, terms);
+        emit TaskAdjudicator(taskId, refereed ? _referee : _jury, refereed);
+    }
+
+    /// @dev The task, when the caller is its adjudicator (fixed at creation); the other one of the
+    ///      market's two adjudicators, or anyone else, is refused.
+    function _byAdjudicator(TaskId taskId) private view returns (TaskBook.Task storage t) {
+        t = _task(taskId);
+        address expected = t.refereed ? _referee : _jury;
+        // INVARIANT: only a task's own adjudicator opens, settles and slashes its disputes.
+        if (msg.sender != expected) revert NotTaskAdjudicator(taskId, msg.sender, expected);
     }
 
     /// @dev Slashes stallSlashBps of nodeStake to the treasury and reopens at the final prefix.
@@ -366,27 +404,9 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
         t.settle(taskId, _segments[taskId], _epochNodes[taskId], _token, _params.treasury);
     }
 
-    function _disputeSlash(TaskBook.Task storage t) private view returns (uint256) {
-        return uint256(t.params.nodeStake) * _params.disputeSlashBps / BPS;
-    }
-
     /// @dev The finality rule (SegmentLedger.finalPrefix) applied to this task's first `upTo` segments.
     function _finalPrefix(TaskId taskId, TaskBook.Task storage t, uint256 upTo) private view returns (uint256) {
         return SegmentLedger.finalPrefix(_segments[taskId], t.nextSegment, t.params.challengeWindow, upTo);
-    }
-
-    /// @dev Slashes disputeSlashBps of nodeStake (the epoch's lock first): the requester's share to the
-    ///      requester, the rest to the adjudicator (returned).
-    function _slashLostDispute(DisputeId disputeId, TaskId taskId, TaskBook.Task storage t, uint32 epoch, address node)
-        private
-        returns (uint256 toAdjudicator)
-    {
-        bytes32 key = TaskBook.lockKey(taskId, epoch);
-        uint256 amount = _disputeSlash(t);
-        uint256 toRequester = amount * _params.requesterShareBps / BPS;
-        uint256 paid = _stakes.slash(node, key, toRequester, t.requester);
-        toAdjudicator = _stakes.slash(node, key, amount - toRequester, msg.sender);
-        emit NodeSlashed(taskId, node, paid + toAdjudicator, disputeId);
     }
 
     /// @dev Unlocks the epoch's lock beyond what its open disputes can still slash.
@@ -394,7 +414,7 @@ contract TaskMarket is ITaskMarket, ReentrancyGuard {
         bytes32 key = TaskBook.lockKey(taskId, epoch);
         uint256 held = _stakes.lockedFor(node, address(this), key);
         // INVARIANT: while disputes of an epoch are open, what they can slash stays locked.
-        uint256 keep = _openByEpoch[taskId][epoch] * _disputeSlash(t);
+        uint256 keep = _openByEpoch[taskId][epoch] * t.disputeSlash(_params);
         if (held > keep) _stakes.unlock(node, key, held - keep);
     }
 

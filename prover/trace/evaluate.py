@@ -355,3 +355,28 @@ def value_bits(v: Value) -> str:
 
 
 Formatter = Callable[[Value], str]
+
+
+#: Opcodes whose results are binary64: 8 bytes in a posted program (docs/referee.md "Float64").
+WIDE_RESULTS = frozenset({Opcode.TO_F64, Opcode.SQRT_F64, Opcode.ADD_F64, Opcode.DIV_F64,
+                          Opcode.MIN_F64})
+
+
+def results_bytes(steps: Sequence[Step], results: Sequence[Value]) -> bytes:
+    """A program's results as the node posts them (``postProgram``): in step order, big-endian,
+    8 bytes (binary64 bits) for a ``WIDE_RESULTS`` step, 4 (binary32 bits) for any other. The
+    binary64 steps lead their program (``CLIP_COEF``'s first five), so on-chain result s starts
+    at byte ``4 * (s + min(s, wide))`` (``Programs.resultAt``)."""
+    if len(steps) != len(results):
+        raise TraceError(f"{len(results)} results for a program of {len(steps)} steps")
+    out = bytearray()
+    narrow_seen = False
+    for (code, _), v in zip(steps, results, strict=True):
+        if code in WIDE_RESULTS:
+            if narrow_seen:
+                raise TraceError("a binary64 step after a binary32 one: no on-chain layout for it")
+            out += int(np.array([float(v)], dtype=np.float64).view(np.uint64)[0]).to_bytes(8, "big")
+        else:
+            narrow_seen = True
+            out += bits(F32(v)).to_bytes(4, "big")
+    return bytes(out)

@@ -77,23 +77,3 @@ def cached_retrace(cache_dir: str | Path, spec: TaskSpec, task_id: int, step: in
     threading.Thread(target=save_view, args=(view, cache_dir), name="referee-cache",
                      daemon=True).start()
     return view
-
-
-def graph_roots(spec: TaskSpec, task_id: int, teacher_dir: str | Path,
-                dataset_dir: str | Path) -> dict[str, bytes | int]:
-    """What the requester registers for a task (``StepGraph``, by its Solidity field names):
-    the graph of steps 2 and later (recorded from steps 1 and 2 of the task on its real shapes),
-    the teacher, scalar and final roots, and the task's initial state."""
-    from prover.trace.roots import final_root, scalar_root, teacher_root
-    from prover.trace.tracer import record_trainer_step
-    from prover.train import Trainer
-
-    trainer = Trainer(spec, task_id, teacher_dir, dataset_dir)
-    initial = trainer.state_hash()
-    record_trainer_step(trainer)
-    later = record_trainer_step(trainer)
-    g = later.graph
-    return {"graphRoot": g.root(), "teacherRoot": teacher_root(later.tensors.teacher),
-            "scalarRoot": scalar_root(spec), "initialState": initial,
-            "finalRoot": final_root(g.final), "nOps": len(g.ops), "nState": len(g.state_names),
-            "nTeacher": len(g.teacher_names), "totalSteps": spec.total_steps}

@@ -147,13 +147,17 @@ class Requester:
         return publish(self.client, spec, teacher_dir, dataset_dir)
 
     def post(self, pub: Published, *, reward: int = 100 * E18, challenge_window: int = 40,
-             segment_deadline: int = 200, node_stake: int = 1000 * E18) -> int:
+             segment_deadline: int = 200, node_stake: int = 1000 * E18,
+             graph: dict[str, Any] | None = None) -> int:
+        """Post a task for ``pub``; with ``graph`` (a StepGraph by Solidity field name) for the
+        referee, else for the jury."""
         spec = pub.spec
         return self.protocol.create_task(pub.spec_cid, pub.spec_hash, reward,
                                          total_steps=spec.total_steps,
                                          segment_steps=spec.segment_steps,
                                          challenge_window=challenge_window,
-                                         segment_deadline=segment_deadline, node_stake=node_stake)
+                                         segment_deadline=segment_deadline, node_stake=node_stake,
+                                         graph=graph)
 
 
 @dataclass

@@ -74,9 +74,9 @@ class Book:
 
 def conserved(p: Any) -> None:
     """Tokens the contracts hold == what their books say (stakes + escrow + bonds/credits)."""
-    held = sum(p.balance(c.address) for c in (p.stake, p.market, p.jury))
+    held = sum(p.balance(c.address) for c in (p.stake, p.market, p.jury, p.referee))
     books = (int(p.stake.call("totalHeld")) + int(p.market.call("totalEscrow"))
-             + int(p.jury.call("totalHeld")))
+             + int(p.jury.call("totalHeld")) + int(p.referee.call("totalHeld")))
     assert held == books, f"contracts hold {held}, books say {books}"
 
 

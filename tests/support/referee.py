@@ -1,7 +1,7 @@
-"""The referee game on the real stack: a market wired to ``OneStepAdjudicator`` (the real
-contracts, as ``contracts/test/shared/RefereeFixture.sol`` wires them), the step graph a
-requester registers, a node that trains a segment with a mutation at one step (the tracer's
-``mutate`` hook), and the node bot that answers from its own (re-traced) steps."""
+"""The referee game on the real stack: the real deployment (a market wired to the jury and to
+``OneStepAdjudicator``), a task created with its step graph, a node that trains a segment with
+a mutation at one step (the tracer's ``mutate`` hook), and the node bot that answers from its
+own (re-traced) steps."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.protocol import Addresses, Protocol
-from ledger.referee import Referee, StepGraphRoots
+from ledger.referee import Referee
 
 PARAMS = json.loads((Path(__file__).parents[2] / "deploy" / "params.json").read_text())
 #: The weight the cheater moves by one ulp before its faulty step (read first by a GEMM).
@@ -20,42 +20,28 @@ WEIGHT = "encoder.layer.1.attention.self.query.weight"
 
 
 def deploy_referee(chain: Any) -> Addresses:
-    """Token, stakes, market and a OneStepAdjudicator wired as the market's adjudicator
-    (deploy/params.json's referee parameters), plus the AuditRegistry."""
-    from deploy.deployer import DeployConfig, _struct, with_audit_registry
+    """The real deployment (``deploy.deployer.deploy_all``: token, stakes, market, jury, the
+    referee's three contracts, both wired, the AuditRegistry) with the deployment's default:
+    tasks whose spec can be refereed are created with their step graph."""
+    from deploy.deployer import DeployConfig, deploy_all
 
-    config = DeployConfig()
-    start = chain.block_number()
-    token = chain.deploy("VeriToken", config.initial_supply).address
-    stake = chain.deploy("StakeManager", token, config.unbonding_blocks, config.min_juror_stake)
-    market = chain.deploy("TaskMarket", token, stake.address,
-                          _struct("TaskMarket", config.market, treasury=chain.address))
-    randomness = chain.deploy("PrevrandaoRandomness")
-    r = PARAMS["referee"]
-    referee = chain.deploy("OneStepAdjudicator", token, stake.address, market.address,
-                           (int(r["challengeBond"]), int(r["moveBlocks"]), int(r["jailBlocks"])))
-    stake.transact("wire", market.address, referee.address)
-    market.transact("setAdjudicator", referee.address)
-    return with_audit_registry(chain, Addresses(
-        chainId=chain.chain_id, token=token, stakeManager=stake.address,
-        taskMarket=market.address, adjudicator=referee.address, randomness=randomness.address,
-        deployBlock=start), config)
+    return deploy_all(chain, DeployConfig(step_graph_by_default=True))
 
 
-_ROOTS: dict[tuple[str, int], dict[str, Any]] = {}
+_ROOTS: dict[tuple[str, int], Any] = {}
 
 
-def register_graph(requester: Protocol, task_id: int, spec: Any, teacher: Path,
-                   data: Path) -> StepGraphRoots:
-    """Compute the task's step graph roots (cached per spec and task) and register them."""
-    from prover.trace.retrace import graph_roots
+def graph_for_next_task(requester: Protocol, spec: Any, teacher: Path, data: Path) -> Any:
+    """The StepGraph (``prover.trace.roots.TaskRoots``) of the task the requester posts next
+    (the initial state binds the task id), cached per spec and id: posted with the task
+    (``createTaskWithGraph``), it makes the referee the task's adjudicator."""
+    from prover.trace.roots import task_roots
 
+    task_id = requester.task_count() + 1
     key = (spec.spec_hash().hex(), task_id)
     if key not in _ROOTS:
-        _ROOTS[key] = graph_roots(spec, task_id, teacher, data)
-    roots = StepGraphRoots(**_ROOTS[key])
-    Referee(requester).register_step_graph(task_id, roots)
-    return roots
+        _ROOTS[key] = task_roots(spec, task_id, teacher, data)
+    return _ROOTS[key]
 
 
 def one_ulp(trainer: Any) -> None:

@@ -7,7 +7,10 @@ import {TaskId, DisputeId, DisputePhase, DisputeView, VoteView, JuryParams} from
 /// @title IJuryAdjudicator
 /// @notice IStepAdjudicator settled by a stake-weighted jury drawn from the StakeManager's juror pool.
 ///         Jurors replay the segment and commit, then reveal, the leaf they computed. Payouts are
-///         credited and pulled with claimPayout(). Time is in blocks.
+///         credited and pulled with claimPayout(). Time is in blocks. The jury stays available for
+///         tasks whose profile has no step graph (old stock-torch tasks, TaskMarket.createTask): a
+///         task created with its step graph is settled by the market's OneStepAdjudicator, and the
+///         market refuses this contract on it (NotTaskAdjudicator).
 interface IJuryAdjudicator is IStepAdjudicator {
     error WrongPhase(DisputeId disputeId, DisputePhase phase);
     error DrawTooEarly(DisputeId disputeId, uint256 drawAfter);

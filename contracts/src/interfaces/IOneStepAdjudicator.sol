@@ -3,7 +3,7 @@ pragma solidity ^0.8.24;
 
 import {IStepAdjudicator} from "./IStepAdjudicator.sol";
 import {TaskId, DisputeId, Outcome} from "../types/Ids.sol";
-import {StepGraph, RefereeParams, GamePhase, GameView} from "../types/RefereeTypes.sol";
+import {StepGraph, RefereeParams, GamePhase, GameView, StateClaim} from "../types/RefereeTypes.sol";
 import {StepOp} from "../referee/StepOp.sol";
 
 /// @notice A tensor opened down to one chunk: its chunk root and shape (bound into its commit),
@@ -31,6 +31,33 @@ struct KeptProof {
     bytes32[] beforeProof;
 }
 
+/// @notice State tensor `slot` after the step is, by the graph's final refs (`finalProof` under
+///         finalRoot), the constant `bits` in the shape of the same tensor before the step
+///         (`beforeRoot`, `dims`, `beforeProof` under the state before); `afterLeaf` is its commit
+///         in the node's state after (`afterProof`).
+struct ConstProof {
+    uint256 slot;
+    uint32 bits;
+    bytes32[] finalProof;
+    bytes32 beforeRoot;
+    uint32[] dims;
+    bytes32[] beforeProof;
+    bytes32 afterLeaf;
+    bytes32[] afterProof;
+}
+
+/// @notice The scalar leaf of the state before the step (its preimage: step, sha256 of the
+///         canonical RNG JSON, data cursor; `beforeProof` under the state before) and the node's
+///         scalar leaf after it (`afterLeaf`, `afterProof` under the state after).
+struct ScalarProof {
+    uint64 step;
+    bytes32 rngDigest;
+    uint64 cursor;
+    bytes32[] beforeProof;
+    bytes32 afterLeaf;
+    bytes32[] afterProof;
+}
+
 /// @title IOneStepAdjudicator
 /// @notice IStepAdjudicator settled by the referee game (docs/referee.md "The game"): the node
 ///         commits to its trace of the disputed step, a bisection narrows it to one op, one chunk,
@@ -38,15 +65,17 @@ struct KeptProof {
 ///         Every move has a deadline of moveBlocks; resolve() after it makes the party to move
 ///         lose. The loser pays: a node is slashed as in a lost jury dispute and jailed, a
 ///         challenger's bond goes to the node. Payouts are credited and pulled with claimPayout().
-///         Only tasks whose requester registered a step graph can be disputed here.
+///         Only tasks created with a step graph (TaskMarket.createTaskWithGraph) are settled here;
+///         the market's JuryAdjudicator settles the others.
 interface IOneStepAdjudicator is IStepAdjudicator {
     error ZeroAddress();
     error NothingOwed(address account);
     /// @notice Task `taskId` has no step graph: its disputes go to a JuryAdjudicator deployment.
     error NoStepGraph(TaskId taskId);
-    /// @notice Only the task's requester registers its graph, once, before the first claim.
+    /// @notice Only the market registers a task's graph, once, in createTaskWithGraph.
     error GraphNotRegistrable(TaskId taskId);
-    /// @notice The graph has fewer than two ops, no state tensor, or a zero root.
+    /// @notice The graph has fewer than two ops, no state tensor, a zero root, or no dataset
+    ///         (sampleRoot, numSamples, batchSize, seqLen: the keccak-v2 schedule's inputs).
     error BadGraph(TaskId taskId);
     /// @notice The move is not allowed in phase `phase`.
     error WrongPhase(DisputeId disputeId, GamePhase phase);
@@ -95,10 +124,12 @@ interface IOneStepAdjudicator is IStepAdjudicator {
     event ChunkRevealed(DisputeId indexed disputeId, uint256 chunkIndex, bytes chunk);
     /// @notice The challenger disputes element `element` of op `opIndex`, whose node value is `bits`.
     event ElementNamed(DisputeId indexed disputeId, uint256 opIndex, uint256 element, uint32 bits, uint256 steps);
-    /// @notice The node posted the element program's results (4 bytes big-endian per step).
+    /// @notice The node posted the element program's results (4 bytes big-endian per step, 8 for
+    ///         a binary64 step: Programs.resultAt).
     event ProgramPosted(DisputeId indexed disputeId, bytes results);
-    /// @notice Step `s` recomputed: `computed` by Float32, `claimed` by the node.
-    event StepChecked(DisputeId indexed disputeId, uint256 s, uint8 opcode, uint32 computed, uint32 claimed);
+    /// @notice Step `s` recomputed: `computed` by Float32 (Float64 for a binary64 step, opcodes
+    ///         32..36, whose bits are 64 wide; binary32 bits otherwise), `claimed` by the node.
+    event StepChecked(DisputeId indexed disputeId, uint256 s, uint8 opcode, uint64 computed, uint64 claimed);
     /// @notice The state after the step holds `stateLeaf` at `slot`, not op `opIndex`'s output
     ///         (opIndex = type(uint256).max: not the unchanged tensor the graph keeps there).
     event FinalStateMismatch(DisputeId indexed disputeId, uint256 opIndex, uint256 slot, bytes32 stateLeaf);
@@ -109,7 +140,7 @@ interface IOneStepAdjudicator is IStepAdjudicator {
     /// @notice `account` pulled `amount`.
     event PayoutClaimed(address indexed account, uint256 amount);
 
-    /// @notice Requester only, once, while the task is open and unclaimed in its first epoch.
+    /// @notice Market only, once, from createTaskWithGraph (the task's roots are fixed with it).
     function registerStepGraph(TaskId taskId, StepGraph calldata graph) external;
     /// @notice Node (Trace): the state hashes v2 of steps t-1 (`proofBefore` proves its leaf in the
     ///         trace; empty when t-1 is the task's step 0) and t (must give the disputed leaf),
@@ -147,6 +178,12 @@ interface IOneStepAdjudicator is IStepAdjudicator {
     /// @notice Challenger (OpPick, any round): a state tensor the step keeps unchanged (final ref
     ///         State(from)) differs between the states before and after: the node loses the game.
     function disputeKept(DisputeId disputeId, KeptProof calldata proof) external;
+    /// @notice Challenger (OpPick, any round): the state after the step is not what the step
+    ///         makes of it besides its ops' outputs: a tensor the graph sets to a constant (final
+    ///         ref Const(bits)) is not that constant tensor (`proof` = abi.encode(ConstProof)), or
+    ///         the scalar leaf is not the state before's advanced by one step: step + 1, the same
+    ///         RNG, cursor + batchSize (`proof` = abi.encode(ScalarProof)). Proven: the node loses.
+    function disputeState(DisputeId disputeId, StateClaim claim, bytes calldata proof) external;
     /// @notice Node (Shape): the chunk root and shape behind op i's output commitment.
     function revealShape(DisputeId disputeId, bytes32 root, uint32[] calldata dims) external;
     /// @notice Node (Chunk): the 1 KiB chunk at the leaf reached.
@@ -161,8 +198,8 @@ interface IOneStepAdjudicator is IStepAdjudicator {
         StepOp calldata op,
         bytes32[] calldata graphProof
     ) external;
-    /// @notice Node (Program): every step result of the element's program, 4 bytes big-endian each;
-    ///         the last must be the element.
+    /// @notice Node (Program): every step result of the element's program, 4 bytes big-endian each
+    ///         (8 for a binary64 step of CLIP_COEF: Programs.resultAt); the last must be the element.
     function postProgram(DisputeId disputeId, bytes calldata results) external;
     /// @notice Challenger (Step): step `s` is recomputed from its operands (earlier results, input
     ///         elements opened by `openings` in operand order, literals). A different result loses

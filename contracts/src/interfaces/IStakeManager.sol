@@ -3,7 +3,7 @@ pragma solidity ^0.8.24;
 
 /// @title IStakeManager
 /// @notice Holds staked tokens. Nodes and jurors deposit; authorised contracts (the task market and
-///         the adjudicator) lock, unlock, slash and jail. Withdrawals go through an unbonding delay
+///         its two adjudicators, the jury and the referee) lock, unlock, slash and jail. Withdrawals go through an unbonding delay
 ///         (in blocks). Stakers may opt into the juror pool; a juror's weight is its free stake.
 interface IStakeManager {
     /// @notice Amount is zero.
@@ -28,7 +28,8 @@ interface IStakeManager {
     error ZeroAddress();
     /// @notice Deposits wait for the one-time wiring (so no stake sits where nothing can slash it).
     error NotWired();
-    /// @notice `market` and `adjudicator` do not point at each other and at this StakeManager.
+    /// @notice `market` and `adjudicator` do not point at each other and at this StakeManager (or the
+    ///         jury and the referee are the same contract).
     error WiringMismatch(address market, address adjudicator);
     /// @notice The unbonding delay `unbonding` does not exceed `needed` (the longest dispute plus the
     ///         longest challenge window), so a node could withdraw before a dispute slashes it.
@@ -63,8 +64,8 @@ interface IStakeManager {
     event JurorOptedIn(address indexed account);
     /// @notice `account` left the juror pool (opted out, withdrew below the minimum, or was evicted).
     event JurorOptedOut(address indexed account);
-    /// @notice The owner authorised `market` and `adjudicator` (once).
-    event Wired(address market, address adjudicator);
+    /// @notice The owner authorised `market` and its adjudicators `jury` and `referee` (once).
+    event Wired(address market, address jury, address referee);
 
     /// @notice Stake of one account (`locked` sums every obligation's lock).
     struct StakeInfo {
@@ -104,10 +105,11 @@ interface IStakeManager {
         returns (uint256 slashed);
     /// @notice Jails `account` until block `untilBlock` (authorised contracts only; never shortens).
     function jail(address account, uint256 untilBlock) external;
-    /// @notice One-time wiring by the owner: authorises the task market and the adjudicator, after
-    ///         checking that they point at each other and at this contract, and that the unbonding
-    ///         delay outlasts the longest dispute.
-    function wire(address market, address adjudicator) external;
+    /// @notice One-time wiring by the owner: authorises the task market and both its adjudicators
+    ///         (the JuryAdjudicator of tasks without a step graph, the OneStepAdjudicator of tasks
+    ///         with one), after checking that they point at each other and at this contract, and
+    ///         that the unbonding delay outlasts the longer of their longest disputes.
+    function wire(address market, address jury, address referee) external;
 
     /// @notice The staking token.
     function token() external view returns (address);

@@ -13,11 +13,15 @@ import {
     MarketParams,
     ReleaseReason
 } from "../types/Ids.sol";
+import {StepGraph} from "../types/RefereeTypes.sol";
 
 /// @title ITaskMarket
 /// @notice Knowledge-distillation task market and checkpoint ledger. Requesters escrow a reward;
 ///         a node claims (locking `nodeStake`), commits one Merkle trace root per segment, and
-///         claims the reward once every segment is final. Time is in blocks.
+///         claims the reward once every segment is final. Time is in blocks. Each task's disputes
+///         are settled by one of the market's two adjudicators, fixed at creation: the referee
+///         (OneStepAdjudicator) for a task created with its step graph (createTaskWithGraph), the
+///         jury (JuryAdjudicator) otherwise (createTask: profiles without a step graph).
 interface ITaskMarket {
     error UnknownTask(TaskId taskId);
     error WrongStatus(TaskId taskId, TaskStatus actual);
@@ -42,7 +46,8 @@ interface ITaskMarket {
     ///         segment(taskId, k).rootsDigest).
     error SegmentRootsMismatch(TaskId taskId, uint256 k);
     error ChallengeWindowClosed(TaskId taskId, uint256 k, uint256 closedAt);
-    error NotAdjudicator(address caller);
+    /// @notice `caller` is not the adjudicator of `taskId` (`adjudicator`, fixed at its creation).
+    error NotTaskAdjudicator(TaskId taskId, address caller, address adjudicator);
     error NotOwner(address caller);
     error AlreadyWired();
     error ZeroAddress();
@@ -103,14 +108,30 @@ interface ITaskMarket {
     event SegmentDisputeCount(TaskId indexed taskId, uint256 indexed k, uint32 openDisputes);
     /// @notice `node` claimed the reward; its stake unlocked.
     event RewardClaimed(TaskId indexed taskId, address indexed node, uint256 reward);
-    /// @notice The owner set the adjudicator (once).
-    event AdjudicatorSet(address adjudicator);
+    /// @notice The owner wired the market's two adjudicators (once).
+    event AdjudicatorsSet(address jury, address referee);
+    /// @notice The disputes of `taskId` go to `adjudicator` only: the referee when `refereed` (the
+    ///         task was created with its step graph, StepGraphRegistered in the same transaction),
+    ///         else the jury.
+    event TaskAdjudicator(TaskId indexed taskId, address adjudicator, bool refereed);
 
     /// @notice Posts a task; transfers `reward` from the caller into escrow. Returns its id. Every
-    ///         window, deadline and size must lie within params() (ParamOutOfBounds otherwise).
+    ///         window, deadline and size must lie within params() (ParamOutOfBounds otherwise). Its
+    ///         disputes go to the jury (for profiles without a step graph: old stock-torch tasks).
     function createTask(string calldata specCid, bytes32 specHash, uint256 reward, TaskParams calldata terms)
         external
         returns (TaskId taskId);
+    /// @notice As createTask, with the task's step graph, registered with the referee in the same
+    ///         transaction (OneStepAdjudicator.registerStepGraph: BadGraph if malformed or its
+    ///         totalSteps is not the task's). Its disputes go to the referee; every node and auditor
+    ///         recomputes the roots from the spec and the teacher before it claims or audits.
+    function createTaskWithGraph(
+        string calldata specCid,
+        bytes32 specHash,
+        uint256 reward,
+        TaskParams calldata terms,
+        StepGraph calldata graph
+    ) external returns (TaskId taskId);
     /// @notice Requester cancels a task that nobody is working on (open, or claimed and past its due
     ///         block: the stall is timed out first) and with no open dispute: each final segment's
     ///         committer is paid reward / segmentCount, the pay of segments lost to a rollback goes
@@ -150,13 +171,14 @@ interface ITaskMarket {
     /// @notice The node claims the reward once every segment is final; its stake unlocks.
     function claimReward(TaskId taskId) external;
 
-    /// @notice Adjudicator only: counts an open dispute on segment `k` (inside its challenge window)
-    ///         whose current commitment holds `roots` (SegmentRootsMismatch otherwise) and returns
-    ///         what the dispute binds to: the committer, the segment size and the commit's epoch.
+    /// @notice The task's adjudicator only (adjudicatorOf): counts an open dispute on segment `k`
+    ///         (inside its challenge window) whose current commitment holds `roots`
+    ///         (SegmentRootsMismatch otherwise) and returns what the dispute binds to: the
+    ///         committer, the segment size and the commit's epoch.
     function noteDisputeOpened(TaskId taskId, uint256 k, SegmentRoots calldata roots)
         external
         returns (address node, uint256 segmentSteps, uint32 epoch);
-    /// @notice Adjudicator only: closes a dispute on segment `k` of `epoch`. NodeWrong slashes
+    /// @notice The task's adjudicator only (adjudicatorOf): closes a dispute on segment `k` of `epoch`. NodeWrong slashes
     ///         disputeSlashBps of nodeStake from `node` (requesterShareBps of it to the requester, the
     ///         rest to the adjudicator, returned as `slashed`); NodeWrong and Void reopen the task at
     ///         or below `k` if it is still in `epoch` with that node. The node's lock for the epoch
@@ -169,9 +191,9 @@ interface ITaskMarket {
         address node,
         Outcome outcome
     ) external returns (uint256 slashed);
-    /// @notice One-time wiring by the owner, after StakeManager.wire: the adjudicator must settle for
-    ///         this market and be authorised by the same StakeManager.
-    function setAdjudicator(address adjudicator) external;
+    /// @notice One-time wiring by the owner, after StakeManager.wire: the jury and the referee must
+    ///         be two contracts that settle for this market, authorised by the same StakeManager.
+    function setAdjudicators(address jury, address referee) external;
 
     /// @notice The task.
     function task(TaskId taskId) external view returns (TaskView memory);
@@ -208,5 +230,11 @@ interface ITaskMarket {
     function totalEscrow() external view returns (uint256);
     function token() external view returns (address);
     function stakeManager() external view returns (address);
-    function adjudicator() external view returns (address);
+    /// @notice The JuryAdjudicator (tasks created without a step graph).
+    function jury() external view returns (address);
+    /// @notice The OneStepAdjudicator (tasks created with a step graph).
+    function referee() external view returns (address);
+    /// @notice The adjudicator of `taskId`, fixed at its creation: the only one that can open,
+    ///         settle and slash its disputes.
+    function adjudicatorOf(TaskId taskId) external view returns (address);
 }

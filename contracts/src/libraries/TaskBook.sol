@@ -3,9 +3,11 @@ pragma solidity ^0.8.24;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ITaskMarket} from "../interfaces/ITaskMarket.sol";
+import {IStakeManager} from "../interfaces/IStakeManager.sol";
 import {SegmentLedger} from "./SegmentLedger.sol";
-import {TaskId, TaskParams, TaskStatus, TaskView, ReleaseReason} from "../types/Ids.sol";
+import {TaskId, TaskParams, TaskStatus, TaskView, ReleaseReason, MarketParams} from "../types/Ids.sol";
 
 /// @title TaskBook
 /// @notice A task's storage record, its public view, the rule of a free release and the
@@ -19,6 +21,8 @@ library TaskBook {
         uint32 nextSegment;
         TaskStatus status;
         uint8 releases;
+        /// @dev Settled by the market's referee (created with a step graph), else by its jury.
+        bool refereed;
         address node;
         uint64 segmentDueBlock;
         uint32 openDisputes;
@@ -27,6 +31,23 @@ library TaskBook {
         uint32 rolledBackFrom;
         bytes32 specHash;
         TaskParams params;
+    }
+
+    /// @notice Records a new open task.
+    function open(
+        Task storage t,
+        address requester,
+        uint256 reward,
+        bytes32 specHash,
+        TaskParams calldata terms,
+        bool refereed
+    ) internal {
+        t.requester = requester;
+        t.status = TaskStatus.Open;
+        t.reward = SafeCast.toUint128(reward);
+        t.specHash = specHash;
+        t.params = terms;
+        t.refereed = refereed;
     }
 
     function toView(Task storage t) internal view returns (TaskView memory v) {
@@ -54,6 +75,23 @@ library TaskBook {
     /// @notice The node of a claimed task missed its due block with segments left to commit.
     function stalled(Task storage t) internal view returns (bool) {
         return t.nextSegment < segmentCount(t) && block.number > t.segmentDueBlock;
+    }
+
+    /// @notice What a lost dispute slashes from the task's node: disputeSlashBps of nodeStake.
+    function disputeSlash(Task storage t, MarketParams storage m) internal view returns (uint256) {
+        return uint256(t.params.nodeStake) * m.disputeSlashBps / 10_000;
+    }
+
+    /// @notice Slashes disputeSlash from `node` under lock `key` (that lock first): requesterShareBps
+    ///         of it to the requester, the rest to the caller, the adjudicator.
+    function slashLostDispute(Task storage t, IStakeManager stakes, MarketParams storage m, bytes32 key, address node)
+        internal
+        returns (uint256 toRequester, uint256 toAdjudicator)
+    {
+        uint256 amount = disputeSlash(t, m);
+        uint256 share = amount * m.requesterShareBps / 10_000;
+        toRequester = stakes.slash(node, key, share, t.requester);
+        toAdjudicator = stakes.slash(node, key, amount - share, msg.sender);
     }
 
     /// @notice The obligation under which the node of `epoch` locks its stake for the task.

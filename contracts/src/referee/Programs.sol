@@ -5,6 +5,7 @@ import {StepOp} from "./StepOp.sol";
 import {ProgramsRows} from "./ProgramsRows.sol";
 import {Float32} from "../libraries/Float32.sol";
 import {Float32Math} from "../libraries/Float32Math.sol";
+import {ProgramsElem} from "./ProgramsElem.sol";
 
 /// @title Programs
 /// @notice Element programs (docs/referee.md "Element programs"): for an op and one output element
@@ -12,7 +13,9 @@ import {Float32Math} from "../libraries/Float32Math.sol";
 ///         the attrs layout are prover/trace/kinds.py's and graph.py's (append only, never
 ///         renumber): attrs = the kind's own attrs, then per input slot its logical rank, dims,
 ///         nLevels and index-map levels. An `In` operand names a position in the slot's logical
-///         shape; StepCheck maps it to the referenced tensor (IndexMaps).
+///         shape; StepCheck maps it to the referenced tensor (IndexMaps). The elementwise, AdamW
+///         and clip kinds live in ProgramsElem (dispatched from here); a binary64 step's result
+///         is 8 bytes wide (`resultAt`).
 library Programs {
     /// @dev kinds.py's Opcode numbering (the StepChecked event reports it).
     enum Opcode {
@@ -32,7 +35,18 @@ library Programs {
         Gelu,
         NinfToZero,
         SelGe,
-        Mov
+        Mov,
+        // kinds.py keeps 17..31 for binary32 opcodes to come: these hold the places, so that
+        // uint8(code) is kinds.py's number for the binary64 steps below too.
+        Free17, Free18, Free19, Free20, Free21, Free22, Free23, Free24,
+        Free25, Free26, Free27, Free28, Free29, Free30, Free31,
+        // binary64 steps of CLIP_COEF (ProgramsElem.run64): results 8 bytes (but TO_F32's).
+        ToF64,
+        SqrtF64,
+        AddF64,
+        DivF64,
+        MinF64,
+        ToF32
     }
 
     /// @dev out[b, m, n] = chain over k ascending (+ bias[n]); kattrs [nb, M, N, K, fused, hasBias].
@@ -79,7 +93,7 @@ library Programs {
     /// @notice How many attrs the kind has before the input slots' index maps.
     function kindAttrs(uint16 kind) internal pure returns (uint256) {
         if (ProgramsRows.covers(kind)) return ProgramsRows.kindAttrs(kind);
-        return kind == GEMM ? 6 : 0;
+        return kind == GEMM ? 6 : ProgramsElem.kindAttrs(kind);
     }
 
     /// @notice Number of scalar steps of element `e`'s program of `op` (the same for every
@@ -108,6 +122,7 @@ library Programs {
             _arity(op, inputs, 1);
             return 1;
         }
+        if (ProgramsElem.handles(kind)) return ProgramsElem.length(op);
         revert UnknownKind(kind);
     }
 
@@ -118,6 +133,7 @@ library Programs {
         uint16 kind = op.kind;
         if (ProgramsRows.covers(kind)) return ProgramsRows.step(op, e, s);
         if (kind == GEMM) return _gemm(op.attrs, e, s);
+        if (ProgramsElem.handles(kind)) return ProgramsElem.step(op, e, s);
         o[0] = Operand(Src.In, 0, uint64(e));
         if (kind == COPY) return (Opcode.Mov, o);
         if (kind == NEG) return (Opcode.Neg, o);
@@ -132,6 +148,30 @@ library Programs {
         }
         // ADD..DIV are 19..22, Add..Div are 1..4.
         code = Opcode(kind - ADD + 1);
+    }
+
+    /// @notice How many leading steps of the kind's programs have 8-byte (binary64) results.
+    function wideSteps(uint16 kind) internal pure returns (uint256) {
+        return ProgramsElem.wideSteps(kind);
+    }
+
+    /// @notice Result `s` of a posted program (docs/referee.md "Float64"): the results in step
+    ///         order, big-endian, 8 bytes for each of the first `wide` steps (binary64), 4 for
+    ///         every other (binary32); result s starts at byte 4 * (s + min(s, wide)).
+    function resultAt(bytes calldata results, uint256 s, uint256 wide) internal pure returns (uint64 r) {
+        bool w = s < wide;
+        uint256 at = 4 * (s + (w ? s : wide));
+        uint256 drop = w ? 192 : 224;
+        assembly ("memory-safe") {
+            r := shr(drop, calldataload(add(results.offset, at)))
+        }
+    }
+
+    /// @notice Runs one step on its operands' bits: a binary64 step (ToF64 .. ToF32) through
+    ///         ProgramsElem.run64, any other through `run` (binary32 bits in the low 32).
+    function runStep(Opcode code, uint64 a, uint64 b, uint64 c) internal pure returns (uint64) {
+        if (code >= Opcode.ToF64) return ProgramsElem.run64(code, a, b);
+        return run(code, uint32(a), uint32(b), uint32(c));
     }
 
     /// @notice Runs one scalar operation on binary32 bit patterns.
@@ -185,7 +225,8 @@ library Programs {
         return (Opcode.Fma, o);
     }
 
+    /// @dev Slots past `need` are the ids slots of GATHER levels (record.py appends them).
     function _arity(StepOp calldata op, uint256 got, uint256 need) private pure {
-        if (got != need) revert BadArity(op.index, op.kind, got, need);
+        if (got < need) revert BadArity(op.index, op.kind, got, need);
     }
 }

@@ -5,6 +5,7 @@ import {IOneStepAdjudicator, KeptProof} from "../interfaces/IOneStepAdjudicator.
 import {TensorCommit} from "../libraries/TensorCommit.sol";
 import {TraceMerkle} from "../libraries/TraceMerkle.sol";
 import {StepOp, StepOps} from "./StepOp.sol";
+import {Programs} from "./Programs.sol";
 import {StepEvaluator} from "./StepEvaluator.sol";
 import {TaskId, DisputeId, Outcome} from "../types/Ids.sol";
 import {StepGraph, GamePhase, GameView} from "../types/RefereeTypes.sol";
@@ -44,6 +45,8 @@ library RefereeGame {
         uint8 anchorDepth;
         uint64 element;
         uint32 bits;
+        // Leading steps of the element's program with 8-byte (binary64) results.
+        uint8 wideSteps;
         bytes32 nodeLeaf;
         bytes32 stateBefore;
         bytes32 stateAfter;
@@ -161,12 +164,18 @@ library RefereeGame {
         return Outcome.None;
     }
 
-    /// @notice Reverts unless `op` is leaf `index` of the graph.
-    function checkOp(DisputeId id, StepGraph storage graph, StepOp calldata op, bytes32[] calldata proof, uint256 index)
-        internal
-        view
-    {
-        if (op.index != index || !TensorCommit.verify(proof, graph.graphRoot, StepOps.leaf(op), index, graph.nOps)) {
+    /// @notice Reverts unless `op` is leaf `index` of the graph of step `step` (step 1 has a graph
+    ///         of its own when graphRoot1 is set: AdamW reads Const(0) moments there).
+    function checkOp(
+        DisputeId id,
+        StepGraph storage graph,
+        uint256 step,
+        StepOp calldata op,
+        bytes32[] calldata proof,
+        uint256 index
+    ) internal view {
+        bytes32 root = step == 1 && graph.graphRoot1 != bytes32(0) ? graph.graphRoot1 : graph.graphRoot;
+        if (op.index != index || !TensorCommit.verify(proof, root, StepOps.leaf(op), index, graph.nOps)) {
             revert IOneStepAdjudicator.OpNotInGraph(id, index);
         }
     }
@@ -251,27 +260,35 @@ library RefereeGame {
         }
         g.element = uint64(e);
         g.bits = bits;
+        // EMBED_BWD's length depends on the ids: 0 marks it (ProgramsEmbed's results layout;
+        // the StepEvaluator checks its attrs).
         g.programLength = uint32(evaluator.programLength(op, e));
+        g.wideSteps = uint8(Programs.wideSteps(op.kind));
         g.opId = StepOps.id(op);
         g.phase = GamePhase.Program;
         return Outcome.None;
     }
 
-    /// @notice The node posts its program results; the last must be the element it revealed.
+    /// @notice The node posts its program results (Programs.resultAt's layout); the last must be
+    ///         the element it revealed. A data-dependent program (length 0: EMBED_BWD) posts its
+    ///         results then its positions.
     function postProgram(Game storage g, DisputeId id, bytes calldata results) internal {
         uint256 n = g.programLength;
-        if (results.length != 4 * n || resultAt(results, n - 1) != g.bits) {
-            revert IOneStepAdjudicator.ProgramMismatch(id, 4 * n, results.length);
+        uint256 w = g.wideSteps;
+        uint256 len = results.length;
+        // 4 bytes a step, 8 for each of the w binary64 steps (the last step is binary32)
+        uint256 size = 4 * (n + w);
+        if (n == 0) {
+            // r_0..r_{n-1} ++ p_0..p_{m-1}, n = max(m, 1): 4 bytes, or a positive multiple of 8.
+            if (len != 4 && (len == 0 || len % 8 != 0)) revert IOneStepAdjudicator.ProgramMismatch(id, 8, len);
+            n = len == 4 ? 1 : len / 8;
+            size = len;
+        } else if (len != size) {
+            revert IOneStepAdjudicator.ProgramMismatch(id, size, len);
         }
+        if (Programs.resultAt(results, n - 1, w) != g.bits) revert IOneStepAdjudicator.ProgramMismatch(id, size, len);
         g.resultsHash = keccak256(results);
         g.phase = GamePhase.Step;
-    }
-
-    /// @notice Result `s` of a program posted as 4 big-endian bytes per step.
-    function resultAt(bytes calldata results, uint256 s) internal pure returns (uint32 r) {
-        assembly ("memory-safe") {
-            r := shr(224, calldataload(add(results.offset, shl(2, s))))
-        }
     }
 
     /// @notice The game as bots read it.

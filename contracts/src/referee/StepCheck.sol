@@ -27,7 +27,7 @@ library StepCheck {
         _verify(g, id, op, results);
         StepEvaluator.Ctx memory c = _ctx(g, id, graph);
         c.s = s;
-        // INVARIANT: the node loses exactly when binary32 disagrees with its claimed result.
+        // INVARIANT: the node loses exactly when IEEE arithmetic disagrees with its claimed result.
         result = _evaluate(evaluator, c, op, results, openings) ? Outcome.NodeWrong : Outcome.NodeRight;
         g.phase = GamePhase.Resolved;
     }
@@ -40,7 +40,7 @@ library StepCheck {
         bytes calldata results,
         Opening[] calldata openings
     ) private returns (bool) {
-        (uint8 code, uint32 computed, uint32 claimed) = evaluator.evaluate(c, op, results, openings);
+        (uint8 code, uint64 computed, uint64 claimed) = evaluator.evaluate(c, op, results, openings);
         emit IOneStepAdjudicator.StepChecked(c.id, c.s, code, computed, claimed);
         return computed != claimed;
     }
@@ -73,7 +73,13 @@ library StepCheck {
             stateBefore: g.stateBefore,
             opRoot: g.opRoot,
             teacherRoot: graph.teacherRoot,
-            scalarRoot: graph.scalarRoot
+            scalarRoot: graph.scalarRoot,
+            taskId: g.taskId,
+            sampleRoot: graph.sampleRoot,
+            seed: graph.seed,
+            numSamples: graph.numSamples,
+            batchSize: graph.batchSize,
+            seqLen: graph.seqLen
         });
     }
 }

@@ -25,6 +25,16 @@ struct StepGraph {
     uint16 nTeacher;
     /// @dev The task's totalSteps (the scalar tree's leaves); must equal the task's.
     uint64 totalSteps;
+    /// @dev The graph of step 1 (AdamW reads Const(0) moments there); zero: graphRoot.
+    bytes32 graphRoot1;
+    /// @dev The dataset's sampleRoot (prover/dataset.py): Batch(0) rows are opened against it.
+    bytes32 sampleRoot;
+    /// @dev The spec's seed and the dataset's sample count: the keccak-v2 schedule's key.
+    uint64 seed;
+    uint64 numSamples;
+    /// @dev Rows per batch and tokens per row (the spec's batchSize and seqLen).
+    uint32 batchSize;
+    uint32 seqLen;
 }
 
 /// @notice Referee parameters, fixed at deployment (deploy/params.json "referee"). Time in blocks.
@@ -61,6 +71,15 @@ enum GamePhase {
     /// @dev Challenger: name a step; the contract recomputes it.
     Step,
     Resolved
+}
+
+/// @notice What a challenger claims of the state after the step besides the ops' outputs
+///         (IOneStepAdjudicator.disputeState): a tensor the graph sets to a constant is not that
+///         constant (proof: abi.encode(ConstProof)), or the scalar leaf is not the state before's
+///         advanced by one step (abi.encode(ScalarProof)).
+enum StateClaim {
+    Const,
+    Scalar
 }
 
 /// @notice Public view of a referee game.

@@ -8,6 +8,10 @@ import {IJuryAdjudicator} from "../../src/interfaces/IJuryAdjudicator.sol";
 import {StakeManager} from "../../src/StakeManager.sol";
 import {TaskMarket} from "../../src/TaskMarket.sol";
 import {JuryAdjudicator} from "../../src/JuryAdjudicator.sol";
+import {OneStepAdjudicator} from "../../src/OneStepAdjudicator.sol";
+import {StepEvaluator} from "../../src/referee/StepEvaluator.sol";
+import {StepPrograms} from "../../src/referee/StepPrograms.sol";
+import {DeployParamsFile} from "../../script/DeployParams.sol";
 import {TokenPull} from "../../src/libraries/TokenPull.sol";
 import {TaskId, DisputeId, TaskParams, TaskStatus, Outcome, SegmentRoots} from "../../src/types/Ids.sol";
 
@@ -174,8 +178,11 @@ contract EconomicsTest is Fixture {
         StakeManager s = new StakeManager(address(fee), dp.unbondingBlocks, dp.minJurorStake);
         TaskMarket m = new TaskMarket(address(fee), address(s), dp.market);
         JuryAdjudicator j = new JuryAdjudicator(address(fee), address(s), address(m), address(rng), dp.jury);
-        s.wire(address(m), address(j));
-        m.setAdjudicator(address(j));
+        OneStepAdjudicator r = new OneStepAdjudicator(
+            address(fee), address(s), address(m), new StepEvaluator(new StepPrograms()), DeployParamsFile.referee(vm)
+        );
+        s.wire(address(m), address(j), address(r));
+        m.setAdjudicators(address(j), address(r));
         fee.mint(requester, 1000e18);
         vm.startPrank(requester);
         fee.approve(address(s), type(uint256).max);

@@ -7,6 +7,9 @@ import {VeriToken} from "../../src/VeriToken.sol";
 import {StakeManager} from "../../src/StakeManager.sol";
 import {TaskMarket} from "../../src/TaskMarket.sol";
 import {JuryAdjudicator} from "../../src/JuryAdjudicator.sol";
+import {OneStepAdjudicator} from "../../src/OneStepAdjudicator.sol";
+import {StepEvaluator} from "../../src/referee/StepEvaluator.sol";
+import {StepPrograms} from "../../src/referee/StepPrograms.sol";
 import {PrevrandaoRandomness} from "../../src/PrevrandaoRandomness.sol";
 import {DeployParams, DeployParamsFile} from "../../script/DeployParams.sol";
 import {TaskId, TaskStatus, DisputeId, DisputeView, DisputePhase} from "../../src/types/Ids.sol";
@@ -29,8 +32,12 @@ contract ProtocolInvariantTest is Test {
         market = new TaskMarket(address(token), address(stakes), p.market);
         PrevrandaoRandomness rng = new PrevrandaoRandomness();
         jury = new JuryAdjudicator(address(token), address(stakes), address(market), address(rng), p.jury);
-        stakes.wire(address(market), address(jury));
-        market.setAdjudicator(address(jury));
+        OneStepAdjudicator referee =
+            new OneStepAdjudicator(
+            address(token), address(stakes), address(market), new StepEvaluator(new StepPrograms()), DeployParamsFile.referee(vm)
+        );
+        stakes.wire(address(market), address(jury), address(referee));
+        market.setAdjudicators(address(jury), address(referee));
 
         string[11] memory names = [
             "requester", "honestNode", "badNode", "honestChallenger", "liarChallenger",

@@ -56,10 +56,18 @@ abstract contract RefereeArena is RefereeOpponents, IRefereeArena {
         live = g.phase != GamePhase.Resolved && block.number <= g.deadline;
     }
 
+    /// @dev The honest party plays every move that is its own in a row (the node's postTrace is
+    ///      followed by its first split, revealShape by a split or the chunk): one move only, and
+    ///      a wait right after it would time the honest party out on its next move.
     function arenaHonest() public {
-        (bool live, GameView memory g) = _live();
-        if (!live || g.nodeToMove != _honestNode()) return;
-        if (!(_honestNode() ? _nodeMove(d) : _challengerMove(d))) honestStuck = true;
+        for (uint256 i; i < 4; ++i) {
+            (bool live, GameView memory g) = _live();
+            if (!live || g.nodeToMove != _honestNode()) return;
+            if (!(_honestNode() ? _nodeMove(d) : _challengerMove(d))) {
+                honestStuck = true;
+                return;
+            }
+        }
     }
 
     function arenaOpponent(uint256 seed) external {

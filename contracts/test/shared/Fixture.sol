@@ -6,6 +6,9 @@ import {VeriToken} from "../../src/VeriToken.sol";
 import {StakeManager} from "../../src/StakeManager.sol";
 import {TaskMarket} from "../../src/TaskMarket.sol";
 import {JuryAdjudicator} from "../../src/JuryAdjudicator.sol";
+import {OneStepAdjudicator} from "../../src/OneStepAdjudicator.sol";
+import {StepEvaluator} from "../../src/referee/StepEvaluator.sol";
+import {StepPrograms} from "../../src/referee/StepPrograms.sol";
 import {PrevrandaoRandomness} from "../../src/PrevrandaoRandomness.sol";
 import {TraceMerkle} from "../../src/libraries/TraceMerkle.sol";
 import {TraceMerkleBuilder} from "../support/TraceMerkleBuilder.sol";
@@ -33,7 +36,11 @@ library Traces {
     }
 
     /// @notice Leaves of segment k (S steps) of a node that diverges from step `wrongFrom` on.
-    function leaves(uint256 taskId, uint256 k, uint256 s, uint256 wrongFrom) internal pure returns (bytes32[] memory l) {
+    function leaves(uint256 taskId, uint256 k, uint256 s, uint256 wrongFrom)
+        internal
+        pure
+        returns (bytes32[] memory l)
+    {
         l = new bytes32[](s);
         for (uint256 i; i < s; ++i) {
             uint256 t = k * s + i + 1;
@@ -70,6 +77,8 @@ abstract contract Fixture is Test {
     TaskMarket internal market;
     PrevrandaoRandomness internal rng;
     JuryAdjudicator internal jury;
+    /// @dev The market's other adjudicator (tasks created with a step graph).
+    OneStepAdjudicator internal referee;
 
     address internal deployer = address(this);
     address internal treasury = makeAddr("treasury");
@@ -113,8 +122,15 @@ abstract contract Fixture is Test {
         market = new TaskMarket(address(token), address(stakes), dp.market);
         rng = new PrevrandaoRandomness();
         jury = new JuryAdjudicator(address(token), address(stakes), address(market), address(rng), dp.jury);
-        stakes.wire(address(market), address(jury));
-        market.setAdjudicator(address(jury));
+        referee = new OneStepAdjudicator(
+            address(token),
+            address(stakes),
+            address(market),
+            new StepEvaluator(new StepPrograms()),
+            DeployParamsFile.referee(vm)
+        );
+        stakes.wire(address(market), address(jury), address(referee));
+        market.setAdjudicators(address(jury), address(referee));
 
         requester = _actor("requester", 0);
         node = _actor("node", 3 * NODE_STAKE);
@@ -213,8 +229,12 @@ abstract contract Fixture is Test {
 
     /// @dev Every juror commits and reveals `leaf`.
     function _voteAll(DisputeId d, address[] memory js, bytes32 leaf) internal {
-        for (uint256 i; i < js.length; ++i) _commitVote(d, js[i], leaf);
-        for (uint256 i; i < js.length; ++i) _reveal(d, js[i], leaf);
+        for (uint256 i; i < js.length; ++i) {
+            _commitVote(d, js[i], leaf);
+        }
+        for (uint256 i; i < js.length; ++i) {
+            _reveal(d, js[i], leaf);
+        }
     }
 
     /// @dev Commit window of a dispute on a fixture task (the base window plus the replay allowance).

@@ -6,6 +6,10 @@ import {VeriToken} from "../../src/VeriToken.sol";
 import {StakeManager} from "../../src/StakeManager.sol";
 import {TaskMarket} from "../../src/TaskMarket.sol";
 import {OneStepAdjudicator} from "../../src/OneStepAdjudicator.sol";
+import {StepEvaluator} from "../../src/referee/StepEvaluator.sol";
+import {StepPrograms} from "../../src/referee/StepPrograms.sol";
+import {JuryAdjudicator} from "../../src/JuryAdjudicator.sol";
+import {PrevrandaoRandomness} from "../../src/PrevrandaoRandomness.sol";
 import {Float32} from "../../src/libraries/Float32.sol";
 import {TraceMerkle} from "../../src/libraries/TraceMerkle.sol";
 import {StepOp, StepOps} from "../../src/referee/StepOp.sol";
@@ -66,6 +70,8 @@ abstract contract RefereeFixture is Test {
     StakeManager internal stakes;
     TaskMarket internal market;
     OneStepAdjudicator internal referee;
+    /// @dev The market's other adjudicator (tasks created without a step graph).
+    JuryAdjudicator internal jury;
     address internal requester;
     address internal node;
     address internal challenger;
@@ -95,18 +101,21 @@ abstract contract RefereeFixture is Test {
         token = new VeriToken(0);
         stakes = new StakeManager(address(token), dp.unbondingBlocks, dp.minJurorStake);
         market = new TaskMarket(address(token), address(stakes), dp.market);
-        referee = new OneStepAdjudicator(address(token), address(stakes), address(market), rp);
-        stakes.wire(address(market), address(referee));
-        market.setAdjudicator(address(referee));
+        referee = new OneStepAdjudicator(
+            address(token), address(stakes), address(market), new StepEvaluator(new StepPrograms()), rp
+        );
+        jury = new JuryAdjudicator(
+            address(token), address(stakes), address(market), address(new PrevrandaoRandomness()), dp.jury
+        );
+        stakes.wire(address(market), address(jury), address(referee));
+        market.setAdjudicators(address(jury), address(referee));
         requester = _actor("requester", 0);
         node = _actor("node", 3 * NODE_STAKE);
         challenger = _actor("challenger", 0);
         _buildStep();
-        vm.prank(requester);
-        taskId = market.createTask("bafyspec", keccak256("spec"), REWARD, _taskParams());
         StepGraph memory g = graph();
         vm.prank(requester);
-        referee.registerStepGraph(taskId, g);
+        taskId = market.createTaskWithGraph("bafyspec", keccak256("spec"), REWARD, _taskParams(), g);
         vm.prank(node);
         market.claimTask(taskId);
     }
@@ -222,7 +231,7 @@ abstract contract RefereeFixture is Test {
         }
     }
 
-    function graph() public view returns (StepGraph memory g) {
+    function graph() public view virtual returns (StepGraph memory g) {
         bytes32[] memory t = new bytes32[](1);
         t[0] = TensorTrees.commit(bias, _u32(300, 0));
         g.graphRoot = TensorTrees.root(graphLeaves());
@@ -234,6 +243,8 @@ abstract contract RefereeFixture is Test {
         g.nOps = uint32(N_OPS);
         g.nState = 3;
         g.nTeacher = 1;
+        // No op reads the batch here; the dataset fields only have to be set.
+        (g.sampleRoot, g.seed, g.numSamples, g.batchSize, g.seqLen) = (keccak256("dataset"), 7, 1000, 2, 300);
     }
 
     /// @notice Leaves of the scalar tree: sha256 of each step's row (one float32 here: lr).

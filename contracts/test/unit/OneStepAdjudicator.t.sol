@@ -5,6 +5,7 @@ import {RefereePlayers} from "../shared/RefereePlayers.sol";
 import {Fault} from "../shared/RefereeFixture.sol";
 import {IOneStepAdjudicator, Opening, KeptProof} from "../../src/interfaces/IOneStepAdjudicator.sol";
 import {IStepAdjudicator} from "../../src/interfaces/IStepAdjudicator.sol";
+import {ITaskMarket} from "../../src/interfaces/ITaskMarket.sol";
 import {OneStepAdjudicator} from "../../src/OneStepAdjudicator.sol";
 import {TraceMerkleBuilder} from "../support/TraceMerkleBuilder.sol";
 import {TraceMerkle} from "../../src/libraries/TraceMerkle.sol";
@@ -446,22 +447,77 @@ contract OneStepAdjudicatorTest is RefereePlayers {
         referee.openDispute(other, 0, committedRoots[0], committedRoots[0], 1, bytes32(0), proof);
     }
 
-    /// @dev The graph is fixed before the first claim: registering it later is refused.
-    function test_registerStepGraph_afterClaim_reverts() public {
+    /// @dev The roots are fixed at creation: not even the requester can register (or change) them later.
+    function test_registerStepGraph_requester_reverts() public {
         StepGraph memory g = graph();
+        g.teacherRoot = keccak256("another teacher");
         vm.prank(requester);
         vm.expectRevert(abi.encodeWithSelector(IOneStepAdjudicator.GraphNotRegistrable.selector, taskId));
         referee.registerStepGraph(taskId, g);
+        assertEq(referee.stepGraph(taskId).teacherRoot, graph().teacherRoot);
     }
 
-    /// @dev Only the requester registers a task's graph.
-    function test_registerStepGraph_notRequester_reverts() public {
+    /// @dev A jury task cannot be given a graph afterwards (by anyone but the market, which never does).
+    function test_registerStepGraph_juryTask_reverts() public {
         vm.prank(requester);
         TaskId other = market.createTask("bafyspec", keccak256("spec2"), REWARD, _taskParams());
         StepGraph memory g = graph();
-        vm.prank(node);
+        vm.prank(requester);
         vm.expectRevert(abi.encodeWithSelector(IOneStepAdjudicator.GraphNotRegistrable.selector, other));
         referee.registerStepGraph(other, g);
+    }
+
+    /// @dev createTaskWithGraph records the graph with the task, in one transaction, for the referee.
+    function test_createTaskWithGraph_recordsRoots_succeeds() public {
+        StepGraph memory g = graph();
+        TaskId next = TaskId.wrap(market.taskCount() + 1);
+        vm.expectEmit(true, false, false, true, address(market));
+        emit ITaskMarket.TaskAdjudicator(next, address(referee), true);
+        vm.expectEmit(true, false, false, true, address(referee));
+        emit IOneStepAdjudicator.StepGraphRegistered(next, g);
+        vm.prank(requester);
+        TaskId id = market.createTaskWithGraph("bafyspec", keccak256("spec2"), REWARD, _taskParams(), g);
+        assertEq(TaskId.unwrap(id), TaskId.unwrap(next));
+        assertEq(market.adjudicatorOf(id), address(referee));
+        assertEq(keccak256(abi.encode(referee.stepGraph(id))), keccak256(abi.encode(g)));
+    }
+
+    /// @dev A graph whose totalSteps is not the task's is refused, and the whole creation with it.
+    function test_createTaskWithGraph_wrongTotalSteps_reverts() public {
+        StepGraph memory g = graph();
+        g.totalSteps = TOTAL * 2;
+        uint256 before = token.balanceOf(requester);
+        uint256 count = market.taskCount();
+        vm.prank(requester);
+        vm.expectRevert(abi.encodeWithSelector(IOneStepAdjudicator.BadGraph.selector, TaskId.wrap(count + 1)));
+        market.createTaskWithGraph("bafyspec", keccak256("spec2"), REWARD, _taskParams(), g);
+        assertEq(token.balanceOf(requester), before);
+        assertEq(market.taskCount(), count);
+    }
+
+    /// @dev The jury cannot open, count or settle a dispute on a refereed task: no wei moves.
+    function test_openDispute_juryOnRefereedTask_reverts() public {
+        _nodeCommits(Fault.WrongFma);
+        _snapshotBooks();
+        (uint256 k, uint256 i) = (_seg(T), _idx(T));
+        bytes32[] memory l = _segmentLeaves(k, nodeAfter);
+        bytes32[] memory proof = TraceMerkleBuilder.buildProof(l, i);
+        bytes memory refused =
+            abi.encodeWithSelector(ITaskMarket.NotTaskAdjudicator.selector, taskId, address(jury), address(referee));
+        vm.startPrank(challenger);
+        token.approve(address(jury), type(uint256).max);
+        vm.expectRevert(refused);
+        jury.openDispute(taskId, k, committedRoots[k], _previousRoots(k), T, l[i], proof);
+        vm.expectRevert(refused);
+        jury.openEndStateDispute(taskId, k, committedRoots[k], _previousRoots(k));
+        vm.stopPrank();
+        vm.prank(address(jury));
+        vm.expectRevert(refused);
+        market.noteDisputeResolved(DisputeId.wrap(1), taskId, k, 0, node, Outcome.NodeWrong);
+        assertEq(token.balanceOf(challenger), challengerBal);
+        assertEq(token.balanceOf(requester), requesterBal);
+        assertEq(stakes.stakeInfo(node).staked, nodeStaked);
+        assertEq(market.task(taskId).openDisputes, 0);
     }
 
     /// @dev The game is bounded: the longest dispute fits the unbonding delay with the widest window.

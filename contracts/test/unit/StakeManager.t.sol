@@ -6,6 +6,10 @@ import {IStakeManager} from "../../src/interfaces/IStakeManager.sol";
 import {StakeManager} from "../../src/StakeManager.sol";
 import {TaskMarket} from "../../src/TaskMarket.sol";
 import {JuryAdjudicator} from "../../src/JuryAdjudicator.sol";
+import {OneStepAdjudicator} from "../../src/OneStepAdjudicator.sol";
+import {StepEvaluator} from "../../src/referee/StepEvaluator.sol";
+import {StepPrograms} from "../../src/referee/StepPrograms.sol";
+import {DeployParamsFile} from "../../script/DeployParams.sol";
 import {Bounds} from "../../src/libraries/Bounds.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 
@@ -307,20 +311,38 @@ contract StakeManagerTest is Fixture {
         StakeManager s = new StakeManager(address(token), dp.unbondingBlocks, dp.minJurorStake);
         vm.expectRevert(abi.encodeWithSelector(IStakeManager.NotOwner.selector, alice));
         vm.prank(alice);
-        s.wire(alice, alice);
+        s.wire(alice, alice, alice);
     }
 
     /// @dev The fixture's wiring is done once.
     function test_wire_twice_reverts() public {
         vm.expectRevert(IStakeManager.AlreadyWired.selector);
-        stakes.wire(address(market), address(jury));
+        stakes.wire(address(market), address(jury), address(referee));
     }
 
     /// @dev Finding 10: wiring a market and an adjudicator of another StakeManager is refused.
     function test_wire_mismatchedPair_reverts() public {
         StakeManager s = new StakeManager(address(token), dp.unbondingBlocks, dp.minJurorStake);
         vm.expectRevert(abi.encodeWithSelector(IStakeManager.WiringMismatch.selector, address(market), address(jury)));
-        s.wire(address(market), address(jury));
+        s.wire(address(market), address(jury), address(referee));
+    }
+
+    /// @dev The market's two adjudicators must be two contracts: one cannot stand for both.
+    function test_wire_sameAdjudicatorTwice_reverts() public {
+        StakeManager s = new StakeManager(address(token), dp.unbondingBlocks, dp.minJurorStake);
+        TaskMarket m = new TaskMarket(address(token), address(s), dp.market);
+        JuryAdjudicator j = new JuryAdjudicator(address(token), address(s), address(m), address(rng), dp.jury);
+        vm.expectRevert(abi.encodeWithSelector(IStakeManager.WiringMismatch.selector, address(m), address(j)));
+        s.wire(address(m), address(j), address(j));
+    }
+
+    /// @dev The market and both its adjudicators are authorised; nobody else is.
+    function test_isAuthorised_marketJuryAndReferee_succeeds() public view {
+        assertTrue(stakes.isAuthorised(address(market)));
+        assertTrue(stakes.isAuthorised(address(jury)));
+        assertTrue(stakes.isAuthorised(address(referee)));
+        assertFalse(stakes.isAuthorised(alice));
+        assertFalse(stakes.isAuthorised(address(0)));
     }
 
     /// @dev Finding 6: an unbonding delay that a dispute outlasts is refused at wiring.
@@ -328,9 +350,13 @@ contract StakeManagerTest is Fixture {
         StakeManager s = new StakeManager(address(token), 10, dp.minJurorStake);
         TaskMarket m = new TaskMarket(address(token), address(s), dp.market);
         JuryAdjudicator j = new JuryAdjudicator(address(token), address(s), address(m), address(rng), dp.jury);
-        uint256 needed = j.longestDispute() + dp.market.maxChallengeWindow;
+        OneStepAdjudicator r = new OneStepAdjudicator(
+            address(token), address(s), address(m), new StepEvaluator(new StepPrograms()), DeployParamsFile.referee(vm)
+        );
+        uint256 longest = j.longestDispute() > r.longestDispute() ? j.longestDispute() : r.longestDispute();
+        uint256 needed = longest + dp.market.maxChallengeWindow;
         vm.expectRevert(abi.encodeWithSelector(IStakeManager.UnbondingTooShort.selector, 10, needed));
-        s.wire(address(m), address(j));
+        s.wire(address(m), address(j), address(r));
     }
 
     /// @dev A zero unbonding delay is outside the documented bounds.

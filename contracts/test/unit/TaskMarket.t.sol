@@ -388,42 +388,83 @@ contract TaskMarketTest is Fixture {
 
     // ------------------------------------------------------------ hooks, wiring, bounds
 
-    /// @dev Only the adjudicator counts disputes.
+    /// @dev Only the task's adjudicator counts disputes.
     function test_noteDisputeOpened_notAdjudicator_reverts() public {
         TaskId id = _createAndClaim();
-        vm.expectRevert(abi.encodeWithSelector(ITaskMarket.NotAdjudicator.selector, node));
+        vm.expectRevert(abi.encodeWithSelector(ITaskMarket.NotTaskAdjudicator.selector, id, node, address(jury)));
         vm.prank(node);
         market.noteDisputeOpened(id, 0, SegmentRoots(bytes32(0), bytes32(0)));
     }
 
-    /// @dev Only the adjudicator settles disputes.
+    /// @dev Only the task's adjudicator settles its disputes.
     function test_noteDisputeResolved_notAdjudicator_reverts() public {
         TaskId id = _createAndClaim();
-        vm.expectRevert(abi.encodeWithSelector(ITaskMarket.NotAdjudicator.selector, node));
+        vm.expectRevert(abi.encodeWithSelector(ITaskMarket.NotTaskAdjudicator.selector, id, node, address(jury)));
         vm.prank(node);
         market.noteDisputeResolved(DisputeId.wrap(1), id, 0, 0, node, Outcome.NodeWrong);
     }
 
-    /// @dev Only the owner wires the adjudicator.
-    function test_setAdjudicator_notOwner_reverts() public {
+    /// @dev Only the owner wires the adjudicators.
+    function test_setAdjudicators_notOwner_reverts() public {
         TaskMarket m = new TaskMarket(address(token), address(stakes), dp.market);
         vm.expectRevert(abi.encodeWithSelector(ITaskMarket.NotOwner.selector, node));
         vm.prank(node);
-        m.setAdjudicator(node);
+        m.setAdjudicators(node, node);
     }
 
     /// @dev The fixture's market is wired once.
-    function test_setAdjudicator_twice_reverts() public {
+    function test_setAdjudicators_twice_reverts() public {
         vm.expectRevert(ITaskMarket.AlreadyWired.selector);
-        market.setAdjudicator(address(jury));
+        market.setAdjudicators(address(jury), address(referee));
     }
 
     /// @dev Finding 10: an adjudicator of another market (or not authorised by the StakeManager) is refused.
-    function test_setAdjudicator_mismatch_reverts() public {
+    function test_setAdjudicators_mismatch_reverts() public {
         StakeManager s = new StakeManager(address(token), dp.unbondingBlocks, dp.minJurorStake);
         TaskMarket m = new TaskMarket(address(token), address(s), dp.market);
         vm.expectRevert(abi.encodeWithSelector(ITaskMarket.WiringMismatch.selector, address(jury)));
-        m.setAdjudicator(address(jury));
+        m.setAdjudicators(address(jury), address(referee));
+    }
+
+    /// @dev The jury and the referee must be two contracts.
+    function test_setAdjudicators_sameTwice_reverts() public {
+        TaskMarket m = new TaskMarket(address(token), address(stakes), dp.market);
+        vm.expectRevert(abi.encodeWithSelector(ITaskMarket.WiringMismatch.selector, address(jury)));
+        m.setAdjudicators(address(jury), address(jury));
+    }
+
+    /// @dev The wiring is public: the market names its jury and its referee.
+    function test_setAdjudicators_wiresBoth_succeeds() public view {
+        assertEq(market.jury(), address(jury));
+        assertEq(market.referee(), address(referee));
+    }
+
+    /// @dev A task created without a step graph is the jury's, announced with the task.
+    function test_createTask_adjudicatorIsJury_succeeds() public {
+        vm.expectEmit(true, false, false, true, address(market));
+        emit ITaskMarket.TaskAdjudicator(TaskId.wrap(1), address(jury), false);
+        TaskId id = _createTask();
+        assertEq(market.adjudicatorOf(id), address(jury));
+        assertEq(referee.stepGraph(id).graphRoot, bytes32(0));
+    }
+
+    /// @dev The referee cannot count, settle or slash on a jury task (it is not the task's adjudicator).
+    function test_noteDisputeOpened_otherAdjudicator_reverts() public {
+        TaskId id = _createAndClaim();
+        _commit(id, 0, 0, node);
+        uint256 nodeStaked = stakes.stakeInfo(node).staked;
+        vm.expectRevert(
+            abi.encodeWithSelector(ITaskMarket.NotTaskAdjudicator.selector, id, address(referee), address(jury))
+        );
+        vm.prank(address(referee));
+        market.noteDisputeOpened(id, 0, _roots(id, 0));
+        vm.expectRevert(
+            abi.encodeWithSelector(ITaskMarket.NotTaskAdjudicator.selector, id, address(referee), address(jury))
+        );
+        vm.prank(address(referee));
+        market.noteDisputeResolved(DisputeId.wrap(1), id, 0, 0, node, Outcome.NodeWrong);
+        assertEq(stakes.stakeInfo(node).staked, nodeStaked, "no wei slashed");
+        assertEq(market.task(id).openDisputes, 0);
     }
 
     /// @dev The deployment refuses a stall slash of zero by name.

@@ -15,8 +15,21 @@ def test_deploy_wires_everything(protocol, deployed_addresses):
     p = protocol(0)
     assert p.stake.call("isAuthorised", deployed_addresses.taskMarket)
     assert p.stake.call("isAuthorised", deployed_addresses.adjudicator)
-    assert p.market.call("adjudicator") == deployed_addresses.adjudicator
+    assert p.stake.call("isAuthorised", deployed_addresses.referee)
+    assert p.market.call("jury") == deployed_addresses.adjudicator
+    assert p.market.call("referee") == deployed_addresses.referee
+    assert p.referee.call("market") == deployed_addresses.taskMarket
+    assert deployed_addresses.stepGraphByDefault is False  # the jury until the referee bots land
     assert p.jury_params().jurySize == 3
+
+
+def test_tasks_go_to_the_adjudicator_fixed_at_creation(protocol):
+    """A task without a step graph is the jury's; the referee has no graph for it."""
+    p = protocol(1)
+    task = p.create_task("bafyspec", b"\x11" * 32, 10**18, total_steps=16, segment_steps=8,
+                         challenge_window=40, segment_deadline=200, node_stake=10**18)
+    assert p.adjudicator_of(task) == p.addresses.adjudicator and not p.is_refereed(task)
+    assert bytes(p.step_graph(task).graphRoot) == b"\x00" * 32
 
 
 def test_task_round_trip_and_named_revert(protocol, anvil):

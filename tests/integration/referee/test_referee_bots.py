@@ -19,7 +19,7 @@ from prover.trace.game import load_view
 from prover.trace.kinds import Opcode, OpKind, RefKind
 from tests.support.actors import E18, Requester
 from tests.support.cast import Book
-from tests.support.referee import WEIGHT, SteppedNode, one_ulp, register_graph
+from tests.support.referee import WEIGHT, SteppedNode, graph_for_next_task, one_ulp
 
 REQUESTER, NODE, CHALLENGER = 0, 1, 2
 REWARD, NODE_STAKE = 100 * E18, 1000 * E18
@@ -37,14 +37,17 @@ class _Game:
 
 
 def _task(world: Any) -> tuple[int, Any]:
-    requester = world.protocol(REQUESTER)
-    task = Requester(requester, world.client).post(world.published, reward=REWARD,
-                                                  challenge_window=200, node_stake=NODE_STAKE)
-    spec = world.published.spec
+    """A task created with its step graph: the referee is its adjudicator."""
     from materials import Materials
 
+    requester = world.protocol(REQUESTER)
+    spec = world.published.spec
     m = Materials(world.client, world.cache)
-    register_graph(requester, task, spec, m.teacher_dir(spec), m.dataset_dir(spec))
+    graph = graph_for_next_task(requester, spec, m.teacher_dir(spec), m.dataset_dir(spec))
+    task = Requester(requester, world.client).post(world.published, reward=REWARD,
+                                                  challenge_window=200, node_stake=NODE_STAKE,
+                                                  graph=graph.as_struct())
+    assert requester.is_refereed(task)
     return task, requester
 
 

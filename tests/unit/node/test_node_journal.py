@@ -55,9 +55,30 @@ def test_candidates_and_disputes_are_idempotent(tmp_path):
     assert j.candidates() == [(3, "a")]
     j.add_dispute(5, 3)
     j.add_dispute(5, 3)
-    assert j.open_disputes() == [(5, 3)]
+    assert j.open_disputes() == [(5, 3, False)]
+    j.add_dispute(5, 4, referee=True)  # the referee numbers its games on its own
+    assert j.open_disputes() == [(5, 3, False), (5, 4, True)]
     j.close_dispute(5)
+    assert j.open_disputes() == [(5, 4, True)]
+    j.close_dispute(5, referee=True)
     assert j.open_disputes() == []
+
+
+def test_a_journal_from_before_two_adjudicators_keeps_its_disputes_as_the_jurys(tmp_path):
+    import sqlite3
+
+    from node.journal import Journal
+
+    path = tmp_path / "j.sqlite"
+    old = sqlite3.connect(path)
+    old.executescript("CREATE TABLE disputes(dispute_id INTEGER PRIMARY KEY, task_id INTEGER "
+                      "NOT NULL, done INTEGER NOT NULL DEFAULT 0);"
+                      "INSERT INTO disputes VALUES (7, 2, 0), (8, 2, 1);")
+    old.close()
+    j = Journal(path)
+    assert j.open_disputes() == [(7, 2, False)]
+    j.add_dispute(7, 9, referee=True)
+    assert j.open_disputes() == [(7, 2, False), (7, 9, True)]
 
 
 def test_a_corrupt_journal_is_a_clear_error(tmp_path):
