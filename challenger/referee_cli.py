@@ -46,7 +46,7 @@ def referee_show(
                                            "tensors it reads."),
     adjudicator: str | None = typer.Option(None, "--adjudicator",
                                            help="OneStepAdjudicator address (default: the "
-                                                "addresses file's adjudicator)."),
+                                                "market's referee)."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Print where a settled game found the fault: the step, the op, the element, the scalar
