@@ -92,7 +92,8 @@ class Narrator:
             d.update(outcome=OUTCOMES.get(int(a["outcome"]), str(a["outcome"])),
                      slashed=int(a["slashed"]))
             return (f"[bold]dispute {a['disputeId']} resolved: "
-                    f"{OUTCOMES.get(int(a['outcome']))}[/], {veri(a['slashed'])} VERI slashed")
+                    f"{OUTCOMES.get(int(a['outcome']))}[/], {veri(a['slashed'])} VERI of the slash "
+                    "to the challenger")
         game = game_line(name, a)
         if game is not None:
             return game
@@ -193,7 +194,7 @@ def tables(console: Any, before: dict[str, tuple[int, int]], after: dict[str, tu
     console.print(t)
     d = Table(title="Disputes (settled by the referee game)", title_justify="left")
     for col in ("id", "task", "segment", "step", "node", "where the referee found the fault",
-                "outcome", "slashed"):
+                "outcome", "to challenger"):
         d.add_column(col, no_wrap=col != "where the referee found the fault")
     for x in story.disputes.values():
         d.add_row(str(x["id"]), str(x["task"]), str(x["k"]), str(x["step"]), x["node"],
