@@ -187,7 +187,7 @@ class ChallengerReferee(GameBot["StepView"]):
 
 def for_auditor(protocol: Any, data: Any, workdir: Path,
                 progress: Callable[[str], None] | None = None) -> ChallengerReferee:
-    """The auditor's referee bot (used when the market's adjudicator is a referee). It
+    """The auditor's referee bot (it plays the games of tasks created with a step graph). It
     re-traces a disputed step once, from the segment's start checkpoint (``data``:
     challenger.segdata.SegmentData), into ``workdir/referee/<dispute>``."""
     from ledger.movelog import MoveLog

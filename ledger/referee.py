@@ -294,29 +294,3 @@ class Referee:
         if node is not None:
             out = [e for e in out if str(e.args["node"]).lower() == node.lower()]
         return out
-
-
-def is_referee(protocol: Protocol, address: str | None = None) -> bool:
-    """Whether the market's adjudicator (or ``address``) plays the referee game (it answers
-    ``stepGraph``; a JuryAdjudicator reverts on it)."""
-    from ledger.errors import ContractRevertError
-
-    try:
-        Referee(protocol, address).contract.call("stepGraph", 0)
-    except ContractRevertError:
-        return False
-    return True
-
-
-class RefereeSwitch:
-    """Whether a bot plays the referee game, decided on first use (an RPC call: made inside the
-    bot's iteration, where an unreachable RPC is a transient error, not at construction)."""
-
-    def __init__(self, protocol: Protocol) -> None:
-        self.protocol = protocol
-        self._on: bool | None = None
-
-    def on(self) -> bool:
-        if self._on is None:
-            self._on = is_referee(self.protocol)
-        return self._on

@@ -189,8 +189,8 @@ def task_create(
     step_graph: bool | None = typer.Option(
         None, "--step-graph/--no-step-graph",
         help="Record the task's step-graph roots with it (the referee settles its disputes) or "
-             "not (the jury). Default: the deployment's stepGraphByDefault, for profiles that "
-             "have a step graph."),
+             "not (the jury). Default: the deployment's stepGraphByDefault (on: the referee), "
+             "for specs that can have one (a fixed-order profile, keccak-v2, tree-v2)."),
 ) -> None:
     """Publish the spec, teacher and dataset (pinned), check the spec hash, escrow REWARD, print
     the id. With a step graph, the roots are computed here (two training steps) and recorded

@@ -67,5 +67,5 @@ class StepGraphUnavailableError(NodeError):
     it (its profile has no step graph, or another task took the id its roots were bound to)."""
 
     exit_code = 2
-    #: A short tag ("profile" or "task-id-race").
+    #: A short tag ("profile", "schedule", "stateHash" or "task-id-race").
     reason: str

@@ -100,7 +100,7 @@ class NodeReferee(GameBot["StepView"]):
 def for_daemon(protocol: Any, journal: Any, materials: Any, workdir: Path,
                progress: Callable[[str], None] | None = None,
                retrace_mutation: RetraceMutation | None = None) -> NodeReferee:
-    """The daemon's referee bot (used when the market's adjudicator is a referee). It
+    """The daemon's referee bot (it plays the games of tasks created with a step graph). It
     re-traces a disputed step once from our checkpoint of the segment before (the initial
     state for segment 0) into ``workdir/referee/<dispute>``; leaf t-1 comes with its proof from
     our leaves file of the segment that holds it (node.journal rows). ``retrace_mutation``

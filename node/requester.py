@@ -48,16 +48,12 @@ def create_task(protocol: Protocol, client: Client, spec: TaskSpec, terms: TaskT
     """Publish spec + teacher + dataset, read the spec back verified against its hash, post the
     task. ``step_graph`` True records the task's step-graph roots with it (the referee settles
     its disputes), False does not (the jury); None follows the deployment's
-    ``stepGraphByDefault`` for profiles that have a step graph."""
+    ``stepGraphByDefault`` for specs that can have a step graph (``roots.has_step_graph``)."""
     from materials import Materials, publish
-    from node.errors import StepGraphUnavailableError
     from prover.trace.roots import has_step_graph
 
     if step_graph and not has_step_graph(spec):
-        raise StepGraphUnavailableError(
-            f"profile {spec.profile.name} has no step graph (its training step is not traced)",
-            reason="profile", hint="use a profile with fixed training ops (repfma-1, repcpu-2) "
-                                   "or create the task without --step-graph (jury)")
+        raise _no_step_graph(spec)
     if step_graph is None:
         step_graph = protocol.addresses.stepGraphByDefault and has_step_graph(spec)
     pub = publish(client, spec, teacher_dir, dataset_dir)
@@ -95,6 +91,22 @@ def _create_with_graph(protocol: Protocol, post: Callable[..., int], spec_cid: s
     raise StepGraphUnavailableError(
         f"other tasks took the next task id {_ID_TRIES} times while the roots were computed",
         reason="task-id-race", hint="retry `veritrain task create` (each try was refunded)")
+
+
+def _no_step_graph(spec: TaskSpec) -> Exception:
+    """Why ``spec`` cannot be created with a step graph (the referee), as a typed error."""
+    from node.errors import StepGraphUnavailableError
+
+    jury = "or create the task without --step-graph (the jury settles it)"
+    if spec.schedule != "keccak-v2" or spec.state_hash != "tree-v2":
+        return StepGraphUnavailableError(
+            f"the spec uses schedule {spec.schedule} and state hash {spec.state_hash}; the referee "
+            "opens batch rows by keccak-v2 and state tensors by tree-v2",
+            reason="schedule" if spec.schedule != "keccak-v2" else "stateHash",
+            hint="write the spec with `veritrain spec init` (v2 schemes are its default) " + jury)
+    return StepGraphUnavailableError(
+        f"profile {spec.profile.name} has no step graph (its training step is not traced)",
+        reason="profile", hint="use a profile with fixed training ops (repfma-1, repcpu-2) " + jury)
 
 
 @dataclass(frozen=True)

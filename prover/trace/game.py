@@ -25,9 +25,18 @@ import numpy as np
 
 from prover.trace import commit
 from prover.trace.commit import TraceError
-from prover.trace.evaluate import Tensors, Value, apply, bits, operand, run
+from prover.trace.evaluate import (
+    WIDE_RESULTS,
+    Tensors,
+    Value,
+    apply,
+    bits,
+    operand,
+    results_bytes,
+    run,
+)
 from prover.trace.graph import Op
-from prover.trace.kinds import Opcode, RefKind
+from prover.trace.kinds import RefKind
 from prover.trace.programs import IN, Step, program
 
 if TYPE_CHECKING:
@@ -37,7 +46,8 @@ if TYPE_CHECKING:
 ROUND_LEVELS = 3
 ZERO = commit.ZERO32
 #: Opcodes whose result is binary64: 8 bytes in the posted results (TO_F32's is binary32).
-WIDE = {Opcode.TO_F64, Opcode.SQRT_F64, Opcode.ADD_F64, Opcode.DIV_F64, Opcode.MIN_F64}
+#: Steps with binary64 results (8 bytes in a posted program).
+WIDE = WIDE_RESULTS
 
 
 def depth_of(n: int) -> int:
@@ -114,13 +124,6 @@ def value_bits(v: Value) -> int:
     if isinstance(v, float):
         return int(np.array([v], dtype=np.float64).view(np.uint64)[0])
     return bits(np.float32(v))
-
-
-def results_bytes(steps: Sequence[Step], values: Sequence[Value]) -> bytes:
-    """A program's results as the contract takes them, in step order, big-endian: 4 bytes per
-    binary32 step, 8 per binary64 step (the CLIP_COEF program's first steps)."""
-    return b"".join(struct.pack(">Q" if code in WIDE else ">I", value_bits(v))
-                    for (code, _), v in zip(steps, values, strict=True))
 
 
 def posted_results(steps: Sequence[Step], results: bytes) -> list[Value]:

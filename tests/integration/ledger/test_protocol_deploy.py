@@ -19,7 +19,7 @@ def test_deploy_wires_everything(protocol, deployed_addresses):
     assert p.market.call("jury") == deployed_addresses.adjudicator
     assert p.market.call("referee") == deployed_addresses.referee
     assert p.referee.call("market") == deployed_addresses.taskMarket
-    assert deployed_addresses.stepGraphByDefault is False  # the jury until the referee bots land
+    assert deployed_addresses.stepGraphByDefault is True  # the referee for tasks that can have it
     assert p.jury_params().jurySize == 3
 
 

@@ -63,7 +63,7 @@ def test_task_create_show_node_stake_status_check(
 
     rc, out = cli("task", "show", str(task_id), key=anvil.accounts[1])
     assert rc == 0 and "OPEN" in out and "16 in segments of 8" in out
-    assert "jury (no step graph)" in out  # the deployment's default (#19)
+    assert "referee (graphRoot 0x" in out  # the deployment's default for a v2 spec (#19)
 
     rc, out = cli("node", "stake", "1500", key=anvil.accounts[4])
     assert rc == 0 and "staked 1,500" in out
