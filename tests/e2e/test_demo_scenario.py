@@ -88,7 +88,8 @@ def test_demo_scenario_catches_the_cheat_pays_the_honest_node_and_pulls_a_verifi
                  "the referee game starts", "the contract recomputes step",
                  "where the referee found the fault", "binary32 gives:", "ulp apart"):
         assert line in text, line
-    # the devnet funds its named accounts (jurors among them); the story has no juror, no jury
+    # the devnet funds its named accounts (jurors among them); the story has no juror, no vote
     story = text.split("2. A requester posts")[1]
-    assert "juror" not in story and "jury" not in text
+    assert "juror" not in story and "no jury" in story
+    assert not any(w in story for w in ("jury for dispute", "vote", "revealed leaf"))
     assert not any(Path(tmp_path, "devnet", f"{p}.pid").exists() for p in ("anvil", "store"))
