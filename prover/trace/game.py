@@ -145,6 +145,24 @@ def posted_results(steps: Sequence[Step], results: bytes) -> list[Value]:
     return out
 
 
+@dataclass(frozen=True)
+class BatchRows:
+    """What opens a ``Batch(0)`` element: the dataset's token rows (each proven against the
+    dataset's sampleRoot) and the samples of the step's batch, in batch order."""
+
+    rows: np.ndarray
+    samples: list[int]
+    seq_len: int
+
+    def opening(self, pos: int) -> Opening:
+        """The row of batch element ``pos`` (int32 little-endian) with its sample proof."""
+        from prover import dataset
+
+        sample = self.samples[pos // self.seq_len]
+        _, sample_proof = dataset.sample_proof(self.rows, sample)
+        return Opening(ZERO, (), [], self.rows[sample].astype("<i4").tobytes(), sample_proof)
+
+
 @dataclass
 class StepView:
     """One party's view of step t: the recorded step and what binds it to the chain."""
@@ -158,6 +176,8 @@ class StepView:
     #: Leaves of the scalar table's tree (t = 1..totalSteps) and the teacher's commitments.
     scalar_leaves: list[bytes]
     teacher_commits: list[bytes]
+    #: The batch rows of the step (set by the re-trace; not part of the cache).
+    batch: BatchRows | None = None
     _op_commits: list[bytes] | None = None
     _op_tree: list[list[bytes]] | None = None
     _chunks: dict[int, list[list[bytes]]] = field(default_factory=dict)
@@ -241,21 +261,35 @@ class StepView:
         return None
 
     def openings(self, i: int, e: int, s: int, node_ops: KnownTree) -> list[Opening]:
-        """The openings of step s's input operands, in operand order (Const slots take none)."""
+        """The openings of step s's input operands, in operand order; a gathered element's ids
+        are opened before it, and Const slots, the batch's mask and positions take none."""
         op = self.ops[i]
         _, operands = program(op, e, self.tensors.read)[s]
-        out = []
+        out: list[Opening] = []
         for o in operands:
-            if o[0] != IN or op.slots[o[1]].ref.kind is RefKind.CONST:
-                continue
-            ref, pos = self.tensors.locate(op, o[1], o[2])
-            out.append(self._open(ref.kind, ref.index, pos, node_ops))
+            if o[0] == IN:
+                self._open_slot(op, o[1], o[2], node_ops, out)
         return out
+
+    def _open_slot(self, op: Op, slot: int, q: int, node_ops: KnownTree,
+                   out: list[Opening]) -> None:
+        def ids_first(ids_slot: int, p: int) -> None:
+            self._open_slot(op, ids_slot, p, node_ops, out)
+
+        ref, pos = self.tensors.locate(op, slot, q, ids_first)
+        if ref.kind is RefKind.CONST or (ref.kind is RefKind.BATCH and ref.index != 0):
+            return
+        out.append(self._open(ref.kind, ref.index, pos, node_ops))
 
     def _open(self, kind: RefKind, j: int, pos: int, node_ops: KnownTree) -> Opening:
         if kind is RefKind.SCALAR:
             row = np.asarray(self.tensors.scalars, dtype="<f4").tobytes()
             return Opening(ZERO, (), [], row, proof(tree(self.scalar_leaves), self.step - 1))
+        if kind is RefKind.BATCH:
+            if self.batch is None:
+                raise TraceError("a batch row is to be opened but this view has no dataset rows",
+                                 hint="build the view with retrace (it attaches them)")
+            return self.batch.opening(pos)
         if kind is RefKind.STATE:
             values, dims = self.tensors.state[j], self.state_shapes[j]
             cproof = proof(tree(self.before_leaves), j)

@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from prover.trace.commit import TraceError
-from prover.trace.game import StepView, load_view, save_view, view_of
+from prover.trace.game import BatchRows, StepView, load_view, save_view, view_of
 
 if TYPE_CHECKING:
     from prover.spec import TaskSpec
     from prover.trace.tracer import Mutation
-    from prover.train import Trainer
+    from prover.train import StepHooks, Trainer
 
 
 def state_leaves(trainer: Trainer) -> tuple[list[tuple[int, ...]], list[bytes]]:
@@ -32,15 +32,16 @@ def state_leaves(trainer: Trainer) -> tuple[list[tuple[int, ...]], list[bytes]]:
 def retrace(spec: TaskSpec, task_id: int, step: int, start: str | Path | None,
             teacher_dir: str | Path, dataset_dir: str | Path,
             start_state_hash: bytes | None = None, mutate: Mutation | None = None,
-            mutate_after: Mutation | None = None) -> StepView:
+            mutate_after: Mutation | None = None, hooks: StepHooks | None = None) -> StepView:
     """The view of step ``step`` replayed from checkpoint ``start`` (any step before ``step``;
     None: the initial state). ``mutate`` changes the trainer just before the step and
     ``mutate_after`` the state after it (tests' cheating nodes: a state after the step that is
-    not what its ops computed)."""
+    not what its ops computed); ``hooks`` see every step replayed and the traced one (a node
+    that trained with faulty hooks re-traces what it trained)."""
     from prover import statehash
     from prover.trace.roots import scalar_leaf, scalar_table
     from prover.trace.tracer import record_trainer_step
-    from prover.train import Trainer
+    from prover.train import NO_HOOKS, Trainer
 
     if spec.state_hash != statehash.TREE_V2:
         raise TraceError(f"the spec's stateHash is {spec.state_hash!r}: the referee game needs "
@@ -51,29 +52,41 @@ def retrace(spec: TaskSpec, task_id: int, step: int, start: str | Path | None,
         raise TraceError(f"step {step} cannot be traced from a checkpoint of step "
                          f"{trainer.step_no}", hint="start from an earlier checkpoint")
     while trainer.step_no < step - 1:
-        trainer.step()
+        trainer.step(hooks or NO_HOOKS)
     shapes, before = state_leaves(trainer)
-    recorded = record_trainer_step(trainer, mutate=mutate)
+    recorded = record_trainer_step(trainer, mutate=mutate, hooks=hooks)
     if mutate_after is not None:
         mutate_after(trainer)
         recorded.state_hash_after = trainer.state_hash()
     _, after = state_leaves(trainer)
     scalars = [scalar_leaf(scalar_table(spec, u)) for u in range(1, spec.total_steps + 1)]
-    return view_of(recorded, shapes, before, after, scalars)
+    view = view_of(recorded, shapes, before, after, scalars)
+    view.batch = batch_rows(spec, task_id, step, dataset_dir)
+    return view
+
+
+def batch_rows(spec: TaskSpec, task_id: int, step: int, dataset_dir: str | Path) -> BatchRows:
+    """The dataset rows and the samples of step ``step``'s batch (the schedule's draw)."""
+    from prover import dataset, schedule
+
+    rows = dataset.load_manifest(dataset_dir).input_ids.numpy()
+    return BatchRows(rows, schedule.batch_indices(spec, task_id, step), spec.seq_len)
 
 
 def cached_retrace(cache_dir: str | Path, spec: TaskSpec, task_id: int, step: int,
                    start: str | Path | None, teacher_dir: str | Path, dataset_dir: str | Path,
                    start_state_hash: bytes | None = None, mutate: Mutation | None = None,
-                   mutate_after: Mutation | None = None) -> StepView:
+                   mutate_after: Mutation | None = None,
+                   hooks: StepHooks | None = None) -> StepView:
     """:func:`retrace` once: the view is written under ``cache_dir`` (in a background thread,
     so the first answer does not wait for the disk; ``game.json`` is written last, so a cache cut
     short by a crash is never read) and read back by a later process."""
     view = load_view(cache_dir)
     if view is not None and view.step == step:
+        view.batch = batch_rows(spec, task_id, step, dataset_dir)
         return view
     view = retrace(spec, task_id, step, start, teacher_dir, dataset_dir, start_state_hash, mutate,
-                   mutate_after)
+                   mutate_after, hooks)
     threading.Thread(target=save_view, args=(view, cache_dir), name="referee-cache",
                      daemon=True).start()
     return view
