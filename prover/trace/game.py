@@ -25,19 +25,24 @@ import numpy as np
 
 from prover.trace import commit
 from prover.trace.commit import TraceError
-from prover.trace.evaluate import (
-    WIDE_RESULTS,
-    Tensors,
-    Value,
-    apply,
-    bits,
-    operand,
-    results_bytes,
-    run,
-)
+from prover.trace.evaluate import WIDE_RESULTS, Tensors, Value, apply, bits, operand
+from prover.trace.evaluate import results_bytes as results_bytes  # re-exported
 from prover.trace.graph import Op
-from prover.trace.kinds import RefKind
-from prover.trace.programs import IN, Step, program
+from prover.trace.kinds import OpKind
+from prover.trace.openings import (
+    BatchRow,
+    ConstClaim,
+    Opener,
+    Opening,
+    ScalarClaim,
+    chunk_bytes,
+    embed_openings,
+    embed_wrong_step,
+    program_results,
+    state_claim,
+)
+from prover.trace.programs import Step, program
+from prover.trace.roots import final_leaf
 
 if TYPE_CHECKING:
     from prover.trace.tracer import Recorded
@@ -108,17 +113,6 @@ class KnownTree:
                 for lv in range(self.depth)]
 
 
-@dataclass(frozen=True)
-class Opening:
-    """IOneStepAdjudicator's Opening: a tensor opened down to one chunk."""
-
-    root: bytes
-    dims: tuple[int, ...]
-    commit_proof: list[bytes]
-    chunk: bytes
-    chunk_proof: list[bytes]
-
-
 def value_bits(v: Value) -> int:
     """A result's bits: binary64 for a Python float (the ``*_F64`` steps), binary32 else."""
     if isinstance(v, float):
@@ -158,6 +152,10 @@ class StepView:
     #: Leaves of the scalar table's tree (t = 1..totalSteps) and the teacher's commitments.
     scalar_leaves: list[bytes]
     teacher_commits: list[bytes]
+    #: The batch's rows with their dataset proofs (Batch(0) openings) and the state before's
+    #: scalar preimage (step, RNG digest, cursor): the input bindings' proofs.
+    batch: list[BatchRow] = field(default_factory=list)
+    before_scalar: tuple[int, bytes, int] | None = None
     _op_commits: list[bytes] | None = None
     _op_tree: list[list[bytes]] | None = None
     _chunks: dict[int, list[list[bytes]]] = field(default_factory=dict)
@@ -197,7 +195,7 @@ class StepView:
         return self.chunk_tree(i)[-1][0], tuple(self.ops[i].shape)
 
     def chunk(self, i: int, c: int) -> bytes:
-        return _chunk_of(self.tensors.ops[i], c)
+        return chunk_bytes(self.tensors.ops[i], c)
 
     def split(self, in_chunks: bool, op_index: int, depth_left: int, index: int) -> list[bytes]:
         """The node's answer to a split: its nodes below the cursor."""
@@ -205,10 +203,9 @@ class StepView:
         return round_nodes(levels, depth_left, index)
 
     def results(self, i: int, e: int) -> bytes:
-        """Every step result of element e of op i's program, from this view's values."""
-        op = self.ops[i]
-        steps = program(op, e, self.tensors.read)
-        return results_bytes(steps, run(op, steps, self.tensors))
+        """Every step result of element e of op i's program, from this view's values (for
+        EMBED_BWD then the positions it summed)."""
+        return program_results(self.ops[i], e, self.tensors)
 
     # ---- the challenger's side -----------------------------------------------------------
     def first_differing(self, nodes: Sequence[bytes], in_chunks: bool, op_index: int,
@@ -232,6 +229,8 @@ class StepView:
         """The first step of element e's program whose posted result binary32 refutes, with the
         posted earlier results and our inputs as operands (None: every step checks out)."""
         op = self.ops[i]
+        if op.kind is OpKind.EMBED_BWD:
+            return embed_wrong_step(op, e, results, self.tensors)
         steps = program(op, e, self.tensors.read)
         posted = posted_results(steps, results)
         for s, (code, operands) in enumerate(steps):
@@ -240,44 +239,33 @@ class StepView:
                 return s
         return None
 
-    def openings(self, i: int, e: int, s: int, node_ops: KnownTree) -> list[Opening]:
-        """The openings of step s's input operands, in operand order (Const slots take none)."""
+    def openings(self, i: int, e: int, s: int, node_ops: KnownTree,
+                 results: bytes = b"") -> list[Opening]:
+        """The openings of step s's input operands, in operand order, as StepEvaluator consumes
+        them (prover/trace/openings.py; ``results``: the node's posted program, which fixes an
+        EMBED_BWD element's steps)."""
         op = self.ops[i]
-        _, operands = program(op, e, self.tensors.read)[s]
-        out = []
-        for o in operands:
-            if o[0] != IN or op.slots[o[1]].ref.kind is RefKind.CONST:
-                continue
-            ref, pos = self.tensors.locate(op, o[1], o[2])
-            out.append(self._open(ref.kind, ref.index, pos, node_ops))
-        return out
+        opener = self.opener(node_ops)
+        if op.kind is OpKind.EMBED_BWD:
+            return embed_openings(opener, op, e, s, results)
+        return opener.step_openings(op, program(op, e, self.tensors.read)[s][1])
 
-    def _open(self, kind: RefKind, j: int, pos: int, node_ops: KnownTree) -> Opening:
-        if kind is RefKind.SCALAR:
-            row = np.asarray(self.tensors.scalars, dtype="<f4").tobytes()
-            return Opening(ZERO, (), [], row, proof(tree(self.scalar_leaves), self.step - 1))
-        if kind is RefKind.STATE:
-            values, dims = self.tensors.state[j], self.state_shapes[j]
-            cproof = proof(tree(self.before_leaves), j)
-        elif kind is RefKind.TEACHER:
-            values = self.tensors.teacher[j]
-            dims = (int(values.size),)
-            cproof = proof(tree(self.teacher_commits), j)
-        elif kind is RefKind.OP:
-            values, dims = self.tensors.ops[j], tuple(self.ops[j].shape)
-            cproof = node_ops.proof(self.op_tree(), j)
-        else:
-            raise TraceError(f"inputs of kind {kind.name} are not checkable on-chain yet",
-                             hint="only graphs whose disputed op reads state, teacher, scalar "
-                                  "or op inputs can be settled by the referee today")
-        levels = tree(commit.chunk_leaves(values))
-        c = pos // commit.CHUNK_ELEMS
-        return Opening(levels[-1][0], dims, cproof, _chunk_of(values, c), proof(levels, c))
+    def opener(self, node_ops: KnownTree) -> Opener:
+        """Openings from this view (op outputs proven under the node's opRoot, ``node_ops``)."""
+        seq_len = len(self.tensors.batch[2]) if len(self.tensors.batch) > 2 else 1
+        return Opener(self.tensors, self.ops, self.step, self.state_shapes, self.before_leaves,
+                      self.teacher_commits, self.scalar_leaves, self.batch, seq_len,
+                      lambda j: node_ops.proof(self.op_tree(), j))
 
-
-def _chunk_of(values: np.ndarray, c: int) -> bytes:
-    raw = values[c * commit.CHUNK_ELEMS:(c + 1) * commit.CHUNK_ELEMS].astype("<f4").tobytes()
-    return raw.ljust(commit.CHUNK_BYTES, b"\0")
+    def state_claim(self, theirs: Sequence[bytes]) -> ConstClaim | ScalarClaim | None:
+        """What ``disputeState`` proves against the node's posted state after (None: its scalar
+        leaf and every constant tensor agree with ours)."""
+        if self.before_scalar is None:
+            return None
+        final = self.recorded.graph.final
+        return state_claim([final_leaf(j, ref) for j, (_, ref) in enumerate(final)], final,
+                           self.tensors.state, self.state_shapes, self.before_leaves,
+                           self.before_scalar, self.after_leaves, theirs)
 
 
 # ---- building and caching a view -----------------------------------------------------------
@@ -286,12 +274,14 @@ _META = "game.json"
 
 def view_of(recorded: Recorded, state_shapes: Sequence[tuple[int, ...]],
             before_leaves: Sequence[bytes], after_leaves: Sequence[bytes],
-            scalar_leaves: Sequence[bytes]) -> StepView:
+            scalar_leaves: Sequence[bytes], batch: Sequence[BatchRow] = (),
+            before_scalar: tuple[int, bytes, int] | None = None) -> StepView:
     # the teacher's commitments as roots.teacher_root commits them (flat tensors)
     teacher = [commit.commit(np.ascontiguousarray(t, dtype=np.float32)).commit
                for t in recorded.tensors.teacher]
     return StepView(recorded, [tuple(s) for s in state_shapes], list(before_leaves),
-                    list(after_leaves), list(scalar_leaves), teacher)
+                    list(after_leaves), list(scalar_leaves), teacher, list(batch),
+                    before_scalar)
 
 
 def save_view(v: StepView, d: str | Path) -> None:
@@ -304,7 +294,11 @@ def save_view(v: StepView, d: str | Path) -> None:
            "before": [h.hex() for h in v.before_leaves],
            "after": [h.hex() for h in v.after_leaves],
            "scalarLeaves": [h.hex() for h in v.scalar_leaves],
-           "teacher": [h.hex() for h in v.teacher_commits]}
+           "teacher": [h.hex() for h in v.teacher_commits],
+           "batch": [{"tokens": r.tokens.hex(), "proof": [h.hex() for h in r.proof]}
+                     for r in v.batch],
+           "beforeScalar": None if v.before_scalar is None else
+           [v.before_scalar[0], v.before_scalar[1].hex(), v.before_scalar[2]]}
     tmp = p / (_META + ".tmp")
     tmp.write_text(json.dumps(doc))
     tmp.replace(p / _META)
@@ -326,5 +320,10 @@ def load_view(d: str | Path) -> StepView | None:
     def hx(xs: list[str]) -> list[bytes]:
         return [bytes.fromhex(x) for x in xs]
 
+    scalar = doc.get("beforeScalar")
     return StepView(rec, [tuple(s) for s in doc["stateShapes"]], hx(doc["before"]),
-                    hx(doc["after"]), hx(doc["scalarLeaves"]), hx(doc["teacher"]))
+                    hx(doc["after"]), hx(doc["scalarLeaves"]), hx(doc["teacher"]),
+                    [BatchRow(bytes.fromhex(r["tokens"]), hx(r["proof"]))
+                     for r in doc.get("batch", [])],
+                    None if scalar is None else
+                    (int(scalar[0]), bytes.fromhex(scalar[1]), int(scalar[2])))

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from prover.trace.commit import TraceError
 from prover.trace.game import StepView, load_view, save_view, view_of
+from prover.trace.openings import BatchRow, batch_rows
 
 if TYPE_CHECKING:
     from prover.spec import TaskSpec
@@ -27,6 +28,21 @@ def state_leaves(trainer: Trainer) -> tuple[list[tuple[int, ...]], list[bytes]]:
     shapes = [tuple(int(d) for d in t.shape) for _, t in (*params, *optim)]
     return shapes, statehash.v2_leaves(params, optim, trainer.step_no, trainer.rng,
                                        trainer.cursor)
+
+
+def binding_proofs(trainer: Trainer, step: int) -> tuple[list[BatchRow], tuple[int, bytes, int]]:
+    """What the input bindings of step ``step`` are opened with (the trainer holds the state of
+    step ``step - 1``): the batch's dataset rows with their proofs under ``sampleRoot`` (the
+    schedule's samples of the step) and the state's scalar preimage (step, RNG digest, cursor)."""
+    import hashlib
+
+    from prover import schedule
+    from prover.spec import canonical_json
+
+    samples = schedule.batch_indices(trainer.spec, trainer.task_id, step)
+    rows = batch_rows(trainer.manifest.input_ids.numpy(), samples)
+    digest = hashlib.sha256(canonical_json(trainer.rng)).digest()
+    return rows, (trainer.step_no, digest, trainer.cursor)
 
 
 def retrace(spec: TaskSpec, task_id: int, step: int, start: str | Path | None,
@@ -53,13 +69,14 @@ def retrace(spec: TaskSpec, task_id: int, step: int, start: str | Path | None,
     while trainer.step_no < step - 1:
         trainer.step()
     shapes, before = state_leaves(trainer)
+    rows, before_scalar = binding_proofs(trainer, step)
     recorded = record_trainer_step(trainer, mutate=mutate)
     if mutate_after is not None:
         mutate_after(trainer)
         recorded.state_hash_after = trainer.state_hash()
     _, after = state_leaves(trainer)
     scalars = [scalar_leaf(scalar_table(spec, u)) for u in range(1, spec.total_steps + 1)]
-    return view_of(recorded, shapes, before, after, scalars)
+    return view_of(recorded, shapes, before, after, scalars, rows, before_scalar)
 
 
 def cached_retrace(cache_dir: str | Path, spec: TaskSpec, task_id: int, step: int,
