@@ -132,6 +132,10 @@ def _name_one(out: dict[str, Any], value: Any) -> Any:
     return value
 
 
+#: Most commitments a Protocol keeps read (about 5 KB each with 64 leaves).
+_COMMITMENT_CACHE = 4096
+
+
 class Protocol:
     """The veritrain contracts, seen by one account on one chain."""
 
@@ -143,6 +147,9 @@ class Protocol:
         self.market = chain.contract("TaskMarket", addresses.taskMarket)
         self.jury = chain.contract("JuryAdjudicator", addresses.adjudicator)
         self._referee: Contract | None = None
+        #: Commitments read from their SegmentCommitted log, by (task, k, committedAt, digest):
+        #: a record that still has that key holds that commitment (one eth_getLogs each).
+        self._commitments: dict[tuple[int, int, int, bytes], Commitment] = {}
 
     @classmethod
     def from_settings(cls, settings: Any, need_key: bool = True) -> Protocol:
@@ -303,14 +310,30 @@ class Protocol:
         ``endStateHash`` are added from the SegmentCommitted event whose roots hash to the digest
         (ledger.segments; zeros when the segment was never committed)."""
         record = self.view(self.market, "segment", task_id, k)
-        return Record(with_roots(record, find_commitment(self.market, task_id, k, record)))
+        return Record(with_roots(record, self._find_commitment(task_id, k, record)))
 
     def commitment(self, task_id: int, k: int) -> Commitment | None:
         """The commitment segment k's record holds now (its SegmentCommitted event: roots, CIDs,
         node, leaves, block), or None when it was never committed. It may be a commitment of an
         earlier epoch that a reopen took out of the trace: check ``segment(...).committed``."""
         record = self.view(self.market, "segment", task_id, k)
-        return find_commitment(self.market, task_id, k, record)
+        return self._find_commitment(task_id, k, record)
+
+    def _find_commitment(self, task_id: int, k: int, record: Any) -> Commitment | None:
+        """``find_commitment``, cached by what the record says (a recommit after a reopen has
+        another block, and other roots another digest, so it is read afresh)."""
+        key = (task_id, k, int(record["committedAt"]), bytes(record["rootsDigest"]))
+        if key[2] == 0:
+            return None
+        found = self._commitments.get(key)
+        if found is None:
+            found = find_commitment(self.market, task_id, k, record)
+            if found is None:  # pragma: no cover - committedAt > 0 always finds or raises
+                return None
+            if len(self._commitments) >= _COMMITMENT_CACHE:
+                self._commitments.clear()
+            self._commitments[key] = found
+        return found
 
     def roots(self, task_id: int, k: int) -> tuple[bytes, bytes]:
         """(traceRoot, endStateHash) of segment k's current commitment, as transactions that name

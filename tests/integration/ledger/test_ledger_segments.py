@@ -63,6 +63,27 @@ def test_segment_reads_the_roots_of_the_matching_event(protocol: Any) -> None:
     assert not never.committed and node.commitment(task, 1) is None
 
 
+def test_a_commitment_is_read_from_its_log_once(protocol: Any, monkeypatch: Any) -> None:
+    """Protocol caches each commitment by what the record names (task, k, block, digest): every
+    further read of the segment costs one eth_call and no eth_getLogs."""
+    task = _task(protocol)
+    root, end, _ = _commit(protocol(NODE), task, 0, b"a")
+    reader = protocol(CHALLENGER)
+    calls: list[Any] = []
+    real = reader.market.events
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(reader.market, "events", counted)
+    for _ in range(3):
+        assert reader.roots(task, 0) == (root, end)
+    assert bytes(reader.segment(task, 0).traceRoot) == root
+    assert reader.commitment(task, 0) is not None
+    assert len(calls) == 1
+
+
 def test_recommit_after_reopen_is_read_and_old_roots_are_refused(protocol: Any,
                                                                  anvil: Any) -> None:
     """A stalled node's commitment of segment 0 (window still open) is replaced by the next
@@ -70,6 +91,7 @@ def test_recommit_after_reopen_is_read_and_old_roots_are_refused(protocol: Any,
     task = _task(protocol)
     node, other, challenger = protocol(NODE), protocol(OTHER), protocol(CHALLENGER)
     old_root, old_end, _ = _commit(node, task, 0, b"old")
+    assert challenger.roots(task, 0) == (old_root, old_end)  # now in the reader's cache
     anvil.mine(DEADLINE + 1)
     challenger.timeout_stall(task)
     assert int(challenger.task(task).epoch) == 1
