@@ -244,9 +244,12 @@ def test_griefer_loses_at_a_binding_to_the_honest_node(world: Any, kind: OpKind 
     embedding lookup (GATHER of the batch row: step 0 with the row's opening) or of an
     EMBED_BWD op with terms (the first position the node listed); the node bot answers every
     move (EMBED_BWD: its results then its positions) and wins the griefer's bond."""
+    from challenger.referee import state_arg
+    from ledger.errors import revert_error
     from materials import Materials
     from prover import merkle
-    from prover.trace.openings import embed_terms
+    from prover.trace import commit
+    from prover.trace.openings import ScalarClaim, embed_terms
     from prover.trace.retrace import retrace
 
     p, g = world.protocol(REQUESTER), world.protocol(CHALLENGER)
@@ -278,8 +281,17 @@ def test_griefer_loses_at_a_binding_to_the_honest_node(world: Any, kind: OpKind 
         op = next(o for o in view.ops if _reads_batch_row(o))
         element = 0
     bad = _griefer_at(world, view, op.index, element, kind is OpKind.EMBED_BWD)
-    world.drive([_Bot(node.bot(), did), _Bot(bad, did)],
-                lambda: referee.game(did).phase == GamePhase.RESOLVED, max_blocks=60)
+    bots = [_Bot(node.bot(), did), _Bot(bad, did)]
+    # the node alone up to the griefer's first pick
+    world.drive(bots[:1], lambda: referee.game(did).phase == GamePhase.OP_PICK, max_blocks=10)
+    # the honest state after refutes a scalar claim: every proof checks out, the leaf agrees
+    n = len(view.before_leaves) - 1
+    assert view.before_scalar is not None
+    honest = ScalarClaim(*view.before_scalar, commit.chunk_proof(view.before_leaves, n),
+                         view.after_leaves[n], commit.chunk_proof(view.after_leaves, n))
+    with pytest.raises(revert_error("StateOutAgrees")):
+        referee.dispute_state(did, state_arg(honest))
+    world.drive(bots, lambda: referee.game(did).phase == GamePhase.RESOLVED, max_blocks=60)
     assert referee.outcome(did) == Outcome.NODE_RIGHT
     (named,) = referee.events(did, ["ElementNamed"])
     assert (int(named.args["opIndex"]), int(named.args["element"])) == (op.index, element)
