@@ -18,8 +18,8 @@ TASK = 3
 
 
 @pytest.mark.parametrize(("overrides", "reason"), [
-    ({}, "schedule"),                                   # the v1 defaults
-    ({"schedule": "keccak-v2"}, "stateHash"),           # v2 schedule, blake3 state hash
+    ({"schedule": "keccak-v1", "state_hash": "blake3"}, "schedule"),  # a v1 spec
+    ({"state_hash": "blake3"}, "stateHash"),            # v2 schedule, blake3 state hash
 ])
 def test_step_graph_fields_refuses_v1_specs(overrides: dict[str, Any], reason: str) -> None:
     spec = preset_spec("tiny", **overrides)
