@@ -5,12 +5,17 @@ Each call reads the game and its events from the chain (what the node revealed),
 with our trace and sends the move that is due: the first differing node of a round, the first
 differing lane of the revealed chunk, the first program step binary32 refutes (with its input
 openings); or, when every op agrees and the state after does not, ``pickFinal`` or
-``disputeKept``. Only the move journal and the trace cache are kept between calls, so a restart
-or an RPC outage loses nothing.
+``disputeKept``. When everything the node committed agrees with our trace (an end-state dispute
+opened because the end checkpoint is withheld or is not the committed state), we demand a chunk
+of its committed state instead (:func:`demanded`): the bisection descends to the op whose output
+is a state tensor after the step and to one of its chunks, and the node must reveal that chunk
+on chain or lose at the move's deadline. Only the move journal and the trace cache are kept
+between calls, so a restart or an RPC outage loses nothing.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +35,7 @@ from ledger.referee import (
     ScalarArg,
     StepOpArg,
 )
-from prover.trace.commit import TraceError
+from prover.trace.commit import CHUNK_ELEMS, TraceError
 from prover.trace.game import KnownTree, depth_of, proof, round_width, tree
 from prover.trace.kinds import RefKind
 from prover.trace.openings import ConstClaim, ScalarClaim
@@ -92,6 +97,42 @@ def op_arg(op: Op) -> StepOpArg:
                      tuple(op.attrs))
 
 
+@dataclass(frozen=True)
+class Demand:
+    """The chunk of the node's committed state we ask it to reveal when nothing it committed
+    contradicts our trace: state tensor ``slot`` after the step, output of op ``op``."""
+
+    slot: int
+    op: int
+    chunk: int
+
+
+def demanded(view: StepView, g: GameView) -> Demand | None:
+    """Which chunk of the state after the step to demand in game ``g``: a state tensor made by
+    an op (the graph's final refs) and a chunk of it, drawn from the game's disputed leaf and
+    step, so the node cannot know it before it committed and a restarted bot draws the same one.
+    None when no state tensor comes from an op."""
+    final = view.recorded.graph.final
+    made = [(j, ref.index) for j, (_, ref) in enumerate(final) if ref.kind is RefKind.OP]
+    if not made:
+        return None
+    seed = int.from_bytes(hashlib.sha256(bytes(g.nodeLeaf) + g.step.to_bytes(32, "big"))
+                          .digest(), "big")
+    slot, op = made[seed % len(made)]
+    size = 1
+    for d in view.ops[op].shape:
+        size *= int(d)
+    chunks = max(1, -(-size // CHUNK_ELEMS))
+    return Demand(slot, op, (seed // len(made)) % chunks)
+
+
+def toward(target: int, depth_left: int) -> int:
+    """The node of a round (``depth_left`` levels above the leaves) on the path to leaf
+    ``target``."""
+    w = round_width(depth_left)
+    return (target >> (depth_left - w)) & ((1 << w) - 1)
+
+
 class ChallengerReferee(GameBot["StepView"]):
     """Plays the games ``referee.me`` opened."""
 
@@ -128,15 +169,26 @@ class ChallengerReferee(GameBot["StepView"]):
         if g.phase == GamePhase.OP_PICK:
             return self._op_pick(did, g, view, trail)
         if g.phase == GamePhase.CHUNK_PICK:
-            which = 0
+            which: int | None = 0
             if trail.dims == tuple(view.ops[g.opIndex].shape):
-                which = view.first_differing(trail.split, True, g.opIndex, g.depthLeft,
-                                             g.index) or 0
-            return "pick", f"chunk node {which}", lambda: r.pick(did, trail.split, which)
+                which = view.first_differing(trail.split, True, g.opIndex, g.depthLeft, g.index)
+            if which is None:  # the op's chunks agree with ours: descend to the demanded chunk
+                d = demanded(view, g)
+                target = d.chunk if d is not None and d.op == g.opIndex else 0
+                which = toward(target, g.depthLeft)
+                what = f"chunk node {which} (towards demanded chunk {target})"
+            else:
+                what = f"chunk node {which}"
+            pick = which
+            return "pick", what, lambda: r.pick(did, trail.split, pick)
         op = view.ops[g.opIndex]
         if g.phase == GamePhase.ELEMENT:
             lane = 0
             if trail.dims == tuple(op.shape):
+                if bytes(trail.chunk) == view.chunk(g.opIndex, g.index):
+                    raise NothingToProveError(
+                        f"the node revealed chunk {g.index} of op {g.opIndex}'s output as our "
+                        "trace has it: its committed state is available", dispute_id=did)
                 lane = view.first_wrong_lane(g.opIndex, g.index, trail.chunk)
             graph_proof = proof(tree([o.leaf() for o in view.ops]), g.opIndex)
             return ("nameElement", f"op {g.opIndex} ({op.kind.name}) chunk {g.index} lane {lane}",
@@ -174,9 +226,7 @@ class ChallengerReferee(GameBot["StepView"]):
         theirs = trail.after_leaves
         slot = next((j for j in range(n) if theirs[j] != view.after_leaves[j]), None)
         if slot is None:
-            raise NothingToProveError("every op and every state tensor after the step agree "
-                                      "with ours (only the state's scalar leaf differs)",
-                                      dispute_id=did)
+            return self._demand(did, g, view, nodes, theirs[n] != view.after_leaves[n])
         final = view.recorded.graph.final
         final_levels = tree([final_leaf(j, ref) for j, (_, ref) in enumerate(final)])
         ref = final[slot][1]
@@ -191,15 +241,29 @@ class ChallengerReferee(GameBot["StepView"]):
         if ref.kind is not RefKind.OP:
             raise NothingToProveError(f"state tensor {slot} after the step comes from {ref}, "
                                       "which the referee cannot check yet", dispute_id=did)
-        w = round_width(g.depthLeft)
-        which = (ref.index >> (g.depthLeft - w)) & ((1 << w) - 1)
-        if g.depthLeft > w:
+        which = toward(ref.index, g.depthLeft)
+        if g.depthLeft > round_width(g.depthLeft):
             return "pick", f"op node {which} (towards op {ref.index})", \
                 lambda: r.pick(did, nodes, which)
         fp, sp = proof(final_levels, slot), proof(after_levels, slot)
         return ("pickFinal", f"op {ref.index} is state tensor {slot}, the node's state after "
                              "holds another",
                 lambda: r.pick_final(did, nodes, which, slot, fp, theirs[slot], sp))
+
+    def _demand(self, did: int, g: GameView, view: StepView, nodes: list[bytes],
+                scalar_differs: bool) -> tuple[str, str, Callable[[], Any]]:
+        """Every op and state tensor the node committed agrees with ours: descend to the
+        demanded chunk of its state after the step (the node must reveal it or lose)."""
+        d = demanded(view, g)
+        if scalar_differs or d is None:
+            why = ("only the state's scalar leaf differs" if scalar_differs
+                   else "no state tensor comes from an op")
+            raise NothingToProveError(f"every op and every state tensor after the step agree "
+                                      f"with ours ({why})", dispute_id=did)
+        which = toward(d.op, g.depthLeft)
+        r = self.referee
+        return ("pick", f"op node {which} (demanding chunk {d.chunk} of state tensor {d.slot}, "
+                        f"op {d.op})", lambda: r.pick(did, nodes, which))
 
 
 def state_arg(claim: ConstClaim | ScalarClaim) -> ConstArg | ScalarArg:

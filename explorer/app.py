@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from explorer import db, queries
 from explorer.models import (
+    Court,
     DisputeDetail,
     DisputeSummary,
     NodeDetail,
@@ -122,6 +123,10 @@ def create_app(db_path: str | Path, access: queries.Access, *, live_ms: int = 20
     async def _not_found(request: Request, exc: queries.NotFoundError) -> Response:
         return problem(request, 404, str(exc))
 
+    @app.exception_handler(queries.AmbiguousDisputeError)
+    async def _ambiguous(request: Request, exc: queries.AmbiguousDisputeError) -> Response:
+        return problem(request, 409, str(exc))
+
     @app.exception_handler(BadRequestError)
     async def _bad(request: Request, exc: BadRequestError) -> Response:
         return problem(request, 400, str(exc))
@@ -170,12 +175,21 @@ def create_app(db_path: str | Path, access: queries.Access, *, live_ms: int = 20
         return queries.node(conn(), _address(address))
 
     @app.get("/api/disputes", response_model=list[DisputeSummary], tags=["api"])
-    def api_disputes() -> list[DisputeSummary]:
-        return queries.disputes(conn())
+    def api_disputes(court: Court | None = None) -> list[DisputeSummary]:
+        """Disputes of both courts, the latest opened first (``?court=jury|referee``: one)."""
+        return queries.disputes(conn(), court)
+
+    @app.get("/api/disputes/{court}/{dispute_id}", response_model=DisputeDetail, tags=["api"])
+    def api_court_dispute(
+        court: Court, dispute_id: int = PathParam(ge=0, le=MAX_ID)
+    ) -> DisputeDetail:
+        """A dispute of the jury or the referee, the timeline of every move in it and, for a
+        referee game, where the fault was."""
+        return queries.dispute(conn(), dispute_id, court)
 
     @app.get("/api/disputes/{dispute_id}", response_model=DisputeDetail, tags=["api"])
     def api_dispute(dispute_id: int = PathParam(ge=0, le=MAX_ID)) -> DisputeDetail:
-        """A dispute and the timeline of every move in it."""
+        """The dispute of that id when only one court has it (409 when both do)."""
         return queries.dispute(conn(), dispute_id)
 
     # ---- pages ----------------------------------------------------------------------------
@@ -204,8 +218,15 @@ def create_app(db_path: str | Path, access: queries.Access, *, live_ms: int = 20
         return page(request, "node.html", n=queries.node(conn(), _address(address)))
 
     @app.get("/disputes", response_class=HTMLResponse, include_in_schema=False)
-    def disputes_page(request: Request) -> Response:
-        return page(request, "disputes.html", disputes=queries.disputes(conn()))
+    def disputes_page(request: Request, court: Court | None = None) -> Response:
+        return page(request, "disputes.html", disputes=queries.disputes(conn(), court),
+                    court=court)
+
+    @app.get("/disputes/{court}/{dispute_id}", response_class=HTMLResponse, include_in_schema=False)
+    def court_dispute_page(
+        request: Request, court: Court, dispute_id: int = PathParam(ge=0, le=MAX_ID)
+    ) -> Response:
+        return page(request, "dispute.html", d=queries.dispute(conn(), dispute_id, court))
 
     @app.get("/disputes/{dispute_id}", response_class=HTMLResponse, include_in_schema=False)
     def dispute_page(request: Request, dispute_id: int = PathParam(ge=0, le=MAX_ID)) -> Response:

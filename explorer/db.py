@@ -19,7 +19,10 @@ from pathlib import Path
 
 from veritrain.errors import ExplorerError, leaf
 
-SCHEMA_VERSION = "1"
+#: Version 2: disputes and moves keyed by (court, id) (the jury's and the referee's ids collide),
+#: tasks with their court and graphRoot, the referee game's fault. An index of another version is
+#: rebuilt from the chain on open (``connect``): its events are dropped and its cursor reset.
+SCHEMA_VERSION = "2"
 
 CHAIN_TABLES = ("tasks", "segments", "claims", "accounts", "disputes", "moves")
 
@@ -35,7 +38,8 @@ CREATE TABLE IF NOT EXISTS tasks (
   status INTEGER NOT NULL, node TEXT, epoch INTEGER NOT NULL DEFAULT 0,
   next_segment INTEGER NOT NULL DEFAULT 0, due_block INTEGER,
   open_disputes INTEGER NOT NULL DEFAULT 0,
-  created_block INTEGER NOT NULL, created_tx TEXT NOT NULL, paid TEXT, refunded TEXT);
+  created_block INTEGER NOT NULL, created_tx TEXT NOT NULL, paid TEXT, refunded TEXT,
+  court TEXT NOT NULL DEFAULT 'jury', graph_root TEXT);
 CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status, id);
 CREATE INDEX IF NOT EXISTS tasks_node ON tasks (node);
 CREATE TABLE IF NOT EXISTS segments (
@@ -56,16 +60,17 @@ CREATE TABLE IF NOT EXISTS accounts (
   tasks INTEGER NOT NULL DEFAULT 0, slashed TEXT NOT NULL DEFAULT '0',
   rewards TEXT NOT NULL DEFAULT '0', payouts TEXT NOT NULL DEFAULT '0');
 CREATE TABLE IF NOT EXISTS disputes (
-  id INTEGER PRIMARY KEY, task_id INTEGER NOT NULL, k INTEGER NOT NULL, step INTEGER NOT NULL,
-  node_leaf TEXT NOT NULL, challenger TEXT NOT NULL, node TEXT NOT NULL, bond TEXT NOT NULL,
-  kind TEXT NOT NULL, epoch INTEGER NOT NULL, opened_block INTEGER NOT NULL, tx TEXT NOT NULL,
-  round INTEGER NOT NULL DEFAULT 0, outcome INTEGER NOT NULL DEFAULT 0, majority_leaf TEXT,
-  slashed TEXT, resolved_block INTEGER);
+  court TEXT NOT NULL, id INTEGER NOT NULL, task_id INTEGER NOT NULL, k INTEGER NOT NULL,
+  step INTEGER NOT NULL, node_leaf TEXT NOT NULL, challenger TEXT NOT NULL, node TEXT NOT NULL,
+  bond TEXT NOT NULL, kind TEXT NOT NULL, epoch INTEGER NOT NULL, opened_block INTEGER NOT NULL,
+  tx TEXT NOT NULL, round INTEGER NOT NULL DEFAULT 0, outcome INTEGER NOT NULL DEFAULT 0,
+  majority_leaf TEXT, slashed TEXT, resolved_block INTEGER, fault TEXT,
+  PRIMARY KEY (court, id));
 CREATE INDEX IF NOT EXISTS disputes_task ON disputes (task_id, k);
 CREATE TABLE IF NOT EXISTS moves (
-  dispute_id INTEGER NOT NULL, block INTEGER NOT NULL, log_index INTEGER NOT NULL,
-  kind TEXT NOT NULL, actor TEXT, detail TEXT NOT NULL, tx TEXT NOT NULL,
-  PRIMARY KEY (dispute_id, block, log_index));
+  court TEXT NOT NULL, dispute_id INTEGER NOT NULL, block INTEGER NOT NULL,
+  log_index INTEGER NOT NULL, kind TEXT NOT NULL, actor TEXT, detail TEXT NOT NULL,
+  tx TEXT NOT NULL, PRIMARY KEY (court, dispute_id, block, log_index));
 CREATE TABLE IF NOT EXISTS specs (
   cid TEXT PRIMARY KEY, state TEXT NOT NULL, summary TEXT, error TEXT);
 CREATE TABLE IF NOT EXISTS leaves (
@@ -95,6 +100,7 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
             p.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(p, check_same_thread=False, timeout=10)
             conn.execute("PRAGMA journal_mode=WAL")
+            _drop_if_outdated(conn)
             conn.executescript(SCHEMA)
             conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
             conn.commit()
@@ -107,6 +113,26 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA synchronous=NORMAL")
     return conn
+
+
+def _drop_if_outdated(conn: sqlite3.Connection) -> None:
+    """An index of an older schema is a rebuildable cache: drop its events and chain tables and
+    its cursor, so the indexer indexes the chain again from the deployment block (the IPFS
+    metadata, keyed by CID, is kept)."""
+    has_meta = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+    ).fetchone()
+    if has_meta is None:
+        return
+    have = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+    if have is None or have[0] == SCHEMA_VERSION:
+        return
+    for table in ("events", *CHAIN_TABLES):
+        conn.execute(f"DROP TABLE IF EXISTS {table}")
+    conn.execute(
+        "DELETE FROM meta WHERE key IN "
+        "('schema', 'cursor_block', 'cursor_hash', 'indexed_block', 'synced_at')"
+    )
 
 
 def get_meta(conn: sqlite3.Connection, key: str) -> str | None:

@@ -5,8 +5,11 @@ event; applying the stored events in chain order rebuilds every chain table (``r
 positions follow StakeManager's rules as far as its events tell them; the indexer sets each
 touched account's position from ``stakeInfo`` at the indexed block, so it is exact to the wei.
 
-Dispute moves are typed by :class:`MoveKind`. The jury's moves are those of today; a referee
-(bisection) game adds its own kinds without changing the table.
+Dispute moves are typed by :class:`MoveKind` and keyed by the court that numbers the dispute
+(:class:`Court`: the jury's and the referee's ids both count from 1). The referee game's own
+events are folded by ``explorer.game``; the events both adjudicators emit (DisputeOpened,
+EndStateDisputeOpened, PayoutCredited, DisputeResolved) are folded here, under the emitter's
+court.
 """
 
 from __future__ import annotations
@@ -14,40 +17,13 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable
-from enum import StrEnum
-from typing import Any
 
+from explorer.game import GAME_HANDLERS
+from explorer.moves import Court, MoveKind, court_of, record
 from explorer.stakes import STAKE_HANDLERS, Ev, account_row, add_amounts, amt
 from ledger.protocol import TaskStatus
 
-
-class MoveKind(StrEnum):
-    """What happened in a dispute (the timeline's rows)."""
-
-    OPENED = "opened"
-    END_STATE_CLAIM = "end-state-claim"
-    JURY_DRAWN = "jury-drawn"
-    REDRAW_SCHEDULED = "redraw-scheduled"
-    VOTE_COMMITTED = "vote-committed"
-    VOTE_REVEALED = "vote-revealed"
-    JUROR_PENALISED = "juror-penalised"
-    PAYOUT_CREDITED = "payout-credited"
-    RESOLVED = "resolved"
-    NODE_SLASHED = "node-slashed"
-
-
-def _move(
-    conn: sqlite3.Connection,
-    ev: Ev,
-    dispute_id: int,
-    kind: MoveKind,
-    actor: str | None,
-    **detail: Any,
-) -> None:
-    conn.execute(
-        "INSERT OR REPLACE INTO moves VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (dispute_id, ev.block, ev.log_index, kind.value, actor, json.dumps(detail), ev.tx),
-    )
+__all__ = ["Court", "MoveKind", "apply", "refold"]
 
 
 # ---- TaskMarket ------------------------------------------------------------------------------
@@ -199,19 +175,31 @@ def _reward_claimed(conn: sqlite3.Connection, ev: Ev) -> None:
 
 
 def _node_slashed(conn: sqlite3.Connection, ev: Ev) -> None:
+    """A slash for a lost dispute: its id is numbered by the task's court."""
     a = ev.args
     if a["disputeId"]:
-        _move(conn, ev, a["disputeId"], MoveKind.NODE_SLASHED, a["node"], amount=str(a["amount"]))
+        row = conn.execute("SELECT court FROM tasks WHERE id = ?", (a["taskId"],)).fetchone()
+        court = Court(row[0]) if row else Court.JURY
+        record(conn, ev, court, a["disputeId"], MoveKind.NODE_SLASHED, a["node"],
+               amount=str(a["amount"]))
 
 
-# ---- JuryAdjudicator -------------------------------------------------------------------------
+def _task_adjudicator(conn: sqlite3.Connection, ev: Ev) -> None:
+    court = Court.REFEREE if ev.args["refereed"] else Court.JURY
+    conn.execute("UPDATE tasks SET court = ? WHERE id = ?", (court.value, ev.args["taskId"]))
+
+
+# ---- JuryAdjudicator and OneStepAdjudicator --------------------------------------------------
 def _dispute_opened(conn: sqlite3.Connection, ev: Ev) -> None:
     a = ev.args
+    court = court_of(ev)
     row = conn.execute("SELECT epoch FROM tasks WHERE id = ?", (a["taskId"],)).fetchone()
     conn.execute(
-        "INSERT OR REPLACE INTO disputes (id, task_id, k, step, node_leaf, challenger, node, "
-        "bond, kind, epoch, opened_block, tx) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'leaf', ?, ?, ?)",
+        "INSERT OR REPLACE INTO disputes (court, id, task_id, k, step, node_leaf, challenger, "
+        "node, bond, kind, epoch, opened_block, tx) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'leaf', ?, ?, ?)",
         (
+            court.value,
             a["disputeId"],
             a["taskId"],
             a["k"],
@@ -225,9 +213,10 @@ def _dispute_opened(conn: sqlite3.Connection, ev: Ev) -> None:
             ev.tx,
         ),
     )
-    _move(
+    record(
         conn,
         ev,
+        court,
         a["disputeId"],
         MoveKind.OPENED,
         a["challenger"],
@@ -240,16 +229,25 @@ def _dispute_opened(conn: sqlite3.Connection, ev: Ev) -> None:
 
 def _end_state_opened(conn: sqlite3.Connection, ev: Ev) -> None:
     a = ev.args
-    conn.execute("UPDATE disputes SET kind = 'end-state' WHERE id = ?", (a["disputeId"],))
-    _move(conn, ev, a["disputeId"], MoveKind.END_STATE_CLAIM, None, endStateHash=a["endStateHash"])
+    court = court_of(ev)
+    conn.execute(
+        "UPDATE disputes SET kind = 'end-state' WHERE court = ? AND id = ?",
+        (court.value, a["disputeId"]),
+    )
+    record(conn, ev, court, a["disputeId"], MoveKind.END_STATE_CLAIM, None,
+           endStateHash=a["endStateHash"])
 
 
 def _jury_drawn(conn: sqlite3.Connection, ev: Ev) -> None:
     a = ev.args
-    conn.execute("UPDATE disputes SET round = ? WHERE id = ?", (a["round"], a["disputeId"]))
-    _move(
+    conn.execute(
+        "UPDATE disputes SET round = ? WHERE court = 'jury' AND id = ?",
+        (a["round"], a["disputeId"]),
+    )
+    record(
         conn,
         ev,
+        Court.JURY,
         a["disputeId"],
         MoveKind.JURY_DRAWN,
         None,
@@ -262,27 +260,32 @@ def _jury_drawn(conn: sqlite3.Connection, ev: Ev) -> None:
 
 def _dispute_resolved(conn: sqlite3.Connection, ev: Ev) -> None:
     a = ev.args
+    court = court_of(ev)
     conn.execute(
         "UPDATE disputes SET outcome = ?, majority_leaf = ?, slashed = ?, resolved_block = ? "
-        "WHERE id = ?",
-        (a["outcome"], a["majorityLeaf"], str(a["slashed"]), ev.block, a["disputeId"]),
+        "WHERE court = ? AND id = ?",
+        (a["outcome"], a["majorityLeaf"], str(a["slashed"]), ev.block, court.value,
+         a["disputeId"]),
     )
-    _move(
+    record(
         conn,
         ev,
+        court,
         a["disputeId"],
         MoveKind.RESOLVED,
         None,
         outcome=a["outcome"],
-        majorityLeaf=a["majorityLeaf"],
         slashed=str(a["slashed"]),
+        # the referee has no majority (its DisputeResolved carries zero there)
+        **({"majorityLeaf": a["majorityLeaf"]} if court is Court.JURY else {}),
     )
 
 
 def _payout_credited(conn: sqlite3.Connection, ev: Ev) -> None:
     a = ev.args
     add_amounts(conn, a["account"], payouts=amt(a["amount"]))
-    _move(conn, ev, a["disputeId"], MoveKind.PAYOUT_CREDITED, a["account"], amount=str(a["amount"]))
+    record(conn, ev, court_of(ev), a["disputeId"], MoveKind.PAYOUT_CREDITED, a["account"],
+           amount=str(a["amount"]))
 
 
 def _simple_move(
@@ -290,14 +293,8 @@ def _simple_move(
 ) -> Callable[[sqlite3.Connection, Ev], None]:
     def apply(conn: sqlite3.Connection, ev: Ev) -> None:
         a = ev.args
-        _move(
-            conn,
-            ev,
-            a["disputeId"],
-            kind,
-            a[actor_key] if actor_key else None,
-            **{k: (str(a[k]) if isinstance(a[k], int) and a[k] > 2**53 else a[k]) for k in keys},
-        )
+        record(conn, ev, Court.JURY, a["disputeId"], kind, a[actor_key] if actor_key else None,
+               **{k: a[k] for k in keys})
 
     return apply
 
@@ -312,6 +309,7 @@ HANDLERS: dict[str, Callable[[sqlite3.Connection, Ev], None]] = {
     "SegmentDisputeCount": _segment_dispute_count,
     "RewardClaimed": _reward_claimed,
     "NodeSlashed": _node_slashed,
+    "TaskAdjudicator": _task_adjudicator,
     "DisputeOpened": _dispute_opened,
     "EndStateDisputeOpened": _end_state_opened,
     "JuryDrawn": _jury_drawn,
@@ -321,6 +319,7 @@ HANDLERS: dict[str, Callable[[sqlite3.Connection, Ev], None]] = {
     "JurorPenalised": _simple_move(MoveKind.JUROR_PENALISED, "juror", "amount"),
     "PayoutCredited": _payout_credited,
     "DisputeResolved": _dispute_resolved,
+    **GAME_HANDLERS,
 }
 
 

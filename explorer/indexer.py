@@ -1,8 +1,9 @@
 """The indexer: contract events -> SQLite, reorg-aware and resumable, plus the IPFS metadata.
 
 ``Indexer.sync()`` asks ``ledger.watch.EventWatcher`` for the new confirmed logs of every event
-of StakeManager, TaskMarket and JuryAdjudicator (fetched in one query per block range by
-``ledger.eventset.EventSet``), stores them and folds them into the chain tables
+of StakeManager, TaskMarket, JuryAdjudicator and, when the addresses name one, the referee
+(OneStepAdjudicator; fetched in one query per block range by ``ledger.eventset.EventSet``),
+stores them and folds them into the chain tables
 (``explorer.fold``) in one SQLite transaction together with the watcher's cursor, so a crash
 between two syncs resumes exactly where the last commit left off. When the watcher reports a
 reorg it rewinds: the events from the fork point on are deleted and the chain tables are folded
@@ -24,8 +25,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from eth_typing import HexStr
+
 from explorer import db
 from explorer.fold import Ev, apply, refold
+from explorer.game import NOT_AN_OP
+from explorer.moves import REFEREE_CONTRACT
 from ledger.chain import Chain
 from ledger.eventset import EventSet
 from ledger.protocol import Addresses
@@ -38,6 +43,7 @@ CONTRACTS = (
     ("StakeManager", "stakeManager"),
     ("TaskMarket", "taskMarket"),
     ("JuryAdjudicator", "adjudicator"),
+    (REFEREE_CONTRACT, "referee"),
 )
 #: Seconds before content that was missing from IPFS is asked for again.
 RETRY_MISSING_S = 15.0
@@ -73,8 +79,11 @@ class Indexer:
         db.bind_to_chain(self.conn, self.db_path, chain.chain_id, addresses.taskMarket)
         db.set_meta(self.conn, "addresses", json.dumps(addresses.__dict__))
         self.conn.commit()
+        # an addresses file from before the referee has none: its deployment has no referee
         self.contracts = {
-            name: chain.contract(name, getattr(addresses, key)) for name, key in CONTRACTS
+            name: chain.contract(name, getattr(addresses, key))
+            for name, key in CONTRACTS
+            if getattr(addresses, key, "")
         }
         self.events = EventSet(chain, list(self.contracts.values()))
         block, block_hash = (
@@ -101,14 +110,29 @@ class Indexer:
         self._rewind_to = block if self._rewind_to is None else min(block, self._rewind_to)
 
     def _event(self, entry: Any) -> Ev:
-        return Ev(
-            entry["blockNumber"],
-            entry["logIndex"],
-            "0x" + bytes(entry["transactionHash"]).hex(),
-            entry["contract"],
-            entry["event"],
-            clean(entry["args"]),
+        args = clean(entry["args"])
+        tx = "0x" + bytes(entry["transactionHash"]).hex()
+        if entry["event"] == "FinalStateMismatch" and args["opIndex"] == NOT_AN_OP:
+            args.update(self._state_call(tx))
+        return Ev(entry["blockNumber"], entry["logIndex"], tx, entry["contract"], entry["event"],
+                  args)
+
+    def _state_call(self, tx: str) -> dict[str, Any]:
+        """disputeKept and disputeState emit the same FinalStateMismatch: which one was called
+        (and disputeState's claim: 0 a constant, 1 the scalar leaf) is in the transaction's
+        input. Empty when the call came through another contract (the row then says less)."""
+        referee = self.contracts[REFEREE_CONTRACT]
+        txn = self.chain.retry(
+            lambda: self.chain.w3.eth.get_transaction(HexStr(tx)), "get_transaction"
         )
+        try:
+            fn, params = referee.web3_contract.decode_function_input(txn["input"])
+        except ValueError:
+            return {}
+        found: dict[str, Any] = {"call": fn.fn_name}
+        if fn.fn_name == "disputeState":
+            found["claim"] = int(params["claim"])
+        return found
 
     def sync(self) -> int:
         """Index the logs of the blocks confirmed since the last sync; returns how many."""

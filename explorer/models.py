@@ -52,9 +52,17 @@ class Overview(BaseModel):
     latestEvents: list[EventRow]
 
 
+class Court(StrEnum):
+    """Who settles a task's disputes (TaskMarket.adjudicatorOf, fixed when the task is created)."""
+
+    JURY = "jury"  # JuryAdjudicator: a drawn jury votes on the leaf
+    REFEREE = "referee"  # OneStepAdjudicator: the referee game checks one scalar step on-chain
+
+
 class TaskSummary(BaseModel):
     id: int
     status: str
+    court: Court = Field(description="jury, or referee (the task was created with its step graph)")
     requester: str
     node: str | None
     reward: str = Field(description="Reward escrowed, in base units (decimal string)")
@@ -96,7 +104,7 @@ class SegmentInfo(BaseModel):
     current: Commit | None
     openDisputes: int
     finalAfterBlock: int | None = Field(description="The window closes after this block")
-    disputes: list[int]
+    disputes: list[int] = Field(description="Ids of its disputes at the task's court")
     replaced: list[Commit] = Field(description="Earlier commits rolled back by a reopen")
     leavesState: str | None = Field(description="ok, no-losses, missing or invalid")
 
@@ -117,8 +125,41 @@ class FinalCheckpoint(BaseModel):
     pullCommand: str
 
 
+def _opt(description: str) -> Any:
+    """An optional field (None until the game gets that far)."""
+    return Field(default=None, description=description)
+
+
+class RefereeFault(BaseModel):
+    """Where a referee game found (or did not find) the fault, as far as it went: the op, chunk
+    and element named, the scalar step the contract recomputed, a state tensor that is not what
+    the step makes of it, or the move whose deadline passed."""
+
+    opIndex: int | None = _opt("The op of the step's graph the game reached")
+    dims: list[int] | None = _opt("Its output's shape")
+    chunk: int | None = _opt("The 1 KiB chunk of its output")
+    element: int | None = _opt("The element named (index in the output)")
+    elementBits: int | None = _opt("The node's value of it (binary32 bits)")
+    programSteps: int | None = _opt("Scalar steps of the element's program")
+    scalarStep: int | None = _opt("The program step recomputed on-chain")
+    opcode: int | None = None
+    opcodeName: str | None = _opt("prover.trace.kinds.Opcode")
+    binary64: bool | None = _opt("A binary64 step (the clip coefficient's)")
+    computedHex: str | None = _opt("The contract's bits (Float32/Float64)")
+    claimedHex: str | None = _opt("The node's bits")
+    computedValue: str | None = None
+    claimedValue: str | None = None
+    stateSlot: int | None = _opt("State tensor after the step disputed")
+    stateOp: int | None = _opt("The op whose output belongs there")
+    stateLeaf: str | None = _opt("What the node's state holds there")
+    stateWhat: str | None = _opt("What that tensor is not")
+    timedOut: str | None = _opt("The phase whose move was missed")
+    nodeLost: bool | None = None
+
+
 class DisputeSummary(BaseModel):
-    id: int
+    court: Court = Field(description="The adjudicator that numbers and settles it")
+    id: int = Field(description="The dispute's id at its court (both courts count from 1)")
     taskId: int
     k: int
     step: int
@@ -133,9 +174,12 @@ class DisputeSummary(BaseModel):
     resolvedBlock: int | None
     slashed: str | None
     faultFound: str
+    fault: RefereeFault | None = Field(description="Referee games: where the fault was")
+    url: str = Field(description="The dispute's page")
 
 
 class TaskDetail(TaskSummary):
+    graphRoot: str | None = Field(description="The step graph's root (referee tasks)")
     specCid: str
     specHash: str
     spec: dict[str, Any] | None
@@ -189,4 +233,6 @@ class DisputeDetail(DisputeSummary):
     nodeLeaf: str
     majorityLeaf: str | None
     epoch: int
+    graphRoot: str | None = Field(description="The task's step graph root (referee games)")
+    payouts: dict[str, str] = Field(description="Credited to each account by this dispute")
     moves: list[Move]

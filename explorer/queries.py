@@ -15,16 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from explorer import db
+from explorer.disputes import dispute, dispute_summary, disputes
+from explorer.errors import AmbiguousDisputeError, NotFoundError
 from explorer.models import (
     ChainInfo,
     Commit,
     Counts,
-    DisputeDetail,
+    Court,
     DisputeSummary,
     EventRow,
     FinalCheckpoint,
     LossCurve,
-    Move,
     NodeDetail,
     NodeInfo,
     Overview,
@@ -34,18 +35,21 @@ from explorer.models import (
     TaskPage,
     TaskSummary,
 )
-from ledger.protocol import Outcome, TaskStatus, format_amount
-from veritrain.errors import ExplorerError, leaf
+from ledger.protocol import TaskStatus, format_amount
+
+__all__ = [
+    "AmbiguousDisputeError",
+    "NotFoundError",
+    "dispute",
+    "disputes",
+    "node",
+    "nodes",
+    "overview",
+    "task",
+    "tasks",
+]
 
 PAGE_SIZE = 50
-
-
-@leaf
-class NotFoundError(ExplorerError):
-    """No such task, node, dispute or page in the index."""
-
-    what: str
-    key: object
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,7 @@ def _summary(task: sqlite3.Row, states: list[SegmentState]) -> TaskSummary:
     return TaskSummary(
         id=task["id"],
         status=TaskStatus(task["status"]).name.lower(),
+        court=Court(task["court"]),
         requester=task["requester"],
         node=task["node"],
         reward=task["reward"],
@@ -214,39 +219,6 @@ def _summaries(conn: sqlite3.Connection, rows: list[sqlite3.Row]) -> list[TaskSu
     return [_summary(r, _states(r, current[r["id"]], had[r["id"]], head)) for r in rows]
 
 
-def _dispute(r: sqlite3.Row) -> DisputeSummary:
-    outcome = Outcome(r["outcome"])
-    if outcome is Outcome.NODE_WRONG:
-        where = (
-            f"the node's end state of segment {r['k']} (step {r['step']})"
-            if r["kind"] == "end-state"
-            else f"step {r['step']} (segment {r['k']}): the node's leaf was wrong"
-        )
-    elif outcome is Outcome.NODE_RIGHT:
-        where = "none: the jury upheld the node's leaf"
-    elif outcome is Outcome.VOID:
-        where = "void: no quorum or no majority (the segment reopens, the bond goes back)"
-    else:
-        where = f"pending: the jury is judging step {r['step']}"
-    return DisputeSummary(
-        id=r["id"],
-        taskId=r["task_id"],
-        k=r["k"],
-        step=r["step"],
-        kind=r["kind"],
-        challenger=r["challenger"],
-        node=r["node"],
-        bond=r["bond"],
-        round=r["round"],
-        outcome=outcome.name.lower(),
-        open=outcome is Outcome.NONE,
-        openedBlock=r["opened_block"],
-        resolvedBlock=r["resolved_block"],
-        slashed=r["slashed"],
-        faultFound=where,
-    )
-
-
 def _pull_command(access: Access, task_id: int, k: int) -> str:
     parts = [
         "veritrain",
@@ -286,8 +258,10 @@ def task(conn: sqlite3.Connection, task_id: int, access: Access) -> TaskDetail:
         )
     }
     disputes = [
-        _dispute(r)
-        for r in conn.execute("SELECT * FROM disputes WHERE task_id = ? ORDER BY id", (task_id,))
+        dispute_summary(r)
+        for r in conn.execute(
+            "SELECT * FROM disputes WHERE task_id = ? ORDER BY court, id", (task_id,)
+        )
     ]
     S = t["segment_steps"]
     segs = []
@@ -321,6 +295,7 @@ def task(conn: sqlite3.Connection, task_id: int, access: Access) -> TaskDetail:
     ]
     return TaskDetail(
         **_summary(t, states).model_dump(),
+        graphRoot=t["graph_root"],
         specCid=t["spec_cid"],
         specHash=t["spec_hash"],
         spec=json.loads(spec["summary"]) if spec is not None and spec["summary"] else None,
@@ -401,10 +376,10 @@ def node(conn: sqlite3.Connection, address: str) -> NodeDetail:
         (r["address"],),
     ).fetchall()
     disputes = [
-        _dispute(d)
+        dispute_summary(d)
         for d in conn.execute(
             "SELECT * FROM disputes WHERE lower(node) = lower(?) OR lower(challenger) = lower(?) "
-            "ORDER BY id DESC",
+            "ORDER BY opened_block DESC, court, id DESC",
             (address, address),
         )
     ]
@@ -412,38 +387,6 @@ def node(conn: sqlite3.Connection, address: str) -> NodeDetail:
         **_node(r, _head(conn)).model_dump(),
         taskList=_summaries(conn, claimed),
         disputeList=disputes,
-    )
-
-
-def disputes(conn: sqlite3.Connection) -> list[DisputeSummary]:
-    return [_dispute(r) for r in conn.execute("SELECT * FROM disputes ORDER BY id DESC")]
-
-
-def dispute(conn: sqlite3.Connection, dispute_id: int) -> DisputeDetail:
-    r = conn.execute("SELECT * FROM disputes WHERE id = ?", (dispute_id,)).fetchone()
-    if r is None:
-        raise NotFoundError(
-            f"dispute {dispute_id} is not in the index", what="dispute", key=dispute_id
-        )
-    moves = [
-        Move(
-            block=m["block"],
-            logIndex=m["log_index"],
-            kind=m["kind"],
-            actor=m["actor"],
-            detail=json.loads(m["detail"]),
-            tx=m["tx"],
-        )
-        for m in conn.execute(
-            "SELECT * FROM moves WHERE dispute_id = ? ORDER BY block, log_index", (dispute_id,)
-        )
-    ]
-    return DisputeDetail(
-        **_dispute(r).model_dump(),
-        nodeLeaf=r["node_leaf"],
-        majorityLeaf=r["majority_leaf"],
-        epoch=r["epoch"],
-        moves=moves,
     )
 
 

@@ -62,6 +62,8 @@ _ELEMENTARY_DYNAMIC = ("string", "bytes")
 
 def _static_word(typ: str, word: bytes) -> tuple[bool, Any]:
     """(True, value) for a one-word static type decoded as eth_abi does; (False, None) otherwise."""
+    if typ.endswith("]"):
+        return False, None  # an array (uint32[] starts with "uint" but its head is an offset)
     if typ.startswith("uint"):
         return True, int.from_bytes(word, "big")
     if typ.startswith("int"):

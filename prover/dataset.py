@@ -59,26 +59,18 @@ def sample_root(rows: Any) -> bytes:
 def sample_proof(rows: Any, index: int) -> tuple[bytes, list[bytes]]:
     """(sampleHash_index, siblings up to sampleRoot) of sample ``index`` (rows: int32 [N, seqLen]):
     what the referee needs to bind a batch row to the dataset (DataSchedule.verifySample)."""
-    return sample_proofs(rows, [index])[0]
-
-
-def sample_proofs(rows: Any, indices: Sequence[int]) -> list[tuple[bytes, list[bytes]]]:
-    """:func:`sample_proof` of each of ``indices``, the dataset's tree built once (a batch's
-    rows: what the referee's bots open a step's ``Batch(0)`` with)."""
     import numpy as np
 
     rows = np.ascontiguousarray(rows, dtype="<i4")
-    for index in indices:
-        if not 0 <= index < len(rows):
-            raise DatasetError(f"sample {index} out of range: the dataset has {len(rows)} "
-                               "samples")
+    if not 0 <= index < len(rows):
+        raise DatasetError(f"sample {index} out of range: the dataset has {len(rows)} samples")
     hashes = [keccak(rows[i].tobytes()) for i in range(len(rows))]
     leaves = [keccak(i.to_bytes(32, "big") + h) for i, h in enumerate(hashes)]
     size = 1
     while size < len(leaves):
         size *= 2
     leaves += [merkle.ZERO32] * (size - len(leaves))
-    return [(hashes[i], merkle.proof(leaves, i)) for i in indices]
+    return hashes[index], merkle.proof(leaves, index)
 
 
 def build_manifest(text_files: Sequence[str | Path], tokenizer_dir: str | Path, seq_len: int,

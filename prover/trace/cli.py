@@ -65,8 +65,9 @@ def step_trace(
                                       help="0x state hash of leaf t (the trace must end there)."),
     teacher: Path | None = typer.Option(None),
     dataset: Path | None = typer.Option(None),
-    threads: int | None = typer.Option(None, "--threads", min=1, help="Threads committing "
-                                       "and writing the trace (default: the cores, at most 4)."),
+    threads: int | None = typer.Option(None, "--threads", min=1, help="Threads writing and "
+                                       "committing the trace while the step runs (default: the "
+                                       "cores the training leaves free, 1 to 4)."),
 ) -> None:
     """Re-execute step t from leaf t-1's checkpoint and write every op output, the
     commitments and the op root; fails unless the trace starts at the checkpoint's state and
@@ -80,8 +81,12 @@ def step_trace(
     from prover.trace.tracer import record_step, write_trace
 
     teacher_dir, dataset_dir = _dirs(spec, teacher, dataset)
-    r = record_step(spec, task_id, step, start, teacher_dir, dataset_dir)
+    # the values are written and committed on other threads while the step is recorded
+    r = record_step(spec, task_id, step, start, teacher_dir, dataset_dir, out=out,
+                    threads=threads)
     if expect is not None and "0x" + r.state_hash_after.hex() != expect.lower():
+        if r.sink is not None:
+            r.sink.abort()
         raise TraceError(f"step {step} ends at 0x{r.state_hash_after.hex()}, not at the "
                          f"expected {expect}", hint="the leaf is wrong, or the start is")
     doc = write_trace(r, out, threads)

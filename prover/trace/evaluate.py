@@ -300,12 +300,17 @@ class Tensors:
             return self.ops[ref.index]
         raise TraceError(f"no tensor behind {ref}")
 
-    def locate(self, op: Op, slot: int, pos: int) -> tuple[Ref, int]:
-        """The referenced tensor and flat position of slot ``slot``'s element ``pos``."""
+    def locate(self, op: Op, slot: int, pos: int,
+               on_ids: Callable[[int, int], None] | None = None) -> tuple[Ref, int]:
+        """The referenced tensor and flat position of slot ``slot``'s element ``pos``;
+        ``on_ids(ids_slot, p)`` is told of each GATHER level's id before it is read (in the
+        order the referee's evaluator reads them: the openings of a gathered element)."""
         s = op.slots[slot]
         for lv in s.levels:
             if lv.kind is MapLevel.GATHER:
                 p, c = divmod(pos, lv.row_len)
+                if on_ids is not None:
+                    on_ids(lv.ids_slot, p)
                 pos = int(self.read(op, lv.ids_slot, p)) * lv.row_len + c
                 continue
             q, off = pos, lv.offset

@@ -9,6 +9,7 @@ the next step trains). The library is built on first use if ``scripts/bootstrap`
 from __future__ import annotations
 
 import ctypes
+import os
 import sys
 import threading
 from collections.abc import Sequence
@@ -43,6 +44,8 @@ def lib() -> ctypes.CDLL:
                                     ("vt_chunk_leaves", [p, n, p], None),
                                     ("vt_fold", [p, n, p], ctypes.c_int),
                                     ("vt_tensor_root", [p, n, p], ctypes.c_int),
+                                    ("vt_write_root", [ctypes.c_int, p, n, ctypes.c_int64, p],
+                                     ctypes.c_int),
                                     ("vt_num_chunks", [n], n),
                                     ("vt_has_shani", [], ctypes.c_int),
                                     ("vt_has_avx512", [], ctypes.c_int)):
@@ -126,4 +129,18 @@ def tensor_root(values: Any) -> bytes:
     out = ctypes.create_string_buffer(32)
     if lib().vt_tensor_root(_ptr(buf), buf.nbytes, out) != 0:
         raise TraceError("out of memory committing a tensor")
+    return out.raw
+
+
+def write_root(fd: int, values: Any, offset: int) -> bytes:
+    """The chunk-tree root of a float32 tensor (as :func:`tensor_root`), its bytes written to
+    ``fd`` at byte ``offset`` on the way: one C call, without the GIL, that reads the tensor's
+    memory once (a trace's op outputs are written and committed so)."""
+    buf = as_bytes(values)
+    out = ctypes.create_string_buffer(32)
+    rc = lib().vt_write_root(fd, _ptr(buf), buf.nbytes, offset, out)
+    if rc == -2:
+        raise TraceError("out of memory committing a tensor")
+    if rc < 0:
+        raise OSError(-rc, f"writing a trace's values failed: {os.strerror(-rc)}")
     return out.raw

@@ -30,7 +30,7 @@ from prover.trace.evaluate import results_bytes as results_bytes  # re-exported
 from prover.trace.graph import Op
 from prover.trace.kinds import OpKind
 from prover.trace.openings import (
-    BatchRow,
+    BatchRows,
     ConstClaim,
     Opener,
     Opening,
@@ -152,9 +152,9 @@ class StepView:
     #: Leaves of the scalar table's tree (t = 1..totalSteps) and the teacher's commitments.
     scalar_leaves: list[bytes]
     teacher_commits: list[bytes]
-    #: The batch's rows with their dataset proofs (Batch(0) openings) and the state before's
-    #: scalar preimage (step, RNG digest, cursor): the input bindings' proofs.
-    batch: list[BatchRow] = field(default_factory=list)
+    #: The batch rows of the step and the state before's scalar preimage (step, RNG digest,
+    #: cursor): the input bindings' proofs (set by the re-trace; not part of the cache).
+    batch: BatchRows | None = None
     before_scalar: tuple[int, bytes, int] | None = None
     _op_commits: list[bytes] | None = None
     _op_tree: list[list[bytes]] | None = None
@@ -252,9 +252,8 @@ class StepView:
 
     def opener(self, node_ops: KnownTree) -> Opener:
         """Openings from this view (op outputs proven under the node's opRoot, ``node_ops``)."""
-        seq_len = len(self.tensors.batch[2]) if len(self.tensors.batch) > 2 else 1
         return Opener(self.tensors, self.ops, self.step, self.state_shapes, self.before_leaves,
-                      self.teacher_commits, self.scalar_leaves, self.batch, seq_len,
+                      self.teacher_commits, self.scalar_leaves, self.batch,
                       lambda j: node_ops.proof(self.op_tree(), j))
 
     def state_claim(self, theirs: Sequence[bytes]) -> ConstClaim | ScalarClaim | None:
@@ -274,14 +273,12 @@ _META = "game.json"
 
 def view_of(recorded: Recorded, state_shapes: Sequence[tuple[int, ...]],
             before_leaves: Sequence[bytes], after_leaves: Sequence[bytes],
-            scalar_leaves: Sequence[bytes], batch: Sequence[BatchRow] = (),
-            before_scalar: tuple[int, bytes, int] | None = None) -> StepView:
+            scalar_leaves: Sequence[bytes]) -> StepView:
     # the teacher's commitments as roots.teacher_root commits them (flat tensors)
     teacher = [commit.commit(np.ascontiguousarray(t, dtype=np.float32)).commit
                for t in recorded.tensors.teacher]
     return StepView(recorded, [tuple(s) for s in state_shapes], list(before_leaves),
-                    list(after_leaves), list(scalar_leaves), teacher, list(batch),
-                    before_scalar)
+                    list(after_leaves), list(scalar_leaves), teacher)
 
 
 def save_view(v: StepView, d: str | Path) -> None:
@@ -294,11 +291,7 @@ def save_view(v: StepView, d: str | Path) -> None:
            "before": [h.hex() for h in v.before_leaves],
            "after": [h.hex() for h in v.after_leaves],
            "scalarLeaves": [h.hex() for h in v.scalar_leaves],
-           "teacher": [h.hex() for h in v.teacher_commits],
-           "batch": [{"tokens": r.tokens.hex(), "proof": [h.hex() for h in r.proof]}
-                     for r in v.batch],
-           "beforeScalar": None if v.before_scalar is None else
-           [v.before_scalar[0], v.before_scalar[1].hex(), v.before_scalar[2]]}
+           "teacher": [h.hex() for h in v.teacher_commits]}
     tmp = p / (_META + ".tmp")
     tmp.write_text(json.dumps(doc))
     tmp.replace(p / _META)
@@ -320,10 +313,5 @@ def load_view(d: str | Path) -> StepView | None:
     def hx(xs: list[str]) -> list[bytes]:
         return [bytes.fromhex(x) for x in xs]
 
-    scalar = doc.get("beforeScalar")
     return StepView(rec, [tuple(s) for s in doc["stateShapes"]], hx(doc["before"]),
-                    hx(doc["after"]), hx(doc["scalarLeaves"]), hx(doc["teacher"]),
-                    [BatchRow(bytes.fromhex(r["tokens"]), hx(r["proof"]))
-                     for r in doc.get("batch", [])],
-                    None if scalar is None else
-                    (int(scalar[0]), bytes.fromhex(scalar[1]), int(scalar[2])))
+                    hx(doc["after"]), hx(doc["scalarLeaves"]), hx(doc["teacher"]))

@@ -4,8 +4,9 @@ computation, no chain code.
 - :class:`Opener` builds the ``Opening``s of one ``checkStep`` operand in the order
   ``StepEvaluator`` consumes them: for each GATHER level of the operand's map the opening of its
   ids (in level order), then the operand's own tensor; a ``Batch(0)`` element is opened with its
-  dataset row (the sample the keccak-v2 schedule gives the row, ``seqLen`` int32 little-endian
-  tokens, and its proof under ``sampleRoot``); ``Const``, ``Batch(1)`` and ``Batch(2)`` need none.
+  dataset row (:class:`BatchRows`: the sample the keccak-v2 schedule gives the row, ``seqLen``
+  int32 little-endian tokens, and its proof under ``sampleRoot``); ``Const``, ``Batch(1)`` and
+  ``Batch(2)`` need none.
 - EMBED_BWD's terms are data: the node posts its results then the positions it summed
   (:func:`program_results`); the challenger finds a position in the symmetric difference of the
   posted list and the true terms (or a malformed list), else the first wrong ``ADD``
@@ -29,7 +30,7 @@ from prover.trace import commit
 from prover.trace.commit import TraceError
 from prover.trace.evaluate import Tensors, apply, bits, operand, results_bytes, run
 from prover.trace.graph import Op, Ref
-from prover.trace.kinds import MapLevel, OpKind, RefKind
+from prover.trace.kinds import OpKind, RefKind
 from prover.trace.programs import IN, program
 
 #: The scalar leaf's tag (prover/statehash.py, StateBindings.TAG).
@@ -49,22 +50,24 @@ class Opening:
 
 
 @dataclass(frozen=True)
-class BatchRow:
-    """Row b of the step's batch as the dataset holds it: the tokens of the sample the keccak-v2
-    schedule gives row b (int32 little-endian) and their proof under ``sampleRoot``."""
+class BatchRows:
+    """What opens a ``Batch(0)`` element: the dataset's token rows (each proven against the
+    dataset's sampleRoot) and the samples of the step's batch, in batch order (the keccak-v2
+    schedule's draw)."""
 
-    tokens: bytes
-    proof: list[bytes]
+    rows: np.ndarray
+    samples: list[int]
+    seq_len: int
 
+    def opening(self, pos: int) -> Opening:
+        """The row of batch element ``pos`` (``seqLen`` int32 little-endian tokens) with its
+        sample proof under sampleRoot."""
+        from prover import dataset
 
-def batch_rows(rows: np.ndarray, samples: Sequence[int]) -> list[BatchRow]:
-    """The dataset rows ``samples`` (``schedule.batch_indices`` of the step) with their proofs
-    (``rows``: the dataset's int32 ``[N, seqLen]`` samples)."""
-    from prover.dataset import sample_proofs
-
-    proofs = sample_proofs(rows, samples)
-    return [BatchRow(np.ascontiguousarray(rows[s], dtype="<i4").tobytes(), p)
-            for s, (_, p) in zip(samples, proofs, strict=True)]
+        sample = self.samples[pos // self.seq_len]
+        _, sample_proof = dataset.sample_proof(self.rows, sample)
+        return Opening(commit.ZERO32, (), [], self.rows[sample].astype("<i4").tobytes(),
+                       sample_proof)
 
 
 def chunk_bytes(values: np.ndarray, c: int) -> bytes:
@@ -96,28 +99,19 @@ class Opener:
     teacher_commits: Sequence[bytes]
     #: Leaves of the scalar table's tree (t = 1..totalSteps).
     scalar_leaves: Sequence[bytes]
-    #: The batch's rows as the dataset proves them (empty: Batch(0) cannot be opened).
-    batch: Sequence[BatchRow]
-    seq_len: int
+    #: The batch's rows as the dataset proves them (None: Batch(0) cannot be opened).
+    batch: BatchRows | None
     #: Proof of op j's output commitment under the opRoot the game holds (the node's).
     op_proof: Callable[[int], list[bytes]]
 
     def operand(self, op: Op, slot: int, q: int, out: list[Opening]) -> None:
-        """Append the openings of slot ``slot``'s logical position ``q`` to ``out``."""
-        s = op.slots[slot]
-        pos = q
-        for lv in s.levels:
-            if lv.kind is MapLevel.GATHER:
-                p, c = divmod(pos, lv.row_len)
-                self.operand(op, lv.ids_slot, p, out)
-                pos = int(self.tensors.read(op, lv.ids_slot, p)) * lv.row_len + c
-                continue
-            off, rest = lv.offset, pos
-            for size, stride in zip(reversed(lv.sizes), reversed(lv.strides), strict=True):
-                rest, i = divmod(rest, size)
-                off += i * stride
-            pos = off
-        opening = self._open(s.ref, pos)
+        """Append the openings of slot ``slot``'s logical position ``q`` to ``out``: each
+        GATHER level's id first (through the ids slot's own map), then the element."""
+        def ids_first(ids_slot: int, p: int) -> None:
+            self.operand(op, ids_slot, p, out)
+
+        ref, pos = self.tensors.locate(op, slot, q, ids_first)
+        opening = self._open(ref, pos)
         if opening is not None:
             out.append(opening)
 
@@ -134,12 +128,11 @@ class Opener:
         if k is RefKind.CONST or (k is RefKind.BATCH and j != 0):
             return None  # fixed values (a literal, the attention mask, the position ids)
         if k is RefKind.BATCH:
-            b = pos // self.seq_len
-            if b >= len(self.batch):
-                raise TraceError(f"batch row {b} of step {self.step} has no dataset proof here",
-                                 hint="re-trace the step with the dataset (the bot's cache "
-                                      "predates batch openings: delete it)")
-            return Opening(commit.ZERO32, (), [], self.batch[b].tokens, list(self.batch[b].proof))
+            if self.batch is None:
+                raise TraceError(f"a batch row of step {self.step} is to be opened but there are "
+                                 "no dataset rows here",
+                                 hint="build the view with retrace (it attaches them)")
+            return self.batch.opening(pos)
         if k is RefKind.SCALAR:
             scalars = np.asarray(self.tensors.scalars, dtype="<f4").tobytes()
             return Opening(commit.ZERO32, (), [], scalars,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -24,6 +25,9 @@ import torch
 from prover.trace.commit import TraceError
 from prover.trace.graph import Level, Op, Ref, Slot, StepGraph
 from prover.trace.kinds import MapLevel, OpKind, RefKind
+
+if TYPE_CHECKING:
+    from prover.trace.sink import TraceSink
 
 
 def f32_bits(v: float) -> int:
@@ -61,10 +65,12 @@ def _key(t: torch.Tensor) -> int:
 
 
 class Recorder:
-    """Builds the graph and keeps every op's output (flat float32, row-major of the op's shape)."""
+    """Builds the graph and keeps every op's output (flat float32, row-major of the op's shape);
+    a ``sink`` gets each output as soon as it is recorded (written and committed meanwhile)."""
 
-    def __init__(self, fused: bool) -> None:
+    def __init__(self, fused: bool, sink: TraceSink | None = None) -> None:
         self.fused = fused
+        self.sink = sink
         self.graph = StepGraph()
         self.values: list[np.ndarray] = []
         self.scalar_values: list[np.float32] = []
@@ -93,7 +99,9 @@ class Recorder:
         if entry is not None and entry.ref.kind is RefKind.OP:
             v = self.values[entry.ref.index]
             if not v.flags.owndata or v.base is not None:
-                self.values[entry.ref.index] = v.copy()
+                self.values[entry.ref.index] = copy = v.copy()
+                if self.sink is not None:  # its job must not read the memory being written
+                    self.sink.release(entry.ref.index, copy)
 
     def keep(self, t: torch.Tensor) -> None:
         self._keep.append(t)
@@ -168,6 +176,8 @@ class Recorder:
         self.graph.ops.append(Op(index, kind, shp, tuple(full + extra), kattrs, label))
         # no copy: the tensor is kept alive, and ``freeze`` copies it before anything writes it
         self.values.append(np.asarray(arr, dtype=np.float32).reshape(-1))
+        if self.sink is not None:
+            self.sink.op(self.values[-1], shp)
         ref = Ref(RefKind.OP, index)
         if isinstance(out, torch.Tensor):
             if not out.is_contiguous():
@@ -247,8 +257,9 @@ class _GatherSlot(Slot):
 
 
 
-def prune(graph: StepGraph, values: list[np.ndarray]) -> None:
-    """Drop the ops nothing in the final state depends on (the poolers), renumbering the rest."""
+def prune(graph: StepGraph, values: list[np.ndarray]) -> list[int]:
+    """Drop the ops nothing in the final state depends on (the poolers), renumbering the rest;
+    returns the recorded index of every op kept."""
     ops = graph.ops
     live = [False] * len(ops)
     todo = [ref.index for _, ref in graph.final if ref.kind is RefKind.OP]
@@ -273,3 +284,4 @@ def prune(graph: StepGraph, values: list[np.ndarray]) -> None:
     graph.ops[:] = kept
     values[:] = kept_values
     graph.final[:] = [(name, remap(ref)) for name, ref in graph.final]
+    return list(new_index)

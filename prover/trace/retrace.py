@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING
 
 from prover.trace.commit import TraceError
 from prover.trace.game import StepView, load_view, save_view, view_of
-from prover.trace.openings import BatchRow, batch_rows
+from prover.trace.openings import BatchRows
 
 if TYPE_CHECKING:
     from prover.spec import TaskSpec
     from prover.trace.tracer import Mutation
-    from prover.train import Trainer
+    from prover.train import StepHooks, Trainer
 
 
 def state_leaves(trainer: Trainer) -> tuple[list[tuple[int, ...]], list[bytes]]:
@@ -30,33 +30,19 @@ def state_leaves(trainer: Trainer) -> tuple[list[tuple[int, ...]], list[bytes]]:
                                        trainer.cursor)
 
 
-def binding_proofs(trainer: Trainer, step: int) -> tuple[list[BatchRow], tuple[int, bytes, int]]:
-    """What the input bindings of step ``step`` are opened with (the trainer holds the state of
-    step ``step - 1``): the batch's dataset rows with their proofs under ``sampleRoot`` (the
-    schedule's samples of the step) and the state's scalar preimage (step, RNG digest, cursor)."""
-    import hashlib
-
-    from prover import schedule
-    from prover.spec import canonical_json
-
-    samples = schedule.batch_indices(trainer.spec, trainer.task_id, step)
-    rows = batch_rows(trainer.manifest.input_ids.numpy(), samples)
-    digest = hashlib.sha256(canonical_json(trainer.rng)).digest()
-    return rows, (trainer.step_no, digest, trainer.cursor)
-
-
 def retrace(spec: TaskSpec, task_id: int, step: int, start: str | Path | None,
             teacher_dir: str | Path, dataset_dir: str | Path,
             start_state_hash: bytes | None = None, mutate: Mutation | None = None,
-            mutate_after: Mutation | None = None) -> StepView:
+            mutate_after: Mutation | None = None, hooks: StepHooks | None = None) -> StepView:
     """The view of step ``step`` replayed from checkpoint ``start`` (any step before ``step``;
     None: the initial state). ``mutate`` changes the trainer just before the step and
     ``mutate_after`` the state after it (tests' cheating nodes: a state after the step that is
-    not what its ops computed)."""
+    not what its ops computed); ``hooks`` see every step replayed and the traced one (a node
+    that trained with faulty hooks re-traces what it trained)."""
     from prover import statehash
     from prover.trace.roots import scalar_leaf, scalar_table
     from prover.trace.tracer import record_trainer_step
-    from prover.train import Trainer
+    from prover.train import NO_HOOKS, Trainer
 
     if spec.state_hash != statehash.TREE_V2:
         raise TraceError(f"the spec's stateHash is {spec.state_hash!r}: the referee game needs "
@@ -67,30 +53,51 @@ def retrace(spec: TaskSpec, task_id: int, step: int, start: str | Path | None,
         raise TraceError(f"step {step} cannot be traced from a checkpoint of step "
                          f"{trainer.step_no}", hint="start from an earlier checkpoint")
     while trainer.step_no < step - 1:
-        trainer.step()
+        trainer.step(hooks or NO_HOOKS)
     shapes, before = state_leaves(trainer)
-    rows, before_scalar = binding_proofs(trainer, step)
-    recorded = record_trainer_step(trainer, mutate=mutate)
+    recorded = record_trainer_step(trainer, mutate=mutate, hooks=hooks)
     if mutate_after is not None:
         mutate_after(trainer)
         recorded.state_hash_after = trainer.state_hash()
     _, after = state_leaves(trainer)
     scalars = [scalar_leaf(scalar_table(spec, u)) for u in range(1, spec.total_steps + 1)]
-    return view_of(recorded, shapes, before, after, scalars, rows, before_scalar)
+    view = view_of(recorded, shapes, before, after, scalars)
+    attach_bindings(view, spec, task_id, step, dataset_dir)
+    return view
+
+
+def attach_bindings(view: StepView, spec: TaskSpec, task_id: int, step: int,
+                    dataset_dir: str | Path) -> None:
+    """Attach what the input bindings of step ``step`` are opened with (recomputed from the spec
+    and the dataset, not cached): the dataset rows and the samples of the step's batch (the
+    schedule's draw), and the state before's scalar preimage (step t-1, the RNG digest, the
+    data cursor)."""
+    import hashlib
+
+    from prover import dataset, schedule
+    from prover.spec import canonical_json
+    from prover.train import rng_state
+
+    rows = dataset.load_manifest(dataset_dir).input_ids.numpy()
+    view.batch = BatchRows(rows, schedule.batch_indices(spec, task_id, step), spec.seq_len)
+    digest = hashlib.sha256(canonical_json(rng_state(spec, task_id))).digest()
+    view.before_scalar = (step - 1, digest, schedule.cursor_after(spec, step - 1))
 
 
 def cached_retrace(cache_dir: str | Path, spec: TaskSpec, task_id: int, step: int,
                    start: str | Path | None, teacher_dir: str | Path, dataset_dir: str | Path,
                    start_state_hash: bytes | None = None, mutate: Mutation | None = None,
-                   mutate_after: Mutation | None = None) -> StepView:
+                   mutate_after: Mutation | None = None,
+                   hooks: StepHooks | None = None) -> StepView:
     """:func:`retrace` once: the view is written under ``cache_dir`` (in a background thread,
     so the first answer does not wait for the disk; ``game.json`` is written last, so a cache cut
     short by a crash is never read) and read back by a later process."""
     view = load_view(cache_dir)
     if view is not None and view.step == step:
+        attach_bindings(view, spec, task_id, step, dataset_dir)
         return view
     view = retrace(spec, task_id, step, start, teacher_dir, dataset_dir, start_state_hash, mutate,
-                   mutate_after)
+                   mutate_after, hooks)
     threading.Thread(target=save_view, args=(view, cache_dir), name="referee-cache",
                      daemon=True).start()
     return view

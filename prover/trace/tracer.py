@@ -2,9 +2,10 @@
 keep every op's output, commit to each, and check that the trace ends at leaf t's state.
 
 ``record_step`` gives the graph and all values in memory; ``write_trace`` puts them in a
-directory (one ``.f32`` file of raw little-endian float32 per op, ``trace.json`` with the
+directory (``ops.f32`` and ``inputs.f32``: raw little-endian float32, ``trace.json`` with the
 graph summary, the commitments and the op root); ``load_trace`` reads them back for
-``veritrain step explain``.
+``veritrain step explain``. With a :class:`~prover.trace.sink.TraceSink` the values are written
+and committed while the step is recorded, and ``write_trace`` only finishes the directory.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,11 +26,13 @@ from prover.trace.evaluate import Tensors
 from prover.trace.graph import Ref, StepGraph, graph_from_json, graph_to_json
 from prover.trace.kinds import RefKind
 from prover.trace.roots import final_root
+from prover.trace.sink import INPUTS_FILE, OPS_FILE, TRACE_FILE, TraceSink, as_f32, pwrite_all
 
 if TYPE_CHECKING:
     import torch
 
     from prover.spec import TaskSpec
+    from prover.trace.record import Recorder
     from prover.train import StepHooks, Trainer
 
 #: A change to the trainer before the step (tests inject faults with it).
@@ -48,11 +51,18 @@ class Recorded:
     state_hash_after: bytes
 
     _commits: list[bytes] | None = field(default=None, repr=False)
+    #: The sink that wrote the step while it was recorded, and the recorded index of each op
+    #: the graph kept (the sink saw the dropped ones too).
+    sink: TraceSink | None = field(default=None, repr=False)
+    kept: list[int] = field(default_factory=list, repr=False)
 
     def op_commitments(self, threads: int | None = None) -> list[bytes]:
         """Every op output's commitment, computed once (the recorded values do not change
         after the step) on ``threads`` threads (None: up to 4 cores; the C commitment
-        releases the GIL)."""
+        releases the GIL); with a sink, its commitments (once it has written everything)."""
+        if self._commits is None and self.sink is not None:
+            every = self.sink.finish()
+            self._commits = [every[i] for i in self.kept]
         if self._commits is None:
             ops = list(zip(self.graph.ops, self.tensors.ops, strict=True))
 
@@ -73,25 +83,75 @@ def trace_threads(threads: int | None) -> int:
     return threads if threads is not None and threads > 0 else min(4, os.cpu_count() or 1)
 
 
+def _view(t: torch.Tensor) -> np.ndarray:
+    return t.detach().float().contiguous().reshape(-1).numpy()
+
+
 def _flat(t: torch.Tensor) -> np.ndarray:
-    return t.detach().float().contiguous().reshape(-1).numpy().copy()
+    return _view(t).copy()
 
 
 def record_trainer_step(trainer: Trainer, mutate: Mutation | None = None,
-                        hooks: StepHooks | None = None) -> Recorded:
+                        hooks: StepHooks | None = None,
+                        sink: TraceSink | None = None) -> Recorded:
     """Record the trainer's next step (it is taken: the trainer ends one step later).
-    ``mutate`` changes the trainer first and ``hooks`` see the step (faults in tests)."""
+    ``mutate`` changes the trainer first and ``hooks`` see the step (faults in tests);
+    ``sink`` writes and commits the values while the step runs (aborted if recording fails)."""
+    try:
+        return _record(trainer, mutate, hooks, sink)
+    except BaseException:
+        if sink is not None:
+            sink.abort()
+        raise
 
+
+class _Watch:
+    """The recorder's hooks on the step: it registers the batch (and hands the inputs to the
+    sink). A plain object: a hooks class made per call was a reference cycle that kept every
+    recorded value alive until a full garbage collection (gigabytes over a few steps)."""
+
+    def __init__(self, rec: Recorder, hooks: StepHooks | None, batch: list[np.ndarray],
+                 teacher_vals: list[np.ndarray], sink: TraceSink | None,
+                 state_vals: list[np.ndarray],
+                 state_copy: Future[list[np.ndarray]] | None) -> None:
+        self.rec, self.hooks, self.batch = rec, hooks, batch
+        self.teacher_vals, self.sink = teacher_vals, sink
+        self.state_vals, self.state_copy = state_vals, state_copy
+
+    def on_batch(self, step: int, input_ids: torch.Tensor) -> torch.Tensor | None:
+        ids = None if self.hooks is None else self.hooks.on_batch(step, input_ids)
+        ids = input_ids if ids is None else ids
+        self.rec.register(ids, Ref(RefKind.BATCH, 0))
+        seq = ids.shape[-1]
+        self.batch.extend([_flat(ids), np.ones(ids.numel(), np.float32),
+                           np.arange(seq, dtype=np.float32)])
+        if self.sink is not None:
+            self.sink.inputs(self.batch)
+            self.sink.inputs(self.teacher_vals)
+        return ids
+
+    def on_before_update(self, step: int, student: Any, optimizer: Any) -> None:
+        if self.state_copy is not None:  # the update is about to write the state in place
+            self.state_vals[:] = self.state_copy.result()
+        if self.hooks is not None:
+            self.hooks.on_before_update(step, student, optimizer)
+
+    def on_after_update(self, step: int, student: Any, optimizer: Any) -> None:
+        return None
+
+
+def _record(trainer: Trainer, mutate: Mutation | None, hooks: StepHooks | None,
+            sink: TraceSink | None) -> Recorded:
+    """:func:`record_trainer_step` (which aborts the sink when this raises)."""
     from prover import statehash
     from prover.kernels import _lib
     from prover.kernels.family import Family
     from prover.trace.record import Recorder, prune
-    from prover.train import BaseStepHooks
 
     if mutate is not None:
         mutate(trainer)
     before = trainer.state_hash()
-    rec = Recorder(fused=_lib.family() is Family.REPFMA)
+    rec = Recorder(fused=_lib.family() is Family.REPFMA, sink=sink)
     g = rec.graph
     state = statehash.param_tensors(trainer.student) + \
         statehash.optimizer_tensors(trainer.student, trainer.optimizer)
@@ -106,26 +166,25 @@ def record_trainer_step(trainer: Trainer, mutate: Mutation | None = None,
     for j, (name, t) in enumerate(teacher):
         rec.register(t, Ref(RefKind.TEACHER, j))
         g.teacher_names.append(name)
-    state_vals = [_flat(t) for _, t in state]
-    teacher_vals = [_flat(t) for _, t in teacher]
+    # inputs.f32: state, batch, teacher. The state is copied (the update writes it in place),
+    # by the sink's thread when there is one, while the forward pass runs.
+    state_vals: list[np.ndarray] = []
+    state_copy = None
+    if sink is None:
+        state_vals = [_flat(t) for _, t in state]
+    else:
+        state_copy = sink.inputs_copied([_view(t) for _, t in state])
+    # the teacher is never trained: its values are read in place (a copy was 91 MB a step)
+    teacher_vals = [_view(t) for _, t in teacher]
     batch: list[np.ndarray] = []
 
-    class _Hooks(BaseStepHooks):
-        def on_batch(self, step: int, input_ids: torch.Tensor) -> torch.Tensor | None:
-            ids = None if hooks is None else hooks.on_batch(step, input_ids)
-            ids = input_ids if ids is None else ids
-            rec.register(ids, Ref(RefKind.BATCH, 0))
-            seq = ids.shape[-1]
-            batch.extend([_flat(ids), np.ones(ids.numel(), np.float32),
-                          np.arange(seq, dtype=np.float32)])
-            return ids
-
-        def on_before_update(self, step: int, student: Any, optimizer: Any) -> None:
-            if hooks is not None:
-                hooks.on_before_update(step, student, optimizer)
-
     with rec.active():
-        loss, _ = trainer.step(_Hooks())
+        loss, _ = trainer.step(_Watch(rec, hooks, batch, teacher_vals, sink, state_vals,
+                                      state_copy))
+    if len(state_vals) != len(state):
+        raise TraceError("the step updated its state without calling on_before_update first",
+                         hint="the trainer must call its hooks; the trace needs the state "
+                              "before the update")
     after_state = statehash.param_tensors(trainer.student) + \
         statehash.optimizer_tensors(trainer.student, trainer.optimizer)
     for name, t in after_state:
@@ -134,14 +193,15 @@ def record_trainer_step(trainer: Trainer, mutate: Mutation | None = None,
         if entry is None or entry.levels:
             raise TraceError(f"state tensor {name} after the step comes from no op")
         g.final.append((name, entry.ref))
-    prune(g, rec.values)
+    kept = prune(g, rec.values)
     tensors = Tensors(state_vals, batch, teacher_vals, list(rec.scalar_values), rec.values)
-    r = Recorded(g, tensors, trainer.step_no, loss, before, trainer.state_hash())
+    r = Recorded(g, tensors, trainer.step_no, loss, before, trainer.state_hash(), sink=sink,
+                 kept=kept)
     # the trace ends at leaf t: the values it names for the state after the step are, bit for
     # bit, the state whose hash the step reports (any stateHash scheme)
     actual = dict(after_state)
     for name, ref in g.final:
-        if not np.array_equal(_flat(actual[name]).view(np.uint32),
+        if not np.array_equal(_view(actual[name]).view(np.uint32),
                               tensors.base(ref).view(np.uint32)):
             raise TraceError(f"the trace of step {r.step} does not end at the state the step "
                              f"computed: {name} differs")
@@ -150,9 +210,11 @@ def record_trainer_step(trainer: Trainer, mutate: Mutation | None = None,
 
 def record_step(spec: TaskSpec, task_id: int, step: int, start: str | Path | None,
                 teacher_dir: str | Path, dataset_dir: str | Path,
-                expected_before: bytes | None = None) -> Recorded:
+                expected_before: bytes | None = None, out: str | Path | None = None,
+                threads: int | None = None) -> Recorded:
     """Re-execute step ``step`` from the checkpoint ``start`` (state ``step - 1``; None: the
-    initial state) and record it."""
+    initial state) and record it; with ``out``, its values are written there (on ``threads``
+    threads) while it runs, and ``write_trace(r, out)`` finishes the directory."""
     from prover.train import Trainer
 
     trainer = Trainer(spec, task_id, teacher_dir, dataset_dir, start_checkpoint=start,
@@ -161,30 +223,22 @@ def record_step(spec: TaskSpec, task_id: int, step: int, start: str | Path | Non
         raise TraceError(f"the start checkpoint holds step {trainer.step_no}, step {step} "
                          f"needs the state of step {step - 1}",
                          hint="pass the checkpoint of the step before the one to trace")
-    return record_trainer_step(trainer)
-
-
-def _as_f32(v: np.ndarray) -> np.ndarray:
-    """``v`` as contiguous little-endian float32 (no copy when it already is)."""
-    if v.dtype != np.dtype("<f4") or not v.flags.c_contiguous:
-        return np.ascontiguousarray(v, dtype="<f4")
-    return v
+    return record_trainer_step(trainer, sink=None if out is None else TraceSink(out, threads))
 
 
 def _write_concat(path: Path, values: list[np.ndarray]) -> list[int]:
     """The arrays back to back in one preallocated file (one file, not one per tensor: the
     per-file cost was 4x the bytes' own); returns their element counts."""
-    arrays = [_as_f32(v).reshape(-1) for v in values]
+    arrays = [as_f32(v) for v in values]
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
         total = sum(a.nbytes for a in arrays)
         if total:
             os.posix_fallocate(fd, 0, total)
+        at = 0
         for a in arrays:
-            raw = a.data.cast("B")
-            done = 0
-            while done < len(raw):
-                done += os.write(fd, raw[done:])
+            pwrite_all(fd, a, at)
+            at += a.nbytes
     finally:
         os.close(fd)
     return [a.size for a in arrays]
@@ -194,18 +248,28 @@ def write_trace(r: Recorded, out: str | Path, threads: int | None = None) -> dic
     """Write every op output and ``trace.json``; returns the json document. The op outputs go
     to ``ops.f32`` and the values the step read (state, batch, teacher) to ``inputs.f32``: raw
     little-endian float32 back to back, in graph / ref order (``trace.json`` ``layout`` holds
-    the inputs' sizes), written while the commitments are computed on a thread pool."""
+    the inputs' sizes), written while the commitments are computed on a thread pool. A step
+    recorded with a sink for ``out`` is already there: this waits for the sink and writes
+    ``trace.json`` (with ``opOffsets`` when ``ops.f32`` also holds dropped ops)."""
     d = Path(out)
     d.mkdir(parents=True, exist_ok=True)
     groups = (("state", r.tensors.state), ("batch", r.tensors.batch),
               ("teacher", r.tensors.teacher))
-    workers = trace_threads(threads)
-    with ThreadPoolExecutor(2) as pool:  # os.write and the C commitment release the GIL
-        ops = pool.submit(_write_concat, d / "ops.f32", r.tensors.ops)
-        inputs = pool.submit(_write_concat, d / "inputs.f32", [v for _, g in groups for v in g])
-        commits = r.op_commitments(workers)
-        ops.result()
-        sizes = inputs.result()
+    offsets: list[int] | None = None
+    if r.sink is not None and r.sink.dir.resolve() == d.resolve():
+        commits = r.op_commitments()
+        sizes = [as_f32(v).size for _, g in groups for v in g]
+        offsets = [r.sink.offsets[i] for i in r.kept]
+        if r.sink.ops_elements == sum(op.numel for op in r.graph.ops):
+            offsets = None  # nothing was dropped: the outputs are back to back
+    else:
+        with ThreadPoolExecutor(2) as pool:  # os.pwrite and the C commitment release the GIL
+            ops = pool.submit(_write_concat, d / OPS_FILE, r.tensors.ops)
+            inputs = pool.submit(_write_concat, d / INPUTS_FILE,
+                                 [v for _, g in groups for v in g])
+            commits = r.op_commitments(trace_threads(threads))
+            ops.result()
+            sizes = inputs.result()
     layout: dict[str, list[int]] = {}
     for name, g in groups:
         layout[name], sizes = sizes[:len(g)], sizes[len(g):]
@@ -223,24 +287,26 @@ def write_trace(r: Recorded, out: str | Path, threads: int | None = None) -> dic
                  "commit": "0x" + c.hex()} for op, c in zip(r.graph.ops, commits, strict=True)],
         "final": {name: str(ref) for name, ref in r.graph.final},
     }
-    (d / "trace.json").write_text(json.dumps(doc, indent=1))
+    if offsets is not None:
+        doc["opOffsets"] = offsets
     (d / "graph.json").write_text(json.dumps(graph_to_json(r.graph)))
+    (d / TRACE_FILE).write_text(json.dumps(doc, indent=1))  # last: the trace is complete
     return doc
 
 
 def load_trace(d: str | Path) -> tuple[StepGraph, Tensors, dict[str, Any]]:
     """The graph, the values and trace.json of a directory ``write_trace`` wrote."""
     p = Path(d)
-    if not (p / "trace.json").is_file():
+    if not (p / TRACE_FILE).is_file():
         raise TraceError(f"{p} holds no trace (trace.json missing)",
                          hint="write one with: veritrain step trace ... --out DIR")
-    doc = json.loads((p / "trace.json").read_text())
+    doc = json.loads((p / TRACE_FILE).read_text())
     g = graph_from_json(json.loads((p / "graph.json").read_text()))
     if "layout" in doc:  # memory-mapped: explaining one element reads only its pages
-        flat = np.memmap(p / "ops.f32", dtype="<f4", mode="r") if g.ops else np.zeros(0)
-        ops = _split(flat, [op.numel for op in g.ops])
+        flat = np.memmap(p / OPS_FILE, dtype="<f4", mode="r") if g.ops else np.zeros(0)
+        ops = _split(flat, [op.numel for op in g.ops], doc.get("opOffsets"))
         sizes = {k: list(v) for k, v in doc["layout"].items()}
-        inputs = _split(np.memmap(p / "inputs.f32", dtype="<f4", mode="r"),
+        inputs = _split(np.memmap(p / INPUTS_FILE, dtype="<f4", mode="r"),
                         sizes["state"] + sizes["batch"] + sizes["teacher"])
         n_s, n_b = len(sizes["state"]), len(sizes["batch"])
         state, batch, teacher = inputs[:n_s], inputs[n_s:n_s + n_b], inputs[n_s + n_b:]
@@ -252,15 +318,20 @@ def load_trace(d: str | Path) -> tuple[StepGraph, Tensors, dict[str, Any]]:
     return g, Tensors(state, batch, teacher, scalars, ops), doc
 
 
-def _split(flat: np.ndarray, sizes: list[int]) -> list[np.ndarray]:
-    if sum(sizes) != flat.size:
-        raise TraceError(f"the trace's values hold {flat.size} floats, its layout {sum(sizes)}",
+def _split(flat: np.ndarray, sizes: list[int],
+           offsets: list[int] | None = None) -> list[np.ndarray]:
+    """The arrays of ``sizes`` elements in ``flat``: back to back, or at ``offsets``."""
+    if offsets is None:
+        offsets = [int(x) for x in np.cumsum([0, *sizes[:-1]])] if sizes else []
+        fits = sum(sizes) == flat.size
+    else:
+        fits = len(offsets) == len(sizes) and all(
+            at >= 0 and at + n <= flat.size for at, n in zip(offsets, sizes, strict=True))
+    if not fits:
+        raise TraceError(f"the trace's values hold {flat.size} floats, which its layout "
+                         f"({len(sizes)} arrays, {sum(sizes)} floats) does not match",
                          hint="the directory is damaged or mixed; trace the step again")
-    out, at = [], 0
-    for n in sizes:
-        out.append(flat[at:at + n])
-        at += n
-    return out
+    return [flat[at:at + n] for at, n in zip(offsets, sizes, strict=True)]
 
 
 def _npz(path: Path) -> list[np.ndarray]:

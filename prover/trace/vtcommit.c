@@ -7,6 +7,8 @@
  *   vt_chunk_leaves(data, nbytes, leaves)    sha256 of every 1 KiB chunk, last one zero-padded
  *   vt_fold(leaves, n, out)                  positional tree over n leaves, zero-padded to 2^k
  *   vt_tensor_root(data, nbytes, out)        vt_fold(vt_chunk_leaves(data))
+ *   vt_write_root(fd, data, nbytes, off, out) vt_tensor_root, and the bytes written to the file
+ *                                            at byte ``off`` on the way (a trace's op outputs)
  *   vt_has_shani()                           1 when the SHA-NI path runs
  *   vt_has_avx512()                          1 when chunks go 16 at a time through AVX-512
  *                                            (CPUs with AVX-512 but no SHA-NI, or forced)
@@ -14,11 +16,15 @@
  * A call holds no lock and touches no global state but the dispatch flag, so Python may call
  * it from several threads (ctypes releases the GIL).
  */
+#define _POSIX_C_SOURCE 200809L /* pwrite */
 #include <cpuid.h>
+#include <errno.h>
 #include <immintrin.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
 
 #define CHUNK_BYTES 1024
 
@@ -381,6 +387,37 @@ int vt_tensor_root(const uint8_t *data, size_t nbytes, uint8_t out[32]) {
     uint8_t *work = malloc(32 * n);
     if (!work) return -2;
     vt_chunk_leaves(data, nbytes, work);
+    fold_in_place(work, n, out, compress_impl());
+    free(work);
+    return 0;
+}
+
+/* vt_tensor_root and a pwrite of the same bytes, block by block: each block's chunks are hashed
+ * right before the kernel copies the block into the file, so the copy reads it from the cache
+ * (one pass over memory instead of two) and the caller makes one call for both (ctypes releases
+ * the GIL for all of it). Returns 0, -2 when out of memory, or -errno of a failed write. */
+#define WRITE_BLOCK (256 * CHUNK_BYTES)
+
+int vt_write_root(int fd, const uint8_t *data, size_t nbytes, int64_t offset, uint8_t out[32]) {
+    size_t n = vt_num_chunks(nbytes);
+    uint8_t *work = malloc(32 * n);
+    if (!work) return -2;
+    size_t at = 0;
+    do { /* an empty tensor still has its one zero chunk */
+        size_t len = nbytes - at < WRITE_BLOCK ? nbytes - at : WRITE_BLOCK;
+        vt_chunk_leaves(data + at, len, work + 32 * (at / CHUNK_BYTES));
+        for (size_t done = 0; done < len;) {
+            ssize_t w = pwrite(fd, data + at + done, len - done, (off_t)(offset + at + done));
+            if (w < 0 && errno == EINTR) continue;
+            if (w <= 0) {
+                int err = w < 0 ? errno : EIO;
+                free(work);
+                return -err;
+            }
+            done += (size_t)w;
+        }
+        at += len;
+    } while (at < nbytes);
     fold_in_place(work, n, out, compress_impl());
     free(work);
     return 0;

@@ -13,10 +13,14 @@ from typing import Any
 
 from ledger.protocol import Addresses, Protocol
 from ledger.referee import Referee
+from tests.support.actors import Fault
 
 PARAMS = json.loads((Path(__file__).parents[2] / "deploy" / "params.json").read_text())
 #: The weight the cheater moves by one ulp before its faulty step (read first by a GEMM).
 WEIGHT = "encoder.layer.1.attention.self.query.weight"
+#: Faults a node re-traces as it trained them (the others: the trace is honest).
+_RETRACED = (Fault.SKIPPED_STEPS, Fault.PERTURBED_WEIGHT, Fault.DIFFERENT_LR,
+             Fault.SWAPPED_BATCHES)
 
 
 def deploy_referee(chain: Any) -> Addresses:
@@ -54,6 +58,20 @@ def one_ulp(trainer: Any) -> None:
         flat[3] = torch.nextafter(flat[3], torch.tensor(float("inf")))
 
 
+def ulp_up(name: str, element: int = 0) -> Callable[[Any], None]:
+    """A mutation: element ``element`` of parameter ``name`` one ulp up."""
+
+    def mutate(trainer: Any) -> None:
+        import torch
+
+        p = dict(trainer.student.named_parameters())[name]
+        with torch.no_grad():
+            flat = p.view(-1)
+            flat[element] = torch.nextafter(flat[element], torch.tensor(float("inf")))
+
+    return mutate
+
+
 @dataclass
 class Segment:
     """What the node committed for one segment."""
@@ -78,6 +96,10 @@ class SteppedNode:
     mutate: Callable[[Any], None] | None = None
     #: Applied to the state after step ``fault_step``, before it is hashed.
     mutate_after: Callable[[Any], None] | None = None
+    #: Applied to the segment's end state only, after its leaves are hashed: the committed
+    #: endStateHash and checkpoint are of that state while every leaf stays honest (an
+    #: end-state dispute, on the segment's last step).
+    end_after: Callable[[Any], None] | None = None
     segments: dict[tuple[int, int], Segment] = field(default_factory=dict)
 
     def inputs(self, task_id: int) -> tuple[Any, Path, Path]:
@@ -112,13 +134,17 @@ class SteppedNode:
                 self.mutate_after(tr)
             hashes.append(tr.state_hash())
             losses.append(float(loss))
+        end = hashes[-1]
+        if self.end_after is not None:
+            self.end_after(tr)
+            end = tr.state_hash()
         out = self.workdir / f"task{task_id}" / f"seg{k}"
         ckpt = checkpoint.save(out / "checkpoint", spec, task_id, tr.student, tr.optimizer,
-                               tr.step_no, tr.rng, tr.cursor, hashes[-1])
+                               tr.step_no, tr.rng, tr.cursor, end)
         leaves = merkle.leaves_for(task_id, k * S, hashes)
         lf = merkle.write_leaves_file(out / "leaves.json", task_id, k,
                                       list(range(k * S + 1, (k + 1) * S + 1)), hashes, losses)
-        self.protocol.commit_segment(task_id, k, merkle.trace_root(leaves), hashes[-1],
+        self.protocol.commit_segment(task_id, k, merkle.trace_root(leaves), end,
                                      self.client.put_dir(ckpt), self.client.put_file(lf),
                                      leaves=leaves)
         seg = Segment(k, hashes, leaves, ckpt)
@@ -150,9 +176,12 @@ class SteppedNode:
             k = (g.step - 1) // spec.segment_steps
             start = self.segments[(g.taskId, k - 1)].checkpoint if k else None
             ours = g.step == self.fault_step
+            after = self.mutate_after if ours else None
+            if self.end_after is not None and g.step % spec.segment_steps == 0:
+                after = self.end_after  # its committed end state (end-state disputes)
             return cached_retrace(self.workdir / "referee" / str(did), spec, g.taskId, g.step,
                                   start, teacher, data, mutate=self.mutate if ours else None,
-                                  mutate_after=self.mutate_after if ours else None)
+                                  mutate_after=after)
 
         def anchor_for(g: Any) -> tuple[bytes, list[bytes]]:
             return self.anchor(g.taskId, g.step, ref.step_graph(g.taskId).initialState)
@@ -176,6 +205,65 @@ class _Silent:
         return self.bot.play(dispute_id)
 
 
+@dataclass
+class Withholding:
+    """A node bot that answers every move but those of ``phase`` (a node that cannot, or will
+    not, reveal what that move opens: e.g. ``GamePhase.CHUNK``, a chunk of its state)."""
+
+    bot: Any
+    phase: Any
+
+    def play(self, dispute_id: int) -> Any:
+        from ledger.movelog import Played
+
+        if self.bot.referee.game(dispute_id).phase == self.phase:
+            return Played.WAITING
+        return self.bot.play(dispute_id)
+
+
+def fault_bot(node: Any, referee: Referee | None = None) -> Any:
+    """The referee bot of a :class:`tests.support.actors.HonestNode` (or ``DishonestNode``): it
+    re-traces a disputed step from its own checkpoint of the segment before, with its fault as
+    it trained it (the fault's hooks; a state after the update changed as the fault changes it),
+    and proves leaf t-1 from the leaves it committed. A fault the node cannot re-trace (a
+    made-up leaf or end state: no state hashes to it) leaves it nothing to post."""
+    from ledger.movelog import MoveLog
+    from node.referee import NodeReferee
+    from prover import merkle
+    from prover.trace.retrace import cached_retrace
+    from tests.support.actors import _FaultHooks
+
+    ref = referee or Referee(node.protocol)
+
+    def view_for(did: int, g: Any) -> Any:
+        spec = node.spec(g.taskId)
+        S, m = spec.segment_steps, node.materials
+        k = (g.step - 1) // S
+        start = node.seg_dir(g.taskId, k - 1) / "checkpoint" if k else None
+        at = k * S + node.step
+        kw: dict[str, Any] = {}
+        if k == node.segment and g.step == at and node.fault in _RETRACED:
+            fh = _FaultHooks(node.fault, at, spec, g.taskId, m.dataset_dir(spec))
+            if node.fault in (Fault.DIFFERENT_LR, Fault.SWAPPED_BATCHES):
+                kw["hooks"] = fh
+            if node.fault is Fault.SKIPPED_STEPS:  # the state before, saved outside the trace
+                kw["mutate"] = lambda tr: fh.on_before_update(at, tr.student, tr.optimizer)
+            kw["mutate_after"] = lambda tr: fh.on_after_update(at, tr.student, tr.optimizer)
+        return cached_retrace(node.workdir / "referee" / str(did), spec, g.taskId, g.step,
+                              start, m.teacher_dir(spec), m.dataset_dir(spec), **kw)
+
+    def anchor_for(g: Any) -> tuple[bytes, list[bytes]]:
+        if g.step == 1:
+            return ref.step_graph(g.taskId).initialState, []
+        S = node.spec(g.taskId).segment_steps
+        (c,) = [c for c in node.committed if c.task_id == g.taskId and c.k == (g.step - 2) // S]
+        i = (g.step - 2) % S
+        return c.result.state_hashes[i], merkle.proof(c.result.leaves, i)
+
+    return NodeReferee(ref, MoveLog(node.workdir / "referee" / "moves.sqlite"), view_for,
+                       anchor_for)
+
+
 def griefer(protocol: Protocol, workdir: Path, view: Callable[[int, Any], Any],
             target_op: int) -> Any:
     """A griefing challenger's bot: it plays every move towards ``target_op`` (element 0,
@@ -183,7 +271,7 @@ def griefer(protocol: Protocol, workdir: Path, view: Callable[[int, Any], Any],
     from challenger.referee import ChallengerReferee, op_arg
     from ledger.movelog import MoveLog
     from ledger.referee import GamePhase, OpeningArg
-    from prover.trace.game import round_width
+    from prover.trace.game import proof, round_width, tree
 
     class Griefer(ChallengerReferee):
         def _move(self, did: int, g: Any, v: Any, trail: Any) -> Any:
@@ -192,6 +280,11 @@ def griefer(protocol: Protocol, workdir: Path, view: Callable[[int, Any], Any],
                 w = round_width(g.depthLeft)
                 which = (target_op >> (g.depthLeft - w)) & ((1 << w) - 1)
                 return "pick", f"op node {which}", lambda: r.pick(did, trail.split, which)
+            if g.phase == GamePhase.ELEMENT:  # lane 0, though it agrees with ours
+                op = v.ops[g.opIndex]
+                gp = proof(tree([o.leaf() for o in v.ops]), g.opIndex)
+                return "nameElement", "lane 0", \
+                    lambda: r.name_element(did, 0, trail.chunk, op_arg(op), gp)
             if g.phase == GamePhase.STEP:
                 op = v.ops[g.opIndex]
                 opens = [OpeningArg(o.root, o.dims, tuple(o.commit_proof), o.chunk,
@@ -202,3 +295,50 @@ def griefer(protocol: Protocol, workdir: Path, view: Callable[[int, Any], Any],
             return super()._move(did, g, v, trail)
 
     return Griefer(Referee(protocol), MoveLog(workdir / "moves.sqlite"), view)
+
+
+@dataclass
+class Moves:
+    """One bot's moves in one game, as a daemon loop makes them (``run_once`` per block)."""
+
+    bot: Any
+    dispute_id: int
+
+    def run_once(self) -> None:
+        self.bot.play(self.dispute_id)
+
+
+def refereed_task(world: Any, reward: int, node_stake: int, window: int = 200) -> int:
+    """A task of the world's published v2 spec, posted by account 0 with its step graph
+    (``createTaskWithGraph``): the referee is its adjudicator."""
+    from materials import Materials
+    from tests.support.actors import Requester
+
+    requester = world.protocol(0)
+    spec = world.published.spec
+    m = Materials(world.client, world.cache)
+    graph = graph_for_next_task(requester, spec, m.teacher_dir(spec), m.dataset_dir(spec))
+    task = Requester(requester, world.client).post(world.published, reward=reward,
+                                                  challenge_window=window,
+                                                  node_stake=node_stake, graph=graph.as_struct())
+    if not requester.is_refereed(task):
+        raise AssertionError(f"task {task} was not created with the referee as adjudicator")
+    return task
+
+
+@dataclass
+class Riding:
+    """A bot's iteration as the daemons' loops run it (``challenger.loop.run_until``): a
+    transient error (the RPC or the store away, a lost transaction) ends the iteration and is
+    counted; the next iteration starts over from the chain and the journals."""
+
+    bot: Any
+    failures: int = 0
+
+    def run_once(self) -> None:
+        from challenger.loop import TRANSIENT
+
+        try:
+            self.bot.run_once()
+        except TRANSIENT:
+            self.failures += 1

@@ -119,7 +119,7 @@ def test_explorer_pages_live_updates_curve_and_pull(
         )
         assert page.goto(f"{ex.url}/tasks/{contested}").status == 200
         assert "reopened" in page.get_attribute('#segbar [data-k="0"]', "class")
-        assert page.locator(f'a[href="/disputes/{dispute}"]').count() >= 1
+        assert page.locator(f'a[href="/disputes/jury/{dispute}"]').count() >= 1
 
         # The honest node takes the reopened task over and finishes it; windows pass.
         honest.claim(contested)
@@ -177,9 +177,8 @@ def test_explorer_pages_live_updates_curve_and_pull(
         page.goto(f"{ex.url}/nodes/{cheat}")
         assert page.locator("td .bad").count() == 1  # jailed now
         schema = _api(f"{ex.url}/api/openapi.json")
-        assert {"/api/tasks/{task_id}", "/api/disputes/{dispute_id}", "/api/nodes"} <= set(
-            schema["paths"]
-        )
+        assert {"/api/tasks/{task_id}", "/api/disputes/{dispute_id}", "/api/nodes",
+                "/api/disputes/{court}/{dispute_id}"} <= set(schema["paths"])
         assert errors == []
 
         # Bad ids and parameters: a 404/400 page, never a traceback.
@@ -193,6 +192,7 @@ def test_explorer_pages_live_updates_curve_and_pull(
             f"/nodes/0x{'ab' * 20}": 404,
             "/disputes/-1": 400,
             f"/disputes/{10**30}": 400,
+            "/disputes/bogus/1": 400,
             "/nothing-here": 404,
         }
         for path, code in bad.items():

@@ -56,8 +56,11 @@ def test_step_trace_then_explain_succeeds(ck: dict[str, Any]) -> None:
     assert full["opRoot"] == doc["opRoot"] and len(full["ops"]) == doc["ops"]
     graph = graph_from_json(json.loads((out / "graph.json").read_text()))
     assert full["finalRoot"] == "0x" + final_root(graph.final).hex()
-    # every op output back to back in one file, and load_trace reads the op values it holds
-    assert (out / "ops.f32").stat().st_size == 4 * sum(op.numel for op in graph.ops)
+    # every op output in one file, written while the step ran: the poolers too (dropped when
+    # the step ended), so opOffsets says where each kept op is; load_trace reads them
+    ends = [at + op.numel for at, op in zip(full["opOffsets"], graph.ops, strict=True)]
+    assert (out / "ops.f32").stat().st_size == 4 * ends[-1]  # the last op is an update: kept
+    assert ends[-1] > sum(op.numel for op in graph.ops)
     g, tensors, _ = load_trace(out)
     assert [v.size for v in tensors.ops] == [op.numel for op in g.ops]
     assert "0x" + root_of([commit(v.reshape(op.shape)).commit for op, v in
@@ -75,6 +78,8 @@ def test_step_trace_then_explain_succeeds(ck: dict[str, Any]) -> None:
 def test_step_trace_wrong_expected_leaf_fails(ck: dict[str, Any]) -> None:
     r = _trace(ck, ck["dir"] / "bad", "0x" + "00" * 32)
     assert r.returncode != 0 and "not at the expected" in " ".join(r.stderr.split())
+    # what the sink wrote while the step ran is removed: no half trace is left
+    assert not [p.name for p in (ck["dir"] / "bad").glob("*")]
 
 
 @pytest.mark.heavy

@@ -95,3 +95,32 @@ def test_commit_refuses_other_dtypes() -> None:
     with pytest.raises(tc.TraceError, match="32 bytes each"):
         tc.root_of([b"\x01" * 31, b"\x02" * 33])
     assert tc.root_of([]) == tc.root_of_reference([]) == tc.ZERO32
+
+
+@pytest.mark.parametrize("n", [0, 1, 255, 256, 257, 256 * 256, 256 * 256 + 1, 256 * 513 + 7])
+def test_write_root_writes_the_bytes_it_commits_succeeds(n: int, tmp_path: Path) -> None:
+    """One pass writes a tensor at an offset of a file and gives its reference root, on sizes
+    around the chunk and the 256-chunk write block; what was in the file before stays."""
+    a = np.random.default_rng(n).standard_normal(n).astype(np.float32)
+    path = tmp_path / "ops.f32"
+    path.write_bytes(b"\xab" * 12)
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        root = fastcommit.write_root(fd, a, 12)
+    finally:
+        os.close(fd)
+    assert root == tc.root_of_reference(tc.chunk_leaves_reference(a))
+    raw = path.read_bytes()
+    assert raw[:12] == b"\xab" * 12 and raw[12:] == a.astype("<f4").tobytes()
+
+
+def test_write_root_on_a_read_only_file_fails(tmp_path: Path) -> None:
+    """A failed write is an OSError with the system's reason, not a root."""
+    path = tmp_path / "ro.f32"
+    path.write_bytes(b"")
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        with pytest.raises(OSError, match="writing a trace's values failed"):
+            fastcommit.write_root(fd, np.ones(300, dtype=np.float32), 0)
+    finally:
+        os.close(fd)

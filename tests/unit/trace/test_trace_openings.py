@@ -19,10 +19,10 @@ from prover.trace.evaluate import Tensors
 from prover.trace.graph import Level, Op, Ref, Slot
 from prover.trace.kinds import MapLevel, OpKind, RefKind
 from prover.trace.openings import (
+    BatchRows,
     ConstClaim,
     Opener,
     ScalarClaim,
-    batch_rows,
     embed_openings,
     embed_posted,
     embed_terms,
@@ -60,17 +60,16 @@ EMBED = Op(2, OpKind.EMBED_BWD, (V, H), (IDS_SLOT, Slot(Ref(RefKind.OP, 0), (L, 
 def _opener(t: Tensors) -> Opener:
     leaves = [commit.commit(t.state[0]).commit, b"\x11" * 32]
     return Opener(t, [Op(0, OpKind.COPY, (L, H), ()), LOOKUP, EMBED], 1, [(V, H)], leaves, [],
-                  [], batch_rows(ROWS, [SAMPLE]), L, lambda j: [b"\x22" * 32])
+                  [], BatchRows(ROWS, [SAMPLE], L), lambda j: [b"\x22" * 32])
 
 
 def test_batch_rows_prove_the_schedules_samples_under_sample_root() -> None:
-    (row,) = batch_rows(ROWS, [SAMPLE])
-    assert row.tokens == ROWS[SAMPLE].astype("<i4").tobytes()
-    leaf = keccak(SAMPLE.to_bytes(32, "big") + keccak(row.tokens))
+    row = BatchRows(ROWS, [SAMPLE], L).opening(L - 1)  # the last token of batch row 0
+    assert row.chunk == ROWS[SAMPLE].astype("<i4").tobytes()
+    leaf = keccak(SAMPLE.to_bytes(32, "big") + keccak(row.chunk))
     root = dataset.sample_root(ROWS)
-    assert merkle.verify(root, leaf, SAMPLE, row.proof)
-    assert not merkle.verify(root, leaf, 0, row.proof)  # not sample 0's place
-    assert dataset.sample_proof(ROWS, SAMPLE)[1] == row.proof
+    assert merkle.verify(root, leaf, SAMPLE, row.chunk_proof)
+    assert not merkle.verify(root, leaf, 0, row.chunk_proof)  # not sample 0's place
 
 
 def test_gather_opens_the_ids_row_then_the_tables_chunk() -> None:

@@ -43,16 +43,16 @@ def _opener(rec: Any, spec: Any, rows: np.ndarray, state_leaves: list[bytes],
     op outputs proven under the traced step's own opRoot."""
     from prover import schedule
     from prover.trace import commit
-    from prover.trace.openings import Opener, batch_rows
+    from prover.trace.openings import BatchRows, Opener
     from prover.trace.roots import scalar_leaf, scalar_table
 
     op_commits = rec.op_commitments()
     # teacherRoot (roots.teacher_root) commits each teacher tensor flat: rank 1, [numel]
     teacher = [commit.commit(np.ascontiguousarray(t)).commit for t in rec.tensors.teacher]
     scalars = [scalar_leaf(scalar_table(spec, t)) for t in range(1, spec.total_steps + 1)]
-    batch = batch_rows(rows, schedule.batch_indices(spec, TASK_ID, rec.step))
+    batch = BatchRows(rows, schedule.batch_indices(spec, TASK_ID, rec.step), spec.seq_len)
     return Opener(rec.tensors, rec.graph.ops, rec.step, state_shapes, state_leaves, teacher,
-                  scalars, batch, spec.seq_len, lambda j: commit.chunk_proof(op_commits, j))
+                  scalars, batch, lambda j: commit.chunk_proof(op_commits, j))
 
 
 def _ops_reading_batch(rec: Any) -> list[Any]:
