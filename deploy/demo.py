@@ -3,9 +3,12 @@
 1. A devnet (anvil + IPFS store) starts in a fresh directory; the contracts are deployed.
 2. A requester publishes a KD spec (MiniLM teacher, gensim's Lee news corpus) and posts two tasks.
 3. Two node daemons take one task each; one of them (DEMO FEATURE: :class:`DemoCheat`) moves one
-   weight at one step. An auditor replays every segment, finds the first wrong leaf and disputes
-   it; three jurors replay that step and vote (commit/reveal); the cheater is slashed and jailed
-   and its task reopens; the honest node finishes its task, is paid, and takes the reopened one.
+   weight by one ulp just before one step. An auditor replays every segment, finds the first
+   wrong leaf and disputes it; the referee game settles it (no jury): the node's bot and the
+   auditor's bot bisect the step down to one scalar operation, which the contract recomputes
+   with Float32; the demo prints where the fault was found (op, element, scalar step, the node's
+   bits against binary32's). The cheater is slashed and jailed and its task reopens; the honest
+   node finishes its task, is paid, and takes the reopened one.
 4. A consumer pulls the honest node's final student (verified) and compares its sentence
    embeddings with the teacher's on held-out sentences.
 5. Tables (balances, disputes, gas) and a PNG of the loss curves with commits and the cheat.
@@ -156,18 +159,17 @@ def _drop_bulk(out: Path) -> int:
 
 def _story(net: Any, out: Path, cfg: DemoConfig, con: Any, t0: float) -> dict[str, Any]:
     from deploy.anvil import dev_accounts
-    from deploy.deployer import DeployConfig, JuryConfig
+    from deploy.demo_referee import deploy_config
     from deploy.devnet import ACCOUNTS
     from ledger.chain import Chain
     from ledger.protocol import Addresses, Protocol
     from store.client import Client
 
     con.rule("[bold]1. An embedded devnet")
-    jury = JuryConfig(draw_delay=2, commit_window=60, reveal_window=60, jail_blocks=5_000)
-    info = net.up(DeployConfig(jury=jury), log=lambda m: con.print(f"  {m}"),
-                  keystores=cfg.keystores)
+    info = net.up(deploy_config(), log=lambda m: con.print(f"  {m}"), keystores=cfg.keystores)
     keys = dev_accounts(1 + max(ACCOUNTS.values()))
-    accounts = {name: keys[i] for name, i in ACCOUNTS.items()}
+    # no jurors: the referee game needs none
+    accounts = {name: keys[i] for name, i in ACCOUNTS.items() if not name.startswith("juror")}
     names = {str(acct.address): name for name, acct in accounts.items()}
     addresses = Addresses.load(info.addresses_file)
     viewer = Protocol(Chain(info.rpc_url), addresses)
@@ -181,7 +183,8 @@ def _story(net: Any, out: Path, cfg: DemoConfig, con: Any, t0: float) -> dict[st
     con.rule("[bold]2. A requester posts two distillation tasks")
     spec, task_ids, teacher_dir = _post_tasks(requester, client, cfg, con)
 
-    con.rule("[bold]3. Nodes train and commit; a challenger audits; a jury decides")
+    con.rule("[bold]3. Nodes train and commit; a challenger audits; the referee game settles "
+             "the dispute")
     story, losses, extra = _run_actors(info, addresses, accounts, names, viewer, client, cfg, con,
                                        out, task_ids, start_block)
 
@@ -255,12 +258,12 @@ def _post_tasks(requester: Any, client: Any,
         pub = publish(client, spec, teacher_dir, dataset_dir)
     con.print(f"  on IPFS: teacher {pub.teacher_cid[:16]}…  dataset {pub.dataset_cid[:16]}…  "
               f"spec {pub.spec_cid[:16]}… (keccak {pub.spec_hash.hex()[:12]}… goes on-chain)")
-    ids = [requester.create_task(pub.spec_cid, pub.spec_hash, cfg.reward,
-                                 total_steps=cfg.total_steps,
-                                 segment_steps=cfg.segment_steps,
-                                 challenge_window=cfg.challenge_window,
-                                 segment_deadline=cfg.segment_deadline, node_stake=cfg.node_stake)
-           for _ in range(2)]
+    from deploy.demo_referee import create_task
+
+    with con.status("recording the step graph of each task (two traced steps)"):
+        ids = [create_task(requester, pub, cfg, teacher_dir, dataset_dir) for _ in range(2)]
+    con.print(f"  tasks {ids} are created with their step graph: the referee "
+              "(OneStepAdjudicator) settles their disputes, no jury")
     return pub.spec, ids, teacher_dir
 
 
@@ -277,6 +280,7 @@ def _run_actors(info: Any, addresses: Any, accounts: dict[str, Any], names: dict
     )
 
     from deploy.demo_actors import LossLog, build_cast
+    from deploy.demo_referee import settled, show_verdict
     from deploy.demo_report import Narrator
     from ledger.chain import Chain
     from ledger.protocol import Protocol, TaskStatus
@@ -294,8 +298,6 @@ def _run_actors(info: Any, addresses: Any, accounts: dict[str, Any], names: dict
                       losses,
                       honest_tasks=None if cfg.takeover else frozenset(task_ids[:1]),
                       cheat_step=cfg.cheat_step)
-    for i in (1, 2, 3):
-        cast.actors[f"juror-{i}"].opt_in()
     deadline = time.monotonic() + cfg.timeout_s
     refused_shown = False
     from deploy.demo_report import AuditEcho
@@ -307,6 +309,8 @@ def _run_actors(info: Any, addresses: Any, accounts: dict[str, Any], names: dict
                 for _name, step in cast.steps:
                     step()
                     narrator.poll()
+                if "verdict" not in extra and settled(narrator.story):
+                    extra["verdict"] = show_verdict(viewer, narrator.story, out, con)
                 if not refused_shown and narrator.story.reopened:
                     refused_shown = True
                     extra["refusedPull"] = _show_refused_pull(viewer, client,
@@ -344,8 +348,8 @@ def _waiting_for(viewer: Any, cast: Any, story: Any, task_ids: list[int], cfg: D
         return f"task {task_ids[1]} to be taken over and completed"
     if not cfg.takeover and not story.reopened:
         return f"task {task_ids[1]} to reopen"
-    for name in ("challenger", "juror-1", "juror-2", "juror-3", "node-honest"):
-        if viewer.owed(cast.actors[name].protocol.me) > 0:
+    for name in ("challenger", "node-honest"):
+        if int(viewer.referee.call("owed", cast.actors[name].protocol.me)) > 0:
             return f"{name} to collect its payout"
     return ""
 

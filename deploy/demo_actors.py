@@ -1,9 +1,10 @@
-"""The demo's cast, driven in one process: two node daemons, an auditor, three jurors.
+"""The demo's cast, driven in one process: two node daemons and an auditor.
 
-Each actor is the real role code (``node.daemon.NodeDaemon``, ``challenger.auditor.Auditor``,
-``challenger.juror.Juror``) on its own dev account, stepped round-robin with ``run_once()`` so
-the story is deterministic and readable. The only demo-specific behaviour is :class:`DemoCheat`:
-prover step hooks that make the cheating node move one weight at one step.
+Each actor is the real role code (``node.daemon.NodeDaemon``, ``challenger.auditor.Auditor``) on
+its own dev account, stepped round-robin with ``run_once()`` so the story is deterministic and
+readable; the referee game is played by their own bots (the daemon answers, the auditor plays
+the game it opened). The only demo-specific behaviour is :class:`DemoCheat`: prover step hooks
+that make the cheating node move one weight by one ulp at one step.
 """
 
 from __future__ import annotations
@@ -19,26 +20,68 @@ from prover.train import BaseStepHooks
 
 
 class DemoCheat(BaseStepHooks):
-    """DEMO FEATURE (fault injection): after the update of ``step``, add ``delta`` to one weight.
+    """DEMO FEATURE (fault injection): just before ``step``, move one weight up by one ulp.
 
-    Passed as ``hooks`` to the cheating node's daemon; every later state (and so every later leaf)
-    differs from an honest replay from that step on, which is what the auditor catches.
+    Passed as ``hooks`` to the cheating node's daemon. Its leaf ``step - 1`` is honest (hashed
+    before the move), but step ``step`` computes from a weight its leaf does not commit, so every
+    leaf from ``step`` on differs from an honest replay, which is what the auditor catches; the
+    referee game then ends at the first scalar operation that reads the moved weight (a product
+    in the GEMM of ``param``). The node defends what it trained: its referee bot re-traces the
+    step with :meth:`mutation`, the same move.
+
+    In training the move happens in ``on_batch`` (after the state hash of ``step - 1`` was
+    submitted) on a copy of the weight that replaces the parameter's data, never in place: that
+    hash still reads the old tensor on its background thread. ``step`` must not be the first
+    step of a segment (the student is taken from an earlier step's ``on_before_update``).
     """
 
-    def __init__(self, step: int, task_id: int | None = None, delta: float = 1e-3,
-                 param: str = "encoder.layer.0.attention.self.query.weight") -> None:
-        self.task_id, self.step, self.delta, self.param = task_id, step, delta, param
+    def __init__(self, step: int, task_id: int | None = None,
+                 param: str = "encoder.layer.0.attention.self.query.weight",
+                 index: int = 0) -> None:
+        self.task_id, self.step, self.param, self.index = task_id, step, param, index
         self.fired = False
         self.current_task: int | None = None
+        self._student: Any = None
 
-    def on_after_update(self, step: int, student: Any, optimizer: Any) -> None:
+    def _ours(self, task_id: int | None) -> bool:
+        return self.task_id is None or task_id == self.task_id
+
+    def on_before_update(self, step: int, student: Any, optimizer: Any) -> None:
+        self._student = student
+
+    def on_batch(self, step: int, input_ids: Any) -> None:
+        from torch.utils._python_dispatch import _get_current_dispatch_mode
+
+        # under a trace recording the re-trace's mutation has moved the weight already
+        if step != self.step or not self._ours(self.current_task) or self._student is None \
+                or _get_current_dispatch_mode() is not None:
+            return None
+        p = dict(self._student.named_parameters())[self.param]
+        p.data = self._moved(p.data)
+        self.fired = True
+        return None
+
+    def _moved(self, w: Any) -> Any:
         import torch
 
-        if step != self.step or (self.task_id is not None and self.current_task != self.task_id):
-            return
-        with torch.no_grad():
-            dict(student.named_parameters())[self.param].view(-1)[0] += self.delta
-        self.fired = True
+        out = w.detach().clone()
+        flat = out.view(-1)
+        flat[self.index] = torch.nextafter(flat[self.index], torch.tensor(float("inf")))
+        return out
+
+    def mutation(self, task_id: int, step: int) -> Callable[[Any], None] | None:
+        """The move as the referee re-trace applies it (``prover.trace.retrace`` ``mutate``)."""
+        if step != self.step or not self._ours(task_id):
+            return None
+
+        def move(trainer: Any) -> None:
+            import torch
+
+            p = dict(trainer.student.named_parameters())[self.param]
+            with torch.no_grad():
+                p.copy_(self._moved(p))
+
+        return move
 
 
 @dataclass
@@ -95,9 +138,8 @@ class Cast:
 def build_cast(rpc_url: str, addresses: Any, accounts: dict[str, Any], ipfs_api: str, workdir: Path,
                progress: Any, losses: LossLog, cheat_step: int,
                honest_tasks: frozenset[int] | None = None) -> Cast:
-    """Node daemons (honest, cheating), an auditor that audits every segment, three jurors."""
+    """Node daemons (honest, cheating) and an auditor that audits every segment."""
     from challenger.auditor import Auditor
-    from challenger.juror import Juror
     from challenger.policy import AuditPolicy
     from ledger.chain import Chain
     from ledger.protocol import Protocol
@@ -133,6 +175,7 @@ def build_cast(rpc_url: str, addresses: Any, accounts: dict[str, Any], ipfs_api:
             Client(ipfs_api),
             node_dir("node-cheater"),
             hooks=cheat,
+            retrace_mutation=cheat.mutation,
             observer=losses.observer("node-cheater"),
             ui=DemoUi(
                 progress, "node-cheater", on_task=lambda t: setattr(cheat, "current_task", t)
@@ -146,9 +189,6 @@ def build_cast(rpc_url: str, addresses: Any, accounts: dict[str, Any], ipfs_api:
             cache_dir=shared_cache,
         ),
     }
-    for i in (1, 2, 3):
-        name = f"juror-{i}"
-        actors[name] = Juror(proto(name), Client(ipfs_api), workdir / name, cache_dir=shared_cache)
     auditor = actors["challenger"]
 
     def audit_all() -> None:

@@ -35,10 +35,13 @@ class Narrator:
     """Turns new contract events into one readable line each (names instead of addresses)."""
 
     EVENTS = (("market", "TaskCreated"), ("market", "TaskClaimed"), ("market", "SegmentCommitted"),
-              ("jury", "DisputeOpened"), ("jury", "JuryDrawn"), ("jury", "VoteCommitted"),
-              ("jury", "VoteRevealed"), ("jury", "DisputeResolved"), ("market", "NodeSlashed"),
-              ("stake", "Jailed"), ("market", "TaskReopened"), ("market", "RewardClaimed"),
-              ("jury", "PayoutClaimed"), ("stake", "JurorOptedIn"))
+              ("referee", "DisputeOpened"), ("referee", "TracePosted"), ("referee", "Split"),
+              ("referee", "Picked"), ("referee", "ShapeRevealed"), ("referee", "ChunkRevealed"),
+              ("referee", "ElementNamed"), ("referee", "ProgramPosted"),
+              ("referee", "StepChecked"), ("referee", "FinalStateMismatch"),
+              ("referee", "MoveTimedOut"), ("referee", "DisputeResolved"),
+              ("market", "NodeSlashed"), ("stake", "Jailed"), ("market", "TaskReopened"),
+              ("market", "RewardClaimed"), ("referee", "PayoutClaimed"))
 
     def __init__(self, protocol: Any, names: dict[str, str], console: Any,
                  start_block: int) -> None:
@@ -80,31 +83,20 @@ class Narrator:
         if name == "DisputeOpened":
             s.disputes[int(a["disputeId"])] = {"id": int(a["disputeId"]), "task": int(a["taskId"]),
                                                "k": int(a["k"]), "step": int(a["step"]),
-                                               "node": self.who(a["node"]), "votes": {}}
+                                               "node": self.who(a["node"])}
             return (f"[bold red]{self.who(a['challenger'])} disputes[/] "
                     f"{self.who(a['node'])}'s leaf at step {a['step']} (task {a['taskId']} segment "
-                    f"{a['k']}); bond {veri(a['bond'])} VERI")
-        if name == "JuryDrawn":
-            return (f"jury for dispute {a['disputeId']} drawn: "
-                    f"{', '.join(self.who(j) for j in a['jurors'])} (commit until block "
-                    f"{a['commitDeadline']}, reveal until {a['revealDeadline']})")
-        if name == "VoteCommitted":
-            return f"{self.who(a['juror'])} replayed the step and committed a sealed vote"
-        if name == "VoteRevealed":
-            d = s.disputes.get(int(a["disputeId"]))
-            node_leaf = self.p.dispute(int(a["disputeId"])).nodeLeaf
-            same = bytes(a["leaf"]) == bytes(node_leaf)
-            if d is not None:
-                d["votes"][self.who(a["juror"])] = "node's" if same else "honest"
-            return (f"{self.who(a['juror'])} revealed leaf {short(a['leaf'])} "
-                    f"({'same as' if same else '[red]differs from[/]'} the node's)")
+                    f"{a['k']}); bond {veri(a['bond'])} VERI; the referee game starts")
         if name == "DisputeResolved":
             d = s.disputes.get(int(a["disputeId"]), {})
             d.update(outcome=OUTCOMES.get(int(a["outcome"]), str(a["outcome"])),
                      slashed=int(a["slashed"]))
             return (f"[bold]dispute {a['disputeId']} resolved: "
                     f"{OUTCOMES.get(int(a['outcome']))}[/], {veri(a['slashed'])} VERI of the slash "
-                    "to the challenger and jurors")
+                    "to the challenger")
+        game = game_line(name, a)
+        if game is not None:
+            return game
         if name == "NodeSlashed":
             s.slashed.append({"task": int(a["taskId"]), "node": self.who(a["node"]),
                               "amount": int(a["amount"])})
@@ -125,9 +117,41 @@ class Narrator:
         if name == "PayoutClaimed":
             return (f"{self.who(a['account'])} collected {veri(a['amount'])} VERI from the "
                     "adjudicator")
-        if name == "JurorOptedIn":
-            return f"{self.who(a['account'])} joined the juror pool"
         return None
+
+
+def game_line(name: str, a: Any) -> str | None:
+    """One line per move of the referee game (docs/referee.md "The game")."""
+    g = f"[dim]game {a.get('disputeId', '')}:[/]"
+    if name == "TracePosted":
+        return (f"{g} the node commits to its trace of the step: opRoot {short(a['opRoot'])}, "
+                f"{len(a['afterLeaves']) - 1} state tensors after it")
+    if name == "Split":
+        return f"{g} the node reveals {len(a['nodes'])} tree nodes below the one in dispute"
+    if name == "Picked":
+        return (f"{g} the challenger picks node {a['which']}, the first that differs from its "
+                f"replay ({a['depthLeft']} levels left)")
+    if name == "ShapeRevealed":
+        return (f"{g} the game has narrowed to op {a['opIndex']}; the node opens its output, "
+                f"shape {'x'.join(str(d) for d in a['dims'])}")
+    if name == "ChunkRevealed":
+        return f"{g} the node reveals chunk {a['chunkIndex']} of that output (256 floats)"
+    if name == "ElementNamed":
+        return (f"{g} the challenger names element {a['element']} (the node says "
+                f"0x{int(a['bits']):08x}); its program has {a['steps']} scalar steps")
+    if name == "ProgramPosted":
+        return f"{g} the node posts every step's result of that program"
+    if name == "StepChecked":
+        same = int(a["computed"]) == int(a["claimed"])
+        return (f"{g} [bold]the contract recomputes step {a['s']} with Float32[/]: "
+                f"0x{int(a['computed']):08x}; the node said 0x{int(a['claimed']):08x}"
+                f" ({'the same' if same else '[red]different[/]'})")
+    if name == "FinalStateMismatch":
+        return (f"{g} the state after the step holds another tensor at slot {a['slot']} than "
+                "its ops computed")
+    if name == "MoveTimedOut":
+        return f"{g} {'the node' if a['nodeLost'] else 'the challenger'} missed its deadline"
+    return None
 
 
 def balances(p: Any, names: dict[str, str]) -> dict[str, tuple[int, int]]:
@@ -168,14 +192,13 @@ def tables(console: Any, before: dict[str, tuple[int, int]], after: dict[str, tu
         t.add_row(name, veri(w0 + s0), veri(w1 + s1), veri(s1), f"[{color}]{delta / E18:+,.2f}[/]",
                   str(n), f"{g:,}")
     console.print(t)
-    d = Table(title="Disputes", title_justify="left")
-    for col in ("id", "task", "segment", "step", "node", "jury (leaf revealed)",
-                "outcome", "to jury"):
-        d.add_column(col, no_wrap=col != "jury (leaf revealed)")
+    d = Table(title="Disputes (settled by the referee game)", title_justify="left")
+    for col in ("id", "task", "segment", "step", "node", "where the referee found the fault",
+                "outcome", "to challenger"):
+        d.add_column(col, no_wrap=col != "where the referee found the fault")
     for x in story.disputes.values():
-        votes = ", ".join(f"{k.removeprefix('juror-')}: {v}" for k, v in x["votes"].items())
-        d.add_row(str(x["id"]), str(x["task"]), str(x["k"]), str(x["step"]), x["node"], votes,
-                  x.get("outcome", "open"), veri(x.get("slashed", 0)))
+        d.add_row(str(x["id"]), str(x["task"]), str(x["k"]), str(x["step"]), x["node"],
+                  x.get("where", ""), x.get("outcome", "open"), veri(x.get("slashed", 0)))
     console.print(d)
 
 

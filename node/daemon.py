@@ -31,7 +31,7 @@ from node.journal import Journal, SegmentState, TaskRow, TaskState
 from node.logs import log_event
 from node.outage import Backoff, TaskInputRetries
 from node.policy import Policy, check_spec, check_terms
-from node.referee import NodeReferee
+from node.referee import NodeReferee, RetraceMutation
 from node.referee import for_daemon as referee_bot
 from node.release import give_back, roll_back
 from node.work import PublishResult, SegmentWorker, TaskContext, h32
@@ -91,13 +91,16 @@ class NodeDaemon:
     ``workdir`` holds the journal (``journal.sqlite``), the local checkpoints (``tasks/``) and the
     verified materials cache (``cache/``). ``hooks`` and ``observer`` are passed through to
     ``prover.run_segment`` unchanged. ``ui`` (optional) shows progress (node.ui.RichUi).
+    ``retrace_mutation`` (fault injection) is what hooks that moved the state before a step
+    did, which the referee bot's re-trace of that step repeats (node.referee.for_daemon).
     """
 
     def __init__(self, protocol: Protocol, client: Client, workdir: str | Path,
                  policy: Policy | None = None,
                  *, hooks: StepHooks | None = None, observer: StepObserver | None = None,
                  ui: Any = None,
-                 crash_point: str | None = None) -> None:
+                 crash_point: str | None = None,
+                 retrace_mutation: RetraceMutation | None = None) -> None:
         from ledger.watch import Cursor, EventWatcher
         from materials import Materials
 
@@ -132,7 +135,8 @@ class NodeDaemon:
         #: Tasks whose reward this daemon claimed (in order).
         self.rewarded: list[int] = []
         self._referee = referee_bot(protocol, self.journal, self.materials, self.workdir,
-                                    lambda msg: log_event(log, "referee", detail=msg))
+                                    lambda msg: log_event(log, "referee", detail=msg),
+                                    retrace_mutation)
 
     # --- the loop ------------------------------------------------------------------------------
     def run_once(self) -> Iteration:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ledger.movelog import MoveLog
     from ledger.referee import Referee
     from prover.trace.game import StepView
+    from prover.trace.tracer import Mutation
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 ViewFor = Callable[[int, GameView], "StepView"]
 #: Our state hash of step t-1 and its proof in our committed trace (empty for t = 1).
 AnchorFor = Callable[[GameView], tuple[bytes, list[bytes]]]
+#: Fault injection: the change made to the state before step t of task i (None: none).
+RetraceMutation = Callable[[int, int], "Mutation | None"]
 
 
 @dataclass(frozen=True)
@@ -95,11 +98,14 @@ class NodeReferee(GameBot["StepView"]):
 
 
 def for_daemon(protocol: Any, journal: Any, materials: Any, workdir: Path,
-               progress: Callable[[str], None] | None = None) -> NodeReferee:
+               progress: Callable[[str], None] | None = None,
+               retrace_mutation: RetraceMutation | None = None) -> NodeReferee:
     """The daemon's referee bot (it plays the games of tasks created with a step graph). It
     re-traces a disputed step once from our checkpoint of the segment before (the initial
     state for segment 0) into ``workdir/referee/<dispute>``; leaf t-1 comes with its proof from
-    our leaves file of the segment that holds it (node.journal rows)."""
+    our leaves file of the segment that holds it (node.journal rows). ``retrace_mutation``
+    (fault injection, the demo's cheating node) gives the change a node made to its state
+    before step t of task i, so its answers defend what it trained."""
     from ledger.movelog import MoveLog
     from ledger.referee import Referee
     from prover import merkle
@@ -115,8 +121,10 @@ def for_daemon(protocol: Any, journal: Any, materials: Any, workdir: Path,
         spec = spec_of(g.taskId)
         k = (g.step - 1) // spec.segment_steps
         start = journal.segment(g.taskId, k - 1).checkpoint_dir if k else None
+        mutate = retrace_mutation(g.taskId, g.step) if retrace_mutation is not None else None
         return cached_retrace(workdir / "referee" / str(did), spec, g.taskId, g.step, start,
-                              materials.teacher_dir(spec), materials.dataset_dir(spec))
+                              materials.teacher_dir(spec), materials.dataset_dir(spec),
+                              mutate=mutate)
 
     def anchor_for(g: GameView) -> tuple[bytes, list[bytes]]:
         if g.step == 1:

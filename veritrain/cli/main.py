@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "deploy.cli",
     "node.cli",
     "challenger.cli",
+    "challenger.referee_cli",
     "consumer.cli",
     "explorer.cli",
     "prover.cli",

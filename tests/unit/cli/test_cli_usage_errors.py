@@ -36,6 +36,7 @@ BAD: dict[str, tuple[list[str], str]] = {
     "challenger run": (["--probability", "often"], "'--probability'"),
     "challenger status": (["--json", "--no-such-flag"], "--no-such-flag"),
     "juror run": (["--stake", "lots"], "'--stake'"),
+    "referee show": (["first"], "'dispute_id'"),
     "juror status": (["--workdir"], "'--workdir'"),
     "spec init": (["--seed", "abc"], "'--seed'"),
     "spec validate": ([MISSING], f"spec file {MISSING} does not exist"),
