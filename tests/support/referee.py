@@ -308,13 +308,29 @@ class Moves:
         self.bot.play(self.dispute_id)
 
 
-def refereed_task(world: Any, reward: int, node_stake: int, window: int = 200) -> int:
-    """A task of the world's published v2 spec, posted by account 0 with its step graph
-    (``createTaskWithGraph``): the referee is its adjudicator."""
+def graph_of(spec: Any, task_id: int) -> Any:
+    """The StepGraph posted with task ``task_id`` by :func:`graph_for_next_task` (cached)."""
+    return _ROOTS[(spec.spec_hash().hex(), task_id)]
+
+
+class GameDriver:
+    """Drives one bot's moves in one game, as the daemons' loops do (``world.drive`` runs it)."""
+
+    def __init__(self, bot: Any, dispute_id: int) -> None:
+        self.bot, self.did = bot, dispute_id
+
+    def run_once(self) -> None:
+        self.bot.play(self.did)
+
+
+def refereed_task(world: Any, reward: int = 100 * 10**18, node_stake: int = 1000 * 10**18,
+                  window: int = 200, requester: Protocol | None = None) -> int:
+    """A task of the world's published v2 spec, posted by ``requester`` (account 0) with its
+    step graph (``createTaskWithGraph``): the referee is its adjudicator."""
     from materials import Materials
     from tests.support.actors import Requester
 
-    requester = world.protocol(0)
+    requester = requester or world.protocol(0)
     spec = world.published.spec
     m = Materials(world.client, world.cache)
     graph = graph_for_next_task(requester, spec, m.teacher_dir(spec), m.dataset_dir(spec))

@@ -13,8 +13,6 @@ Set VERITRAIN_EXPLORER_REFEREE_SCREENSHOT=path.png to keep that page's screensho
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,62 +27,24 @@ from ledger.protocol import Outcome
 from ledger.referee import GamePhase, Referee
 from prover import merkle
 from prover.trace.kinds import Opcode
+from tests.support import referee_fixtures
 from tests.support.actors import E18, Requester
-from tests.support.referee import SteppedNode, graph_for_next_task, one_ulp
-from tests.support.store import publish_tiny
+from tests.support.referee import GameDriver, SteppedNode, graph_of, one_ulp, refereed_task
+
+#: The referee world (a v2 task, the real deployment), overriding the explorer conftest's bot
+#: world in this module.
+published = referee_fixtures.published
+referee_addresses = referee_fixtures.referee_addresses
+world = referee_fixtures.world
 
 REQUESTER, NODE, CHALLENGER, JURY_CHALLENGER = 0, 1, 2, 3
 REWARD, NODE_STAKE = 100 * E18, 1000 * E18
 FAULT_STEP = 3
 
 
-@pytest.fixture(scope="session")
-def published(store_handle: Any) -> Any:
-    """The tiny task under the v2 schemes the referee needs (as tests/integration/referee)."""
-    return publish_tiny(store_handle.url, seed=7, totalSteps=16, state_hash="tree-v2",
-                        schedule="keccak-v2")
-
-
-@pytest.fixture(scope="module")
-def referee_addresses(anvil_node: Any) -> Any:
-    from tests.support.referee import deploy_referee
-
-    return deploy_referee(Chain(anvil_node.url, anvil_node.accounts[0]))
-
-
-@pytest.fixture
-def world(anvil: Any, referee_addresses: Any, store_handle: Any, published: Any,
-          shared_cache: Path, tmp_path: Path) -> Iterator[Any]:
-    from store.client import Client
-    from tests.support.bots import BotWorld, bot_cache
-    from tests.support.chain import accounts
-
-    with Client(store_handle.url) as client:
-        yield BotWorld(anvil, accounts(anvil, referee_addresses), client, published,
-                       bot_cache(shared_cache, tmp_path), tmp_path)
-
-
-class _Game:
-    """Drives one bot's moves in one game, as the daemons' loops do."""
-
-    def __init__(self, bot: Any, dispute_id: int) -> None:
-        self.bot, self.did = bot, dispute_id
-
-    def run_once(self) -> None:
-        self.bot.play(self.did)
-
-
 def _referee_task(world: Any) -> tuple[int, Any]:
-    from materials import Materials
-
-    requester = world.protocol(REQUESTER)
-    spec = world.published.spec
-    m = Materials(world.client, world.cache)
-    graph = graph_for_next_task(requester, spec, m.teacher_dir(spec), m.dataset_dir(spec))
-    task = Requester(requester, world.client).post(world.published, reward=REWARD,
-                                                  challenge_window=200, node_stake=NODE_STAKE,
-                                                  graph=graph.as_struct())
-    return task, graph
+    task = refereed_task(world, REWARD, NODE_STAKE)
+    return task, graph_of(world.published.spec, task)
 
 
 def _auditor(world: Any) -> Any:
@@ -149,10 +109,10 @@ def test_explorer_indexes_and_shows_a_real_referee_game(world: Any, browser: Any
     referee, bot = Referee(p), node.bot()
     ix = Indexer(Chain(world.anvil.url), p.addresses, world.tmp / "index.sqlite")
     # indexed as it goes: once mid-game, once at the end
-    world.drive([_Game(bot, did), auditor],
+    world.drive([GameDriver(bot, did), auditor],
                 lambda: referee.game(did).phase >= GamePhase.CHUNK_SPLIT, max_blocks=40)
     _sync(ix)
-    world.drive([_Game(bot, did), auditor],
+    world.drive([GameDriver(bot, did), auditor],
                 lambda: referee.game(did).phase == GamePhase.RESOLVED, max_blocks=80)
     jury_task, jury_did = _jury_dispute(world, world.protocol(4))
     assert (did, jury_did) == (1, 1), "both courts number from 1: the ids collide"

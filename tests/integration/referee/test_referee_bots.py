@@ -17,38 +17,18 @@ from ledger.protocol import Outcome
 from ledger.referee import GamePhase, Referee
 from prover.trace.game import load_view
 from prover.trace.kinds import Opcode, OpKind, RefKind
-from tests.support.actors import E18, Requester
+from tests.support.actors import E18
 from tests.support.cast import Book
-from tests.support.referee import WEIGHT, SteppedNode, graph_for_next_task, one_ulp
+from tests.support.referee import WEIGHT, GameDriver, SteppedNode, one_ulp, refereed_task
 
 REQUESTER, NODE, CHALLENGER = 0, 1, 2
 REWARD, NODE_STAKE = 100 * E18, 1000 * E18
 FAULT_STEP = 3
 
 
-class _Game:
-    """Drives one bot's moves in one game, as the daemons' loops do."""
-
-    def __init__(self, bot: Any, dispute_id: int) -> None:
-        self.bot, self.did = bot, dispute_id
-
-    def run_once(self) -> None:
-        self.bot.play(self.did)
-
-
 def _task(world: Any) -> tuple[int, Any]:
     """A task created with its step graph: the referee is its adjudicator."""
-    from materials import Materials
-
-    requester = world.protocol(REQUESTER)
-    spec = world.published.spec
-    m = Materials(world.client, world.cache)
-    graph = graph_for_next_task(requester, spec, m.teacher_dir(spec), m.dataset_dir(spec))
-    task = Requester(requester, world.client).post(world.published, reward=REWARD,
-                                                  challenge_window=200, node_stake=NODE_STAKE,
-                                                  graph=graph.as_struct())
-    assert requester.is_refereed(task)
-    return task, requester
+    return refereed_task(world, REWARD, NODE_STAKE), world.protocol(REQUESTER)
 
 
 def _auditor(world: Any, protocol: Any = None) -> Any:
@@ -94,13 +74,13 @@ def test_gemm_fault_loses_to_the_auditor_bot(world: Any) -> None:
     referee = Referee(p)
     bot = node.bot()
     # both bots restart mid-game (new processes: journals and trace caches from disk)
-    world.drive([_Game(bot, did), auditor],
+    world.drive([GameDriver(bot, did), auditor],
                 lambda: referee.game(did).phase >= GamePhase.SHAPE, max_blocks=30)
     bot, auditor = node.bot(), _auditor(world)
     # then the RPC goes away for an iteration: each bot's call fails with the transient error
     # its loop rides out (challenger.loop.TRANSIENT, the daemon's outage backoff), sends nothing
     moved = len(bot.moves.rows(did))
-    world.drive([_Game(bot, did), auditor],
+    world.drive([GameDriver(bot, did), auditor],
                 lambda: referee.game(did).phase >= GamePhase.CHUNK, max_blocks=30)
     down = Chain("http://127.0.0.1:9", world.anvil.accounts[NODE], retries=1, backoff=0.01,
                  timeout=1.0)
@@ -111,7 +91,7 @@ def test_gemm_fault_loses_to_the_auditor_bot(world: Any) -> None:
     with pytest.raises(RpcUnavailableError):
         blind.follow_disputes()
     assert len(bot.moves.rows(did)) > moved
-    world.drive([_Game(bot, did), auditor], lambda: _resolved(referee, did), max_blocks=60)
+    world.drive([GameDriver(bot, did), auditor], lambda: _resolved(referee, did), max_blocks=60)
     assert referee.outcome(did) == Outcome.NODE_WRONG
     (checked,) = referee.events(did, ["StepChecked"])
     assert checked.args["computed"] != checked.args["claimed"]
@@ -146,7 +126,7 @@ def test_silent_node_loses_by_resolve(world: Any) -> None:
     did = int(row["dispute_id"])
     referee = Referee(p)
     silent = node.bot(silent_after=2)  # posts its trace and one split, then nothing
-    moved = world.drive([_Game(silent, did), auditor], lambda: _resolved(referee, did),
+    moved = world.drive([GameDriver(silent, did), auditor], lambda: _resolved(referee, did),
                         max_blocks=80)
     assert moved > int(referee.params().moveBlocks)
     (timeout,) = referee.events(did, ["MoveTimedOut"])
@@ -165,7 +145,7 @@ def test_state_after_not_from_its_ops_loses_by_pick_final(world: Any) -> None:
     assert row["step"] == FAULT_STEP, row["reason"]
     did = int(row["dispute_id"])
     referee = Referee(p)
-    world.drive([_Game(node.bot(), did), auditor], lambda: _resolved(referee, did),
+    world.drive([GameDriver(node.bot(), did), auditor], lambda: _resolved(referee, did),
                 max_blocks=40)
     assert referee.outcome(did) == Outcome.NODE_WRONG
     (mismatch,) = referee.events(did, ["FinalStateMismatch"])
@@ -213,11 +193,11 @@ def test_griefing_challenger_loses_its_bond_to_the_honest_node_daemon(world: Any
             s.ref.kind in checkable and all(lv.kind is MapLevel.STRIDED for lv in s.levels)
             for s in op.slots))
         bad = griefer(g, world.tmp / "griefer", lambda d, gv: view, target)
-        world.drive([daemon, _Game(bad, did)],
+        world.drive([daemon, GameDriver(bad, did)],
                     lambda: referee.game(did).phase >= GamePhase.CHUNK_SPLIT, max_blocks=30)
         daemon.close()  # the daemon restarts mid-game: its journal and trace cache are on disk
         daemon = NodeDaemon(node, world.client, world.tmp / "node")
-        world.drive([daemon, _Game(bad, did)], lambda: _resolved(referee, did), max_blocks=60)
+        world.drive([daemon, GameDriver(bad, did)], lambda: _resolved(referee, did), max_blocks=60)
         sent = daemon.referee.moves.rows(did) if daemon.referee is not None else []
         assert len({m.move for m in sent}) == len(sent) and sent[-1].name == "postProgram"
         assert referee.outcome(did) == Outcome.NODE_RIGHT

@@ -24,8 +24,8 @@ from prover.trace.evaluate import bits, fma, from_bits, mul
 from prover.trace.game import load_view
 from prover.trace.kinds import Opcode, OpKind, RefKind
 from prover.trace.verdict import report, text, ulp_distance
-from tests.support.actors import E18, Requester
-from tests.support.referee import WEIGHT, SteppedNode, graph_for_next_task, one_ulp
+from tests.support.actors import E18
+from tests.support.referee import WEIGHT, SteppedNode, one_ulp, refereed_task
 from veritrain.cli.main import main
 
 REQUESTER, NODE, CHALLENGER = 0, 1, 2
@@ -55,19 +55,6 @@ def _cli(env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.Ca
     return rc, out.out, out.err
 
 
-def _refereed_task(world: Any, requester: Any) -> int:
-    """A task created with its step graph: the referee is its adjudicator."""
-    from materials import Materials
-
-    spec = world.published.spec
-    m = Materials(world.client, world.cache)
-    graph = graph_for_next_task(requester, spec, m.teacher_dir(spec), m.dataset_dir(spec))
-    task = Requester(requester, world.client).post(world.published, challenge_window=200,
-                                                   graph=graph.as_struct())
-    assert requester.is_refereed(task)
-    return int(task)
-
-
 def _env(world: Any, tmp_path: Path) -> dict[str, str]:
     addresses = tmp_path / "addresses.json"
     world.protocol(REQUESTER).addresses.save(addresses)
@@ -86,7 +73,7 @@ def test_report_names_the_op_element_and_step_of_a_one_ulp_weight_fault(
     auditor = Auditor(world.protocol(CHALLENGER), world.client, world.tmp / "auditor",
                       AuditPolicy(probability=1.0), cache_dir=world.cache)
     node.protocol.deposit(1000 * E18)
-    task = _refereed_task(world, p)
+    task = refereed_task(world, requester=p)
     node.protocol.claim_task(task)
     node.commit(task, 0)
     auditor.run_once()
@@ -186,7 +173,7 @@ def test_the_demo_cheat_in_a_node_daemon_loses_at_the_product_of_the_moved_weigh
 
     p, node = world.protocol(REQUESTER), world.protocol(NODE)
     node.deposit(1000 * E18)
-    task = _refereed_task(world, p)
+    task = refereed_task(world, requester=p)
     node.claim_task(task)
     cheat = DemoCheat(FAULT_STEP)
     daemon = NodeDaemon(node, world.client, world.tmp / "node", hooks=cheat,
