@@ -18,9 +18,9 @@ from ledger.referee import GamePhase, Referee
 from prover.trace.game import load_view
 from prover.trace.kinds import MapLevel, OpKind, RefKind
 from prover.train import NO_HOOKS, BaseStepHooks, StepHooks
-from tests.support.actors import E18, Requester
+from tests.support.actors import E18
 from tests.support.cast import Book
-from tests.support.referee import SteppedNode, graph_for_next_task
+from tests.support.referee import GameDriver, SteppedNode, refereed_task
 
 REQUESTER, NODE, CHALLENGER = 0, 1, 2
 REWARD, NODE_STAKE = 100 * E18, 1000 * E18
@@ -81,21 +81,6 @@ def stale_scalar(trainer: Any) -> None:
 
 
 # ---- set-up ---------------------------------------------------------------------------------
-def _world_task(world: Any) -> int:
-    """A task created with its step graph (the referee is its adjudicator)."""
-    from materials import Materials
-
-    p = world.protocol(REQUESTER)
-    m = Materials(world.client, world.cache)
-    spec = world.published.spec
-    graph = graph_for_next_task(p, spec, m.teacher_dir(spec), m.dataset_dir(spec))
-    task = Requester(p, world.client).post(world.published, reward=REWARD,
-                                           challenge_window=200, node_stake=NODE_STAKE,
-                                           graph=graph.as_struct())
-    assert p.is_refereed(task)
-    return task
-
-
 def _audited(world: Any, **fault: Any) -> tuple[SteppedNode, Any, Book, int, int]:
     """A staked node faulty at FAULT_STEP commits segment 0 of a refereed task; the auditor
     audits it and opens its dispute. (node, auditor, book, task, dispute id)."""
@@ -110,23 +95,13 @@ def _audited(world: Any, **fault: Any) -> tuple[SteppedNode, Any, Book, int, int
     book = Book(p, {"requester": p.me, "node": node.protocol.me, "auditor": auditor.protocol.me})
     node.protocol.deposit(NODE_STAKE)
     book.snap()
-    task = _world_task(world)
+    task = refereed_task(world, REWARD, NODE_STAKE)
     node.protocol.claim_task(task)
     node.commit(task, 0)
     auditor.run_once()
     (row,) = auditor.journal.rows("SELECT * FROM disputes")
     assert row["step"] == FAULT_STEP, row["reason"]
     return node, auditor, book, task, int(row["dispute_id"])
-
-
-class _Bot:
-    """One bot's moves in one game, as the daemons' loops make them."""
-
-    def __init__(self, bot: Any, dispute_id: int) -> None:
-        self.bot, self.did = bot, dispute_id
-
-    def run_once(self) -> None:
-        self.bot.play(self.did)
 
 
 def _settled_against_node(world: Any, node: SteppedNode, auditor: Any, book: Book, task: int,
@@ -160,7 +135,7 @@ def test_other_sample_loses_at_the_embedding_lookup(world: Any) -> None:
     bisects to the embedding lookup and checks it with the row opened against sampleRoot."""
     node, auditor, book, task, did = _audited(world, mutate=other_sample)
     referee = Referee(world.protocol(REQUESTER))
-    world.drive([_Bot(node.bot(), did), auditor],
+    world.drive([GameDriver(node.bot(), did), auditor],
                 lambda: referee.game(did).phase == GamePhase.RESOLVED, max_blocks=60)
     (checked,) = referee.events(did, ["StepChecked"])
     assert checked.args["computed"] != checked.args["claimed"]
@@ -182,7 +157,7 @@ def test_stale_scalar_leaf_loses_by_dispute_state(world: Any) -> None:
     holds step 2 and step 2's cursor: the auditor calls disputeState in the first op round."""
     node, auditor, book, task, did = _audited(world, mutate_after=stale_scalar)
     referee = Referee(world.protocol(REQUESTER))
-    world.drive([_Bot(node.bot(), did), auditor],
+    world.drive([GameDriver(node.bot(), did), auditor],
                 lambda: referee.game(did).phase == GamePhase.RESOLVED, max_blocks=30)
     (mismatch,) = referee.events(did, ["FinalStateMismatch"])
     n_state = int(referee.step_graph(task).nState)
@@ -257,7 +232,7 @@ def test_griefer_loses_at_a_binding_to_the_honest_node(world: Any, kind: OpKind 
     book = Book(p, {"requester": p.me, "node": node.protocol.me, "griefer": g.me})
     node.protocol.deposit(NODE_STAKE)
     book.snap()
-    task = _world_task(world)
+    task = refereed_task(world, REWARD, NODE_STAKE)
     node.protocol.claim_task(task)
     seg = node.commit(task, 0)
     referee = Referee(g)
@@ -281,7 +256,7 @@ def test_griefer_loses_at_a_binding_to_the_honest_node(world: Any, kind: OpKind 
         op = next(o for o in view.ops if _reads_batch_row(o))
         element = 0
     bad = _griefer_at(world, view, op.index, element, kind is OpKind.EMBED_BWD)
-    bots = [_Bot(node.bot(), did), _Bot(bad, did)]
+    bots = [GameDriver(node.bot(), did), GameDriver(bad, did)]
     # the node alone up to the griefer's first pick
     world.drive(bots[:1], lambda: referee.game(did).phase == GamePhase.OP_PICK, max_blocks=10)
     # the honest state after refutes a scalar claim: every proof checks out, the leaf agrees
