@@ -25,10 +25,20 @@ from typing import TYPE_CHECKING, Any
 from challenger.errors import NothingToProveError
 from ledger.movelog import GameBot, Played
 from ledger.protocol import Outcome
-from ledger.referee import GameEvent, GamePhase, GameView, KeptArg, OpeningArg, StepOpArg
+from ledger.referee import (
+    ConstArg,
+    GameEvent,
+    GamePhase,
+    GameView,
+    KeptArg,
+    OpeningArg,
+    ScalarArg,
+    StepOpArg,
+)
 from prover.trace.commit import CHUNK_ELEMS, TraceError
 from prover.trace.game import KnownTree, depth_of, proof, round_width, tree
 from prover.trace.kinds import RefKind
+from prover.trace.openings import ConstClaim, ScalarClaim
 from prover.trace.roots import final_leaf
 
 if TYPE_CHECKING:
@@ -190,7 +200,8 @@ class ChallengerReferee(GameBot["StepView"]):
                                           "checks out against our trace", dispute_id=did)
             openings = [OpeningArg(o.root, o.dims, tuple(o.commit_proof), o.chunk,
                                    tuple(o.chunk_proof))
-                        for o in view.openings(g.opIndex, g.element, s, trail.known)]
+                        for o in view.openings(g.opIndex, g.element, s, trail.known,
+                                               trail.results)]
             return ("checkStep", f"op {g.opIndex} element {g.element} step {s}",
                     lambda: r.check_step(did, s, op_arg(op), trail.results, openings))
         raise ValueError(f"game {did}: phase {g.phase.name} is not the challenger's to move")
@@ -198,6 +209,12 @@ class ChallengerReferee(GameBot["StepView"]):
     def _op_pick(self, did: int, g: GameView, view: StepView,
                  trail: Trail) -> tuple[str, str, Callable[[], Any]]:
         r, nodes = self.referee, trail.split
+        # the scalar leaf or a constant tensor after the step is wrong: settled at once
+        claim = view.state_claim(trail.after_leaves)
+        if claim is not None:
+            arg = state_arg(claim)
+            return ("disputeState", f"{arg.claim.name.lower()} leaf of the state after",
+                    lambda: r.dispute_state(did, arg))
         if trail.op_root != view.op_root():
             which = view.first_differing(nodes, False, 0, g.depthLeft, g.index)
             if which is None:
@@ -233,7 +250,6 @@ class ChallengerReferee(GameBot["StepView"]):
                              "holds another",
                 lambda: r.pick_final(did, nodes, which, slot, fp, theirs[slot], sp))
 
-
     def _demand(self, did: int, g: GameView, view: StepView, nodes: list[bytes],
                 scalar_differs: bool) -> tuple[str, str, Callable[[], Any]]:
         """Every op and state tensor the node committed agrees with ours: descend to the
@@ -248,6 +264,16 @@ class ChallengerReferee(GameBot["StepView"]):
         r = self.referee
         return ("pick", f"op node {which} (demanding chunk {d.chunk} of state tensor {d.slot}, "
                         f"op {d.op})", lambda: r.pick(did, nodes, which))
+
+
+def state_arg(claim: ConstClaim | ScalarClaim) -> ConstArg | ScalarArg:
+    """The ``disputeState`` proof of a claim our trace proves (prover/trace/openings.py)."""
+    if isinstance(claim, ScalarClaim):
+        return ScalarArg(claim.step, claim.rng_digest, claim.cursor, tuple(claim.before_proof),
+                         claim.after_leaf, tuple(claim.after_proof))
+    return ConstArg(claim.slot, claim.bits, tuple(claim.final_proof), claim.before_root,
+                    claim.dims, tuple(claim.before_proof), claim.after_leaf,
+                    tuple(claim.after_proof))
 
 
 def for_auditor(protocol: Any, data: Any, workdir: Path,

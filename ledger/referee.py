@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ledger.protocol import Outcome
 
@@ -125,6 +125,55 @@ class KeptArg:
                 list(self.afterProof), self.beforeLeaf, list(self.beforeProof))
 
 
+class StateClaim(IntEnum):
+    """RefereeTypes.sol StateClaim: what ``disputeState`` claims of the node's state after."""
+
+    CONST = 0
+    SCALAR = 1
+
+
+@dataclass(frozen=True)
+class ConstArg:
+    """IOneStepAdjudicator ConstProof: a tensor the graph sets to the constant ``bits`` is
+    another commitment in the node's state after."""
+
+    slot: int
+    bits: int
+    finalProof: tuple[bytes, ...]
+    beforeRoot: bytes
+    dims: tuple[int, ...]
+    beforeProof: tuple[bytes, ...]
+    afterLeaf: bytes
+    afterProof: tuple[bytes, ...]
+
+    claim: ClassVar[StateClaim] = StateClaim.CONST
+    ABI: ClassVar[str] = "(uint256,uint32,bytes32[],bytes32,uint32[],bytes32[],bytes32,bytes32[])"
+
+    def encode(self) -> tuple[Any, ...]:
+        return (self.slot, self.bits, list(self.finalProof), self.beforeRoot, list(self.dims),
+                list(self.beforeProof), self.afterLeaf, list(self.afterProof))
+
+
+@dataclass(frozen=True)
+class ScalarArg:
+    """IOneStepAdjudicator ScalarProof: the state before's scalar leaf preimage and the node's
+    scalar leaf after, which is not it advanced by one step."""
+
+    step: int
+    rngDigest: bytes
+    cursor: int
+    beforeProof: tuple[bytes, ...]
+    afterLeaf: bytes
+    afterProof: tuple[bytes, ...]
+
+    claim: ClassVar[StateClaim] = StateClaim.SCALAR
+    ABI: ClassVar[str] = "(uint64,bytes32,uint64,bytes32[],bytes32,bytes32[])"
+
+    def encode(self) -> tuple[Any, ...]:
+        return (self.step, self.rngDigest, self.cursor, list(self.beforeProof), self.afterLeaf,
+                list(self.afterProof))
+
+
 @dataclass(frozen=True)
 class GameEvent:
     """One event of a game, in chain order: its name, block, log position and arguments."""
@@ -203,6 +252,14 @@ class Referee:
 
     def dispute_kept(self, dispute_id: int, kept: KeptArg) -> Any:
         return self._send("disputeKept", dispute_id, kept.encode())
+
+    def dispute_state(self, dispute_id: int, arg: ConstArg | ScalarArg) -> Any:
+        """The node's state after is not what the step makes of it besides its ops' outputs
+        (``disputeState``; the proof travels abi-encoded, as the contract decodes it)."""
+        from eth_abi import encode
+
+        return self._send("disputeState", dispute_id, int(arg.claim),
+                          encode([arg.ABI], [arg.encode()]))
 
     def name_element(self, dispute_id: int, lane: int, chunk: bytes, op: StepOpArg,
                      graph_proof: Sequence[bytes]) -> Any:

@@ -25,19 +25,24 @@ import numpy as np
 
 from prover.trace import commit
 from prover.trace.commit import TraceError
-from prover.trace.evaluate import (
-    WIDE_RESULTS,
-    Tensors,
-    Value,
-    apply,
-    bits,
-    operand,
-    results_bytes,
-    run,
-)
+from prover.trace.evaluate import WIDE_RESULTS, Tensors, Value, apply, bits, operand
+from prover.trace.evaluate import results_bytes as results_bytes  # re-exported
 from prover.trace.graph import Op
-from prover.trace.kinds import RefKind
-from prover.trace.programs import IN, Step, program
+from prover.trace.kinds import OpKind
+from prover.trace.openings import (
+    BatchRows,
+    ConstClaim,
+    Opener,
+    Opening,
+    ScalarClaim,
+    chunk_bytes,
+    embed_openings,
+    embed_wrong_step,
+    program_results,
+    state_claim,
+)
+from prover.trace.programs import Step, program
+from prover.trace.roots import final_leaf
 
 if TYPE_CHECKING:
     from prover.trace.tracer import Recorded
@@ -108,17 +113,6 @@ class KnownTree:
                 for lv in range(self.depth)]
 
 
-@dataclass(frozen=True)
-class Opening:
-    """IOneStepAdjudicator's Opening: a tensor opened down to one chunk."""
-
-    root: bytes
-    dims: tuple[int, ...]
-    commit_proof: list[bytes]
-    chunk: bytes
-    chunk_proof: list[bytes]
-
-
 def value_bits(v: Value) -> int:
     """A result's bits: binary64 for a Python float (the ``*_F64`` steps), binary32 else."""
     if isinstance(v, float):
@@ -145,24 +139,6 @@ def posted_results(steps: Sequence[Step], results: bytes) -> list[Value]:
     return out
 
 
-@dataclass(frozen=True)
-class BatchRows:
-    """What opens a ``Batch(0)`` element: the dataset's token rows (each proven against the
-    dataset's sampleRoot) and the samples of the step's batch, in batch order."""
-
-    rows: np.ndarray
-    samples: list[int]
-    seq_len: int
-
-    def opening(self, pos: int) -> Opening:
-        """The row of batch element ``pos`` (int32 little-endian) with its sample proof."""
-        from prover import dataset
-
-        sample = self.samples[pos // self.seq_len]
-        _, sample_proof = dataset.sample_proof(self.rows, sample)
-        return Opening(ZERO, (), [], self.rows[sample].astype("<i4").tobytes(), sample_proof)
-
-
 @dataclass
 class StepView:
     """One party's view of step t: the recorded step and what binds it to the chain."""
@@ -176,8 +152,10 @@ class StepView:
     #: Leaves of the scalar table's tree (t = 1..totalSteps) and the teacher's commitments.
     scalar_leaves: list[bytes]
     teacher_commits: list[bytes]
-    #: The batch rows of the step (set by the re-trace; not part of the cache).
+    #: The batch rows of the step and the state before's scalar preimage (step, RNG digest,
+    #: cursor): the input bindings' proofs (set by the re-trace; not part of the cache).
     batch: BatchRows | None = None
+    before_scalar: tuple[int, bytes, int] | None = None
     _op_commits: list[bytes] | None = None
     _op_tree: list[list[bytes]] | None = None
     _chunks: dict[int, list[list[bytes]]] = field(default_factory=dict)
@@ -217,7 +195,7 @@ class StepView:
         return self.chunk_tree(i)[-1][0], tuple(self.ops[i].shape)
 
     def chunk(self, i: int, c: int) -> bytes:
-        return _chunk_of(self.tensors.ops[i], c)
+        return chunk_bytes(self.tensors.ops[i], c)
 
     def split(self, in_chunks: bool, op_index: int, depth_left: int, index: int) -> list[bytes]:
         """The node's answer to a split: its nodes below the cursor."""
@@ -225,10 +203,9 @@ class StepView:
         return round_nodes(levels, depth_left, index)
 
     def results(self, i: int, e: int) -> bytes:
-        """Every step result of element e of op i's program, from this view's values."""
-        op = self.ops[i]
-        steps = program(op, e, self.tensors.read)
-        return results_bytes(steps, run(op, steps, self.tensors))
+        """Every step result of element e of op i's program, from this view's values (for
+        EMBED_BWD then the positions it summed)."""
+        return program_results(self.ops[i], e, self.tensors)
 
     # ---- the challenger's side -----------------------------------------------------------
     def first_differing(self, nodes: Sequence[bytes], in_chunks: bool, op_index: int,
@@ -252,6 +229,8 @@ class StepView:
         """The first step of element e's program whose posted result binary32 refutes, with the
         posted earlier results and our inputs as operands (None: every step checks out)."""
         op = self.ops[i]
+        if op.kind is OpKind.EMBED_BWD:
+            return embed_wrong_step(op, e, results, self.tensors)
         steps = program(op, e, self.tensors.read)
         posted = posted_results(steps, results)
         for s, (code, operands) in enumerate(steps):
@@ -260,58 +239,32 @@ class StepView:
                 return s
         return None
 
-    def openings(self, i: int, e: int, s: int, node_ops: KnownTree) -> list[Opening]:
-        """The openings of step s's input operands, in operand order; a gathered element's ids
-        are opened before it, and Const slots, the batch's mask and positions take none."""
+    def openings(self, i: int, e: int, s: int, node_ops: KnownTree,
+                 results: bytes = b"") -> list[Opening]:
+        """The openings of step s's input operands, in operand order, as StepEvaluator consumes
+        them (prover/trace/openings.py; ``results``: the node's posted program, which fixes an
+        EMBED_BWD element's steps)."""
         op = self.ops[i]
-        _, operands = program(op, e, self.tensors.read)[s]
-        out: list[Opening] = []
-        for o in operands:
-            if o[0] == IN:
-                self._open_slot(op, o[1], o[2], node_ops, out)
-        return out
+        opener = self.opener(node_ops)
+        if op.kind is OpKind.EMBED_BWD:
+            return embed_openings(opener, op, e, s, results)
+        return opener.step_openings(op, program(op, e, self.tensors.read)[s][1])
 
-    def _open_slot(self, op: Op, slot: int, q: int, node_ops: KnownTree,
-                   out: list[Opening]) -> None:
-        def ids_first(ids_slot: int, p: int) -> None:
-            self._open_slot(op, ids_slot, p, node_ops, out)
+    def opener(self, node_ops: KnownTree) -> Opener:
+        """Openings from this view (op outputs proven under the node's opRoot, ``node_ops``)."""
+        return Opener(self.tensors, self.ops, self.step, self.state_shapes, self.before_leaves,
+                      self.teacher_commits, self.scalar_leaves, self.batch,
+                      lambda j: node_ops.proof(self.op_tree(), j))
 
-        ref, pos = self.tensors.locate(op, slot, q, ids_first)
-        if ref.kind is RefKind.CONST or (ref.kind is RefKind.BATCH and ref.index != 0):
-            return
-        out.append(self._open(ref.kind, ref.index, pos, node_ops))
-
-    def _open(self, kind: RefKind, j: int, pos: int, node_ops: KnownTree) -> Opening:
-        if kind is RefKind.SCALAR:
-            row = np.asarray(self.tensors.scalars, dtype="<f4").tobytes()
-            return Opening(ZERO, (), [], row, proof(tree(self.scalar_leaves), self.step - 1))
-        if kind is RefKind.BATCH:
-            if self.batch is None:
-                raise TraceError("a batch row is to be opened but this view has no dataset rows",
-                                 hint="build the view with retrace (it attaches them)")
-            return self.batch.opening(pos)
-        if kind is RefKind.STATE:
-            values, dims = self.tensors.state[j], self.state_shapes[j]
-            cproof = proof(tree(self.before_leaves), j)
-        elif kind is RefKind.TEACHER:
-            values = self.tensors.teacher[j]
-            dims = (int(values.size),)
-            cproof = proof(tree(self.teacher_commits), j)
-        elif kind is RefKind.OP:
-            values, dims = self.tensors.ops[j], tuple(self.ops[j].shape)
-            cproof = node_ops.proof(self.op_tree(), j)
-        else:
-            raise TraceError(f"inputs of kind {kind.name} are not checkable on-chain yet",
-                             hint="only graphs whose disputed op reads state, teacher, scalar "
-                                  "or op inputs can be settled by the referee today")
-        levels = tree(commit.chunk_leaves(values))
-        c = pos // commit.CHUNK_ELEMS
-        return Opening(levels[-1][0], dims, cproof, _chunk_of(values, c), proof(levels, c))
-
-
-def _chunk_of(values: np.ndarray, c: int) -> bytes:
-    raw = values[c * commit.CHUNK_ELEMS:(c + 1) * commit.CHUNK_ELEMS].astype("<f4").tobytes()
-    return raw.ljust(commit.CHUNK_BYTES, b"\0")
+    def state_claim(self, theirs: Sequence[bytes]) -> ConstClaim | ScalarClaim | None:
+        """What ``disputeState`` proves against the node's posted state after (None: its scalar
+        leaf and every constant tensor agree with ours)."""
+        if self.before_scalar is None:
+            return None
+        final = self.recorded.graph.final
+        return state_claim([final_leaf(j, ref) for j, (_, ref) in enumerate(final)], final,
+                           self.tensors.state, self.state_shapes, self.before_leaves,
+                           self.before_scalar, self.after_leaves, theirs)
 
 
 # ---- building and caching a view -----------------------------------------------------------

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from prover.trace.commit import TraceError
-from prover.trace.game import BatchRows, StepView, load_view, save_view, view_of
+from prover.trace.game import StepView, load_view, save_view, view_of
+from prover.trace.openings import BatchRows
 
 if TYPE_CHECKING:
     from prover.spec import TaskSpec
@@ -61,16 +62,26 @@ def retrace(spec: TaskSpec, task_id: int, step: int, start: str | Path | None,
     _, after = state_leaves(trainer)
     scalars = [scalar_leaf(scalar_table(spec, u)) for u in range(1, spec.total_steps + 1)]
     view = view_of(recorded, shapes, before, after, scalars)
-    view.batch = batch_rows(spec, task_id, step, dataset_dir)
+    attach_bindings(view, spec, task_id, step, dataset_dir)
     return view
 
 
-def batch_rows(spec: TaskSpec, task_id: int, step: int, dataset_dir: str | Path) -> BatchRows:
-    """The dataset rows and the samples of step ``step``'s batch (the schedule's draw)."""
+def attach_bindings(view: StepView, spec: TaskSpec, task_id: int, step: int,
+                    dataset_dir: str | Path) -> None:
+    """Attach what the input bindings of step ``step`` are opened with (recomputed from the spec
+    and the dataset, not cached): the dataset rows and the samples of the step's batch (the
+    schedule's draw), and the state before's scalar preimage (step t-1, the RNG digest, the
+    data cursor)."""
+    import hashlib
+
     from prover import dataset, schedule
+    from prover.spec import canonical_json
+    from prover.train import rng_state
 
     rows = dataset.load_manifest(dataset_dir).input_ids.numpy()
-    return BatchRows(rows, schedule.batch_indices(spec, task_id, step), spec.seq_len)
+    view.batch = BatchRows(rows, schedule.batch_indices(spec, task_id, step), spec.seq_len)
+    digest = hashlib.sha256(canonical_json(rng_state(spec, task_id))).digest()
+    view.before_scalar = (step - 1, digest, schedule.cursor_after(spec, step - 1))
 
 
 def cached_retrace(cache_dir: str | Path, spec: TaskSpec, task_id: int, step: int,
@@ -83,7 +94,7 @@ def cached_retrace(cache_dir: str | Path, spec: TaskSpec, task_id: int, step: in
     short by a crash is never read) and read back by a later process."""
     view = load_view(cache_dir)
     if view is not None and view.step == step:
-        view.batch = batch_rows(spec, task_id, step, dataset_dir)
+        attach_bindings(view, spec, task_id, step, dataset_dir)
         return view
     view = retrace(spec, task_id, step, start, teacher_dir, dataset_dir, start_state_hash, mutate,
                    mutate_after, hooks)

@@ -37,80 +37,22 @@ OP = "(uint32,uint16,uint8[],uint32[],uint32[],int64[])"
 OPENING = "(bytes32,uint32[],bytes32[],bytes,bytes32[])"
 
 
-class Opener:
-    """The openings of one operand, in the order StepEvaluator._read consumes them."""
+def _opener(rec: Any, spec: Any, rows: np.ndarray, state_leaves: list[bytes],
+            state_shapes: list[tuple[int, ...]]) -> Any:
+    """The openings the challenger's bot hands StepEvaluator (prover/trace/openings.py), with
+    op outputs proven under the traced step's own opRoot."""
+    from prover import schedule
+    from prover.trace import commit
+    from prover.trace.openings import BatchRows, Opener
+    from prover.trace.roots import scalar_leaf, scalar_table
 
-    def __init__(self, rec: Any, spec: Any, rows: np.ndarray, state_leaves: list[bytes],
-                 state_shapes: list[tuple[int, ...]]):
-        from prover import schedule
-        from prover.trace import commit
-        from prover.trace.roots import scalar_table
-
-        self.rec, self.spec, self.rows = rec, spec, rows
-        self.state_leaves, self.state_shapes = state_leaves, state_shapes
-        self.op_commits = rec.op_commitments()
-        # teacherRoot (roots.teacher_root) commits each teacher tensor flat: rank 1, [numel]
-        self.teacher_commits = [commit.commit(np.ascontiguousarray(t)).commit
-                                for t in rec.tensors.teacher]
-        self.samples = schedule.batch_indices(spec, TASK_ID, rec.step)
-        self.scalar_rows = [scalar_table(spec, t) for t in range(1, spec.total_steps + 1)]
-
-    def _tensor(self, vals: np.ndarray, shape: tuple[int, ...], proof: list[bytes],
-                idx: int) -> tuple[Any, ...]:
-        from prover.trace import commit
-
-        leaves = commit.chunk_leaves(np.ascontiguousarray(vals, dtype=np.float32))
-        c = idx >> 8
-        chunk = np.zeros(256, dtype="<f4")
-        part = vals[c * 256:(c + 1) * 256]
-        chunk[:len(part)] = part
-        return (commit.root_of(leaves), list(shape), proof, chunk.tobytes(),
-                commit.chunk_proof(leaves, c))
-
-    def read(self, op: Any, slot: int, q: int, out: list[Any]) -> None:
-        from prover import dataset
-        from prover.trace import commit
-        from prover.trace.kinds import MapLevel, RefKind
-        from prover.trace.roots import scalar_leaf
-
-        s = op.slots[slot]
-        pos = q
-        for lv in s.levels:
-            if lv.kind is MapLevel.GATHER:
-                p, c = divmod(pos, lv.row_len)
-                self.read(op, lv.ids_slot, p, out)
-                pos = int(self.rec.tensors.read(op, lv.ids_slot, p)) * lv.row_len + c
-                continue
-            off, rest = lv.offset, pos
-            for size, stride in zip(reversed(lv.sizes), reversed(lv.strides), strict=True):
-                rest, i = divmod(rest, size)
-                off += i * stride
-            pos = off
-        ref = s.ref
-        k, j = ref.kind, ref.index
-        if k is RefKind.CONST or (k is RefKind.BATCH and j != 0):
-            return
-        if k is RefKind.BATCH:
-            sample = self.samples[pos // self.spec.seq_len]
-            _, proof = dataset.sample_proof(self.rows, sample)
-            out.append((b"\0" * 32, [], [], self.rows[sample].astype("<i4").tobytes(), proof))
-        elif k is RefKind.STATE:
-            out.append(self._tensor(self.rec.tensors.state[j], self.state_shapes[j],
-                                    commit.chunk_proof(self.state_leaves, j), pos))
-        elif k is RefKind.OP:
-            o = self.rec.graph.ops[j]
-            out.append(self._tensor(self.rec.tensors.ops[j], o.shape,
-                                    commit.chunk_proof(self.op_commits, j), pos))
-        elif k is RefKind.TEACHER:
-            vals = self.rec.tensors.teacher[j]
-            out.append(self._tensor(vals, (vals.size,),
-                                    commit.chunk_proof(self.teacher_commits, j), pos))
-        else:
-            t = self.rec.step
-            row = self.scalar_rows[t - 1]
-            leaves = [scalar_leaf(r) for r in self.scalar_rows]
-            out.append((b"\0" * 32, [], [], row.astype("<f4").tobytes(),
-                        commit.chunk_proof(leaves, t - 1)))
+    op_commits = rec.op_commitments()
+    # teacherRoot (roots.teacher_root) commits each teacher tensor flat: rank 1, [numel]
+    teacher = [commit.commit(np.ascontiguousarray(t)).commit for t in rec.tensors.teacher]
+    scalars = [scalar_leaf(scalar_table(spec, t)) for t in range(1, spec.total_steps + 1)]
+    batch = BatchRows(rows, schedule.batch_indices(spec, TASK_ID, rec.step), spec.seq_len)
+    return Opener(rec.tensors, rec.graph.ops, rec.step, state_shapes, state_leaves, teacher,
+                  scalars, batch, lambda j: commit.chunk_proof(op_commits, j))
 
 
 def _ops_reading_batch(rec: Any) -> list[Any]:
@@ -122,20 +64,18 @@ def _ops_reading_batch(rec: Any) -> list[Any]:
             or any(s.ref.kind is RefKind.BATCH and s.ref.index == 0 for s in op.slots)]
 
 
-def _vector(op: Any, e: int, s: int, ctx: list[Any], results: bytes, opener: Opener,
+def _vector(op: Any, e: int, s: int, ctx: list[Any], results: bytes, opener: Any,
             steps: list[Any]) -> dict[str, Any]:
     from eth_abi import encode
 
-    from prover.trace.programs import IN
+    from prover.trace.kinds import OpKind
+    from prover.trace.openings import embed_openings
 
-    openings: list[Any] = []
-    n = len(steps)
-    if s < n:
-        for o in steps[s][1]:
-            if o[0] == IN:
-                opener.read(op, o[1], o[2], openings)
+    if op.kind is OpKind.EMBED_BWD:
+        opened = embed_openings(opener, op, e, s, results)
     else:
-        opener.read(op, 0, s - n, openings)
+        opened = opener.step_openings(op, steps[s][1])
+    openings = [(o.root, list(o.dims), o.commit_proof, o.chunk, o.chunk_proof) for o in opened]
     step_op = (op.index, int(op.kind), [int(r.kind) for r in op.inputs],
                [r.index & 0xFFFFFFFF for r in op.inputs], list(op.shape), list(op.attrs))
     c = list(ctx)
@@ -155,8 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     spec = preset_spec("tiny", state_hash="tree-v2", schedule="keccak-v2")
     profile.reexec_if_needed(spec)
     from prover.trace import commit
-    from prover.trace.evaluate import run
     from prover.trace.kinds import OpKind
+    from prover.trace.openings import embed_terms, program_results
     from prover.trace.programs import program
     from prover.trace.roots import scalar_root, teacher_root
     from prover.trace.tracer import record_trainer_step
@@ -174,10 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     rec = record_trainer_step(trainer)
     if commit.root_of(leaves) != rec.state_hash_before or rec.step != STEP:
         raise SystemExit("the state tree rebuilt here is not the traced step's state before")
-    opener = Opener(rec, spec, rows, leaves, shapes)
+    opener = _opener(rec, spec, rows, leaves, shapes)
     ctx = [0, STEP, 0, 0, 0, len(shapes), len(rec.graph.ops), len(rec.tensors.teacher),
            spec.total_steps,
-           rec.state_hash_before, commit.root_of(opener.op_commits),
+           rec.state_hash_before, commit.root_of(rec.op_commitments()),
            teacher_root(rec.tensors.teacher), scalar_root(spec), TASK_ID,
            bytes.fromhex(spec.dataset.sample_root[2:]), spec.seed, spec.dataset.num_samples,
            spec.batch_size, spec.seq_len]
@@ -186,13 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     for op in _ops_reading_batch(rec):
         for e in sorted({0, op.numel - 1, *rng.sample(range(op.numel), 2)}):
             steps = program(op, e, rec.tensors.read)
-            res = run(op, steps, rec.tensors)
-            bits = np.array(res, dtype=np.float32).view(np.uint32).astype(">u4").tobytes()
-            positions: list[int] = []
+            bits = program_results(op, e, rec.tensors)  # EMBED_BWD: then its positions
             if op.kind is OpKind.EMBED_BWD:
-                h = op.kattrs[1]
-                positions = [o[2] // h for _, ops in steps for o in ops[1:2] if o[0] == 1]
-                bits += b"".join(p.to_bytes(4, "big") for p in positions)
+                positions = embed_terms(op, e, rec.tensors)
                 n = len(steps)
                 picks = [0, n - 1, n + rng.randrange(op.kattrs[2])]
                 if positions:
