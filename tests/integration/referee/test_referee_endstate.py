@@ -15,6 +15,8 @@ Every party's books are checked to the wei; the adjudicator holds nothing after 
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
 from typing import Any
 
 from challenger.journal import DisputeStatus
@@ -113,6 +115,16 @@ def test_wrong_end_state_loses_the_end_state_dispute_by_pick_final(world: Any) -
     _node_lost(world, book, task)
 
 
+def _cached_view(d: Path) -> Any:
+    """The auditor's trace cache of a game: written in the background, so a game settled at its
+    first pick can end before the cache is complete (load_view is None until then)."""
+    deadline = time.monotonic() + 120
+    while (view := load_view(d)) is None:
+        assert time.monotonic() < deadline, f"the trace cache {d} was never completed"
+        time.sleep(0.5)
+    return view
+
+
 def test_changed_kept_tensor_loses_by_dispute_kept(world: Any) -> None:
     """The node's state after step 3 holds the pooler's weight (which the step keeps: no
     gradient reaches it) one ulp off its value before the step: every op agrees, and the
@@ -130,7 +142,7 @@ def test_changed_kept_tensor_loses_by_dispute_kept(world: Any) -> None:
     assert referee.game(did).step == 3 and referee.outcome(did) == Outcome.NODE_WRONG
     (mismatch,) = referee.events(did, ["FinalStateMismatch"])
     assert int(mismatch.args["opIndex"]) == 2**256 - 1  # a kept tensor, not an op's output
-    view = load_view(world.tmp / "auditor" / "referee" / str(did))
+    view = _cached_view(world.tmp / "auditor" / "referee" / str(did))
     slot = int(mismatch.args["slot"])
     assert view.recorded.graph.state_names[slot] == KEPT
     assert view.recorded.graph.final[slot][1].kind is RefKind.STATE
