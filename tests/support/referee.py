@@ -313,6 +313,29 @@ def graph_of(spec: Any, task_id: int) -> Any:
     return _ROOTS[(spec.spec_hash().hex(), task_id)]
 
 
+def audit_first_segment(world: Any, node: Any, reward: int = 100 * 10**18,
+                        node_stake: int = 1000 * 10**18) -> tuple[Any, Any, int, Any]:
+    """A staked ``node`` (account 1) commits segment 0 of a refereed task and the auditor
+    (account 2, probability 1) audits it once, opening its dispute: (auditor, book, task, the
+    auditor's one dispute row). The book (requester, node, auditor) is snapped after the stake."""
+    from challenger.auditor import Auditor
+    from challenger.policy import AuditPolicy
+    from tests.support.cast import Book
+
+    auditor = Auditor(world.protocol(2), world.client, world.tmp / "auditor",
+                      AuditPolicy(probability=1.0), cache_dir=world.cache)
+    p = world.protocol(0)
+    book = Book(p, {"requester": p.me, "node": node.protocol.me, "auditor": auditor.protocol.me})
+    node.protocol.deposit(node_stake)
+    book.snap()
+    task = refereed_task(world, reward, node_stake)
+    node.protocol.claim_task(task)
+    node.commit(task, 0)
+    auditor.run_once()
+    (row,) = auditor.journal.rows("SELECT * FROM disputes")
+    return auditor, book, task, row
+
+
 class GameDriver:
     """Drives one bot's moves in one game, as the daemons' loops do (``world.drive`` runs it)."""
 

@@ -20,7 +20,7 @@ from prover.trace.kinds import MapLevel, OpKind, RefKind
 from prover.train import NO_HOOKS, BaseStepHooks, StepHooks
 from tests.support.actors import E18
 from tests.support.cast import Book
-from tests.support.referee import GameDriver, SteppedNode, refereed_task
+from tests.support.referee import GameDriver, SteppedNode, audit_first_segment, refereed_task
 
 REQUESTER, NODE, CHALLENGER = 0, 1, 2
 REWARD, NODE_STAKE = 100 * E18, 1000 * E18
@@ -84,22 +84,9 @@ def stale_scalar(trainer: Any) -> None:
 def _audited(world: Any, **fault: Any) -> tuple[SteppedNode, Any, Book, int, int]:
     """A staked node faulty at FAULT_STEP commits segment 0 of a refereed task; the auditor
     audits it and opens its dispute. (node, auditor, book, task, dispute id)."""
-    from challenger.auditor import Auditor
-    from challenger.policy import AuditPolicy
-
     node = SteppedNode(world.protocol(NODE), world.client, world.tmp / "node", world.cache,
                        fault_step=FAULT_STEP, **fault)
-    auditor = Auditor(world.protocol(CHALLENGER), world.client, world.tmp / "auditor",
-                      AuditPolicy(probability=1.0), cache_dir=world.cache)
-    p = world.protocol(REQUESTER)
-    book = Book(p, {"requester": p.me, "node": node.protocol.me, "auditor": auditor.protocol.me})
-    node.protocol.deposit(NODE_STAKE)
-    book.snap()
-    task = refereed_task(world, REWARD, NODE_STAKE)
-    node.protocol.claim_task(task)
-    node.commit(task, 0)
-    auditor.run_once()
-    (row,) = auditor.journal.rows("SELECT * FROM disputes")
+    auditor, book, task, row = audit_first_segment(world, node, REWARD, NODE_STAKE)
     assert row["step"] == FAULT_STEP, row["reason"]
     return node, auditor, book, task, int(row["dispute_id"])
 

@@ -17,8 +17,7 @@ import pytest
 from ledger.protocol import Outcome
 from ledger.referee import GamePhase, Referee
 from tests.support.actors import E18, DishonestNode, Fault
-from tests.support.cast import Book
-from tests.support.referee import Moves, fault_bot, refereed_task
+from tests.support.referee import Moves, audit_first_segment, fault_bot
 
 REQUESTER, NODE, CHALLENGER = 0, 1, 2
 REWARD, NODE_STAKE = 100 * E18, 1000 * E18
@@ -60,22 +59,10 @@ CASES = [
 @pytest.mark.parametrize(("fault", "step", "settled_by"), CASES)
 def test_node_fault_settled_by_the_referee(world: Any, fault: Fault, step: int,
                                            settled_by: str) -> None:
-    from challenger.auditor import Auditor
-    from challenger.policy import AuditPolicy
-
     node = world.node(DishonestNode, fault=fault, step=step)
-    auditor = Auditor(world.protocol(CHALLENGER), world.client, world.tmp / "auditor",
-                      AuditPolicy(probability=1.0), cache_dir=world.cache)
-    p = world.protocol(REQUESTER)
-    book = Book(p, {"requester": p.me, "node": node.protocol.me, "auditor": auditor.protocol.me})
-    node.protocol.deposit(NODE_STAKE)
-    book.snap()
-    task = refereed_task(world, REWARD, NODE_STAKE)
-    node.protocol.claim_task(task)
-    node.commit(task, 0)
-    auditor.run_once()
-    (row,) = auditor.journal.rows("SELECT * FROM disputes")
+    auditor, book, task, row = audit_first_segment(world, node, REWARD, NODE_STAKE)
     did = int(row["dispute_id"])
+    p = world.protocol(REQUESTER)
     referee = Referee(p)
     assert referee.game(did).step == fault.disputed_step(0, SEGMENT_STEPS, step), row["reason"]
     world.drive([Moves(fault_bot(node), did), auditor],
