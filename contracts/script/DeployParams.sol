@@ -16,11 +16,13 @@ struct DeployParams {
 }
 
 library DeployParamsFile {
+    /// @dev Relative: Foundry resolves it against the project root. An absolute path built from
+    ///      vm.projectRoot() made the gas of tests that read it depend on where the clone lies.
     string internal constant PATH = "deploy/params.json";
 
     /// @notice The parameters in deploy/params.json; the jury's and the market's treasury is `treasury`.
     function load(Vm vm, address treasury) internal view returns (DeployParams memory p) {
-        string memory json = vm.readFile(string.concat(vm.projectRoot(), "/", PATH));
+        string memory json = vm.readFile(PATH);
         p.unbondingBlocks = vm.parseJsonUint(json, ".stake.unbondingBlocks");
         p.minJurorStake = vm.parseJsonUint(json, ".stake.minJurorStake");
         p.minAuditorStake = vm.parseJsonUint(json, ".audit.minAuditorStake");
@@ -30,7 +32,7 @@ library DeployParamsFile {
 
     /// @notice The referee's parameters (deploy/params.json "referee").
     function referee(Vm vm) internal view returns (RefereeParams memory r) {
-        string memory json = vm.readFile(string.concat(vm.projectRoot(), "/", PATH));
+        string memory json = vm.readFile(PATH);
         r.challengeBond = uint128(vm.parseJsonUint(json, ".referee.challengeBond"));
         r.moveBlocks = uint64(vm.parseJsonUint(json, ".referee.moveBlocks"));
         r.jailBlocks = uint64(vm.parseJsonUint(json, ".referee.jailBlocks"));

@@ -60,7 +60,7 @@ contract TensorCommitTest is Test {
 
     function setUp() public {
         h = new TensorCommitHarness();
-        json = vm.readFile(string.concat(vm.projectRoot(), "/tests/vectors/trace/tensor_commit.json"));
+        json = vm.readFile("tests/vectors/trace/tensor_commit.json");
     }
 
     function _t(uint256 i) internal pure returns (string memory) {
