@@ -63,17 +63,15 @@ def _answers(view: Any) -> dict[str, float]:
 def run(preset: str, profile: str, rounds: int, threads: int) -> dict[str, Any]:
     from prover import statehash
     from prover.presets import default_dataset_dir, default_teacher_dir, preset_spec
-    from prover.trace.game import save_view, view_of
-    from prover.trace.retrace import state_leaves
-    from prover.trace.roots import scalar_leaf, scalar_table
-    from prover.trace.tracer import record_trainer_step
+    from prover.trace.game import save_view
+    from prover.trace.retrace import attach_bindings, trace_view
     from prover.train import Trainer
 
     spec = preset_spec(preset, profile_name=profile, threads=threads,
                        state_hash=statehash.TREE_V2)
-    tr = Trainer(spec, 1, default_teacher_dir(), default_dataset_dir(spec.seq_len))
+    data = default_dataset_dir(spec.seq_len)
+    tr = Trainer(spec, 1, default_teacher_dir(), data)
     tr.step()
-    scalars = [scalar_leaf(scalar_table(spec, u)) for u in range(1, spec.total_steps + 1)]
     plain: list[float] = []
     trace: list[float] = []
     cache: list[float] = []
@@ -82,11 +80,9 @@ def run(preset: str, profile: str, rounds: int, threads: int) -> dict[str, Any]:
         t0 = time.perf_counter()
         tr.step()
         plain.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        shapes, before = state_leaves(tr)
-        rec = record_trainer_step(tr)
-        _, after = state_leaves(tr)
-        view = view_of(rec, shapes, before, after, scalars)
+        t0 = time.perf_counter()  # what retrace does after replaying to step t-1
+        view = trace_view(tr)
+        attach_bindings(view, spec, 1, view.step, data)
         view.op_root()
         trace.append(time.perf_counter() - t0)
         out = Path(tempfile.mkdtemp(prefix="referee-bench-"))
@@ -97,7 +93,7 @@ def run(preset: str, profile: str, rounds: int, threads: int) -> dict[str, Any]:
         finally:
             shutil.rmtree(out)
         answers.append(_answers(view))
-        del view, rec
+        del view
     med = statistics.median
     rest = med([a["opRounds"] + a["shapeChunkRounds"] + a["program"] for a in answers])
     step = med(plain)

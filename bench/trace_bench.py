@@ -4,10 +4,12 @@ of the same trainer, peak memory and disk, with the graph's size.
 The trainer takes one step first (so the traced step reads real optimizer moments), then a plain
 step, a step traced in phases and a streamed traced step alternate (``--rounds`` of each), so
 all see the same machine load.
-* In phases (the tracer before the sink): recording (the step itself with the taps; this
-  includes the trace's start and end checks: two state hashes and a bitwise comparison of the
-  final state), then committing every op output (C, on ``--trace-threads`` threads), then
-  writing the directory (raw float32, the commitments not computed again).
+* In memory, then written ("phased"): recording (the step itself with the taps; each op output
+  is committed as it appears by a sink that writes nothing, as the referee's re-trace records;
+  this includes the trace's start and end checks: the state v2 leaves taken from the recording
+  and a bitwise comparison of the final state), then the op root (waiting for the commitments,
+  on ``--trace-threads`` threads when they were not taken yet), then writing the directory (raw
+  float32, the commitments not computed again).
 * Streamed (what ``veritrain step trace`` does): the step recorded with a
   :class:`~prover.trace.sink.TraceSink`, which writes and commits each op output on
   ``--sink-threads`` threads while the step goes on, then finishing the directory (waiting for

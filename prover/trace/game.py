@@ -149,9 +149,10 @@ class StepView:
     #: The nState + 1 leaves of the states before and after the step (commits, scalar leaf).
     before_leaves: list[bytes]
     after_leaves: list[bytes]
-    #: Leaves of the scalar table's tree (t = 1..totalSteps) and the teacher's commitments.
+    #: Leaves of the scalar table's tree (t = 1..totalSteps) and the teacher's commitments
+    #: (None: computed when first read, see :attr:`teacher_commits`).
     scalar_leaves: list[bytes]
-    teacher_commits: list[bytes]
+    teacher_given: list[bytes] | None
     #: The batch rows of the step and the state before's scalar preimage (step, RNG digest,
     #: cursor): the input bindings' proofs (set by the re-trace; not part of the cache).
     batch: BatchRows | None = None
@@ -163,6 +164,16 @@ class StepView:
     @property
     def step(self) -> int:
         return self.recorded.step
+
+    @property
+    def teacher_commits(self) -> list[bytes]:
+        """The teacher's commitments as ``roots.teacher_root`` commits them (flat tensors):
+        computed on first use (a game that never opens a teacher input never needs them, and
+        the node's first answer does not wait for them)."""
+        if self.teacher_given is None:
+            self.teacher_given = [commit.commit(np.ascontiguousarray(t, dtype=np.float32)).commit
+                                  for t in self.recorded.tensors.teacher]
+        return self.teacher_given
 
     @property
     def ops(self) -> list[Op]:
@@ -274,11 +285,8 @@ _META = "game.json"
 def view_of(recorded: Recorded, state_shapes: Sequence[tuple[int, ...]],
             before_leaves: Sequence[bytes], after_leaves: Sequence[bytes],
             scalar_leaves: Sequence[bytes]) -> StepView:
-    # the teacher's commitments as roots.teacher_root commits them (flat tensors)
-    teacher = [commit.commit(np.ascontiguousarray(t, dtype=np.float32)).commit
-               for t in recorded.tensors.teacher]
     return StepView(recorded, [tuple(s) for s in state_shapes], list(before_leaves),
-                    list(after_leaves), list(scalar_leaves), teacher)
+                    list(after_leaves), list(scalar_leaves), None)
 
 
 def save_view(v: StepView, d: str | Path) -> None:

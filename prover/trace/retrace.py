@@ -40,8 +40,6 @@ def retrace(spec: TaskSpec, task_id: int, step: int, start: str | Path | None,
     not what its ops computed); ``hooks`` see every step replayed and the traced one (a node
     that trained with faulty hooks re-traces what it trained)."""
     from prover import statehash
-    from prover.trace.roots import scalar_leaf, scalar_table
-    from prover.trace.tracer import record_trainer_step
     from prover.train import NO_HOOKS, Trainer
 
     if spec.state_hash != statehash.TREE_V2:
@@ -54,16 +52,32 @@ def retrace(spec: TaskSpec, task_id: int, step: int, start: str | Path | None,
                          f"{trainer.step_no}", hint="start from an earlier checkpoint")
     while trainer.step_no < step - 1:
         trainer.step(hooks or NO_HOOKS)
-    shapes, before = state_leaves(trainer)
+    view = trace_view(trainer, mutate, mutate_after, hooks)
+    attach_bindings(view, spec, task_id, step, dataset_dir)
+    return view
+
+
+def trace_view(trainer: Trainer, mutate: Mutation | None = None,
+               mutate_after: Mutation | None = None,
+               hooks: StepHooks | None = None) -> StepView:
+    """The view of the trainer's next step (taken: the trainer ends one step later), without
+    the input bindings' rows (:func:`attach_bindings`): the step recorded and committed, the
+    leaves of the states before and after it (the recording's own: no state is hashed twice)
+    and the scalar table's leaves. ``bench/referee_answer.py`` times this."""
+    from prover.trace.roots import scalar_leaf, scalar_table
+    from prover.trace.tracer import record_trainer_step
+
+    spec = trainer.spec
     recorded = record_trainer_step(trainer, mutate=mutate, hooks=hooks)
+    before, after = recorded.leaves_before, recorded.leaves_after
+    if before is None or after is None:
+        raise TraceError("the recording gave no state v2 leaves", hint="trace tree-v2 specs")
     if mutate_after is not None:
         mutate_after(trainer)
         recorded.state_hash_after = trainer.state_hash()
-    _, after = state_leaves(trainer)
+        _, after = state_leaves(trainer)
     scalars = [scalar_leaf(scalar_table(spec, u)) for u in range(1, spec.total_steps + 1)]
-    view = view_of(recorded, shapes, before, after, scalars)
-    attach_bindings(view, spec, task_id, step, dataset_dir)
-    return view
+    return view_of(recorded, recorded.state_shapes, before, after, scalars)
 
 
 def attach_bindings(view: StepView, spec: TaskSpec, task_id: int, step: int,

@@ -68,15 +68,20 @@ class TraceSink:
     step read and :meth:`finish` (or :meth:`abort`) at the end.
     """
 
-    def __init__(self, out: str | Path, threads: int | None = None) -> None:
-        self.dir = Path(out)
-        self.dir.mkdir(parents=True, exist_ok=True)
-        # a trace.json from before would describe the files about to be overwritten
-        (self.dir / TRACE_FILE).unlink(missing_ok=True)
+    def __init__(self, out: str | Path | None, threads: int | None = None) -> None:
+        #: None: commit only (the referee's re-trace keeps the values in memory; nothing is
+        #: written, and ``write_trace`` writes the files later if they are wanted).
+        self.dir = None if out is None else Path(out)
         self._pool = ThreadPoolExecutor(sink_threads(threads), thread_name_prefix="trace-sink")
-        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-        self._ops_fd = os.open(self.dir / OPS_FILE, flags, 0o644)
-        self._inputs_fd = os.open(self.dir / INPUTS_FILE, flags, 0o644)
+        self._ops_fd: int | None = None
+        self._inputs_fd: int | None = None
+        if self.dir is not None:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            # a trace.json from before would describe the files about to be overwritten
+            (self.dir / TRACE_FILE).unlink(missing_ok=True)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+            self._ops_fd = os.open(self.dir / OPS_FILE, flags, 0o644)
+            self._inputs_fd = os.open(self.dir / INPUTS_FILE, flags, 0o644)
         #: element offset in ops.f32 and shape of every op recorded so far
         self.offsets: list[int] = []
         self._shapes: list[tuple[int, ...]] = []
@@ -110,8 +115,9 @@ class TraceSink:
         sizes = []
         for v in values:
             flat = as_f32(v)
-            self._writes.append(self._pool.submit(pwrite_all, self._inputs_fd, flat,
-                                                  4 * self._inputs_end))
+            if self._inputs_fd is not None:
+                self._writes.append(self._pool.submit(pwrite_all, self._inputs_fd, flat,
+                                                      4 * self._inputs_end))
             self._inputs_end += flat.size
             sizes.append(flat.size)
         return sizes
@@ -131,15 +137,31 @@ class TraceSink:
 
     def _copy_and_write(self, flats: list[np.ndarray], offsets: list[int]) -> list[np.ndarray]:
         copies = [f.copy() for f in flats]  # numpy copies without the GIL
-        for c, at in zip(copies, offsets, strict=True):
-            pwrite_all(self._inputs_fd, c, at)
+        if self._inputs_fd is not None:
+            for c, at in zip(copies, offsets, strict=True):
+                pwrite_all(self._inputs_fd, c, at)
         return copies
+
+    def commit_copies(self, copied: Future[list[np.ndarray]],
+                      shapes: Sequence[tuple[int, ...]]) -> Future[list[bytes]]:
+        """The commitments (``prover.trace.commit.commit``) of the values an
+        :meth:`inputs_copied` job gives back, with these shapes, computed on the pool: the
+        state before's v2 leaves, off the thread that trains."""
+        def run() -> list[bytes]:
+            return [commit.bind_shape(fastcommit.tensor_root(c), s)
+                    for c, s in zip(copied.result(), shapes, strict=True)]
+
+        job = self._pool.submit(run)
+        self._writes.append(job)
+        return job
 
     def _submit(self, index: int, value: np.ndarray) -> Future[bytes]:
         return self._pool.submit(self._one, as_f32(value), self._shapes[index],
                                  4 * self.offsets[index])
 
     def _one(self, value: np.ndarray, shape: tuple[int, ...], offset: int) -> bytes:
+        if self._ops_fd is None:
+            return commit.bind_shape(fastcommit.tensor_root(value), shape)
         # one C call writes the bytes and hashes them while they are in the cache
         return commit.bind_shape(fastcommit.write_root(self._ops_fd, value, offset), shape)
 
@@ -149,7 +171,8 @@ class TraceSink:
         order, dropped ops included) and closes the files (again: the same list)."""
         if self._commits is None:
             if not self._open:
-                raise TraceError(f"the trace written to {self.dir} was abandoned",
+                where = f"written to {self.dir}" if self.dir is not None else "in memory"
+                raise TraceError(f"the trace {where} was abandoned",
                                  hint="trace the step again")
             try:
                 commits = [job.result() for job in self._jobs]
@@ -168,14 +191,16 @@ class TraceSink:
             for w in self._writes:
                 w.cancel()
             self._close()
-        for name in (OPS_FILE, INPUTS_FILE):
-            (self.dir / name).unlink(missing_ok=True)
+        if self.dir is not None:
+            for name in (OPS_FILE, INPUTS_FILE):
+                (self.dir / name).unlink(missing_ok=True)
 
     def _close(self) -> None:
         self._open = False
         self._pool.shutdown(wait=True)
-        os.close(self._ops_fd)
-        os.close(self._inputs_fd)
+        for fd in (self._ops_fd, self._inputs_fd):
+            if fd is not None:
+                os.close(fd)
 
     @property
     def ops_elements(self) -> int:

@@ -55,6 +55,11 @@ class Recorded:
     #: the graph kept (the sink saw the dropped ones too).
     sink: TraceSink | None = field(default=None, repr=False)
     kept: list[int] = field(default_factory=list, repr=False)
+    #: The state tensors' shapes and, for tree-v2 states, the leaves of the states before and
+    #: after the step (their roots are the two state hashes; None for other schemes).
+    state_shapes: list[tuple[int, ...]] = field(default_factory=list, repr=False)
+    leaves_before: list[bytes] | None = field(default=None, repr=False)
+    leaves_after: list[bytes] | None = field(default=None, repr=False)
 
     def op_commitments(self, threads: int | None = None) -> list[bytes]:
         """Every op output's commitment, computed once (the recorded values do not change
@@ -96,7 +101,10 @@ def record_trainer_step(trainer: Trainer, mutate: Mutation | None = None,
                         sink: TraceSink | None = None) -> Recorded:
     """Record the trainer's next step (it is taken: the trainer ends one step later).
     ``mutate`` changes the trainer first and ``hooks`` see the step (faults in tests);
-    ``sink`` writes and commits the values while the step runs (aborted if recording fails)."""
+    ``sink`` writes and commits the values while the step runs (aborted if recording fails;
+    None: a sink that only commits them, on the cores the step leaves free)."""
+    if sink is None:
+        sink = TraceSink(None)
     try:
         return _record(trainer, mutate, hooks, sink)
     except BaseException:
@@ -141,7 +149,7 @@ class _Watch:
 
 
 def _record(trainer: Trainer, mutate: Mutation | None, hooks: StepHooks | None,
-            sink: TraceSink | None) -> Recorded:
+            sink: TraceSink) -> Recorded:
     """:func:`record_trainer_step` (which aborts the sink when this raises)."""
     from prover import statehash
     from prover.kernels import _lib
@@ -150,11 +158,16 @@ def _record(trainer: Trainer, mutate: Mutation | None, hooks: StepHooks | None,
 
     if mutate is not None:
         mutate(trainer)
-    before = trainer.state_hash()
+    # tree-v2: the states' leaves come from the sink (the state before's commitments from its
+    # copy, the state after's from the update's op outputs), not from hashing the state twice
+    v2 = trainer.spec.state_hash == statehash.TREE_V2
+    before = None if v2 else trainer.state_hash()
+    before_scalar = statehash.scalar_leaf(trainer.step_no, trainer.rng, trainer.cursor)
     rec = Recorder(fused=_lib.family() is Family.REPFMA, sink=sink)
     g = rec.graph
     state = statehash.param_tensors(trainer.student) + \
         statehash.optimizer_tensors(trainer.student, trainer.optimizer)
+    shapes = [tuple(int(d) for d in t.shape) for _, t in state]
     for gi, group in enumerate(trainer.optimizer.param_groups):
         for p in group["params"]:
             rec.group_of[p.untyped_storage().data_ptr()] = gi
@@ -166,14 +179,11 @@ def _record(trainer: Trainer, mutate: Mutation | None, hooks: StepHooks | None,
     for j, (name, t) in enumerate(teacher):
         rec.register(t, Ref(RefKind.TEACHER, j))
         g.teacher_names.append(name)
-    # inputs.f32: state, batch, teacher. The state is copied (the update writes it in place),
-    # by the sink's thread when there is one, while the forward pass runs.
+    # inputs.f32: state, batch, teacher. The state is copied (the update writes it in place)
+    # and committed by the sink's thread, while the forward pass runs.
     state_vals: list[np.ndarray] = []
-    state_copy = None
-    if sink is None:
-        state_vals = [_flat(t) for _, t in state]
-    else:
-        state_copy = sink.inputs_copied([_view(t) for _, t in state])
+    state_copy = sink.inputs_copied([_view(t) for _, t in state])
+    before_commits = sink.commit_copies(state_copy, shapes) if v2 else None
     # the teacher is never trained: its values are read in place (a copy was 91 MB a step)
     teacher_vals = [_view(t) for _, t in teacher]
     batch: list[np.ndarray] = []
@@ -195,16 +205,36 @@ def _record(trainer: Trainer, mutate: Mutation | None, hooks: StepHooks | None,
         g.final.append((name, entry.ref))
     kept = prune(g, rec.values)
     tensors = Tensors(state_vals, batch, teacher_vals, list(rec.scalar_values), rec.values)
-    r = Recorded(g, tensors, trainer.step_no, loss, before, trainer.state_hash(), sink=sink,
-                 kept=kept)
     # the trace ends at leaf t: the values it names for the state after the step are, bit for
     # bit, the state whose hash the step reports (any stateHash scheme)
     actual = dict(after_state)
     for name, ref in g.final:
         if not np.array_equal(_view(actual[name]).view(np.uint32),
                               tensors.base(ref).view(np.uint32)):
-            raise TraceError(f"the trace of step {r.step} does not end at the state the step "
-                             f"computed: {name} differs")
+            raise TraceError(f"the trace of step {trainer.step_no} does not end at the state "
+                             f"the step computed: {name} differs")
+    r = Recorded(g, tensors, trainer.step_no, loss, before or b"", b"", sink=sink, kept=kept,
+                 state_shapes=shapes)
+    if not v2:
+        r.state_hash_after = trainer.state_hash()
+        return r
+    # the state after is what the final refs name (checked above, bit for bit): a leaf is the
+    # commitment of its op's output or of the state tensor it kept, when that has the tensor's
+    # shape (else the tensor is committed here)
+    assert before_commits is not None
+    known = {RefKind.OP: (r.op_commitments(), [tuple(op.shape) for op in g.ops]),
+             RefKind.STATE: (before_commits.result(), shapes)}
+    after_scalar = statehash.scalar_leaf(trainer.step_no, trainer.rng, trainer.cursor)
+    r.leaves_before = [*known[RefKind.STATE][0], before_scalar]
+    r.leaves_after = []
+    for name, ref in g.final:
+        commits, of_shape = known.get(ref.kind, ([], []))
+        tensor = actual[name]
+        same = ref.index < len(of_shape) and of_shape[ref.index] == tuple(tensor.shape)
+        r.leaves_after.append(commits[ref.index] if same else commit.commit(tensor).commit)
+    r.leaves_after.append(after_scalar)
+    r.state_hash_before = commit.root_of(r.leaves_before)
+    r.state_hash_after = commit.root_of(r.leaves_after)
     return r
 
 
@@ -256,7 +286,7 @@ def write_trace(r: Recorded, out: str | Path, threads: int | None = None) -> dic
     groups = (("state", r.tensors.state), ("batch", r.tensors.batch),
               ("teacher", r.tensors.teacher))
     offsets: list[int] | None = None
-    if r.sink is not None and r.sink.dir.resolve() == d.resolve():
+    if r.sink is not None and r.sink.dir is not None and r.sink.dir.resolve() == d.resolve():
         commits = r.op_commitments()
         sizes = [as_f32(v).size for _, g in groups for v in g]
         offsets = [r.sink.offsets[i] for i in r.kept]

@@ -139,3 +139,25 @@ def test_evaluate_default_preset_every_kind_gives_kernel_bits() -> None:
     r = record_trainer_step(tr)
     assert {op.kind for op in r.graph.ops} == KINDS["repfma-1"]
     assert _check(r, 200)["wrong"] == []
+
+
+@pytest.mark.parametrize("state_hash", ["tree-v2", "sha256"])
+def test_recorded_state_hashes_are_the_trainers(state_hash: str) -> None:
+    """The recording takes the state v2 leaves from its own work (the sink's commitments of the
+    state before, the update ops' commitments for the state after) instead of hashing the state
+    twice: they are, leaf for leaf, what hashing the trainer's state gives."""
+    from prover.trace.retrace import state_leaves
+
+    spec = preset_spec("tiny", profile_name="repcpu-2", state_hash=state_hash)
+    tr = Trainer(spec, TASK, default_teacher_dir(), default_dataset_dir(spec.seq_len))
+    for _ in range(2):  # step 1 (no optimizer state before it) and step 2
+        hash_before = tr.state_hash()
+        shapes, before = state_leaves(tr)
+        r = record_trainer_step(tr)
+        assert r.state_hash_before == hash_before
+        assert r.state_hash_after == tr.state_hash() != hash_before
+        if state_hash == "tree-v2":
+            assert r.leaves_before == before and r.state_shapes == shapes
+            assert r.leaves_after == state_leaves(tr)[1]
+        else:
+            assert r.leaves_before is None and r.leaves_after is None
