@@ -47,11 +47,14 @@ _NO_DISPUTE = {Verdict.OK: (AuditStatus.OK, "no dispute"),
                Verdict.UNPROVABLE: (AuditStatus.UNPROVABLE, "no dispute (unprovable)"),
                Verdict.REFUSED: (AuditStatus.REFUSED, "refused"),
                Verdict.WRONG_ROOTS: (AuditStatus.REFUSED, "refused (wrong roots on chain)"),
+               Verdict.CHECKPOINT_FAULT: (AuditStatus.CHECKPOINT_FAULT,
+                                          "no dispute (checkpoint fault on a refereed task)"),
                Verdict.DISPUTE: (AuditStatus.ERROR, "dispute without a step")}
 #: The journal status of a resolved dispute of ours, by outcome.
 _DISPUTE_STATUS = {Outcome.NODE_WRONG: DisputeStatus.WON, Outcome.NODE_RIGHT: DisputeStatus.LOST}
 #: Audits that end in an on-chain attestation (AuditRegistry), by journal status.
-_ATTESTED = {AuditStatus.OK: AuditResult.OK, AuditStatus.DISPUTED: AuditResult.FAULT}
+_ATTESTED = {AuditStatus.OK: AuditResult.OK, AuditStatus.DISPUTED: AuditResult.FAULT,
+             AuditStatus.CHECKPOINT_FAULT: AuditResult.FAULT}
 
 class Auditor:
     """One challenger account auditing every task on one deployment."""
@@ -98,8 +101,9 @@ class Auditor:
 
     # ---- selection -----------------------------------------------------------------------
     def history(self, node: str) -> int:
+        marks = ", ".join("?" * len(AUDITED))
         row = self.journal.one("SELECT COUNT(*) AS n FROM audits WHERE node = ? AND status IN "
-                               "(?, ?, ?)", node, *AUDITED)
+                               f"({marks})", node, *AUDITED)
         return int(row["n"]) if row else 0
 
     def ingest(self) -> None:
@@ -268,14 +272,20 @@ class Auditor:
             got = self.data.checkpoint_state_hash(spec, claim.task_id,
                                                   self.data.checkpoint_dir(claim.checkpoint_cid),
                                                   last)
+            bad = "" if got == end else (f"end checkpoint holds state {merkle.hex32(got)}, "
+                                         f"replay ends at {merkle.hex32(end)}")
         except DataUnavailableError as exc:
-            return Finding(Verdict.DISPUTE, f"{no_leaves}end checkpoint unavailable: {exc}", last,
-                           n, cpu,
-                           DisputeKind.END_STATE), leaves
-        if got != end:
-            return Finding(Verdict.DISPUTE,
-                           f"{no_leaves}end checkpoint holds state "
-                           f"{merkle.hex32(got)}, replay ends at {merkle.hex32(end)}", last, n, cpu,
+            bad = f"end checkpoint unavailable: {exc}"
+        if bad and not self.policy.demand_state and self.protocol.is_refereed(claim.task_id):
+            # the committed end state is right: the referee judges that, and the node can
+            # reveal every chunk of it, so a game would only cost us the bond
+            return Finding(Verdict.CHECKPOINT_FAULT,
+                           f"{no_leaves}{bad}; the committed end state is right, which the "
+                           "referee judges: not disputed, attested as a fault", None, n,
+                           cpu), leaves
+        if bad:  # the jury's task (jurors load the checkpoint and reveal 0 for it), or a bet
+            # that the node cannot reveal its state (``AuditPolicy.demand_state``)
+            return Finding(Verdict.DISPUTE, no_leaves + bad, last, n, cpu,
                            DisputeKind.END_STATE), leaves
         if leaves is None:
             # An end-state dispute would lose: the training result is right, only the trace

@@ -76,6 +76,11 @@ def challenger_run(
     stake: float = typer.Option(0.0, "--stake",
                                 help="Stake (tokens) to keep deposited so audits are attested on "
                                      "chain (AuditRegistry minAuditorStake; 0: deposit nothing)."),
+    demand_state: bool = typer.Option(
+        False, "--demand-state",
+        help="On a refereed task whose end state is right but whose end checkpoint is missing or "
+             "wrong, open the end-state game anyway (bets the bond that the node cannot reveal "
+             "its state). Default: attest the fault, open nothing."),
     workdir: Path | None = WORKDIR_OPT, poll: float = POLL_OPT, once: bool = ONCE_OPT,
     profile_name: str = PROFILE_OPT, threads: int = THREADS_OPT,
 ) -> None:
@@ -90,7 +95,8 @@ def challenger_run(
     _logging()
     s = Settings.load()
     policy = AuditPolicy(probability=probability, fresh_probability=fresh_probability,
-                         fresh_history=fresh_history, budget_steps_per_hour=budget)
+                         fresh_history=fresh_history, budget_steps_per_hour=budget,
+                         demand_state=demand_state)
     auditor = Auditor(connect(), Client(s.ipfs_api), _workdir(workdir, "challenger"), policy,
                       confirmations=s.confirmations)
     want = int(Decimal(str(stake)) * E18)

@@ -20,6 +20,12 @@ class Verdict(Enum):
     #: Not audited: the task's step-graph roots on chain are not those of its spec and teacher
     #: (the referee would judge it by another graph).
     WRONG_ROOTS = "wrong-roots"
+    #: Every leaf and the committed end state are right, but the end checkpoint is unavailable
+    #: or holds another state, on a refereed task: the referee judges what is committed on
+    #: chain and the node can reveal every chunk of that state, so a dispute would only lose our
+    #: bond. Attested Fault (consumers and the next node refuse the checkpoint; the next node's
+    #: release rolls the segment back: docs/security.md).
+    CHECKPOINT_FAULT = "checkpoint-fault"
 
 
 class DisputeKind(Enum):

@@ -41,10 +41,14 @@ class AuditStatus(StrEnum):
     REFUSED = "refused"
     #: Replayed and disputed (``dispute_id`` says which dispute).
     DISPUTED = "disputed"
+    #: Replayed; trace and end state right, the end checkpoint not that state, on a refereed
+    #: task (not disputable there: attested Fault, see ``Verdict.CHECKPOINT_FAULT``).
+    CHECKPOINT_FAULT = "checkpoint-fault"
 
 
 #: Audit statuses that count as an audit done (the replay ran to a verdict).
-AUDITED = (AuditStatus.OK, AuditStatus.DISPUTED, AuditStatus.UNPROVABLE)
+AUDITED = (AuditStatus.OK, AuditStatus.DISPUTED, AuditStatus.UNPROVABLE,
+           AuditStatus.CHECKPOINT_FAULT)
 
 
 class DisputeStatus(StrEnum):

@@ -31,6 +31,12 @@ class AuditPolicy:
     budget_burst_hours: float = 0.25
     #: Blocks before the challenge window closes under which a queued audit is dropped.
     min_blocks_left: int = 2
+    #: On a refereed task whose end state is right but whose end checkpoint is unavailable or
+    #: holds another state: open the end-state game anyway, betting the bond that the node cannot
+    #: reveal the state it committed (it wins only against a node that lost its state; a node
+    #: that withholds the file but keeps the state reveals every chunk and takes the bond).
+    #: False: attest the fault and open nothing (``Verdict.CHECKPOINT_FAULT``).
+    demand_state: bool = False
 
     def chance(self, node_history: int) -> float:
         p = self.fresh_probability if node_history < self.fresh_history else self.probability

@@ -45,12 +45,12 @@ SEGMENT_STEPS = 8
 KEPT = "pooler.dense.weight"
 
 
-def _auditor(world: Any) -> Any:
+def _auditor(world: Any, demand_state: bool = False) -> Any:
     from challenger.auditor import Auditor
     from challenger.policy import AuditPolicy
 
     return Auditor(world.protocol(CHALLENGER), world.client, world.tmp / "auditor",
-                   AuditPolicy(probability=1.0), cache_dir=world.cache)
+                   AuditPolicy(probability=1.0, demand_state=demand_state), cache_dir=world.cache)
 
 
 def _resolved(referee: Referee, did: int) -> bool:
@@ -152,11 +152,12 @@ def test_changed_kept_tensor_loses_by_dispute_kept(world: Any) -> None:
 
 def test_node_that_withholds_its_state_loses_at_the_demanded_chunk(world: Any) -> None:
     """The node's hashes are all honest but its end checkpoint is never made available: the
-    auditor opens the end-state dispute, finds nothing it can refute and demands a chunk of the
-    committed state after step 8. The node posts its trace and answers the rounds but does not
-    reveal the chunk: it loses at that move's deadline (resolve)."""
+    auditor (``--demand-state``: it bets its bond that the node cannot reveal its state) opens
+    the end-state dispute, finds nothing it can refute and demands a chunk of the committed
+    state after step 8. The node posts its trace and answers the rounds but does not reveal the
+    chunk: it loses at that move's deadline (resolve)."""
     node = world.node(DishonestNode, fault=Fault.WITHHELD_CHECKPOINT, step=1)
-    auditor = _auditor(world)
+    auditor = _auditor(world, demand_state=True)
     node.protocol.deposit(NODE_STAKE)
     book = _books(world, node.protocol.me, auditor.protocol.me)
     task = refereed_task(world, REWARD, NODE_STAKE)
