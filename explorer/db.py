@@ -20,9 +20,10 @@ from pathlib import Path
 from veritrain.errors import ExplorerError, leaf
 
 #: Version 2: disputes and moves keyed by (court, id) (the jury's and the referee's ids collide),
-#: tasks with their court and graphRoot, the referee game's fault. An index of another version is
+#: tasks with their court and graphRoot, the referee game's fault. Version 3: the dispute payouts
+#: each account claimed (PayoutClaimed of both adjudicators). An index of another version is
 #: rebuilt from the chain on open (``connect``): its events are dropped and its cursor reset.
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 
 CHAIN_TABLES = ("tasks", "segments", "claims", "accounts", "disputes", "moves")
 
@@ -58,7 +59,8 @@ CREATE TABLE IF NOT EXISTS accounts (
   pending TEXT NOT NULL DEFAULT '0', ready_at INTEGER NOT NULL DEFAULT 0,
   jailed_until INTEGER NOT NULL DEFAULT 0, juror INTEGER NOT NULL DEFAULT 0,
   tasks INTEGER NOT NULL DEFAULT 0, slashed TEXT NOT NULL DEFAULT '0',
-  rewards TEXT NOT NULL DEFAULT '0', payouts TEXT NOT NULL DEFAULT '0');
+  rewards TEXT NOT NULL DEFAULT '0', payouts TEXT NOT NULL DEFAULT '0',
+  claimed TEXT NOT NULL DEFAULT '0');
 CREATE TABLE IF NOT EXISTS disputes (
   court TEXT NOT NULL, id INTEGER NOT NULL, task_id INTEGER NOT NULL, k INTEGER NOT NULL,
   step INTEGER NOT NULL, node_leaf TEXT NOT NULL, challenger TEXT NOT NULL, node TEXT NOT NULL,

@@ -288,6 +288,11 @@ def _payout_credited(conn: sqlite3.Connection, ev: Ev) -> None:
            amount=str(a["amount"]))
 
 
+def _payout_claimed(conn: sqlite3.Connection, ev: Ev) -> None:
+    """A pull of credited payouts (either adjudicator): what the account has taken out."""
+    add_amounts(conn, ev.args["account"], claimed=amt(ev.args["amount"]))
+
+
 def _simple_move(
     kind: MoveKind, actor_key: str | None, *keys: str
 ) -> Callable[[sqlite3.Connection, Ev], None]:
@@ -318,6 +323,7 @@ HANDLERS: dict[str, Callable[[sqlite3.Connection, Ev], None]] = {
     "VoteRevealed": _simple_move(MoveKind.VOTE_REVEALED, "juror", "leaf"),
     "JurorPenalised": _simple_move(MoveKind.JUROR_PENALISED, "juror", "amount"),
     "PayoutCredited": _payout_credited,
+    "PayoutClaimed": _payout_claimed,
     "DisputeResolved": _dispute_resolved,
     **GAME_HANDLERS,
 }

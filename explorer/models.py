@@ -208,7 +208,10 @@ class NodeInfo(BaseModel):
     tasks: int
     slashed: str
     rewards: str
+    #: Dispute payouts credited (both adjudicators), the part pulled (PayoutClaimed), the rest.
     payouts: str
+    claimed: str
+    owed: str
     stakedVeri: str
     lockedVeri: str
     slashedVeri: str

@@ -348,6 +348,8 @@ def _node(r: sqlite3.Row, head: int | None) -> NodeInfo:
         slashed=r["slashed"],
         rewards=r["rewards"],
         payouts=r["payouts"],
+        claimed=r["claimed"],
+        owed=str(int(r["payouts"]) - int(r["claimed"])),
         stakedVeri=format_amount(int(r["staked"])),
         lockedVeri=format_amount(int(r["locked"])),
         slashedVeri=format_amount(int(r["slashed"])),

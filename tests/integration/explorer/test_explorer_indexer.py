@@ -163,6 +163,10 @@ def test_index_agrees_with_the_contracts_to_the_wei(
     payouts = sum(int(r["payouts"]) for r in accounts.values())
     credited = sum(int(e["args"]["amount"]) for e in p.jury.events("PayoutCredited"))
     assert payouts == credited
+    claimed = sum(int(e["args"]["amount"]) for e in p.jury.events("PayoutClaimed"))
+    assert claimed > 0 and sum(int(r["claimed"]) for r in accounts.values()) == claimed
+    for r in accounts.values():  # what is still owed is what the jury still holds for them
+        assert int(r["payouts"]) - int(r["claimed"]) == int(p.jury.call("owed", r["address"]))
     reopened = queries.task(conn, ids["cheated"], ACCESS)
     assert reopened.status == "completed" and reopened.segmentList[0].replaced[0].node == w.node.me
     ix.close()

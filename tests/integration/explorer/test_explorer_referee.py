@@ -159,6 +159,10 @@ def test_explorer_indexes_and_shows_a_real_referee_game(world: Any, browser: Any
     pulled = sum(int(e["args"]["amount"]) for e in p.referee.events(
         "PayoutClaimed", from_block=p.addresses.deployBlock, account=challenger))
     assert int(d.payouts[challenger]) == referee.owed(challenger) + pulled
+    # the account's row: credited, claimed (PayoutClaimed), still owed, as the adjudicator says
+    row = queries.node(conn, challenger)
+    assert (int(row.payouts), int(row.claimed), int(row.owed)) == (
+        bond + received, pulled, referee.owed(challenger))
     assert referee.total_held() == referee.owed(challenger)
     share = slash * int(p.market_params().requesterShareBps) // 10_000
     assert slash - received == share
