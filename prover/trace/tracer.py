@@ -10,6 +10,7 @@ and committed while the step is recorded, and ``write_trace`` only finishes the 
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 from collections.abc import Callable
@@ -105,12 +106,19 @@ def record_trainer_step(trainer: Trainer, mutate: Mutation | None = None,
     None: a sink that only commits them, on the cores the step leaves free)."""
     if sink is None:
         sink = TraceSink(None)
+    # no cyclic garbage collection while recording: the recorder makes tens of thousands of
+    # small objects, which trigger full collections over the whole process (torch's and the
+    # models' objects): 0.2 s, more than a tiny step, whenever one falls inside the recording
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         return _record(trainer, mutate, hooks, sink)
     except BaseException:
-        if sink is not None:
-            sink.abort()
+        sink.abort()
         raise
+    finally:
+        if collecting:
+            gc.enable()
 
 
 class _Watch:
