@@ -381,3 +381,21 @@ class Riding:
             self.bot.run_once()
         except TRANSIENT:
             self.failures += 1
+
+
+def explorer_game(world: Any, dispute_id: int) -> Any:
+    """The explorer's page data of referee game ``dispute_id``, indexed from the world's chain
+    (the real indexer: it decodes which call emitted each event)."""
+    from explorer import queries
+    from explorer.fold import Court
+    from explorer.indexer import Indexer
+    from ledger.chain import Chain
+
+    p = world.protocol(0)
+    ix = Indexer(Chain(world.anvil.url), p.addresses, world.tmp / f"index-{dispute_id}.sqlite")
+    try:
+        while ix.sync():
+            pass
+        return queries.dispute(ix.conn, dispute_id, Court.REFEREE)
+    finally:
+        ix.close()

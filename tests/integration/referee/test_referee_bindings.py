@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from challenger.journal import DisputeStatus
+from explorer.fold import MoveKind
 from ledger.protocol import Outcome
 from ledger.referee import GamePhase, Referee
 from prover.trace.game import load_view
@@ -20,7 +21,13 @@ from prover.trace.kinds import MapLevel, OpKind, RefKind
 from prover.train import NO_HOOKS, BaseStepHooks, StepHooks
 from tests.support.actors import E18
 from tests.support.cast import Book
-from tests.support.referee import GameDriver, SteppedNode, audit_first_segment, refereed_task
+from tests.support.referee import (
+    GameDriver,
+    SteppedNode,
+    audit_first_segment,
+    explorer_game,
+    refereed_task,
+)
 
 REQUESTER, NODE, CHALLENGER = 0, 1, 2
 REWARD, NODE_STAKE = 100 * E18, 1000 * E18
@@ -151,6 +158,11 @@ def test_stale_scalar_leaf_loses_by_dispute_state(world: Any) -> None:
     assert int(mismatch.args["slot"]) == n_state  # the scalar leaf
     assert int(mismatch.args["opIndex"]) == 2**256 - 1  # not an op's output: disputeState
     assert len(referee.events(did, ["Split"])) == 1 and not referee.events(did, ["Picked"])
+    # the explorer decodes disputeState's claim (1: the scalar leaf) from the transaction
+    page = explorer_game(world, did)
+    assert [m.kind for m in page.moves].count(MoveKind.STATE_MISMATCH) == 1
+    assert page.fault is not None
+    assert page.fault.stateWhat == "not the scalar leaf advanced by one step"
     _settled_against_node(world, node, auditor, book, task, did)
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from challenger.journal import DisputeStatus
 from challenger.referee import demanded
+from explorer.fold import MoveKind
 from ledger.protocol import Outcome
 from ledger.referee import GamePhase, Referee
 from prover.trace.game import load_view
@@ -32,6 +33,7 @@ from tests.support.referee import (
     Moves,
     SteppedNode,
     Withholding,
+    explorer_game,
     fault_bot,
     one_ulp,
     refereed_task,
@@ -147,6 +149,11 @@ def test_changed_kept_tensor_loses_by_dispute_kept(world: Any) -> None:
     assert view.recorded.graph.state_names[slot] == KEPT
     assert view.recorded.graph.final[slot][1].kind is RefKind.STATE
     assert not referee.events(did, ["ShapeRevealed"])  # settled in the op rounds
+    # the explorer tells disputeKept from disputeState by the call in the transaction
+    page = explorer_game(world, did)
+    assert [m.kind for m in page.moves].count(MoveKind.KEPT_MISMATCH) == 1
+    assert page.fault is not None and page.fault.stateWhat == "not the tensor the step keeps"
+    assert page.fault.stateSlot == slot
     _node_lost(world, book, task)
 
 
