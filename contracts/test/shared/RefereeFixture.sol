@@ -17,7 +17,7 @@ import {Programs} from "../../src/referee/Programs.sol";
 import {TraceMerkleBuilder} from "../support/TraceMerkleBuilder.sol";
 import {TensorTrees} from "../support/TensorTrees.sol";
 import {DeployParams, DeployParamsFile} from "../../script/DeployParams.sol";
-import {TaskId, TaskParams, SegmentRoots} from "../../src/types/Ids.sol";
+import {TaskId, TaskParams, SegmentRoots, Outcome} from "../../src/types/Ids.sol";
 import {StepGraph, RefereeParams} from "../../src/types/RefereeTypes.sol";
 
 /// @notice How the node's trace of the disputed step is wrong (None: honest).
@@ -432,5 +432,48 @@ abstract contract RefereeFixture is Test {
         for (uint256 i; i < N_OPS; ++i) {
             c[i] = TensorTrees.commit(honestOut[i], op(i).dims);
         }
+    }
+
+    // ---- books ---------------------------------------------------------------------------------
+    /// @dev Balances and the node's stake before a game (``_snapshotBooks``).
+    uint256 internal challengerBal;
+    uint256 internal requesterBal;
+    uint256 internal nodeBal;
+    uint256 internal nodeStaked;
+
+    function _snapshotBooks() internal {
+        challengerBal = token.balanceOf(challenger);
+        requesterBal = token.balanceOf(requester);
+        nodeBal = token.balanceOf(node);
+        nodeStaked = stakes.stakeInfo(node).staked;
+    }
+
+    /// @dev Every party's books after one game that ended in `result`, once the winner pulled its
+    ///      credit: the winner's credit, the loser's none, wallets and the node's stake to the wei.
+    function _assertBooks(Outcome result) internal {
+        bool nodeLost = result == Outcome.NodeWrong;
+        address winner = nodeLost ? challenger : node;
+        uint256 credit = nodeLost ? BOND + SLASH - SLASH_TO_REQUESTER : BOND;
+        assertEq(referee.owed(winner), credit, "winner's credit");
+        assertEq(referee.owed(nodeLost ? node : challenger), 0, "loser's credit");
+        vm.prank(winner);
+        referee.claimPayout();
+        if (nodeLost) {
+            assertEq(token.balanceOf(challenger), challengerBal + SLASH - SLASH_TO_REQUESTER, "challenger");
+            assertEq(token.balanceOf(requester), requesterBal + SLASH_TO_REQUESTER, "requester");
+            assertEq(token.balanceOf(node), nodeBal, "node");
+            assertEq(stakes.stakeInfo(node).staked, nodeStaked - SLASH, "node stake");
+            assertTrue(stakes.isJailed(node), "jailed");
+        } else {
+            assertEq(token.balanceOf(challenger), challengerBal - BOND, "challenger");
+            assertEq(token.balanceOf(requester), requesterBal, "requester");
+            assertEq(token.balanceOf(node), nodeBal + BOND, "node");
+            assertEq(stakes.stakeInfo(node).staked, nodeStaked, "node stake");
+        }
+        // INVARIANT: the referee holds exactly what it owes.
+        assertEq(referee.totalHeld(), 0, "held");
+        assertEq(token.balanceOf(address(referee)), 0, "balance");
+        assertEq(token.balanceOf(address(stakes)), stakes.totalHeld(), "stake books");
+        assertEq(token.balanceOf(address(market)), market.totalEscrow(), "escrow books");
     }
 }

@@ -18,47 +18,6 @@ import {GamePhase, GameView, StepGraph} from "../../src/types/RefereeTypes.sol";
 
 /// @notice Whole referee games on the synthetic step (RefereeFixture) with exact books.
 contract OneStepAdjudicatorTest is RefereePlayers {
-    /// @dev Balances and stakes before the dispute opened.
-    uint256 internal challengerBal;
-    uint256 internal requesterBal;
-    uint256 internal nodeStaked;
-    uint256 internal nodeBal;
-
-    function _snapshotBooks() internal {
-        challengerBal = token.balanceOf(challenger);
-        requesterBal = token.balanceOf(requester);
-        nodeBal = token.balanceOf(node);
-        nodeStaked = stakes.stakeInfo(node).staked;
-    }
-
-    /// @dev The books after a game that ended in `result`, once both parties pulled their credits.
-    function _assertBooks(Outcome result) internal {
-        if (result == Outcome.NodeWrong) {
-            assertEq(referee.owed(challenger), BOND + SLASH - SLASH_TO_REQUESTER, "challenger credit");
-            assertEq(referee.owed(node), 0);
-            vm.prank(challenger);
-            referee.claimPayout();
-            assertEq(token.balanceOf(challenger), challengerBal + SLASH - SLASH_TO_REQUESTER, "challenger");
-            assertEq(token.balanceOf(requester), requesterBal + SLASH_TO_REQUESTER, "requester");
-            assertEq(stakes.stakeInfo(node).staked, nodeStaked - SLASH, "node stake");
-            assertTrue(stakes.isJailed(node), "jailed");
-        } else {
-            assertEq(referee.owed(node), BOND, "node credit");
-            assertEq(referee.owed(challenger), 0);
-            vm.prank(node);
-            referee.claimPayout();
-            assertEq(token.balanceOf(challenger), challengerBal - BOND, "challenger");
-            assertEq(token.balanceOf(node), nodeBal + BOND, "node");
-            assertEq(token.balanceOf(requester), requesterBal, "requester");
-            assertEq(stakes.stakeInfo(node).staked, nodeStaked, "node stake");
-        }
-        // INVARIANT: the referee holds exactly what it owes.
-        assertEq(referee.totalHeld(), 0, "held");
-        assertEq(token.balanceOf(address(referee)), 0, "balance");
-        assertEq(token.balanceOf(address(stakes)), stakes.totalHeld(), "stake books");
-        assertEq(token.balanceOf(address(market)), market.totalEscrow(), "escrow books");
-    }
-
     function _game(Fault f) internal returns (DisputeId d, Outcome result) {
         _nodeCommits(f);
         _snapshotBooks();

@@ -11,44 +11,6 @@ import {DisputeId, Outcome} from "../../src/types/Ids.sol";
 ///         honest node wins every step of them (all 8 scalar slots opened from the scalar table,
 ///         binary64 results read 8 bytes wide). Exact books.
 contract OneStepAdjudicatorElemTest is RefereeElemFixture {
-    uint256 internal challengerBal;
-    uint256 internal requesterBal;
-    uint256 internal nodeBal;
-    uint256 internal nodeStaked;
-
-    function _snapshotBooks() internal {
-        challengerBal = token.balanceOf(challenger);
-        requesterBal = token.balanceOf(requester);
-        nodeBal = token.balanceOf(node);
-        nodeStaked = stakes.stakeInfo(node).staked;
-    }
-
-    /// @dev Every party's books after the game, once the winner pulled its credit.
-    function _assertBooks(Outcome result) internal {
-        if (result == Outcome.NodeWrong) {
-            assertEq(referee.owed(challenger), BOND + SLASH - SLASH_TO_REQUESTER, "challenger credit");
-            vm.prank(challenger);
-            referee.claimPayout();
-            assertEq(token.balanceOf(challenger), challengerBal + SLASH - SLASH_TO_REQUESTER, "challenger");
-            assertEq(token.balanceOf(requester), requesterBal + SLASH_TO_REQUESTER, "requester");
-            assertEq(stakes.stakeInfo(node).staked, nodeStaked - SLASH, "node stake");
-            assertTrue(stakes.isJailed(node), "jailed");
-        } else {
-            assertEq(referee.owed(node), BOND, "node credit");
-            vm.prank(node);
-            referee.claimPayout();
-            assertEq(token.balanceOf(challenger), challengerBal - BOND, "challenger");
-            assertEq(token.balanceOf(node), nodeBal + BOND, "node");
-            assertEq(token.balanceOf(requester), requesterBal, "requester");
-            assertEq(stakes.stakeInfo(node).staked, nodeStaked, "node stake");
-        }
-        // INVARIANT: the referee holds exactly what it owes.
-        assertEq(referee.totalHeld(), 0, "held");
-        assertEq(token.balanceOf(address(referee)), 0, "balance");
-        assertEq(token.balanceOf(address(stakes)), stakes.totalHeld(), "stake books");
-        assertEq(token.balanceOf(address(market)), market.totalEscrow(), "escrow books");
-    }
-
     /// @dev One AdamW parameter element's first step (p * decay) is a unit high: the game
     ///      narrows to op3, element EA, step 0, whose operands are opened from the state before
     ///      the step (p) and the scalar table (decay); the node loses.

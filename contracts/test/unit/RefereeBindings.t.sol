@@ -16,11 +16,6 @@ import {StepGraph, StateClaim} from "../../src/types/RefereeTypes.sol";
 ///         by the keccak-v2 schedule, GATHER maps, EMBED_BWD's positions, Const final refs and
 ///         the scalar leaf; the losing party pays, to the wei.
 contract RefereeBindingsTest is BindFixture {
-    uint256 internal challengerBal;
-    uint256 internal requesterBal;
-    uint256 internal nodeStaked;
-    uint256 internal nodeBal;
-
     StepEvaluator internal evaluator;
 
     function setUp() public override {
@@ -41,10 +36,7 @@ contract RefereeBindingsTest is BindFixture {
 
     function _open(BindFault f) internal returns (DisputeId d) {
         _bindCommits(f);
-        challengerBal = token.balanceOf(challenger);
-        requesterBal = token.balanceOf(requester);
-        nodeBal = token.balanceOf(node);
-        nodeStaked = stakes.stakeInfo(node).staked;
+        _snapshotBooks();
         bytes32[] memory l = _segmentLeaves(_seg(T), nodeAfter);
         bytes32[] memory proof = TraceMerkleBuilder.buildProof(l, _idx(T));
         vm.prank(challenger);
@@ -111,26 +103,7 @@ contract RefereeBindingsTest is BindFixture {
 
     function _books(Outcome result) internal {
         assertEq(uint256(referee.outcome(DisputeId.wrap(referee.disputeCount()))), uint256(result), "outcome");
-        if (result == Outcome.NodeWrong) {
-            vm.prank(challenger);
-            referee.claimPayout();
-            assertEq(token.balanceOf(challenger), challengerBal + SLASH - SLASH_TO_REQUESTER, "challenger");
-            assertEq(token.balanceOf(requester), requesterBal + SLASH_TO_REQUESTER, "requester");
-            assertEq(stakes.stakeInfo(node).staked, nodeStaked - SLASH, "node stake");
-            assertTrue(stakes.isJailed(node), "jailed");
-        } else {
-            vm.prank(node);
-            referee.claimPayout();
-            assertEq(token.balanceOf(challenger), challengerBal - BOND, "challenger");
-            assertEq(token.balanceOf(node), nodeBal + BOND, "node");
-            assertEq(token.balanceOf(requester), requesterBal, "requester");
-            assertEq(stakes.stakeInfo(node).staked, nodeStaked, "node stake");
-        }
-        // INVARIANT: the referee holds exactly what it owes.
-        assertEq(referee.totalHeld(), 0, "held");
-        assertEq(token.balanceOf(address(referee)), 0, "balance");
-        assertEq(token.balanceOf(address(stakes)), stakes.totalHeld(), "stake books");
-        assertEq(token.balanceOf(address(market)), market.totalEscrow(), "escrow books");
+        _assertBooks(result);
     }
 
     // ------------------------------------------------------------------ batch rows and GATHER

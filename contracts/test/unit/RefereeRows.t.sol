@@ -11,45 +11,6 @@ import {GamePhase, GameView} from "../../src/types/RefereeTypes.sol";
 ///         at the default preset's row lengths, on the real market, stakes, token and Float32,
 ///         against the Python reference's trace (RowsFixture), with exact books.
 contract RefereeRowsTest is RowsFixture {
-    uint256 internal challengerBal;
-    uint256 internal requesterBal;
-    uint256 internal nodeBal;
-    uint256 internal nodeStaked;
-
-    function _snapshotBooks() internal {
-        challengerBal = token.balanceOf(challenger);
-        requesterBal = token.balanceOf(requester);
-        nodeBal = token.balanceOf(node);
-        nodeStaked = stakes.stakeInfo(node).staked;
-    }
-
-    /// @dev Every party's books after one game that ended in `result`, credits pulled.
-    function _assertBooks(Outcome result) internal {
-        bool nodeLost = result == Outcome.NodeWrong;
-        address winner = nodeLost ? challenger : node;
-        uint256 credit = nodeLost ? BOND + SLASH - SLASH_TO_REQUESTER : BOND;
-        assertEq(referee.owed(winner), credit, "winner's credit");
-        assertEq(referee.owed(nodeLost ? node : challenger), 0, "loser's credit");
-        vm.prank(winner);
-        referee.claimPayout();
-        if (nodeLost) {
-            assertEq(token.balanceOf(challenger), challengerBal + SLASH - SLASH_TO_REQUESTER, "challenger");
-            assertEq(token.balanceOf(requester), requesterBal + SLASH_TO_REQUESTER, "requester");
-            assertEq(token.balanceOf(node), nodeBal, "node");
-            assertEq(stakes.stakeInfo(node).staked, nodeStaked - SLASH, "node stake");
-            assertTrue(stakes.isJailed(node), "jailed");
-        } else {
-            assertEq(token.balanceOf(challenger), challengerBal - BOND, "challenger");
-            assertEq(token.balanceOf(requester), requesterBal, "requester");
-            assertEq(token.balanceOf(node), nodeBal + BOND, "node");
-            assertEq(stakes.stakeInfo(node).staked, nodeStaked, "node stake");
-        }
-        assertEq(referee.totalHeld(), 0, "held");
-        assertEq(token.balanceOf(address(referee)), 0, "balance");
-        assertEq(token.balanceOf(address(stakes)), stakes.totalHeld(), "stake books");
-        assertEq(token.balanceOf(address(market)), market.totalEscrow(), "escrow books");
-    }
-
     /// @dev A node whose step `s` of element `e` of op `i` is one unit high; plays the game out.
     function _faultyGame(uint256 i, uint256 e, uint256 s) internal returns (DisputeId d, Outcome result) {
         (faultOp, faultAt, faultStep) = (i, e, s);
