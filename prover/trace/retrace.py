@@ -68,16 +68,22 @@ def trace_view(trainer: Trainer, mutate: Mutation | None = None,
     from prover.trace.tracer import record_trainer_step
 
     spec = trainer.spec
+    # a cheating node's ``mutate`` changes the state its step reads, but the state before it
+    # posts is the one on chain (the leaves of the state before the change)
+    posted = state_leaves(trainer) if mutate is not None else None
     recorded = record_trainer_step(trainer, mutate=mutate, hooks=hooks)
     before, after = recorded.leaves_before, recorded.leaves_after
     if before is None or after is None:
         raise TraceError("the recording gave no state v2 leaves", hint="trace tree-v2 specs")
+    shapes = recorded.state_shapes
+    if posted is not None:
+        shapes, before = posted
     if mutate_after is not None:
         mutate_after(trainer)
         recorded.state_hash_after = trainer.state_hash()
         _, after = state_leaves(trainer)
     scalars = [scalar_leaf(scalar_table(spec, u)) for u in range(1, spec.total_steps + 1)]
-    return view_of(recorded, recorded.state_shapes, before, after, scalars)
+    return view_of(recorded, shapes, before, after, scalars)
 
 
 def attach_bindings(view: StepView, spec: TaskSpec, task_id: int, step: int,
