@@ -399,3 +399,15 @@ def explorer_game(world: Any, dispute_id: int) -> Any:
         return queries.dispute(ix.conn, dispute_id, Court.REFEREE)
     finally:
         ix.close()
+
+
+def check_node_lost_books(p: Protocol, book: Any, task: int, reward: int,
+                          challenger: str = "auditor") -> None:
+    """The books of a referee game the node lost, since ``book``'s snap (the task posted after
+    it): the node slashed, the requester's share to the requester, the rest (with the bond
+    back) to the challenger once pulled, nothing left in the referee."""
+    slash = p.dispute_slash(task)
+    share = slash * int(p.market_params().requesterShareBps) // 10_000
+    book.check(requester={"wallet": -reward + share}, node={"staked": -slash},
+               **{challenger: {"wallet": slash - share}})
+    assert Referee(p).total_held() == 0

@@ -25,6 +25,7 @@ from tests.support.referee import (
     GameDriver,
     SteppedNode,
     audit_first_segment,
+    check_node_lost_books,
     explorer_game,
     refereed_task,
 )
@@ -108,11 +109,7 @@ def _settled_against_node(world: Any, node: SteppedNode, auditor: Any, book: Boo
     auditor.run_once()
     (row,) = auditor.journal.rows("SELECT * FROM disputes")
     assert row["status"] == DisputeStatus.WON
-    slash = p.dispute_slash(task)
-    to_requester = slash * int(p.market_params().requesterShareBps) // 10_000
-    book.check(requester={"wallet": -REWARD + to_requester}, node={"staked": -slash},
-               auditor={"wallet": slash - to_requester})
-    assert referee.total_held() == 0
+    check_node_lost_books(p, book, task, REWARD)
 
 
 def _reads_batch_row(op: Any) -> bool:

@@ -19,7 +19,14 @@ from prover.trace.game import load_view
 from prover.trace.kinds import Opcode, OpKind, RefKind
 from tests.support.actors import E18
 from tests.support.cast import Book
-from tests.support.referee import WEIGHT, GameDriver, SteppedNode, one_ulp, refereed_task
+from tests.support.referee import (
+    WEIGHT,
+    GameDriver,
+    SteppedNode,
+    check_node_lost_books,
+    one_ulp,
+    refereed_task,
+)
 
 REQUESTER, NODE, CHALLENGER = 0, 1, 2
 REWARD, NODE_STAKE = 100 * E18, 1000 * E18
@@ -107,11 +114,7 @@ def test_gemm_fault_loses_to_the_auditor_bot(world: Any) -> None:
     auditor.run_once()  # records the outcome, pulls the payout
     (row,) = auditor.journal.rows("SELECT * FROM disputes")
     assert row["status"] == DisputeStatus.WON
-    slash = p.dispute_slash(task)
-    to_requester = slash * int(p.market_params().requesterShareBps) // 10_000
-    book.check(requester={"wallet": -REWARD + to_requester}, node={"staked": -slash},
-               auditor={"wallet": slash - to_requester})
-    assert referee.total_held() == 0
+    check_node_lost_books(p, book, task, REWARD)
     moves = [m.name for m in bot.moves.rows(did)]
     assert moves[0] == "postTrace" and moves[-1] == "postProgram", moves
     assert len(moves) == len({m.move for m in bot.moves.rows(did)}), "a move was sent twice"

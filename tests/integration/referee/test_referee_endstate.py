@@ -33,6 +33,7 @@ from tests.support.referee import (
     Moves,
     SteppedNode,
     Withholding,
+    check_node_lost_books,
     explorer_game,
     fault_bot,
     one_ulp,
@@ -69,12 +70,7 @@ def _books(world: Any, node: str, challenger: str) -> Book:
 def _node_lost(world: Any, book: Book, task: int) -> None:
     """The books of a game the node lost: slashed, the requester's share to the requester, the
     rest and the bond back to the challenger (pulled), nothing left in the adjudicator."""
-    p = world.protocol(REQUESTER)
-    slash = p.dispute_slash(task)
-    share = slash * int(p.market_params().requesterShareBps) // 10_000
-    book.check(requester={"wallet": -REWARD + share}, node={"staked": -slash},
-               challenger={"wallet": slash - share})
-    assert Referee(p).total_held() == 0
+    check_node_lost_books(world.protocol(REQUESTER), book, task, REWARD, "challenger")
 
 
 def _audit_and_play(world: Any, node_bot: Any, auditor: Any, max_blocks: int = 60) -> int:

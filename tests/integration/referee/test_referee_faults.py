@@ -19,7 +19,7 @@ import pytest
 from ledger.protocol import Outcome
 from ledger.referee import GamePhase, Referee
 from tests.support.actors import E18, DishonestNode, Fault
-from tests.support.referee import Moves, audit_first_segment, fault_bot
+from tests.support.referee import Moves, audit_first_segment, check_node_lost_books, fault_bot
 
 REQUESTER, NODE, CHALLENGER = 0, 1, 2
 REWARD, NODE_STAKE = 100 * E18, 1000 * E18
@@ -63,11 +63,7 @@ def test_node_fault_settled_by_the_referee(world: Any, fault: Fault, step: int,
         assert timeout.args["nodeLost"]
         assert GamePhase(int(timeout.args["phase"])) == GamePhase.TRACE
     assert p.is_jailed(node.protocol.me)
-    slash = p.dispute_slash(task)
-    share = slash * int(p.market_params().requesterShareBps) // 10_000
-    book.check(requester={"wallet": -REWARD + share}, node={"staked": -slash},
-               auditor={"wallet": slash - share})
-    assert referee.total_held() == 0
+    check_node_lost_books(p, book, task, REWARD)
 
 
 @pytest.mark.parametrize("fault", [Fault.CHECKPOINT_MISMATCH, Fault.WITHHELD_CHECKPOINT],
