@@ -411,3 +411,18 @@ def check_node_lost_books(p: Protocol, book: Any, task: int, reward: int,
     book.check(requester={"wallet": -reward + share}, node={"staked": -slash},
                **{challenger: {"wallet": slash - share}})
     assert Referee(p).total_held() == 0
+
+
+def cached_view(d: Path) -> Any:
+    """The auditor's trace cache of a game (``load_view``): written in the background, so a game
+    settled in the op rounds can end before the cache is complete (load_view is None until
+    then); waits for it, up to 120 s."""
+    import time
+
+    from prover.trace.game import load_view
+
+    deadline = time.monotonic() + 120
+    while (view := load_view(d)) is None:
+        assert time.monotonic() < deadline, f"the trace cache {d} was never completed"
+        time.sleep(0.5)
+    return view

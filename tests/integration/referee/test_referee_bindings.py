@@ -16,7 +16,6 @@ from challenger.journal import DisputeStatus
 from explorer.fold import MoveKind
 from ledger.protocol import Outcome
 from ledger.referee import GamePhase, Referee
-from prover.trace.game import load_view
 from prover.trace.kinds import MapLevel, OpKind, RefKind
 from prover.train import NO_HOOKS, BaseStepHooks, StepHooks
 from tests.support.actors import E18
@@ -25,6 +24,7 @@ from tests.support.referee import (
     GameDriver,
     SteppedNode,
     audit_first_segment,
+    cached_view,
     check_node_lost_books,
     explorer_game,
     refereed_task,
@@ -131,7 +131,7 @@ def test_other_sample_loses_at_the_embedding_lookup(world: Any) -> None:
     (checked,) = referee.events(did, ["StepChecked"])
     assert checked.args["computed"] != checked.args["claimed"]
     (named,) = referee.events(did, ["ElementNamed"])
-    view = load_view(world.tmp / "auditor" / "referee" / str(did))
+    view = cached_view(world.tmp / "auditor" / "referee" / str(did))
     assert view is not None
     op = view.ops[int(named.args["opIndex"])]
     assert _reads_batch_row(op), op

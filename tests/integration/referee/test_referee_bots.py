@@ -15,7 +15,6 @@ from ledger.chain import Chain
 from ledger.errors import RpcUnavailableError
 from ledger.protocol import Outcome
 from ledger.referee import GamePhase, Referee
-from prover.trace.game import load_view
 from prover.trace.kinds import Opcode, OpKind, RefKind
 from tests.support.actors import E18
 from tests.support.cast import Book
@@ -23,6 +22,7 @@ from tests.support.referee import (
     WEIGHT,
     GameDriver,
     SteppedNode,
+    cached_view,
     check_node_lost_books,
     one_ulp,
     refereed_task,
@@ -104,7 +104,7 @@ def test_gemm_fault_loses_to_the_auditor_bot(world: Any) -> None:
     assert checked.args["computed"] != checked.args["claimed"]
     # found where the fault entered: the GEMM that reads the weight, at a product of it
     (named,) = referee.events(did, ["ElementNamed"])
-    view = load_view(world.tmp / "auditor" / "referee" / str(did))
+    view = cached_view(world.tmp / "auditor" / "referee" / str(did))
     op = view.ops[int(named.args["opIndex"])]
     assert op.kind is OpKind.GEMM and any(
         s.ref.kind is RefKind.STATE and view.recorded.graph.state_names[s.ref.index] == WEIGHT
@@ -152,7 +152,7 @@ def test_state_after_not_from_its_ops_loses_by_pick_final(world: Any) -> None:
                 max_blocks=40)
     assert referee.outcome(did) == Outcome.NODE_WRONG
     (mismatch,) = referee.events(did, ["FinalStateMismatch"])
-    view = load_view(world.tmp / "auditor" / "referee" / str(did))
+    view = cached_view(world.tmp / "auditor" / "referee" / str(did))
     names = view.recorded.graph.state_names
     slot = int(mismatch.args["slot"])
     assert names[slot] == WEIGHT

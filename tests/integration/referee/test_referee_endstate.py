@@ -15,8 +15,6 @@ Every party's books are checked to the wei; the adjudicator holds nothing after 
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
 from typing import Any
 
 from challenger.journal import DisputeStatus
@@ -24,7 +22,6 @@ from challenger.referee import demanded
 from explorer.fold import MoveKind
 from ledger.protocol import Outcome
 from ledger.referee import GamePhase, Referee
-from prover.trace.game import load_view
 from prover.trace.kinds import OpKind, RefKind
 from tests.support.actors import E18, DishonestNode, Fault
 from tests.support.cast import Book
@@ -33,6 +30,7 @@ from tests.support.referee import (
     Moves,
     SteppedNode,
     Withholding,
+    cached_view,
     check_node_lost_books,
     explorer_game,
     fault_bot,
@@ -104,23 +102,13 @@ def test_wrong_end_state_loses_the_end_state_dispute_by_pick_final(world: Any) -
     assert g.step == SEGMENT_STEPS and referee.events(did, ["EndStateDisputeOpened"])
     assert referee.outcome(did) == Outcome.NODE_WRONG
     (mismatch,) = referee.events(did, ["FinalStateMismatch"])
-    view = load_view(world.tmp / "auditor" / "referee" / str(did))
+    view = cached_view(world.tmp / "auditor" / "referee" / str(did))
     assert view.recorded.graph.state_names[int(mismatch.args["slot"])] == WEIGHT
     assert view.ops[int(mismatch.args["opIndex"])].kind is OpKind.ADAMW_P
     (row,) = auditor.journal.rows("SELECT * FROM disputes")
     assert row["status"] == DisputeStatus.WON and "committed endStateHash" in row["reason"]
     assert world.protocol(REQUESTER).is_jailed(node.protocol.me)
     _node_lost(world, book, task)
-
-
-def _cached_view(d: Path) -> Any:
-    """The auditor's trace cache of a game: written in the background, so a game settled at its
-    first pick can end before the cache is complete (load_view is None until then)."""
-    deadline = time.monotonic() + 120
-    while (view := load_view(d)) is None:
-        assert time.monotonic() < deadline, f"the trace cache {d} was never completed"
-        time.sleep(0.5)
-    return view
 
 
 def test_changed_kept_tensor_loses_by_dispute_kept(world: Any) -> None:
@@ -140,7 +128,7 @@ def test_changed_kept_tensor_loses_by_dispute_kept(world: Any) -> None:
     assert referee.game(did).step == 3 and referee.outcome(did) == Outcome.NODE_WRONG
     (mismatch,) = referee.events(did, ["FinalStateMismatch"])
     assert int(mismatch.args["opIndex"]) == 2**256 - 1  # a kept tensor, not an op's output
-    view = _cached_view(world.tmp / "auditor" / "referee" / str(did))
+    view = cached_view(world.tmp / "auditor" / "referee" / str(did))
     slot = int(mismatch.args["slot"])
     assert view.recorded.graph.state_names[slot] == KEPT
     assert view.recorded.graph.final[slot][1].kind is RefKind.STATE
@@ -172,7 +160,7 @@ def test_node_that_withholds_its_state_loses_at_the_demanded_chunk(world: Any) -
     assert referee.events(did, ["EndStateDisputeOpened"])
     (timeout,) = referee.events(did, ["MoveTimedOut"])
     assert timeout.args["nodeLost"] and GamePhase(int(timeout.args["phase"])) == GamePhase.CHUNK
-    view = load_view(world.tmp / "auditor" / "referee" / str(did))
+    view = cached_view(world.tmp / "auditor" / "referee" / str(did))
     want = demanded(view, referee.game(did))
     assert want is not None
     (shape,) = referee.events(did, ["ShapeRevealed"])

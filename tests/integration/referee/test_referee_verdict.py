@@ -25,7 +25,7 @@ from prover.trace.game import load_view
 from prover.trace.kinds import Opcode, OpKind, RefKind
 from prover.trace.verdict import report, text, ulp_distance
 from tests.support.actors import E18
-from tests.support.referee import WEIGHT, SteppedNode, one_ulp, refereed_task
+from tests.support.referee import WEIGHT, SteppedNode, cached_view, one_ulp, refereed_task
 from veritrain.cli.main import main
 
 REQUESTER, NODE, CHALLENGER = 0, 1, 2
@@ -194,7 +194,7 @@ def test_the_demo_cheat_in_a_node_daemon_loses_at_the_product_of_the_moved_weigh
         daemon.close()
     end = read_game_end(referee, did)
     assert (end.outcome, end.decision) == (Outcome.NODE_WRONG, Decision.STEP)
-    view = load_view(world.tmp / "auditor" / "referee" / str(did))
+    view = cached_view(world.tmp / "auditor" / "referee" / str(did))
     assert view is not None
     doc = report(end, view.recorded.graph)
     assert doc["op"]["kind"] == "GEMM" and cheat.param in doc["op"]["name"]
